@@ -1,0 +1,203 @@
+/* Command-line parsing; see config.h. Accepts "--flag value" and
+ * "--flag=value"; every value is validated for syntax and range here. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char config_usage[] =
+	"usage: vireo run --kernel PATH [options]\n"
+	"       vireo --version | --help\n"
+	"\n"
+	"  --kernel PATH        bzImage or ELF vmlinux with a PVH note\n"
+	"  --initrd PATH        initial ramdisk\n"
+	"  --cmdline STRING     kernel command line\n"
+	"  --cpus N             number of vCPUs (default 1)\n"
+	"  --memory SIZE        guest RAM, suffix K, M or G (default 256M)\n"
+	"  --serial MODE        stdio (default), none, or file=PATH\n"
+	"  --debug-exit         QEMU-compatible debug-exit device at port 0x501:\n"
+	"                       a guest write of v ends vireo with status (v << 1) | 1\n"
+	"\n"
+	"Exit status: 0 guest powered off or reset, 1 VMM error, 2 usage error,\n"
+	"(v << 1) | 1 guest wrote v to the debug-exit port.\n"
+	"On a terminal the console is raw; type Ctrl-A x to quit.\n";
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+	unsigned shift = 0;
+	char *end;
+	uint64_t v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return -EINVAL;
+	}
+	if (*end == 'i' || *end == 'B') /* tolerate "MiB"/"MB"-style suffixes */
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end != '\0')
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+static int config_parse_cpus(const char *s, unsigned *out, struct errbuf *e)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return errf(e, -EINVAL, "--cpus: '%s' is not a number", s);
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno == ERANGE || v > UINT_MAX)
+		return errf(e, -EINVAL, "--cpus: '%s' is not a valid CPU count", s);
+	if (v == 0)
+		return errf(e, -EINVAL, "--cpus: must be at least 1");
+	*out = v;
+	return 0;
+}
+
+static int config_parse_serial(const char *s, struct vm_config *cfg, struct errbuf *e)
+{
+	if (!strcmp(s, "stdio")) {
+		cfg->serial = SERIAL_STDIO;
+	} else if (!strcmp(s, "none")) {
+		cfg->serial = SERIAL_NONE;
+	} else if (!strncmp(s, "file=", 5) && s[5]) {
+		cfg->serial = SERIAL_FILE;
+		cfg->serial_path = s + 5;
+	} else {
+		return errf(e, -EINVAL, "--serial: '%s': expected stdio, none or file=PATH", s);
+	}
+	return 0;
+}
+
+/* Splits "--flag=value"; returns the value pointer or NULL. */
+static const char *config_inline_value(const char *arg, char *name, size_t namelen)
+{
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	if (n >= namelen)
+		n = namelen - 1;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	return eq ? eq + 1 : NULL;
+}
+
+static const struct {
+	const char *name;
+	bool takes_value;
+} config_options[] = {
+	{ "--kernel", true }, { "--initrd", true }, { "--cmdline", true }, { "--cpus", true },
+	{ "--memory", true }, { "--serial", true }, { "--debug-exit", false },
+	{ "--help", false }, { "-h", false },
+};
+
+static int config_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof(config_options) / sizeof(config_options[0]); i++)
+		if (!strcmp(name, config_options[i].name))
+			return (int)i;
+	return -1;
+}
+
+static int config_parse_memory(const char *val, struct vm_config *cfg, struct errbuf *e)
+{
+	int ret = config_parse_size(val, &cfg->mem_size);
+
+	if (ret == -ERANGE)
+		return errf(e, ret, "--memory: '%s' is too large", val);
+	if (ret)
+		return errf(e, ret, "--memory: '%s' is not a size (e.g. 512M, 2G)", val);
+	if (cfg->mem_size == 0)
+		return errf(e, -EINVAL, "--memory: must not be 0");
+	if (cfg->mem_size < CONFIG_MIN_MEMORY)
+		return errf(e, -EINVAL, "--memory: '%s' is below the minimum of %lluM", val,
+			    CONFIG_MIN_MEMORY >> 20);
+	return 0;
+}
+
+static int config_parse_run(int argc, char *const argv[], struct vm_config *cfg, struct errbuf *e)
+{
+	for (int i = 0; i < argc; i++) {
+		char name[32];
+		const char *val = config_inline_value(argv[i], name, sizeof(name));
+		int opt = config_lookup(name);
+		int ret = 0;
+
+		if (strncmp(argv[i], "-", 1))
+			return errf(e, -EINVAL, "unexpected argument '%s' (try --help)", argv[i]);
+		if (opt < 0)
+			return errf(e, -EINVAL, "unknown option '%s' (try --help)", argv[i]);
+		if (!config_options[opt].takes_value && val)
+			return errf(e, -EINVAL, "%s: takes no value", name);
+		if (config_options[opt].takes_value && !val) {
+			if (i + 1 >= argc)
+				return errf(e, -EINVAL, "%s: missing value", name);
+			val = argv[++i];
+		}
+
+		if (!strcmp(name, "--kernel"))
+			cfg->kernel = val;
+		else if (!strcmp(name, "--initrd"))
+			cfg->initrd = val;
+		else if (!strcmp(name, "--cmdline"))
+			cfg->cmdline = val;
+		else if (!strcmp(name, "--cpus"))
+			ret = config_parse_cpus(val, &cfg->cpus, e);
+		else if (!strcmp(name, "--memory"))
+			ret = config_parse_memory(val, cfg, e);
+		else if (!strcmp(name, "--serial"))
+			ret = config_parse_serial(val, cfg, e);
+		else if (!strcmp(name, "--debug-exit"))
+			cfg->debug_exit = true;
+		else
+			cfg->action = ACTION_HELP;
+		if (ret)
+			return ret;
+		if (cfg->action == ACTION_HELP)
+			return 0;
+	}
+	if (!cfg->kernel || !*cfg->kernel)
+		return errf(e, -EINVAL, "run: --kernel is required");
+	return 0;
+}
+
+int config_parse(int argc, char *const argv[], struct vm_config *cfg, struct errbuf *e)
+{
+	*cfg = (struct vm_config){
+		.action = ACTION_RUN,
+		.cmdline = "",
+		.cpus = 1,
+		.mem_size = CONFIG_DEFAULT_MEMORY,
+		.serial = SERIAL_STDIO,
+	};
+	if (argc < 2)
+		return errf(e, -EINVAL, "no command given (try --help)");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		cfg->action = ACTION_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		cfg->action = ACTION_VERSION;
+		return 0;
+	}
+	if (strcmp(argv[1], "run"))
+		return errf(e, -EINVAL, "unknown command '%s' (try --help)", argv[1]);
+	return config_parse_run(argc - 2, argv + 2, cfg, e);
+}

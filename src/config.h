@@ -1,0 +1,39 @@
+/* User input -> plain structs. Parsing only: no files are opened and nothing
+ * is allocated, so every error here is a usage error (exit status 2). Checks
+ * that need the host (KVM limits, file contents) happen in vm_create(). */
+#ifndef VIREO_CONFIG_H
+#define VIREO_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/log.h"
+
+enum config_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
+enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
+
+#define CONFIG_MIN_MEMORY (8ull << 20)
+#define CONFIG_DEFAULT_MEMORY (256ull << 20)
+
+struct vm_config {
+	enum config_action action;
+	const char *kernel;   /* points into argv */
+	const char *initrd;
+	const char *cmdline;  /* "" when not given */
+	unsigned cpus;
+	uint64_t mem_size;
+	enum serial_mode serial;
+	const char *serial_path;
+	bool debug_exit;
+};
+
+/* Parses argv into cfg. Returns 0, or -EINVAL with e naming the bad input. */
+int config_parse(int argc, char *const argv[], struct vm_config *cfg, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
+/* "256M", "3G", "1048576" -> bytes. -EINVAL on syntax, -ERANGE on overflow. */
+int config_parse_size(const char *s, uint64_t *out);
+
+extern const char config_usage[];
+
+#endif

@@ -1,0 +1,105 @@
+/* epoll-based event loop; see evloop.h. */
+#include "core/evloop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+static void evloop_on_wake(void *opaque, uint32_t events)
+{
+	struct evloop *l = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(l->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	__atomic_store_n(&l->stop, true, __ATOMIC_RELEASE);
+}
+
+int evloop_init(struct evloop *l)
+{
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	l->wake_fd = -1;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0)
+		return -errno;
+	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->wake_fd < 0) {
+		ret = -errno;
+		goto err_ep;
+	}
+	ret = evloop_add(l, &l->wake, l->wake_fd, EPOLLIN, evloop_on_wake, l);
+	if (ret)
+		goto err_wake;
+	return 0;
+err_wake:
+	close(l->wake_fd);
+err_ep:
+	close(l->epfd);
+	return ret;
+}
+
+void evloop_destroy(struct evloop *l)
+{
+	if (l->wake_fd >= 0)
+		close(l->wake_fd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	l->wake_fd = l->epfd = -1;
+}
+
+int evloop_add(struct evloop *l, struct ev_handler *h, int fd, uint32_t events,
+	       ev_fn fn, void *opaque)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+
+	h->fd = fd;
+	h->fn = fn;
+	h->opaque = opaque;
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int evloop_mod(struct evloop *l, struct ev_handler *h, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = h };
+
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, h->fd, &ev) ? -errno : 0;
+}
+
+void evloop_del(struct evloop *l, struct ev_handler *h)
+{
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+}
+
+int evloop_run(struct evloop *l)
+{
+	struct epoll_event evs[32];
+
+	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+		int n = epoll_wait(l->epfd, evs, 32, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct ev_handler *h = evs[i].data.ptr;
+
+			h->fn(h->opaque, evs[i].events);
+		}
+	}
+	return 0;
+}
+
+void evloop_stop(struct evloop *l)
+{
+	uint64_t one = 1;
+
+	if (write(l->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}

@@ -1,0 +1,210 @@
+/* vCPU threads and exit dispatch; see vcpu.h. */
+#include "core/vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/x86/cpuid.h"
+#include "arch/x86/regs.h"
+#include "core/vm.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig; /* only interrupts KVM_RUN */
+}
+
+int vcpu_setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, struct errbuf *e)
+{
+	struct kvm_cpuid2 *c;
+	size_t csize;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		return errf(e, -errno, "creating vCPU %u: %s", id, strerror(errno));
+	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		ret = errf(e, -errno, "mapping vCPU %u: %s", id, strerror(errno));
+		goto err_fd;
+	}
+
+	csize = sizeof(*c) + vm->cpuid->nent * sizeof(c->entries[0]);
+	c = malloc(csize);
+	if (!c) {
+		ret = errf(e, -ENOMEM, "out of memory");
+		goto err_map;
+	}
+	memcpy(c, vm->cpuid, csize);
+	cpuid_patch(c, id, vm->nr_vcpus);
+	ret = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	free(c);
+	if (ret) {
+		errf(e, ret, "KVM_SET_CPUID2 on vCPU %u: %s", id, strerror(-ret));
+		goto err_map;
+	}
+	ret = regs_init_vcpu(v->fd, e);
+	if (ret)
+		goto err_map;
+	return 0;
+err_map:
+	munmap(v->run, vm->run_size);
+err_fd:
+	close(v->fd);
+	v->fd = -1;
+	return ret;
+}
+
+static void vcpu_report_failure(struct vcpu *v, const char *what)
+{
+	struct kvm_run *run = v->run;
+
+	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
+		fprintf(stderr, "vireo: vCPU %u: %s: KVM internal error, suberror %u",
+			v->id, what, run->internal.suberror);
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+			fprintf(stderr, " (instruction emulation failed)");
+		fprintf(stderr, ", %u data:", run->internal.ndata);
+		for (unsigned i = 0; i < run->internal.ndata && i < 16; i++)
+			fprintf(stderr, " %llx", (unsigned long long)run->internal.data[i]);
+		fprintf(stderr, "\n");
+	} else if (run->exit_reason == KVM_EXIT_FAIL_ENTRY) {
+		fprintf(stderr, "vireo: vCPU %u: %s: VM entry failed, hardware reason %#llx on cpu %u\n",
+			v->id, what,
+			(unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+			run->fail_entry.cpu);
+	} else {
+		fprintf(stderr, "vireo: vCPU %u: %s: exit reason %u\n", v->id, what,
+			run->exit_reason);
+	}
+	regs_dump(v->fd);
+}
+
+static void vcpu_handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* GUEST: size is 1, 2 or 4 and the data area is KVM's; rep string I/O
+	 * arrives as count back-to-back items */
+	v->exits_pio++;
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		bus_dispatch(&v->vm->pio, run->io.port, data, run->io.size, is_write);
+		data += run->io.size;
+	}
+}
+
+/* Returns true when the vCPU must stop. */
+static bool vcpu_handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(v);
+		return false;
+	case KVM_EXIT_MMIO:
+		v->exits_mmio++;
+		/* GUEST: len <= 8 is KVM's; an unclaimed address reads as all ones */
+		bus_dispatch(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			     run->mmio.len <= 8 ? run->mmio.len : 8, run->mmio.is_write);
+		return false;
+	case KVM_EXIT_HLT:
+		/* only without an in-kernel LAPIC; with it, HLT never exits */
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		/* a triple fault: the PC resets, and a reset ends vireo */
+		log_warn("vCPU %u: guest triple fault (reset)", v->id);
+		vm_request_exit(v->vm, 0);
+		return true;
+	case KVM_EXIT_SYSTEM_EVENT:
+		vm_request_exit(v->vm, 0);
+		return true;
+	case KVM_EXIT_INTERNAL_ERROR:
+	case KVM_EXIT_FAIL_ENTRY:
+	default:
+		vcpu_report_failure(v, "cannot continue");
+		vm_request_exit(v->vm, 1);
+		return true;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	sigset_t kick;
+	char name[16];
+
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	snprintf(name, sizeof(name), "vcpu%u", v->id);
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		if (__atomic_load_n(&v->vm->exiting, __ATOMIC_ACQUIRE))
+			break;
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_warn("vCPU %u: KVM_RUN: %s", v->id, strerror(errno));
+			vm_request_exit(v->vm, 1);
+			break;
+		}
+		if (vcpu_handle_exit(v))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	sigset_t all, old;
+	int ret;
+
+	/* only the kick signal may reach a vCPU thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret == 0)
+		v->started = true;
+	return ret;
+}
+
+void vcpu_stop(struct vcpu *v)
+{
+	if (!v->started)
+		return;
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	pthread_join(v->thread, NULL);
+	v->started = false;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->fd < 0)
+		return;
+	munmap(v->run, v->vm->run_size);
+	close(v->fd);
+	v->fd = -1;
+}
