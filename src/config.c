@@ -201,3 +201,16 @@ int config_parse(int argc, char *const argv[], struct vm_config *cfg, struct err
 		return errf(e, -EINVAL, "unknown command '%s' (try --help)", argv[1]);
 	return config_parse_run(argc - 2, argv + 2, cfg, e);
 }
+
+int config_check_limits(const struct vm_config *cfg, const struct host_limits *lim,
+			struct errbuf *e)
+{
+	if (cfg->cpus > lim->max_cpus)
+		return errf(e, -EINVAL, "--cpus: %u is more than this host allows (%u)", cfg->cpus,
+			    lim->max_cpus);
+	if (cfg->mem_size > lim->max_memory)
+		return errf(e, -EINVAL, "--memory: %llu MiB is more than the host's %llu MiB",
+			    (unsigned long long)(cfg->mem_size >> 20),
+			    (unsigned long long)(lim->max_memory >> 20));
+	return 0;
+}

@@ -31,6 +31,17 @@ struct vm_config {
 int config_parse(int argc, char *const argv[], struct vm_config *cfg, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
+/* What the host allows, from vm_probe_host(). */
+struct host_limits {
+	unsigned max_cpus;
+	uint64_t max_memory;
+};
+
+/* Checks the config against the host's limits: exceeding them is still a
+ * usage error. Returns 0 or -EINVAL with e naming the flag. */
+int config_check_limits(const struct vm_config *cfg, const struct host_limits *lim,
+			struct errbuf *e) __attribute__((warn_unused_result));
+
 /* "256M", "3G", "1048576" -> bytes. -EINVAL on syntax, -ERANGE on overflow. */
 int config_parse_size(const char *s, uint64_t *out);
 

@@ -1,6 +1,5 @@
 /* vireo's entry point: argv -> struct vm_config -> vm_create / vm_run.
  * The only place that prints user errors and chooses the exit status. */
-#include <errno.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -13,6 +12,7 @@
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct host_limits lim;
 	struct errbuf e = { "" };
 	struct vm *vm;
 	int ret;
@@ -29,12 +29,18 @@ int main(int argc, char **argv)
 		printf("vireo v%s\n", VIREO_VERSION);
 		return 0;
 	}
-	/* Limits that only the host can judge (CPU count, memory size) are
-	 * still the user's input: those are usage errors. */
-	ret = vm_create(&vm, &cfg, &e);
-	if (ret) {
+	if (vm_probe_host(&lim, &e)) {
 		fprintf(stderr, "vireo: %s\n", e.msg);
-		return ret == -E2BIG && (e.msg[0] == '-') ? EXIT_USAGE : EXIT_RUNTIME;
+		return EXIT_RUNTIME;
+	}
+	/* Beyond what the host allows is still the user's input: a usage error. */
+	if (config_check_limits(&cfg, &lim, &e)) {
+		fprintf(stderr, "vireo: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	if (vm_create(&vm, &cfg, &e)) {
+		fprintf(stderr, "vireo: %s\n", e.msg);
+		return EXIT_RUNTIME;
 	}
 	ret = vm_run(vm);
 	vm_destroy(vm);

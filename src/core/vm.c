@@ -97,28 +97,29 @@ static int vm_open_kvm(struct vm *vm, struct errbuf *e)
 	return 0;
 }
 
-static int vm_check_limits(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+int vm_probe_host(struct host_limits *lim, struct errbuf *e)
 {
-	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	struct vm probe = { .kvm_fd = -1 };
 	struct sysinfo si;
+	int max, ret;
 
+	ret = vm_open_kvm(&probe, e);
+	if (ret)
+		goto out;
+	max = ioctl(probe.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max <= 0)
-		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+		max = ioctl(probe.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max <= 0)
 		max = 1;
-	if (max > MPTABLE_MAX_CPUS)
-		max = MPTABLE_MAX_CPUS;
-	if (cfg->cpus > (unsigned)max)
-		return errf(e, -E2BIG, "--cpus: %u is more than this host allows (%d)", cfg->cpus, max);
-	if (sysinfo(&si) == 0) {
-		uint64_t host = (uint64_t)si.totalram * si.mem_unit;
-
-		if (cfg->mem_size > host)
-			return errf(e, -E2BIG, "--memory: %llu MiB is more than the host's %llu MiB",
-				    (unsigned long long)(cfg->mem_size >> 20),
-				    (unsigned long long)(host >> 20));
-	}
-	return 0;
+	/* without ACPI, CPUs are announced in the MP table: 8-bit APIC IDs */
+	lim->max_cpus = max > MPTABLE_MAX_CPUS ? MPTABLE_MAX_CPUS : max;
+	lim->max_memory = UINT64_MAX;
+	if (sysinfo(&si) == 0)
+		lim->max_memory = (uint64_t)si.totalram * si.mem_unit;
+out:
+	if (probe.kvm_fd >= 0)
+		close(probe.kvm_fd);
+	return ret;
 }
 
 static int vm_setup_memory(struct vm *vm, uint64_t size, struct errbuf *e)
@@ -333,9 +334,6 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 		goto err;
 	}
 	ret = vm_open_kvm(vm, e);
-	if (ret)
-		goto err;
-	ret = vm_check_limits(vm, cfg, e);
 	if (ret)
 		goto err;
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);

@@ -45,10 +45,14 @@ struct vm {
 	int signal_fd;
 };
 
+/* Opens /dev/kvm, checks the API version and capabilities, and reports the
+ * host's limits for config_check_limits(). Returns 0 or -errno with e set. */
+int vm_probe_host(struct host_limits *lim, struct errbuf *e) __attribute__((warn_unused_result));
+
 /* Builds the whole VM from a validated config: KVM checks, RAM, irqchip,
  * devices, the kernel loaded and the vCPUs ready. On error everything is
- * undone and e says why. Returns 0, or -errno: -EINVAL/-E2BIG for input that
- * the user must fix (bad kernel, too many CPUs, too much memory). */
+ * undone and e says why. Returns 0 or -errno. cfg must have passed
+ * config_check_limits(). */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	__attribute__((warn_unused_result));
 

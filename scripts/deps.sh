@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian packages vireo needs to build, test and demo.
+# Safe to run again: it installs only what is missing.
+set -eu
+
+PACKAGES="gcc make meson ninja-build pkg-config libc6-dev linux-libc-dev libcmocka-dev \
+liburing-dev python3 busybox-static cpio gzip xz-utils iproute2 qemu-system-x86"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "vireo: missing packages:$missing (run this script as root, or install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

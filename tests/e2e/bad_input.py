@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Bad user input: each case must end vireo at once with a single
+"vireo: <what>: <why>" line on stderr, the right exit status (2 usage,
+1 runtime), nothing on stdout, no signal (no core dump), and no leftovers.
+
+usage: bad_input.py VIREO PVGUEST_ELF PVGUEST_BZIMAGE"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+USAGE, RUNTIME = 2, 1
+
+
+def main():
+    vireo, elf, bz = sys.argv[1:4]
+    tmp = tempfile.mkdtemp(prefix="vireo-bad-")
+    elf_data = open(elf, "rb").read()
+    bz_data = open(bz, "rb").read()
+
+    def write(name, data):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def patched(data, off, fmt, value):
+        b = bytearray(data)
+        struct.pack_into(fmt, b, off, value)
+        return bytes(b)
+
+    setup_sects = bz_data[0x1F1] or 4
+    ph_off = struct.unpack_from("<Q", elf_data, 0x20)[0]
+    big_initrd = write("big-initrd", b"\0" * (20 << 20))
+    random_blob = write("random", os.urandom(8192))
+    cases = [
+        # (name, args, expected status, a word the message must contain)
+        ("no arguments", [], USAGE, "command"),
+        ("unknown command", ["fly"], USAGE, "unknown command"),
+        ("unknown flag", ["run", "--kernel", elf, "--frobnicate"], USAGE, "unknown option"),
+        ("missing --kernel", ["run"], USAGE, "--kernel"),
+        ("flag without value", ["run", "--kernel"], USAGE, "missing value"),
+        ("missing kernel file", ["run", "--kernel", os.path.join(tmp, "nope")], RUNTIME,
+         "No such file"),
+        ("kernel is a directory", ["run", "--kernel", tmp], RUNTIME, "regular file"),
+        ("empty kernel", ["run", "--kernel", write("empty", b"")], RUNTIME, "empty"),
+        ("missing initrd", ["run", "--kernel", elf, "--initrd", os.path.join(tmp, "x")],
+         RUNTIME, "initrd"),
+        ("neither ELF nor bzImage", ["run", "--kernel", random_blob], RUNTIME,
+         "neither an ELF"),
+        ("text file as kernel", ["run", "--kernel", "/etc/hostname"], RUNTIME, "neither"),
+        ("truncated bzImage (setup only)",
+         ["run", "--kernel", write("bz-trunc1", bz_data[:(setup_sects + 1) * 512])],
+         RUNTIME, "truncated"),
+        ("truncated bzImage (half payload)",
+         ["run", "--kernel", write("bz-trunc2", bz_data[:len(bz_data) // 2])],
+         RUNTIME, "truncated"),
+        ("bzImage header length past the end",
+         ["run", "--kernel", write("bz-hdr", patched(bz_data[:0x280], 0x201, "<B", 0xFF))],
+         RUNTIME, "header"),
+        ("bzImage boot protocol too old",
+         ["run", "--kernel", write("bz-old", patched(bz_data, 0x206, "<H", 0x0201))],
+         RUNTIME, "too old"),
+        ("bzImage without 64-bit entry",
+         ["run", "--kernel", write("bz-32", patched(bz_data, 0x236, "<H", 0))],
+         RUNTIME, "64-bit"),
+        ("truncated ELF header", ["run", "--kernel", write("elf-trunc", elf_data[:40])],
+         RUNTIME, "ELF"),
+        ("ELF program headers past the end",
+         ["run", "--kernel", write("elf-phoff", patched(elf_data, 0x20, "<Q", 1 << 40))],
+         RUNTIME, "past the end"),
+        ("ELF segment past the end",
+         ["run", "--kernel", write("elf-seg", patched(elf_data, ph_off + 8, "<Q", 1 << 40))],
+         RUNTIME, "past the end"),
+        ("ELF32 file", ["run", "--kernel", write("elf32", patched(elf_data, 4, "<B", 1))],
+         RUNTIME, "ELF64"),
+        ("initrd too large for memory",
+         ["run", "--kernel", elf, "--memory", "16M", "--initrd", big_initrd], RUNTIME,
+         "initrd"),
+        ("--memory 0", ["run", "--kernel", elf, "--memory", "0"], USAGE, "--memory"),
+        ("--memory overflow", ["run", "--kernel", elf, "--memory", "99999999999999G"],
+         USAGE, "too large"),
+        ("--memory not a size", ["run", "--kernel", elf, "--memory", "lots"], USAGE,
+         "--memory"),
+        ("--memory above the host", ["run", "--kernel", elf, "--memory", "64T"], USAGE,
+         "host"),
+        ("--cpus 0", ["run", "--kernel", elf, "--cpus", "0"], USAGE, "--cpus"),
+        ("--cpus not a number", ["run", "--kernel", elf, "--cpus", "two"], USAGE, "--cpus"),
+        ("--cpus above KVM's limit", ["run", "--kernel", elf, "--cpus", "100000"], USAGE,
+         "--cpus"),
+        ("--serial bogus", ["run", "--kernel", elf, "--serial", "tty9"], USAGE, "--serial"),
+        ("cmdline over the PVH limit", ["run", "--kernel", elf, "--cmdline", "x" * 2048],
+         RUNTIME, "cmdline"),
+        ("cmdline over the bzImage limit", ["run", "--kernel", bz, "--cmdline", "x" * 4096],
+         RUNTIME, "cmdline"),
+    ]
+
+    failures = 0
+    for name, args, want, word in cases:
+        p = subprocess.run([vireo] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=60)
+        err = p.stderr.decode(errors="replace").splitlines()
+        # the PVM notice is only printed once a VM runs, so one line is all
+        problems = []
+        if p.returncode != want:
+            problems.append(f"status {p.returncode}, want {want}")
+        if len(err) != 1 or not err[0].startswith("vireo: "):
+            problems.append(f"stderr is not one 'vireo: ' line: {err!r}")
+        elif word.lower() not in err[0].lower():
+            problems.append(f"message lacks {word!r}: {err[0]!r}")
+        if p.stdout:
+            problems.append(f"stdout not empty: {p.stdout[:80]!r}")
+        print(f"{'ok  ' if not problems else 'FAIL'} {name}: {err[0] if err else ''}")
+        for pr in problems:
+            print(f"       {pr}")
+        failures += bool(problems)
+    leftovers = [f for f in os.listdir(".") if f.startswith("core")]
+    if leftovers:
+        print("FAIL: core files left behind:", leftovers)
+        failures += 1
+    print(f"{len(cases) - failures}/{len(cases)} bad-input cases behave")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Platform behaviour with tiny hand-assembled PVH guests (32-bit code, built
+here as ELF bytes so no toolchain is needed): serial output, debug-exit
+values, i8042 reset, triple fault, and a vCPU that KVM cannot run.
+
+usage: platform.py VIREO"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+LOAD = 0x100000
+
+
+def pvh_elf(code):
+    """ELF64 with one PT_LOAD at 1 MiB holding code, and a PT_NOTE with the
+    Xen PHYS32_ENTRY note pointing at its first byte."""
+    note = struct.pack("<III4sI", 4, 4, 18, b"Xen\0", LOAD)
+    ehdr_size, phdr_size = 64, 56
+    note_off = ehdr_size + 2 * phdr_size
+    code_off = note_off + len(note)
+    ehdr = struct.pack("<4sBBBBB7xHHIQQQIHHHHHH", b"\x7fELF", 2, 1, 1, 0, 0, 2, 62, 1,
+                       LOAD, ehdr_size, 0, 0, ehdr_size, phdr_size, 2, 64, 0, 0)
+    load = struct.pack("<IIQQQQQQ", 1, 5, code_off, LOAD, LOAD, len(code), len(code), 4096)
+    pnote = struct.pack("<IIQQQQQQ", 4, 4, note_off, 0, 0, len(note), len(note), 4)
+    return ehdr + load + pnote + note + code
+
+
+def out_byte(port, value):
+    # mov dx, port; mov al, value; out dx, al
+    return b"\x66\xba" + struct.pack("<H", port) + b"\xb0" + bytes([value]) + b"\xee"
+
+
+def serial(text):
+    return b"".join(out_byte(0x3F8, c) for c in text.encode())
+
+
+HALT = b"\xfa\xf4\xeb\xfd"  # cli; hlt; jmp back to hlt
+
+# PVM interprets guest ring-0 code, and its interpreter gives up on an
+# exception with no IDT instead of escalating it to a triple fault.
+PVM = os.path.isdir("/sys/module/kvm_pvm")
+
+CASES = [
+    # name, code, extra flags, want status, want stdout, a word stderr must hold
+    ("serial and debug-exit 0", serial("hello\n") + out_byte(0x501, 0) + HALT,
+     ["--debug-exit"], 1, "hello\n", None),
+    ("debug-exit 5", out_byte(0x501, 5) + HALT, ["--debug-exit"], 11, "", None),
+    ("no debug-exit without the flag", out_byte(0x501, 5) + out_byte(0x64, 0xFE) + HALT,
+     [], 0, "", None),
+    ("i8042 reset", serial("r") + out_byte(0x64, 0xFE) + HALT, [], 0, "r", None),
+    ("unclaimed ports are harmless",
+     out_byte(0x80, 1) + out_byte(0x2F8, 1) + out_byte(0x3E8, 1) + out_byte(0x64, 0xFE) + HALT,
+     [], 0, "", None),
+    # a stack, lidt of an empty IDT, then int3: no handler -> double -> triple fault
+    ("triple fault resets" if not PVM else "exception without IDT (PVM: emulation failure)",
+     b"\xbc\x00\x80\x00\x00" + b"\x6a\x00\x6a\x00\x0f\x01\x1c\x24" + b"\xcc" + HALT, [],
+     1 if PVM else 0, "", "internal error" if PVM else "triple fault"),
+    # jump into the unbacked PCI hole: KVM cannot fetch the instruction
+    ("internal error is reported", b"\xb8\x00\x00\x00\xc0\xff\xe0", [], 1, "", "rip="),
+]
+
+
+def main():
+    vireo = sys.argv[1]
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, code, flags, want, want_out, word in CASES:
+            path = os.path.join(tmp, "guest.elf")
+            with open(path, "wb") as f:
+                f.write(pvh_elf(code))
+            try:
+                p = subprocess.run([vireo, "run", "--kernel", path, "--memory", "16M"] + flags,
+                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                print(f"FAIL {name}: vireo still running after 120 s")
+                failures += 1
+                continue
+            out = p.stdout.decode(errors="replace")
+            err = p.stderr.decode(errors="replace")
+            problems = []
+            if p.returncode != want:
+                problems.append(f"status {p.returncode}, want {want}")
+            if out != want_out:
+                problems.append(f"stdout {out!r}, want {want_out!r}")
+            if word and word not in err:
+                problems.append(f"stderr lacks {word!r}")
+            bad = [l for l in err.splitlines() if not l.startswith("vireo:")]
+            if bad:
+                problems.append(f"stray stderr: {bad!r}")
+            print(f"{'ok  ' if not problems else 'FAIL'} {name}")
+            for pr in problems:
+                print(f"       {pr}")
+            if problems:
+                print("       stderr:", err.strip().replace("\n", "\n               "))
+            failures += bool(problems)
+    print(f"{len(CASES) - failures}/{len(CASES)} platform cases behave")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

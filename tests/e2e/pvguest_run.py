@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Boots pvguest under vireo and checks what the guest reports.
+
+usage: pvguest_run.py VIREO KERNEL [--cpus N] [--memory SIZE] [--test NAME]
+                      [--initrd-bytes N] [--expect REGEX]...
+
+Checks: the guest prints PVGUEST READY, its echoed cmdline matches what was
+passed, PVGUEST RESULT <test> PASS with cpus/mem_mib matching the flags, and
+vireo exits with status 1 (debug-exit value 0)."""
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import zlib
+
+TIMEOUT = 300  # a failure detector only: a healthy run takes well under a second
+
+
+def mem_mib(size):
+    units = {"K": 1 / 1024, "M": 1, "G": 1024}
+    return int(float(size[:-1]) * units[size[-1]]) if size[-1] in units else int(size) >> 20
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("vireo")
+    ap.add_argument("kernel")
+    ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--memory", default="256M")
+    ap.add_argument("--test", default="boot")
+    ap.add_argument("--initrd-bytes", type=int, default=0)
+    ap.add_argument("--expect", action="append", default=[])
+    args = ap.parse_args()
+
+    cmdline = f"pvguest.run={args.test} pvguest.cpus={args.cpus} console=ttyS0 x=\"a b\""
+    cmd = [args.vireo, "run", "--kernel", args.kernel, "--cpus", str(args.cpus),
+           "--memory", args.memory, "--debug-exit"]
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.initrd_bytes:
+            data = random.Random(42).randbytes(args.initrd_bytes)
+            path = os.path.join(tmp, "initrd")
+            with open(path, "wb") as f:
+                f.write(data)
+            cmdline += f" pvguest.initrd={len(data)}:{zlib.crc32(data):08x}"
+            cmd += ["--initrd", path]
+        cmd += ["--cmdline", cmdline]
+        print("$", " ".join(cmd))
+        try:
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=TIMEOUT)
+        except subprocess.TimeoutExpired as e:
+            print((e.stdout or b"").decode(errors="replace"))
+            print(f"FAIL: vireo did not exit within {TIMEOUT}s")
+            return 1
+    out = p.stdout.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    print(out)
+    if err:
+        print("stderr:", err)
+
+    problems = []
+    if p.returncode != 1:
+        problems.append(f"exit status {p.returncode}, expected 1 (debug-exit 0)")
+    if not re.search(r"^PVGUEST READY t_us=\d+\r?$", out, re.M):
+        problems.append("no PVGUEST READY line")
+    m = re.search(r"^PVGUEST CMDLINE (.*?)\r?$", out, re.M)
+    if not m or m.group(1) != cmdline:
+        problems.append(f"cmdline not intact: {m.group(1) if m else None!r}")
+    want = rf"^PVGUEST RESULT {re.escape(args.test)} PASS"
+    if args.test == "boot":
+        want += rf" cpus={args.cpus} mem_mib={mem_mib(args.memory)}\b"
+        if args.initrd_bytes:
+            want += rf".* initrd={args.initrd_bytes}\b"
+    if not re.search(want, out, re.M):
+        problems.append(f"no line matching {want!r}")
+    for ex in args.expect:
+        if not re.search(ex, out, re.M):
+            problems.append(f"no line matching {ex!r}")
+    for line in err.splitlines():
+        if not line.startswith("vireo: "):
+            problems.append(f"stray stderr line: {line!r}")
+    for pr in problems:
+        print("FAIL:", pr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
