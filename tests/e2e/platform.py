@@ -5,6 +5,7 @@ values, i8042 reset, triple fault, and a vCPU that KVM cannot run.
 
 usage: platform.py VIREO"""
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -42,6 +43,11 @@ HALT = b"\xfa\xf4\xeb\xfd"  # cli; hlt; jmp back to hlt
 # exception with no IDT instead of escalating it to a triple fault.
 PVM = os.path.isdir("/sys/module/kvm_pvm")
 
+# Polls the UART's LSR for data, echoes each byte until 'q', then debug-exit 0.
+ECHO = (b"\x66\xba\xfd\x03" b"\xec" b"\xa8\x01" b"\x74\xf7"    # wait for LSR.DR
+        b"\x66\xba\xf8\x03" b"\xec" b"\x3c\x71" b"\x74\x03"    # read RBR; 'q'?
+        b"\xee" b"\xeb\xeb" + out_byte(0x501, 0) + HALT)            # echo; loop
+
 CASES = [
     # name, code, extra flags, want status, want stdout, a word stderr must hold
     ("serial and debug-exit 0", serial("hello\n") + out_byte(0x501, 0) + HALT,
@@ -57,22 +63,49 @@ CASES = [
     ("triple fault resets" if not PVM else "exception without IDT (PVM: emulation failure)",
      b"\xbc\x00\x80\x00\x00" + b"\x6a\x00\x6a\x00\x0f\x01\x1c\x24" + b"\xcc" + HALT, [],
      1 if PVM else 0, "", "internal error" if PVM else "triple fault"),
+    ("serial input reaches the guest", ECHO, ["--debug-exit"], 1, "hello vm", None,
+     b"hello vmq"),
     # jump into the unbacked PCI hole: KVM cannot fetch the instruction
     ("internal error is reported", b"\xb8\x00\x00\x00\xc0\xff\xe0", [], 1, "", "rip="),
 ]
+
+
+def signal_case(vireo, tmp):
+    """SIGTERM ends a VM whose guest sleeps forever, with status 128+15."""
+    path = os.path.join(tmp, "halt.elf")
+    with open(path, "wb") as f:
+        f.write(pvh_elf(serial("z") + HALT))
+    p = subprocess.Popen([vireo, "run", "--kernel", path, "--memory", "16M"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    first = p.stdout.read(1)  # the guest is running
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        print("FAIL SIGTERM ends the VM: still running 30 s later")
+        return 1
+    ok = first == b"z" and p.returncode == 128 + signal.SIGTERM
+    print(f"{'ok  ' if ok else 'FAIL'} SIGTERM ends the VM (status {p.returncode})")
+    return 0 if ok else 1
 
 
 def main():
     vireo = sys.argv[1]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, code, flags, want, want_out, word in CASES:
+        for case in CASES:
+            name, code, flags, want, want_out, word = case[:6]
+            stdin = case[6] if len(case) > 6 else None
             path = os.path.join(tmp, "guest.elf")
             with open(path, "wb") as f:
                 f.write(pvh_elf(code))
             try:
                 p = subprocess.run([vireo, "run", "--kernel", path, "--memory", "16M"] + flags,
-                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+                                   input=stdin, stdin=None if stdin else subprocess.DEVNULL,
+                                   capture_output=True, timeout=120)
             except subprocess.TimeoutExpired:
                 print(f"FAIL {name}: vireo still running after 120 s")
                 failures += 1
@@ -95,7 +128,8 @@ def main():
             if problems:
                 print("       stderr:", err.strip().replace("\n", "\n               "))
             failures += bool(problems)
-    print(f"{len(CASES) - failures}/{len(CASES)} platform cases behave")
+        failures += signal_case(vireo, tmp)
+    print(f"{len(CASES) + 1 - failures}/{len(CASES) + 1} platform cases behave")
     return 1 if failures else 0
 
 
