@@ -16,6 +16,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "arch/x86/acpi.h"
 #include "arch/x86/boot.h"
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
@@ -157,6 +158,12 @@ static int vm_setup_irqchip(struct vm *vm, struct errbuf *e)
 	return 0;
 }
 
+/* 64-bit BARs go above RAM, on a 1 GiB boundary. */
+static uint64_t vm_mmio64_base(const struct vm *vm)
+{
+	return (gmem_end(&vm->mem) + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+}
+
 static size_t vm_console_sink(void *opaque, const uint8_t *buf, size_t len)
 {
 	return serial_receive(opaque, buf, len);
@@ -169,7 +176,6 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, struct e
 		[SERIAL_FILE] = CHARDEV_FILE,
 	};
 	struct exit_hook hook = { vm_exit_hook_fn, vm };
-	uint64_t mmio64 = (gmem_end(&vm->mem) + (1ull << 30) - 1) & ~((1ull << 30) - 1);
 	int ret;
 
 	ret = chardev_open(&vm->console, kinds[cfg->serial], cfg->serial_path, e);
@@ -192,6 +198,12 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, struct e
 	if (ret)
 		return errf(e, ret, "i8042: %s", strerror(-ret));
 
+	vm->acpi_pm.poweroff = hook;
+	vm->acpi_pm.s5_slp_typ = ACPI_S5_SLP_TYP;
+	ret = bus_insert(&vm->pio, ACPI_SLEEP_CONTROL_PORT, 2, acpi_pm_io, &vm->acpi_pm);
+	if (ret)
+		return errf(e, ret, "acpi: %s", strerror(-ret));
+
 	if (cfg->debug_exit) {
 		vm->debug_exit.exit = hook;
 		ret = bus_insert(&vm->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_SIZE, debug_exit_io,
@@ -201,7 +213,7 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, struct e
 	}
 
 	ret = pci_init(&vm->pci, &vm->pio, &vm->mmio, LAYOUT_ECAM_BASE, LAYOUT_ECAM_SIZE,
-		       LAYOUT_MMIO32_BASE, LAYOUT_MMIO32_SIZE, mmio64, VM_MMIO64_SIZE);
+		       LAYOUT_MMIO32_BASE, LAYOUT_MMIO32_SIZE, vm_mmio64_base(vm), VM_MMIO64_SIZE);
 	if (ret)
 		return errf(e, ret, "pci: %s", strerror(-ret));
 	return 0;
@@ -249,10 +261,10 @@ out:
 	return ret;
 }
 
-static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, struct boot_info *bi,
-			  struct errbuf *e)
+static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, uint64_t rsdp,
+			  struct boot_info *bi, struct errbuf *e)
 {
-	struct boot_image img = { .cmdline = cfg->cmdline };
+	struct boot_image img = { .cmdline = cfg->cmdline, .rsdp = rsdp };
 	uint8_t *kernel = NULL, *initrd = NULL;
 	struct errbuf why;
 	int ret;
@@ -319,6 +331,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 {
 	struct boot_info bi;
 	struct kvm_cpuid_entry2 *leaf1;
+	uint64_t rsdp;
 	struct vm *vm;
 	int ret;
 
@@ -347,18 +360,28 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	ret = vm_setup_memory(vm, cfg->mem_size, e);
 	if (ret)
 		goto err;
-	ret = vm_load_kernel(vm, cfg, &bi, e);
-	if (ret)
-		goto err;
 	ret = cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e);
 	if (ret)
 		goto err;
+	/* Both ways to find the CPUs: the MP table for guests without ACPI,
+	 * ACPI for guests (like Debian's kernels) built without MP-table support. */
 	leaf1 = cpuid_find(vm->cpuid, 1, 0);
 	ret = mptable_write(&vm->mem, cfg->cpus, leaf1 ? leaf1->eax : 0, leaf1 ? leaf1->edx : 0);
 	if (ret) {
 		errf(e, ret, "MP table: %s", strerror(-ret));
 		goto err;
 	}
+	rsdp = acpi_write_tables(&vm->mem, cfg->cpus, &(struct acpi_layout){
+		.ecam_base = LAYOUT_ECAM_BASE, .ecam_end_bus = LAYOUT_ECAM_SIZE / (1 << 20) - 1,
+		.mmio32_base = LAYOUT_MMIO32_BASE, .mmio32_size = LAYOUT_MMIO32_SIZE,
+		.mmio64_base = vm_mmio64_base(vm), .mmio64_size = VM_MMIO64_SIZE });
+	if (!rsdp) {
+		ret = errf(e, -EFAULT, "ACPI tables do not fit");
+		goto err;
+	}
+	ret = vm_load_kernel(vm, cfg, rsdp, &bi, e);
+	if (ret)
+		goto err;
 	ret = vm_setup_signals(vm, e);
 	if (ret)
 		goto err;

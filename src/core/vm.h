@@ -14,6 +14,7 @@
 #include "core/evloop.h"
 #include "core/gmem.h"
 #include "core/log.h"
+#include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
@@ -37,6 +38,7 @@ struct vm {
 	struct serial_8250 serial;
 	struct i8042 i8042;
 	struct debug_exit debug_exit;
+	struct acpi_pm acpi_pm;
 	struct pci pci;
 
 	int exit_status;          /* valid once exiting is set */

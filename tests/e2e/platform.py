@@ -63,6 +63,9 @@ CASES = [
     ("triple fault resets" if not PVM else "exception without IDT (PVM: emulation failure)",
      b"\xbc\x00\x80\x00\x00" + b"\x6a\x00\x6a\x00\x0f\x01\x1c\x24" + b"\xcc" + HALT, [],
      1 if PVM else 0, "", "internal error" if PVM else "triple fault"),
+    # ACPI sleep control: SLP_EN with another type is ignored, S5 powers off
+    ("ACPI S5 powers off", out_byte(0x600, 0x24) + serial("n") + out_byte(0x600, 0x34) +
+     serial("X") + HALT, [], 0, "n", None),
     ("serial input reaches the guest", ECHO, ["--debug-exit"], 1, "hello vm", None,
      b"hello vmq"),
     # jump into the unbacked PCI hole: KVM cannot fetch the instruction

@@ -22,6 +22,7 @@ struct boot_image {
 	const uint8_t *initrd; /* NULL when none */
 	size_t initrd_len;
 	const char *cmdline;   /* never NULL */
+	uint64_t rsdp;         /* ACPI RSDP address to hand over; 0: none */
 };
 
 struct boot_info {

@@ -88,6 +88,7 @@ int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boo
 	zp->hdr.loadflags |= KEEP_SEGMENTS;  /* our GDT is flat already */
 	zp->hdr.loadflags &= ~QUIET_FLAG;
 	zp->hdr.code32_start = LAYOUT_HIMEM_START;
+	zp->acpi_rsdp_addr = img->rsdp; /* boot protocol 2.14; older kernels scan for it */
 
 	if (boot_write_cmdline(mem, img->cmdline))
 		return errf(e, -EFAULT, "no room for the cmdline");

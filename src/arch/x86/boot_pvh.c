@@ -142,6 +142,7 @@ int boot_load_pvh(struct gmem *mem, const struct boot_image *img, struct boot_in
 	memset(si, 0, 4096);
 	si->magic = PVH_START_MAGIC;
 	si->version = 1;
+	si->rsdp_paddr = img->rsdp;
 
 	if (boot_write_cmdline(mem, img->cmdline))
 		return errf(e, -EFAULT, "no room for the cmdline");

@@ -13,6 +13,8 @@
 #define LAYOUT_CMDLINE         0x20000ull
 #define LAYOUT_CMDLINE_MAX     0x10000ull /* room reserved for the cmdline */
 #define LAYOUT_EBDA_START      0x9FC00ull /* MP table; reserved up to 1 MiB */
+#define LAYOUT_ACPI_BASE       0xE0000ull /* RSDP first: where legacy scans look */
+#define LAYOUT_ACPI_SIZE       0x10000ull
 #define LAYOUT_HIMEM_START     0x100000ull /* kernels load here */
 
 /* The 32-bit PCI hole: [GMEM_HOLE_START, 4 GiB). */
