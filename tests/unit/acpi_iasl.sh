@@ -21,6 +21,8 @@ done
 expect() { grep -q "$2" "$1.dsl" && echo "ok   $1: $2" || { echo "FAIL: $1 lacks '$2'"; status=1; }; }
 expect DSDT 'Name (_S5, Package (0x02)'
 expect DSDT 'Device (PCI0)'
+expect DSDT 'EisaId ("PNP0501")'
+expect DSDT 'IRQNoFlags ()'
 expect DSDT 'EisaId ("PNP0A08")'
 expect DSDT 'EisaId ("PNP0A03")'
 expect DSDT 'WordBusNumber'

@@ -202,10 +202,14 @@ static void test_dsdt(void **state)
 	assert_non_null(find(t.dsdt, len, hid, sizeof(hid)));
 	assert_non_null(find(t.dsdt, len, cid, sizeof(cid)));
 	/* Device(PCI0): ExtOp DeviceOp PkgLength(2 bytes) "PCI0", spanning to the end */
-	dev = find(t.dsdt, len, "\x5b\x82", 2);
+	dev = find(t.dsdt, len, "PCI0", 4);
 	assert_non_null(dev);
-	assert_memory_equal(dev + 4, "PCI0", 4);
+	dev -= 4;
+	assert_memory_equal(dev, "\x5b\x82", 2);
 	assert_int_equal((dev[2] & 0xF) | dev[3] << 4, t.dsdt + len - dev - 2);
+	/* Device(COM1) with the UART's HID */
+	assert_non_null(find(t.dsdt, len, "COM1", 4));
+	assert_non_null(find(t.dsdt, len, "\x08_HID\x0c\x41\xd0\x05\x01", 10));
 	destroy(&t);
 }
 

@@ -7,6 +7,7 @@
 
 #include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
+#include "hw/serial_8250.h"
 
 struct acpi_header {
 	char signature[4];
@@ -138,7 +139,7 @@ static void acpi_finish(void *table)
 static void acpi_build_dsdt(struct aml *dsdt, const struct acpi_layout *l)
 {
 	static const uint64_t s5[] = { ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP };
-	struct aml pci = { .n = 0 }, crs = { .n = 0 };
+	struct aml pci = { .n = 0 }, crs = { .n = 0 }, com1 = { .n = 0 }, com1_crs = { .n = 0 };
 
 	/* the host bridge and what it decodes: bus 0-N, all I/O but conf1, the
 	 * two BAR windows */
@@ -157,7 +158,15 @@ static void acpi_build_dsdt(struct aml *dsdt, const struct acpi_layout *l)
 	aml_name_int(&pci, "_BBN", 0);
 	aml_name_buffer(&pci, "_CRS", &crs);
 
+	aml_res_io(&com1_crs, SERIAL_COM1_BASE, 8);
+	aml_res_irq(&com1_crs, SERIAL_COM1_IRQ);
+	aml_res_end(&com1_crs);
+	aml_name_eisaid(&com1, "_HID", "PNP0501");
+	aml_name_int(&com1, "_UID", 0);
+	aml_name_buffer(&com1, "_CRS", &com1_crs);
+
 	aml_name_package(dsdt, "_S5_", s5, 2);
+	aml_device(dsdt, "COM1", &com1);
 	aml_device(dsdt, "PCI0", &pci);
 }
 

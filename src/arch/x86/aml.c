@@ -156,6 +156,12 @@ void aml_res_io(struct aml *a, uint16_t base, uint8_t len)
 	aml_byte(a, len);
 }
 
+void aml_res_irq(struct aml *a, unsigned irq)
+{
+	aml_byte(a, 0x22);
+	aml_le(a, 1u << irq, 2);
+}
+
 /* Word address space descriptor (large item 0x88), min and max fixed. */
 static void aml_res_word(struct aml *a, uint8_t type, uint8_t type_flags, uint16_t min,
 			 uint16_t max)

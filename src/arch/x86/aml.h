@@ -32,6 +32,8 @@ void aml_device(struct aml *a, const char *seg, const struct aml *body);
 
 /* Resource descriptors (ACPI 6.x §6.4), appended to a resource template. */
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
+/* IRQNoFlags(): edge-triggered, active high, exclusive */
+void aml_res_irq(struct aml *a, unsigned irq);
 void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max);
