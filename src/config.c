@@ -121,7 +121,7 @@ static int config_parse_memory(const char *val, struct vm_config *cfg, struct er
 	int ret = config_parse_size(val, &cfg->mem_size);
 
 	if (ret == -ERANGE)
-		return errf(e, ret, "--memory: '%s' is too large", val);
+		return errf(e, -EINVAL, "--memory: '%s' is too large", val);
 	if (ret)
 		return errf(e, ret, "--memory: '%s' is not a size (e.g. 512M, 2G)", val);
 	if (cfg->mem_size == 0)

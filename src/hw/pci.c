@@ -71,7 +71,7 @@ unsigned pci_cap_add(struct pci_dev *d, uint8_t id, unsigned len)
 	unsigned off = d->next_cap;
 	uint8_t *link = d->cfg + PCI_CAP_PTR;
 
-	if (len < 2 || off + len > 0x100)
+	if (len < 2 || off >= 0x100 || len > 0x100 - off)
 		return 0;
 	/* append to the end of the list */
 	while (*link)
@@ -339,17 +339,28 @@ int pci_init(struct pci *pci, struct bus *pio, struct bus *mmio, uint64_t ecam_b
 
 	ret = bus_insert(pio, PCI_CONF1_ADDR_PORT, 4, pci_conf1_addr_io, pci);
 	if (ret)
-		return ret;
+		goto err_lock;
 	ret = bus_insert(pio, PCI_CONF1_DATA_PORT, 4, pci_conf1_data_io, pci);
 	if (ret)
-		return ret;
+		goto err_addr;
 	ret = bus_insert(mmio, ecam_base, ecam_size, pci_ecam_io, pci);
 	if (ret)
-		return ret;
+		goto err_data;
 	pci_dev_init(&pci->host_bridge, PCI_HOST_VENDOR, PCI_HOST_DEVICE, PCI_CLASS_HOST_BRIDGE,
 		     0, 0);
 	ret = pci_register(pci, &pci->host_bridge);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		goto err_ecam;
+	return 0;
+err_ecam:
+	bus_remove(mmio, ecam_base, pci);
+err_data:
+	bus_remove(pio, PCI_CONF1_DATA_PORT, pci);
+err_addr:
+	bus_remove(pio, PCI_CONF1_ADDR_PORT, pci);
+err_lock:
+	pthread_mutex_destroy(&pci->lock);
+	return ret;
 }
 
 void pci_destroy(struct pci *pci)

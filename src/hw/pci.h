@@ -57,7 +57,7 @@ struct pci_dev {
 	uint8_t cfg[PCI_CFG_SIZE];
 	uint8_t wmask[PCI_CFG_SIZE]; /* bits the guest may change */
 	struct pci_bar bar[PCI_NR_BARS];
-	uint8_t next_cap;            /* where pci_cap_add puts the next capability */
+	unsigned next_cap;           /* where pci_cap_add puts the next capability */
 	/* Called after a guest config write has been applied (with the PCI lock
 	 * held), for registers the device cares about (e.g. MSI-X control). */
 	void (*cfg_written)(struct pci_dev *d, uint32_t off, uint32_t len);

@@ -145,7 +145,7 @@ static uint8_t serial_read_reg(struct serial_8250 *s, unsigned reg, bool *draine
 	}
 }
 
-static void serial_write_reg(struct serial_8250 *s, unsigned reg, uint8_t v)
+static void serial_write_reg(struct serial_8250 *s, unsigned reg, uint8_t v, bool *drained)
 {
 	switch (reg) {
 	case UART_RBR_THR:
@@ -169,6 +169,10 @@ static void serial_write_reg(struct serial_8250 *s, unsigned reg, uint8_t v)
 		if (v & FCR_CLRRX) {
 			s->rx_head = 0;
 			s->rx_len = 0;
+			if (s->rx_was_full) {
+				s->rx_was_full = false;
+				*drained = true;
+			}
 		}
 		break;
 	case UART_LCR:
@@ -196,7 +200,7 @@ void serial_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool 
 		memset(data, 0, len);
 	pthread_mutex_lock(&s->lock);
 	if (is_write)
-		serial_write_reg(s, offset & 7, data[0]);
+		serial_write_reg(s, offset & 7, data[0], &drained);
 	else
 		data[0] = serial_read_reg(s, offset & 7, &drained);
 	serial_update_irq(s);

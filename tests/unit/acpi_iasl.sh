@@ -6,8 +6,10 @@ set -u
 command -v iasl >/dev/null || { echo "SKIPPED (iasl not installed: apt-get install acpica-tools)"; exit 77; }
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+
+dump=$(readlink -f "$1")
 cd "$dir" || exit 1
-"$1" 3 || { echo "FAIL: acpi_dump"; exit 1; }
+"$dump" 3 || { echo "FAIL: acpi_dump"; exit 1; }
 status=0
 for t in XSDT FACP APIC MCFG DSDT; do
 	if ! iasl -d "$t.dat" >"$t.log" 2>&1 || [ ! -s "$t.dsl" ]; then

@@ -21,6 +21,11 @@ static uint32_t bz_le32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static uint64_t bz_le64(const uint8_t *p)
+{
+	return bz_le32(p) | (uint64_t)bz_le32(p + 4) << 32;
+}
+
 int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boot_info *out,
 		      struct errbuf *e)
 {
@@ -29,7 +34,7 @@ int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boo
 	struct boot_memmap_entry map[BOOT_MAX_MEMMAP];
 	struct boot_params *zp;
 	size_t hdr_end, setup_size, payload_len, cmdlen = strlen(img->cmdline);
-	uint64_t load_end, init_size, initrd_max;
+	uint64_t load_end, init_size = 0, initrd_max;
 	uint16_t version;
 	uint32_t cmdline_max;
 	unsigned setup_sects, n;
@@ -37,6 +42,8 @@ int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boo
 
 	if (!boot_is_bzimage(k, klen))
 		return errf(e, -ENOEXEC, "not a bzImage");
+	if (klen < 0x23C)
+		return errf(e, -ENOEXEC, "truncated: the file ends inside the setup header");
 	version = bz_le16(k + 0x206);
 	if (version < BZ_MIN_VERSION)
 		return errf(e, -ENOEXEC, "boot protocol %u.%02u is too old (need 2.06+)",
@@ -45,6 +52,10 @@ int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boo
 	if (hdr_end > klen || hdr_end > 0x1000 || hdr_end < 0x23C)
 		return errf(e, -ENOEXEC, "setup header length %zu is invalid or past the end of the file",
 			    hdr_end);
+	/* fields read below must lie inside the header the image declares */
+	if (version >= 0x020A && hdr_end < 0x264)
+		return errf(e, -ENOEXEC, "setup header is too short for boot protocol %u.%02u",
+			    version >> 8, version & 0xff);
 	if (!(k[0x211] & LOADED_HIGH))
 		return errf(e, -ENOEXEC, "a zImage (not loaded high) cannot be booted");
 	if (version >= BZ_XLF_VERSION && !(bz_le16(k + 0x236) & XLF_KERNEL_64))
@@ -68,11 +79,28 @@ int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boo
 		return errf(e, -E2BIG, "cmdline is %zu bytes, vireo accepts at most %llu",
 			    cmdlen, LAYOUT_CMDLINE_MAX - 1);
 
-	/* init_size (2.10+) is how much memory the kernel needs from its load
-	 * address while it decompresses; nothing else may live there. */
-	init_size = version >= 0x020A ? bz_le32(k + 0x260) : 0;
-	load_end = LAYOUT_HIMEM_START + (init_size > payload_len ? init_size : payload_len);
-	dst = gmem_ptr(mem, LAYOUT_HIMEM_START, load_end - LAYOUT_HIMEM_START);
+	/* init_size (2.10+) is how much memory the kernel needs from its
+	 * runtime start while it decompresses, and a relocatable kernel starts
+	 * at max(load address aligned to kernel_alignment, pref_address):
+	 * nothing else (the initrd) may live below the end of that. */
+	load_end = LAYOUT_HIMEM_START + payload_len;
+	if (version >= 0x020A) {
+		uint64_t align = bz_le32(k + 0x230), pref = bz_le64(k + 0x258), run;
+
+		if (align == 0 || (align & (align - 1)) || align > (1ull << 30))
+			return errf(e, -ENOEXEC, "kernel_alignment %#llx is not a power of two",
+				    (unsigned long long)align);
+		init_size = bz_le32(k + 0x260);
+		run = (LAYOUT_HIMEM_START + align - 1) & ~(align - 1);
+		if (pref > run && pref < (1ull << 40))
+			run = pref;
+		if (run + init_size > load_end)
+			load_end = run + init_size;
+	}
+	if (!gmem_ptr(mem, LAYOUT_HIMEM_START, load_end - LAYOUT_HIMEM_START))
+		return errf(e, -ENOMEM, "the kernel needs %llu MiB, more than the guest memory",
+			    (unsigned long long)((load_end + (1 << 20) - 1) >> 20));
+	dst = gmem_ptr(mem, LAYOUT_HIMEM_START, payload_len);
 	if (!dst)
 		return errf(e, -ENOMEM, "the kernel needs %llu MiB, more than the guest memory",
 			    (unsigned long long)((load_end + (1 << 20) - 1) >> 20));

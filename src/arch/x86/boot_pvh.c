@@ -3,6 +3,7 @@
  * as module 0, and a 32-bit protected-mode entry with %ebx pointing at it. */
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "arch/x86/boot.h"
@@ -45,6 +46,20 @@ static int pvh_find_entry(const uint8_t *note, uint64_t len, uint64_t *entry)
 		off += name_sz + desc_sz;
 	}
 	return 0;
+}
+
+/* True if entry lies inside a PT_LOAD segment (the header table was
+ * checked by pvh_check_header). */
+static bool pvh_entry_loaded(const uint8_t *k, const Elf64_Ehdr *eh, uint64_t entry)
+{
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, k + eh->e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_LOAD && entry >= ph.p_paddr && entry - ph.p_paddr < ph.p_memsz)
+			return true;
+	}
+	return false;
 }
 
 static int pvh_check_header(const Elf64_Ehdr *eh, size_t len, struct errbuf *e)
@@ -132,7 +147,7 @@ int boot_load_pvh(struct gmem *mem, const struct boot_image *img, struct boot_in
 			    "build the kernel with CONFIG_PVH");
 	if (!loaded)
 		return errf(e, -ENOEXEC, "ELF has no loadable segment");
-	if (entry < lo || entry >= hi || entry > 0xFFFFFFFFull)
+	if (entry > 0xFFFFFFFFull || !pvh_entry_loaded(k, &eh, entry))
 		return errf(e, -ENOEXEC, "PVH entry %#llx is outside the loaded image",
 			    (unsigned long long)entry);
 

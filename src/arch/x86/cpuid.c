@@ -58,8 +58,9 @@ void cpuid_patch(struct kvm_cpuid2 *c, unsigned cpu, unsigned nr_cpus)
 
 		switch (en->function) {
 		case 0x1:
+			/* EBX[23:16] is 8 bits wide: 256 saturates at 255 */
 			en->ebx = (en->ebx & 0xFFFF) | (apic_id << 24) |
-				  ((nr_cpus > 1 ? (1u << shift) & 0xFF : 1) << 16);
+				  ((shift >= 8 ? 0xFFu : 1u << shift) << 16);
 			if (nr_cpus > 1)
 				en->edx |= 1u << 28;  /* HTT: the count above is valid */
 			en->ecx |= 1u << 31;          /* running under a hypervisor */

@@ -1,0 +1,489 @@
+/* Unit tests for config.c: every option in both spellings, the defaults, and
+ * hostile values (overflow, signs, empty strings, stray values). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Runs config_parse on a NULL-free array of strings. */
+static int parse(int argc, const char *const *argv, struct vm_config *cfg, struct errbuf *e)
+{
+	memset(e, 0, sizeof(*e));
+	return config_parse(argc, (char *const *)argv, cfg, e);
+}
+
+/* Expects -EINVAL and an error message containing `needle`. */
+static void expect_error(int argc, const char *const *argv, const char *needle)
+{
+	struct vm_config cfg;
+	struct errbuf e;
+	int ret = parse(argc, argv, &cfg, &e);
+
+	if (ret != -EINVAL || !strstr(e.msg, needle))
+		fail_msg("argv[2]='%s': ret %d, message '%s' (wanted -EINVAL and '%s')",
+			 argc > 2 ? argv[2] : "", ret, e.msg, needle);
+}
+
+static void test_defaults(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "vmlinux" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_int_equal(cfg.action, ACTION_RUN);
+	assert_string_equal(cfg.kernel, "vmlinux");
+	assert_null(cfg.initrd);
+	assert_non_null(cfg.cmdline);
+	assert_string_equal(cfg.cmdline, "");
+	assert_int_equal(cfg.cpus, 1);
+	assert_int_equal(cfg.mem_size, 256ull << 20);
+	assert_int_equal(cfg.mem_size, CONFIG_DEFAULT_MEMORY);
+	assert_int_equal(cfg.serial, SERIAL_STDIO);
+	assert_false(cfg.debug_exit);
+}
+
+static void test_all_flags_separate(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "k.elf", "--initrd", "ird.cpio",
+			       "--cmdline", "console=ttyS0 quiet", "--cpus", "4",
+			       "--memory", "1G", "--serial", "none", "--debug-exit" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_int_equal(cfg.action, ACTION_RUN);
+	assert_string_equal(cfg.kernel, "k.elf");
+	assert_string_equal(cfg.initrd, "ird.cpio");
+	assert_string_equal(cfg.cmdline, "console=ttyS0 quiet");
+	assert_int_equal(cfg.cpus, 4);
+	assert_int_equal(cfg.mem_size, 1ull << 30);
+	assert_int_equal(cfg.serial, SERIAL_NONE);
+	assert_true(cfg.debug_exit);
+}
+
+static void test_all_flags_inline(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel=k.elf", "--initrd=ird.cpio",
+			       "--cmdline=root=/dev/vda a=b", "--cpus=8", "--memory=512M",
+			       "--serial=file=/tmp/out.log", "--debug-exit" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_string_equal(cfg.kernel, "k.elf");
+	assert_string_equal(cfg.initrd, "ird.cpio");
+	/* only the first '=' separates: the value keeps its own '=' */
+	assert_string_equal(cfg.cmdline, "root=/dev/vda a=b");
+	assert_int_equal(cfg.cpus, 8);
+	assert_int_equal(cfg.mem_size, 512ull << 20);
+	assert_int_equal(cfg.serial, SERIAL_FILE);
+	assert_string_equal(cfg.serial_path, "/tmp/out.log");
+	assert_true(cfg.debug_exit);
+}
+
+static void test_serial_modes(void **state)
+{
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	{
+		const char *argv[] = { "vireo", "run", "--serial", "stdio", "--kernel", "k" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.serial, SERIAL_STDIO);
+	}
+	{
+		const char *argv[] = { "vireo", "run", "--serial", "file=x", "--kernel", "k" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.serial, SERIAL_FILE);
+		assert_string_equal(cfg.serial_path, "x");
+	}
+	{
+		/* the last occurrence wins */
+		const char *argv[] = { "vireo", "run", "--serial=none", "--serial=stdio", "--kernel=k",
+				       "--kernel=k2" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.serial, SERIAL_STDIO);
+		assert_string_equal(cfg.kernel, "k2");
+	}
+}
+
+static void test_value_may_start_with_dash(void **state)
+{
+	/* "--cmdline -x" takes "-x" as the value, not as an option */
+	const char *argv[] = { "vireo", "run", "--kernel", "k", "--cmdline", "-v --quiet" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_string_equal(cfg.cmdline, "-v --quiet");
+}
+
+static void test_empty_cmdline_inline(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "k", "--cmdline=" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_string_equal(cfg.cmdline, "");
+}
+
+static void test_cpus_bounds(void **state)
+{
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	{
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--cpus", "1" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.cpus, 1);
+	}
+	{
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--cpus", "254" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.cpus, 254);
+	}
+}
+
+static void test_version_help(void **state)
+{
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	{
+		const char *argv[] = { "vireo", "--version" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.action, ACTION_VERSION);
+	}
+	{
+		const char *argv[] = { "vireo", "--help" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.action, ACTION_HELP);
+	}
+	{
+		const char *argv[] = { "vireo", "-h" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.action, ACTION_HELP);
+	}
+	{
+		/* --help after run needs no --kernel */
+		const char *argv[] = { "vireo", "run", "--help" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.action, ACTION_HELP);
+	}
+	{
+		/* --help stops parsing: a later bad option is not an error */
+		const char *argv[] = { "vireo", "run", "--cpus", "2", "-h", "--bogus" };
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.action, ACTION_HELP);
+	}
+	assert_non_null(strstr(config_usage, "--kernel"));
+	assert_non_null(strstr(config_usage, "--debug-exit"));
+}
+
+static void test_error_no_args(void **state)
+{
+	const char *argv[] = { "vireo" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(1, argv, &cfg, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "no command"));
+	assert_int_equal(parse(0, argv, &cfg, &e), -EINVAL);
+	assert_true(strlen(e.msg) > 0);
+}
+
+static void test_error_unknown_command(void **state)
+{
+	const char *a1[] = { "vireo", "start", "--kernel", "k" };
+	const char *a2[] = { "vireo", "", "--kernel", "k" };
+	const char *a3[] = { "vireo", "--kernel", "k" };
+
+	(void)state;
+	expect_error(ARGC(a1), a1, "unknown command 'start'");
+	expect_error(ARGC(a2), a2, "unknown command");
+	expect_error(ARGC(a3), a3, "unknown command '--kernel'");
+}
+
+static void test_error_unknown_option(void **state)
+{
+	const char *a1[] = { "vireo", "run", "--kernel", "k", "--bogus" };
+	const char *a2[] = { "vireo", "run", "--kernel", "k", "--bogus=1" };
+	const char *a3[] = { "vireo", "run", "--kernel", "k", "stray" };
+	const char *a4[] = { "vireo", "run", "--kernel", "k", "-" };
+	const char *a5[] = { "vireo", "run", "--kernel", "k", "--" };
+	const char *a6[] = { "vireo", "run", "--kernel", "k", "--KERNEL=x" };
+	/* a prefix of a real option is not that option */
+	const char *a7[] = { "vireo", "run", "--kernel", "k", "--cpu", "2" };
+	/* longer than the parser's name buffer, with a real option as prefix */
+	const char *a8[] = { "vireo", "run", "--kernel", "k",
+			     "--memoryxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx=1G" };
+
+	(void)state;
+	expect_error(ARGC(a1), a1, "unknown option '--bogus'");
+	expect_error(ARGC(a2), a2, "unknown option '--bogus=1'");
+	expect_error(ARGC(a3), a3, "unexpected argument 'stray'");
+	expect_error(ARGC(a4), a4, "'-'");
+	expect_error(ARGC(a5), a5, "'--'");
+	expect_error(ARGC(a6), a6, "unknown option");
+	expect_error(ARGC(a7), a7, "unknown option '--cpu'");
+	expect_error(ARGC(a8), a8, "unknown option");
+}
+
+static void test_error_missing_value(void **state)
+{
+	static const char *const opts[] = { "--kernel", "--initrd", "--cmdline", "--cpus",
+					    "--memory", "--serial" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const char *argv[] = { "vireo", "run", "--kernel=k", opts[i] };
+		struct vm_config cfg;
+		struct errbuf e;
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, "missing value"));
+		assert_non_null(strstr(e.msg, opts[i]));
+	}
+}
+
+static void test_error_cpus(void **state)
+{
+	static const char *const bad[] = {
+		"0", "abc", "-1", "99999999999", "4294967296", "18446744073709551616",
+		"", " 1", "1 ", "1.5", "0x4", "2k", "+1", "00000000000000000000000000000000",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *a1[] = { "vireo", "run", "--kernel", "k", "--cpus", bad[i] };
+		char inl[64];
+		const char *a2[] = { "vireo", "run", "--kernel", "k", inl };
+
+		snprintf(inl, sizeof(inl), "--cpus=%s", bad[i]);
+		expect_error(ARGC(a1), a1, "--cpus");
+		expect_error(ARGC(a2), a2, "--cpus");
+	}
+}
+
+static void test_error_memory(void **state)
+{
+	static const char *const bad[] = {
+		"0", "0M", "1x", "99999999999G", "18446744073709551616", "17179869184G",
+		"", "-1G", " 1G", "1G ", "1.5G", "G", "1GG", "0x100M", "1Q",
+		"4M",      /* below the minimum */
+		"8388607", /* one byte below the minimum */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *a1[] = { "vireo", "run", "--kernel", "k", "--memory", bad[i] };
+		char inl[64];
+		const char *a2[] = { "vireo", "run", "--kernel", "k", inl };
+
+		snprintf(inl, sizeof(inl), "--memory=%s", bad[i]);
+		expect_error(ARGC(a1), a1, "--memory");
+		expect_error(ARGC(a2), a2, "--memory");
+	}
+}
+
+static void test_memory_messages(void **state)
+{
+	const char *a1[] = { "vireo", "run", "--kernel", "k", "--memory", "99999999999G" };
+	const char *a2[] = { "vireo", "run", "--kernel", "k", "--memory", "1M" };
+	const char *a3[] = { "vireo", "run", "--kernel", "k", "--memory", "0" };
+
+	(void)state;
+	expect_error(ARGC(a1), a1, "too large");
+	expect_error(ARGC(a2), a2, "minimum");
+	expect_error(ARGC(a3), a3, "0");
+}
+
+static void test_memory_good(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} good[] = {
+		{ "8M", 8ull << 20 }, { "8388608", 8ull << 20 }, { "8192K", 8ull << 20 },
+		{ "256m", 256ull << 20 }, { "3G", 3ull << 30 }, { "1g", 1ull << 30 },
+		{ "2GiB", 2ull << 30 }, { "64MB", 64ull << 20 }, { "1T", 1ull << 40 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--memory", good[i].s };
+		struct vm_config cfg;
+		struct errbuf e;
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.mem_size, good[i].v);
+	}
+}
+
+static void test_error_serial(void **state)
+{
+	static const char *const bad[] = { "bogus", "file=", "file", "", "STDIO", "stdio ",
+					   "none,x", "files=x", "tty" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *a1[] = { "vireo", "run", "--kernel", "k", "--serial", bad[i] };
+		char inl[64];
+		const char *a2[] = { "vireo", "run", "--kernel", "k", inl };
+
+		snprintf(inl, sizeof(inl), "--serial=%s", bad[i]);
+		expect_error(ARGC(a1), a1, "--serial");
+		expect_error(ARGC(a2), a2, "--serial");
+	}
+}
+
+static void test_error_missing_kernel(void **state)
+{
+	const char *a1[] = { "vireo", "run" };
+	const char *a2[] = { "vireo", "run", "--cpus", "2", "--memory", "1G" };
+	const char *a3[] = { "vireo", "run", "--kernel=" };
+	const char *a4[] = { "vireo", "run", "--kernel", "" };
+
+	(void)state;
+	expect_error(ARGC(a1), a1, "--kernel is required");
+	expect_error(ARGC(a2), a2, "--kernel is required");
+	expect_error(ARGC(a3), a3, "--kernel");
+	expect_error(ARGC(a4), a4, "--kernel");
+}
+
+static void test_error_flag_with_value(void **state)
+{
+	const char *a1[] = { "vireo", "run", "--kernel", "k", "--debug-exit=1" };
+	const char *a2[] = { "vireo", "run", "--kernel", "k", "--debug-exit=" };
+	const char *a3[] = { "vireo", "run", "--kernel", "k", "--help=yes" };
+
+	(void)state;
+	expect_error(ARGC(a1), a1, "--debug-exit: takes no value");
+	expect_error(ARGC(a2), a2, "--debug-exit: takes no value");
+	expect_error(ARGC(a3), a3, "takes no value");
+}
+
+static void test_parse_size(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(config_parse_size("0", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(config_parse_size("1", &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(config_parse_size("1K", &v), 0);
+	assert_int_equal(v, 1024);
+	assert_int_equal(config_parse_size("1k", &v), 0);
+	assert_int_equal(v, 1024);
+	assert_int_equal(config_parse_size("3M", &v), 0);
+	assert_int_equal(v, 3ull << 20);
+	assert_int_equal(config_parse_size("5G", &v), 0);
+	assert_int_equal(v, 5ull << 30);
+	assert_int_equal(config_parse_size("7T", &v), 0);
+	assert_int_equal(v, 7ull << 40);
+	assert_int_equal(config_parse_size("256MiB", &v), 0);
+	assert_int_equal(v, 256ull << 20);
+	assert_int_equal(config_parse_size("16KiB", &v), 0);
+	assert_int_equal(v, 16ull << 10);
+	assert_int_equal(config_parse_size("2GB", &v), 0);
+	assert_int_equal(v, 2ull << 30);
+	assert_int_equal(config_parse_size("18446744073709551615", &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	/* the largest value each suffix can take */
+	assert_int_equal(config_parse_size("17179869183G", &v), 0);
+	assert_int_equal(v, 17179869183ull << 30);
+	assert_int_equal(config_parse_size("16777215T", &v), 0);
+	assert_int_equal(v, 16777215ull << 40);
+}
+
+static void test_parse_size_errors(void **state)
+{
+	uint64_t v = 0xDEADBEEF;
+
+	(void)state;
+	/* overflow */
+	assert_int_equal(config_parse_size("18446744073709551616", &v), -ERANGE);
+	assert_int_equal(config_parse_size("99999999999999999999999", &v), -ERANGE);
+	assert_int_equal(config_parse_size("17179869184G", &v), -ERANGE);
+	assert_int_equal(config_parse_size("16777216T", &v), -ERANGE);
+	assert_int_equal(config_parse_size("18014398509481984K", &v), -ERANGE);
+	assert_int_equal(config_parse_size("99999999999G", &v), -ERANGE);
+	/* syntax */
+	assert_int_equal(config_parse_size(NULL, &v), -EINVAL);
+	assert_int_equal(config_parse_size("", &v), -EINVAL);
+	assert_int_equal(config_parse_size("M", &v), -EINVAL);
+	assert_int_equal(config_parse_size("-1", &v), -EINVAL);
+	assert_int_equal(config_parse_size("+1", &v), -EINVAL);
+	assert_int_equal(config_parse_size(" 1", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1 ", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1x", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1MM", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1MiBx", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1B", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1iB", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1.5G", &v), -EINVAL);
+	assert_int_equal(config_parse_size("0x10", &v), -EINVAL);
+	assert_int_equal(config_parse_size("1P", &v), -EINVAL);
+	/* nothing is written on error */
+	assert_int_equal(v, 0xDEADBEEF);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_flags_separate),
+		cmocka_unit_test(test_all_flags_inline),
+		cmocka_unit_test(test_serial_modes),
+		cmocka_unit_test(test_value_may_start_with_dash),
+		cmocka_unit_test(test_empty_cmdline_inline),
+		cmocka_unit_test(test_cpus_bounds),
+		cmocka_unit_test(test_version_help),
+		cmocka_unit_test(test_error_no_args),
+		cmocka_unit_test(test_error_unknown_command),
+		cmocka_unit_test(test_error_unknown_option),
+		cmocka_unit_test(test_error_missing_value),
+		cmocka_unit_test(test_error_cpus),
+		cmocka_unit_test(test_error_memory),
+		cmocka_unit_test(test_memory_messages),
+		cmocka_unit_test(test_memory_good),
+		cmocka_unit_test(test_error_serial),
+		cmocka_unit_test(test_error_missing_kernel),
+		cmocka_unit_test(test_error_flag_with_value),
+		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_parse_size_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,243 @@
+/* Unit tests for core/gmem: the one checked gpa -> hva accessor and the RAM
+ * layout around the PCI hole. Fake guest memory only, no KVM. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include <cmocka.h>
+
+#include "core/gmem.h"
+
+#define SMALL (64ull << 20)
+#define BIG (3ull << 30)
+
+struct fake_mem {
+	struct gmem m;
+	uint8_t *buf;
+	uint64_t size;
+	bool mapped;
+};
+
+static int small_setup(void **state)
+{
+	struct fake_mem *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->size = SMALL;
+	f->buf = malloc(SMALL);
+	if (!f->buf) {
+		free(f);
+		return -1;
+	}
+	gmem_init_fake(&f->m, f->buf, f->size);
+	*state = f;
+	return 0;
+}
+
+/* 3 GiB: more than fits below the hole, so RAM continues at 4 GiB. Reserved
+ * lazily: the tests touch only a few pages. */
+static int big_setup(void **state)
+{
+	struct fake_mem *f = calloc(1, sizeof(*f));
+	void *p;
+
+	if (!f)
+		return -1;
+	p = mmap(NULL, BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		free(f);
+		return -1;
+	}
+	f->size = BIG;
+	f->buf = p;
+	f->mapped = true;
+	gmem_init_fake(&f->m, f->buf, f->size);
+	*state = f;
+	return 0;
+}
+
+static int mem_teardown(void **state)
+{
+	struct fake_mem *f = *state;
+
+	if (f->mapped)
+		munmap(f->buf, f->size);
+	else
+		free(f->buf);
+	free(f);
+	return 0;
+}
+
+static void test_small_layout(void **state)
+{
+	struct fake_mem *f = *state;
+
+	assert_int_equal(f->m.nr_regions, 1);
+	assert_int_equal(f->m.ram_size, SMALL);
+	assert_int_equal(gmem_end(&f->m), SMALL);
+	assert_int_equal(gmem_low_size(&f->m), SMALL);
+}
+
+static void test_ptr_start_and_end(void **state)
+{
+	struct fake_mem *f = *state;
+	struct gmem *m = &f->m;
+
+	assert_ptr_equal(gmem_ptr(m, 0, 1), f->buf);
+	assert_ptr_equal(gmem_ptr(m, 0, SMALL), f->buf);
+	assert_ptr_equal(gmem_ptr(m, 0x1234, 16), f->buf + 0x1234);
+	/* the last byte, and a range ending exactly at the end */
+	assert_ptr_equal(gmem_ptr(m, SMALL - 1, 1), f->buf + SMALL - 1);
+	assert_ptr_equal(gmem_ptr(m, SMALL - 8, 8), f->buf + SMALL - 8);
+	/* one byte too many */
+	assert_null(gmem_ptr(m, SMALL - 8, 9));
+	assert_null(gmem_ptr(m, 0, SMALL + 1));
+	/* starting exactly at the end or beyond */
+	assert_null(gmem_ptr(m, SMALL, 1));
+	assert_null(gmem_ptr(m, SMALL + 4096, 1));
+}
+
+static void test_ptr_len_zero(void **state)
+{
+	struct fake_mem *f = *state;
+	struct gmem *m = &f->m;
+
+	/* len 0 is treated as 1: the byte at gpa must still be RAM */
+	assert_ptr_equal(gmem_ptr(m, 0, 0), f->buf);
+	assert_ptr_equal(gmem_ptr(m, SMALL - 1, 0), f->buf + SMALL - 1);
+	assert_null(gmem_ptr(m, SMALL, 0));
+	assert_null(gmem_ptr(m, UINT64_MAX, 0));
+}
+
+static void test_ptr_overflow(void **state)
+{
+	struct fake_mem *f = *state;
+	struct gmem *m = &f->m;
+
+	/* gpa + len wraps around to a small number: must not look like RAM */
+	assert_null(gmem_ptr(m, UINT64_MAX - 1, 4));
+	assert_null(gmem_ptr(m, UINT64_MAX, 1));
+	assert_null(gmem_ptr(m, UINT64_MAX, UINT64_MAX));
+	assert_null(gmem_ptr(m, 0x1000, UINT64_MAX));
+	assert_null(gmem_ptr(m, 0x1000, UINT64_MAX - 0xFFF));
+	assert_null(gmem_ptr(m, 0x1000, UINT64_MAX - 0xFFE));
+	assert_null(gmem_ptr(m, 1, SMALL));
+	assert_null(gmem_ptr(m, SMALL - 1, UINT64_MAX));
+	assert_null(gmem_ptr(m, 0, UINT64_MAX));
+	assert_null(gmem_ptr(m, 1ull << 63, 1ull << 63));
+}
+
+static void test_big_layout(void **state)
+{
+	struct fake_mem *f = *state;
+	struct gmem *m = &f->m;
+	uint64_t high = BIG - GMEM_HOLE_START;
+
+	assert_int_equal(m->nr_regions, 2);
+	assert_int_equal(m->ram_size, BIG);
+	assert_int_equal(gmem_low_size(m), GMEM_HOLE_START);
+	assert_int_equal(m->region[0].gpa, 0);
+	assert_int_equal(m->region[0].size, GMEM_HOLE_START);
+	assert_int_equal(m->region[1].gpa, GMEM_HIGH_START);
+	assert_int_equal(m->region[1].size, high);
+	assert_int_equal(gmem_end(m), GMEM_HIGH_START + high);
+}
+
+static void test_big_ptr_regions(void **state)
+{
+	struct fake_mem *f = *state;
+	struct gmem *m = &f->m;
+	uint64_t high = BIG - GMEM_HOLE_START;
+
+	/* below the hole: backing offset == gpa */
+	assert_ptr_equal(gmem_ptr(m, GMEM_HOLE_START - 4, 4), f->buf + GMEM_HOLE_START - 4);
+	/* a range running into the hole */
+	assert_null(gmem_ptr(m, GMEM_HOLE_START - 4, 5));
+	assert_null(gmem_ptr(m, GMEM_HOLE_START - 1, 2));
+	/* the hole itself */
+	assert_null(gmem_ptr(m, GMEM_HOLE_START, 1));
+	assert_null(gmem_ptr(m, GMEM_HOLE_START, 0));
+	assert_null(gmem_ptr(m, 0xC0000000ull, 4));
+	assert_null(gmem_ptr(m, 0xFEC00000ull, 4));
+	assert_null(gmem_ptr(m, GMEM_HIGH_START - 1, 1));
+	/* a range spanning the hole from low RAM into high RAM */
+	assert_null(gmem_ptr(m, GMEM_HOLE_START - 4096, GMEM_HIGH_START - GMEM_HOLE_START + 8192));
+	assert_null(gmem_ptr(m, 0, GMEM_HIGH_START + 1));
+	/* above 4 GiB: backing continues right after the low part */
+	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START, 1), f->buf + GMEM_HOLE_START);
+	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START + 0x1000, 8), f->buf + GMEM_HOLE_START + 0x1000);
+	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START, high), f->buf + GMEM_HOLE_START);
+	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START + high - 1, 1), f->buf + BIG - 1);
+	assert_null(gmem_ptr(m, GMEM_HIGH_START + high - 1, 2));
+	assert_null(gmem_ptr(m, GMEM_HIGH_START + high, 1));
+	assert_null(gmem_ptr(m, GMEM_HIGH_START, high + 1));
+	assert_null(gmem_ptr(m, UINT64_MAX - 1, 4));
+
+	/* writes through the two regions land in distinct backing bytes */
+	*(uint8_t *)gmem_ptr(m, GMEM_HOLE_START - 1, 1) = 0xAA;
+	*(uint8_t *)gmem_ptr(m, GMEM_HIGH_START, 1) = 0x55;
+	assert_int_equal(f->buf[GMEM_HOLE_START - 1], 0xAA);
+	assert_int_equal(f->buf[GMEM_HOLE_START], 0x55);
+}
+
+/* Exactly the size that fits below the hole: one region, nothing above 4 GiB. */
+static void test_layout_exactly_hole(void **state)
+{
+	struct fake_mem *f = *state;
+	struct gmem m;
+
+	gmem_init_fake(&m, f->buf, GMEM_HOLE_START);
+	assert_int_equal(m.nr_regions, 1);
+	assert_int_equal(gmem_end(&m), GMEM_HOLE_START);
+	assert_int_equal(gmem_low_size(&m), GMEM_HOLE_START);
+
+	/* one byte more spills into a high region of one byte */
+	gmem_init_fake(&m, f->buf, GMEM_HOLE_START + 1);
+	assert_int_equal(m.nr_regions, 2);
+	assert_int_equal(m.region[1].gpa, GMEM_HIGH_START);
+	assert_int_equal(m.region[1].size, 1);
+	assert_int_equal(gmem_end(&m), GMEM_HIGH_START + 1);
+	assert_int_equal(gmem_low_size(&m), GMEM_HOLE_START);
+}
+
+/* gmem_init with hostile sizes is refused without mapping anything. */
+static void test_init_bad_sizes(void **state)
+{
+	struct gmem m;
+
+	(void)state;
+	assert_int_equal(gmem_init(&m, 0), -EINVAL);
+	assert_int_equal(gmem_init(&m, (1ull << 46) + 1), -EINVAL);
+	assert_int_equal(gmem_init(&m, UINT64_MAX), -EINVAL);
+
+	assert_int_equal(gmem_init(&m, 16 << 20), 0);
+	assert_true(m.mapped);
+	assert_non_null(gmem_ptr(&m, (16 << 20) - 1, 1));
+	assert_null(gmem_ptr(&m, 16 << 20, 1));
+	gmem_destroy(&m);
+	assert_int_equal(m.nr_regions, 0);
+	/* a destroyed gmem translates nothing */
+	assert_null(gmem_ptr(&m, 0, 1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_small_layout, small_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_ptr_start_and_end, small_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_ptr_len_zero, small_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_ptr_overflow, small_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_big_layout, big_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_big_ptr_regions, big_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_layout_exactly_hole, big_setup, mem_teardown),
+		cmocka_unit_test(test_init_bad_sizes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

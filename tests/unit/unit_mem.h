@@ -1,0 +1,50 @@
+/* Fake guest RAM for unit tests: an anonymous MAP_NORESERVE mapping (zeroed,
+ * and untouched pages cost nothing, so 3 GiB layouts are cheap) wrapped by
+ * gmem_init_fake(). Header-only so each test stays one file. */
+#ifndef VIREO_TEST_UNIT_MEM_H
+#define VIREO_TEST_UNIT_MEM_H
+
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "core/gmem.h"
+
+struct test_mem {
+	struct gmem m;
+	uint8_t *buf;
+	uint64_t size;
+};
+
+static inline int test_mem_init(struct test_mem *t, uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	t->buf = p;
+	t->size = size;
+	gmem_init_fake(&t->m, p, size);
+	return 0;
+}
+
+static inline void test_mem_free(struct test_mem *t)
+{
+	munmap(t->buf, t->size);
+	t->buf = NULL;
+}
+
+/* The host address of guest-physical gpa; the test fails if it is not RAM. */
+#define TEST_GPA(t, gpa, len) test_gpa_or_fail(&(t)->m, (gpa), (len), __FILE__, __LINE__)
+
+static inline void *test_gpa_or_fail(struct gmem *m, uint64_t gpa, uint64_t len,
+				     const char *file, int line)
+{
+	void *p = gmem_ptr(m, gpa, len);
+
+	if (!p)
+		_fail(file, line);
+	return p;
+}
+
+#endif
