@@ -64,8 +64,8 @@ int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boo
 	setup_sects = k[0x1F1] ? k[0x1F1] : 4;
 	setup_size = (size_t)(setup_sects + 1) * 512;
 	if (setup_size >= klen)
-		return errf(e, -ENOEXEC, "truncated: %zu setup bytes but the file has %zu",
-			    setup_size, klen);
+		return errf(e, -ENOEXEC, "truncated: no kernel after the %zu bytes of setup code "
+			    "(the file has %zu)", setup_size, klen);
 	payload_len = klen - setup_size;
 	if ((uint64_t)bz_le32(k + 0x1F4) * 16 > payload_len)
 		return errf(e, -ENOEXEC, "truncated: syssize says %llu bytes, the file has %zu",
