@@ -67,7 +67,8 @@ int boot_load_bzimage(struct gmem *mem, const struct boot_image *img, struct boo
 		return errf(e, -ENOEXEC, "truncated: no kernel after the %zu bytes of setup code "
 			    "(the file has %zu)", setup_size, klen);
 	payload_len = klen - setup_size;
-	if ((uint64_t)bz_le32(k + 0x1F4) * 16 > payload_len)
+	/* syssize counts 16-byte paragraphs, rounded up: the last one may be short */
+	if ((uint64_t)bz_le32(k + 0x1F4) * 16 > payload_len + 15)
 		return errf(e, -ENOEXEC, "truncated: syssize says %llu bytes, the file has %zu",
 			    (unsigned long long)bz_le32(k + 0x1F4) * 16, payload_len);
 

@@ -1,0 +1,43 @@
+/* smp.h: finding the CPUs (MP table and ACPI MADT) and starting the APs
+ * with INIT-SIPI-SIPI. Both run in ring 3 on the BSP; the tables are guest
+ * input from the VMM and are checksummed and bounds-checked before use. */
+#ifndef PVGUEST_SMP_H
+#define PVGUEST_SMP_H
+
+#include <stdint.h>
+#include "boot.h"
+#include "layout.h"
+
+struct cpu_table {
+	const char *source;            /* "mptable", "madt" or "none" */
+	const char *error;             /* NULL, or what was malformed */
+	uint64_t table_paddr;          /* MP config table or MADT */
+	uint64_t lapic_paddr;
+	uint32_t n;                    /* enabled CPUs kept in apic_id[] */
+	int mptable_n, madt_n;         /* each table's enabled CPUs, -1 if absent */
+	uint32_t dropped;              /* enabled CPUs beyond PVG_MAX_CPUS */
+	uint32_t apic_id[PVG_MAX_CPUS];
+};
+
+/* Fill *t from the MADT, or the MP table if there is no MADT; both are
+ * checked. Returns 0, or -1 with t->error set when a table is malformed. */
+int cpus_find(const struct boot_info *bi, struct cpu_table *t);
+
+struct smp_result {
+	const char *error;             /* NULL, or why the start failed */
+	uint32_t started;              /* APs sent INIT-SIPI-SIPI */
+	uint32_t checked_in;           /* CPUs, BSP included, that ran ring-3 code */
+	/* [0] = BSP, then the APs that checked in: the ID in the CPU's LAPIC ID
+	 * register (read in ring 3) and the one CPUID gave it in ring 0. */
+	uint32_t apic_id[PVG_MAX_CPUS];
+	uint32_t cpuid_apic_id[PVG_MAX_CPUS];
+	uint64_t elapsed_us;           /* first INIT to last check-in */
+};
+
+/* Start every AP in t other than the running BSP and wait up to timeout_us
+ * for all to check in from ring 3 (they then halt). Call once. Returns 0, or
+ * -1 with r->error set. */
+int smp_start_aps(const struct boot_info *bi, const struct cpu_table *t,
+		  uint64_t timeout_us, struct smp_result *r);
+
+#endif

@@ -1,0 +1,94 @@
+/* tests.c: the table of tests and the runner that picks one from the
+ * command line and prints its PVGUEST RESULT line. Add a test by adding a
+ * row here and a tests_<name>.c file; there is no other registration. */
+#include "tests.h"
+#include "lib.h"
+#include "cpu.h"
+
+static const struct test tests[] = {
+	{ "boot", test_boot },
+};
+
+static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)
+{
+	if (c->kv_len + 2 >= sizeof(c->kv))
+		return;
+	c->kv[c->kv_len++] = ' ';
+	int n = vsnprintf(c->kv + c->kv_len, sizeof(c->kv) - c->kv_len, fmt, ap);
+	c->kv_len += (size_t)n < sizeof(c->kv) - c->kv_len ? (size_t)n : sizeof(c->kv) - c->kv_len - 1;
+}
+
+void test_kv(struct test_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	kv_vappend(c, fmt, ap);
+	va_end(ap);
+}
+
+static void info_v(struct test_ctx *c, const char *reason, const char *fmt, va_list ap)
+{
+	char msg[400];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (reason)
+		printf("PVGUEST INFO %s %s: %s\n", c->name, reason, msg);
+	else
+		printf("PVGUEST INFO %s %s\n", c->name, msg);
+}
+
+enum test_status test_fail(struct test_ctx *c, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	info_v(c, reason, fmt, ap);
+	va_end(ap);
+	if (!c->reason)
+		c->reason = reason;
+	return TEST_FAIL;
+}
+
+void test_info(struct test_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	info_v(c, NULL, fmt, ap);
+	va_end(ap);
+}
+
+int tests_run(const char *cmdline)
+{
+	static const char *const status_word[] = { "PASS", "FAIL", "SKIP" };
+	static struct test_ctx ctx;
+	char run[128];
+	struct test_ctx *c = &ctx;
+
+	if (cmdline_get(cmdline, "pvguest.run", run, sizeof(run)) < 0)
+		memcpy(run, "boot", 5);
+	char *comma = strchr(run, ',');
+	if (comma)
+		*comma = 0;
+	c->name = run;
+	c->opts = comma ? comma + 1 : "";
+	c->cmdline = cmdline;
+	current_test = run;
+
+	const struct test *t = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
+		if (strcmp(tests[i].name, run) == 0)
+			t = &tests[i];
+	if (!t) {
+		printf("PVGUEST RESULT %s FAIL reason=unknown-test\n", run);
+		return 1;
+	}
+	c->name = t->name;
+	enum test_status st = t->run(c);
+	if (st == TEST_FAIL && !c->reason)
+		c->reason = "unspecified";
+	c->kv[c->kv_len] = 0;
+	if (st == TEST_FAIL)
+		printf("PVGUEST RESULT %s FAIL reason=%s%s\n", t->name, c->reason, c->kv);
+	else
+		printf("PVGUEST RESULT %s %s%s\n", t->name, status_word[st], c->kv);
+	return st == TEST_FAIL;
+}

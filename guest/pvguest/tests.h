@@ -1,0 +1,42 @@
+/* tests.h: how a test is written and run. A test is one function in the
+ * table in tests.c; it returns PASS/FAIL/SKIP, adds key=value pairs for its
+ * RESULT line with test_kv() and explains failures with test_fail(). */
+#ifndef PVGUEST_TESTS_H
+#define PVGUEST_TESTS_H
+
+#include <stddef.h>
+#include "arch.h"
+
+enum test_status { TEST_PASS, TEST_FAIL, TEST_SKIP };
+
+struct test_ctx {
+	const char *name;              /* the test's name, as in the table */
+	const char *opts;              /* "key=value,..." after the name; "" if none */
+	const char *cmdline;           /* the whole command line (a bounded copy) */
+	const char *reason;            /* first failure's reason word */
+	size_t kv_len;
+	char kv[512];                  /* " key=value" pairs for the RESULT line */
+};
+
+struct test {
+	const char *name;
+	enum test_status (*run)(struct test_ctx *c);
+};
+
+/* Append " <formatted>" to the RESULT line. */
+void test_kv(struct test_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "PVGUEST INFO <test> <reason>: <formatted>", keep the first reason
+ * (one word, no blanks) for the RESULT line, and return TEST_FAIL. */
+enum test_status test_fail(struct test_ctx *c, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Print "PVGUEST INFO <test> <formatted>" without failing. */
+void test_info(struct test_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Run the test that "pvguest.run=<name>[,opts]" names ("boot" if absent) and
+ * print its RESULT line. Returns 1 if it failed, else 0. BSP, ring 3. */
+int tests_run(const char *cmdline);
+
+/* The tests (one file each). */
+enum test_status test_boot(struct test_ctx *c);
+
+#endif
