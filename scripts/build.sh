@@ -14,6 +14,6 @@ setup() {
 	ninja -C "$dir" >/dev/null || { ninja -C "$dir"; exit 1; }
 }
 
-setup build -Dtests=enabled
+setup build -Dtests=enabled -Dpvguest=true -Db_sanitize=none
 [ "${1:-}" = "--no-san" ] && exit 0
-setup build-san -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false
+setup build-san -Dtests=enabled -Dpvguest=true -Db_sanitize=address,undefined -Db_lundef=false

@@ -7,6 +7,7 @@
 
 static const struct test tests[] = {
 	{ "boot", test_boot },
+	{ "idle", test_idle },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)

@@ -38,5 +38,6 @@ int tests_run(const char *cmdline);
 
 /* The tests (one file each). */
 enum test_status test_boot(struct test_ctx *c);
+enum test_status test_idle(struct test_ctx *c);
 
 #endif

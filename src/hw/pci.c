@@ -273,35 +273,11 @@ void pci_conf1_addr_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 		pci_put32(data, __atomic_load_n(&pci->conf1_addr, __ATOMIC_RELAXED));
 }
 
-void pci_conf1_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+/* One guest config access, already decoded from conf1 or ECAM. */
+static void pci_cfg_access(struct pci *pci, unsigned bus, unsigned slot, unsigned fn,
+			   uint32_t reg, uint8_t *data, uint32_t len, bool is_write)
 {
-	struct pci *pci = opaque;
-	uint32_t a = __atomic_load_n(&pci->conf1_addr, __ATOMIC_RELAXED);
-	unsigned bus = (a >> 16) & 0xff, slot = (a >> 11) & 0x1f, fn = (a >> 8) & 7;
-	uint32_t reg = (a & 0xfc) + (uint32_t)off;
-
-	if (!(a & 0x80000000u)) {
-		if (!is_write)
-			memset(data, 0xff, len);
-		return;
-	}
-	if (is_write) {
-		uint32_t v = 0;
-
-		memcpy(&v, data, len);
-		pci_cfg_write(pci, bus, slot, fn, reg, v, len);
-	} else {
-		uint32_t v = pci_cfg_read(pci, bus, slot, fn, reg, len);
-
-		memcpy(data, &v, len);
-	}
-}
-
-void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
-{
-	struct pci *pci = opaque;
-	unsigned bus = (off >> 20) & 0xff, slot = (off >> 15) & 0x1f, fn = (off >> 12) & 7;
-	uint32_t reg = off & 0xfff;
+	uint32_t v = 0;
 
 	if (len > 4) {
 		if (!is_write)
@@ -309,15 +285,32 @@ void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool i
 		return;
 	}
 	if (is_write) {
-		uint32_t v = 0;
-
 		memcpy(&v, data, len);
 		pci_cfg_write(pci, bus, slot, fn, reg, v, len);
 	} else {
-		uint32_t v = pci_cfg_read(pci, bus, slot, fn, reg, len);
-
+		v = pci_cfg_read(pci, bus, slot, fn, reg, len);
 		memcpy(data, &v, len);
 	}
+}
+
+void pci_conf1_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+	struct pci *pci = opaque;
+	uint32_t a = __atomic_load_n(&pci->conf1_addr, __ATOMIC_RELAXED);
+
+	if (!(a & 0x80000000u)) {
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
+	pci_cfg_access(pci, (a >> 16) & 0xff, (a >> 11) & 0x1f, (a >> 8) & 7,
+		       (a & 0xfc) + (uint32_t)off, data, len, is_write);
+}
+
+void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+	pci_cfg_access(opaque, (off >> 20) & 0xff, (off >> 15) & 0x1f, (off >> 12) & 7,
+		       off & 0xfff, data, len, is_write);
 }
 
 int pci_init(struct pci *pci, struct bus *pio, struct bus *mmio, uint64_t ecam_base,

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "unit_rng.h"
+
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "unit_mem.h"
@@ -762,18 +764,6 @@ static void test_error_payload_bigger_than_ram(void **state)
 	o.payload_len = 63 * MiB;
 	assert_int_equal(bz_load(&f->mem, &o, "", NULL, 0, &info, &e), 0);
 	assert_int_equal(info.kernel_end, 64 * MiB);
-}
-
-/* xorshift64 */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
 }
 
 static void test_error_garbage(void **state)

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "unit_rng.h"
+
 #include "arch/x86/boot.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/pvh.h"
@@ -910,17 +912,6 @@ static void test_error_truncated_header(void **state)
 		assert_non_null(strstr(e.msg, "truncated"));
 		free(k);
 	}
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
 }
 
 /* Random bytes over a good image's headers and notes: accepted or refused,

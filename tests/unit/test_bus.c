@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "unit_rng.h"
+
 #include "core/bus.h"
 
 /* What a handler saw on its last call. */
@@ -237,18 +239,6 @@ static void test_unhandled_reads_all_ones(void **state)
 	assert_false(bus_dispatch(b, 0x3F8, data, 4, true));
 	assert_int_equal(data[0], 0x42);
 	assert_int_equal(b->unhandled, 9);
-}
-
-/* xorshift64: deterministic, so a failure reproduces */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
 }
 
 #define NR_RANDOM 100
