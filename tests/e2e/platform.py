@@ -5,11 +5,15 @@ values, i8042 reset, triple fault, and a vCPU that KVM cannot run.
 
 usage: platform.py VIREO"""
 import os
+import pty
+import select
 import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import termios
+import time
 
 LOAD = 0x100000
 
@@ -95,6 +99,52 @@ def signal_case(vireo, tmp):
     return 0 if ok else 1
 
 
+def tty_case(vireo, tmp):
+    """On a terminal: raw mode (Ctrl-C reaches the guest, vireo lives on),
+    Ctrl-A x quits with status 0, and the terminal is restored afterwards."""
+    path = os.path.join(tmp, "tty.elf")
+    with open(path, "wb") as f:
+        f.write(pvh_elf(serial("z") + HALT))
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen([vireo, "run", "--kernel", path, "--memory", "16M"],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    problems = []
+    try:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"z" not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 100)
+        if b"z" not in seen:
+            problems.append(f"no guest output on the terminal: {seen!r}")
+        raw = termios.tcgetattr(slave)
+        if raw[3] & (termios.ICANON | termios.ECHO | termios.ISIG):
+            problems.append("terminal not in raw mode while the guest runs")
+        os.write(master, b"\x03")  # Ctrl-C goes to the guest, not to vireo
+        time.sleep(0.3)
+        if p.poll() is not None:
+            problems.append(f"Ctrl-C ended vireo (status {p.returncode})")
+        os.write(master, b"\x01x")
+        p.wait(timeout=30)
+        if p.returncode != 0:
+            problems.append(f"Ctrl-A x: status {p.returncode}, want 0")
+        if termios.tcgetattr(slave) != before:
+            problems.append("terminal settings not restored")
+    except subprocess.TimeoutExpired:
+        problems.append("Ctrl-A x did not end vireo")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+        os.close(slave)
+    print(f"{'ok  ' if not problems else 'FAIL'} terminal: raw mode, Ctrl-A x, restored")
+    for pr in problems:
+        print(f"       {pr}")
+    return 1 if problems else 0
+
+
 def main():
     vireo = sys.argv[1]
     failures = 0
@@ -132,7 +182,8 @@ def main():
                 print("       stderr:", err.strip().replace("\n", "\n               "))
             failures += bool(problems)
         failures += signal_case(vireo, tmp)
-    print(f"{len(CASES) + 1 - failures}/{len(CASES) + 1} platform cases behave")
+        failures += tty_case(vireo, tmp)
+    print(f"{len(CASES) + 2 - failures}/{len(CASES) + 2} platform cases behave")
     return 1 if failures else 0
 
 
