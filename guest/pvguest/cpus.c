@@ -4,28 +4,10 @@
  * present; the MADT's list wins (see cpus_find). Ring 3, BSP. */
 #include "smp.h"
 #include "lib.h"
+#include "acpi.h"
+#include "phys.h"
 
 #define LOW_4G 0x100000000ull
-
-static uint8_t sum8(uint64_t pa, uint64_t len)
-{
-	const uint8_t *p = (const uint8_t *)pa;
-	uint8_t s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
-}
-
-static uint16_t rd16(uint64_t pa) { uint16_t v; memcpy(&v, (void *)pa, 2); return v; }
-static uint32_t rd32(uint64_t pa) { uint32_t v; memcpy(&v, (void *)pa, 4); return v; }
-static uint64_t rd64(uint64_t pa) { uint64_t v; memcpy(&v, (void *)pa, 8); return v; }
-
-/* A table may only be read if it lies in mapped memory. */
-static int readable(const struct boot_info *bi, uint64_t pa, uint64_t len)
-{
-	return pa && pa < bi->mapped_end && len <= bi->mapped_end - pa;
-}
 
 static void add_cpu(struct cpu_table *t, uint32_t apic_id)
 {
@@ -42,27 +24,6 @@ static int fail(struct cpu_table *t, const char *why)
 	return -1;
 }
 
-/* Scan [start, start+len) on 16-byte boundaries for a signature whose
- * structure of sum_len bytes (0: the byte at len_off gives 16-byte units)
- * checksums to zero. */
-static uint64_t scan(uint64_t start, uint64_t len, const char *sig, size_t siglen, uint64_t sum_len)
-{
-	for (uint64_t p = start; p + 16 <= start + len; p += 16) {
-		if (memcmp((void *)p, sig, siglen) != 0)
-			continue;
-		uint64_t n = sum_len ? sum_len : 16ull * *(uint8_t *)(p + 8);
-		if (n && p + n <= 0x100000 && sum8(p, n) == 0)
-			return p;
-	}
-	return 0;
-}
-
-static uint64_t ebda_base(void)
-{
-	uint64_t ebda = (uint64_t)rd16(0x40e) << 4;
-	return ebda >= 0x80000 && ebda < 0xa0000 ? ebda : 0;
-}
-
 /* MP spec 1.4 §4.1: the floating pointer search areas. */
 static uint64_t mp_find_fp(void)
 {
@@ -70,13 +31,13 @@ static uint64_t mp_find_fp(void)
 	uint64_t basemem = (uint64_t)rd16(0x413) * 1024;
 
 	if (ebda)
-		p = scan(ebda, 1024, "_MP_", 4, 0);
+		p = phys_scan(ebda, 1024, "_MP_", 4, 0);
 	if (!p)
-		p = scan(0x9fc00, 1024, "_MP_", 4, 0);
+		p = phys_scan(0x9fc00, 1024, "_MP_", 4, 0);
 	if (!p && basemem >= 0x80000 && basemem < 0xa0000)
-		p = scan(basemem - 1024, 1024, "_MP_", 4, 0);
+		p = phys_scan(basemem - 1024, 1024, "_MP_", 4, 0);
 	if (!p)
-		p = scan(0xf0000, 0x10000, "_MP_", 4, 0);
+		p = phys_scan(0xf0000, 0x10000, "_MP_", 4, 0);
 	return p;
 }
 
@@ -113,28 +74,6 @@ static int mp_parse(const struct boot_info *bi, uint64_t fp, struct cpu_table *t
 	return 0;
 }
 
-static uint64_t acpi_find_rsdp(const struct boot_info *bi)
-{
-	uint64_t ebda = ebda_base(), p = 0;
-
-	if (bi->rsdp_paddr && readable(bi, bi->rsdp_paddr, 20) &&
-	    memcmp((void *)bi->rsdp_paddr, "RSD PTR ", 8) == 0 && sum8(bi->rsdp_paddr, 20) == 0)
-		return bi->rsdp_paddr;
-	if (ebda)
-		p = scan(ebda, 1024, "RSD PTR ", 8, 20);
-	if (!p)
-		p = scan(0xe0000, 0x20000, "RSD PTR ", 8, 20);
-	return p;
-}
-
-static int acpi_table_ok(const struct boot_info *bi, uint64_t pa)
-{
-	if (!readable(bi, pa, 36))
-		return 0;
-	uint32_t len = rd32(pa + 4);
-	return len >= 36 && len < (1u << 20) && readable(bi, pa, len) && sum8(pa, len) == 0;
-}
-
 static int madt_parse(uint64_t madt, struct cpu_table *t)
 {
 	uint32_t len = rd32(madt + 4);
@@ -159,30 +98,20 @@ static int madt_parse(uint64_t madt, struct cpu_table *t)
 
 static int madt_find(const struct boot_info *bi, struct cpu_table *t)
 {
-	uint64_t rsdp = acpi_find_rsdp(bi);
+	const char *err = NULL;
+	int have_acpi;
+	uint64_t madt = acpi_find_table(bi, "APIC", &err, &have_acpi);
 
-	if (!rsdp)
+	if (err)
+		return fail(t, strcmp(err, "acpi-table-checksum") ? err : "madt-checksum");
+	if (!madt) {
+		t->source = "none";
 		return 0;
-	t->source = "madt";
-	int xsdt = *(uint8_t *)(rsdp + 15) >= 2 && rd64(rsdp + 24);
-	uint64_t sdt = xsdt ? rd64(rsdp + 24) : rd32(rsdp + 16);
-	if (xsdt && (rd32(rsdp + 20) < 36 || rd32(rsdp + 20) > 4096 || sum8(rsdp, rd32(rsdp + 20)) != 0))
-		return fail(t, "acpi-rsdp-checksum");
-	if (!acpi_table_ok(bi, sdt))
-		return fail(t, "acpi-sdt-checksum");
-	unsigned esize = xsdt ? 8 : 4;
-	uint32_t n = (rd32(sdt + 4) - 36) / esize;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t e = sdt + 36 + (uint64_t)i * esize;
-		uint64_t tbl = xsdt ? rd64(e) : rd32(e);
-		if (!readable(bi, tbl, 36) || memcmp((void *)tbl, "APIC", 4) != 0)
-			continue;
-		if (!acpi_table_ok(bi, tbl) || rd32(tbl + 4) < 44)
-			return fail(t, "madt-checksum");
-		return madt_parse(tbl, t);
 	}
-	t->source = "none";
-	return 0;
+	t->source = "madt";
+	if (rd32(madt + 4) < 44)
+		return fail(t, "madt-checksum");
+	return madt_parse(madt, t);
 }
 
 static void table_init(struct cpu_table *t)

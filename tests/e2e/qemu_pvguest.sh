@@ -121,6 +121,9 @@ else
 	skipped=$((skipped + 1))
 fi
 run q35 -M q35
+# PCI through conf1 and ECAM: the reference for vireo's e2e/pvguest-pci
+cmdline="pvguest.run=pci" want="^PVGUEST RESULT pci PASS devices=[0-9]+ ecam=0xb0000000" \
+	run q35-pci -M q35
 
 echo "qemu pvguest: $passed passed, $failed failed, $skipped skipped"
 if [ "$failed" -gt 0 ]; then
