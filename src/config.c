@@ -17,6 +17,10 @@ const char config_usage[] =
 	"  --cpus N             number of vCPUs (default 1)\n"
 	"  --memory SIZE        guest RAM, suffix K, M or G (default 256M)\n"
 	"  --serial MODE        stdio (default), none, or file=PATH\n"
+	"  --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]\n"
+	"         [,engine=uring|sync][,queues=N]\n"
+	"                       a virtio-blk disk (repeatable, up to 8); defaults:\n"
+	"                       read-write, cache=writeback, engine=uring, queues=1\n"
 	"  --debug-exit         QEMU-compatible debug-exit device at port 0x501:\n"
 	"                       a guest write of v ends vireo with status (v << 1) | 1\n"
 	"\n"
@@ -99,12 +103,80 @@ static const char *config_inline_value(const char *arg, char *name, size_t namel
 	return eq ? eq + 1 : NULL;
 }
 
+static bool config_onoff(const char *v, bool *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
+/* Splits "key=value,key=value" in d->spec in place. */
+static int config_parse_disk(const char *val, struct vm_config *cfg, struct errbuf *e)
+{
+	struct disk_arg *d;
+	char *save = NULL, *kv;
+
+	if (cfg->nr_disks == CONFIG_MAX_DISKS)
+		return errf(e, -EINVAL, "--disk: at most %d disks", CONFIG_MAX_DISKS);
+	if (strlen(val) >= CONFIG_SPEC_MAX)
+		return errf(e, -EINVAL, "--disk: the value is too long");
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	d->queues = 1;
+	strcpy(d->spec, val);
+	for (kv = strtok_r(d->spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		const char *k = kv, *v;
+		char *end;
+
+		if (!eq)
+			return errf(e, -EINVAL, "--disk: '%s' is not key=value", kv);
+		*eq = '\0';
+		v = eq + 1;
+		if (!strcmp(k, "path") && *v) {
+			d->path = v;
+		} else if (!strcmp(k, "id") && *v) {
+			if (strlen(v) > 20)
+				return errf(e, -EINVAL, "--disk: id '%s' is longer than 20 bytes", v);
+			d->id = v;
+		} else if (!strcmp(k, "readonly") || !strcmp(k, "ro")) {
+			if (!config_onoff(v, &d->readonly))
+				return errf(e, -EINVAL, "--disk: readonly=%s: expected on or off", v);
+		} else if (!strcmp(k, "cache")) {
+			if (strcmp(v, "none") && strcmp(v, "writeback"))
+				return errf(e, -EINVAL, "--disk: cache=%s: expected none or writeback", v);
+			d->cache_none = !strcmp(v, "none");
+		} else if (!strcmp(k, "engine")) {
+			if (strcmp(v, "sync") && strcmp(v, "uring"))
+				return errf(e, -EINVAL, "--disk: engine=%s: expected uring or sync", v);
+			d->engine_sync = !strcmp(v, "sync");
+		} else if (!strcmp(k, "queues")) {
+			unsigned long n = strtoul(v, &end, 10);
+
+			if (*v < '0' || *v > '9' || *end || n < 1 || n > CONFIG_MAX_DISK_QUEUES)
+				return errf(e, -EINVAL, "--disk: queues=%s: expected 1 to %d", v,
+					    CONFIG_MAX_DISK_QUEUES);
+			d->queues = n;
+		} else {
+			return errf(e, -EINVAL, "--disk: unknown or empty key '%s'", k);
+		}
+	}
+	if (!d->path)
+		return errf(e, -EINVAL, "--disk: path=FILE is required");
+	cfg->nr_disks++;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	bool takes_value;
 } config_options[] = {
 	{ "--kernel", true }, { "--initrd", true }, { "--cmdline", true }, { "--cpus", true },
-	{ "--memory", true }, { "--serial", true }, { "--debug-exit", false },
+	{ "--memory", true }, { "--serial", true }, { "--disk", true }, { "--debug-exit", false },
 	{ "--help", false }, { "-h", false },
 };
 
@@ -164,6 +236,8 @@ static int config_parse_run(int argc, char *const argv[], struct vm_config *cfg,
 			ret = config_parse_memory(val, cfg, e);
 		else if (!strcmp(name, "--serial"))
 			ret = config_parse_serial(val, cfg, e);
+		else if (!strcmp(name, "--disk"))
+			ret = config_parse_disk(val, cfg, e);
 		else if (!strcmp(name, "--debug-exit"))
 			cfg->debug_exit = true;
 		else

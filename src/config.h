@@ -13,7 +13,22 @@ enum config_action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 
 #define CONFIG_MIN_MEMORY (8ull << 20)
+#define CONFIG_MAX_DISKS 8
+#define CONFIG_MAX_DISK_QUEUES 16
+#define CONFIG_SPEC_MAX 1024
 #define CONFIG_DEFAULT_MEMORY (256ull << 20)
+
+/* --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]
+ *        [,engine=sync|uring][,queues=N] */
+struct disk_arg {
+	char spec[CONFIG_SPEC_MAX];  /* a copy of the value, split in place */
+	const char *path;
+	const char *id;              /* NULL: derived from the path */
+	bool readonly;
+	bool cache_none;             /* O_DIRECT */
+	bool engine_sync;            /* default: io_uring */
+	unsigned queues;
+};
 
 struct vm_config {
 	enum config_action action;
@@ -25,6 +40,8 @@ struct vm_config {
 	enum serial_mode serial;
 	const char *serial_path;
 	bool debug_exit;
+	unsigned nr_disks;
+	struct disk_arg disks[CONFIG_MAX_DISKS];
 };
 
 /* Parses argv into cfg. Returns 0, or -EINVAL with e naming the bad input. */

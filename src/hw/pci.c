@@ -116,6 +116,8 @@ static void pci_bar_sync(struct pci *pci, struct pci_dev *d, unsigned idx)
 	if (b->mapped && (!want || addr != b->addr)) {
 		bus_remove(bus, b->addr, b->opaque);
 		b->mapped = false;
+		if (d->bar_moved)
+			d->bar_moved(d, idx, b->addr, false);
 	}
 	if (want && !b->mapped) {
 		/* GUEST: the address is guest-chosen; the bus rejects overlaps
@@ -123,6 +125,8 @@ static void pci_bar_sync(struct pci *pci, struct pci_dev *d, unsigned idx)
 		if (bus_insert(bus, addr, b->size, b->fn, b->opaque) == 0) {
 			b->addr = addr;
 			b->mapped = true;
+			if (d->bar_moved)
+				d->bar_moved(d, idx, addr, true);
 		} else {
 			log_ratelimited(&pci_bar_rl, "pci: %02x.0 BAR%u at %#llx overlaps or is invalid; "
 					"not mapped", d->slot, idx, (unsigned long long)addr);

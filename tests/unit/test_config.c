@@ -459,9 +459,78 @@ static void test_parse_size_errors(void **state)
 	assert_int_equal(v, 0xDEADBEEF);
 }
 
+static void test_disks(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "k",
+			       "--disk", "path=/img/a.raw",
+			       "--disk=path=b.raw,readonly=on,id=serial-b,cache=none,engine=sync,queues=4" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_int_equal(cfg.nr_disks, 2);
+	assert_string_equal(cfg.disks[0].path, "/img/a.raw");
+	assert_null(cfg.disks[0].id);
+	assert_false(cfg.disks[0].readonly);
+	assert_false(cfg.disks[0].cache_none);
+	assert_false(cfg.disks[0].engine_sync);
+	assert_int_equal(cfg.disks[0].queues, 1);
+	assert_string_equal(cfg.disks[1].path, "b.raw");
+	assert_string_equal(cfg.disks[1].id, "serial-b");
+	assert_true(cfg.disks[1].readonly);
+	assert_true(cfg.disks[1].cache_none);
+	assert_true(cfg.disks[1].engine_sync);
+	assert_int_equal(cfg.disks[1].queues, 4);
+}
+
+static void test_disk_errors(void **state)
+{
+	static const struct { const char *val, *needle; } bad[] = {
+		{ "readonly=on", "path=FILE is required" },
+		{ "path=", "unknown or empty key" },
+		{ "path=a,cache=unsafe", "cache=unsafe" },
+		{ "path=a,engine=aio", "engine=aio" },
+		{ "path=a,queues=0", "queues=0" },
+		{ "path=a,queues=17", "queues=17" },
+		{ "path=a,queues=2x", "queues=2x" },
+		{ "path=a,readonly=maybe", "readonly=maybe" },
+		{ "path=a,id=123456789012345678901", "longer than 20" },
+		{ "path=a,color=blue", "unknown or empty key 'color'" },
+		{ "path=a,novalue", "not key=value" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--disk", bad[i].val };
+
+		expect_error(ARGC(argv), argv, bad[i].needle);
+	}
+}
+
+static void test_too_many_disks(void **state)
+{
+	const char *argv[4 + 2 * (CONFIG_MAX_DISKS + 1)];
+	int n = 0;
+
+	(void)state;
+	argv[n++] = "vireo";
+	argv[n++] = "run";
+	argv[n++] = "--kernel";
+	argv[n++] = "k";
+	for (int i = 0; i <= CONFIG_MAX_DISKS; i++) {
+		argv[n++] = "--disk";
+		argv[n++] = "path=x";
+	}
+	expect_error(n, argv, "at most");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_disk_errors),
+		cmocka_unit_test(test_too_many_disks),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_flags_separate),
 		cmocka_unit_test(test_all_flags_inline),

@@ -1,0 +1,68 @@
+/* Disk backends behind one interface, so blk.c never knows how I/O is done:
+ * disk_sync.c (preadv/pwritev on the calling thread) and disk_uring.c
+ * (io_uring: batched submission, completions on the event loop). Requests
+ * carry iovecs that point straight into guest memory. */
+#ifndef VIREO_BACKEND_DISK_H
+#define VIREO_BACKEND_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "core/evloop.h"
+#include "core/log.h"
+
+enum disk_op { DISK_READ, DISK_WRITE, DISK_FLUSH, DISK_DISCARD, DISK_WRITE_ZEROES };
+enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_NONE };
+enum disk_engine { DISK_ENGINE_SYNC, DISK_ENGINE_URING };
+
+struct disk_req {
+	enum disk_op op;
+	uint64_t offset;      /* bytes; checked against the disk size by blk.c */
+	uint64_t len;         /* bytes, for DISCARD/WRITE_ZEROES; READ/WRITE use iov */
+	const struct iovec *iov;
+	unsigned iovcnt;
+	/* Completion: res is bytes transferred (READ/WRITE), 0, or -errno.
+	 * Called on the event loop thread (sync: before submit returns). */
+	void (*done)(struct disk_req *r, int64_t res);
+	void *opaque;
+};
+
+struct disk_config {
+	const char *path;
+	bool readonly;
+	enum disk_cache cache;
+	enum disk_engine engine;
+};
+
+struct disk;
+
+struct disk_ops {
+	/* Queues a request; the caller batches several, then calls flush_batch. */
+	int (*submit)(struct disk *d, struct disk_req *r);
+	/* Sends what was queued (io_uring_submit); no-op for sync. */
+	void (*submit_batch)(struct disk *d);
+	/* Waits until every submitted request has completed (reset, teardown). */
+	void (*drain)(struct disk *d);
+	void (*close)(struct disk *d);
+};
+
+struct disk {
+	const struct disk_ops *ops;
+	int fd;
+	uint64_t size;           /* bytes */
+	uint32_t logical_block;  /* 512, or the device's for O_DIRECT */
+	bool readonly;
+	bool direct;             /* O_DIRECT (cache=none) */
+	int sticky_error;        /* a failed fdatasync: every later FLUSH fails too */
+	void *priv;
+};
+
+/* Opens path with the chosen cache mode and engine (the file opened O_RDONLY
+ * when readonly, so the host refuses writes too). On error returns -errno
+ * with e saying why. loop is where io_uring completions are delivered. */
+int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *loop,
+	      struct errbuf *e) __attribute__((warn_unused_result));
+void disk_close(struct disk *d);
+
+#endif

@@ -1,0 +1,103 @@
+/* The virtio device core (virtio 1.2 §2, §3): feature negotiation, the
+ * device status state machine, reset, DEVICE_NEEDS_RESET, and the bridge
+ * between a device (blk.c, ...) and its transport (virtio_pci.c). A device
+ * knows nothing of its transport: it gets guest memory, its queues and
+ * virtio_signal_used(). Locking: d->lock guards status, features and queue
+ * configuration; transports take it around register access (vCPU threads).
+ * Devices guard their queues with their own lock and never take d->lock:
+ * reset (d->lock held) takes the device's lock, never the other way. */
+#ifndef VIREO_VIRTIO_H
+#define VIREO_VIRTIO_H
+
+#include <linux/virtio_config.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/gmem.h"
+#include "virtio/virtqueue.h"
+
+#define VIRTIO_MAX_QUEUES 17 /* 16 request queues plus a control queue */
+
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	/* DRIVER_OK: features negotiated, queues started. Start serving.
+	 * Returns 0, or -errno to refuse (the device then needs a reset). */
+	int (*activate)(struct virtio_dev *d);
+	/* Stop all work and forget in-flight requests, synchronously: after
+	 * return, the device touches no guest memory. Driver reset (status 0)
+	 * and VM teardown. Called with d->lock held. */
+	void (*reset)(struct virtio_dev *d);
+	/* The driver kicked queue q. Event loop thread; d->lock not held. */
+	void (*queue_notify)(struct virtio_dev *d, unsigned q);
+	/* Device-specific configuration space (§5.x.4). off + len <= the
+	 * config_size given to virtio_dev_init; len 1, 2, 4 or 8. */
+	void (*config_read)(struct virtio_dev *d, uint32_t off, void *data, uint32_t len);
+	void (*config_write)(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len);
+};
+
+/* What the transport gives the core, to raise interrupts. */
+struct virtio_transport_ops {
+	void (*signal_queue)(struct virtio_dev *d, unsigned q); /* used-buffer notification */
+	void (*signal_config)(struct virtio_dev *d);            /* configuration change */
+};
+
+struct virtio_dev {
+	const char *name;                  /* "blk0", for messages */
+	uint16_t device_id;                /* VIRTIO_ID_BLOCK, ... */
+	uint64_t host_features;            /* offered; the core adds VERSION_1 etc. */
+	uint64_t guest_features;           /* written by the driver */
+	uint64_t features;                 /* negotiated, valid from FEATURES_OK */
+	uint8_t status;                    /* atomic: the device sets NEEDS_RESET */
+	uint8_t config_generation;
+	bool queue_enabled[VIRTIO_MAX_QUEUES]; /* queue_enable written by the driver */
+	uint32_t config_size;
+	unsigned nr_queues;
+	uint16_t queue_max;
+	struct vq vq[VIRTIO_MAX_QUEUES];
+	struct gmem *mem;
+	pthread_mutex_t lock;
+	const struct virtio_dev_ops *ops;
+	void *priv;                        /* the device's own state */
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+	const char *needs_reset_why;       /* set with DEVICE_NEEDS_RESET */
+};
+
+void virtio_dev_init(struct virtio_dev *d, const char *name, uint16_t device_id,
+		     uint64_t host_features, unsigned nr_queues, uint16_t queue_max,
+		     uint32_t config_size, const struct virtio_dev_ops *ops, void *priv,
+		     struct gmem *mem);
+void virtio_dev_destroy(struct virtio_dev *d);
+
+/* Transport side, with d->lock held. */
+/* A driver write of the status register: applies the transition table
+ * (§2.1, §3.1.1). Illegal transitions and a FEATURES_OK with features the
+ * device did not offer (or without VERSION_1) leave the status unchanged,
+ * so the driver reads back the failure. 0 resets the device. */
+void virtio_write_status(struct virtio_dev *d, uint8_t status);
+/* Feature words as the transport exposes them (select 0 or 1). Writes
+ * are ignored once FEATURES_OK is set. */
+uint32_t virtio_read_host_features(struct virtio_dev *d, unsigned select);
+void virtio_write_guest_features(struct virtio_dev *d, unsigned select, uint32_t value);
+/* May the driver still change queue configuration? (Not after DRIVER_OK:
+ * a guest write then is ignored.) */
+bool virtio_queue_config_allowed(const struct virtio_dev *d);
+
+/* Device side. */
+/* After vq_push()es on queue q: interrupts the driver if the queue asks
+ * for it (vq_need_signal). Any thread. */
+void virtio_signal_used(struct virtio_dev *d, unsigned q);
+/* The driver broke a rule the device cannot recover from: set
+ * DEVICE_NEEDS_RESET and raise a config interrupt (§2.1.2). The device
+ * must stop using its queues until the driver resets it. Lock-free (status
+ * is updated atomically), so a device may call it from queue processing
+ * with its own locks held. */
+void virtio_set_needs_reset(struct virtio_dev *d, const char *why);
+/* True from DRIVER_OK until reset, and not NEEDS_RESET. */
+bool virtio_is_live(const struct virtio_dev *d);
+/* Bumps config_generation and raises a config interrupt (e.g. capacity). */
+void virtio_config_changed(struct virtio_dev *d);
+
+#endif
