@@ -9,6 +9,7 @@ static const struct test tests[] = {
 	{ "boot", test_boot },
 	{ "idle", test_idle },
 	{ "pci", test_pci },
+	{ "blk-verify", test_blk_verify },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)

@@ -23,9 +23,23 @@ struct disk_req {
 	const struct iovec *iov;
 	unsigned iovcnt;
 	/* Completion: res is bytes transferred (READ/WRITE), 0, or -errno.
-	 * Called on the event loop thread (sync: before submit returns). */
+	 * Called on the event loop thread (sync: before submit returns), or
+	 * on the thread that calls drain. */
 	void (*done)(struct disk_req *r, int64_t res);
 	void *opaque;
+
+	/* The backend's own, between submit and done; the caller leaves it be. */
+	struct {
+		uint64_t total;          /* bytes the request moves */
+		uint64_t xfer;           /* bytes moved so far (short transfers) */
+		void *bounce;            /* O_DIRECT copy of unaligned iovecs */
+		struct iovec *rest;      /* what is left after a short transfer */
+		unsigned restcnt;
+		struct iovec one;
+		bool zero_fill;          /* WRITE_ZEROES by writing zeros */
+		int64_t res;
+		struct disk_req *next;
+	} be;
 };
 
 struct disk_config {
@@ -38,11 +52,14 @@ struct disk_config {
 struct disk;
 
 struct disk_ops {
-	/* Queues a request; the caller batches several, then calls flush_batch. */
+	/* Queues a request; the caller batches several, then calls submit_batch.
+	 * Returns 0, and done() is then called exactly once (perhaps before
+	 * submit returns); or -errno, and done() is never called. */
 	int (*submit)(struct disk *d, struct disk_req *r);
 	/* Sends what was queued (io_uring_submit); no-op for sync. */
 	void (*submit_batch)(struct disk *d);
-	/* Waits until every submitted request has completed (reset, teardown). */
+	/* Waits until every submitted request has completed and its done()
+	 * has returned (reset, teardown). Any thread; done() then runs on it. */
 	void (*drain)(struct disk *d);
 	void (*close)(struct disk *d);
 };
@@ -52,9 +69,19 @@ struct disk {
 	int fd;
 	uint64_t size;           /* bytes */
 	uint32_t logical_block;  /* 512, or the device's for O_DIRECT */
+	uint32_t mem_align;      /* O_DIRECT buffer alignment (STATX_DIOALIGN) */
 	bool readonly;
 	bool direct;             /* O_DIRECT (cache=none) */
 	int sticky_error;        /* a failed fdatasync: every later FLUSH fails too */
+	/* Test hook: if non-zero, the next FLUSH's fdatasync result is
+	 * replaced by this -errno (as if the kernel had reported it). */
+	int fail_next_flush;
+	/* Optional: called after a run of completions delivered from the event
+	 * loop (not for those done() inline in submit), so the caller can
+	 * raise one interrupt per batch. */
+	void (*done_batch)(void *opaque);
+	void *done_batch_opaque;
+	void *zeros;             /* see disk_zero_buf() */
 	void *priv;
 };
 
@@ -63,6 +90,39 @@ struct disk {
  * with e saying why. loop is where io_uring completions are delivered. */
 int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *loop,
 	      struct errbuf *e) __attribute__((warn_unused_result));
+/* Drains, then closes. */
 void disk_close(struct disk *d);
+
+/* For the engines (disk_sync.c, disk_uring.c) only. */
+int disk_sync_init(struct disk *d, struct errbuf *e) __attribute__((warn_unused_result));
+int disk_uring_init(struct disk *d, struct evloop *loop, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* Sum of iov lengths; -EINVAL past 2^62 (never from blk.c's checked chains). */
+int64_t disk_iov_total(const struct iovec *iov, unsigned cnt);
+/* O_DIRECT: do these buffers meet the alignment rules (addresses to
+ * mem_align, lengths to logical_block)? Always true without O_DIRECT. */
+bool disk_iov_aligned(const struct disk *d, const struct iovec *iov, unsigned cnt);
+/* O_DIRECT: is [offset, offset + len) on logical block boundaries? */
+bool disk_range_aligned(const struct disk *d, uint64_t offset, uint64_t len);
+/* A malloc'd copy of iov[0..cnt) without its first skip bytes (what is
+ * left after a short transfer), its length in *restcnt; NULL if none left
+ * or out of memory. */
+struct iovec *disk_iov_rest(const struct iovec *iov, unsigned cnt, uint64_t skip,
+			    unsigned *restcnt);
+/* An aligned buffer of len bytes (rounded up), or NULL. free() it. */
+void *disk_bounce_alloc(const struct disk *d, uint64_t len);
+/* Copies between iovecs and a flat buffer; returns bytes copied. */
+uint64_t disk_iov_to_buf(void *buf, const struct iovec *iov, unsigned cnt, uint64_t len);
+uint64_t disk_buf_to_iov(const struct iovec *iov, unsigned cnt, const void *buf, uint64_t len);
+/* Called before a FLUSH: its -errno if a previous flush failed (then the
+ * flush completes with it and nothing is synced), else 0. */
+int disk_flush_begin(struct disk *d);
+/* Called with fdatasync's result (0 or -errno): applies the test hook,
+ * makes a failure sticky, and returns what the FLUSH completes with. */
+int disk_flush_end(struct disk *d, int res);
+/* This disk's buffer of zeros for the WRITE_ZEROES fallback (DISK_ZERO_BUF
+ * bytes, aligned for O_DIRECT), made on first use; NULL if out of memory. */
+#define DISK_ZERO_BUF (1u << 20)
+const void *disk_zero_buf(struct disk *d);
 
 #endif

@@ -24,6 +24,8 @@
 #include "arch/x86/regs.h"
 #include "core/irq.h"
 #include "core/vcpu.h"
+#include "virtio/blk.h"
+#include "virtio/virtio_pci.h"
 
 #define KVM_API_VERSION_REQUIRED 12
 #define VM_MMIO64_SIZE (64ull << 30)
@@ -219,6 +221,35 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, struct e
 	return 0;
 }
 
+static int vm_setup_disks(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+{
+	int ret;
+
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_arg *a = &cfg->disks[i];
+		struct blk_config bc = {
+			.disk = {
+				.path = a->path,
+				.readonly = a->readonly,
+				.cache = a->cache_none ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK,
+				.engine = a->engine_sync ? DISK_ENGINE_SYNC : DISK_ENGINE_URING,
+			},
+			.id = a->id,
+			.queues = a->queues,
+		};
+
+		ret = blk_create(&vm->disk[i], &bc, &vm->mem, &vm->loop, e);
+		if (ret)
+			return ret;
+		vm->nr_disks = i + 1;
+		ret = virtio_pci_create(&vm->disk_pci[i], blk_virtio(vm->disk[i]), &vm->pci, &vm->irq,
+					&vm->loop, vm->vm_fd, e);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int vm_read_file(const char *what, const char *path, uint8_t **buf, size_t *len,
 			struct errbuf *e)
 {
@@ -357,6 +388,11 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	ret = vm_setup_irqchip(vm, e);
 	if (ret)
 		goto err;
+	ret = irq_router_init(&vm->irq, vm->vm_fd);
+	if (ret) {
+		errf(e, ret, "interrupt routing: %s", strerror(-ret));
+		goto err;
+	}
 	ret = vm_setup_memory(vm, cfg->mem_size, e);
 	if (ret)
 		goto err;
@@ -386,6 +422,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	if (ret)
 		goto err;
 	ret = vm_setup_devices(vm, cfg, e);
+	if (ret)
+		goto err;
+	ret = vm_setup_disks(vm, cfg, e);
 	if (ret)
 		goto err;
 
@@ -448,9 +487,15 @@ void vm_destroy(struct vm *vm)
 		}
 		free(vm->vcpus);
 	}
+	for (unsigned i = 0; i < vm->nr_disks; i++) {
+		virtio_pci_destroy(vm->disk_pci[i]);
+		if (vm->disk[i])
+			blk_destroy(vm->disk[i]);
+	}
 	chardev_close(&vm->console);
 	serial_destroy(&vm->serial);
 	pci_destroy(&vm->pci);
+	irq_router_destroy(&vm->irq);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
 	free(vm->cpuid);

@@ -13,6 +13,7 @@
 #include "core/bus.h"
 #include "core/evloop.h"
 #include "core/gmem.h"
+#include "core/irq.h"
 #include "core/log.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
@@ -22,6 +23,8 @@
 
 struct vcpu;
 struct kvm_cpuid2;
+struct blk;
+struct virtio_pci;
 
 struct vm {
 	int kvm_fd, vm_fd;
@@ -40,6 +43,10 @@ struct vm {
 	struct debug_exit debug_exit;
 	struct acpi_pm acpi_pm;
 	struct pci pci;
+	struct irq_router irq;
+	unsigned nr_disks;
+	struct blk *disk[CONFIG_MAX_DISKS];
+	struct virtio_pci *disk_pci[CONFIG_MAX_DISKS];
 
 	int exit_status;          /* valid once exiting is set */
 	int exiting;              /* atomic: first vm_request_exit wins */

@@ -74,7 +74,7 @@ static inline __virtio16 *vq_used_event(struct vq *vq)
 
 static inline __virtio16 *vq_avail_event(struct vq *vq)
 {
-	return (__virtio16 *)&vq->used->ring[vq->size];
+	return (__virtio16 *)((uint8_t *)vq->used + 4 + 8u * vq->size);
 }
 
 static int vq_start_fail(struct vq *vq, const char *why)

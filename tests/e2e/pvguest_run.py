@@ -33,12 +33,23 @@ def main():
     ap.add_argument("--test", default="boot")
     ap.add_argument("--initrd-bytes", type=int, default=0)
     ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--disk", action="append", default=[],
+                    help="SIZE[,opts]: attach a fresh raw image of SIZE with --disk opts")
+    ap.add_argument("--extra", default="", help="more guest cmdline")
     args = ap.parse_args()
 
     cmdline = f"pvguest.run={args.test} pvguest.cpus={args.cpus} console=ttyS0 x=\"a b\""
+    if args.extra:
+        cmdline += " " + args.extra
     cmd = [args.vireo, "run", "--kernel", args.kernel, "--cpus", str(args.cpus),
            "--memory", args.memory, "--debug-exit"]
     with tempfile.TemporaryDirectory() as tmp:
+        for i, spec in enumerate(args.disk):
+            size, _, opts = spec.partition(",")
+            img = os.path.join(tmp, f"disk{i}.img")
+            with open(img, "wb") as f:
+                f.truncate(mem_mib(size) << 20)
+            cmd += ["--disk", f"path={img}" + (f",{opts}" if opts else "")]
         if args.initrd_bytes:
             data = random.Random(42).randbytes(args.initrd_bytes)
             path = os.path.join(tmp, "initrd")
@@ -69,7 +80,8 @@ def main():
     m = re.search(r"^PVGUEST CMDLINE (.*?)\r?$", out, re.M)
     if not m or m.group(1) != cmdline:
         problems.append(f"cmdline not intact: {m.group(1) if m else None!r}")
-    want = rf"^PVGUEST RESULT {re.escape(args.test)} PASS"
+    name = args.test.split(",")[0]  # options after a comma are not part of the name
+    want = rf"^PVGUEST RESULT {re.escape(name)} PASS"
     if args.test == "boot":
         want += rf" cpus={args.cpus} mem_mib={mem_mib(args.memory)}\b"
         if args.initrd_bytes:

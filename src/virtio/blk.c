@@ -1,0 +1,770 @@
+/* virtio-blk (virtio 1.2 §5.2): features and configuration space, request
+ * parsing (every rule checked before any I/O), and the queue loop that
+ * hands requests to a disk backend and completes them. It knows nothing of
+ * PCI, nor of how the backend does its I/O. */
+#include "virtio/blk.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define BLK_SECTOR 512u
+#define BLK_HDR_BYTES 16u /* struct virtio_blk_outhdr */
+/* The config space up to write_zeroes_may_unmap and its padding; the
+ * secure-erase and zoned fields are not offered. */
+#define BLK_CONFIG_SIZE offsetof(struct virtio_blk_config, max_secure_erase_sectors)
+
+#define F(bit) (1ull << (bit))
+
+/* One request in flight. */
+struct blk_slot {
+	struct blk *b;
+	uint16_t q;
+	uint16_t head;
+	bool stale;         /* reset (or NEEDS_RESET) while in flight: never pushed */
+	bool flushing;      /* writethrough: the fdatasync after the write */
+	unsigned pending;   /* disk requests not yet done */
+	int64_t err;
+	uint32_t written;   /* used length on success: data written + status */
+	struct blk_req req;
+	struct disk_req dr[BLK_DWZ_SEG_MAX];
+};
+
+struct blk_queue {
+	struct blk_slot *slots;           /* BLK_QUEUE_SIZE of them */
+	uint16_t free[BLK_QUEUE_SIZE];    /* stack of free slot indexes */
+	unsigned nfree;
+	bool signal;                      /* pushed since the last signal */
+};
+
+struct blk {
+	struct virtio_dev vdev;
+	struct disk *disk;
+	struct evloop *loop;
+	/* Guards everything below. Recursive: the sync engine completes a
+	 * request inside submit, i.e. inside the queue loop. Order: d->lock,
+	 * then this; never held while calling virtio_set_needs_reset. */
+	pthread_mutex_t lock;
+	bool active;                      /* DRIVER_OK and not broken */
+	bool writethrough;                /* every write is made stable before it completes */
+	bool wce_written;                 /* the driver wrote writeback */
+	uint8_t writeback;
+	unsigned in_process;              /* inside blk_process (signals are batched there) */
+	unsigned nq;
+	uint64_t capacity;                /* sectors */
+	char serial[BLK_ID_BYTES];        /* NUL-padded */
+	int resched_fd;                   /* eventfd: a queue loop ran out of budget */
+	struct ev_handler resched_h;
+	uint32_t resched_mask;
+	struct vq_elem elem;              /* vq_pop's scratch; under lock */
+	struct blk_queue q[BLK_MAX_QUEUES];
+};
+
+/* --- parsing ----------------------------------------------------------- */
+
+static bool blk_range_ok(uint64_t sector, uint64_t nsect, uint64_t capacity)
+{
+	return sector <= capacity && nsect <= capacity - sector;
+}
+
+/* Copies len bytes from the readable buffers, starting skip bytes in.
+ * Returns the bytes copied. */
+static uint64_t blk_copy_out(const struct vq_elem *e, uint64_t skip, void *dst, uint64_t len)
+{
+	uint64_t done = 0;
+
+	for (unsigned i = 0; i < e->out_num && done < len; i++) {
+		uint64_t l = e->iov[i].iov_len, n;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		n = l - skip < len - done ? l - skip : len - done;
+		memcpy((uint8_t *)dst + done, (const uint8_t *)e->iov[i].iov_base + skip, n);
+		done += n;
+		skip = 0;
+	}
+	return done;
+}
+
+/* The data iovecs: iov[from..to) without their first skip bytes and
+ * their last trim bytes. */
+static void blk_data_iov(struct blk_req *out, const struct iovec *iov, unsigned from,
+			 unsigned to, uint64_t skip, uint64_t trim)
+{
+	unsigned n = 0;
+
+	for (unsigned i = from; i < to; i++) {
+		uint64_t l = iov[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		out->iov[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
+		out->iov[n].iov_len = l - skip;
+		skip = 0;
+		n++;
+	}
+	while (trim && n) {
+		struct iovec *v = &out->iov[n - 1];
+
+		if (v->iov_len <= trim) {
+			trim -= v->iov_len;
+			n--;
+		} else {
+			v->iov_len -= trim;
+			trim = 0;
+		}
+	}
+	out->iovcnt = n;
+}
+
+static int blk_parse_dwz(const struct vq_elem *e, uint64_t data, uint64_t capacity,
+			 struct blk_req *out)
+{
+	struct virtio_blk_discard_write_zeroes raw[BLK_DWZ_SEG_MAX];
+	uint32_t allowed = out->type == VIRTIO_BLK_T_WRITE_ZEROES
+				   ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
+	unsigned n;
+
+	if (!data || data % sizeof(raw[0]))
+		return VIRTIO_BLK_S_IOERR;
+	/* virtio 1.2 §5.2.6: at most max_discard_seg / max_write_zeroes_seg */
+	if (data / sizeof(raw[0]) > BLK_DWZ_SEG_MAX)
+		return VIRTIO_BLK_S_IOERR;
+	n = data / sizeof(raw[0]);
+	/* GUEST: the segments are copied once; only the copy is checked and used */
+	blk_copy_out(e, BLK_HDR_BYTES, raw, data);
+	for (unsigned i = 0; i < n; i++) {
+		struct blk_seg *s = &out->seg[i];
+
+		s->sector = le64toh(raw[i].sector);
+		s->num_sectors = le32toh(raw[i].num_sectors);
+		s->flags = le32toh(raw[i].flags);
+		/* virtio 1.2 §5.2.6.2: unknown flags, or unmap on a discard */
+		if (s->flags & ~allowed)
+			return VIRTIO_BLK_S_UNSUPP;
+		if (!s->num_sectors || s->num_sectors > BLK_DWZ_SECTORS_MAX ||
+		    !blk_range_ok(s->sector, s->num_sectors, capacity))
+			return VIRTIO_BLK_S_IOERR;
+	}
+	out->nseg = n;
+	return VIRTIO_BLK_S_OK;
+}
+
+int blk_parse_req(const struct vq_elem *e, uint64_t capacity, bool ro, struct blk_req *out)
+{
+	unsigned nout = e->out_num, total = e->out_num + e->in_num;
+	struct virtio_blk_outhdr hdr;
+	uint64_t out_len = 0, in_len = 0, out_data, in_data;
+	const struct iovec *last;
+
+	out->type = 0;
+	out->sector = 0;
+	out->status = NULL;
+	out->len = 0;
+	out->iovcnt = 0;
+	out->nseg = 0;
+	if (total > VQ_MAX_IOV)
+		return -EINVAL;
+	for (unsigned i = 0; i < total; i++) {
+		if (i < nout)
+			out_len += e->iov[i].iov_len;
+		else
+			in_len += e->iov[i].iov_len;
+	}
+	/* virtio 1.2 §5.2.6: the status is the last byte the device may write.
+	 * Without one there is no way to report anything. */
+	if (!e->in_num || !in_len)
+		return -EINVAL;
+	last = &e->iov[total - 1];
+	if (!last->iov_len)
+		return -EINVAL;
+	out->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+	in_data = in_len - 1;
+
+	/* GUEST: the header may span buffers; it is copied once, then used */
+	if (out_len < BLK_HDR_BYTES)
+		return VIRTIO_BLK_S_IOERR;
+	blk_copy_out(e, 0, &hdr, sizeof(hdr));
+	out->type = le32toh(hdr.type);
+	out->sector = le64toh(hdr.sector);
+	out_data = out_len - BLK_HDR_BYTES;
+
+	switch (out->type) {
+	case VIRTIO_BLK_T_IN:
+		/* device-writable data then the status; nothing readable past the header */
+		if (out_data || !in_data || in_data % BLK_SECTOR || in_data > BLK_DATA_MAX)
+			return VIRTIO_BLK_S_IOERR;
+		if (!blk_range_ok(out->sector, in_data / BLK_SECTOR, capacity))
+			return VIRTIO_BLK_S_IOERR;
+		out->len = in_data;
+		blk_data_iov(out, e->iov, nout, total, 0, 1);
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_OUT:
+		/* virtio 1.2 §5.2.6.2: no write reaches a read-only disk */
+		if (ro)
+			return VIRTIO_BLK_S_IOERR;
+		if (in_data || !out_data || out_data % BLK_SECTOR || out_data > BLK_DATA_MAX)
+			return VIRTIO_BLK_S_IOERR;
+		if (!blk_range_ok(out->sector, out_data / BLK_SECTOR, capacity))
+			return VIRTIO_BLK_S_IOERR;
+		out->len = out_data;
+		blk_data_iov(out, e->iov, 0, nout, BLK_HDR_BYTES, 0);
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_FLUSH:
+		if (out_data || in_data)
+			return VIRTIO_BLK_S_IOERR;
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID:
+		if (out_data || !in_data)
+			return VIRTIO_BLK_S_IOERR;
+		out->len = in_data < BLK_ID_BYTES ? in_data : BLK_ID_BYTES;
+		blk_data_iov(out, e->iov, nout, total, 0, 1);
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (ro)
+			return VIRTIO_BLK_S_IOERR;
+		if (in_data)
+			return VIRTIO_BLK_S_IOERR;
+		return blk_parse_dwz(e, out_data, capacity, out);
+	default:
+		/* GET_LIFETIME, SECURE_ERASE, zoned and unknown types: not offered */
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+/* --- completion -------------------------------------------------------- */
+
+static struct blk_slot *blk_slot_get(struct blk_queue *bq)
+{
+	struct blk_slot *s;
+
+	if (!bq->nfree)
+		return NULL;
+	s = &bq->slots[bq->free[--bq->nfree]];
+	s->stale = false;
+	s->flushing = false;
+	s->pending = 0;
+	s->err = 0;
+	s->written = 1;
+	return s;
+}
+
+static void blk_slot_put(struct blk_queue *bq, struct blk_slot *s)
+{
+	bq->free[bq->nfree++] = (uint16_t)(s - bq->slots);
+}
+
+static unsigned blk_inflight(const struct blk_queue *bq)
+{
+	return BLK_QUEUE_SIZE - bq->nfree;
+}
+
+/* Writes the status, returns the chain, frees the slot. b->lock held. */
+static void blk_complete(struct blk *b, struct blk_slot *s, uint8_t status, uint32_t written)
+{
+	struct blk_queue *bq = &b->q[s->q];
+
+	if (!s->stale) {
+		/* GUEST: status points into a buffer vq_pop checked to lie in RAM */
+		*s->req.status = status;
+		vq_push(&b->vdev.vq[s->q], s->head, written);
+		bq->signal = true;
+	}
+	blk_slot_put(bq, s);
+}
+
+/* One interrupt per queue per batch. b->lock held. */
+static void blk_signal_pending(struct blk *b)
+{
+	for (unsigned q = 0; q < b->nq; q++) {
+		if (!b->q[q].signal)
+			continue;
+		b->q[q].signal = false;
+		if (b->active)
+			virtio_signal_used(&b->vdev, q);
+	}
+}
+
+static void blk_done(struct disk_req *dr, int64_t res)
+{
+	struct blk_slot *s = dr->opaque;
+	struct blk *b = s->b;
+	int ret;
+
+	pthread_mutex_lock(&b->lock);
+	if (res < 0 && !s->err)
+		s->err = res;
+	if (--s->pending)
+		goto out;
+	if (!s->err && !s->stale && !s->flushing && s->req.type == VIRTIO_BLK_T_OUT &&
+	    b->writethrough) {
+		/* virtio 1.2 §5.2.6.2: writethrough means stable at completion */
+		s->flushing = true;
+		s->pending = 1;
+		s->dr[0].op = DISK_FLUSH;
+		s->dr[0].iov = NULL;
+		s->dr[0].iovcnt = 0;
+		ret = b->disk->ops->submit(b->disk, &s->dr[0]);
+		if (!ret) {
+			if (!b->in_process)
+				b->disk->ops->submit_batch(b->disk);
+			goto out;
+		}
+		s->pending = 0;
+		s->err = ret;
+	}
+	if (s->err)
+		blk_complete(b, s, VIRTIO_BLK_S_IOERR, 1);
+	else
+		blk_complete(b, s, VIRTIO_BLK_S_OK, s->written);
+out:
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void blk_on_done_batch(void *opaque)
+{
+	struct blk *b = opaque;
+
+	pthread_mutex_lock(&b->lock);
+	if (!b->in_process)
+		blk_signal_pending(b);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* --- the queue loop ---------------------------------------------------- */
+
+static void blk_dr_init(struct blk_slot *s, struct disk_req *dr, enum disk_op op,
+			uint64_t offset, uint64_t len)
+{
+	dr->op = op;
+	dr->offset = offset;
+	dr->len = len;
+	dr->iov = s->req.iov;
+	dr->iovcnt = s->req.iovcnt;
+	dr->done = blk_done;
+	dr->opaque = s;
+}
+
+/* Starts one popped request. Returns NULL, or why the device must be
+ * reset. b->lock held. */
+static const char *blk_start(struct blk *b, unsigned q, const struct vq_elem *e)
+{
+	struct blk_slot *s = blk_slot_get(&b->q[q]);
+	unsigned n = 0;
+	int st;
+
+	if (!s)
+		return "more requests in flight than the queue size";
+	s->q = q;
+	s->head = e->head;
+	/* GUEST: the whole request is checked here, before any I/O */
+	st = blk_parse_req(e, b->capacity, b->disk->readonly, &s->req);
+	if (st < 0) {
+		blk_slot_put(&b->q[q], s);
+		return "request without a writable status byte";
+	}
+	if (st != VIRTIO_BLK_S_OK) {
+		blk_complete(b, s, st, 1);
+		return NULL;
+	}
+	switch (s->req.type) {
+	case VIRTIO_BLK_T_IN:
+		blk_dr_init(s, &s->dr[0], DISK_READ, s->req.sector * BLK_SECTOR, 0);
+		s->written = (uint32_t)s->req.len + 1;
+		n = 1;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		blk_dr_init(s, &s->dr[0], DISK_WRITE, s->req.sector * BLK_SECTOR, 0);
+		n = 1;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		blk_dr_init(s, &s->dr[0], DISK_FLUSH, 0, 0);
+		n = 1;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		disk_buf_to_iov(s->req.iov, s->req.iovcnt, b->serial, s->req.len);
+		blk_complete(b, s, VIRTIO_BLK_S_OK, (uint32_t)s->req.len + 1);
+		return NULL;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		for (unsigned i = 0; i < s->req.nseg; i++)
+			blk_dr_init(s, &s->dr[i],
+				    s->req.type == VIRTIO_BLK_T_DISCARD ? DISK_DISCARD
+									: DISK_WRITE_ZEROES,
+				    s->req.seg[i].sector * BLK_SECTOR,
+				    (uint64_t)s->req.seg[i].num_sectors * BLK_SECTOR);
+		n = s->req.nseg;
+		break;
+	}
+	/* Count them all first: the sync engine completes inside submit, and
+	 * the slot must not complete before the last one is started. */
+	s->pending = n;
+	for (unsigned i = 0; i < n; i++) {
+		int ret = b->disk->ops->submit(b->disk, &s->dr[i]);
+
+		if (ret)
+			blk_done(&s->dr[i], ret);
+	}
+	return NULL;
+}
+
+static void blk_stop_locked(struct blk *b)
+{
+	b->active = false;
+	b->resched_mask = 0;
+	for (unsigned q = 0; q < b->nq; q++) {
+		struct blk_queue *bq = &b->q[q];
+		bool is_free[BLK_QUEUE_SIZE] = { false };
+
+		bq->signal = false;
+		for (unsigned i = 0; i < bq->nfree; i++)
+			is_free[bq->free[i]] = true;
+		for (unsigned i = 0; i < BLK_QUEUE_SIZE; i++)
+			if (!is_free[i])
+				bq->slots[i].stale = true;
+	}
+}
+
+/* Pops and starts requests on queue q until it is empty or a queue's worth
+ * was taken (then the rest is rescheduled through resched_fd, so other
+ * devices get their turn). Returns NULL, or why the device needs a reset.
+ * b->lock held. */
+static const char *blk_process(struct blk *b, unsigned q)
+{
+	struct vq *vq = &b->vdev.vq[q];
+	struct blk_queue *bq = &b->q[q];
+	unsigned budget = vq->size;
+	const char *why = NULL;
+	bool more = false;
+
+	if (!b->active || q >= b->nq || !vq->started)
+		return NULL;
+	b->in_process++;
+	for (;;) {
+		vq_notify_disable(vq);
+		while (budget) {
+			int r;
+
+			/* GUEST: a driver owns at most size descriptors, so it
+			 * cannot have more chains than that in flight */
+			if (blk_inflight(bq) >= vq->size) {
+				if (vq_has_avail(vq))
+					why = "more requests in flight than the queue size";
+				goto out;
+			}
+			r = vq_pop(vq, &b->elem);
+			if (r == 0)
+				break;
+			if (r < 0) {
+				why = vq->error ? vq->error : "broken virtqueue";
+				goto out;
+			}
+			budget--;
+			why = blk_start(b, q, &b->elem);
+			if (why)
+				goto out;
+		}
+		if (!budget) {
+			more = vq_has_avail(vq);
+			if (!more && vq_notify_enable(vq))
+				more = true;
+			break;
+		}
+		if (!vq_notify_enable(vq))
+			break;
+	}
+out:
+	b->disk->ops->submit_batch(b->disk);
+	b->in_process--;
+	if (why) {
+		blk_stop_locked(b);
+		return why;
+	}
+	if (!b->in_process)
+		blk_signal_pending(b);
+	if (more) {
+		uint64_t one = 1;
+
+		b->resched_mask |= 1u << q;
+		/* EAGAIN: the counter is full, so a wakeup is pending anyway */
+		if (write(b->resched_fd, &one, sizeof(one)) < 0)
+			return NULL;
+	}
+	return NULL;
+}
+
+static void blk_queue_notify(struct virtio_dev *d, unsigned q)
+{
+	struct blk *b = d->priv;
+	const char *why;
+
+	pthread_mutex_lock(&b->lock);
+	why = blk_process(b, q);
+	pthread_mutex_unlock(&b->lock);
+	if (why)
+		virtio_set_needs_reset(d, why);
+}
+
+static void blk_on_resched(void *opaque, uint32_t events)
+{
+	struct blk *b = opaque;
+	const char *why = NULL;
+	uint32_t mask;
+	uint64_t v;
+
+	(void)events;
+	if (read(b->resched_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&b->lock);
+	mask = b->resched_mask;
+	b->resched_mask = 0;
+	for (unsigned q = 0; q < b->nq && !why; q++)
+		if (mask & (1u << q))
+			why = blk_process(b, q);
+	pthread_mutex_unlock(&b->lock);
+	if (why)
+		virtio_set_needs_reset(&b->vdev, why);
+}
+
+/* --- device ops -------------------------------------------------------- */
+
+/* The writeback field (virtio 1.2 §5.2.5): what the driver wrote, else 1,
+ * but 0 when CONFIG_WCE was negotiated without FLUSH. */
+static uint8_t blk_writeback(const struct blk *b)
+{
+	uint64_t f = b->vdev.features;
+
+	if (b->wce_written)
+		return b->writeback;
+	if ((f & F(VIRTIO_BLK_F_CONFIG_WCE)) && !(f & F(VIRTIO_BLK_F_FLUSH)))
+		return 0;
+	return 1;
+}
+
+/* virtio 1.2 §5.2.6.2: writes are stable at completion when the driver
+ * negotiated neither FLUSH nor CONFIG_WCE, or set writeback to 0. */
+static bool blk_writethrough(const struct blk *b)
+{
+	uint64_t f = b->vdev.features;
+
+	if (f & F(VIRTIO_BLK_F_CONFIG_WCE))
+		return blk_writeback(b) == 0;
+	return !(f & F(VIRTIO_BLK_F_FLUSH));
+}
+
+static int blk_activate(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+
+	pthread_mutex_lock(&b->lock);
+	b->writethrough = blk_writethrough(b);
+	b->active = true;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+static void blk_reset(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+
+	pthread_mutex_lock(&b->lock);
+	blk_stop_locked(b);
+	b->wce_written = false;
+	b->writeback = 1;
+	pthread_mutex_unlock(&b->lock);
+	/* Outside the lock: completions take it. After this every request is
+	 * done and, being stale, touched no ring. */
+	b->disk->ops->drain(b->disk);
+}
+
+static void blk_config_fill(const struct blk *b, struct virtio_blk_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->capacity = htole64(b->capacity);
+	c->size_max = htole32(BLK_SIZE_MAX);
+	c->seg_max = htole32(BLK_SEG_MAX);
+	c->blk_size = htole32(b->disk->logical_block);
+	c->wce = blk_writeback(b);
+	c->num_queues = htole16(b->nq);
+	c->max_discard_sectors = htole32(BLK_DWZ_SECTORS_MAX);
+	c->max_discard_seg = htole32(BLK_DWZ_SEG_MAX);
+	c->discard_sector_alignment = htole32(b->disk->logical_block / BLK_SECTOR);
+	c->max_write_zeroes_sectors = htole32(BLK_DWZ_SECTORS_MAX);
+	c->max_write_zeroes_seg = htole32(BLK_DWZ_SEG_MAX);
+	c->write_zeroes_may_unmap = 1;
+}
+
+static void blk_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
+{
+	struct blk *b = d->priv;
+	struct virtio_blk_config c;
+
+	/* GUEST: off and len come from the driver */
+	if (off > BLK_CONFIG_SIZE || len > BLK_CONFIG_SIZE - off) {
+		memset(data, 0, len);
+		return;
+	}
+	blk_config_fill(b, &c);
+	memcpy(data, (const uint8_t *)&c + off, len);
+}
+
+static void blk_config_write(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len)
+{
+	struct blk *b = d->priv;
+
+	/* GUEST: writeback is the only writable field (virtio 1.2 §5.2.4),
+	 * and only once CONFIG_WCE was negotiated */
+	if (off != offsetof(struct virtio_blk_config, wce) || len != 1 ||
+	    !(d->features & F(VIRTIO_BLK_F_CONFIG_WCE)))
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->writeback = *(const uint8_t *)data ? 1 : 0;
+	b->wce_written = true;
+	b->writethrough = blk_writethrough(b);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.activate = blk_activate,
+	.reset = blk_reset,
+	.queue_notify = blk_queue_notify,
+	.config_read = blk_config_read,
+	.config_write = blk_config_write,
+};
+
+/* --- construction ------------------------------------------------------ */
+
+/* GET_ID: the id given, else the file's name (its last 20 bytes would
+ * often be just an extension, so its first). */
+static void blk_set_serial(struct blk *b, const struct blk_config *cfg)
+{
+	const char *s = cfg->id;
+
+	if (!s) {
+		const char *slash = strrchr(cfg->disk.path, '/');
+
+		s = slash ? slash + 1 : cfg->disk.path;
+	}
+	memset(b->serial, 0, sizeof(b->serial));
+	memcpy(b->serial, s, strnlen(s, BLK_ID_BYTES));
+}
+
+int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
+	       struct evloop *loop, struct errbuf *e)
+{
+	pthread_mutexattr_t attr;
+	uint64_t features;
+	struct blk *b;
+	unsigned q;
+	int ret;
+
+	*out = NULL;
+	if (!cfg->queues || cfg->queues > BLK_MAX_QUEUES)
+		return errf(e, -EINVAL, "--disk path=%s: queues=%u: must be 1 to %d",
+			    cfg->disk.path, cfg->queues, BLK_MAX_QUEUES);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return errf(e, -ENOMEM, "--disk path=%s: %s", cfg->disk.path, strerror(ENOMEM));
+	b->loop = loop;
+	b->nq = cfg->queues;
+	b->writeback = 1;
+	b->resched_fd = -1;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&b->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+
+	ret = disk_open(&b->disk, &cfg->disk, loop, e);
+	if (ret)
+		goto err_lock;
+	b->disk->done_batch = blk_on_done_batch;
+	b->disk->done_batch_opaque = b;
+	b->capacity = b->disk->size / BLK_SECTOR;
+	blk_set_serial(b, cfg);
+
+	for (q = 0; q < b->nq; q++) {
+		struct blk_queue *bq = &b->q[q];
+
+		bq->slots = calloc(BLK_QUEUE_SIZE, sizeof(*bq->slots));
+		if (!bq->slots) {
+			ret = errf(e, -ENOMEM, "--disk path=%s: %s", cfg->disk.path,
+				   strerror(ENOMEM));
+			goto err_slots;
+		}
+		for (unsigned i = 0; i < BLK_QUEUE_SIZE; i++) {
+			bq->slots[i].b = b;
+			bq->free[i] = (uint16_t)(BLK_QUEUE_SIZE - 1 - i);
+		}
+		bq->nfree = BLK_QUEUE_SIZE;
+	}
+
+	b->resched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->resched_fd < 0) {
+		ret = errf(e, -errno, "--disk path=%s: eventfd: %s", cfg->disk.path,
+			   strerror(errno));
+		goto err_slots;
+	}
+	ret = evloop_add(loop, &b->resched_h, b->resched_fd, EPOLLIN, blk_on_resched, b);
+	if (ret) {
+		errf(e, ret, "--disk path=%s: %s", cfg->disk.path, strerror(-ret));
+		goto err_fd;
+	}
+
+	features = F(VIRTIO_BLK_F_SIZE_MAX) | F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) |
+		   F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE) | F(VIRTIO_BLK_F_MQ) |
+		   F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_RING_F_INDIRECT_DESC);
+	if (b->disk->readonly)
+		features |= F(VIRTIO_BLK_F_RO);
+	else
+		features |= F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES);
+	virtio_dev_init(&b->vdev, "blk", VIRTIO_ID_BLOCK, features, b->nq, BLK_QUEUE_SIZE,
+			BLK_CONFIG_SIZE, &blk_ops, b, mem);
+	*out = b;
+	return 0;
+err_fd:
+	close(b->resched_fd);
+err_slots:
+	for (q = 0; q < b->nq; q++)
+		free(b->q[q].slots);
+	disk_close(b->disk);
+err_lock:
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+	return ret;
+}
+
+struct virtio_dev *blk_virtio(struct blk *b)
+{
+	return &b->vdev;
+}
+
+struct disk *blk_disk(struct blk *b)
+{
+	return b->disk;
+}
+
+void blk_destroy(struct blk *b)
+{
+	if (!b)
+		return;
+	virtio_dev_destroy(&b->vdev); /* resets: every request drained */
+	evloop_del(b->loop, &b->resched_h);
+	close(b->resched_fd);
+	disk_close(b->disk);
+	for (unsigned q = 0; q < b->nq; q++)
+		free(b->q[q].slots);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}

@@ -1,0 +1,421 @@
+/* The virtio core and the PCI transport, driven through the BAR exactly as
+ * a driver would (no KVM: vm_fd -1, so kicks go through the bus fallback):
+ * capabilities, the init sequence and its illegal steps, feature
+ * negotiation, queue registers frozen after DRIVER_OK, NEEDS_RESET and
+ * recovery by reset, MSI-X vectors, ISR, device config bounds. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#include "core/bus.h"
+#include "core/evloop.h"
+#include "core/irq.h"
+#include "hw/pci.h"
+#include "virtio/virtio_pci.h"
+
+#define MEM_SIZE (16u << 20)
+#define CC(f) offsetof(struct virtio_pci_common_cfg, f)
+#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRV VIRTIO_CONFIG_S_DRIVER
+#define S_FOK VIRTIO_CONFIG_S_FEATURES_OK
+#define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
+#define S_NR VIRTIO_CONFIG_S_NEEDS_RESET
+
+struct dummy {
+	struct virtio_dev vdev;
+	uint8_t config[8];
+	int activated, resets, notified;
+	int refuse;
+};
+
+static int dummy_activate(struct virtio_dev *d)
+{
+	struct dummy *t = d->priv;
+
+	t->activated++;
+	return t->refuse ? -EIO : 0;
+}
+
+static void dummy_reset(struct virtio_dev *d)
+{
+	((struct dummy *)d->priv)->resets++;
+}
+
+static void dummy_notify(struct virtio_dev *d, unsigned q)
+{
+	(void)q;
+	((struct dummy *)d->priv)->notified++;
+}
+
+static void dummy_cfg_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
+{
+	memcpy(data, ((struct dummy *)d->priv)->config + off, len);
+}
+
+static void dummy_cfg_write(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len)
+{
+	memcpy(((struct dummy *)d->priv)->config + off, data, len);
+}
+
+static const struct virtio_dev_ops dummy_ops = {
+	dummy_activate, dummy_reset, dummy_notify, dummy_cfg_read, dummy_cfg_write,
+};
+
+struct fixture {
+	uint8_t *ram;
+	struct gmem mem;
+	struct bus pio, mmio;
+	struct pci pci;
+	struct irq_router router;
+	struct evloop loop;
+	struct dummy dev;
+	struct virtio_pci *vp;
+	uint64_t bar;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct errbuf e;
+
+	assert_non_null(f);
+	f->ram = calloc(1, MEM_SIZE);
+	assert_non_null(f->ram);
+	gmem_init_fake(&f->mem, f->ram, MEM_SIZE);
+	bus_init(&f->pio, "pio");
+	bus_init(&f->mmio, "mmio");
+	assert_int_equal(pci_init(&f->pci, &f->pio, &f->mmio, 0xB0000000, 0x10000000, 0xC0000000,
+				  0x3EC00000, 0x400000000ull, 1ull << 30), 0);
+	assert_int_equal(irq_router_init(&f->router, -1), 0);
+	assert_int_equal(evloop_init(&f->loop), 0);
+	virtio_dev_init(&f->dev.vdev, "dummy0", 4, (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << 5),
+			2, 64, sizeof(f->dev.config), &dummy_ops, &f->dev, &f->mem);
+	assert_int_equal(virtio_pci_create(&f->vp, &f->dev.vdev, &f->pci, &f->router, &f->loop, -1,
+					   &e), 0);
+	f->bar = f->vp->pci.bar[0].addr;
+	assert_true(f->vp->pci.bar[0].mapped);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	virtio_dev_destroy(&f->dev.vdev);
+	virtio_pci_destroy(f->vp);
+	evloop_destroy(&f->loop);
+	irq_router_destroy(&f->router);
+	pci_destroy(&f->pci);
+	bus_destroy(&f->mmio);
+	bus_destroy(&f->pio);
+	free(f->ram);
+	free(f);
+	return 0;
+}
+
+static uint64_t rd(struct fixture *f, uint64_t off, uint32_t len)
+{
+	uint64_t v = 0;
+
+	assert_true(bus_dispatch(&f->mmio, f->bar + off, (uint8_t *)&v, len, false));
+	return v;
+}
+
+static void wr(struct fixture *f, uint64_t off, uint64_t v, uint32_t len)
+{
+	assert_true(bus_dispatch(&f->mmio, f->bar + off, (uint8_t *)&v, len, true));
+}
+
+static uint8_t status(struct fixture *f)
+{
+	return rd(f, CC(device_status), 1);
+}
+
+/* Rings for queue q in fake RAM, then enable it. */
+static void setup_queue(struct fixture *f, unsigned q, uint16_t size)
+{
+	uint64_t base = 0x100000 + q * 0x10000;
+
+	wr(f, CC(queue_select), q, 2);
+	wr(f, CC(queue_size), size, 2);
+	wr(f, CC(queue_desc_lo), base, 4);
+	wr(f, CC(queue_desc_hi), 0, 4);
+	wr(f, CC(queue_avail_lo), base + 0x4000, 4);
+	wr(f, CC(queue_used_lo), base + 0x8000, 4);
+	wr(f, CC(queue_enable), 1, 2);
+}
+
+static void bring_up(struct fixture *f)
+{
+	wr(f, CC(device_status), 0, 1);
+	wr(f, CC(device_status), S_ACK, 1);
+	wr(f, CC(device_status), S_ACK | S_DRV, 1);
+	wr(f, CC(guest_feature_select), 1, 4);
+	wr(f, CC(guest_feature), 1u << (VIRTIO_F_VERSION_1 - 32), 4);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK, 1);
+	assert_int_equal(status(f), S_ACK | S_DRV | S_FOK);
+	setup_queue(f, 0, 64);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK | S_DOK, 1);
+}
+
+/* The vendor capabilities point into the BAR at the right places. */
+static void test_capabilities(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_dev *d = &f->vp->pci;
+	unsigned seen = 0, msix = 0;
+
+	assert_int_equal(d->cfg[0] | d->cfg[1] << 8, 0x1AF4);
+	assert_int_equal(d->cfg[2] | d->cfg[3] << 8, 0x1040 + 4);
+	assert_true(d->cfg[PCI_REVISION] >= 1);
+	for (unsigned at = d->cfg[PCI_CAP_PTR]; at; at = d->cfg[at + 1]) {
+		if (d->cfg[at] == 0x11) {
+			msix++;
+			assert_int_equal((d->cfg[at + 2] | d->cfg[at + 3] << 8) & 0x7ff, 2); /* 3 vectors */
+			continue;
+		}
+		assert_int_equal(d->cfg[at], 0x09);
+		assert_int_equal(d->cfg[at + 4], 0);   /* BAR 0 */
+		seen |= 1u << d->cfg[at + 3];
+		if (d->cfg[at + 3] == VIRTIO_PCI_CAP_NOTIFY_CFG)
+			assert_int_equal(d->cfg[at + 2], 20);
+	}
+	assert_int_equal(seen, (1u << VIRTIO_PCI_CAP_COMMON_CFG) | (1u << VIRTIO_PCI_CAP_NOTIFY_CFG) |
+			       (1u << VIRTIO_PCI_CAP_ISR_CFG) | (1u << VIRTIO_PCI_CAP_DEVICE_CFG));
+	assert_int_equal(msix, 1);
+}
+
+static void test_features(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, CC(device_feature_select), 0, 4);
+	assert_int_equal(rd(f, CC(device_feature), 4), (1u << VIRTIO_RING_F_EVENT_IDX) | (1u << 5));
+	wr(f, CC(device_feature_select), 1, 4);
+	assert_int_equal(rd(f, CC(device_feature), 4), 1u << (VIRTIO_F_VERSION_1 - 32));
+	wr(f, CC(device_feature_select), 7, 4);
+	assert_int_equal(rd(f, CC(device_feature), 4), 0);
+	assert_int_equal(rd(f, CC(num_queues), 2), 2);
+}
+
+/* Steps out of order are refused: the status reads back unchanged. */
+static void test_status_machine(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, CC(device_status), S_ACK | S_DRV, 1);        /* skips ACKNOWLEDGE */
+	assert_int_equal(status(f), 0);
+	wr(f, CC(device_status), S_ACK, 1);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK | S_DOK, 1); /* skips FEATURES_OK */
+	assert_int_equal(status(f), S_ACK);
+	wr(f, CC(device_status), S_ACK | S_DRV, 1);
+	/* FEATURES_OK without VERSION_1 */
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK, 1);
+	assert_int_equal(status(f), S_ACK | S_DRV);
+	/* a feature the device did not offer */
+	wr(f, CC(guest_feature_select), 0, 4);
+	wr(f, CC(guest_feature), 1u << 3, 4);
+	wr(f, CC(guest_feature_select), 1, 4);
+	wr(f, CC(guest_feature), 1u << (VIRTIO_F_VERSION_1 - 32), 4);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK, 1);
+	assert_int_equal(status(f), S_ACK | S_DRV);
+	wr(f, CC(guest_feature_select), 0, 4);
+	wr(f, CC(guest_feature), 1u << 5, 4);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK, 1);
+	assert_int_equal(status(f), S_ACK | S_DRV | S_FOK);
+	/* features are frozen once accepted */
+	wr(f, CC(guest_feature), 0, 4);
+	wr(f, CC(guest_feature_select), 0, 4);
+	assert_int_equal(rd(f, CC(guest_feature), 4), 1u << 5);
+	/* FAILED may be set from anywhere */
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK | VIRTIO_CONFIG_S_FAILED, 1);
+	assert_int_equal(status(f), S_ACK | S_DRV | S_FOK | VIRTIO_CONFIG_S_FAILED);
+	wr(f, CC(device_status), 0, 1);
+	assert_int_equal(status(f), 0);
+}
+
+static void test_driver_ok_starts_queues(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f);
+	assert_int_equal(status(f), S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(f->dev.activated, 1);
+	assert_true(f->dev.vdev.vq[0].started);
+	assert_false(f->dev.vdev.vq[1].started);     /* never enabled */
+	assert_true(virtio_is_live(&f->dev.vdev));
+}
+
+/* The CVE pattern: moving a queue after DRIVER_OK must not reach the device. */
+static void test_queue_frozen_after_driver_ok(void **state)
+{
+	struct fixture *f = *state;
+	struct vq *vq = &f->dev.vdev.vq[0];
+	uint64_t desc;
+
+	bring_up(f);
+	desc = vq->desc_gpa;
+	assert_int_equal(desc, 0x100000);
+	wr(f, CC(queue_select), 0, 2);
+	wr(f, CC(queue_desc_lo), 0xdead000, 4);
+	wr(f, CC(queue_size), 8, 2);
+	wr(f, CC(queue_msix_vector), 1, 2);
+	assert_int_equal(vq->desc_gpa, desc);
+	assert_int_equal(vq->size, 64);
+	assert_int_equal(rd(f, CC(queue_desc_lo), 4), (uint32_t)desc);
+	assert_int_equal(rd(f, CC(queue_msix_vector), 2), VIRTIO_MSI_NO_VECTOR);
+}
+
+static void test_bad_queue_needs_reset(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, CC(device_status), S_ACK, 1);
+	wr(f, CC(device_status), S_ACK | S_DRV, 1);
+	wr(f, CC(guest_feature_select), 1, 4);
+	wr(f, CC(guest_feature), 1u << (VIRTIO_F_VERSION_1 - 32), 4);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK, 1);
+	setup_queue(f, 0, 3);                           /* not a power of two */
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK | S_DOK, 1);
+	assert_true(status(f) & S_NR);
+	assert_false(virtio_is_live(&f->dev.vdev));
+	assert_int_equal(rd(f, 0x1000, 1) & 2, 2);       /* ISR: config change */
+	/* a reset brings it back */
+	bring_up(f);
+	assert_int_equal(status(f), S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_true(virtio_is_live(&f->dev.vdev));
+}
+
+static void test_device_refuses(void **state)
+{
+	struct fixture *f = *state;
+
+	f->dev.refuse = 1;
+	bring_up(f);
+	assert_true(status(f) & S_NR);
+	f->dev.refuse = 0;
+	bring_up(f);
+	assert_false(status(f) & S_NR);
+}
+
+static void test_needs_reset_from_device(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f);
+	virtio_set_needs_reset(&f->dev.vdev, "test");
+	assert_true(status(f) & S_NR);
+	assert_false(virtio_is_live(&f->dev.vdev));
+	/* the driver's next write keeps the device's bit */
+	wr(f, CC(device_status), status(f) & ~S_NR, 1);
+	assert_true(status(f) & S_NR);
+	wr(f, CC(device_status), 0, 1);
+	assert_int_equal(status(f), 0);
+	assert_true(f->dev.resets >= 1);
+}
+
+static void test_vectors(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, CC(queue_select), 1, 2);
+	wr(f, CC(queue_msix_vector), 2, 2);
+	assert_int_equal(rd(f, CC(queue_msix_vector), 2), 2);
+	wr(f, CC(queue_msix_vector), 3, 2);             /* only 3 vectors: 0..2 */
+	assert_int_equal(rd(f, CC(queue_msix_vector), 2), VIRTIO_MSI_NO_VECTOR);
+	wr(f, CC(msix_config), 40, 2);
+	assert_int_equal(rd(f, CC(msix_config), 2), VIRTIO_MSI_NO_VECTOR);
+	/* a queue that does not exist */
+	wr(f, CC(queue_select), 9, 2);
+	assert_int_equal(rd(f, CC(queue_size), 2), 0);
+	wr(f, CC(queue_enable), 1, 2);
+	assert_int_equal(rd(f, CC(queue_enable), 2), 0);
+}
+
+static void test_config_space(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, 0x2000, 0x11223344, 4);
+	assert_int_equal(rd(f, 0x2000, 4), 0x11223344);
+	wr(f, 0x2004, 0xaabbccdd, 4);
+	assert_int_equal(rd(f, 0x2000, 8), 0xaabbccdd11223344ull);
+	/* past the end, or straddling it: ignored, reads 0 */
+	assert_int_equal(rd(f, 0x2006, 4), 0);
+	wr(f, 0x2008, 0x55, 1);
+	assert_int_equal(rd(f, 0x2008, 1), 0);
+	assert_int_equal(rd(f, 0x2003, 3), 0);
+}
+
+static void test_odd_widths_ignored(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, CC(device_status), S_ACK | (S_ACK << 8), 2);   /* status is one byte */
+	assert_int_equal(status(f), 0);
+	wr(f, CC(queue_select) + 1, 1, 1);
+	assert_int_equal(rd(f, CC(queue_select), 2), 0);
+	assert_int_equal(rd(f, 0x0FFF, 1), 0);
+	assert_int_equal(rd(f, 0x7FFF, 1), 0);
+}
+
+static void test_msix_table(void **state)
+{
+	struct fixture *f = *state;
+
+	/* vectors start masked; the table takes dword writes */
+	assert_int_equal(rd(f, 0x4000 + 12, 4) & 1, 1);
+	wr(f, 0x4000, 0xfee00000, 4);
+	wr(f, 0x4008, 0x4021, 4);
+	wr(f, 0x400c, 0, 4);
+	assert_int_equal(rd(f, 0x4000, 4), 0xfee00000);
+	assert_int_equal(rd(f, 0x4008, 4), 0x4021);
+	/* not enabled yet: a notification stays pending in the PBA */
+	msix_notify(&f->vp->msix, 0);
+	assert_int_equal(rd(f, 0x5000, 8) & 1, 1);
+	/* past the table, odd sizes */
+	assert_int_equal(rd(f, 0x4000 + 3 * 16, 4), 0);
+	wr(f, 0x4001, 0x12345678, 4);
+	assert_int_equal(rd(f, 0x4000, 4), 0xfee00000);
+}
+
+static void test_kick_through_bus(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f);
+	wr(f, 0x3000, 0, 2);                            /* queue 0 */
+	wr(f, 0x3000 + 4 * 7, 0, 2);                    /* no such queue: ignored */
+	assert_int_equal(f->vp->kick[0].fd >= 0, 1);
+	{
+		uint64_t n = 0;
+
+		assert_int_equal(read(f->vp->kick[0].fd, &n, sizeof(n)), sizeof(n));
+		assert_int_equal(n, 1);
+	}
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_capabilities), T(test_features), T(test_status_machine),
+		T(test_driver_ok_starts_queues), T(test_queue_frozen_after_driver_ok),
+		T(test_bad_queue_needs_reset), T(test_device_refuses), T(test_needs_reset_from_device),
+		T(test_vectors), T(test_config_space), T(test_odd_widths_ignored), T(test_msix_table),
+		T(test_kick_through_bus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
