@@ -165,6 +165,8 @@ uint32_t pci_cfg_read(struct pci *pci, unsigned bus, unsigned slot, unsigned fn,
 	pthread_mutex_lock(&pci->lock);
 	d = pci_find(pci, bus, slot, fn);
 	if (d) {
+		if (d->cfg_read)
+			d->cfg_read(d, off, len);
 		for (uint32_t i = 0; i < len; i++)
 			v |= (uint32_t)d->cfg[off + i] << (8 * i);
 	} else {

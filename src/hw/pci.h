@@ -61,6 +61,9 @@ struct pci_dev {
 	/* Called after a guest config write has been applied (with the PCI lock
 	 * held), for registers the device cares about (e.g. MSI-X control). */
 	void (*cfg_written)(struct pci_dev *d, uint32_t off, uint32_t len);
+	/* Called (PCI lock held) before a guest config read, so the device can
+	 * refresh registers whose value is computed (e.g. a data window). */
+	void (*cfg_read)(struct pci_dev *d, uint32_t off, uint32_t len);
 	/* Called (PCI lock held) when BAR idx stops or starts decoding at addr,
 	 * e.g. to move ioeventfds along with the BAR. */
 	void (*bar_moved)(struct pci_dev *d, unsigned idx, uint64_t addr, bool mapped);

@@ -306,11 +306,52 @@ static void vp_bar_moved(struct pci_dev *pd, unsigned idx, uint64_t addr, bool m
 		vp_ioeventfds(vp, addr, true);
 }
 
+/* VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): a window through config space into
+ * the BAR, for drivers that cannot map it. The driver writes bar, offset
+ * and length into the capability, then reads or writes pci_cfg_data. */
+#define VP_CFG_BAR 4
+#define VP_CFG_OFFSET 8
+#define VP_CFG_LENGTH 12
+#define VP_CFG_DATA 16
+
+static bool vp_cfg_window(struct virtio_pci *vp, uint32_t *off, uint32_t *len)
+{
+	const uint8_t *c = vp->pci.cfg + vp->pci_cfg_cap;
+
+	memcpy(off, c + VP_CFG_OFFSET, 4);
+	memcpy(len, c + VP_CFG_LENGTH, 4);
+	/* GUEST: only BAR 0, naturally aligned 1/2/4-byte accesses inside it */
+	return c[VP_CFG_BAR] == VP_BAR && (*len == 1 || *len == 2 || *len == 4) &&
+	       !(*off & (*len - 1)) && *off < VP_BAR_SIZE;
+}
+
+static bool vp_cfg_hits_data(const struct virtio_pci *vp, uint32_t off, uint32_t len)
+{
+	uint32_t data = vp->pci_cfg_cap + VP_CFG_DATA;
+
+	return vp->pci_cfg_cap && off < data + 4 && off + len > data;
+}
+
+static void vp_cfg_read(struct pci_dev *pd, uint32_t off, uint32_t len)
+{
+	struct virtio_pci *vp = pd->opaque;
+	uint32_t boff, blen, v = 0;
+
+	if (!vp_cfg_hits_data(vp, off, len))
+		return;
+	if (vp_cfg_window(vp, &boff, &blen))
+		virtio_pci_bar_io(vp, boff, (uint8_t *)&v, blen, false);
+	memcpy(pd->cfg + vp->pci_cfg_cap + VP_CFG_DATA, &v, 4);
+}
+
 static void vp_cfg_written(struct pci_dev *pd, uint32_t off, uint32_t len)
 {
 	struct virtio_pci *vp = pd->opaque;
+	uint32_t boff, blen;
 
 	msix_cfg_written(&vp->msix, off, len);
+	if (vp_cfg_hits_data(vp, off, len) && vp_cfg_window(vp, &boff, &blen))
+		virtio_pci_bar_io(vp, boff, pd->cfg + vp->pci_cfg_cap + VP_CFG_DATA, blen, true);
 }
 
 int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vdev, struct pci *pci,
@@ -337,6 +378,7 @@ int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vdev, struct p
 		     vp_class(vdev->device_id), VP_VENDOR, vdev->device_id);
 	vp->pci.opaque = vp;
 	vp->pci.cfg_written = vp_cfg_written;
+	vp->pci.cfg_read = vp_cfg_read;
 	vp->pci.bar_moved = vp_bar_moved;
 	ret = pci_dev_set_bar(&vp->pci, VP_BAR, VP_BAR_SIZE, 0, virtio_pci_bar_io, vp);
 	if (ret)
@@ -346,6 +388,16 @@ int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vdev, struct p
 	vp_add_cap(&vp->pci, VIRTIO_PCI_CAP_DEVICE_CFG, VP_DEVICE, vdev->config_size, 0, 16);
 	vp_add_cap(&vp->pci, VIRTIO_PCI_CAP_NOTIFY_CFG, VP_NOTIFY,
 		   VP_NOTIFY_MULT * vdev->nr_queues, VP_NOTIFY_MULT, 20);
+	vp->pci_cfg_cap = pci_cap_add(&vp->pci, PCI_CAP_ID_VNDR, 20);
+	if (vp->pci_cfg_cap) {
+		uint8_t *c = vp->pci.cfg + vp->pci_cfg_cap;
+
+		c[2] = 20;
+		c[3] = VIRTIO_PCI_CAP_PCI_CFG;
+		/* bar, offset, length and the data window are the driver's */
+		vp->pci.wmask[vp->pci_cfg_cap + VP_CFG_BAR] = 0xff;
+		memset(vp->pci.wmask + vp->pci_cfg_cap + VP_CFG_OFFSET, 0xff, 12);
+	}
 	ret = msix_init(&vp->msix, &vp->pci, vdev->nr_queues + 1, VP_BAR, VP_MSIX_TABLE,
 			VP_MSIX_PBA, router);
 	if (ret)

@@ -35,6 +35,7 @@ struct virtio_pci {
 	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
 	uint8_t isr;                       /* atomic */
 	struct virtio_pci_kick kick[VIRTIO_MAX_QUEUES];
+	unsigned pci_cfg_cap;              /* VIRTIO_PCI_CAP_PCI_CFG offset */
 	bool ioeventfds;                   /* registered at notify_base */
 	uint64_t notify_base;
 };

@@ -192,7 +192,8 @@ static void test_capabilities(void **state)
 			assert_int_equal(d->cfg[at + 2], 20);
 	}
 	assert_int_equal(seen, (1u << VIRTIO_PCI_CAP_COMMON_CFG) | (1u << VIRTIO_PCI_CAP_NOTIFY_CFG) |
-			       (1u << VIRTIO_PCI_CAP_ISR_CFG) | (1u << VIRTIO_PCI_CAP_DEVICE_CFG));
+			       (1u << VIRTIO_PCI_CAP_ISR_CFG) | (1u << VIRTIO_PCI_CAP_DEVICE_CFG) |
+			       (1u << VIRTIO_PCI_CAP_PCI_CFG));
 	assert_int_equal(msix, 1);
 }
 
@@ -406,6 +407,40 @@ static void test_kick_through_bus(void **state)
 	}
 }
 
+/* VIRTIO_PCI_CAP_PCI_CFG: the BAR reached through config space only. */
+static void test_pci_cfg_window(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_dev *d = &f->vp->pci;
+	unsigned slot = d->slot, cap = 0;
+
+	for (unsigned at = d->cfg[PCI_CAP_PTR]; at; at = d->cfg[at + 1])
+		if (d->cfg[at] == 0x09 && d->cfg[at + 3] == VIRTIO_PCI_CAP_PCI_CFG)
+			cap = at;
+	assert_true(cap);
+	/* read num_queues (2 bytes at common + 0x12) */
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 4, 0, 1);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 8, CC(num_queues), 4);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 12, 2, 4);
+	assert_int_equal(pci_cfg_read(&f->pci, 0, slot, 0, cap + 16, 4) & 0xffff, 2);
+	/* write device_status = ACKNOWLEDGE through the window */
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 8, CC(device_status), 4);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 12, 1, 4);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 16, S_ACK, 4);
+	assert_int_equal(status(f), S_ACK);
+	/* a bad window (BAR 3, length 3, misaligned, past the BAR) does nothing */
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 4, 3, 1);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 16, 0, 4);
+	assert_int_equal(status(f), S_ACK);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 4, 0, 1);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 12, 3, 4);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 16, 0, 4);
+	assert_int_equal(status(f), S_ACK);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 12, 4, 4);
+	pci_cfg_write(&f->pci, 0, slot, 0, cap + 8, 0x7FFFFFFF, 4);
+	assert_int_equal(pci_cfg_read(&f->pci, 0, slot, 0, cap + 16, 4), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -414,7 +449,7 @@ int main(void)
 		T(test_driver_ok_starts_queues), T(test_queue_frozen_after_driver_ok),
 		T(test_bad_queue_needs_reset), T(test_device_refuses), T(test_needs_reset_from_device),
 		T(test_vectors), T(test_config_space), T(test_odd_widths_ignored), T(test_msix_table),
-		T(test_kick_through_bus),
+		T(test_kick_through_bus), T(test_pci_cfg_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
