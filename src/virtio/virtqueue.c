@@ -154,11 +154,12 @@ int vq_pop(struct vq *vq, struct vq_elem *e)
 	if (__builtin_expect(!vq->started, 0))
 		return 0;
 
-	/* GUEST: avail->idx, read once. The driver never moves it back and never
-	 * more than size ahead of us (virtio 1.2 §2.7.6.1, §2.7.13.3). */
+	/* GUEST: avail->idx, read once. The driver never moves it back, nor more
+	 * than size ahead of us: it has only size descriptors (virtio 1.2
+	 * §2.7.6.1, §2.7.13). */
 	avail_idx = vq_load16(&vq->avail->idx);
 	if (avail_idx == last)
-		return 0;   /* empty; spurious kicks end here */
+		return 0;   /* empty: spurious kicks end here (virtio 1.2 §2.7.10.2) */
 	if ((uint16_t)(avail_idx - last) > size)
 		return vq_fail(vq, "avail index jumped");
 	/* The ring entry was written before the index that published it

@@ -50,8 +50,9 @@ struct vq_elem {
 
 /* Validates the driver's configuration (size a power of two and at most
  * max_size; desc 16-, avail 2-, used 4-byte aligned; each ring wholly in
- * RAM) and maps the rings. Returns 0 or -EINVAL with vq->error set; on
- * error the queue is unusable. Call at DRIVER_OK. */
+ * RAM) and maps the rings, with kicks enabled. Returns 0 or -EINVAL with
+ * vq->error and vq->broken set. Call at DRIVER_OK. With EVENT_IDX, vq_pop
+ * does not move avail_event: call vq_notify_enable() after draining. */
 int vq_start(struct vq *vq, struct gmem *mem, uint16_t max_size, bool event_idx)
 	__attribute__((warn_unused_result));
 
@@ -64,13 +65,14 @@ void vq_reset(struct vq *vq);
  * by at most the queue size; head and next indexes < size; a chain is at
  * most size descriptors (loops end there) and VQ_MAX_IOV buffers; indirect
  * tables have a length that is a non-zero multiple of 16, lie in RAM, hold
- * at most VQ_MAX_SIZE entries, are not nested and are the only descriptor
- * of their chain; every buffer lies in RAM (len 0 is skipped); no readable
+ * at most VQ_MAX_SIZE entries, are not nested and end their chain (no NEXT;
+ * direct descriptors may precede one, virtio 1.2 §2.7.5.3.2); every buffer lies in RAM (len 0 is skipped); no readable
  * buffer follows a writable one. */
 int vq_pop(struct vq *vq, struct vq_elem *e) __attribute__((warn_unused_result));
 
 /* Returns a chain to the driver with len bytes written into its writable
- * buffers, and publishes the new used index. head must come from vq_pop. */
+ * buffers, and publishes the new used index. head must come from vq_pop.
+ * A no-op on a broken or unstarted queue. */
 void vq_push(struct vq *vq, uint16_t head, uint32_t len);
 
 /* After one or more vq_push: must the driver be interrupted? Honours
