@@ -9,6 +9,7 @@ static const struct test tests[] = {
 	{ "boot", test_boot },
 	{ "idle", test_idle },
 	{ "pci", test_pci },
+	{ "msix", test_msix },
 	{ "blk-verify", test_blk_verify },
 };
 

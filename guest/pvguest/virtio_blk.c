@@ -49,6 +49,12 @@ void vblk_read_config(struct vblk *b)
 int vblk_open(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
 	      uint16_t indirect_max)
 {
+	return vblk_open_vector(b, d, wanted, qsize, indirect_max, VIRTIO_MSI_NO_VECTOR);
+}
+
+int vblk_open_vector(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
+		     uint16_t indirect_max, uint16_t vector)
+{
 	int r;
 
 	memset(b, 0, sizeof(*b));
@@ -76,6 +82,11 @@ int vblk_open(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsiz
 	}
 	for (uint16_t i = 0; i < b->vq.num; i++)
 		b->reqs[i].index = i;
+	if (vector != VIRTIO_MSI_NO_VECTOR) {
+		/* queue registers are only writable before DRIVER_OK */
+		vpci_raw_write(&d->common, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+		vpci_raw_write(&d->common, VIRTIO_PCI_COMMON_Q_MSIX, 2, vector);
+	}
 	r = vpci_driver_ok(d);
 	if (r)
 		goto err_fail;

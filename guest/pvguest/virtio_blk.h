@@ -56,6 +56,9 @@ struct vblk {
  * -errno with d->why set. */
 int vblk_open(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
 	      uint16_t indirect_max) __attribute__((warn_unused_result));
+/* The same, with queue 0's MSI-X vector set to vector before DRIVER_OK. */
+int vblk_open_vector(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
+		     uint16_t indirect_max, uint16_t vector) __attribute__((warn_unused_result));
 /* Re-read the configuration under config_generation (§2.5.1). */
 void vblk_read_config(struct vblk *b);
 static inline int vblk_has(const struct vblk *b, unsigned feature)

@@ -42,18 +42,19 @@ sectors=$(($(stat -c %s "$img") / 512))
 
 passed=0 failed=0
 
-# run NAME DRIVE-OPTIONS CMDLINE-EXTRA: boot once, judge output and exit status.
+# run NAME DRIVE-OPTIONS CMDLINE-EXTRA [TEST]: boot once, judge output and exit status.
 run() {
-	local name=$1 drive_opts=$2 extra=$3
+	local name=$1 drive_opts=$2 extra=$3 test=${4:-blk-verify}
 	local out=$tmp/$name.out
 	local want="^PVGUEST RESULT blk-verify PASS capacity=$sectors( |\$)"
+	[ "$test" = blk-verify ] || want="^PVGUEST RESULT $test PASS"
 	# shellcheck disable=SC2054  # the commas belong to QEMU's arguments
 	local cmd=("$qemu" -accel kvm -cpu host,-arch-capabilities -M q35 -m 256M
 		-nodefaults -nographic -no-reboot -serial stdio
 		-device isa-debug-exit,iobase=0x501,iosize=2
 		-drive "file=$img,if=none,format=raw,id=d0,cache=writeback$drive_opts"
 		-device "virtio-blk-pci,drive=d0,disable-legacy=on,serial=$serial"
-		-kernel "$elf" -append "pvguest.run=blk-verify pvguest.blk_id=$serial$extra")
+		-kernel "$elf" -append "pvguest.run=$test pvguest.blk_id=$serial$extra")
 	echo "\$ ${cmd[*]@Q}"
 	local start=$SECONDS
 	: >"$out"                       # exists before the watch loop greps it
@@ -102,6 +103,9 @@ if [ "$(md5sum <"$img")" != "$sum" ]; then
 	echo "FAIL: blk-ro: the read-only run changed the image"
 	failed=$((failed + 1))
 fi
+
+# MSI-X delivery of a completion, masking and the PBA
+run msix "" "" msix
 
 echo "qemu blk: $passed passed, $failed failed"
 if [ "$failed" -gt 0 ]; then
