@@ -11,6 +11,8 @@ static const struct test tests[] = {
 	{ "pci", test_pci },
 	{ "msix", test_msix },
 	{ "blk-verify", test_blk_verify },
+	{ "hostile-vq", test_hostile_vq },
+	{ "hostile-blk", test_hostile_blk },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)

@@ -72,7 +72,8 @@ void msix_destroy(struct msix *m)
 
 static bool msix_masked(const struct msix *m, unsigned v)
 {
-	return !m->enabled || m->func_masked || (m->table[v].ctrl & MSIX_VECTOR_MASKED);
+	return !m->enabled || m->func_masked || !m->bus_master ||
+	       (m->table[v].ctrl & MSIX_VECTOR_MASKED);
 }
 
 /* m->lock held. */
@@ -101,6 +102,14 @@ static void msix_deliver_pending(struct msix *m)
 			msix_fire(m, v);
 		}
 	}
+}
+
+void msix_set_bus_master(struct msix *m, bool on)
+{
+	pthread_mutex_lock(&m->lock);
+	m->bus_master = on;
+	msix_deliver_pending(m);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void msix_notify(struct msix *m, unsigned v)

@@ -27,6 +27,7 @@ struct msix {
 	unsigned nr;
 	unsigned cap;                  /* capability offset in config space */
 	bool enabled, func_masked;     /* Message Control, mirrored */
+	bool bus_master;               /* PCI COMMAND.MASTER: an MSI is a DMA write */
 	struct msix_entry table[MSIX_MAX_VECTORS];
 	uint64_t pending;              /* PBA, one bit per vector */
 	unsigned gsi[MSIX_MAX_VECTORS];
@@ -48,6 +49,10 @@ void msix_table_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bo
 void msix_pba_io(struct msix *m, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 /* A config-space write landed (PCI lock held); picks up Message Control. */
 void msix_cfg_written(struct msix *m, uint32_t off, uint32_t len);
+
+/* The function's Bus Master Enable changed: while off, vectors collect
+ * pending bits; turning it on delivers them. */
+void msix_set_bus_master(struct msix *m, bool on);
 
 /* Raises vector v; any thread. Out-of-range vectors are ignored. */
 void msix_notify(struct msix *m, unsigned v);

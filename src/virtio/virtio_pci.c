@@ -244,6 +244,15 @@ void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 
 /* --- kicks and interrupts ---------------------------------------------- */
 
+static void vp_replay_kicks(struct virtio_pci *vp)
+{
+	uint32_t held = __atomic_exchange_n(&vp->held_kicks, 0, __ATOMIC_ACQ_REL);
+
+	for (unsigned q = 0; held; q++, held >>= 1)
+		if (held & 1)
+			vp_kick(vp, q);
+}
+
 static void vp_on_kick(void *opaque, uint32_t events)
 {
 	struct virtio_pci_kick *k = opaque;
@@ -253,6 +262,17 @@ static void vp_on_kick(void *opaque, uint32_t events)
 	(void)events;
 	if (read(k->fd, &n, sizeof(n)) < 0)
 		return;
+	/* GUEST: with bus mastering off the device must not touch memory
+	 * (Linux turns it off to stop DMA before kexec): hold the kick, and
+	 * replay it when the driver turns bus mastering back on. */
+	if (!__atomic_load_n(&k->vp->bus_master, __ATOMIC_ACQUIRE)) {
+		__atomic_or_fetch(&k->vp->held_kicks, 1u << k->q, __ATOMIC_ACQ_REL);
+		if (!__atomic_load_n(&k->vp->bus_master, __ATOMIC_ACQUIRE))
+			return;
+		/* it came back on meanwhile: replay ourselves */
+		vp_replay_kicks(k->vp);
+		return;
+	}
 	/* GUEST: a kick before DRIVER_OK, or after NEEDS_RESET, is ignored */
 	if (virtio_is_live(d) && d->vq[k->q].started)
 		d->ops->queue_notify(d, k->q);
@@ -350,6 +370,15 @@ static void vp_cfg_written(struct pci_dev *pd, uint32_t off, uint32_t len)
 	uint32_t boff, blen;
 
 	msix_cfg_written(&vp->msix, off, len);
+	if (off < PCI_COMMAND + 2 && off + len > PCI_COMMAND) {
+		bool on = (pd->cfg[PCI_COMMAND] | pd->cfg[PCI_COMMAND + 1] << 8) & PCI_COMMAND_MASTER;
+
+		if (__atomic_exchange_n(&vp->bus_master, on, __ATOMIC_ACQ_REL) != on) {
+			msix_set_bus_master(&vp->msix, on);
+			if (on)
+				vp_replay_kicks(vp);
+		}
+	}
 	if (vp_cfg_hits_data(vp, off, len) && vp_cfg_window(vp, &boff, &blen))
 		virtio_pci_bar_io(vp, boff, pd->cfg + vp->pci_cfg_cap + VP_CFG_DATA, blen, true);
 }

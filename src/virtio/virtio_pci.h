@@ -36,6 +36,8 @@ struct virtio_pci {
 	uint8_t isr;                       /* atomic */
 	struct virtio_pci_kick kick[VIRTIO_MAX_QUEUES];
 	unsigned pci_cfg_cap;              /* VIRTIO_PCI_CAP_PCI_CFG offset */
+	bool bus_master;                   /* atomic: COMMAND.MASTER */
+	uint32_t held_kicks;               /* atomic: kicks that came while it was off */
 	bool ioeventfds;                   /* registered at notify_base */
 	uint64_t notify_base;
 };

@@ -1,0 +1,167 @@
+/* hostile.h: the frame of the hostile-guest suites (tests_hostile_{vq,blk}.c):
+ * a case gets a fresh virtio-blk device, does one malformed thing and is
+ * judged by the outcome; then the device is reset and must work again. It
+ * knows outcomes and recovery, not attacks. BSP, ring 3, not thread-safe. */
+#ifndef PVGUEST_HOSTILE_H
+#define PVGUEST_HOSTILE_H
+
+#include <stdint.h>
+#include "tests.h"
+#include "virtio_blk.h"
+
+/* What the device made of the malformed thing. */
+enum hostile_outcome {
+	HO_REJECTED,    /* completed with IOERR/UNSUPP, or the register write was refused */
+	HO_NEEDS_RESET, /* DEVICE_NEEDS_RESET (status 0x40) */
+	HO_IGNORED,     /* not completed (nothing to report with), or the write had no effect */
+	HO_ACCEPTED,    /* completed with OK, or the device took the value */
+	HO_BROKEN,      /* something no device may do (bad used entry, stall, ...): always FAIL */
+	HO_COUNT
+};
+#define HO(o) (1u << HO_##o)
+#define HO_RING (HO(NEEDS_RESET) | HO(IGNORED) | HO(REJECTED))   /* a broken ring rule */
+#define HO_ANY (HO(REJECTED) | HO(NEEDS_RESET) | HO(IGNORED) | HO(ACCEPTED))
+
+#define HC_RO_ONLY   1u     /* needs a device that offers VIRTIO_BLK_F_RO */
+#define HC_OWN_OPEN  4u     /* the case brings the device up itself */
+#define HC_GUARD     8u     /* the guard region stays as it was, whatever the outcome */
+
+struct hostile;
+
+struct hostile_case {
+	const char *name;
+	unsigned allowed;       /* HO() outcomes the virtio spec allows */
+	unsigned expect;        /* HO() outcomes vireo's contract allows (strict=1) */
+	unsigned flags;         /* HC_* */
+	enum hostile_outcome (*run)(struct hostile *h);
+};
+
+#define H_QSIZE        32u                       /* ring entries unless a case says */
+#define H_TIMEOUT_US   (200u * 1000)             /* a case's request, or NEEDS_RESET */
+#define H_SETTLE_US    (20u * 1000)              /* how long "nothing happens" is watched */
+#define H_LIVE_SECTOR  0u                        /* recovery write/read: 8 sectors */
+#define H_LIVE_BYTES   4096u
+#define H_GUARD_SECTOR 64u                       /* malformed writes aim here: 16 sectors */
+#define H_GUARD_BYTES  8192u
+#define H_SPARE_SECTOR 1024u                     /* cases that really write go here */
+#define H_BUF_BYTES    (64u * 1024)
+#define H_MIN_CAPACITY 8192u                     /* sectors */
+
+struct hostile {
+	struct test_ctx *c;
+	const char *suite;
+	struct vpci_dev *dev;
+	struct vblk *b;
+	int strict, ro;
+	uint64_t ram_end;               /* end of the highest RAM range the loader reported */
+	uint64_t capacity;              /* sectors, read at the start */
+	uint64_t offered;               /* the device's features */
+	uint8_t *wbuf, *rbuf;           /* H_BUF_BYTES each, kept across cases */
+	uint32_t guard_crc, live_crc;
+	size_t mark;                    /* DMA rollback point after the buffers */
+	unsigned index;                 /* of the case running */
+
+	/* per case */
+	const char *case_name;
+	char note[240];
+	size_t note_len;
+	const char *why;                /* first failure reason in this case */
+	int req_level;                  /* the case sent a request: after REJECTED the queue must live on */
+	int cfgirq;                     /* ISR config bit with NEEDS_RESET: 1, 0, -1 not looked */
+	int hold_kicks;                 /* h_post publishes without notifying */
+};
+
+/* Run the cases of one suite and print a PVGUEST CASE line for each; the
+ * RESULT line comes from tests_run. Options: pvguest.run=<suite>[,strict=1]
+ * [,only=NAME][,skip=A+B][,dev=N]; pvguest.hostile_skip=A+B is the same
+ * skip list on the command line; pvguest.blk_ro=1 says the disk is RO. */
+enum test_status hostile_run(struct test_ctx *c, const char *suite,
+			     const struct hostile_case *cases, unsigned n);
+
+/* ---- for the cases ---- */
+
+/* Append " <formatted>" to the case's line. */
+void h_note(struct hostile *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Note why (one word) and details; returns HO_BROKEN. */
+enum hostile_outcome h_broken(struct hostile *h, const char *why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Zeroed DMA memory, 64-aligned, released at the next case. */
+void *h_alloc(struct hostile *h, size_t size);
+
+/* Bringing the device up: negotiate (offered & wanted, VERSION_1 required)
+ * and read the configuration; set up queue 0 with qsize entries; DRIVER_OK.
+ * h_open does all three with H_WANTED. 0 or -errno (h->why set). */
+#define H_WANTED (VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | \
+		  VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | \
+		  VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | \
+		  VIRTIO_BIT(VIRTIO_BLK_F_RO) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) | \
+		  VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC))
+int h_negotiate(struct hostile *h, uint64_t wanted);
+int h_queue(struct hostile *h, uint16_t qsize);
+/* After a case programmed queue 0 itself (vring in h->b->vq): the request slots. */
+int h_queue_done(struct hostile *h);
+int h_driver_ok(struct hostile *h);
+int h_open(struct hostile *h, uint16_t qsize);
+
+/* Register access to the common configuration (raw: any width). */
+uint64_t h_common_read(struct hostile *h, uint32_t off, unsigned width);
+void h_common_write(struct hostile *h, uint32_t off, unsigned width, uint64_t v);
+void h_status_write(struct hostile *h, uint8_t v);
+
+/* A request's driver-written parts: header (type, sector) and status byte
+ * (VBLK_STATUS_NONE until the device writes it), in fresh DMA memory. */
+struct h_req {
+	struct virtio_blk_outhdr hdr;
+	volatile uint8_t status;
+	uint8_t pad[15];
+};
+struct h_req *h_req(struct hostile *h, uint32_t type, uint64_t sector);
+static inline uint64_t h_pa(const volatile void *p)
+{
+	return (uint64_t)(uintptr_t)p;
+}
+
+/* Publish segs as one chain, direct (vring_add) or behind one ring
+ * descriptor pointing at a fresh indirect table; notify (unless
+ * h->hold_kicks); return the head or -errno. */
+int h_post(struct hostile *h, const struct vring_seg *segs, unsigned n, int indirect);
+/* Write descriptors d[0..n) into ring slots 0..n-1 of a fresh ring exactly
+ * as given (flags, next and all), publish head (even >= num) and notify.
+ * Returns 0, or -errno when the ring was not fresh. */
+int h_raw(struct hostile *h, const struct vring_desc *d, unsigned n, uint16_t head);
+
+/* Wait (H_TIMEOUT_US) for the request in flight and judge it: completion
+ * with status OK = ACCEPTED, IOERR/UNSUPP = REJECTED (status NULL: any
+ * completion is REJECTED); NEEDS_RESET; nothing = IGNORED. A used len above
+ * writable, a used id not in flight or another status byte is BROKEN. */
+enum hostile_outcome h_judge(struct hostile *h, volatile uint8_t *status, uint64_t writable);
+/* h_post + h_judge for a blk request built by the case. */
+enum hostile_outcome h_blk(struct hostile *h, const struct vring_seg *segs, unsigned n,
+			   int indirect, volatile uint8_t *status);
+/* After the device set NEEDS_RESET: note whether the config interrupt came
+ * (ISR bit 1) and, strict, that a valid request is not served. */
+enum hostile_outcome h_needs_reset(struct hostile *h);
+/* Poll for NEEDS_RESET for us microseconds: 1 if set. */
+int h_wait_needs_reset(struct hostile *h, uint64_t us);
+
+/* The VIRTIO_PCI_CAP_PCI_CFG capability's config-space offset, or 0. */
+unsigned h_window_cap(struct hostile *h);
+/* Set the window to (bar, off, len) as given, write v to pci_cfg_data if
+ * write, and return what pci_cfg_data then reads. */
+uint32_t h_window_io(struct hostile *h, unsigned cap, uint32_t bar, uint32_t off, uint32_t len,
+		     int write, uint32_t v);
+
+/* One read of the live sector through the driver: the VIRTIO_BLK_S_* status or -errno. */
+int h_io(struct hostile *h);
+static inline uint64_t h_writable(const struct vring_seg *s, unsigned n)
+{
+	uint64_t w = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (s[i].flags & VRING_DESC_F_WRITE)
+			w += s[i].len;
+	return w;
+}
+const char *h_outcome_word(enum hostile_outcome o);
+
+#endif
