@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc make meson ninja-build pkg-config libc6-dev linux-libc-dev libcmocka-dev \
 liburing-dev python3 busybox-static cpio gzip xz-utils iproute2 qemu-system-x86 acpica-tools \
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev fio"
 
 missing=""
 for p in $PACKAGES; do

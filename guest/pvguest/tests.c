@@ -13,6 +13,8 @@ static const struct test tests[] = {
 	{ "blk-verify", test_blk_verify },
 	{ "hostile-vq", test_hostile_vq },
 	{ "hostile-blk", test_hostile_blk },
+	{ "blk-flush", test_blk_flush },
+	{ "bench-blk", test_bench_blk },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)
