@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 static void evloop_on_wake(void *opaque, uint32_t events)
@@ -24,6 +25,7 @@ int evloop_init(struct evloop *l)
 
 	memset(l, 0, sizeof(*l));
 	l->wake_fd = -1;
+	l->poll_ns = EVLOOP_DEFAULT_POLL_NS;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return -errno;
@@ -75,18 +77,36 @@ void evloop_del(struct evloop *l, struct ev_handler *h)
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL);
 }
 
+static uint64_t evloop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 int evloop_run(struct evloop *l)
 {
 	struct epoll_event evs[32];
+	uint64_t poll_until = 0;
 
 	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
-		int n = epoll_wait(l->epfd, evs, 32, -1);
+		/* poll (timeout 0) for a while after the last event, then sleep */
+		bool polling = poll_until && evloop_now_ns() < poll_until;
+		int n = epoll_wait(l->epfd, evs, 32, polling ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (n == 0) {
+			if (!polling)
+				poll_until = 0;
+			continue;
+		}
+		if (l->poll_ns)
+			poll_until = evloop_now_ns() + l->poll_ns;
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = evs[i].data.ptr;
 

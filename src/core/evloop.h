@@ -20,7 +20,14 @@ struct evloop {
 	int wake_fd; /* eventfd: evloop_stop() from any thread */
 	struct ev_handler wake;
 	bool stop;
+	/* After handling events, keep checking for more without sleeping for
+	 * up to poll_ns: waking a sleeping thread costs tens of microseconds
+	 * on some hosts, far more than a guest's next kick usually takes.
+	 * 0 disables it. */
+	uint64_t poll_ns;
 };
+
+#define EVLOOP_DEFAULT_POLL_NS 50000
 
 int evloop_init(struct evloop *l) __attribute__((warn_unused_result));
 void evloop_destroy(struct evloop *l);
