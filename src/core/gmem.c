@@ -33,6 +33,11 @@ int gmem_init(struct gmem *m, uint64_t ram_size)
 		return -errno;
 	/* Guest RAM must never end up in a host core dump. */
 	madvise(p, ram_size, MADV_DONTDUMP);
+	/* Huge pages where the host allows: fewer TLB misses for the guest,
+	 * and an O_DIRECT request over guest buffers needs far fewer host
+	 * segments (1 MiB in 4 KiB pages is 256 of them, more than many disks
+	 * take in one request). Only a hint: without THP nothing changes. */
+	madvise(p, ram_size, MADV_HUGEPAGE);
 	m->mapping = p;
 	m->mapping_len = ram_size;
 	m->mapped = true;
