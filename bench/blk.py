@@ -29,7 +29,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -38,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import hostinfo  # bench/, the script's own directory, is on sys.path
 
 VIREO = "build/vireo"
 PVGUEST = "build/guest/pvguest/pvguest.elf"
@@ -259,31 +260,7 @@ def summary(xs):
 
 
 def host_info(img_dir):
-    def first_line(cmd):
-        try:
-            return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
-        except (OSError, IndexError):
-            return "not installed"
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    kvm = "PVM (kvm_pvm)" if os.path.isdir("/sys/module/kvm_pvm") else \
-        "VT-x (kvm_intel)" if os.path.isdir("/sys/module/kvm_intel") else \
-        "AMD-V (kvm_amd)" if os.path.isdir("/sys/module/kvm_amd") else "unknown"
-    fs = " ".join(first_line(["findmnt", "-n", "-o", "FSTYPE,SOURCE", "--target",
-                              img_dir]).split())
-    with open("/proc/meminfo") as f:
-        mem_kib = int(f.readline().split()[1])
-    commit = first_line(["git", "describe", "--always", "--dirty"])
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem_kib / (1 << 20), 1),
-            "commit": commit,
-            "kernel": platform.release(), "kvm": kvm,
-            "qemu": first_line(["qemu-system-x86_64", "--version"]),
-            "fio": first_line(["fio", "--version"]),
-            "vireo": first_line([VIREO, "--version"]), "image_fs": fs}
+    return hostinfo.host_info(VIREO, ("qemu-system-x86_64", "fio"), img_dir)
 
 
 def fmt(s, key, d=0):

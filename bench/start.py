@@ -19,13 +19,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+
+import hostinfo  # bench/, the script's own directory, is on sys.path
 
 MEM = "256M"
 MEM_BYTES = 256 << 20
@@ -139,22 +140,7 @@ def summary(xs):
 
 
 def host_info():
-    cpu = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    kvm = "PVM (kvm_pvm)" if os.path.isdir("/sys/module/kvm_pvm") else \
-        "VT-x (kvm_intel)" if os.path.isdir("/sys/module/kvm_intel") else \
-        "AMD-V (kvm_amd)" if os.path.isdir("/sys/module/kvm_amd") else "unknown"
-    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
-                          text=True).stdout.splitlines()[0] if shutil.which(
-        "qemu-system-x86_64") else "not installed"
-    vireo = subprocess.run(["build/vireo", "--version"], capture_output=True,
-                           text=True).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), "kvm": kvm,
-            "qemu": qemu, "vireo": vireo}
+    return hostinfo.host_info("build/vireo")
 
 
 def main():

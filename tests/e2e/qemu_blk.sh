@@ -10,6 +10,7 @@
 # QEMU choices: -cpu host,-arch-capabilities because plain "-cpu host" aborts
 # when KVM refuses MSR 0x10a, as PVM-based KVM does (see qemu_pvguest.sh);
 # disable-legacy=on so that QEMU offers the modern device (0x1042) only.
+. "$(dirname "$0")/qemu_lib.sh"
 set -u
 
 elf=${1:?usage: qemu_blk.sh PVGUEST_ELF [image-size]}
@@ -55,30 +56,9 @@ run() {
 		-drive "file=$img,if=none,format=raw,id=d0,cache=writeback$drive_opts"
 		-device "virtio-blk-pci,drive=d0,disable-legacy=on,serial=$serial"
 		-kernel "$elf" -append "pvguest.run=$test pvguest.blk_id=$serial$extra")
-	echo "\$ ${cmd[*]@Q}"
-	local start=$SECONDS
-	: >"$out"                       # exists before the watch loop greps it
-	"${cmd[@]}" </dev/null >"$out" 2>&1 &
-	local pid=$! status=
-	# QEMU stops, without exiting, on a KVM internal error: watch for it.
-	while kill -0 "$pid" 2>/dev/null; do
-		if grep -aq "KVM internal error\|KVM: entry failed" "$out"; then
-			status=internal-error
-			break
-		fi
-		if [ $((SECONDS - start)) -ge "$timeout_s" ]; then
-			status=timeout
-			break
-		fi
-		sleep 0.1
-	done
-	if [ -n "$status" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	else
-		wait "$pid"
-		status=$?
-	fi
+	local start=$SECONDS status
+	qemu_boot "$out" "$timeout_s" "${cmd[@]}"
+	status=$qemu_status
 	tr -d '\r' <"$out" | grep -a 'PVGUEST\|^qemu\|KVM\|^[A-Z][A-Z0-9]* *=' | sed 's/^/  | /'
 	local why=
 	if [ "$status" != 1 ]; then

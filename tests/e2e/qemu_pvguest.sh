@@ -12,6 +12,7 @@
 #   microvm with SeaBIOS's microvm build: microvm's default firmware, qboot,
 #       hands a PVH memory map that is unsorted and ends with an empty entry,
 #       which the boot test rightly rejects.
+. "$(dirname "$0")/qemu_lib.sh"
 set -u
 
 elf=${1:?usage: qemu_pvguest.sh PVGUEST_ELF [cpus] [mem] [initrd-bytes]}
@@ -75,29 +76,9 @@ run() {
 		-nodefaults -nographic -no-reboot -serial stdio
 		-device isa-debug-exit,iobase=0x501,iosize=2
 		-kernel "$elf" "${initrd_args[@]}" -append "$cmdline")
-	echo "\$ ${cmd[*]@Q}"
-	local start=$SECONDS
-	"${cmd[@]}" </dev/null >"$out" 2>&1 &
-	local pid=$! status=
-	# QEMU stops, without exiting, on a KVM internal error: watch for it.
-	while kill -0 "$pid" 2>/dev/null; do
-		if grep -aq "KVM internal error\|KVM: entry failed" "$out"; then
-			status=internal-error
-			break
-		fi
-		if [ $((SECONDS - start)) -ge "$timeout_s" ]; then
-			status=timeout
-			break
-		fi
-		sleep 0.1
-	done
-	if [ -n "$status" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	else
-		wait "$pid"
-		status=$?
-	fi
+	local start=$SECONDS status
+	qemu_boot "$out" "$timeout_s" "${cmd[@]}"
+	status=$qemu_status
 	tr -d '\r' <"$out" | grep -a 'PVGUEST\|^qemu\|KVM\|^[A-Z][A-Z0-9]* *=' | sed 's/^/  | /'
 	local why=
 	if [ "$status" != 1 ]; then

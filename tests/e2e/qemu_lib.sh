@@ -1,0 +1,34 @@
+# Shared by the QEMU reference tests (sourced, bash).
+#
+# qemu_boot OUT TIMEOUT_S CMD...: runs CMD (a QEMU command line) with its
+# output in OUT and sets qemu_status to its exit status, or to
+# "internal-error" or "timeout". QEMU pauses instead of exiting on a KVM
+# internal error, so the output is watched for one and QEMU is then killed
+# (only the QEMU started here, by its pid).
+qemu_boot() {
+	local out=$1 limit=$2 start=$SECONDS
+	shift 2
+	echo "\$ ${*@Q}"
+	: >"$out"
+	"$@" </dev/null >"$out" 2>&1 &
+	local pid=$!
+	qemu_status=
+	while kill -0 "$pid" 2>/dev/null; do
+		if grep -aq "KVM internal error\|KVM: entry failed" "$out"; then
+			qemu_status=internal-error
+			break
+		fi
+		if [ $((SECONDS - start)) -ge "$limit" ]; then
+			qemu_status=timeout
+			break
+		fi
+		sleep 0.1
+	done
+	if [ -n "$qemu_status" ]; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	else
+		wait "$pid"
+		qemu_status=$?
+	fi
+}
