@@ -97,6 +97,9 @@ void disk_close(struct disk *d);
 int disk_sync_init(struct disk *d, struct errbuf *e) __attribute__((warn_unused_result));
 int disk_uring_init(struct disk *d, struct evloop *loop, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* A READ or WRITE run to completion on this thread (bouncing for O_DIRECT
+ * where needed). Returns the bytes moved or -errno. */
+int64_t disk_sync_rw(struct disk *d, const struct disk_req *r);
 /* Sum of iov lengths; -EINVAL past 2^62 (never from blk.c's checked chains). */
 int64_t disk_iov_total(const struct iovec *iov, unsigned cnt);
 /* O_DIRECT: do these buffers meet the alignment rules (addresses to

@@ -51,7 +51,7 @@ out:
 	return ret;
 }
 
-static int64_t sync_rw(struct disk *d, const struct disk_req *r)
+int64_t disk_sync_rw(struct disk *d, const struct disk_req *r)
 {
 	bool wr = r->op == DISK_WRITE;
 	int64_t total = disk_iov_total(r->iov, r->iovcnt);
@@ -133,7 +133,7 @@ static int sync_submit(struct disk *d, struct disk_req *r)
 	switch (r->op) {
 	case DISK_READ:
 	case DISK_WRITE:
-		res = sync_rw(d, r);
+		res = disk_sync_rw(d, r);
 		break;
 	case DISK_FLUSH:
 		res = sync_flush(d);

@@ -2,7 +2,16 @@
  * submit_batch() hands them to the kernel with one io_uring_submit(), and
  * completions arrive on the event loop through an eventfd registered with
  * the ring. Short transfers are resubmitted for the rest here, so done()
- * sees a request whole. Not a thread pool: the kernel does the waiting. */
+ * sees a request whole. Not a thread pool: the kernel does the waiting.
+ *
+ * Two shortcuts keep the page-cache case as fast as the sync engine:
+ * - submit_batch() reaps what the kernel finished inline (reads that hit
+ *   the page cache), instead of a trip through the eventfd and epoll;
+ * - buffered reads first try preadv2(RWF_NOWAIT), which copies what the
+ *   page cache holds and never blocks; only the rest goes to the ring;
+ * - buffered writes are plain pwritev() on this thread: ext4 cannot take
+ *   them without blocking, so io_uring would hand each one to an io-wq
+ *   thread, which cost 30-40% of write throughput on 2 cores. */
 #include "backend/disk.h"
 
 #include <errno.h>
@@ -257,6 +266,26 @@ static void uring_on_event(void *opaque, uint32_t events)
 	uring_deliver(d, u, list);
 }
 
+/* Buffered READ: copies what the page cache has, without blocking.
+ * Returns 0 when r completed here (done() called), 1 when the rest (be.xfer
+ * onward) still has to be read through the ring, or -errno. */
+static int uring_read_cached(struct disk *d, struct uring *u, struct disk_req *r)
+{
+	ssize_t n = preadv2(d->fd, r->iov, (int)r->iovcnt, (off_t)r->offset, RWF_NOWAIT);
+
+	if (n <= 0)
+		return 1; /* EAGAIN: not cached; anything else the ring reports */
+	if ((uint64_t)n < r->be.total) {
+		r->be.xfer = (uint64_t)n;
+		r->be.rest = disk_iov_rest(r->iov, r->iovcnt, r->be.xfer, &r->be.restcnt);
+		return r->be.rest ? 1 : -ENOMEM;
+	}
+	__atomic_add_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+	r->done(r, r->be.total);
+	__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
 static int uring_submit(struct disk *d, struct disk_req *r)
 {
 	struct uring *u = d->priv;
@@ -267,10 +296,23 @@ static int uring_submit(struct disk *d, struct disk_req *r)
 	switch (r->op) {
 	case DISK_READ:
 	case DISK_WRITE:
+		if (r->op == DISK_WRITE && !d->direct) {
+			int64_t res = disk_sync_rw(d, r);
+
+			__atomic_add_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+			r->done(r, res);
+			__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+			return 0;
+		}
 		total = disk_iov_total(r->iov, r->iovcnt);
 		if (total <= 0 || !disk_range_aligned(d, r->offset, total))
 			return -EINVAL;
 		r->be.total = total;
+		if (r->op == DISK_READ && !d->direct) {
+			ret = uring_read_cached(d, u, r);
+			if (ret <= 0)
+				return ret;
+		}
 		if (!disk_iov_aligned(d, r->iov, r->iovcnt)) {
 			r->be.bounce = disk_bounce_alloc(d, total);
 			if (!r->be.bounce)
@@ -310,10 +352,21 @@ static int uring_submit(struct disk *d, struct disk_req *r)
 static void uring_submit_batch(struct disk *d)
 {
 	struct uring *u = d->priv;
+	struct disk_req *list = NULL;
 
 	pthread_mutex_lock(&u->lock);
 	uring_flush_locked(u);
+	if (io_uring_cq_ready(&u->ring))
+		uring_reap_locked(d, u, &list);
 	pthread_mutex_unlock(&u->lock);
+	/* Inline completions: the caller raises the interrupt after its batch */
+	while (list) {
+		struct disk_req *next = list->be.next;
+
+		list->done(list, list->be.res);
+		__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+		list = next;
+	}
 }
 
 static void uring_drain(struct disk *d)
