@@ -1,0 +1,180 @@
+"""Network namespaces for vireo's network tests and bench/net.py: a netns
+holding a TAP (vtap0, 10.77.0.1/24) for a VMM to open, a veth pair between
+two fresh namespaces, a bare namespace with only loopback, and running a
+command inside one. Everything is made with iproute2 (`ip`) inside
+namespaces this module creates, never in the caller's own; deleting a
+namespace deletes the links in it. Use them as context managers, so that
+they go away on every path, failures included:
+
+    with net_env.TapNs() as ns:
+        p = subprocess.Popen(ns.cmd(["vireo", "run", ...]))
+
+Needs root. host_support() says why a host cannot run these at all."""
+import os
+import subprocess
+
+TAP = "vtap0"
+HOST_IP = "10.77.0.1"
+GUEST_IP = "10.77.0.2"
+PREFIX = 24
+GUEST_MAC = "52:54:00:12:34:56"
+VETH_IPS = ("10.78.0.1", "10.78.0.2")   # ends A and B of a veth pair
+
+_seq = 0
+
+
+def _ip(*args, check=True):
+    p = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if check and p.returncode:
+        raise RuntimeError(f"ip {' '.join(args)}: {p.stderr.strip() or p.returncode}")
+    return p
+
+
+def _name(tag):
+    global _seq
+    _seq += 1
+    return f"vireo-{tag}-{os.getpid()}-{_seq}"
+
+
+def host_support():
+    """None if this host can create namespaces and TAP devices, else a
+    short reason. It looks only at the host (the device node, the kernel's
+    netns support, iproute2, root), never at vireo."""
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun"
+    try:
+        os.close(os.open("/dev/net/tun", os.O_RDWR))
+    except OSError as e:
+        return f"/dev/net/tun: {e.strerror}"
+    if not os.path.exists("/proc/self/ns/net"):
+        return "the kernel has no network namespaces"
+    if subprocess.run(["sh", "-c", "command -v ip"], capture_output=True).returncode:
+        return "no ip (iproute2)"
+    if os.geteuid() != 0:
+        return "not root"
+    try:
+        p = subprocess.run(["unshare", "--net", "true"], capture_output=True, text=True)
+    except FileNotFoundError:
+        return None     # no util-linux unshare: let `ip netns add` be the test
+    if p.returncode:
+        return f"cannot create a network namespace: {p.stderr.strip()}"
+    return None
+
+
+class Netns:
+    """A fresh network namespace with loopback up and IPv6 off (no router
+    solicitations or neighbour discovery on its links: the guest and the
+    measurements see only the test's own traffic)."""
+
+    def __init__(self, tag="net"):
+        self.name = _name(tag)
+        self._made = False
+
+    def create(self):
+        _ip("netns", "add", self.name)
+        self._made = True
+        self.run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                  "net.ipv6.conf.default.disable_ipv6=1"], check=False)
+        _ip("-n", self.name, "link", "set", "lo", "up")
+        return self
+
+    def destroy(self):
+        if self._made:
+            _ip("netns", "del", self.name, check=False)
+            self._made = False
+
+    def cmd(self, argv):
+        """argv, to be run inside this namespace (exec'ed by ip: the
+        process started is the command itself, same pid)."""
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def run(self, argv, check=True, **kw):
+        p = subprocess.run(self.cmd(argv), capture_output=True, text=True, **kw)
+        if check and p.returncode:
+            raise RuntimeError(f"in {self.name}: {' '.join(argv)}: "
+                               f"{(p.stderr or p.stdout).strip() or p.returncode}")
+        return p
+
+    def ip(self, *args, check=True):
+        return _ip("-n", self.name, *args, check=check)
+
+    def __enter__(self):
+        try:
+            return self.create()
+        except BaseException:
+            self.destroy()
+            raise
+
+    def __exit__(self, *exc):
+        self.destroy()
+        return False
+
+
+class TapNs(Netns):
+    """A namespace with a persistent TAP (vtap0, no process attached yet)
+    at 10.77.0.1/24, up. multi_queue: made with IFF_MULTI_QUEUE, as a VMM
+    that opens it with queues > 1 needs. guest_mac: also a permanent
+    neighbour entry for the guest (10.77.0.2), so that host -> guest
+    traffic does not depend on the guest answering ARP (benchmarks only;
+    the tests leave ARP to the guest)."""
+
+    def __init__(self, multi_queue=False, guest_mac=None, tag="tap"):
+        super().__init__(tag)
+        self.multi_queue = multi_queue
+        self.guest_mac = guest_mac
+        self.tap = TAP
+
+    def create(self):
+        super().create()
+        self.ip("tuntap", "add", "dev", TAP, "mode", "tap",
+                *(["multi_queue"] if self.multi_queue else []))
+        self.ip("addr", "add", f"{HOST_IP}/{PREFIX}", "dev", TAP)
+        self.ip("link", "set", TAP, "up")
+        if self.guest_mac:
+            self.ip("neigh", "replace", GUEST_IP, "lladdr", self.guest_mac, "dev", TAP,
+                    "nud", "permanent")
+        return self
+
+    def destroy(self):
+        if self._made:
+            self.ip("link", "del", TAP, check=False)
+        super().destroy()
+
+    def tap_stats(self):
+        """The TAP's counters as the host sees them (rx = from the guest)."""
+        base = f"/sys/class/net/{TAP}/statistics/"
+        names = ("rx_packets", "tx_packets", "rx_dropped", "tx_dropped")
+        p = self.run(["cat"] + [base + n for n in names], check=False)
+        vals = p.stdout.split()
+        return dict(zip(names, map(int, vals))) if len(vals) == len(names) else {}
+
+
+class VethPair:
+    """Two fresh namespaces, a and b, joined by a veth pair: a's end at
+    10.78.0.1/24, b's at 10.78.0.2/24. The baseline that containers get."""
+
+    def __init__(self):
+        self.a = Netns("veth-a")
+        self.b = Netns("veth-b")
+        self.ips = VETH_IPS
+
+    def __enter__(self):
+        try:
+            self.a.create()
+            self.b.create()
+            self.a.ip("link", "add", "veth0", "type", "veth", "peer", "name", "veth0",
+                      "netns", self.b.name)
+            for ns, addr in ((self.a, self.ips[0]), (self.b, self.ips[1])):
+                ns.ip("addr", "add", f"{addr}/24", "dev", "veth0")
+                ns.ip("link", "set", "veth0", "up")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.a._made:
+            self.a.ip("link", "del", "veth0", check=False)
+        self.a.destroy()
+        self.b.destroy()
+        return False
