@@ -26,10 +26,12 @@ sources() {
 		blk_parse) echo src/virtio/blk.c src/virtio/virtio.c src/virtio/virtqueue.c \
 			src/core/gmem.c src/core/log.c src/core/evloop.c src/backend/disk.c \
 			src/backend/disk_sync.c src/backend/disk_uring.c -luring -lpthread ;;
+		net) echo src/virtio/net.c src/virtio/virtio.c src/virtio/virtqueue.c \
+			src/core/gmem.c src/core/log.c src/core/evloop.c src/backend/tap.c -lpthread ;;
 		*) echo "fuzz: no source list for target $1" >&2; return 1 ;;
 	esac
 }
-targets="virtqueue blk_parse"
+targets="virtqueue blk_parse net"
 
 mkdir -p "$out"
 status=0

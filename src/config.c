@@ -21,6 +21,10 @@ const char config_usage[] =
 	"         [,engine=uring|sync][,queues=N]\n"
 	"                       a virtio-blk disk (repeatable, up to 8); defaults:\n"
 	"                       read-write, cache=writeback, engine=uring, queues=1\n"
+	"  --net tap=NAME[,mac=MAC][,queues=N]\n"
+	"                       a virtio-net NIC on TAP interface NAME (repeatable,\n"
+	"                       up to 4); it is created if missing and vireo may\n"
+	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP\n"
 	"  --debug-exit         QEMU-compatible debug-exit device at port 0x501:\n"
 	"                       a guest write of v ends vireo with status (v << 1) | 1\n"
 	"\n"
@@ -171,12 +175,83 @@ static int config_parse_disk(const char *val, struct vm_config *cfg, struct errb
 	return 0;
 }
 
+/* "52:54:00:12:34:56": six hex pairs; a unicast address */
+static bool config_parse_mac(const char *v, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		char hex[3] = { 0 }, *end;
+
+		if (!v[0] || !v[1] || (i < 5 && v[2] != ':') || (i == 5 && v[2]))
+			return false;
+		hex[0] = v[0];
+		hex[1] = v[1];
+		mac[i] = (uint8_t)strtoul(hex, &end, 16);
+		if (*end)
+			return false;
+		v += 3;
+	}
+	return !(mac[0] & 1);
+}
+
+static int config_parse_net(const char *val, struct vm_config *cfg, struct errbuf *e)
+{
+	struct net_arg *n;
+	char *save = NULL, *kv;
+
+	if (cfg->nr_nets == CONFIG_MAX_NETS)
+		return errf(e, -EINVAL, "--net: at most %d NICs", CONFIG_MAX_NETS);
+	if (strlen(val) >= CONFIG_SPEC_MAX)
+		return errf(e, -EINVAL, "--net: the value is too long");
+	n = &cfg->nets[cfg->nr_nets];
+	memset(n, 0, sizeof(*n));
+	n->queues = 1;
+	strcpy(n->spec, val);
+	for (kv = strtok_r(n->spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		const char *k = kv, *v;
+		char *end;
+
+		if (!eq)
+			return errf(e, -EINVAL, "--net: '%s' is not key=value", kv);
+		*eq = '\0';
+		v = eq + 1;
+		if (!strcmp(k, "tap") && *v) {
+			if (strlen(v) > 15 || strchr(v, '/'))
+				return errf(e, -EINVAL, "--net: tap=%s: not an interface name "
+						       "(at most 15 characters, no '/')", v);
+			n->tap = v;
+		} else if (!strcmp(k, "mac")) {
+			if (!config_parse_mac(v, n->mac))
+				return errf(e, -EINVAL, "--net: mac=%s: expected a unicast address "
+						       "like 52:54:00:12:34:56", v);
+			n->mac_set = true;
+		} else if (!strcmp(k, "queues")) {
+			unsigned long q = strtoul(v, &end, 10);
+
+			if (*v < '0' || *v > '9' || *end || q < 1 || q > CONFIG_MAX_NET_QUEUES)
+				return errf(e, -EINVAL, "--net: queues=%s: expected 1 to %d", v,
+					    CONFIG_MAX_NET_QUEUES);
+			n->queues = q;
+		} else {
+			return errf(e, -EINVAL, "--net: unknown or empty key '%s'", k);
+		}
+	}
+	if (!n->tap)
+		return errf(e, -EINVAL, "--net: tap=NAME is required");
+	for (unsigned i = 0; i < cfg->nr_nets; i++)
+		if (!strcmp(cfg->nets[i].tap, n->tap))
+			return errf(e, -EINVAL, "--net: tap=%s is given twice", n->tap);
+	cfg->nr_nets++;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	bool takes_value;
 } config_options[] = {
 	{ "--kernel", true }, { "--initrd", true }, { "--cmdline", true }, { "--cpus", true },
-	{ "--memory", true }, { "--serial", true }, { "--disk", true }, { "--debug-exit", false },
+	{ "--memory", true }, { "--serial", true }, { "--disk", true }, { "--net", true },
+	{ "--debug-exit", false },
 	{ "--help", false }, { "-h", false },
 };
 
@@ -238,6 +313,8 @@ static int config_parse_run(int argc, char *const argv[], struct vm_config *cfg,
 			ret = config_parse_serial(val, cfg, e);
 		else if (!strcmp(name, "--disk"))
 			ret = config_parse_disk(val, cfg, e);
+		else if (!strcmp(name, "--net"))
+			ret = config_parse_net(val, cfg, e);
 		else if (!strcmp(name, "--debug-exit"))
 			cfg->debug_exit = true;
 		else

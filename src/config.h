@@ -30,6 +30,18 @@ struct disk_arg {
 	unsigned queues;
 };
 
+#define CONFIG_MAX_NETS 4
+#define CONFIG_MAX_NET_QUEUES 8
+
+/* --net tap=NAME[,mac=MAC][,queues=N] */
+struct net_arg {
+	char spec[CONFIG_SPEC_MAX];  /* a copy of the value, split in place */
+	const char *tap;
+	uint8_t mac[6];
+	bool mac_set;                /* else derived from the TAP's name */
+	unsigned queues;             /* queue pairs */
+};
+
 struct vm_config {
 	enum config_action action;
 	const char *kernel;   /* points into argv */
@@ -42,6 +54,8 @@ struct vm_config {
 	bool debug_exit;
 	unsigned nr_disks;
 	struct disk_arg disks[CONFIG_MAX_DISKS];
+	unsigned nr_nets;
+	struct net_arg nets[CONFIG_MAX_NETS];
 };
 
 /* Parses argv into cfg. Returns 0, or -EINVAL with e naming the bad input. */

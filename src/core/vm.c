@@ -25,6 +25,7 @@
 #include "core/irq.h"
 #include "core/vcpu.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/virtio_pci.h"
 
 #define KVM_API_VERSION_REQUIRED 12
@@ -250,6 +251,27 @@ static int vm_setup_disks(struct vm *vm, const struct vm_config *cfg, struct err
 	return 0;
 }
 
+static int vm_setup_nets(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+{
+	int ret;
+
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		const struct net_arg *a = &cfg->nets[i];
+		struct net_config nc = { .tap = a->tap, .mac_set = a->mac_set, .queues = a->queues };
+
+		memcpy(nc.mac, a->mac, sizeof(nc.mac));
+		ret = net_create(&vm->net[i], &nc, &vm->mem, &vm->loop, e);
+		if (ret)
+			return ret;
+		vm->nr_nets = i + 1;
+		ret = virtio_pci_create(&vm->net_pci[i], net_virtio(vm->net[i]), &vm->pci, &vm->irq,
+					&vm->loop, vm->vm_fd, e);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int vm_read_file(const char *what, const char *path, uint8_t **buf, size_t *len,
 			struct errbuf *e)
 {
@@ -427,6 +449,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	ret = vm_setup_disks(vm, cfg, e);
 	if (ret)
 		goto err;
+	ret = vm_setup_nets(vm, cfg, e);
+	if (ret)
+		goto err;
 
 	vm->nr_vcpus = cfg->cpus;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
@@ -486,6 +511,11 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 		}
 		free(vm->vcpus);
+	}
+	for (unsigned i = 0; i < vm->nr_nets; i++) {
+		virtio_pci_destroy(vm->net_pci[i]);
+		if (vm->net[i])
+			net_destroy(vm->net[i]);
 	}
 	for (unsigned i = 0; i < vm->nr_disks; i++) {
 		virtio_pci_destroy(vm->disk_pci[i]);

@@ -21,6 +21,8 @@
 #include "hw/pci.h"
 #include "hw/serial_8250.h"
 
+struct net;
+
 struct vcpu;
 struct kvm_cpuid2;
 struct blk;
@@ -47,6 +49,9 @@ struct vm {
 	unsigned nr_disks;
 	struct blk *disk[CONFIG_MAX_DISKS];
 	struct virtio_pci *disk_pci[CONFIG_MAX_DISKS];
+	unsigned nr_nets;
+	struct net *net[CONFIG_MAX_NETS];
+	struct virtio_pci *net_pci[CONFIG_MAX_NETS];
 
 	int exit_status;          /* valid once exiting is set */
 	int exiting;              /* atomic: first vm_request_exit wins */

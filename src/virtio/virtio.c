@@ -101,6 +101,8 @@ static bool virtio_features_ok(struct virtio_dev *d)
 		return false;
 	if (!(f & (1ull << VIRTIO_F_VERSION_1)))
 		return false;
+	if (d->ops->features_ok && !d->ops->features_ok(d, f))
+		return false;
 	d->features = f;
 	return true;
 }

@@ -35,6 +35,10 @@ struct virtio_dev_ops {
 	 * config_size given to virtio_dev_init; len 1, 2, 4 or 8. */
 	void (*config_read)(struct virtio_dev *d, uint32_t off, void *data, uint32_t len);
 	void (*config_write)(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len);
+	/* Optional, at FEATURES_OK: may the driver have this feature set
+	 * (dependencies between features, virtio 1.2 §5.x.3.1)? false leaves
+	 * FEATURES_OK unset. Called with d->lock held. */
+	bool (*features_ok)(struct virtio_dev *d, uint64_t features);
 };
 
 /* What the transport gives the core, to raise interrupts. */

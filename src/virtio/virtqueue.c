@@ -247,6 +247,13 @@ int vq_pop(struct vq *vq, struct vq_elem *e)
 	return 1;
 }
 
+void vq_unpop(struct vq *vq, uint16_t n)
+{
+	if (!vq->started || vq->broken)
+		return;
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+}
+
 void vq_push(struct vq *vq, uint16_t head, uint32_t len)
 {
 	vring_used_elem_t *u;

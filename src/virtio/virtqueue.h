@@ -70,6 +70,11 @@ void vq_reset(struct vq *vq);
  * buffer follows a writable one. */
 int vq_pop(struct vq *vq, struct vq_elem *e) __attribute__((warn_unused_result));
 
+/* Gives back the last n chains popped and not pushed, so the next vq_pop
+ * takes them again (re-read and re-checked): a device that popped buffers
+ * it could not use yet (a full TAP, a frame not read). */
+void vq_unpop(struct vq *vq, uint16_t n);
+
 /* Returns a chain to the driver with len bytes written into its writable
  * buffers, and publishes the new used index. head must come from vq_pop.
  * A no-op on a broken or unstarted queue. */

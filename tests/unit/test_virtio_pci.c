@@ -68,7 +68,8 @@ static void dummy_cfg_write(struct virtio_dev *d, uint32_t off, const void *data
 }
 
 static const struct virtio_dev_ops dummy_ops = {
-	dummy_activate, dummy_reset, dummy_notify, dummy_cfg_read, dummy_cfg_write,
+	.activate = dummy_activate, .reset = dummy_reset, .queue_notify = dummy_notify,
+	.config_read = dummy_cfg_read, .config_write = dummy_cfg_write,
 };
 
 struct fixture {

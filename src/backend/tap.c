@@ -1,0 +1,158 @@
+/* TAP interfaces through /dev/net/tun (Documentation/networking/tuntap.rst).
+ * Only the ioctls and the fd; offload choices and framing are net.c's. */
+#include "backend/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static int tap_open_queue(const char *name, bool mq, int *out)
+{
+	struct ifreq ifr;
+	int hdr = TAP_VNET_HDR_LEN;
+	int fd, ret;
+
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (mq ? IFF_MULTI_QUEUE : 0);
+	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, 0) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	*out = fd;
+	return 0;
+}
+
+int tap_open(struct tap *t, const char *name, unsigned nq, struct errbuf *e)
+{
+	int ret = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
+		t->fd[q] = -1;
+	if (!name[0] || strlen(name) >= IFNAMSIZ)
+		return errf(e, -EINVAL, "--net tap=%s: a TAP name is 1 to %d characters", name,
+			    IFNAMSIZ - 1);
+	if (!nq || nq > TAP_MAX_QUEUES)
+		return errf(e, -EINVAL, "--net tap=%s: queues=%u: must be 1 to %d", name, nq,
+			    TAP_MAX_QUEUES);
+	memcpy(t->name, name, strlen(name) + 1);
+	t->nq = nq;
+	t->multi_queue = nq > 1;
+	ret = tap_open_queue(name, t->multi_queue, &t->fd[0]);
+	if (ret == -EINVAL && nq == 1) {
+		/* The TAP exists with IFF_MULTI_QUEUE, which must then match */
+		t->multi_queue = true;
+		ret = tap_open_queue(name, true, &t->fd[0]);
+	}
+	for (unsigned q = 1; !ret && q < nq; q++)
+		ret = tap_open_queue(name, true, &t->fd[q]);
+	if (!ret)
+		return 0;
+	tap_close(t);
+	if (ret == -EPERM)
+		return errf(e, ret, "--net tap=%s: not allowed to open it (it must exist and "
+				    "belong to this user, or run vireo with CAP_NET_ADMIN)", name);
+	if (ret == -EBUSY)
+		return errf(e, ret, "--net tap=%s: in use by another process", name);
+	if (ret == -EINVAL)
+		return errf(e, ret, "--net tap=%s: not a TAP that takes %u queue%s", name, nq,
+			    nq > 1 ? "s (create it with multi_queue)" : "");
+	return errf(e, ret, "--net tap=%s: %s", name, strerror(-ret));
+}
+
+void tap_adopt_fds(struct tap *t, const char *name, const int *fds, unsigned nq)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
+		t->fd[q] = q < nq ? fds[q] : -1;
+	memcpy(t->name, name, strnlen(name, IFNAMSIZ - 1));
+	t->nq = nq;
+	t->adopted = true;
+}
+
+void tap_close(struct tap *t)
+{
+	for (unsigned q = 0; q < TAP_MAX_QUEUES; q++) {
+		if (t->fd[q] >= 0)
+			close(t->fd[q]);
+		t->fd[q] = -1;
+	}
+}
+
+int tap_reopen(struct tap *t, unsigned q)
+{
+	int fd, ret;
+
+	if (q >= t->nq || t->adopted)
+		return -EINVAL;
+	if (t->fd[q] >= 0) {
+		close(t->fd[q]);
+		t->fd[q] = -1;
+	}
+	/* TUNSETIFF would make a new, unconfigured interface: wait for one */
+	if (!if_nametoindex(t->name))
+		return -ENODEV;
+	ret = tap_open_queue(t->name, t->multi_queue, &fd);
+	if (ret)
+		return ret;
+	t->fd[q] = fd;
+	return 0;
+}
+
+int tap_set_offload(struct tap *t, unsigned tun_flags)
+{
+	if (t->adopted)
+		return 0;
+	for (unsigned q = 0; q < t->nq; q++)
+		if (t->fd[q] >= 0 && ioctl(t->fd[q], TUNSETOFFLOAD, tun_flags) < 0)
+			return -errno;
+	return 0;
+}
+
+int tap_set_queue_enabled(struct tap *t, unsigned q, bool on)
+{
+	struct ifreq ifr;
+
+	if (t->adopted || !t->multi_queue || q >= t->nq || t->fd[q] < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+	if (ioctl(t->fd[q], TUNSETQUEUE, &ifr) < 0 && errno != EINVAL)
+		return -errno; /* EINVAL: already in that state */
+	return 0;
+}
+
+ssize_t tap_write(struct tap *t, unsigned q, const struct iovec *iov, unsigned cnt)
+{
+	ssize_t n;
+
+	if (q >= t->nq || t->fd[q] < 0)
+		return -EBADF;
+	do
+		n = writev(t->fd[q], iov, (int)cnt);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t tap_read(struct tap *t, unsigned q, const struct iovec *iov, unsigned cnt)
+{
+	ssize_t n;
+
+	if (q >= t->nq || t->fd[q] < 0)
+		return -EBADF;
+	do
+		n = readv(t->fd[q], iov, (int)cnt);
+	while (n < 0 && errno == EINTR);
+	/* A TAP never reads 0; a stand-in socket whose peer is gone does */
+	return n < 0 ? -errno : n ? n : -ENODEV;
+}

@@ -1,0 +1,56 @@
+/* The host side of a virtio-net device: a Linux TAP interface opened through
+ * /dev/net/tun with IFF_VNET_HDR, one non-blocking fd per queue pair
+ * (IFF_MULTI_QUEUE). Frames carry the 12-byte virtio_net_hdr_v1 in front,
+ * so offloads pass between guest and host untouched. Not a device: net.c
+ * decides what goes in and out. */
+#ifndef VIREO_BACKEND_TAP_H
+#define VIREO_BACKEND_TAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "core/log.h"
+
+#define TAP_MAX_QUEUES 8
+#define TAP_VNET_HDR_LEN 12 /* struct virtio_net_hdr_v1 */
+
+struct tap {
+	char name[16];          /* IFNAMSIZ */
+	unsigned nq;
+	bool multi_queue;       /* opened with IFF_MULTI_QUEUE */
+	bool adopted;           /* fds given by the caller: no TAP ioctls */
+	int fd[TAP_MAX_QUEUES]; /* -1 when closed */
+};
+
+/* Opens (or, with CAP_NET_ADMIN, creates) TAP name with nq queues:
+ * non-blocking, close-on-exec, vnet header of TAP_VNET_HDR_LEN bytes, no
+ * offloads yet. An existing single-queue TAP is accepted when nq is 1.
+ * Returns 0 or -errno with e saying why ("--net tap=NAME: ..."). */
+int tap_open(struct tap *t, const char *name, unsigned nq, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* Adopts nq datagram fds (e.g. socketpair ends in tests) that stand in
+ * for the TAP's queues: frames move as with a TAP; the ioctls are skipped.
+ * The fds are the tap's to close. */
+void tap_adopt_fds(struct tap *t, const char *name, const int *fds, unsigned nq);
+/* Closes every queue's fd. Safe on a closed or zeroed-then-failed tap. */
+void tap_close(struct tap *t);
+/* Reopens queue q after its fd went bad (the interface was deleted and
+ * made again). Fails with -ENODEV, creating nothing, while the interface
+ * is gone. Returns 0 or -errno. */
+int tap_reopen(struct tap *t, unsigned q) __attribute__((warn_unused_result));
+
+/* TUNSETOFFLOAD for every queue: what the host may hand us (TUN_F_*
+ * flags), from the features the driver negotiated. Returns 0 or -errno. */
+int tap_set_offload(struct tap *t, unsigned tun_flags);
+/* Attaches (on) or detaches queue q, so the kernel steers received frames
+ * only to the queues the driver uses (IFF_MULTI_QUEUE only; else no-op). */
+int tap_set_queue_enabled(struct tap *t, unsigned q, bool on);
+
+/* One frame (vnet header first) to the interface, or one from it.
+ * Return the bytes moved, or -errno (-EAGAIN: try again when the fd is
+ * ready). */
+ssize_t tap_write(struct tap *t, unsigned q, const struct iovec *iov, unsigned cnt);
+ssize_t tap_read(struct tap *t, unsigned q, const struct iovec *iov, unsigned cnt);
+
+#endif

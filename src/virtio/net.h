@@ -1,0 +1,66 @@
+/* virtio-net (virtio 1.2 §5.1) on a TAP: frames go between the guest's
+ * rings and the TAP with the virtio_net_hdr_v1 passed through, so checksum
+ * and segmentation offloads cost nothing here. TX drains with kicks off and
+ * re-checks after turning them back on; RX reads the TAP only while the
+ * guest has buffers posted. Runs on the event loop; knows nothing of PCI. */
+#ifndef VIREO_VIRTIO_NET_H
+#define VIREO_VIRTIO_NET_H
+
+#include <linux/virtio_net.h>
+#include <stdint.h>
+
+#include "backend/tap.h"
+#include "core/evloop.h"
+#include "core/gmem.h"
+#include "core/log.h"
+#include "virtio/virtio.h"
+
+#define NET_MAX_PAIRS TAP_MAX_QUEUES
+#define NET_QUEUE_SIZE 256
+#define NET_HDR_LEN 12                 /* struct virtio_net_hdr_v1 */
+#define NET_ETH_HLEN 14
+#define NET_MAX_FRAME (65536 + NET_ETH_HLEN) /* largest TSO frame, headers in */
+#define NET_BUDGET_BYTES (1u << 20)    /* per queue per wakeup (DESIGN.md §2) */
+
+struct net_config {
+	const char *tap;         /* interface name */
+	uint8_t mac[6];
+	bool mac_set;            /* else derived from the TAP's name */
+	unsigned queues;         /* queue pairs, 1..NET_MAX_PAIRS */
+	/* Tests: datagram fds standing in for the TAP's queues (queues of
+	 * them, then owned by the device); NULL opens the TAP. */
+	const int *fds;
+};
+
+/* Counters, for tests and metrics. Guest mistakes are "dropped", host
+ * failures "errors". */
+struct net_stats {
+	uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
+	uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
+	uint64_t ctrl_errors, tap_lost, tap_restored;
+};
+
+struct net;
+
+/* Checks a TX header against the frame that follows it (frame_len bytes)
+ * and the negotiated features (virtio 1.2 §5.1.6.2). Returns 0, or
+ * -EINVAL with *why saying what is wrong. Exposed for unit tests and the
+ * fuzz target. */
+int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features,
+		     const char **why) __attribute__((warn_unused_result));
+
+/* Opens the TAP and builds the device; served on loop's thread, reset may
+ * come from any thread. Returns 0 or -errno with e set ("--net tap=...").
+ * Call before the event loop runs. */
+int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
+	       struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
+struct virtio_dev *net_virtio(struct net *n);
+/* A snapshot of the counters; any thread. */
+void net_get_stats(struct net *n, struct net_stats *out);
+/* Retries TAP queues that went bad (called by the device's own timer;
+ * exposed so tests need not wait for it). */
+void net_retry_tap(struct net *n);
+/* After the event loop has stopped and the transport is gone. NULL: no-op. */
+void net_destroy(struct net *n);
+
+#endif

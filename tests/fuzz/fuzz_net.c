@@ -1,0 +1,210 @@
+/* libFuzzer target: the virtio-net device as a hostile guest drives it. The
+ * input chooses the negotiated features, then is laid into guest memory as
+ * the descriptor tables and buffers of the RX, TX and control queues, with
+ * avail indexes from the input; a host frame waits in the stand-in TAP.
+ * After the kicks the device must not have crashed, hung, or touched
+ * memory outside guest RAM (ASan). net_tx_hdr_check is also run on its
+ * own: whatever it accepts must be consistent with the frame. Built with -DFUZZ_GEN_SEEDS it writes a
+ * few well-formed rings as seeds. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fake_vring.h"
+#include "virtio/net.h"
+
+#define FZ_MEM (1u << 20)
+#define FZ_QSIZE 16
+#define FZ_RING(q) (0x1000ull * (1 + 2 * (q)))
+#define FZ_DATA 0x10000ull
+
+struct fz {
+	uint8_t *ram;
+	struct gmem mem;
+	struct evloop loop;
+	struct net *n;
+	struct virtio_dev *d;
+	int peer;
+};
+
+static void fz_sig_q(struct virtio_dev *d, unsigned q)
+{
+	(void)d;
+	(void)q;
+}
+
+static void fz_sig_c(struct virtio_dev *d)
+{
+	(void)d;
+}
+
+static const struct virtio_transport_ops fz_transport = { fz_sig_q, fz_sig_c };
+
+static struct fz *fz_get(void)
+{
+	static struct fz z;
+	static int ready;
+	int sv[2];
+	struct net_config c = { .tap = "fuzz0", .queues = 1, .fds = sv };
+	struct errbuf e;
+
+	if (ready)
+		return &z;
+	z.ram = aligned_alloc(4096, FZ_MEM);
+	if (!z.ram || evloop_init(&z.loop) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv))
+		abort();
+	gmem_init_fake(&z.mem, z.ram, FZ_MEM);
+	z.peer = sv[1];
+	if (net_create(&z.n, &c, &z.mem, &z.loop, &e))
+		abort();
+	z.d = net_virtio(z.n);
+	z.d->transport = &fz_transport;
+	ready = 1;
+	return &z;
+}
+
+static void fz_pump(struct fz *z)
+{
+	struct epoll_event ev[8];
+
+	for (int round = 0; round < 4; round++) {
+		int n = epoll_wait(z->loop.epfd, ev, 8, 0);
+
+		for (int i = 0; i < n; i++) {
+			struct ev_handler *h = ev[i].data.ptr;
+
+			h->fn(h->opaque, ev[i].events);
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz *z = fz_get();
+	struct virtio_dev *d = z->d;
+	uint8_t frame[NET_HDR_LEN + 1600] = { 0 };
+	uint64_t features;
+	uint8_t buf[2048];
+	size_t off = 16;
+
+	if (size < off)
+		return 0;
+	memcpy(&features, data, 8);
+	features = (features & d->host_features) | (1ull << VIRTIO_F_VERSION_1);
+	memset(z->ram, 0, FZ_MEM);
+	/* descriptor tables, rings and buffers: the rest of the input */
+	for (size_t i = off; i < size; i++)
+		z->ram[0x1000 + (i - off) % (FZ_MEM - 0x1000)] = data[i];
+
+	pthread_mutex_lock(&d->lock);
+	virtio_write_status(d, 0);
+	virtio_write_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	virtio_write_guest_features(d, 0, (uint32_t)features);
+	virtio_write_guest_features(d, 1, (uint32_t)(features >> 32));
+	virtio_write_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+				       VIRTIO_CONFIG_S_FEATURES_OK);
+	for (unsigned q = 0; q < 3; q++) {
+		struct vq *vq = &d->vq[q];
+
+		vq->size = FZ_QSIZE;
+		vq->desc_gpa = FZ_RING(q);
+		vq->avail_gpa = FZ_RING(q) + 16 * FZ_QSIZE;
+		vq->used_gpa = FZ_RING(q) + 0x1000;
+		d->queue_enabled[q] = true;
+	}
+	virtio_write_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+				       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+	pthread_mutex_unlock(&d->lock);
+
+	/* a frame from the host, sized by the input */
+	if (send(z->peer, frame, NET_HDR_LEN + 14 + data[8] * 6u, 0) < 0 && errno != EAGAIN)
+		abort();
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned q = data[9 + k] % 3;
+
+		if (virtio_is_live(d))
+			d->ops->queue_notify(d, q);
+		fz_pump(z);
+	}
+	while (recv(z->peer, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	fz_pump(z);
+
+	/* the header check alone: what it accepts is consistent */
+	{
+		struct virtio_net_hdr_v1 h;
+		uint64_t flen = (uint64_t)data[12] << 10 | data[13] << 2;
+		const char *why;
+
+		memcpy(&h, z->ram + 0x1000, sizeof(h));
+		if (!net_tx_hdr_check(&h, flen, features, &why)) {
+			uint8_t gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+
+			if (flen < NET_ETH_HLEN || flen > NET_MAX_FRAME)
+				abort();
+			if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+			    (uint64_t)le16toh(h.csum_start) + le16toh(h.csum_offset) + 2 > flen)
+				abort();
+			if (gso && (!h.gso_size || le16toh(h.hdr_len) > flen ||
+				    !(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)))
+				abort();
+		} else if (!why) {
+			abort();
+		}
+	}
+	return 0;
+}
+
+#ifdef FUZZ_GEN_SEEDS
+/* Seeds: one TX chain (header + 60-byte frame), one RX buffer, and a
+ * control command, laid out where the target puts the rings. */
+int main(int argc, char **argv)
+{
+	static uint8_t img[16 + 0x8000];
+	uint8_t *ram = img + 16 - 0x1000; /* img[16] is guest address 0x1000 */
+	uint64_t features = (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_CSUM) |
+			    (1ull << VIRTIO_NET_F_CTRL_VQ);
+	char path[512];
+	FILE *f;
+
+	if (argc < 2)
+		return 1;
+	memcpy(img, &features, 8);
+	img[8] = 10;
+	img[9] = 1;
+	img[10] = 0;
+	img[11] = 2;
+	for (unsigned q = 0; q < 3; q++) {
+		struct vring_desc *desc = (struct vring_desc *)(ram + FZ_RING(q));
+		struct vring_avail *avail = (struct vring_avail *)(ram + FZ_RING(q) + 16 * FZ_QSIZE);
+		uint64_t buf = 0x7000 + 0x300 * q;
+
+		if (q == 0) { /* rx: one writable buffer */
+			desc[0] = (struct vring_desc){ buf, 1600, VRING_DESC_F_WRITE, 0 };
+		} else if (q == 1) { /* tx: header, frame */
+			desc[0] = (struct vring_desc){ buf, NET_HDR_LEN, VRING_DESC_F_NEXT, 1 };
+			desc[1] = (struct vring_desc){ buf + 64, 60, 0, 0 };
+		} else { /* ctrl: MQ pairs 1, ack */
+			desc[0] = (struct vring_desc){ buf, 4, VRING_DESC_F_NEXT, 1 };
+			desc[1] = (struct vring_desc){ buf + 64, 1, VRING_DESC_F_WRITE, 0 };
+			ram[buf] = VIRTIO_NET_CTRL_MQ;
+			ram[buf + 2] = 1;
+		}
+		avail->ring[0] = 0;
+		avail->idx = 1;
+	}
+	snprintf(path, sizeof(path), "%s/rings", argv[1]);
+	f = fopen(path, "wb");
+	if (!f || fwrite(img, 1, sizeof(img), f) != sizeof(img))
+		return 1;
+	fclose(f);
+	return 0;
+}
+#endif
