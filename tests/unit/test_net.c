@@ -640,6 +640,87 @@ static void test_ctrl_commands(void **state)
 	assert_true(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
+/* Two queue pairs: pair 1 is used only after VQ_PAIRS_SET 2, and its
+ * frames go to its own TAP queue; out-of-range pair counts are refused. */
+static void test_mq_pairs(void **state)
+{
+	struct test_mem mem;
+	struct evloop loop;
+	struct net *n;
+	struct virtio_dev *d;
+	int sv0[2], sv1[2], fds[2];
+	struct net_config c = { .tap = "mq0", .queues = 2, .fds = fds };
+	struct errbuf e = { { 0 } };
+	struct fake_vring r[5];
+	uint64_t feat = base_features() | F(VIRTIO_NET_F_MQ);
+	static const uint8_t set2[] = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 2, 0 };
+	static const uint8_t set3[] = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 3, 0 };
+	static const uint8_t set0[] = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 0, 0 };
+	const uint8_t *cmds[3] = { set3, set0, set2 };
+	const uint8_t want[3] = { VIRTIO_NET_ERR, VIRTIO_NET_ERR, VIRTIO_NET_OK };
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t buf[256];
+
+	(void)state;
+	assert_int_equal(test_mem_init(&mem, MEM_SIZE), 0);
+	assert_int_equal(evloop_init(&loop), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv0), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv1), 0);
+	fds[0] = sv0[0];
+	fds[1] = sv1[0];
+	assert_int_equal(net_create(&n, &c, &mem.m, &loop, &e), 0);
+	d = net_virtio(n);
+	d->transport = &fake_transport;
+	assert_true(d->host_features & F(VIRTIO_NET_F_MQ));
+	assert_int_equal(d->nr_queues, 5);
+	pthread_mutex_lock(&d->lock);
+	virtio_write_status(d, S_ACK);
+	virtio_write_status(d, S_ACK | S_DRV);
+	virtio_write_guest_features(d, 0, (uint32_t)feat);
+	virtio_write_guest_features(d, 1, (uint32_t)(feat >> 32));
+	virtio_write_status(d, S_ACK | S_DRV | S_FOK);
+	for (unsigned q = 0; q < 5; q++) {
+		fake_vring_init_at(&r[q], &mem.m, QSIZE, 0x10000ull * (q + 1));
+		fake_vring_config(&r[q], &d->vq[q]);
+		d->queue_enabled[q] = true;
+	}
+	virtio_write_status(d, S_ACK | S_DRV | S_FOK | S_DOK);
+	pthread_mutex_unlock(&d->lock);
+	assert_true(virtio_is_live(d));
+
+	/* pair 1 before VQ_PAIRS_SET: not served */
+	{
+		struct fake_buf b[2] = { { 0x100000, NET_HDR_LEN, false }, { 0x101000, 60, false } };
+
+		memcpy(TEST_GPA(&mem, 0x100000, NET_HDR_LEN), &h, NET_HDR_LEN);
+		fake_vring_add(&r[3], b, 2);
+		d->ops->queue_notify(d, 3);
+		assert_int_equal(recv(sv1[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	}
+	/* the control queue is 2N = 4 with MQ */
+	for (unsigned i = 0; i < 3; i++) {
+		struct fake_buf b[2] = { { 0x200000 + 0x1000 * i, 4, false },
+					 { 0x300000 + 0x1000 * i, 1, true } };
+		uint32_t id, len;
+
+		memcpy(TEST_GPA(&mem, b[0].gpa, 4), cmds[i], 4);
+		fake_vring_add(&r[4], b, 2);
+		d->ops->queue_notify(d, 4);
+		assert_true(fake_vring_get_used(&r[4], &id, &len));
+		assert_int_equal(*(uint8_t *)TEST_GPA(&mem, b[1].gpa, 1), want[i]);
+	}
+	/* now the waiting frame on pair 1 goes out on TAP queue 1 */
+	d->ops->queue_notify(d, 3);
+	assert_int_equal(recv(sv1[1], buf, sizeof(buf), MSG_DONTWAIT), NET_HDR_LEN + 60);
+	assert_int_equal(recv(sv0[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_true(virtio_is_live(d));
+	net_destroy(n);
+	close(sv0[1]);
+	close(sv1[1]);
+	evloop_destroy(&loop);
+	test_mem_free(&mem);
+}
+
 /* === features, config, the TAP going away ============================== */
 
 static void test_features_dependencies(void **state)
@@ -725,6 +806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_tiny_buffer_needs_reset, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_commands, fx_setup, fx_teardown),
+		cmocka_unit_test(test_mq_pairs),
 		cmocka_unit_test_setup_teardown(test_features_dependencies, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_config_space, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tap_lost, fx_setup, fx_teardown),
