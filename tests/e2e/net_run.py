@@ -49,25 +49,26 @@ def guest_cmdline(test, extra):
     return c + (" " + extra if extra else "")
 
 
-def vireo_cmd(vireo, elf, cmdline, queues):
+def vireo_cmd(vireo, elf, cmdline, queues=1):
     net = f"tap={net_env.TAP},mac={net_env.GUEST_MAC}" + (f",queues={queues}" if queues > 1 else "")
     return [vireo, "run", "--kernel", elf, "--cpus", "1", "--memory", "256M", "--debug-exit",
             "--net", net, "--cmdline", cmdline]
 
 
-def qemu_cmd(qemu, elf, cmdline, queues):
-    # as tests/e2e/qemu_blk.sh: this host's KVM refuses MSR 0x10a; the modern
-    # device only. vhost=off: no /dev/vhost-net here, and the reference is
-    # QEMU's own userspace virtio-net. romfile=: no iPXE option ROM to load
-    # (not installed here, and not what is tested).
+def qemu_cmd(qemu, elf, cmdline, queues=1):
+    # bench/net.py runs the same command lines. As in qemu_blk.sh: this
+    # host's KVM refuses MSR 0x10a; the modern device only. vhost=off: no
+    # /dev/vhost-net here, and the reference is QEMU's own userspace
+    # virtio-net. romfile=: no iPXE option ROM (not installed here, and not
+    # what is tested). debug-threads: the vCPU thread is named, for pinning.
     netdev = f"tap,id=n0,ifname={net_env.TAP},script=no,downscript=no,vhost=off"
     dev = f"virtio-net-pci,netdev=n0,disable-legacy=on,mac={net_env.GUEST_MAC},romfile="
     if queues > 1:
         netdev += f",queues={queues}"
         dev += f",mq=on,vectors={2 * queues + 2}"
     return [qemu, "-accel", "kvm", "-cpu", "host,-arch-capabilities", "-M", "q35", "-m", "256M",
-            "-smp", "1", "-nodefaults", "-nographic", "-no-reboot", "-serial", "stdio",
-            "-device", "isa-debug-exit,iobase=0x501,iosize=2",
+            "-name", "pvguest,debug-threads=on", "-smp", "1", "-nodefaults", "-nographic",
+            "-no-reboot", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=2",
             "-netdev", netdev, "-device", dev, "-kernel", elf, "-append", cmdline]
 
 
@@ -161,7 +162,11 @@ def diagnose(out, err, status, test, peer_line, tap, is_qemu):
         return hints + ["this pvguest does not know the test: is its net driver in?"]
     if re.search(r"^PVGUEST RESULT \S+ SKIP", out, re.M):
         hints.append("the guest skipped the test: did it find a virtio-net device?")
-    if tap:
+    m = re.search(r"^PVGUEST RESULT \S+ FAIL (.*)$", out, re.M)
+    if m:
+        hints.append(f"the guest says what failed: {m.group(1)}")
+    # the TAP's view tells where an echo got lost; other tests send what they like
+    if tap and test.startswith("net-echo"):
         if tap.get("rx_packets", 0) == 0:
             hints.append("the TAP received nothing from the guest: the device's transmit path "
                          "(or the guest driver's) never delivered a frame")
