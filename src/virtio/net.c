@@ -208,6 +208,8 @@ int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint
 	else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 		 (uint32_t)cstart + coff + 2 > frame_len)
 		*why = "checksum field past the frame";
+	else if (hdr_len > frame_len) /* the TAP refuses it too (EINVAL) */
+		*why = "hdr_len past the frame";
 	else if (gso == VIRTIO_NET_HDR_GSO_NONE && (h->gso_type & VIRTIO_NET_HDR_GSO_ECN))
 		*why = "ECN bit without segmentation";
 	else if (gso == VIRTIO_NET_HDR_GSO_NONE)
@@ -225,8 +227,6 @@ int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint
 		*why = "segmentation without NEEDS_CSUM";
 	else if (!gso_size)
 		*why = "segmentation with gso_size 0";
-	else if (hdr_len > frame_len)
-		*why = "hdr_len past the frame";
 	else
 		return 0;
 	return -EINVAL;

@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!net_tx_hdr_check(&h, flen, features, &why)) {
 			uint8_t gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
 
-			if (flen < NET_ETH_HLEN || flen > NET_MAX_FRAME)
+			if (flen < NET_ETH_HLEN || flen > NET_MAX_FRAME || le16toh(h.hdr_len) > flen)
 				abort();
 			if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 			    (uint64_t)le16toh(h.csum_start) + le16toh(h.csum_offset) + 2 > flen)

@@ -450,6 +450,8 @@ static void test_tx_hdr_check(void **state)
 		{ 0, 1, 54, 1448, 0, 0, 3000, all, 0 },           /* TSO, no NEEDS_CSUM */
 		{ 1, 1, 3001, 1448, 34, 16, 3000, all, 0 },       /* hdr_len past frame */
 		{ 0, 0x80, 0, 0, 0, 0, 60, all, 0 },              /* ECN alone */
+		{ 0, 0, 60, 0, 0, 0, 60, 0, 1 },
+		{ 0, 0, 61, 0, 0, 0, 60, 0, 0 },                  /* hdr_len past, no gso */
 	};
 
 	(void)state;
