@@ -35,6 +35,7 @@ struct opts {
 	double idle;    /* sink: stop after this long without a datagram */
 	double timeout; /* rr: per try */
 	int batch;
+	int spin;       /* poll the socket instead of sleeping in poll(2) */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -60,7 +61,9 @@ static void usage(void)
 		"       netpeer sink   --bind IP:PORT --secs S [--idle S] [--wait S]\n"
 		"       netpeer source --dst IP:PORT --size N --secs S [--bind IP:PORT]\n"
 		"       netpeer rr     --dst IP:PORT --size N --secs S [--bind IP:PORT] [--timeout-ms MS]\n"
-		"       common: [--batch N] (datagrams per recvmmsg/sendmmsg, 1-%d, default 64)\n",
+		"       common: [--batch N] (datagrams per recvmmsg/sendmmsg, 1-%d, default 64)\n"
+		"               [--spin] (busy-poll the socket instead of sleeping: what a polling\n"
+		"               guest driver does; costs a whole CPU)\n",
 		BATCH_MAX);
 }
 
@@ -121,6 +124,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		int err = 0;
 
+		if (!strcmp(a, "--spin")) {
+			o->spin = 1;
+			i--;
+			continue;
+		}
 		if (!val) {
 			fprintf(stderr, "netpeer: %s: needs a value\n", a);
 			return -EINVAL;
@@ -260,12 +268,16 @@ static void batch_rearm(struct batch *b, int n)
 }
 
 /* Waits until fd is readable or until deadline (0: no deadline). Returns 1
- * readable, 0 timed out or interrupted by a signal, -1 on error. */
-static int wait_readable(int fd, double deadline)
+ * readable, 0 timed out or interrupted by a signal, -1 on error. With spin
+ * it does not wait: 1 unless the deadline has passed, and the caller's
+ * non-blocking receive is the poll. */
+static int wait_readable(int fd, double deadline, int spin)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int ms = -1, r;
 
+	if (spin)
+		return !stop_flag && (deadline <= 0 || now_s() < deadline);
 	if (deadline > 0) {
 		double left = deadline - now_s();
 
@@ -293,7 +305,7 @@ static int run_echo(int fd, const struct opts *o)
 	if (batch_init(&b, o->batch, DGRAM_MAX, 1))
 		return 1;
 	while (!stop_flag) {
-		int r = wait_readable(fd, end);
+		int r = wait_readable(fd, end, o->spin);
 
 		if (r < 0) {
 			fprintf(stderr, "netpeer: poll: %s\n", strerror(errno));
@@ -355,7 +367,7 @@ static int run_sink(int fd, const struct opts *o)
 			deadline = o->wait > 0 ? t_start + o->wait : 0;
 		else
 			deadline = fmin(t_first + o->secs, t_last + o->idle);
-		int r = wait_readable(fd, deadline);
+		int r = wait_readable(fd, deadline, o->spin);
 
 		if (r < 0) {
 			fprintf(stderr, "netpeer: poll: %s\n", strerror(errno));
@@ -487,7 +499,7 @@ static int run_rr(int fd, const struct opts *o)
 				continue;
 			errs++;
 			/* ECONNREFUSED: nobody listens yet; do not spin on it */
-			while (!stop_flag && wait_readable(-1, deadline) == 0 && now_s() < deadline)
+			while (!stop_flag && wait_readable(-1, deadline, 0) == 0 && now_s() < deadline)
 				;
 			lost++;
 			continue;
@@ -495,7 +507,7 @@ static int run_rr(int fd, const struct opts *o)
 		int got = 0;
 
 		while (!stop_flag && !got) {
-			int r = wait_readable(fd, deadline);
+			int r = wait_readable(fd, deadline, o->spin);
 
 			if (r <= 0) {
 				if (r < 0 || now_s() >= deadline)
