@@ -15,6 +15,8 @@ static const struct test tests[] = {
 	{ "hostile-blk", test_hostile_blk },
 	{ "blk-flush", test_blk_flush },
 	{ "bench-blk", test_bench_blk },
+	{ "net-echo", test_net_echo },
+	{ "bench-net", test_bench_net },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)

@@ -46,5 +46,21 @@ enum test_status test_hostile_vq(struct test_ctx *c);
 enum test_status test_hostile_blk(struct test_ctx *c);
 enum test_status test_blk_flush(struct test_ctx *c);
 enum test_status test_bench_blk(struct test_ctx *c);
+enum test_status test_net_echo(struct test_ctx *c);
+enum test_status test_bench_net(struct test_ctx *c);
+
+/* Shared by the net tests (tests_net.c). net_test_open finds the dev=<n>-th
+ * virtio-net device, opens it with wanted (less MRG_RXBUF if
+ * pvguest.net_mrg=0) and qsize entries, reads the pvguest.net_* options,
+ * resolves the peer and prints "PVGUEST INFO net ready": 0, or nonzero
+ * after test_fail. A payload is its sequence number (the first four bytes,
+ * as many as fit) and then a pattern of it. */
+struct vpci_dev;
+struct vnet;
+struct netif;
+int net_test_open(struct test_ctx *c, struct vpci_dev *d, struct vnet *n, struct netif *ni,
+		  uint64_t wanted, uint16_t qsize);
+void net_payload_fill(uint8_t *p, uint32_t seq, uint32_t len);
+int net_payload_check(const uint8_t *p, uint32_t seq, uint32_t len);
 
 #endif

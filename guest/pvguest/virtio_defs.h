@@ -1,6 +1,6 @@
 /* virtio_defs.h: the virtio 1.2 constants and layouts pvguest's drivers use,
  * restated from the spec (and the same values as Linux's uapi
- * linux/virtio_{config,pci,ring,blk}.h) so that the freestanding build needs
+ * linux/virtio_{config,pci,ring,blk,net}.h) so that the freestanding build needs
  * no system headers. Facts only: no code, no state. */
 #ifndef PVGUEST_VIRTIO_DEFS_H
 #define PVGUEST_VIRTIO_DEFS_H
@@ -197,5 +197,58 @@ struct virtio_blk_dwz {                  /* discard / write zeroes segment */
 	uint32_t num_sectors;
 	uint32_t flags;
 };
+
+/* Network device (§5.1) */
+#define VIRTIO_NET_F_CSUM         0
+#define VIRTIO_NET_F_GUEST_CSUM   1
+#define VIRTIO_NET_F_MTU          3
+#define VIRTIO_NET_F_MAC          5
+#define VIRTIO_NET_F_GUEST_TSO4   7
+#define VIRTIO_NET_F_GUEST_TSO6   8
+#define VIRTIO_NET_F_HOST_TSO4    11
+#define VIRTIO_NET_F_HOST_TSO6    12
+#define VIRTIO_NET_F_HOST_ECN     13
+#define VIRTIO_NET_F_HOST_UFO     14
+#define VIRTIO_NET_F_MRG_RXBUF    15
+#define VIRTIO_NET_F_STATUS       16
+#define VIRTIO_NET_F_CTRL_VQ      17
+#define VIRTIO_NET_F_CTRL_RX      18
+#define VIRTIO_NET_F_MQ           22
+
+/* struct virtio_net_config field offsets (§5.1.4) */
+#define VIRTIO_NET_CFG_MAC        0   /* u8[6] */
+#define VIRTIO_NET_CFG_STATUS     6   /* le16 */
+#define VIRTIO_NET_CFG_MAX_PAIRS  8   /* le16 max_virtqueue_pairs */
+#define VIRTIO_NET_CFG_MTU        10  /* le16 */
+#define VIRTIO_NET_S_LINK_UP      1
+
+/* §5.1.6: every packet starts with this header (VERSION_1: 12 bytes). */
+struct virtio_net_hdr_v1 {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;
+};
+#define VIRTIO_NET_HDR_LEN          12
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
+#define VIRTIO_NET_HDR_F_DATA_VALID 2
+#define VIRTIO_NET_HDR_GSO_NONE     0
+#define VIRTIO_NET_HDR_GSO_TCPV4    1
+#define VIRTIO_NET_HDR_GSO_UDP      3
+#define VIRTIO_NET_HDR_GSO_TCPV6    4
+#define VIRTIO_NET_HDR_GSO_ECN      0x80
+
+/* Control virtqueue (§5.1.6.5): class, command, data, then one ack byte. */
+#define VIRTIO_NET_OK               0
+#define VIRTIO_NET_ERR              1
+#define VIRTIO_NET_CTRL_RX          0
+#define VIRTIO_NET_CTRL_RX_PROMISC  0
+#define VIRTIO_NET_CTRL_MQ          4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN 1
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MAX 0x8000
 
 #endif
