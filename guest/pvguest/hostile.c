@@ -421,7 +421,7 @@ static void mask_words(unsigned mask, char *buf, size_t size)
 	}
 }
 
-static int in_list(const char *list, const char *name)
+int h_in_list(const char *list, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -523,7 +523,7 @@ enum test_status hostile_run(struct test_ctx *c, const char *suite,
 
 		if (only[0] && strcmp(only, k->name) != 0)
 			continue;
-		if (in_list(skip, k->name))
+		if (h_in_list(skip, k->name))
 			skipped = "skip-option";
 		else if ((k->flags & HC_RO_ONLY) && !h->ro)
 			skipped = "not-read-only";

@@ -1,7 +1,9 @@
 /* hostile.h: the frame of the hostile-guest suites (tests_hostile_{vq,blk}.c):
  * a case gets a fresh virtio-blk device, does one malformed thing and is
  * judged by the outcome; then the device is reset and must work again. It
- * knows outcomes and recovery, not attacks. BSP, ring 3, not thread-safe. */
+ * knows outcomes and recovery, not attacks. tests_hostile_net.c uses only
+ * the outcomes, the notes and the register helpers (h->b stays NULL).
+ * BSP, ring 3, not thread-safe. */
 #ifndef PVGUEST_HOSTILE_H
 #define PVGUEST_HOSTILE_H
 
@@ -163,5 +165,7 @@ static inline uint64_t h_writable(const struct vring_seg *s, unsigned n)
 	return w;
 }
 const char *h_outcome_word(enum hostile_outcome o);
+/* Is name one of the '+'-separated names in list? */
+int h_in_list(const char *list, const char *name);
 
 #endif

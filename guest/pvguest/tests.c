@@ -17,6 +17,7 @@ static const struct test tests[] = {
 	{ "bench-blk", test_bench_blk },
 	{ "net-echo", test_net_echo },
 	{ "bench-net", test_bench_net },
+	{ "hostile-net", test_hostile_net },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)
