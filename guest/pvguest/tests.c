@@ -18,6 +18,7 @@ static const struct test tests[] = {
 	{ "net-echo", test_net_echo },
 	{ "bench-net", test_bench_net },
 	{ "hostile-net", test_hostile_net },
+	{ "bench-exits", test_bench_exits },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)
