@@ -2,6 +2,7 @@
 #include "core/evloop.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -103,6 +104,8 @@ int evloop_run(struct evloop *l)
 		if (n == 0) {
 			if (!polling)
 				poll_until = 0;
+			else
+				sched_yield(); /* a task sharing this CPU runs first */
 			continue;
 		}
 		if (l->poll_ns)
