@@ -72,6 +72,10 @@ GUEST_PORT = 7778   # the guest's own UDP port (the rx source's target)
 OTHER_MAX = 0.15
 RETRIES = 1
 QUIET_WAIT_S = 10
+# ... and so is a VMM test in which the polling vCPU thread got less than
+# this share of its CPU between the guest's "net ready" and its exit (on
+# this shared host other processes do land on that CPU).
+VCPU_MIN = 0.85
 
 SIZES = [18, 1472]
 MODES = ["tx", "rx", "rr"]
@@ -148,17 +152,36 @@ class Peer:
             return self.p.communicate()
 
 
+def thread_ticks(pid, names):
+    """(tid, CPU ticks) of pid's thread whose comm is in names, or None."""
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() not in names:
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                v = f.read()
+            v = v[v.rindex(")") + 2:].split()
+            return int(tid), int(v[11]) + int(v[12])
+    except OSError:
+        pass
+    return None
+
+
 def run_guest(system, ns, test, pin, timeout, on_ready=None):
     """Boots the VMM inside ns to its exit; returns its serial output (CRs
-    and terminal escapes removed). The VMM starts on the I/O CPU and its
-    vCPU thread is moved to the vCPU CPU; on_ready() is called when the
-    guest says `PVGUEST INFO net ready`."""
+    and terminal escapes removed) and the share of a CPU its vCPU thread
+    got from the guest's "net ready" to its last sample before the exit
+    (None if unknown). The VMM starts on the I/O CPU and its vCPU thread is
+    moved to the vCPU CPU; on_ready() is called when the guest says
+    `PVGUEST INFO net ready`."""
     cmd = ns.cmd(vmm_cmd(system, test))
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT,
                          preexec_fn=(lambda: os.sched_setaffinity(0, {pin[0]})) if pin else None)
     Ours.pids.add(p.pid)
     buf, lines, status = b"", [], None
+    first = last = None     # (time, vCPU ticks) samples
     try:
         t0 = time.monotonic()
         if pin and not pin_vcpu(p.pid, VCPU_THREAD[system], pin[1], time.perf_counter() + 10):
@@ -168,7 +191,12 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
             if left <= 0:
                 status = "timeout"
                 break
-            if not select.select([p.stdout], [], [], min(left, 1.0))[0]:
+            readable = select.select([p.stdout], [], [], min(left, 0.05))[0]
+            if first is not None:
+                tt = thread_ticks(p.pid, VCPU_THREAD[system])
+                if tt:
+                    last = (time.monotonic(), tt[1])
+            if not readable:
                 continue
             chunk = os.read(p.stdout.fileno(), 65536)
             if not chunk:
@@ -178,9 +206,11 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
                 raw, buf = buf.split(b"\n", 1)
                 line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r", "", raw.decode(errors="replace"))
                 lines.append(line)
-                if on_ready and "PVGUEST INFO net ready" in line:
-                    on_ready()
-                    on_ready = None
+                if first is None and "PVGUEST INFO net ready" in line:
+                    tt = thread_ticks(p.pid, VCPU_THREAD[system])
+                    first = (time.monotonic(), tt[1]) if tt else (0, 0)
+                    if on_ready:
+                        on_ready()
                 if "KVM internal error" in line or "KVM: entry failed" in line:
                     status = "internal-error"
             if status:
@@ -200,7 +230,10 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
                 if "PVGUEST RESULT" in l or "PVGUEST INFO" in l or "vireo:" in l or "rror" in l
                 or l.startswith("qemu")][-3:]
         raise RuntimeError(f"{LABEL[system]} status {status}: {' | '.join(tail) or 'no output'}")
-    return out
+    share = None
+    if first and last and first[0] and last[0] - first[0] > 0.2:
+        share = (last[1] - first[1]) / os.sysconf("SC_CLK_TCK") / (last[0] - first[0])
+    return out, share
 
 
 def bench_line(out, name):
@@ -218,15 +251,18 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
     if mode == "tx":
         sink = Peer(ns, ["sink", "--bind", host, "--secs", secs, "--wait", timeout], io)
         try:
-            out = run_guest(system, ns, test, pin, timeout)
+            out, share = run_guest(system, ns, test, pin, timeout)
         except BaseException:
             sink.stop()
             raise
         got = sink.result(timeout=secs + 3)  # it stops 1 s after the last datagram
         g = bench_line(out, "net")
+        if int(got["pkts"]) < 2:
+            raise RuntimeError(f"the host sink got {got['pkts']} datagrams (the guest says it "
+                               f"sent {g.get('pkts')})")
         pps = float(got["pps"])
         return {"pps": pps, "gbps": pps * size * 8 / 1e9, "guest_pkts": int(g["pkts"]),
-                "host_pkts": int(got["pkts"]),
+                "host_pkts": int(got["pkts"]), "vcpu_share": share,
                 "delivered": int(got["pkts"]) / int(g["pkts"]) if int(g["pkts"]) else 0.0}
     if mode == "rx":
         src = []
@@ -235,7 +271,7 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
             src.append(Peer(ns, ["source", "--dst", f"{net_env.GUEST_IP}:{GUEST_PORT}",
                                  "--size", size, "--secs", timeout], io))
         try:
-            out = run_guest(system, ns, test, pin, timeout, on_ready=start_source)
+            out, share = run_guest(system, ns, test, pin, timeout, on_ready=start_source)
         except BaseException:
             for p in src:
                 p.stop()
@@ -246,19 +282,19 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
         g = bench_line(out, "net")
         pps = float(g["pps"]) if "pps" in g else int(g["pkts"]) / (int(g["ms"]) / 1000)
         return {"pps": pps, "gbps": pps * size * 8 / 1e9, "guest_pkts": int(g["pkts"]),
-                "offered_pps": float(sent["pps"])}
+                "offered_pps": float(sent["pps"]), "vcpu_share": share}
     echo = Peer(ns, ["echo", "--bind", host], io)
     try:
-        out = run_guest(system, ns, test, pin, timeout)
+        out, share = run_guest(system, ns, test, pin, timeout)
     finally:
         echo.stop()
     g = bench_line(out, "net")
     return {"p50_us": float(g["p50_us"]), "p99_us": float(g["p99_us"]),
-            "mean_us": float(g["mean_us"]), "n": int(g["n"])}
+            "mean_us": float(g["mean_us"]), "n": int(g["n"]), "vcpu_share": share}
 
 
 def run_exits(system, ns, pin):
-    out = run_guest(system, ns, "bench-exits", pin, BOOT_TIMEOUT)
+    out, _ = run_guest(system, ns, "bench-exits", pin, BOOT_TIMEOUT)
     g = bench_line(out, "exits")
     return {k: float(g[k]) for k in ("pio_ns", "mmio_ns", "kick_ns") if k in g}
 
@@ -292,6 +328,8 @@ def run_peer_test(env, mode, size, secs, pin):
                     src_cpu).result(timeout=secs + 10)
     finally:
         got = sink.result(timeout=5)
+    if int(got["pkts"]) < 2:
+        raise RuntimeError(f"the sink got {got['pkts']} datagrams of {sent['pkts']} sent")
     pps = float(got["pps"])
     return {"pps": pps, "gbps": pps * size * 8 / 1e9, "offered_pps": float(sent["pps"]),
             "delivered": int(got["pkts"]) / int(sent["pkts"]) if int(sent["pkts"]) else 0.0}
@@ -519,6 +557,16 @@ def goals(res):
     return rows
 
 
+def vcpu_note(res):
+    shares = [x["vcpu_share"] for s in ("vireo", "qemu")
+              for t in res["systems"].get(s, {}).get("tests", {}).values()
+              for x in t.get("raw", []) if x.get("vcpu_share") is not None]
+    if not shares:
+        return ""
+    return (f" The vCPU thread's share of its CPU in the tests kept: median "
+            f"{statistics.median(shares):.0%}, lowest {min(shares):.0%}.")
+
+
 def main():
     global VIREO, PVGUEST, NETPEER
     ap = argparse.ArgumentParser()
@@ -591,12 +639,16 @@ def main():
                                 break
                             other = others_cpu(a, proc_times(Ours.pids)) / \
                                 (time.perf_counter() - t0)
+                            vs = got.get("vcpu_share")
                             print(f"net: run {r + 1}/{args.runs}: {s} {key}: done, other "
-                                  f"load {other:.0%} of a CPU", file=sys.stderr)
-                            if other <= OTHER_MAX:
+                                  f"load {other:.0%} of a CPU" +
+                                  (f", vCPU thread {vs:.0%}" if vs is not None else ""),
+                                  file=sys.stderr)
+                            if other <= OTHER_MAX and (vs is None or vs >= VCPU_MIN):
                                 break
                             res["disturbed"].append({"run": r + 1, "system": s, "test": key,
                                                      "other_cpu": round(other, 3),
+                                                     "vcpu_share": vs,
                                                      "kept": attempt == RETRIES})
                         if key in errors[s]:
                             continue
@@ -615,7 +667,8 @@ def main():
         for k in keys:
             runs = raw[s][k]
             if runs:
-                tests[k] = {f: summary([x[f] for x in runs]) for f in runs[0]}
+                tests[k] = {f: summary([x[f] for x in runs]) for f in runs[0]
+                            if all(x.get(f) is not None for x in runs)}
                 tests[k]["raw"] = runs
         entry = {"tests": tests, "errors": errors[s]}
         if raw[s]["exits"]:
@@ -631,14 +684,16 @@ def main():
              f"Host: {h['cpu']}, {h['cores']} cores, {h['mem_gib']} GiB, Linux {h['kernel']}, "
              f"KVM {h['kvm']}; {h['vireo']} ({h['commit']}); {h['qemu']}.",
              "Guest: pvguest bench-net (polling virtio-net driver in ring 3, UDP/IPv4), "
-             f"1 vCPU, 256M, NIC on a TAP in a fresh network namespace. {args.runs} runs of "
+             f"1 vCPU, 256M, NIC on a TAP in a fresh network namespace. {args.runs} run"
+             f"{'s' if args.runs != 1 else ''} of "
              f"{args.secs:g} s per test; median [min-max]. Gbit/s is UDP payload "
              "(packets/s x size x 8); 18 B is a 64-byte frame, 1472 B a 1500-byte IP packet.",
              "", (f"CPU used by processes outside the benchmark during a test: median "
-                  f"{oc['median']:.0%} of one CPU, max {oc['max']:.0%}; {len(res['disturbed'])} "
-                  f"tests were run again because it exceeded {OTHER_MAX:.0%}"
+                  f"{oc['median']:.0%} of one CPU, max {oc['max']:.0%}. {len(res['disturbed'])} "
+                  f"tests were run again because it exceeded {OTHER_MAX:.0%} or the guest's "
+                  f"vCPU thread got less than {VCPU_MIN:.0%} of its CPU"
                   + (f" ({kept} kept after {RETRIES} retries)" if kept else "") + "."
-                  if oc else ""), ""]
+                  + vcpu_note(res) if oc else ""), ""]
     lines += table(res, systems)
     lines += ["", "Offered and delivered (tx: the sender's count against the sink's; rx: "
               "the source's rate; under a VMM the source runs until the guest is done, so "
