@@ -122,7 +122,7 @@ static int bench_tx(struct nb *b)
 		cpu_relax();
 	}
 	printf("PVGUEST BENCH net mode=tx size=%u pkts=%lu bytes=%lu ms=%lu pps=%lu kicks=%lu "
-	       "kicks_suppressed=%lu ring_full=%lu\n", b->size, (unsigned long)pkts,
+	       "kicks_suppressed=%lu full_spins=%lu\n", b->size, (unsigned long)pkts,
 	       (unsigned long)(pkts * b->size), (unsigned long)(ns / 1000000),
 	       (unsigned long)(ns ? pkts * 1000000000ull / ns : 0),
 	       (unsigned long)(n->tx.kicks - kicks0),

@@ -45,13 +45,15 @@
 
 #define HN_QSIZE        64u
 #define HN_PAYLOAD      64u            /* bytes of each probe datagram */
-#define HN_ECHO_US      (100u * 1000)  /* how long a frame's echo is awaited */
+#define HN_ECHO_US      (250u * 1000)  /* how long a frame's echo is awaited */
 #define HN_LIVE_US      (300u * 1000)  /* per try of the live echo */
 #define HN_LIVE_TRIES   3
 #define HN_STARVE_EXTRA 16u            /* rx-starved: datagrams beyond the ring */
 #define HN_STARVE_US    (100u * 1000)
 #define HN_RESET_US     (1000u * 1000)
 #define HN_STATUS_POLL  100u
+#define HN_ISR_TRIES    100u           /* ISR polls after NEEDS_RESET: 10 ms */
+#define HN_TIMEOUT_US   (1000u * 1000) /* a chain's completion, or NEEDS_RESET */
 #define HN_HUGE_FRAME   70000u
 #define ADDR_PAST_RAM   (1ull << 40)
 #define ADDR_PCI_HOLE   0xd0000000ull
@@ -76,6 +78,7 @@ struct hn {
 	struct vnet *n;
 	struct netif *ni;
 	uint64_t offered;
+	uint64_t wanted;                /* HN_WANTED, less MRG_RXBUF with pvguest.net_mrg=0 */
 	uint32_t seq;                   /* next probe datagram */
 	unsigned expect_override;       /* a case whose vireo outcome depends on features */
 };
@@ -183,7 +186,12 @@ static enum hostile_outcome hn_needs_reset(struct hn *hn)
 	uint8_t isr = vpci_isr(h->dev);
 
 	/* virtio 1.2 §2.1.2: NEEDS_RESET after DRIVER_OK comes with a
-	 * configuration change notification */
+	 * configuration change notification; the device may set the status
+	 * bit a moment before the ISR bit */
+	for (unsigned t = 0; !(isr & VIRTIO_PCI_ISR_CONFIG) && t < HN_ISR_TRIES; t++) {
+		udelay(HN_STATUS_POLL);
+		isr |= vpci_isr(h->dev);
+	}
 	h->cfgirq = !!(isr & VIRTIO_PCI_ISR_CONFIG);
 	h_note(h, "cfgirq=%d", h->cfgirq);
 	if (!h->cfgirq && (vpci_status(h->dev) & VIRTIO_STATUS_DRIVER_OK))
@@ -259,7 +267,7 @@ static enum hostile_outcome hn_judge_tx(struct hn *hn, uint64_t foreign0, uint32
 {
 	struct hostile *h = &hn->h;
 	struct vnet *n = hn->n;
-	uint64_t start = rdtsc(), limit = ns_to_tsc(H_TIMEOUT_US * 1000ull);
+	uint64_t start = rdtsc(), limit = ns_to_tsc(HN_TIMEOUT_US * 1000ull);
 	uint64_t poll = ns_to_tsc(HN_STATUS_POLL * 1000ull), next = 0;
 
 	for (;;) {
@@ -318,27 +326,40 @@ static enum hostile_outcome hn_tx(struct hn *hn, const struct vring_seg *s, unsi
 	return hn_judge_tx(hn, foreign0, seq, writable_of(s, n));
 }
 
-/* Something happened on RX (a used entry), NEEDS_RESET, or nothing. */
-static enum hostile_outcome hn_judge_rx(struct hn *hn)
+/* Something happened on RX (a used entry), NEEDS_RESET, or nothing. With
+ * wait_reset, used entries are noted and NEEDS_RESET is awaited to the end:
+ * a frame that came before the malformed write may fill a buffer the device
+ * had every right to use. */
+static enum hostile_outcome hn_judge_rx(struct hn *hn, int wait_reset)
 {
 	struct hostile *h = &hn->h;
 	struct vring *rx = &hn->n->rx;
-	uint64_t start = rdtsc(), limit = ns_to_tsc(H_TIMEOUT_US * 1000ull);
+	uint64_t start = rdtsc(), limit = ns_to_tsc(HN_TIMEOUT_US * 1000ull);
+	unsigned used = 0;
 
 	do {
-		if (vring_used_pending(rx)) {
+		while (vring_used_pending(rx)) {
 			uint32_t len = 0;
 			void *cookie;
 			int r = vring_get_used(rx, &len, &cookie);
 			if (r == -EIO)
 				return h_broken(h, "bad-used-id", "RX used id not in flight");
-			h_note(h, "rx-used head=%d len=%u", r, len);
-			return hn_needs_reset_now(hn) ? hn_needs_reset(hn) : HO_ACCEPTED;
+			if (!used++)
+				h_note(h, "rx-used head=%d len=%u", r, len);
+			if (!wait_reset)
+				return hn_needs_reset_now(hn) ? hn_needs_reset(hn) : HO_ACCEPTED;
 		}
-		if (hn_needs_reset_now(hn))
+		if (hn_needs_reset_now(hn)) {
+			if (used)
+				h_note(h, "rx-used=%u", used);
 			return hn_needs_reset(hn);
+		}
 		udelay(HN_STATUS_POLL);
 	} while (rdtsc() - start < limit);
+	if (used) {
+		h_note(h, "rx-used=%u", used);
+		return HO_ACCEPTED;
+	}
 	h_note(h, "no-completion");
 	return HO_IGNORED;
 }
@@ -448,7 +469,7 @@ static enum hostile_outcome tx_gso_bogus(struct hn *hn)
 /* GSO on a device whose driver did not accept HOST_TSO4/6/ECN/UFO. */
 static enum hostile_outcome tx_gso_unnegotiated(struct hn *hn)
 {
-	if (hn_open(hn, HN_WANTED & ~HN_GSO, VNET_RX_ALL))
+	if (hn_open(hn, hn->wanted & ~HN_GSO, VNET_RX_ALL))
 		return HO_BROKEN;
 	return tx_hdr(hn, NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, NET_HDRS, 1400, UDP_CSUM_START,
 		      UDP_CSUM_OFFSET);
@@ -582,11 +603,11 @@ static enum hostile_outcome tx_indirect_len(struct hn *hn)
  * needs a buffer. */
 static enum hostile_outcome rx_raw(struct hn *hn, const struct vring_desc *d, unsigned n)
 {
-	if (hn_open(hn, HN_WANTED, 0))
+	if (hn_open(hn, hn->wanted, 0))
 		return HO_BROKEN;
 	if (hn_raw(hn, &hn->n->rx, d, n) || hn_trigger(hn))
 		return h_broken(&hn->h, "driver", "posting");
-	return hn_judge_rx(hn);
+	return hn_judge_rx(hn, 0);
 }
 
 /* §2.7.4.2, §5.1.6.3: RX buffers are device-writable */
@@ -625,7 +646,7 @@ static enum hostile_outcome rx_starved(struct hn *hn)
 		uint8_t *p;
 		uint64_t start = rdtsc();
 		while (!(p = net_udp_buf(hn->ni))) {
-			if (rdtsc() - start > ns_to_tsc(H_TIMEOUT_US * 1000ull))
+			if (rdtsc() - start > ns_to_tsc(HN_TIMEOUT_US * 1000ull))
 				return h_broken(h, "tx-stuck", "no TX buffer came back");
 			cpu_relax();
 		}
@@ -636,7 +657,7 @@ static enum hostile_outcome rx_starved(struct hn *hn)
 	}
 	udelay(HN_STARVE_US);
 	uint16_t filled = vring_used_pending(&hn->n->rx);
-	uint64_t start = rdtsc(), limit = ns_to_tsc(H_TIMEOUT_US * 5000ull);
+	uint64_t start = rdtsc(), limit = ns_to_tsc(HN_TIMEOUT_US * 2000ull);
 	while (got < want && rdtsc() - start < limit) {
 		int r = net_poll(hn->ni, &d);
 		if (r < 0)
@@ -671,7 +692,7 @@ static enum hostile_outcome rx_avail_jump(struct hn *hn)
 	vring_notify(rx);
 	if (hn_trigger(hn))
 		return h_broken(&hn->h, "driver", "trigger");
-	enum hostile_outcome o = hn_judge_rx(hn);
+	enum hostile_outcome o = hn_judge_rx(hn, 1);
 	h_note(&hn->h, "avail-idx=%u", rx->avail_idx);
 	return o;
 }
@@ -689,7 +710,7 @@ static enum hostile_outcome hn_ctrl(struct hn *hn, const struct vring_seg *s, un
 
 	if (hn_post(hn, vr, s, n, 0) < 0)
 		return h_broken(h, "driver", "posting");
-	uint64_t start = rdtsc(), limit = ns_to_tsc(H_TIMEOUT_US * 1000ull);
+	uint64_t start = rdtsc(), limit = ns_to_tsc(HN_TIMEOUT_US * 1000ull);
 	int r;
 	while ((r = vring_get_used(vr, &len, NULL)) == -EAGAIN) {
 		if (hn_needs_reset_now(hn))
@@ -971,7 +992,7 @@ static const char *hn_recover(struct hn *hn, size_t mark)
 	virtio_dma_release(mark);
 	const char *saved = hn->h.why;
 	hn->h.why = NULL;
-	int r = hn_open(hn, HN_WANTED, VNET_RX_ALL);
+	int r = hn_open(hn, hn->wanted, VNET_RX_ALL);
 	hn->h.why = saved;
 	if (r)
 		return "reopen-failed";
@@ -1013,6 +1034,9 @@ enum test_status test_hostile_net(struct test_ctx *c)
 	if (net_test_open(c, &dev, &vn, &ni, HN_WANTED, HN_QSIZE))
 		return TEST_FAIL;
 	hn->offered = dev.dev_features;
+	hn->wanted = HN_WANTED;
+	if ((dev.dev_features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)) && !vnet_has(&vn, VIRTIO_NET_F_MRG_RXBUF))
+		hn->wanted &= ~VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	hn->seq = (uint32_t)rdtsc() & 0xfff00000u;
 	test_info(c, "offered %#lx, num_queues %u, max_pairs %u, notify_mult %u, mode %s",
 		  (unsigned long)hn->offered, dev.num_queues, vn.max_pairs, dev.notify_mult,
@@ -1049,7 +1073,7 @@ enum test_status test_hostile_net(struct test_ctx *c)
 			o = h_broken(h, "reset-timeout", "before the case");
 		} else {
 			virtio_dma_release(mark);
-			if (!(k->flags & HN_OWN_OPEN) && hn_open(hn, HN_WANTED, VNET_RX_ALL))
+			if (!(k->flags & HN_OWN_OPEN) && hn_open(hn, hn->wanted, VNET_RX_ALL))
 				o = HO_BROKEN;
 			else
 				o = k->run(hn);
