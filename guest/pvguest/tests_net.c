@@ -37,9 +37,19 @@ int net_test_open(struct test_ctx *c, struct vpci_dev *d, struct vnet *n, struct
 	if (vpci_find(VIRTIO_ID_NET, (unsigned)index, d))
 		return test_fail(c, "no-device", "no modern virtio-net device %lu on bus 0",
 				 (unsigned long)index);
-	int r = vnet_open(n, d, wanted, qsize, VNET_RX_ALL);
+	uint64_t rxbuf = 0;
+	if (cmdline_get(c->cmdline, "pvguest.net_rxbuf", val, sizeof(val)) >= 0 &&
+	    (parse_u64(val, &rxbuf, 0) || !rxbuf || rxbuf > VNET_BUF))
+		return test_fail(c, "bad-option", "pvguest.net_rxbuf=%s: 1 to %u", val, VNET_BUF);
+	int r = vnet_open(n, d, wanted, qsize, rxbuf ? 0 : VNET_RX_ALL);
 	if (r)
 		return test_fail(c, d->why ? d->why : "open-failed", "opening the device: %d", r);
+	if (rxbuf) {
+		if (vnet_rx_len(n, (uint32_t)rxbuf))
+			return test_fail(c, "bad-option", "pvguest.net_rxbuf=%lu: too small without "
+					 "MRG_RXBUF", (unsigned long)rxbuf);
+		vnet_rx_refill(n);
+	}
 	if (net_init(ni, n, c->cmdline))
 		return test_fail(c, "bad-option", "%s", ni->why);
 	vnet_mac_str(n->mac, mac);

@@ -61,8 +61,9 @@ static int vnet_alloc(struct vnet *n)
 	n->rxbuf = virtio_dma_pages((size_t)n->rx.num * VNET_BUF);
 	n->txbuf = virtio_dma_pages((size_t)n->tx.num * VNET_BUF);
 	n->rx_pending = virtio_dma_alloc(2u * n->rx.num, 2);
+	n->rx_held = virtio_dma_alloc(2u * n->rx.num, 2);
 	n->tx_free = virtio_dma_alloc(2u * n->tx.num, 2);
-	if (!n->rxbuf || !n->txbuf || !n->rx_pending || !n->tx_free)
+	if (!n->rxbuf || !n->txbuf || !n->rx_pending || !n->rx_held || !n->tx_free)
 		return -ENOMEM;
 	if (vnet_has(n, VIRTIO_NET_F_MRG_RXBUF) && !(n->rx_big = virtio_dma_alloc(VNET_BIG_FRAME, 64)))
 		return -ENOMEM;
@@ -73,6 +74,7 @@ static int vnet_alloc(struct vnet *n)
 	for (uint16_t i = 0; i < n->rx.num; i++)
 		n->rx_pending[n->rx_npending++] = (uint16_t)(n->rx.num - 1 - i);
 	n->rx_batch = n->rx.num / 8 ? n->rx.num / 8 : 1;
+	n->rx_len = VNET_BUF;
 	return 0;
 }
 
@@ -83,7 +85,7 @@ static unsigned vnet_rx_post(struct vnet *n, unsigned max)
 
 	while (n->rx_npending && k < max) {
 		uint16_t i = n->rx_pending[n->rx_npending - 1];
-		struct vring_seg s = { virtio_dma_pa(n->rxbuf + (size_t)i * VNET_BUF), VNET_BUF,
+		struct vring_seg s = { virtio_dma_pa(n->rxbuf + (size_t)i * VNET_BUF), n->rx_len,
 				       VRING_DESC_F_WRITE };
 		if (vring_add(&n->rx, &s, 1, 0, cookie_of(i)) < 0)
 			break;
@@ -242,6 +244,16 @@ void vnet_rx_refill(struct vnet *n)
 		vring_kick(&n->rx);
 }
 
+int vnet_rx_len(struct vnet *n, uint32_t len)
+{
+	uint32_t min = vnet_has(n, VIRTIO_NET_F_MRG_RXBUF) ? VIRTIO_NET_HDR_LEN + 1 : 1526;
+
+	if (len < min || len > VNET_BUF)
+		return -EINVAL;
+	n->rx_len = len;
+	return 0;
+}
+
 void vnet_rx_release(struct vnet *n)
 {
 	for (uint16_t k = 0; k < n->rx_nheld; k++)
@@ -301,7 +313,7 @@ int vnet_rx_poll(struct vnet *n, const uint8_t **frame, uint32_t *len)
 		uint8_t *b = n->rxbuf + (size_t)i * VNET_BUF;
 		/* GUEST: len is the device's word: the header at least, the
 		 * buffer at most; num_buffers (MRG_RXBUF) at most what fits. */
-		if (l < VIRTIO_NET_HDR_LEN || l > VNET_BUF) {
+		if (l < VIRTIO_NET_HDR_LEN || l > n->rx_len) {
 			n->rx_bad++;
 			vnet_rx_release(n);
 			continue;
@@ -315,19 +327,26 @@ int vnet_rx_poll(struct vnet *n, const uint8_t **frame, uint32_t *len)
 			n->rx_bytes += *len;
 			return 1;
 		}
-		if (nb == 0 || nb > ARRAY_SIZE(n->rx_held)) {
+		/* a frame in more buffers than the ring has: the device broke
+		 * its count; the entries that follow cannot be told apart */
+		if (nb == 0 || nb > n->rx.num) {
 			n->rx_bad++;
 			vnet_rx_release(n);
 			continue;
 		}
+		/* gather all nb buffers, even past a bad one, to stay in step */
 		uint32_t total = l - VIRTIO_NET_HDR_LEN;
-		memcpy(n->rx_big, b + VIRTIO_NET_HDR_LEN, total);
 		int ok = 1;
-		for (uint16_t k = 1; k < nb && ok; k++) {
+		memcpy(n->rx_big, b + VIRTIO_NET_HDR_LEN, total);
+		for (uint16_t k = 1; k < nb; k++) {
 			int j = vnet_rx_take_wait(n, &l);
-			if (j < 0 || l > VNET_BUF || total + l > VNET_BIG_FRAME) {
+			if (j == -EAGAIN) {
 				ok = 0;
 				break;
+			}
+			if (j < 0 || !ok || l > n->rx_len || total + l > VNET_BIG_FRAME) {
+				ok = 0;
+				continue;
 			}
 			memcpy(n->rx_big + total, n->rxbuf + (size_t)j * VNET_BUF, l);
 			total += l;

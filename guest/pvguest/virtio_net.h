@@ -35,9 +35,10 @@ struct vnet {
 
 	/* RX: buffer i is rxbuf + i * VNET_BUF, in the ring or held or pending */
 	uint8_t *rxbuf;
+	uint32_t rx_len;                /* bytes posted per buffer: VNET_BUF unless vnet_rx_len */
 	uint16_t *rx_pending;           /* buffers waiting to be posted again */
 	uint16_t rx_npending, rx_batch;
-	uint16_t rx_held[64];           /* buffers of the frame last returned */
+	uint16_t *rx_held;              /* buffers of the frame last returned (rx.num) */
 	uint16_t rx_nheld;
 	uint8_t *rx_big;                /* VNET_BIG_FRAME bytes for merged frames */
 
@@ -101,6 +102,10 @@ int vnet_rx_poll(struct vnet *n, const uint8_t **frame, uint32_t *len);
 void vnet_rx_release(struct vnet *n);
 /* Post every pending RX buffer now and kick once. */
 void vnet_rx_refill(struct vnet *n);
+/* Post RX buffers of len bytes from now on (a test of merged receive:
+ * more than the header with MRG_RXBUF, else at least 1526 bytes, §5.1.6.3.1;
+ * at most VNET_BUF). 0 or -EINVAL. */
+int vnet_rx_len(struct vnet *n, uint32_t len);
 
 /* One control command (§5.1.6.5): class and command, len data bytes, ack.
  * Returns the ack byte (VIRTIO_NET_OK or _ERR, or what the device wrote),
