@@ -217,7 +217,14 @@ enum hostile_outcome h_needs_reset(struct hostile *h)
 	uint8_t isr = vpci_isr(h->dev);
 
 	/* virtio 1.2 §2.1.2: with DRIVER_OK set, NEEDS_RESET comes with a
-	 * configuration change notification; MSI-X is off, so ISR bit 1. */
+	 * configuration change notification; MSI-X is off, so ISR bit 1. A
+	 * device sets the status bit first and the ISR bit just after, so a
+	 * driver that saw the status may read the ISR in between: poll it
+	 * for up to 10 ms (reads clear it, so the bits are gathered). */
+	for (unsigned i = 0; i < 100 && !(isr & VIRTIO_PCI_ISR_CONFIG); i++) {
+		udelay(100);
+		isr |= vpci_isr(h->dev);
+	}
 	h->cfgirq = !!(isr & VIRTIO_PCI_ISR_CONFIG);
 	h_note(h, "cfgirq=%d", h->cfgirq);
 	if (!h->cfgirq && (vpci_status(h->dev) & VIRTIO_STATUS_DRIVER_OK))
