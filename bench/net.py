@@ -112,7 +112,7 @@ class Peer:
             ns.cmd([NETPEER] + [str(a) for a in argv]), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None)
-        Ours.pids.add(self.p.pid)
+        Ours.started(self.p)
         self.err = ""
         if self.mode in ("echo", "sink"):
             end = time.monotonic() + 10
@@ -179,7 +179,7 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT,
                          preexec_fn=(lambda: os.sched_setaffinity(0, {pin[0]})) if pin else None)
-    Ours.pids.add(p.pid)
+    Ours.started(p)
     buf, lines, status = b"", [], None
     first = last = None     # (time, vCPU ticks) samples
     try:
@@ -366,6 +366,7 @@ class Env:
         return self
 
     def __exit__(self, *exc):
+        Ours.end_all()      # on an error or ^C a peer or VMM may still be running in there
         for part in reversed(self.parts):
             if isinstance(part, net_env.VethPair):
                 part.__exit__()
@@ -419,8 +420,22 @@ def others_cpu(before, after):
 
 class Ours:
     """The pids of this benchmark and of every process it started, left
-    out of the count of others' load."""
+    out of the count of others' load; and those processes, so that an
+    interrupted run ends them (by pid) before their namespaces go."""
     pids = {os.getpid()}
+    procs = []
+
+    @classmethod
+    def started(cls, p):
+        cls.pids.add(p.pid)
+        cls.procs.append(p)
+
+    @classmethod
+    def end_all(cls):
+        for p in cls.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
 
 def wait_quiet(limit_s):
@@ -628,6 +643,7 @@ def main():
                     for mode, size in todo:
                         key = "exits" if mode == "exits" else test_key(mode, size)
                         for attempt in range(1 + RETRIES):
+                            Ours.procs = [p for p in Ours.procs if p.poll() is None]
                             waited += wait_quiet(QUIET_WAIT_S)
                             a, t0 = proc_times(Ours.pids), time.perf_counter()
                             try:
