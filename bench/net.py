@@ -582,6 +582,10 @@ def vcpu_note(res):
             f"{statistics.median(shares):.0%}, lowest {min(shares):.0%}.")
 
 
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     global VIREO, PVGUEST, NETPEER
     ap = argparse.ArgumentParser()
@@ -595,6 +599,9 @@ def main():
     ap.add_argument("--pvguest", default=PVGUEST)
     ap.add_argument("--netpeer", default=NETPEER)
     args = ap.parse_args()
+    # SIGTERM (meson's timeout, kill) unwinds like ^C: the VMM, netpeer and
+    # the namespaces started here are removed on the way out
+    signal.signal(signal.SIGTERM, on_sigterm)
     VIREO, PVGUEST, NETPEER = args.vireo, args.pvguest, args.netpeer
     systems = [s for s in args.systems.split(",") if s]
     if any(s not in SYSTEMS for s in systems) or args.runs < 1 or args.secs <= 0:

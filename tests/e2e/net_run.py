@@ -206,6 +206,10 @@ def run(args, cmdline):
     return status, out, err, peer_line, tap
 
 
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vireo")
@@ -218,6 +222,9 @@ def main():
                     help="run under QEMU (this binary) instead of vireo")
     ap.add_argument("--timeout", type=float, default=TIMEOUT)
     args = ap.parse_args()
+    # SIGTERM (meson's timeout, kill) unwinds like ^C: the VMM, netpeer and
+    # the namespaces started here are removed on the way out
+    signal.signal(signal.SIGTERM, on_sigterm)
 
     why = net_env.host_support()
     if why:
