@@ -10,6 +10,7 @@
  *   pvguest.bench_jobs=seqread:1M:4,randwrite:4K:32,...  (several jobs, one boot;
  *                                                        overrides mode/bs/qd) */
 #include "tests.h"
+#include "lat_hist.h"
 #include "lib.h"
 #include "virtio_blk.h"
 #include "virtio_dma.h"
@@ -19,11 +20,6 @@
 #define DATA_BYTES  (4u << 20)         /* buffers; requests share them past this */
 #define MAX_JOBS    16
 #define SEED        0x5eedb10cull
-/* Latency histogram: values below 2^SUB_BITS+1 ns exact, then 2^SUB_BITS
- * buckets per power of two (under 1% error). */
-#define SUB_BITS    6
-#define SUB         (1u << SUB_BITS)
-#define NBUCKETS    (SUB * 40)
 #define WANTED (VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | \
 		VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | \
 		VIRTIO_BIT(VIRTIO_BLK_F_RO) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX))
@@ -46,7 +42,7 @@ struct bench {
 	uint16_t free[QSIZE];           /* stack of free b->reqs indexes */
 	unsigned nfree;
 	uint64_t t_submit[QSIZE];
-	uint32_t hist[NBUCKETS];
+	struct lat_hist hist;
 };
 
 static uint64_t splitmix64(uint64_t x)
@@ -56,36 +52,6 @@ static uint64_t splitmix64(uint64_t x)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
-}
-
-static unsigned bucket(uint64_t ns)
-{
-	if (ns < 2 * SUB)
-		return (unsigned)ns;
-	unsigned e = 63 - (unsigned)__builtin_clzll(ns) - SUB_BITS;
-	unsigned i = SUB * e + (unsigned)(ns >> e);
-	return i < NBUCKETS ? i : NBUCKETS - 1;
-}
-
-/* The middle of bucket i, in ns. */
-static uint64_t bucket_value(unsigned i)
-{
-	if (i < 2 * SUB)
-		return i;
-	unsigned e = i / SUB - 1;
-	return ((uint64_t)(i - SUB * e) << e) + ((1ull << e) >> 1);
-}
-
-static uint64_t percentile(const struct bench *bn, uint64_t total, unsigned pct)
-{
-	uint64_t want = (total * pct + 99) / 100, seen = 0;
-
-	for (unsigned i = 0; i < NBUCKETS; i++) {
-		seen += bn->hist[i];
-		if (seen >= want && seen)
-			return bucket_value(i);
-	}
-	return 0;
 }
 
 static int parse_mode(const char *s, enum mode *m)
@@ -149,7 +115,7 @@ static int run_job(struct bench *bn, const struct job *j)
 	unsigned inflight = 0;
 	int rnd = j->mode == RANDREAD || j->mode == RANDWRITE;
 
-	memset(bn->hist, 0, sizeof(bn->hist));
+	memset(&bn->hist, 0, sizeof(bn->hist));
 	uint64_t t0 = rdtsc(), deadline = t0 + ns_to_tsc(bn->ns), stall = ns_to_tsc(b->timeout_us * 1000);
 	uint64_t t_end = t0, t_progress = t0;
 
@@ -176,7 +142,7 @@ static int run_job(struct bench *bn, const struct job *j)
 			bn->free[bn->nfree++] = q->index;
 			inflight--;
 			ops++;
-			bn->hist[bucket(lat)]++;
+			lat_hist_add(&bn->hist, lat);
 			lat_sum += lat;
 			if (lat > lat_max)
 				lat_max = lat;
@@ -204,7 +170,8 @@ static int run_job(struct bench *bn, const struct job *j)
 		ns = 1;
 	uint64_t iops = ops * 1000000000ull / ns;
 	uint64_t mbps10 = bytes * 10000ull / ns;          /* MB/s (10^6 bytes), x10 */
-	uint64_t p50 = percentile(bn, ops, 50), p99 = percentile(bn, ops, 99);
+	uint64_t p50 = lat_hist_percentile(&bn->hist, ops, 50);
+	uint64_t p99 = lat_hist_percentile(&bn->hist, ops, 99);
 	uint64_t avg = ops ? lat_sum / ops : 0;
 	printf("PVGUEST BENCH blk mode=%s bs=%u qd=%u ops=%lu bytes=%lu secs=%lu.%03lu iops=%lu "
 	       "mbps=%lu.%lu lat_p50_us=%lu.%02lu lat_p99_us=%lu.%02lu lat_avg_us=%lu.%02lu "

@@ -10,6 +10,7 @@
  *   rr: one datagram with a sequence number, wait for its echo, repeat.
  * Every mode prints "PVGUEST INFO net ready" first (net_test_open). */
 #include "tests.h"
+#include "lat_hist.h"
 #include "lib.h"
 #include "net_stack.h"
 
@@ -17,11 +18,6 @@
 #define RX_EVERY      1024u            /* tx: frames between RX drains (ARP) */
 #define RR_TIMEOUT_US (1000u * 1000)
 #define DRAIN_US      (1000u * 1000)
-/* Latency histogram (as bench_blk.c): exact below 2^(SUB_BITS+1) ns, then
- * 2^SUB_BITS buckets per power of two (under 1% error). */
-#define SUB_BITS      6
-#define SUB           (1u << SUB_BITS)
-#define NBUCKETS      (SUB * 40)
 
 enum mode { TX, RX, RR };
 static const char *const mode_name[] = { "tx", "rx", "rr" };
@@ -33,37 +29,8 @@ struct nb {
 	enum mode mode;
 	uint32_t size;
 	uint64_t ms, timeout_ms;
-	uint32_t hist[NBUCKETS];
+	struct lat_hist hist;
 };
-
-static unsigned bucket(uint64_t ns)
-{
-	if (ns < 2 * SUB)
-		return (unsigned)ns;
-	unsigned e = 63 - (unsigned)__builtin_clzll(ns) - SUB_BITS;
-	unsigned i = SUB * e + (unsigned)(ns >> e);
-	return i < NBUCKETS ? i : NBUCKETS - 1;
-}
-
-static uint64_t bucket_value(unsigned i)
-{
-	if (i < 2 * SUB)
-		return i;
-	unsigned e = i / SUB - 1;
-	return ((uint64_t)(i - SUB * e) << e) + ((1ull << e) >> 1);
-}
-
-static uint64_t percentile(const struct nb *b, uint64_t total, unsigned pct)
-{
-	uint64_t want = (total * pct + 99) / 100, seen = 0;
-
-	for (unsigned i = 0; i < NBUCKETS; i++) {
-		seen += b->hist[i];
-		if (seen >= want && seen)
-			return bucket_value(i);
-	}
-	return 0;
-}
 
 static void put_seq(uint8_t *p, uint32_t size, uint32_t seq)
 {
@@ -187,7 +154,7 @@ static int bench_rr(struct nb *b)
 	uint32_t mask = b->size >= 4 ? 0xffffffffu : (1u << (8 * b->size)) - 1;
 	uint32_t seq = 0;
 
-	memset(b->hist, 0, sizeof(b->hist));
+	memset(&b->hist, 0, sizeof(b->hist));
 	while (rdtsc() < deadline) {
 		seq++;
 		uint8_t *p;
@@ -212,7 +179,7 @@ static int bench_rr(struct nb *b)
 					continue;
 				}
 				uint64_t lat = tsc_to_ns(now - t0);
-				b->hist[bucket(lat)]++;
+				lat_hist_add(&b->hist, lat);
 				sum += lat;
 				if (lat > lat_max)
 					lat_max = lat;
@@ -228,7 +195,8 @@ static int bench_rr(struct nb *b)
 	}
 	if (!count)
 		return test_fail(b->c, "no-echo", "no datagram came back (%lu lost)", (unsigned long)lost);
-	uint64_t p50 = percentile(b, count, 50), p99 = percentile(b, count, 99), mean = sum / count;
+	uint64_t p50 = lat_hist_percentile(&b->hist, count, 50);
+	uint64_t p99 = lat_hist_percentile(&b->hist, count, 99), mean = sum / count;
 	printf("PVGUEST BENCH net mode=rr size=%u n=%lu p50_us=%lu.%02lu p99_us=%lu.%02lu "
 	       "mean_us=%lu.%02lu max_us=%lu lost=%lu stray=%lu\n", b->size, (unsigned long)count,
 	       (unsigned long)(p50 / 1000), (unsigned long)(p50 / 10 % 100),
