@@ -234,10 +234,8 @@ static void uring_reap_locked(struct disk *d, struct uring *u, struct disk_req *
 
 /* Calls done() for each finished request, without the ring lock (done()
  * may submit more). */
-static void uring_deliver(struct disk *d, struct uring *u, struct disk_req *list)
+static void uring_done_list(struct uring *u, struct disk_req *list)
 {
-	if (!list)
-		return;
 	while (list) {
 		struct disk_req *next = list->be.next; /* list is the caller's after done() */
 
@@ -245,8 +243,25 @@ static void uring_deliver(struct disk *d, struct uring *u, struct disk_req *list
 		__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
 		list = next;
 	}
+}
+
+/* Completions from the event loop: done() each, then one done_batch. */
+static void uring_deliver(struct disk *d, struct uring *u, struct disk_req *list)
+{
+	if (!list)
+		return;
+	uring_done_list(u, list);
 	if (d->done_batch)
 		d->done_batch(d->done_batch_opaque);
+}
+
+/* A request finished inside submit: counted in flight while done() runs,
+ * so a drain on another thread waits for it. */
+static void uring_done_now(struct uring *u, struct disk_req *r, int64_t res)
+{
+	__atomic_add_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+	r->done(r, res);
+	__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
 }
 
 static void uring_on_event(void *opaque, uint32_t events)
@@ -280,9 +295,7 @@ static int uring_read_cached(struct disk *d, struct uring *u, struct disk_req *r
 		r->be.rest = disk_iov_rest(r->iov, r->iovcnt, r->be.xfer, &r->be.restcnt);
 		return r->be.rest ? 1 : -ENOMEM;
 	}
-	__atomic_add_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
-	r->done(r, r->be.total);
-	__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+	uring_done_now(u, r, (int64_t)r->be.total);
 	return 0;
 }
 
@@ -297,11 +310,7 @@ static int uring_submit(struct disk *d, struct disk_req *r)
 	case DISK_READ:
 	case DISK_WRITE:
 		if (r->op == DISK_WRITE && !d->direct) {
-			int64_t res = disk_sync_rw(d, r);
-
-			__atomic_add_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
-			r->done(r, res);
-			__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+			uring_done_now(u, r, disk_sync_rw(d, r));
 			return 0;
 		}
 		total = disk_iov_total(r->iov, r->iovcnt);
@@ -324,9 +333,7 @@ static int uring_submit(struct disk *d, struct disk_req *r)
 	case DISK_FLUSH:
 		ret = disk_flush_begin(d);
 		if (ret) {
-			__atomic_add_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
-			r->done(r, ret);
-			__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+			uring_done_now(u, r, ret);
 			return 0;
 		}
 		break;
@@ -360,13 +367,7 @@ static void uring_submit_batch(struct disk *d)
 		uring_reap_locked(d, u, &list);
 	pthread_mutex_unlock(&u->lock);
 	/* Inline completions: the caller raises the interrupt after its batch */
-	while (list) {
-		struct disk_req *next = list->be.next;
-
-		list->done(list, list->be.res);
-		__atomic_sub_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
-		list = next;
-	}
+	uring_done_list(u, list);
 }
 
 static void uring_drain(struct disk *d)
