@@ -24,10 +24,10 @@ sources() {
 	case $1 in
 		virtqueue) echo src/virtio/virtqueue.c src/core/gmem.c ;;
 		blk_parse) echo src/virtio/blk.c src/virtio/virtio.c src/virtio/virtqueue.c \
-			src/core/gmem.c src/core/log.c src/core/evloop.c src/backend/disk.c \
+			src/core/gmem.c src/core/log.c src/core/evloop.c src/core/iov.c src/backend/disk.c \
 			src/backend/disk_sync.c src/backend/disk_uring.c -luring -lpthread ;;
 		net) echo src/virtio/net.c src/virtio/virtio.c src/virtio/virtqueue.c \
-			src/core/gmem.c src/core/log.c src/core/evloop.c src/backend/tap.c -lpthread ;;
+			src/core/gmem.c src/core/log.c src/core/evloop.c src/core/iov.c src/backend/tap.c -lpthread ;;
 		*) echo "fuzz: no source list for target $1" >&2; return 1 ;;
 	esac
 }

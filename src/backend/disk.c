@@ -212,32 +212,6 @@ void *disk_bounce_alloc(const struct disk *d, uint64_t len)
 	return aligned_alloc(align, size);
 }
 
-uint64_t disk_iov_to_buf(void *buf, const struct iovec *iov, unsigned cnt, uint64_t len)
-{
-	uint64_t off = 0;
-
-	for (unsigned i = 0; i < cnt && off < len; i++) {
-		uint64_t n = iov[i].iov_len < len - off ? iov[i].iov_len : len - off;
-
-		memcpy((uint8_t *)buf + off, iov[i].iov_base, n);
-		off += n;
-	}
-	return off;
-}
-
-uint64_t disk_buf_to_iov(const struct iovec *iov, unsigned cnt, const void *buf, uint64_t len)
-{
-	uint64_t off = 0;
-
-	for (unsigned i = 0; i < cnt && off < len; i++) {
-		uint64_t n = iov[i].iov_len < len - off ? iov[i].iov_len : len - off;
-
-		memcpy(iov[i].iov_base, (const uint8_t *)buf + off, n);
-		off += n;
-	}
-	return off;
-}
-
 int disk_flush_begin(struct disk *d)
 {
 	return __atomic_load_n(&d->sticky_error, __ATOMIC_ACQUIRE);

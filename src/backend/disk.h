@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "core/evloop.h"
+#include "core/iov.h"
 #include "core/log.h"
 
 enum disk_op { DISK_READ, DISK_WRITE, DISK_FLUSH, DISK_DISCARD, DISK_WRITE_ZEROES };
@@ -114,9 +115,6 @@ struct iovec *disk_iov_rest(const struct iovec *iov, unsigned cnt, uint64_t skip
 			    unsigned *restcnt);
 /* An aligned buffer of len bytes (rounded up), or NULL. free() it. */
 void *disk_bounce_alloc(const struct disk *d, uint64_t len);
-/* Copies between iovecs and a flat buffer; returns bytes copied. */
-uint64_t disk_iov_to_buf(void *buf, const struct iovec *iov, unsigned cnt, uint64_t len);
-uint64_t disk_buf_to_iov(const struct iovec *iov, unsigned cnt, const void *buf, uint64_t len);
 /* Called before a FLUSH: its -errno if a previous flush failed (then the
  * flush completes with it and nothing is synced), else 0. */
 int disk_flush_begin(struct disk *d);

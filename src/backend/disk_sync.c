@@ -71,12 +71,12 @@ int64_t disk_sync_rw(struct disk *d, const struct disk_req *r)
 	if (!buf)
 		return -ENOMEM;
 	if (wr)
-		disk_iov_to_buf(buf, r->iov, r->iovcnt, total);
+		iov_to_buf(r->iov, r->iovcnt, 0, buf, total);
 	one.iov_base = buf;
 	one.iov_len = total;
 	res = sync_xfer(d, wr, &one, 1, r->offset, total);
 	if (!wr && res > 0)
-		disk_buf_to_iov(r->iov, r->iovcnt, buf, res);
+		iov_from_buf(r->iov, r->iovcnt, 0, buf, res);
 	free(buf);
 	return res;
 }

@@ -162,7 +162,7 @@ static bool uring_complete_locked(struct disk *d, struct uring *u, struct disk_r
 			break;
 		}
 		if (r->op == DISK_READ && r->be.bounce)
-			disk_buf_to_iov(r->iov, r->iovcnt, r->be.bounce, r->be.total);
+			iov_from_buf(r->iov, r->iovcnt, 0, r->be.bounce, r->be.total);
 		r->be.res = r->be.total;
 		break;
 	case DISK_FLUSH:
@@ -327,7 +327,7 @@ static int uring_submit(struct disk *d, struct disk_req *r)
 			if (!r->be.bounce)
 				return -ENOMEM;
 			if (r->op == DISK_WRITE)
-				disk_iov_to_buf(r->be.bounce, r->iov, r->iovcnt, total);
+				iov_to_buf(r->iov, r->iovcnt, 0, r->be.bounce, total);
 		}
 		break;
 	case DISK_FLUSH:

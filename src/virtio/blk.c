@@ -394,7 +394,7 @@ static const char *blk_start(struct blk *b, unsigned q, const struct vq_elem *e)
 		n = 1;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
-		disk_buf_to_iov(s->req.iov, s->req.iovcnt, b->serial, s->req.len);
+		iov_from_buf(s->req.iov, s->req.iovcnt, 0, b->serial, s->req.len);
 		blk_complete(b, s, VIRTIO_BLK_S_OK, (uint32_t)s->req.len + 1);
 		return NULL;
 	case VIRTIO_BLK_T_DISCARD:

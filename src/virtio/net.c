@@ -22,6 +22,8 @@
 
 #include <linux/virtio_ids.h>
 
+#include "core/iov.h"
+
 #define F(b) (1ull << (b))
 #define NET_CONFIG_SIZE ((uint32_t)offsetof(struct virtio_net_config, rss_max_key_size))
 #define NET_RX_MAX_IOV 1024 /* UIO_MAXIOV */
@@ -74,53 +76,6 @@ struct net {
 static struct ratelimit net_rl;
 
 /* --- small helpers ----------------------------------------------------- */
-
-/* Copies up to len bytes out of iov, skipping skip. Returns bytes copied. */
-static uint64_t net_iov_read(const struct iovec *iov, unsigned cnt, uint64_t skip, void *buf,
-			     uint64_t len)
-{
-	uint8_t *out = buf;
-	uint64_t done = 0;
-
-	for (unsigned i = 0; i < cnt && done < len; i++) {
-		uint64_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len - done)
-			l = len - done;
-		memcpy(out + done, (const uint8_t *)iov[i].iov_base + skip, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
-}
-
-static uint64_t net_iov_write(const struct iovec *iov, unsigned cnt, uint64_t skip,
-			      const void *buf, uint64_t len)
-{
-	const uint8_t *in = buf;
-	uint64_t done = 0;
-
-	for (unsigned i = 0; i < cnt && done < len; i++) {
-		uint64_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, in + done, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
-}
 
 static bool net_has(const struct net *n, unsigned bit)
 {
@@ -261,7 +216,7 @@ static bool net_tx_one(struct net *n, struct net_pair *p, unsigned q, uint64_t *
 		net_tx_drop(n, q, e->head, "chain shorter than the header");
 		return true;
 	}
-	net_iov_read(e->iov, e->out_num, 0, &h, sizeof(h));
+	iov_to_buf(e->iov, e->out_num, 0, &h, sizeof(h));
 	if (net_tx_hdr_check(&h, e->out_len - NET_HDR_LEN, n->vdev.features, &why)) {
 		net_tx_drop(n, q, e->head, why);
 		return true;
@@ -426,7 +381,7 @@ static ssize_t net_rx_bounce(struct net *n, struct net_pair *p, unsigned niov, u
 				r, (unsigned long long)cap);
 		return 0;
 	}
-	net_iov_write(n->rx_iov, niov, 0, n->rx_bounce, (uint64_t)r);
+	iov_from_buf(n->rx_iov, niov, 0, n->rx_bounce, (uint64_t)r);
 	return r;
 }
 
@@ -486,12 +441,12 @@ static const char *net_rx(struct net *n, struct net_pair *p)
 		/* virtio 1.2 §5.1.6.3.1: num_buffers says how many; without
 		 * GUEST_CSUM the flags are 0 (the TAP computed checksums) */
 		nbuf = htole16((uint16_t)used);
-		net_iov_write(n->rx_iov, niov, offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf,
+		iov_from_buf(n->rx_iov, niov, offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf,
 			      sizeof(nbuf));
 		if (!net_has(n, VIRTIO_NET_F_GUEST_CSUM)) {
 			uint8_t zero = 0;
 
-			net_iov_write(n->rx_iov, niov, 0, &zero, 1);
+			iov_from_buf(n->rx_iov, niov, 0, &zero, 1);
 		}
 		left = (uint64_t)r;
 		for (unsigned i = 0; i < used; i++) {
@@ -559,14 +514,14 @@ static const char *net_ctrl(struct net *n)
 		if (!e->in_len)
 			return "control command without an ack byte";
 		if (e->out_len >= 2 && e->out_len <= sizeof(buf)) {
-			net_iov_read(e->iov, e->out_num, 0, buf, e->out_len);
+			iov_to_buf(e->iov, e->out_num, 0, buf, e->out_len);
 			ack = net_ctrl_cmd(n, buf[0], buf[1], buf + 2, e->out_len - 2);
 		}
 		if (ack != VIRTIO_NET_OK) {
 			n->st.ctrl_errors++;
 			log_ratelimited(&net_rl, "net %s: control command refused", n->tap.name);
 		}
-		net_iov_write(e->iov + e->out_num, e->in_num, e->in_len - 1, &ack, 1);
+		iov_from_buf(e->iov + e->out_num, e->in_num, e->in_len - 1, &ack, 1);
 		vq_push(vq, e->head, 1);
 		pushed = true;
 	}
