@@ -1,10 +1,10 @@
-/* The io_uring disk engine: one ring per disk. submit() prepares SQEs,
- * submit_batch() hands them to the kernel with one io_uring_submit(), and
+/* The io_uring disk engine: one ring per disk. submit() prepares SQEs and
+ * hands them to the kernel in small groups, submit_batch() the rest, and
  * completions arrive on the event loop through an eventfd registered with
  * the ring. Short transfers are resubmitted for the rest here, so done()
  * sees a request whole. Not a thread pool: the kernel does the waiting.
  *
- * Two shortcuts keep the page-cache case as fast as the sync engine:
+ * Three shortcuts keep the page-cache case as fast as the sync engine:
  * - submit_batch() reaps what the kernel finished inline (reads that hit
  *   the page cache), instead of a trip through the eventfd and epoll;
  * - buffered reads first try preadv2(RWF_NOWAIT), which copies what the
@@ -27,6 +27,13 @@
 
 #define URING_SQ_ENTRIES 256
 #define URING_CQ_ENTRIES 4096 /* >= every request blk.c can have in flight */
+/* SQEs go to the kernel in groups of this many instead of one batch per
+ * guest kick: the device starts on the first requests while the rest are
+ * still being prepared, and does not sit idle while a whole queue's worth
+ * of completions makes the round trip through the guest. With cache=none
+ * at QD32 this took 4K random IOPS from 74% to 96% of native (bench/blk.py);
+ * 2 and 8 were close, 1 (a syscall per request) and 32 were worse. */
+#define URING_SUBMIT_GROUP 4
 
 struct uring {
 	struct io_uring ring;
@@ -348,8 +355,11 @@ static int uring_submit(struct disk *d, struct disk_req *r)
 	}
 	pthread_mutex_lock(&u->lock);
 	ret = uring_prep_locked(d, u, r);
-	if (!ret)
+	if (!ret) {
 		__atomic_add_fetch(&u->inflight, 1, __ATOMIC_ACQ_REL);
+		if (u->queued >= URING_SUBMIT_GROUP)
+			uring_flush_locked(u);
+	}
 	pthread_mutex_unlock(&u->lock);
 	if (ret)
 		uring_release(r);
