@@ -1,11 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages vireo needs to build, test and demo.
 # Safe to run again: it installs only what is missing.
+#   scripts/deps.sh           what the build, tests and demo need
+#   scripts/deps.sh --bench   that, plus what scripts/bench.sh needs
 set -eu
 
 PACKAGES="gcc make meson ninja-build pkg-config libc6-dev linux-libc-dev libcmocka-dev \
 liburing-dev python3 busybox-static cpio gzip xz-utils iproute2 qemu-system-x86 acpica-tools \
 clang libclang-rt-14-dev fio"
+# the report's charts; unshare and the cgroup/namespace tools of its container column
+[ "${1:-}" = "--bench" ] && PACKAGES="$PACKAGES python3-matplotlib util-linux iproute2"
 
 missing=""
 for p in $PACKAGES; do
