@@ -15,7 +15,10 @@ const char config_usage[] =
 	"  --initrd PATH        initial ramdisk\n"
 	"  --cmdline STRING     kernel command line\n"
 	"  --cpus N             number of vCPUs (default 1)\n"
-	"  --memory SIZE        guest RAM, suffix K, M or G (default 256M)\n"
+	"  --memory SIZE[,thp=on|off]\n"
+	"                       guest RAM, suffix K, M or G (default 256M); thp=off\n"
+	"                       backs it with 4 KiB host pages (default on: huge\n"
+	"                       pages where the host's THP allows)\n"
 	"  --serial MODE        stdio (default), none, or file=PATH\n"
 	"  --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]\n"
 	"         [,engine=uring|sync][,queues=N]\n"
@@ -263,19 +266,43 @@ static int config_lookup(const char *name)
 	return -1;
 }
 
+/* "SIZE[,thp=on|off]" */
 static int config_parse_memory(const char *val, struct vm_config *cfg, struct errbuf *e)
 {
-	int ret = config_parse_size(val, &cfg->mem_size);
+	char size[64];
+	const char *comma = strchr(val, ',');
+	size_t n = comma ? (size_t)(comma - val) : strlen(val);
+	int ret;
 
+	if (n >= sizeof(size))
+		return errf(e, -EINVAL, "--memory: '%s' is not a size (e.g. 512M, 2G)", val);
+	memcpy(size, val, n);
+	size[n] = '\0';
+	ret = config_parse_size(size, &cfg->mem_size);
 	if (ret == -ERANGE)
-		return errf(e, -EINVAL, "--memory: '%s' is too large", val);
+		return errf(e, -EINVAL, "--memory: '%s' is too large", size);
 	if (ret)
-		return errf(e, ret, "--memory: '%s' is not a size (e.g. 512M, 2G)", val);
+		return errf(e, ret, "--memory: '%s' is not a size (e.g. 512M, 2G)", size);
 	if (cfg->mem_size == 0)
 		return errf(e, -EINVAL, "--memory: must not be 0");
 	if (cfg->mem_size < CONFIG_MIN_MEMORY)
-		return errf(e, -EINVAL, "--memory: '%s' is below the minimum of %lluM", val,
+		return errf(e, -EINVAL, "--memory: '%s' is below the minimum of %lluM", size,
 			    CONFIG_MIN_MEMORY >> 20);
+	while (comma) {
+		const char *opt = comma + 1;
+		char v[8] = "";
+
+		comma = strchr(opt, ',');
+		n = comma ? (size_t)(comma - opt) : strlen(opt);
+		if (n < 4 || strncmp(opt, "thp=", 4))
+			return errf(e, -EINVAL, "--memory: unknown or empty option '%.*s' "
+					       "(expected thp=on|off)", (int)n, opt);
+		if (n - 4 < sizeof(v))
+			memcpy(v, opt + 4, n - 4);
+		if (n - 4 >= sizeof(v) || !config_onoff(v, &cfg->mem_thp))
+			return errf(e, -EINVAL, "--memory: thp=%.*s: expected on or off",
+				    (int)(n - 4), opt + 4);
+	}
 	return 0;
 }
 
@@ -336,6 +363,7 @@ int config_parse(int argc, char *const argv[], struct vm_config *cfg, struct err
 		.cmdline = "",
 		.cpus = 1,
 		.mem_size = CONFIG_DEFAULT_MEMORY,
+		.mem_thp = true,
 		.serial = SERIAL_STDIO,
 	};
 	if (argc < 2)

@@ -49,6 +49,7 @@ struct vm_config {
 	const char *cmdline;  /* "" when not given */
 	unsigned cpus;
 	uint64_t mem_size;
+	bool mem_thp;         /* --memory ...,thp=: ask for huge host pages (default) */
 	enum serial_mode serial;
 	const char *serial_path;
 	bool debug_exit;

@@ -32,9 +32,11 @@ struct gmem {
 #define GMEM_HIGH_START 0x100000000ull
 
 /* Maps ram_size bytes of anonymous memory (MAP_NORESERVE, so untouched pages
- * cost the host nothing) and lays it out around the PCI hole.
+ * cost the host nothing) and lays it out around the PCI hole. huge_pages:
+ * madvise it for transparent huge pages, else refuse them (4 KiB pages).
  * Returns 0 or -errno. Call once, before any vCPU runs. */
-int gmem_init(struct gmem *m, uint64_t ram_size) __attribute__((warn_unused_result));
+int gmem_init(struct gmem *m, uint64_t ram_size, bool huge_pages)
+	__attribute__((warn_unused_result));
 
 /* Same layout over caller-owned memory of ram_size bytes; for unit tests. */
 void gmem_init_fake(struct gmem *m, void *backing, uint64_t ram_size);

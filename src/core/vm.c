@@ -126,9 +126,9 @@ out:
 	return ret;
 }
 
-static int vm_setup_memory(struct vm *vm, uint64_t size, struct errbuf *e)
+static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, struct errbuf *e)
 {
-	int ret = gmem_init(&vm->mem, size);
+	int ret = gmem_init(&vm->mem, size, huge_pages);
 
 	if (ret)
 		return errf(e, ret, "--memory: cannot map %llu MiB: %s",
@@ -415,7 +415,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 		errf(e, ret, "interrupt routing: %s", strerror(-ret));
 		goto err;
 	}
-	ret = vm_setup_memory(vm, cfg->mem_size, e);
+	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, e);
 	if (ret)
 		goto err;
 	ret = cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e);

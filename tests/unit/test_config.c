@@ -49,6 +49,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.cpus, 1);
 	assert_int_equal(cfg.mem_size, 256ull << 20);
 	assert_int_equal(cfg.mem_size, CONFIG_DEFAULT_MEMORY);
+	assert_true(cfg.mem_thp);
 	assert_int_equal(cfg.serial, SERIAL_STDIO);
 	assert_false(cfg.debug_exit);
 }
@@ -350,6 +351,56 @@ static void test_memory_good(void **state)
 	}
 }
 
+/* --memory SIZE[,thp=on|off]: the page size of the host backing. */
+static void test_memory_thp(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+		bool thp;
+	} good[] = {
+		{ "2G,thp=off", 2ull << 30, false }, { "2G,thp=on", 2ull << 30, true },
+		{ "512M,thp=0", 512ull << 20, false }, { "8M,thp=true", 8ull << 20, true },
+		{ "1G,thp=on,thp=off", 1ull << 30, false },
+	};
+	static const struct {
+		const char *s, *needle;
+	} bad[] = {
+		{ "2G,thp=maybe", "thp=maybe: expected on or off" },
+		{ "2G,thp=", "thp=: expected on or off" },
+		{ "2G,thp=offoffoff", "expected on or off" },
+		{ "2G,", "unknown or empty option" },
+		{ "2G,huge=on", "unknown or empty option 'huge=on'" },
+		{ "2G,thp", "unknown or empty option 'thp'" },
+		{ "2G,,thp=on", "unknown or empty option" },
+		{ ",thp=on", "not a size" },
+		{ "2X,thp=on", "'2X' is not a size" },
+		{ "1M,thp=off", "minimum" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		const char *a1[] = { "vireo", "run", "--kernel", "k", "--memory", good[i].s };
+		char inl[64];
+		const char *a2[] = { "vireo", "run", "--kernel", "k", inl };
+		struct vm_config cfg;
+		struct errbuf e;
+
+		snprintf(inl, sizeof(inl), "--memory=%s", good[i].s);
+		assert_int_equal(parse(ARGC(a1), a1, &cfg, &e), 0);
+		assert_int_equal(cfg.mem_size, good[i].v);
+		assert_int_equal(cfg.mem_thp, good[i].thp);
+		assert_int_equal(parse(ARGC(a2), a2, &cfg, &e), 0);
+		assert_int_equal(cfg.mem_thp, good[i].thp);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *a1[] = { "vireo", "run", "--kernel", "k", "--memory", bad[i].s };
+
+		expect_error(ARGC(a1), a1, bad[i].needle);
+		expect_error(ARGC(a1), a1, "--memory: ");
+	}
+}
+
 static void test_error_serial(void **state)
 {
 	static const char *const bad[] = { "bogus", "file=", "file", "", "STDIO", "stdio ",
@@ -547,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_error_memory),
 		cmocka_unit_test(test_memory_messages),
 		cmocka_unit_test(test_memory_good),
+		cmocka_unit_test(test_memory_thp),
 		cmocka_unit_test(test_error_serial),
 		cmocka_unit_test(test_error_missing_kernel),
 		cmocka_unit_test(test_error_flag_with_value),

@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include <cmocka.h>
@@ -212,11 +214,11 @@ static void test_init_bad_sizes(void **state)
 	struct gmem m;
 
 	(void)state;
-	assert_int_equal(gmem_init(&m, 0), -EINVAL);
-	assert_int_equal(gmem_init(&m, (1ull << 46) + 1), -EINVAL);
-	assert_int_equal(gmem_init(&m, UINT64_MAX), -EINVAL);
+	assert_int_equal(gmem_init(&m, 0, true), -EINVAL);
+	assert_int_equal(gmem_init(&m, (1ull << 46) + 1, true), -EINVAL);
+	assert_int_equal(gmem_init(&m, UINT64_MAX, true), -EINVAL);
 
-	assert_int_equal(gmem_init(&m, 16 << 20), 0);
+	assert_int_equal(gmem_init(&m, 16 << 20, true), 0);
 	assert_true(m.mapped);
 	assert_non_null(gmem_ptr(&m, (16 << 20) - 1, 1));
 	assert_null(gmem_ptr(&m, 16 << 20, 1));
@@ -224,6 +226,50 @@ static void test_init_bad_sizes(void **state)
 	assert_int_equal(m.nr_regions, 0);
 	/* a destroyed gmem translates nothing */
 	assert_null(gmem_ptr(&m, 0, 1));
+}
+
+/* The VmFlags of the mapping holding p ("hg" MADV_HUGEPAGE, "nh"
+ * MADV_NOHUGEPAGE), copied into out; false if not found. */
+static bool vm_flags(const void *p, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false, found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(out, size, "%s", line + 8);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* --memory ...,thp=on|off reaches the host mapping as the matching madvise. */
+static void test_init_huge_pages(void **state)
+{
+	struct gmem m;
+	char flags[512];
+
+	(void)state;
+	assert_int_equal(gmem_init(&m, 16 << 20, true), 0);
+	assert_true(vm_flags(m.mapping, flags, sizeof(flags)));
+	assert_non_null(strstr(flags, " hg"));
+	assert_null(strstr(flags, " nh"));
+	gmem_destroy(&m);
+
+	assert_int_equal(gmem_init(&m, 16 << 20, false), 0);
+	assert_true(vm_flags(m.mapping, flags, sizeof(flags)));
+	assert_non_null(strstr(flags, " nh"));
+	assert_null(strstr(flags, " hg"));
+	gmem_destroy(&m);
 }
 
 int main(void)
@@ -237,6 +283,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_ptr_regions, big_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_layout_exactly_hole, big_setup, mem_teardown),
 		cmocka_unit_test(test_init_bad_sizes),
+		cmocka_unit_test(test_init_huge_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
