@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """virtio-blk throughput and latency: vireo (engine=uring, engine=sync) vs
-the same I/O done natively on the host file (fio, io_uring and psync) vs
-QEMU (aio=io_uring, aio=threads), side by side, on this host.
+the same I/O done natively on the host file (fio, io_uring and psync) vs the
+same fio run inside a container (bench/container.py) vs QEMU (q35 with
+aio=io_uring and aio=threads; microvm,pcie=on with aio=io_uring), side by
+side, on this host.
 
 The guest is pvguest's bench-blk (guest/pvguest/bench_blk.c): a polling
 virtio-blk driver in ring 3 (no interrupts, EVENT_IDX, one kick decision per
@@ -19,7 +21,12 @@ Before each system's turn the image is fsync'ed (and for cache=writeback
 read once so it is in the page cache; for cache=none dropped from it).
 
 usage: bench/blk.py [--runs N] [--secs S] [--cache writeback[,none]] [--out DIR]
-                    [--systems a,b,...] [--dir TMPDIR] [--vireo PATH] [--pvguest PATH]
+                    [--systems a,b,... | --report] [--dir TMPDIR] [--vireo PATH]
+                    [--pvguest PATH]
+--report runs only the five systems of the comparison report's columns
+(native-io_uring, container-io_uring, vireo-uring, qemu-microvm,
+qemu-io_uring); blk.json always carries "reports" (one group per cache
+mode, in bench/report.py's schema) and "report" (the first of them).
 Run from the repository root after ./scripts/build.sh --no-san. Needs fio
 (Debian: fio) and qemu-system-x86_64 (Debian: qemu-system-x86) for those
 columns; a missing one is reported, not fatal. Writes blk.md and blk.json
@@ -39,6 +46,7 @@ import tempfile
 import time
 
 import hostinfo  # bench/, the script's own directory, is on sys.path
+from container import Container
 
 VIREO = "build/vireo"
 PVGUEST = "build/guest/pvguest/pvguest.elf"
@@ -56,10 +64,42 @@ PIN_WAIT_MS = 100   # the guest's head start for the harness to pin the vCPU thr
 JOBS = [("seqread", "1M", 4), ("seqwrite", "1M", 4), ("randread", "4K", 1),
         ("randread", "4K", 32), ("randwrite", "4K", 1), ("randwrite", "4K", 32)]
 SYSTEMS = ["vireo-uring", "vireo-sync", "native-io_uring", "native-psync",
-           "qemu-io_uring", "qemu-threads"]
+           "qemu-io_uring", "qemu-threads", "container-io_uring", "qemu-microvm"]
 LABEL = {"vireo-uring": "vireo uring", "vireo-sync": "vireo sync",
          "native-io_uring": "native io_uring", "native-psync": "native psync",
-         "qemu-io_uring": "QEMU io_uring", "qemu-threads": "QEMU threads"}
+         "qemu-io_uring": "QEMU io_uring", "qemu-threads": "QEMU threads",
+         "container-io_uring": "container io_uring", "qemu-microvm": "QEMU microvm io_uring"}
+# The comparison report's columns (bench/report.py) and the system behind each.
+REPORT_COLUMNS = [("native", "native-io_uring"), ("container", "container-io_uring"),
+                  ("vireo", "vireo-uring"), ("qemu-microvm", "qemu-microvm"),
+                  ("qemu-q35", "qemu-io_uring")]
+# The container column's cgroup: with pinning, fio gets one CPU in every
+# column, so the container's CPU limit is that one CPU; the image is in the
+# page cache already (charged to whoever read it), so the memory limit
+# only has to hold fio itself.
+CONTAINER_MEM = 2 << 30
+# microvm: no firmware of its own that can boot PVH with a sorted memory
+# map (qboot), so SeaBIOS's microvm build, as bench/start.py.
+MICROVM_BIOS = "/usr/share/seabios/bios-microvm.bin"
+
+
+# What stands in pvguest's way on microvm (checked by hand with QEMU 7.2 and
+# SeaBIOS 1.16.2; bench/net.py says the same). Said only when the guest
+# finds no device and its `pci` test finds no port 0xcf8.
+MICROVM_WHY = (
+    "pvguest finds no virtio device under -M microvm,pcie=on: that machine has no PCI "
+    "port 0xcf8 (config space only through the PCIe host's ECAM, at 0xe0000000 in QEMU "
+    "7.2), its ACPI tables have no MCFG, and SeaBIOS's microvm build does not set PCI "
+    "up (\"Detected non-PCI system\"), so the device's BARs stay unassigned; pvguest "
+    "reaches config space only through port 0xcf8 (or an MCFG's ECAM) and uses the BARs "
+    "as firmware assigned them. A pvguest that took the ECAM base from its command line "
+    "and assigned BARs in the 0xc0000000 window itself ran bench-blk there (a scratch "
+    "build, not committed)")
+
+
+class Skip(RuntimeError):
+    """A system that cannot be measured on this host or with this guest
+    (reported with the reason, not as a failure)."""
 
 
 def job_key(mode, bs, qd):
@@ -82,15 +122,23 @@ def vireo_cmd(img, engine, cache, secs, pin):
             "--cmdline", guest_cmdline(secs, pin)]
 
 
-def qemu_cmd(img, aio, cache, secs, pin):
+def qemu_machine(machine):
+    """-M and firmware flags: q35 as it comes; microvm with PCIe on (pvguest
+    drives virtio over PCI only) and SeaBIOS's microvm build."""
+    if machine == "microvm":
+        return ["-M", "microvm,pcie=on", "-bios", MICROVM_BIOS]
+    return ["-M", machine]
+
+
+def qemu_cmd(img, aio, cache, secs, pin, machine="q35", append=None):
     # as tests/e2e/qemu_blk.sh: this host's KVM refuses MSR 0x10a, and the
     # modern (non-transitional) device is what pvguest drives
     return ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host,-arch-capabilities",
-            "-M", "q35", "-m", MEM, "-name", "pvguest,debug-threads=on", "-smp", "1", "-nodefaults", "-nographic", "-no-reboot",
+            *qemu_machine(machine), "-m", MEM, "-name", "pvguest,debug-threads=on", "-smp", "1", "-nodefaults", "-nographic", "-no-reboot",
             "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=2",
             "-drive", f"file={img},if=none,format=raw,id=d0,cache={cache},aio={aio}",
             "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
-            "-kernel", PVGUEST, "-append", guest_cmdline(secs, pin)]
+            "-kernel", PVGUEST, "-append", append or guest_cmdline(secs, pin)]
 
 
 def fio_jobfile(img, engine, cache, secs):
@@ -173,11 +221,14 @@ def run_guest(cmd, secs, pin, vcpu_names):
     return res
 
 
-def run_fio(img, engine, cache, secs, tmp, pin):
+def run_fio(img, engine, cache, secs, tmp, pin, wrap=None):
+    """wrap: turns the fio command line into the one to run (a container's
+    cmd); the job file and the image are the same either way."""
     path = os.path.join(tmp, f"{engine}-{cache}.fio")
     with open(path, "w") as f:
         f.write(fio_jobfile(img, engine, cache, secs))
-    p = subprocess.run(["fio", "--output-format=json", path], capture_output=True,
+    cmd = ["fio", "--output-format=json", path]
+    p = subprocess.run(wrap(cmd) if wrap else cmd, capture_output=True,
                        timeout=BOOT_TIMEOUT + len(JOBS) * secs * 2,
                        preexec_fn=(lambda: os.sched_setaffinity(0, {pin[0]})) if pin else None)
     out = p.stdout.decode(errors="replace")
@@ -221,13 +272,47 @@ def make_image(path):
         os.fsync(f.fileno())
 
 
+def microvm_skip_reason(img, cache, failure):
+    """Why pvguest found no usable virtio-blk device under microvm, or None
+    when the failure is something else. Boots pvguest's `pci` test on the
+    same machine to tell whether it sees PCI at all."""
+    if not re.search(r"no-device|no-common-cfg|no-notify-cfg|no-isr-cfg", failure):
+        return None
+    p = subprocess.run(qemu_cmd(img, "io_uring", cache, 0, None, "microvm", "pvguest.run=pci"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=BOOT_TIMEOUT)
+    out = p.stdout.decode(errors="replace")
+    m = re.search(r"^PVGUEST RESULT pci .*$", out, re.M)
+    pci = m.group(0).strip() if m else f"no pci result (status {p.returncode})"
+    if "why=no-conf1" in pci:
+        return MICROVM_WHY + f" (guest: `{failure}`; pci test: `{pci}`)"
+    return (f"pvguest cannot open the virtio-blk device under -M microvm,pcie=on (guest: "
+            f"`{failure}`; pci test: `{pci}`)")
+
+
 def run_system(name, img, cache, secs, tmp, pin):
     kind, _, how = name.partition("-")
     if kind == "vireo":
         return run_guest(vireo_cmd(img, how, cache, secs, pin), secs, pin, {"vcpu0"})
+    if name == "qemu-microvm":
+        try:
+            return run_guest(qemu_cmd(img, "io_uring", cache, secs, pin, "microvm"), secs, pin,
+                             {"CPU 0/KVM"})
+        except RuntimeError as e:
+            why = microvm_skip_reason(img, cache, str(e))
+            if why:
+                raise Skip(why) from e
+            raise
     if kind == "qemu":
         return run_guest(qemu_cmd(img, how, cache, secs, pin), secs, pin, {"CPU 0/KVM"})
+    if kind == "container":
+        with container_of(pin) as c:
+            return run_fio(img, how, cache, secs, tmp, pin, wrap=c.cmd)
     return run_fio(img, how, cache, secs, tmp, pin)
+
+
+def container_of(pin):
+    """The container for one turn: fresh namespaces and cgroup each time."""
+    return Container("blk", cpus=1 if pin else os.cpu_count(), mem_bytes=CONTAINER_MEM)
 
 
 def cpu_snapshot():
@@ -297,9 +382,13 @@ def cache_tables(res, cache, systems):
             cells = []
             for s in systems:
                 r = res["caches"][cache].get(s, {})
-                cells.append(f"not run: {r['error']}" if "error" in r else
-                             fmt(r.get("jobs", {}).get(k), key, d))
+                cells.append(("skipped (below)" if r.get("skipped") else "not run (below)")
+                             if "error" in r else fmt(r.get("jobs", {}).get(k), key, d))
             rows.append(f"| {m} {bs} QD{qd} | {label} | " + " | ".join(cells) + " |")
+    why = [f"- {LABEL[s]}: {'skipped' if r.get('skipped') else 'not run'}: {r['error']}"
+           for s in systems for r in [res["caches"][cache].get(s, {})] if "error" in r]
+    if why:
+        rows += [""] + why
     rows += ["", "Ratios of medians (throughput or IOPS; for QD1 also the p50 latency "
              "difference):", "",
              "| job | vireo uring / native io_uring | vireo uring / QEMU io_uring | "
@@ -362,6 +451,76 @@ def goals(res, cache):
     return rows
 
 
+# --- the comparison report's group (bench/report.py's schema) ----------------
+
+REPORT_ROWS = [  # (row name, job, field, unit, better)
+    ("seq read 1M QD4", "seqread-1M-qd4", "mbps", "MB/s", "higher"),
+    ("seq write 1M QD4", "seqwrite-1M-qd4", "mbps", "MB/s", "higher"),
+    ("randread 4K QD1", "randread-4K-qd1", "iops", "IOPS", "higher"),
+    ("randread 4K QD32", "randread-4K-qd32", "iops", "IOPS", "higher"),
+    ("randwrite 4K QD1", "randwrite-4K-qd1", "iops", "IOPS", "higher"),
+    ("randwrite 4K QD32", "randwrite-4K-qd32", "iops", "IOPS", "higher"),
+    ("randread 4K QD1 latency p50", "randread-4K-qd1", "lat_p50_us", "us", "lower"),
+    ("randread 4K QD1 latency p99", "randread-4K-qd1", "lat_p99_us", "us", "lower"),
+    ("randwrite 4K QD1 latency p50", "randwrite-4K-qd1", "lat_p50_us", "us", "lower"),
+    ("randwrite 4K QD1 latency p99", "randwrite-4K-qd1", "lat_p99_us", "us", "lower"),
+]
+
+
+def report_method(cache, args, pin, method):
+    direct = ("cache=writeback: through the host page cache (vireo and QEMU "
+              "cache=writeback, fio direct=0), the image read into the page cache before "
+              "each turn" if cache == "writeback" else
+              "cache=none: O_DIRECT on the host's disk (vireo and QEMU cache=none, fio "
+              "direct=1), the image dropped from the page cache before each turn")
+    return (
+        f"Six jobs on one {IMAGE_BYTES >> 30} GiB raw image of non-zero data: sequential "
+        "read and write of 1 MiB at QD4, random 4 KiB read and write at QD1 and QD32 "
+        f"(aligned offsets, fixed seed), {args.secs:g} s each; {direct}. native: fio "
+        "(ioengine=io_uring, invalidate=0) on the image file; latency is fio's "
+        "submission-to-completion lat. container: the same fio job file on the same "
+        f"file, run inside a container (bench/container.py). {method['container']} vireo (engine=uring) and "
+        "QEMU 7.2 (aio=io_uring, virtio-blk-pci with disable-legacy=on; qemu-q35: -M q35, "
+        "qemu-microvm: -M microvm,pcie=on with SeaBIOS's microvm build) boot pvguest, "
+        "whose bench-blk is a polling virtio-blk driver in ring 3 (EVENT_IDX, no "
+        "interrupts) that keeps QD requests in flight and times each from just before "
+        "it enters the avail ring to when it sees it used (TSC); 1 vCPU, "
+        f"{MEM}. {args.runs} round{'s' if args.runs != 1 else ''}: in each, every system "
+        "runs all six jobs once (one fio run, one boot), the systems taking turns in an "
+        "order rotated each round; runs[i] is round i. " + (
+            f"Pinned: the vCPU thread on CPU {pin[1]}, every other VMM thread and fio on "
+            f"CPU {pin[0]} (the container's CPU limit is that one CPU)." if pin else
+            "Not pinned (--no-pin).") +
+        " A turn waits for the host to be about idle and is run again once if other "
+        f"processes used more than {OTHER_MAX:.0%} of a CPU during it. bench/blk.py.")
+
+
+def report_group(cache, systems, by_round, errors, args, pin, method):
+    title = {"writeback": "Disk (virtio-blk, cache=writeback)",
+             "none": "Disk (virtio-blk, cache=none, O_DIRECT)"}[cache]
+    rows = []
+    for name, job, field, unit, better in REPORT_ROWS:
+        runs, skip = {}, {}
+        for col, s in REPORT_COLUMNS:
+            if s not in systems:
+                skip[col] = f"not run this time ({s} not in --systems)"
+            elif s in errors:
+                skip[col] = errors[s]
+            else:
+                vals = [(g.get(job) or {}).get(field) if g else None for g in by_round[s]]
+                if all(v is None for v in vals):
+                    skip[col] = f"no {job} figure in {s}'s output"
+                else:
+                    runs[col] = [round(v, 3) if v is not None else None for v in vals]
+        row = {"name": name, "unit": unit, "better": better, "runs": runs}
+        if skip:
+            row["skip"] = skip
+        rows.append(row)
+    return {"group": "disk" if cache == "writeback" else "disk-direct", "title": title,
+            "method": report_method(cache, args, pin, method),
+            "columns": [c for c, _ in REPORT_COLUMNS], "rows": rows}
+
+
 def main():
     global VIREO, PVGUEST
     ap = argparse.ArgumentParser()
@@ -369,6 +528,9 @@ def main():
     ap.add_argument("--secs", type=float, default=1.0, help="per job and run")
     ap.add_argument("--cache", default="writeback,none")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--report", action="store_true",
+                    help="only the comparison report's five columns: "
+                         + ",".join(s for _, s in REPORT_COLUMNS))
     ap.add_argument("--out")
     ap.add_argument("--dir", help="where the 1 GiB image goes (default: the temp dir)")
     ap.add_argument("--no-pin", action="store_true",
@@ -379,6 +541,8 @@ def main():
     VIREO, PVGUEST = args.vireo, args.pvguest
     caches = args.cache.split(",")
     systems = [s for s in args.systems.split(",") if s]
+    if args.report:
+        systems = [s for _, s in REPORT_COLUMNS]
     if any(c not in ("writeback", "none") for c in caches) or \
             any(s not in SYSTEMS for s in systems):
         ap.error(f"--cache: writeback,none; --systems: {','.join(SYSTEMS)}")
@@ -391,8 +555,18 @@ def main():
     out = args.out or os.path.join("bench", "results", stamp)
     os.makedirs(out, exist_ok=True)
     missing = {s: f"{tool} not installed" for s in systems
-               for tool in [{"native": "fio", "qemu": "qemu-system-x86_64"}.get(s.split("-")[0])]
+               for tool in [{"native": "fio", "qemu": "qemu-system-x86_64", "container": "fio"}
+                            .get(s.split("-")[0])]
                if tool and not shutil.which(tool)}
+    if "container-io_uring" in systems and "container-io_uring" not in missing:
+        if not shutil.which("unshare"):
+            missing["container-io_uring"] = "unshare (util-linux) not installed"
+        elif os.geteuid() != 0:
+            missing["container-io_uring"] = "not root (the container needs namespaces and a cgroup)"
+    if "qemu-microvm" in systems and "qemu-microvm" not in missing and \
+            not os.path.exists(MICROVM_BIOS):
+        missing["qemu-microvm"] = f"{MICROVM_BIOS} missing (Debian: seabios)"
+    skipped = set()
 
     pin = None if args.no_pin else pin_plan()
     t_start = time.perf_counter()
@@ -406,11 +580,15 @@ def main():
                "method": {"guest_cmdline": guest_cmdline(args.secs, pin),
                           "vireo": " ".join(vireo_cmd("IMG", "ENGINE", "CACHE", args.secs, pin)),
                           "qemu": " ".join(qemu_cmd("IMG", "AIO", "CACHE", args.secs, pin)),
-                          "fio_jobfile": fio_jobfile("IMG", "ENGINE", "CACHE", args.secs)}}
+                          "qemu_microvm": " ".join(qemu_cmd("IMG", "io_uring", "CACHE",
+                                                            args.secs, pin, "microvm")),
+                          "fio_jobfile": fio_jobfile("IMG", "ENGINE", "CACHE", args.secs),
+                          "container": container_of(pin).describe()}}
         print(f"blk: writing a {IMAGE_BYTES >> 30} GiB image in {tmp}...", file=sys.stderr)
         make_image(img)
         for cache in caches:
             raw = {s: {k: [] for k in res["jobs"]} for s in systems}
+            by_round = {s: [None] * args.runs for s in systems}    # for the report
             others = []
             errors = dict(missing)
             for r in range(args.runs):
@@ -427,7 +605,11 @@ def main():
                             got = run_system(s, img, cache, args.secs, tmp, pin)
                         except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
                             errors[s] = str(e)
-                            print(f"blk: {s}: {e}", file=sys.stderr)
+                            if isinstance(e, Skip):
+                                skipped.add(s)
+                            print(f"blk: cache={cache} run {r + 1}/{args.runs}: {s}: "
+                                  f"{'skipped' if isinstance(e, Skip) else 'failed'}: {e}",
+                                  file=sys.stderr)
                             break
                         b1, o1 = cpu_snapshot()
                         other = max(0.0, (b1 - b0) - (o1 - o0)) / (time.perf_counter() - t0)
@@ -441,13 +623,14 @@ def main():
                     if s in errors:
                         continue
                     others.append(other)
+                    by_round[s][r] = got
                     for k in res["jobs"]:
                         if k in got:
                             raw[s][k].append(got[k])
             res["caches"][cache] = {"_other_cpu": summary(others) if others else None}
             for s in systems:
                 if s in errors:
-                    res["caches"][cache][s] = {"error": errors[s]}
+                    res["caches"][cache][s] = {"error": errors[s], "skipped": s in skipped}
                     continue
                 jobs = {}
                 for k, runs in raw[s].items():
@@ -456,8 +639,11 @@ def main():
                                    ("iops", "mbps", "lat_p50_us", "lat_p99_us", "lat_avg_us")}
                         jobs[k]["raw"] = runs
                 res["caches"][cache][s] = {"jobs": jobs}
+            res.setdefault("reports", []).append(
+                report_group(cache, systems, by_round, errors, args, pin, res["method"]))
     res["total_s"] = round(time.perf_counter() - t_start, 1)
     res["waited_for_quiet_s"] = round(waited, 1)
+    res["report"] = res["reports"][0]
 
     h = res["host"]
     lines = [f"# virtio-blk: vireo vs native vs QEMU ({stamp})", "",
@@ -499,6 +685,11 @@ def main():
                   "so that the host-side I/O path gets one CPU in every column and never "
                   "shares it with the spinning vCPU." if pin else
                   "Threads not pinned (--no-pin): placement is the host scheduler's."), "",
+              "container io_uring: the native io_uring job file, run inside a container "
+              "(bench/container.py) on the same image file, which the container sees "
+              "through the host's mount tree: " + res["method"]["container"] + " QEMU "
+              "microvm: `-M microvm,pcie=on` with SeaBIOS's microvm build (as "
+              "bench/start.py), otherwise the QEMU io_uring command line.", "",
               "A turn starts once the host is about idle (waiting at most "
               f"{QUIET_WAIT_S} s), and a turn during which processes outside the benchmark "
               f"used more than {OTHER_MAX:.0%} of a CPU is run again once.", "",
