@@ -44,11 +44,10 @@ TIMEOUT = 120       # one boot; QEMU's firmware alone takes ~3 s on a PVM host
 ROWS = [("PIO exit round trip", "pio_ns"), ("MMIO exit round trip", "mmio_ns"),
         ("ioeventfd kick", "kick_ns")]
 SYSCALL_ROW = "syscall round trip (getppid), for scale"
-NO_EXITS = "a process makes no VM exits (no VM): see the syscall row for scale"
-MICROVM_WHY = ("pvguest's virtio-pci driver reaches config space through conf1 (ports "
-               "0xCF8/0xCFC) and uses the BARs firmware assigned; -M microvm,pcie=on has "
-               "ECAM-only PCI config, so pvguest finds no device, and bench-exits looks for "
-               "its device before it measures anything (the PIO row included)")
+NO_EXITS = "no VM, so no VM exits (see the getppid row for scale)"
+MICROVM_WHY = ("-M microvm,pcie=on has ECAM-only PCI config and pvguest's virtio-pci driver "
+               "uses conf1 (0xCF8), so it finds no device and bench-exits measures nothing, "
+               "PIO included")
 
 # getppid in a tight loop: the median over 51 batches of 20000 calls, in ns
 # per call, on one line. Static, so that it runs in any mount namespace.
@@ -264,7 +263,7 @@ def main():
             else:
                 why = errors.get(c, "the guest reported no figure")
                 if c == "qemu-microvm" and "reason=no-device" in why:
-                    why = f"{MICROVM_WHY} (the guest: FAIL reason=no-device)"
+                    why = f"{MICROVM_WHY} (guest: FAIL reason=no-device)"
                 row["skip"][c] = why
         rows.append(row)
     if "native" in systems or "container" in systems:
@@ -276,9 +275,8 @@ def main():
                 else:
                     row["skip"][c] = errors.get(c, "not run (--systems)")
             else:
-                row["skip"][c] = ("not measured: pvguest has no system calls (it has no kernel "
-                                  "services; its tests run in ring 3 directly); the exit rows "
-                                  "are the VM's costs")
+                row["skip"][c] = ("not measured: pvguest makes no system calls (no kernel); "
+                                  "the exit rows are the VM's costs")
         rows.append(row)
     report = {"group": "exits", "title": "Exit costs", "method": method,
               "columns": COLUMNS, "rows": rows}

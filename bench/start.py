@@ -346,14 +346,12 @@ def host_info():
 ROWS = [
     ("start to READY", "ready_ms", "ms", "lower", 1, COLUMNS, None),
     ("time to first guest instruction", "first_ms", "ms", "lower", 1, VMM_NAMES,
-     "not applicable: no guest; a process or container has no boot before its first "
-     "instruction, which start to READY already covers"),
+     "not applicable: no guest to boot (start to READY covers it)"),
     ("start to exit", "exit_ms", "ms", "lower", 1, COLUMNS, None),
     ("launches per second", "launches_per_s", "1/s", "higher", 1, COLUMNS, None),
     ("VMM or runtime resident memory, excluding guest RAM", "own_kib", "MiB", "lower", 1 / 1024,
      ["container"] + VMM_NAMES,
-     "not applicable: no VMM or runtime, the process runs by itself (its own RSS is the "
-     "workload row)"),
+     "not applicable: no VMM or runtime (the process's own RSS is the workload row)"),
     ("workload resident memory (process, or resident guest RAM)", "workload_kib", "MiB",
      "lower", 1 / 1024, COLUMNS, None),
 ]
