@@ -15,6 +15,8 @@ import itertools
 import os
 import shlex
 import subprocess
+import sys
+import time
 
 CGROOT = "/sys/fs/cgroup"
 PERIOD_US = 100000
@@ -39,6 +41,7 @@ class Container:
         self.mem_bytes = mem_bytes
         self.net = net
         n = next(_seq)
+        self.seq = n
         tag = f"{os.getpid() % 10000}{n}"
         self.netns = f"vireo-bench-{name}-{tag}" if net else None
         self.host_if, self.cont_if = f"vbh{tag}"[:15], f"vbc{tag}"[:15]
@@ -62,15 +65,23 @@ class Container:
         if self.netns:
             subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
         for d in reversed(self.cgroups):
-            try:
-                os.rmdir(d)     # empty once the commands run in it have ended
-            except OSError:
-                pass
+            # a command just killed may still be exiting: rmdir fails with
+            # EBUSY until its cgroup.procs is empty
+            deadline = time.monotonic() + 5
+            while True:
+                try:
+                    os.rmdir(d)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        print(f"container: {d} left behind (still busy)", file=sys.stderr)
+                        break
+                    time.sleep(0.01)
         self.cgroups = []
         return False
 
     def _make_cgroup(self):
-        leaf = f"vireo-bench-{self.name}-{os.getpid()}-{id(self) % 10000}"
+        leaf = f"vireo-bench-{self.name}-{os.getpid()}-{self.seq}"
         quota = int(self.cpus * PERIOD_US)
         if cgroup_version() == 2:
             d = os.path.join(CGROOT, leaf)
