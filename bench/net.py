@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """virtio-net packet rate, throughput and request/response latency: vireo vs
-QEMU (q35, virtio-net-pci, vhost=off) vs a container-style veth pair vs
-loopback, side by side, on this host.
+QEMU (q35 and microvm,pcie=on; virtio-net-pci, vhost=off) vs a container
+(bench/container.py) talking to the host over its veth vs a veth pair
+between two namespaces vs loopback, side by side, on this host.
 
 The guest is pvguest's bench-net, a polling virtio-net driver in ring 3 with
 a minimal UDP/IPv4 stack. Each VMM boots it once per (mode, size) with its
@@ -18,9 +19,12 @@ tests/e2e/net_run.py). The host end is tools/netpeer:
 - rr: the guest sends one datagram to `netpeer echo` and waits for it to
   come back, again and again; the guest's p50/p99 is the figure.
 
-veth and loopback run the same netpeer programs: source -> sink and rr ->
-echo across a veth pair between two fresh namespaces (what two containers
-get), and on lo inside one fresh namespace. The "guest" end (the tx source,
+veth, container and loopback run the same netpeer programs: source -> sink
+and rr -> echo across a veth pair between two fresh namespaces (what two
+containers get); between a Container (fresh user, pid, mount and network
+namespaces, a cgroup; the guest's end inside) and the host's own network
+namespace over the Container's veth (what a container and the host get);
+and on lo inside one fresh namespace. The "guest" end (the tx source,
 the rx sink, the rr client) plays the guest's part: it runs on the vCPU's CPU and
 busy-polls its socket, as the guest polls its rings (the source never
 sleeps anyway). The "host" end (sink, echo) sleeps in poll(2) on the other
@@ -33,8 +37,11 @@ turns within a run (rotated each run). With pvguest's bench-exits (under
 vireo and QEMU) it also reports the cost of a PIO exit, an MMIO exit and a
 queue kick, which the latency goal is measured against.
 
-usage: bench/net.py [--runs N] [--secs S] [--systems a,b,...] [--out DIR]
+usage: bench/net.py [--runs N] [--secs S] [--systems a,b,... | --report] [--out DIR]
                     [--no-pin] [--vireo PATH] [--pvguest PATH] [--netpeer PATH]
+--report runs only the comparison report's five columns (loopback,
+container, vireo, qemu-microvm, qemu); net.json always carries "report", the
+group in bench/report.py's schema.
 Run from the repository root after ./scripts/build.sh --no-san, as root
 (namespaces, TAP). Needs qemu-system-x86_64 for its column (a missing one
 is reported, not fatal). Writes net.md and net.json into DIR (default
@@ -54,7 +61,8 @@ import sys
 import time
 
 import hostinfo  # bench/, the script's own directory, is on sys.path
-from blk import pin_plan, pin_vcpu
+from blk import MICROVM_BIOS, MICROVM_WHY, Skip, pin_plan, pin_vcpu
+from container import Container
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
 import net_env  # noqa: E402
@@ -79,9 +87,18 @@ VCPU_MIN = 0.85
 
 SIZES = [18, 1472]
 MODES = ["tx", "rx", "rr"]
-SYSTEMS = ["vireo", "qemu", "veth", "loopback"]
-LABEL = {"vireo": "vireo", "qemu": "QEMU q35", "veth": "veth (2 netns)", "loopback": "loopback"}
-VCPU_THREAD = {"vireo": {"vcpu0"}, "qemu": {"CPU 0/KVM"}}
+SYSTEMS = ["vireo", "qemu", "veth", "loopback", "container", "qemu-microvm"]
+LABEL = {"vireo": "vireo", "qemu": "QEMU q35", "veth": "veth (2 netns)", "loopback": "loopback",
+         "container": "container <-> host (veth)", "qemu-microvm": "QEMU microvm"}
+VMMS = ("vireo", "qemu", "qemu-microvm")
+VCPU_THREAD = {"vireo": {"vcpu0"}, "qemu": {"CPU 0/KVM"}, "qemu-microvm": {"CPU 0/KVM"}}
+# The comparison report's columns (bench/report.py) and the system behind each.
+REPORT_COLUMNS = [("native", "loopback"), ("container", "container"), ("vireo", "vireo"),
+                  ("qemu-microvm", "qemu-microvm"), ("qemu-q35", "qemu")]
+# The container's cgroup: its one process (the guest's stand-in) spins on
+# the vCPU's CPU, so one CPU; netpeer needs little memory.
+CONTAINER_CPUS = 1
+CONTAINER_MEM = 512 << 20
 
 
 def test_key(mode, size):
@@ -99,7 +116,53 @@ def guest_cmdline(test):
 def vmm_cmd(system, test):
     if system == "vireo":
         return net_run.vireo_cmd(VIREO, PVGUEST, guest_cmdline(test))
-    return net_run.qemu_cmd(QEMU, PVGUEST, guest_cmdline(test))
+    cmd = net_run.qemu_cmd(QEMU, PVGUEST, guest_cmdline(test))
+    if system == "qemu-microvm":
+        # the same command line on microvm with PCIe (pvguest drives virtio
+        # over PCI only) and SeaBIOS's microvm build, as bench/start.py
+        i = cmd.index("-M")
+        cmd[i:i + 2] = ["-M", "microvm,pcie=on", "-bios", MICROVM_BIOS]
+    return cmd
+
+
+class HostNs:
+    """The host's own network namespace, for the host end of the container
+    system: commands run as they are."""
+
+    def cmd(self, argv):
+        return list(argv)
+
+
+class ContainerNs:
+    """Runs netpeer inside a Container. Its command's process is util-linux
+    unshare, which ignores SIGTERM while it waits for its child; so a
+    signal meant for netpeer goes to unshare's descendants (inner)."""
+    inner = True
+
+    def __init__(self, c):
+        self.c = c
+
+    def cmd(self, argv):
+        return self.c.cmd(argv)
+
+
+def descendants(pid):
+    """Every process below pid (from /proc's parent links)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    v = f.read()
+                kids.setdefault(int(v[v.rindex(")") + 2:].split()[1]), []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            out.append(k)
+            todo.append(k)
+    return out
 
 
 class Peer:
@@ -108,6 +171,7 @@ class Peer:
 
     def __init__(self, ns, argv, cpu):
         self.mode = argv[0]
+        self.inner = getattr(ns, "inner", False)
         self.p = subprocess.Popen(
             ns.cmd([NETPEER] + [str(a) for a in argv]), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -144,7 +208,13 @@ class Peer:
     def stop(self):
         """Ends it (by its pid: SIGTERM, then SIGKILL) and returns (stdout, stderr)."""
         if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
+            # inside a container: netpeer is unshare's child (killing
+            # unshare would kill it before it reports)
+            for pid in (descendants(self.p.pid) if self.inner else [self.p.pid]):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         try:
             return self.p.communicate(timeout=5)
         except subprocess.TimeoutExpired:
@@ -229,11 +299,31 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
         tail = [l.strip() for l in out.splitlines()
                 if "PVGUEST RESULT" in l or "PVGUEST INFO" in l or "vireo:" in l or "rror" in l
                 or l.startswith("qemu")][-3:]
-        raise RuntimeError(f"{LABEL[system]} status {status}: {' | '.join(tail) or 'no output'}")
+        failure = f"{LABEL[system]} status {status}: {' | '.join(tail) or 'no output'}"
+        why = microvm_skip_reason(ns, failure) if system == "qemu-microvm" else None
+        if why:
+            raise Skip(why)
+        raise RuntimeError(failure)
     share = None
     if first and last and first[0] and last[0] - first[0] > 0.2:
         share = (last[1] - first[1]) / os.sysconf("SC_CLK_TCK") / (last[0] - first[0])
     return out, share
+
+
+def microvm_skip_reason(ns, failure):
+    """Why pvguest found no usable virtio device under microvm, or None
+    when the failure is something else: boots pvguest's `pci` test on the
+    same machine to tell whether it sees PCI at all."""
+    if not re.search(r"no-device|no-common-cfg|no-notify-cfg|no-isr-cfg", failure):
+        return None
+    p = subprocess.run(ns.cmd(vmm_cmd("qemu-microvm", "pci")), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, errors="replace", timeout=BOOT_TIMEOUT)
+    m = re.search(r"^PVGUEST RESULT pci .*$", p.stdout, re.M)
+    pci = m.group(0).strip() if m else f"no pci result (status {p.returncode})"
+    if "why=no-conf1" in pci:
+        return MICROVM_WHY + f" (guest: `{failure}`; pci test: `{pci}`)"
+    return (f"pvguest cannot open the virtio-net device under -M microvm,pcie=on (guest: "
+            f"`{failure}`; pci test: `{pci}`)")
 
 
 def bench_line(out, name):
@@ -344,7 +434,7 @@ class Env:
 
     def __enter__(self):
         try:
-            if self.system in ("vireo", "qemu"):
+            if self.system in VMMS:
                 # a permanent neighbour entry for the guest: host -> guest
                 # traffic does not wait on (or measure) the guest's ARP
                 self.tap = net_env.TapNs(guest_mac=net_env.GUEST_MAC)
@@ -355,6 +445,12 @@ class Env:
                 self.parts.append(v)
                 v.__enter__()
                 self.peer_env = (v.a, v.ips[0], v.b, v.ips[1])
+            elif self.system == "container":
+                c = container_of()
+                c.__enter__()
+                self.parts.append(c)
+                # the guest's stand-in inside, the host end in the host's namespace
+                self.peer_env = (ContainerNs(c), c.ip, HostNs(), c.host_ip)
             else:
                 n = net_env.Netns("lo")
                 self.parts.append(n)
@@ -368,15 +464,19 @@ class Env:
     def __exit__(self, *exc):
         Ours.end_all()      # on an error or ^C a peer or VMM may still be running in there
         for part in reversed(self.parts):
-            if isinstance(part, net_env.VethPair):
-                part.__exit__()
+            if isinstance(part, (net_env.VethPair, Container)):
+                part.__exit__(None, None, None)
             else:
                 part.destroy()
         return False
 
 
+def container_of():
+    return Container("net", cpus=CONTAINER_CPUS, mem_bytes=CONTAINER_MEM)
+
+
 def run_test(env, system, mode, size, secs, pin):
-    if system in ("vireo", "qemu"):
+    if system in VMMS:
         return run_vmm_test(system, env.tap, mode, size, secs, pin)
     return run_peer_test(env.peer_env, mode, size, secs, pin)
 
@@ -390,11 +490,13 @@ def run_test(env, system, mode, size, secs, pin):
 # (short-lived ones such as compilers included). A process that was there
 # at the start and is gone at the end was reaped by someone, whose cutime
 # now holds all of its time: what it had used before the test is taken off
-# again. Kernel threads are left out.
+# again. Kernel threads are left out, and so are the children of the
+# processes in skip: inside a container the measured netpeer is forked by
+# the util-linux unshare that this benchmark started.
 
 def proc_times(skip):
     """{pid: CPU ticks used by it and the children it reaped} for every
-    user-space process not in skip."""
+    user-space process not in skip and not a child of one."""
     res = {}
     for d in os.listdir("/proc"):
         if not d.isdigit() or int(d) in skip:
@@ -405,7 +507,7 @@ def proc_times(skip):
         except OSError:
             continue
         v = s[s.rindex(")") + 2:].split()
-        if int(v[6]) & 0x00200000:      # PF_KTHREAD
+        if int(v[6]) & 0x00200000 or int(v[1]) in skip:    # PF_KTHREAD, or ours
             continue
         res[int(d)] = sum(int(x) for x in v[11:15])
     return res
@@ -497,10 +599,14 @@ def table(res, systems):
                     v = t.get(field)
                     d = (3 if v and v["median"] < 0.1 else 2) if field == "gbps" else 1
                     cells.append(fmt_pps(v) if field == "pps" else fmt(v, d))
+                elif key in r.get("skipped", []):
+                    cells.append("skipped (below)")
                 else:
                     cells.append(f"not measured: {err}" if err else "-")
             rows.append(f"| {size} B | {label} | " + " | ".join(cells) + " |")
-    return rows
+    why = [f"- {LABEL[s]}: skipped: {r['errors'][r['skipped'][0]]}" for s in systems
+           for r in [res["systems"].get(s, {})] if r.get("skipped")]
+    return rows + ([""] + why if why else [])
 
 
 def loss_table(res, systems):
@@ -525,7 +631,7 @@ def loss_table(res, systems):
 
 def exits_table(res):
     rows = ["| VMM | PIO exit ns | MMIO exit ns | kick ns |", "|---|---|---|---|"]
-    for s in ("vireo", "qemu"):
+    for s in VMMS:
         r = res["systems"].get(s)
         if r is None:
             continue
@@ -535,6 +641,8 @@ def exits_table(res):
                                                         ("pio_ns", "mmio_ns", "kick_ns")) + " |")
         else:
             why = r.get("errors", {}).get("exits", "not run")
+            if "exits" in r.get("skipped", []):
+                why = "skipped (see above)"
             rows.append(f"| {LABEL[s]} | not measured: {why} | | |")
     return rows
 
@@ -573,13 +681,85 @@ def goals(res):
 
 
 def vcpu_note(res):
-    shares = [x["vcpu_share"] for s in ("vireo", "qemu")
+    shares = [x["vcpu_share"] for s in VMMS
               for t in res["systems"].get(s, {}).get("tests", {}).values()
               for x in t.get("raw", []) if x.get("vcpu_share") is not None]
     if not shares:
         return ""
     return (f" The vCPU thread's share of its CPU in the tests kept: median "
             f"{statistics.median(shares):.0%}, lowest {min(shares):.0%}.")
+
+
+# --- the comparison report's group (bench/report.py's schema) ----------------
+
+def report_rows():
+    """(row name, test, field, unit, better) for each size."""
+    rows = []
+    for size in SIZES:
+        rows += [(f"guest->host {size} B", test_key("tx", size), "pps", "pkt/s", "higher"),
+                 (f"guest->host {size} B", test_key("tx", size), "gbps", "Gbit/s", "higher"),
+                 (f"host->guest {size} B", test_key("rx", size), "pps", "pkt/s", "higher"),
+                 (f"host->guest {size} B", test_key("rx", size), "gbps", "Gbit/s", "higher"),
+                 (f"request/response {size} B p50", test_key("rr", size), "p50_us", "us",
+                  "lower"),
+                 (f"request/response {size} B p99", test_key("rr", size), "p99_us", "us",
+                  "lower")]
+    return rows
+
+
+def report_method(args, pin, method):
+    return (
+        "UDP over IPv4, payloads of 18 B (a 64-byte Ethernet frame) and 1472 B (a "
+        "1500-byte IP packet); Gbit/s is UDP payload (packets/s x size x 8). Three tests "
+        f"of {args.secs:g} s per size: guest->host (the guest, or its stand-in, sends as "
+        "fast as it can; the rate is what the receiving `netpeer sink` counted, first to "
+        "last datagram), host->guest (`netpeer source` sends as fast as it can; the rate "
+        "is what the guest or its stand-in received), and request/response (one datagram "
+        "out, wait for the echo from `netpeer echo`, repeat; round-trip p50 and p99). "
+        "vireo and QEMU 7.2 (virtio-net-pci with disable-legacy=on on a TAP with "
+        "vhost=off, this host having no /dev/vhost-net; qemu-q35: -M q35, qemu-microvm: "
+        "-M microvm,pcie=on with SeaBIOS's microvm build) boot pvguest once per test: "
+        "bench-net, a polling virtio-net driver in ring 3 with a minimal UDP/IPv4 stack, "
+        "1 vCPU, 256M; the TAP is in a fresh network namespace with the host end "
+        "(tools/netpeer) in it. native is loopback: the same netpeer programs on lo in "
+        "one fresh namespace. container: the guest's end is netpeer inside a container "
+        f"(bench/container.py) and the host end netpeer on the host, over the container's "
+        f"veth. {method['container']} Where the guest's end is netpeer (native, container) "
+        "it busy-polls its socket as the guest polls its rings, and the host end sleeps "
+        "in poll(2) as in the VMM tests. " + (
+            f"Pinned: the vCPU thread (or its stand-in) on CPU {pin[1]}, every other VMM "
+            f"thread and the host-side netpeer on CPU {pin[0]}." if pin else
+            "Not pinned (--no-pin).") +
+        f" {args.runs} round{'s' if args.runs != 1 else ''}: in each, every system runs "
+        "every test once, the systems taking turns in an order rotated each round; "
+        "runs[i] is round i. A test waits for the host to be about idle and is run again "
+        f"once if other processes used more than {OTHER_MAX:.0%} of a CPU or the guest's "
+        f"vCPU thread got under {VCPU_MIN:.0%} of its CPU. bench/net.py.")
+
+
+def report_group(systems, by_round, errors, args, pin, method):
+    rows = []
+    for name, key, field, unit, better in report_rows():
+        runs, skip = {}, {}
+        for col, s in REPORT_COLUMNS:
+            if s not in systems:
+                skip[col] = f"not run this time ({s} not in --systems)"
+            elif key in errors[s]:
+                skip[col] = errors[s][key]
+            else:
+                vals = [g.get(field) if g else None for g in by_round[s][key]]
+                if all(v is None for v in vals):
+                    skip[col] = f"no {field} figure for {key}"
+                else:
+                    runs[col] = [round(v, 4 if unit == "Gbit/s" else 2) if v is not None
+                                 else None for v in vals]
+        row = {"name": name, "unit": unit, "better": better, "runs": runs}
+        if skip:
+            row["skip"] = skip
+        rows.append(row)
+    return {"group": "net", "title": "Network (virtio-net, UDP)",
+            "method": report_method(args, pin, method),
+            "columns": [c for c, _ in REPORT_COLUMNS], "rows": rows}
 
 
 def on_sigterm(signum, frame):
@@ -592,6 +772,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--secs", type=float, default=1.0, help="per test and run")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--report", action="store_true",
+                    help="only the comparison report's five columns: "
+                         + ",".join(s for _, s in REPORT_COLUMNS))
     ap.add_argument("--out")
     ap.add_argument("--no-pin", action="store_true",
                     help="leave thread placement to the host's scheduler")
@@ -604,6 +787,8 @@ def main():
     signal.signal(signal.SIGTERM, on_sigterm)
     VIREO, PVGUEST, NETPEER = args.vireo, args.pvguest, args.netpeer
     systems = [s for s in args.systems.split(",") if s]
+    if args.report:
+        systems = [s for _, s in REPORT_COLUMNS]
     if any(s not in SYSTEMS for s in systems) or args.runs < 1 or args.secs <= 0:
         ap.error(f"--systems: {','.join(SYSTEMS)}; --runs >= 1; --secs > 0")
     for path in (VIREO, PVGUEST, NETPEER):
@@ -628,12 +813,24 @@ def main():
                       "qemu": " ".join(vmm_cmd("qemu", "bench-net,mode=M,size=N,ms=MS")),
                       "tap": f"{net_env.TAP} {net_env.HOST_IP}/{net_env.PREFIX}, guest "
                              f"{net_env.GUEST_IP} {net_env.GUEST_MAC} (permanent neighbour)",
-                      "veth": f"{net_env.VETH_IPS[0]} <-> {net_env.VETH_IPS[1]}"},
+                      "qemu_microvm": " ".join(vmm_cmd("qemu-microvm",
+                                                       "bench-net,mode=M,size=N,ms=MS")),
+                      "veth": f"{net_env.VETH_IPS[0]} <-> {net_env.VETH_IPS[1]}",
+                      "container": container_of().describe()},
            "systems": {}}
     raw = {s: {k: [] for k in keys + ["exits"]} for s in systems}
+    by_round = {s: {k: [None] * args.runs for k in keys} for s in systems}   # for the report
     errors = {s: {} for s in systems}
-    if "qemu" in systems and not shutil.which(QEMU):
-        errors["qemu"] = {k: f"{QEMU} not installed" for k in keys + ["exits"]}
+    skipped = {s: set() for s in systems}
+    for s in ("qemu", "qemu-microvm"):
+        if s in systems and not shutil.which(QEMU):
+            errors[s] = {k: f"{QEMU} not installed" for k in keys + ["exits"]}
+    if "qemu-microvm" in systems and not errors["qemu-microvm"] and \
+            not os.path.exists(MICROVM_BIOS):
+        errors["qemu-microvm"] = {k: f"{MICROVM_BIOS} missing (Debian: seabios)"
+                                  for k in keys + ["exits"]}
+    if "container" in systems and not shutil.which("unshare"):
+        errors["container"] = {k: "unshare (util-linux) not installed" for k in keys}
     others = []
     t_start = time.perf_counter()
     waited = 0.0
@@ -641,7 +838,7 @@ def main():
         order = systems[r % len(systems):] + systems[:r % len(systems)]
         for s in order:
             todo = [(m, z) for z in SIZES for m in MODES if test_key(m, z) not in errors[s]]
-            if s in ("vireo", "qemu") and "exits" not in errors[s]:
+            if s in VMMS and "exits" not in errors[s]:
                 todo.append(("exits", None))
             if not todo:
                 continue
@@ -649,6 +846,8 @@ def main():
                 with Env(s) as env:
                     for mode, size in todo:
                         key = "exits" if mode == "exits" else test_key(mode, size)
+                        if key in skipped[s]:
+                            continue
                         for attempt in range(1 + RETRIES):
                             Ours.procs = [p for p in Ours.procs if p.poll() is None]
                             waited += wait_quiet(QUIET_WAIT_S)
@@ -656,9 +855,19 @@ def main():
                             try:
                                 got = (run_exits(s, env.tap, pin) if mode == "exits" else
                                        run_test(env, s, mode, size, args.secs, pin))
+                            except Skip as e:
+                                # the machine cannot run the guest's driver at
+                                # all: no test of this system can run
+                                for k in keys + ["exits"]:
+                                    errors[s].setdefault(k, str(e))
+                                    skipped[s].add(k)
+                                print(f"net: run {r + 1}/{args.runs}: {s} {key}: skipped: {e}",
+                                      file=sys.stderr)
+                                break
                             except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
                                 errors[s][key] = str(e)
-                                print(f"net: {s} {key}: {e}", file=sys.stderr)
+                                print(f"net: run {r + 1}/{args.runs}: {s} {key}: failed: {e}",
+                                      file=sys.stderr)
                                 break
                             other = others_cpu(a, proc_times(Ours.pids)) / \
                                 (time.perf_counter() - t0)
@@ -677,7 +886,9 @@ def main():
                             continue
                         others.append(other)
                         raw[s][key].append(got)
-            except RuntimeError as e:   # the namespaces could not be made
+                        if key != "exits":
+                            by_round[s][key][r] = got
+            except (RuntimeError, OSError) as e:   # the namespaces could not be made
                 for mode, size in todo:
                     errors[s].setdefault("exits" if mode == "exits" else test_key(mode, size),
                                          f"set-up: {e}")
@@ -693,12 +904,13 @@ def main():
                 tests[k] = {f: summary([x[f] for x in runs]) for f in runs[0]
                             if all(x.get(f) is not None for x in runs)}
                 tests[k]["raw"] = runs
-        entry = {"tests": tests, "errors": errors[s]}
+        entry = {"tests": tests, "errors": errors[s], "skipped": sorted(skipped[s])}
         if raw[s]["exits"]:
             entry["exits"] = {f: summary([x[f] for x in raw[s]["exits"] if f in x])
                               for f in raw[s]["exits"][0]}
             entry["exits"]["raw"] = raw[s]["exits"]
         res["systems"][s] = entry
+    res["report"] = report_group(systems, by_round, errors, args, pin, res["method"])
 
     h = res["host"]
     oc = res["other_cpu"]
@@ -722,7 +934,7 @@ def main():
               "the source's rate; under a VMM the source runs until the guest is done, so "
               "compare its rate with the guest's, not its count):", ""]
     lines += loss_table(res, systems)
-    if "vireo" in systems or "qemu" in systems:
+    if any(s in VMMS for s in systems):
         lines += ["", "Exit costs (pvguest bench-exits: a PIO write that exits to the VMM, an "
                   "MMIO write that exits to the VMM, a queue kick):", ""] + exits_table(res)
     lines += ["", "Goals (reported, not asserted; medians):", ""] + goals(res)
@@ -738,7 +950,11 @@ def main():
               "lo in one namespace; there the guest's stand-in (the tx source, the "
               "rx sink, the rr client) busy-polls its socket (netpeer --spin) as the guest "
               "polls its rings, and the host end (sink, echo) sleeps in poll(2) as in the "
-              "VMM tests. " + (
+              "VMM tests. container: the guest's stand-in is netpeer inside a container "
+              "(bench/container.py) and the host end netpeer in the host's own namespace, "
+              "over the container's veth: " + res["method"]["container"] + " QEMU microvm: "
+              "the QEMU command line on `-M microvm,pcie=on` with SeaBIOS's microvm build "
+              "(as bench/start.py). " + (
                   f"Threads pinned: the guest's vCPU thread and its stand-in in veth/loopback "
                   f"on CPU {pin[1]}; "
                   f"every other VMM thread and the host-side netpeer on CPU {pin[0]}."
