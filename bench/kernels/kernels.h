@@ -53,4 +53,19 @@ extern const struct kern_chase_size kern_chase_sizes[KERN_CHASE_COUNT];
 void kern_chase_init(void *buf, size_t bytes);
 uint64_t kern_chase(const void *buf, uint64_t loads);
 
+/* The printed figures are fixed point and computed here, identically on
+ * host and guest (pvguest's printf has no floating point): a rate in units
+ * per microsecond (= millions per second, or MB/s for bytes) in tenths, and
+ * nanoseconds per unit in hundredths. Printed as "%lu.%lu" of x / 10, x % 10
+ * and "%lu.%02lu" of x / 100, x % 100. */
+static inline uint64_t kern_rate_x10(uint64_t units, uint64_t ns)
+{
+	return ns ? (uint64_t)((unsigned __int128)units * 10000 / ns) : 0;
+}
+
+static inline uint64_t kern_per_x100(uint64_t ns, uint64_t units)
+{
+	return units ? (uint64_t)((unsigned __int128)ns * 100 / units) : 0;
+}
+
 #endif

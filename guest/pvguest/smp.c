@@ -1,7 +1,9 @@
 /* smp.c: start the APs with INIT-SIPI-SIPI through the xAPIC, from ring 3
  * (the LAPIC page is user-accessible). Each AP climbs through
  * ap_trampoline.S and cpu.c into ring 3 here, records its LAPIC ID, counts
- * itself in and halts. The BSP waits with a TSC timeout, never forever. */
+ * itself in and halts, or, when started as a worker, waits in ring 3 for
+ * smp_run's calls (a halted AP could only be woken through ring 0, which PVM
+ * interprets). The BSP waits with a TSC timeout, never forever. */
 #include "smp.h"
 #include "lib.h"
 #include "cpu.h"
@@ -22,16 +24,53 @@ extern const char ap_tramp_start[], ap_tramp_end[];
 static volatile uint32_t ap_apic_id[PVG_MAX_CPUS];
 static volatile uint32_t ap_checked_in;
 static uint64_t smp_lapic;
+static volatile uint32_t ap_park;       /* set before the APs start: serve, not halt */
+
+/* One per AP slot, a cache line each so that a spinning AP reads only its
+ * own. The BSP writes fn, arg and worker, then bumps seq; the AP runs the
+ * call and copies seq to done. x86 keeps stores, and loads, in order; the
+ * volatile accesses keep the compiler from reordering them. */
+struct mailbox {
+	volatile uint32_t seq;
+	volatile uint32_t done;
+	volatile uint32_t parked;
+	volatile uint32_t worker;
+	void (*volatile fn)(uint32_t i, void *arg);
+	void *volatile arg;
+} __attribute__((aligned(64)));
+
+static struct mailbox mbox[PVG_MAX_CPUS];
+static uint32_t worker_slot[PVG_MAX_CPUS];   /* worker i (1..) -> AP slot */
+static uint32_t nr_workers;
 
 static uint32_t my_apic_id(void)
 {
 	return mmio_read32(smp_lapic + LAPIC_ID) >> 24;
 }
 
+static __noreturn void ap_serve(struct mailbox *m)
+{
+	uint32_t seen = 0;
+
+	for (;;) {
+		while (m->seq == seen)
+			cpu_relax();
+		seen = m->seq;
+		m->fn(m->worker, m->arg);
+		barrier();
+		m->done = seen;
+	}
+}
+
 void smp_ap_main(uint64_t slot)
 {
+	/* parked before counted in: the BSP lists workers after the count */
+	if (ap_park)
+		mbox[slot].parked = 1;
 	ap_apic_id[slot] = AP_RAN | my_apic_id();
 	atomic_inc32(&ap_checked_in);
+	if (ap_park)
+		ap_serve(&mbox[slot]);
 	svc_halt();
 }
 
@@ -149,4 +188,46 @@ int smp_start_aps(const struct boot_info *bi, const struct cpu_table *t,
 busy:
 	r->error = "icr-busy";
 	return -1;
+}
+
+int smp_start_workers(const struct boot_info *bi, const struct cpu_table *t,
+		      uint64_t timeout_us, struct smp_result *r)
+{
+	ap_park = 1;
+	int ret = smp_start_aps(bi, t, timeout_us, r);
+	for (uint32_t s = 1; s < PVG_MAX_CPUS; s++)
+		if ((ap_apic_id[s] & AP_RAN) && mbox[s].parked)
+			worker_slot[++nr_workers] = s;
+	return ret;
+}
+
+uint32_t smp_workers(void)
+{
+	return nr_workers;
+}
+
+int smp_run(uint32_t n, void (*fn)(uint32_t i, void *arg), void *arg, uint64_t timeout_us)
+{
+	if (!n || n - 1 > nr_workers)
+		return -1;
+	for (uint32_t i = 1; i < n; i++) {
+		struct mailbox *m = &mbox[worker_slot[i]];
+		m->fn = fn;
+		m->arg = arg;
+		m->worker = i;
+		barrier();             /* the call's data before the bump */
+		m->seq = m->seq + 1;
+	}
+	fn(0, arg);
+	uint64_t deadline = rdtsc() + ns_to_tsc(timeout_us * 1000);
+	for (uint32_t i = 1; i < n; i++) {
+		struct mailbox *m = &mbox[worker_slot[i]];
+		while (m->done != m->seq) {
+			if ((int64_t)(rdtsc() - deadline) > 0)
+				return -1;
+			cpu_relax();
+		}
+	}
+	barrier();                     /* the results after every done */
+	return 0;
 }

@@ -35,9 +35,26 @@ struct smp_result {
 };
 
 /* Start every AP in t other than the running BSP and wait up to timeout_us
- * for all to check in from ring 3 (they then halt). Call once. Returns 0, or
- * -1 with r->error set. */
+ * for all to check in from ring 3 (they then halt). Call once (this or
+ * smp_start_workers). Returns 0, or -1 with r->error set. */
 int smp_start_aps(const struct boot_info *bi, const struct cpu_table *t,
 		  uint64_t timeout_us, struct smp_result *r);
+
+/* The same, but each AP, once checked in, stays in ring 3 as a worker:
+ * it spins (pause) on its own mailbox for smp_run's calls instead of
+ * halting. For benchmarks on every vCPU; a parked AP keeps its vCPU busy. */
+int smp_start_workers(const struct boot_info *bi, const struct cpu_table *t,
+		      uint64_t timeout_us, struct smp_result *r);
+
+/* Workers parked so far (APs only; the BSP is not counted). */
+uint32_t smp_workers(void);
+
+/* Call fn(i, arg) on n CPUs at once: i = 0 on the calling BSP, 1..n-1 on
+ * the first n-1 parked workers. Returns 0 when every call has returned, or
+ * -1 if fewer than n-1 workers are parked or one has not finished within
+ * timeout_us of the BSP's own return. BSP, ring 3; fn must not print while
+ * another CPU may (serial_write is serialized, but interleaved lines are not
+ * ordered). */
+int smp_run(uint32_t n, void (*fn)(uint32_t i, void *arg), void *arg, uint64_t timeout_us);
 
 #endif

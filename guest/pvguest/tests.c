@@ -19,6 +19,8 @@ static const struct test tests[] = {
 	{ "bench-net", test_bench_net },
 	{ "hostile-net", test_hostile_net },
 	{ "bench-exits", test_bench_exits },
+	{ "bench-cpu", test_bench_cpu },
+	{ "bench-mem", test_bench_mem },
 };
 
 static void kv_vappend(struct test_ctx *c, const char *fmt, va_list ap)

@@ -50,6 +50,8 @@ enum test_status test_net_echo(struct test_ctx *c);
 enum test_status test_bench_net(struct test_ctx *c);
 enum test_status test_hostile_net(struct test_ctx *c);
 enum test_status test_bench_exits(struct test_ctx *c);
+enum test_status test_bench_cpu(struct test_ctx *c);
+enum test_status test_bench_mem(struct test_ctx *c);
 
 /* Shared by the net tests (tests_net.c). net_test_open finds the dev=<n>-th
  * virtio-net device, opens it with wanted (less MRG_RXBUF if

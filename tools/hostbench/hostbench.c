@@ -281,10 +281,11 @@ static int run_cpu(const struct opts *o, struct worker *w, struct buf *bufs)
 		failed |= run_workers(o, w, o->threads, &wall, &ops, &sum, kc->name);
 		for (unsigned i = 0; i < o->threads; i++)
 			buf_free(&bufs[i]);
-		double score = (double)ops * 1000.0 / (double)wall;   /* per us = M per s */
-		printf("BENCH cpu kernel=%s threads=%u ops=%lu ns=%lu score=%.1f unit=%s "
+		uint64_t score = kern_rate_x10(ops, wall);
+		printf("BENCH cpu kernel=%s threads=%u ops=%lu ns=%lu score=%lu.%lu unit=%s "
 		       "checksum=%#lx\n", kc->name, o->threads, (unsigned long)ops,
-		       (unsigned long)wall, score, kc->unit, (unsigned long)sum);
+		       (unsigned long)wall, (unsigned long)(score / 10), (unsigned long)(score % 10),
+		       kc->unit, (unsigned long)sum);
 		fflush(stdout);
 	}
 	return failed;
@@ -313,9 +314,11 @@ static int run_mem(const struct opts *o, struct worker *w, struct buf *bufs)
 		long huge_kib = anon_huge_kib(bufs[0].p);
 		for (unsigned i = 0; i < o->threads; i++)
 			buf_free(&bufs[i]);
+		uint64_t mbps = kern_rate_x10(ops, wall);
 		printf("BENCH mem kernel=memcpy size=1G pages=%s threads=%u bytes=%lu ns=%lu "
-		       "mbps=%.1f checksum=%#lx\n", pages, o->threads, (unsigned long)ops,
-		       (unsigned long)wall, (double)ops * 1000.0 / (double)wall, (unsigned long)sum);
+		       "mbps=%lu.%lu checksum=%#lx\n", pages, o->threads, (unsigned long)ops,
+		       (unsigned long)wall, (unsigned long)(mbps / 10), (unsigned long)(mbps % 10),
+		       (unsigned long)sum);
 		printf("INFO pages kernel=memcpy buffer_kib=%zu anon_huge_kib=%ld\n",
 		       2 * share >> 10, huge_kib);
 		fflush(stdout);
@@ -334,9 +337,11 @@ static int run_mem(const struct opts *o, struct worker *w, struct buf *bufs)
 		failed |= run_workers(o, w, 1, &wall, &ops, &sum, "chase");
 		long huge_kib = anon_huge_kib(bufs[0].p);
 		buf_free(&bufs[0]);
+		uint64_t per = kern_per_x100(wall, ops);
 		printf("BENCH mem kernel=chase size=%s pages=%s threads=1 loads=%lu ns=%lu "
-		       "ns_per_load=%.2f checksum=%#lx\n", cs->label, pages, (unsigned long)ops,
-		       (unsigned long)wall, (double)wall / (double)ops, (unsigned long)sum);
+		       "ns_per_load=%lu.%02lu checksum=%#lx\n", cs->label, pages, (unsigned long)ops,
+		       (unsigned long)wall, (unsigned long)(per / 100), (unsigned long)(per % 100),
+		       (unsigned long)sum);
 		printf("INFO pages kernel=chase size=%s buffer_kib=%zu anon_huge_kib=%ld\n",
 		       cs->label, cs->bytes >> 10, huge_kib);
 		fflush(stdout);
