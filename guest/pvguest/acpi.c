@@ -59,3 +59,26 @@ uint64_t acpi_find_table(const struct boot_info *bi, const char *sig, const char
 	}
 	return 0;
 }
+
+/* FADT fields (ACPI 6.4 §5.2.9, Table 5.9): the 32-bit DSDT address, and
+ * X_DSDT, which only a FADT long enough to hold it has. */
+#define FADT_DSDT   40
+#define FADT_X_DSDT 140
+
+uint64_t acpi_find_dsdt(const struct boot_info *bi, const char **err)
+{
+	uint64_t fadt = acpi_find_table(bi, "FACP", err, NULL);
+
+	if (!fadt || rd32(fadt + 4) < FADT_DSDT + 4)
+		return 0;
+	uint64_t dsdt = rd32(fadt + 4) >= FADT_X_DSDT + 8 ? rd64(fadt + FADT_X_DSDT) : 0;
+	if (!dsdt)
+		dsdt = rd32(fadt + FADT_DSDT);
+	if (!dsdt)
+		return 0;
+	if (!acpi_table_ok(bi, dsdt) || memcmp((void *)dsdt, "DSDT", 4) != 0) {
+		*err = "acpi-dsdt-checksum";
+		return 0;
+	}
+	return dsdt;
+}

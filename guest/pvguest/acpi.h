@@ -13,5 +13,9 @@
  * found at all. */
 uint64_t acpi_find_table(const struct boot_info *bi, const char *sig, const char **err,
 			 int *have_acpi);
+/* The DSDT named by the FADT (X_DSDT when set, else DSDT), checksum and
+ * length checked; 0 when there is none, with *err set if a table on the way
+ * or the DSDT itself is malformed. */
+uint64_t acpi_find_dsdt(const struct boot_info *bi, const char **err);
 
 #endif

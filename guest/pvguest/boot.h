@@ -55,5 +55,9 @@ void handoff_parse(uint32_t kind, uint64_t ptr, struct boot_info *bi);
 /* BSP, ring 3, once, after handoff_parse: map RAM above 4 GiB (the low 4 GiB
  * are mapped statically by entry.S). Sets bi->mapped_end. */
 void paging_map_high(struct boot_info *bi);
+/* BSP, ring 3: make the MMIO range [pa, pa+len) accessible from ring 3,
+ * uncached, if it is not mapped yet. Returns 0, -EINVAL for a range beyond
+ * the physical address space, or -ENOMEM when the page-table pool is spent. */
+int paging_map_mmio(uint64_t pa, uint64_t len) __attribute__((warn_unused_result));
 
 #endif

@@ -1,13 +1,23 @@
 /* pci.c: PCI config access; see pci.h. conf1 is the PC's mechanism #1;
- * ECAM is PCI Express's memory-mapped config space (1 MiB per bus). */
+ * ECAM is PCI Express's memory-mapped config space (1 MiB per bus, 4 KiB
+ * per function), found through the MCFG of the PCI Firmware Specification. */
 #include "pci.h"
 #include "acpi.h"
 #include "arch.h"
+#include "lib.h"
 #include "phys.h"
+#include "virtio_defs.h"          /* the errno values */
 
 #define CONF1_ADDR 0xcf8
 #define CONF1_DATA 0xcfc
 #define CONF1_ENABLE 0x80000000u
+
+/* MCFG: the ACPI header, 8 reserved bytes, then 16-byte allocations of
+ * base (8), segment (2), start bus (1), end bus (1), reserved (4). */
+#define MCFG_ALLOCS 44
+#define MCFG_ALLOC_SIZE 16
+#define ECAM_BUS_SHIFT 20
+#define PHYS_LIMIT (1ull << 52)
 
 static uint32_t conf1_addr(unsigned bus, unsigned slot, unsigned fn, unsigned off)
 {
@@ -36,23 +46,274 @@ void pci_conf1_write32(unsigned bus, unsigned slot, unsigned fn, unsigned off, u
 	outl(CONF1_DATA, v);
 }
 
-uint64_t pci_ecam_find(const struct boot_info *bi, unsigned *end_bus, const char **err)
+/* Whether [pa, end) overlaps RAM in the memory map: an ECAM there would
+ * alias guest memory, which no sane VMM does. */
+static int overlaps_ram(const struct boot_info *bi, uint64_t pa, uint64_t end)
+{
+	for (uint32_t i = 0; i < bi->nr_mem; i++) {
+		const struct mem_entry *m = &bi->mem[i];
+		if (m->type == MEM_TYPE_RAM && m->addr < end && pa < m->addr + m->size)
+			return 1;
+	}
+	return 0;
+}
+
+/* A base from the tables is used only if the window is 1 MiB-aligned, inside
+ * the physical address space and clear of RAM. */
+static int ecam_sane(const struct boot_info *bi, uint64_t base, unsigned last)
+{
+	uint64_t end = base + ((uint64_t)(last + 1) << ECAM_BUS_SHIFT);
+
+	return base && !(base & ((1ull << ECAM_BUS_SHIFT) - 1)) && end > base &&
+	       end <= PHYS_LIMIT && !overlaps_ram(bi, base, end);
+}
+
+/* The MCFG allocation for segment 0 that starts at bus 0. */
+static uint64_t ecam_from_mcfg(const struct boot_info *bi, unsigned *end_bus, const char **err)
 {
 	uint64_t mcfg = acpi_find_table(bi, "MCFG", err, NULL);
 
-	/* one allocation (segment 0, starting at bus 0) is all pvguest uses */
-	if (!mcfg || rd32(mcfg + 4) < 44 + 16)
+	if (!mcfg)
 		return 0;
-	uint64_t a = mcfg + 44;
-	if (rd16(a + 8) != 0 || *(uint8_t *)(a + 10) != 0)
+	/* acpi_find_table checked the checksum and that len bytes are mapped */
+	uint32_t len = rd32(mcfg + 4);
+	if (len < MCFG_ALLOCS + MCFG_ALLOC_SIZE || (len - MCFG_ALLOCS) % MCFG_ALLOC_SIZE) {
+		*err = "mcfg-length";
 		return 0;
-	*end_bus = *(uint8_t *)(a + 11);
-	return rd64(a);
+	}
+	for (uint64_t a = mcfg + MCFG_ALLOCS; a < mcfg + len; a += MCFG_ALLOC_SIZE) {
+		/* pvguest scans bus 0 only, so it needs the allocation holding it */
+		if (rd16(a + 8) != 0 || *(uint8_t *)(a + 10) != 0)
+			continue;
+		uint64_t base = rd64(a);
+		unsigned last = *(uint8_t *)(a + 11);
+		if (!ecam_sane(bi, base, last)) {
+			*err = "mcfg-base";
+			return 0;
+		}
+		*end_bus = last;
+		return base;
+	}
+	return 0;
+}
+
+/* An AML integer constant (ACPI 6.4 §20.2.3): Zero, One, Ones or a byte,
+ * word, dword or qword prefix and its little-endian value. */
+static int aml_const(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+	unsigned n;
+
+	if (p >= end)
+		return 0;
+	switch (*p) {
+	case 0x00: *v = 0; return 1;
+	case 0x01: *v = 1; return 1;
+	case 0xff: *v = ~0ull; return 1;
+	case 0x0a: n = 1; break;
+	case 0x0b: n = 2; break;
+	case 0x0c: n = 4; break;
+	case 0x0e: n = 8; break;
+	default: return 0;
+	}
+	if (end - p - 1 < (long)n)
+		return 0;
+	*v = 0;
+	for (unsigned i = n; i > 0; i--)
+		*v = *v << 8 | p[i];
+	return 1;
+}
+
+/* The value of the first _CBA in the AML of [p, end), declared either as
+ * Name (_CBA, const) or as Method (_CBA, 0) { Return (const) }, the form
+ * QEMU's PCIe host bridge (GPEX, as on microvm,pcie=on) uses. Not an AML
+ * interpreter: a pattern match on the encodings (NameOp 0x08; MethodOp
+ * 0x14, a 1-4 byte PkgLength whose lead byte counts the bytes after it,
+ * flags with ArgCount 0, ReturnOp 0xA4). A false match inside a buffer is
+ * possible in principle; the caller checks the result (ecam_sane, and that
+ * 00.0 answers through it). */
+static int aml_find_cba(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+	for (const uint8_t *q = p + 1; q + 4 <= end; q++) {
+		if (memcmp(q, "_CBA", 4) != 0)
+			continue;
+		if (q[-1] == 0x08 && aml_const(q + 4, end, v))
+			return 1;
+		for (unsigned k = 1; k <= 4 && q - p > (long)k; k++) {
+			if (q[-(long)k] >> 6 != k - 1 || q[-(long)k - 1] != 0x14)
+				continue;
+			if (q + 6 <= end && (q[4] & 7) == 0 && q[5] == 0xa4 &&
+			    aml_const(q + 6, end, v))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* ACPI without an MCFG (QEMU microvm,pcie=on): the host bridge's _CBA in
+ * the DSDT gives the ECAM base. Only bus 0 is claimed, since finding the
+ * bus range means evaluating _CRS and bus 0 is all pvguest scans. */
+static uint64_t ecam_from_dsdt(const struct boot_info *bi, unsigned *end_bus, const char **err)
+{
+	uint64_t dsdt = acpi_find_dsdt(bi, err), base;
+
+	if (!dsdt)
+		return 0;
+	const uint8_t *aml = (const uint8_t *)dsdt;
+	if (!aml_find_cba(aml + 36, aml + rd32(dsdt + 4), &base))
+		return 0;
+	if (!ecam_sane(bi, base, 0)) {
+		*err = "dsdt-cba-base";
+		return 0;
+	}
+	*end_bus = 0;
+	return base;
+}
+
+/* An AML PkgLength at p (§20.2.4): the lead byte's top two bits count the
+ * bytes after it. Returns the encoding's size (0: malformed), *len the value. */
+static unsigned aml_pkglen(const uint8_t *p, const uint8_t *end, uint32_t *len)
+{
+	unsigned n = (unsigned)(p[0] >> 6) + 1;
+
+	if (end - p < (long)n)
+		return 0;
+	if (n == 1) {
+		*len = p[0] & 0x3f;
+		return 1;
+	}
+	*len = p[0] & 0x0f;
+	for (unsigned i = 1; i < n; i++)
+		*len |= (uint32_t)p[i] << (4 + 8 * (i - 1));
+	return n;
+}
+
+/* A host bridge's memory windows from its _CRS: the address-space
+ * descriptors (§6.4.3.5.1-2: DWord 0x87, QWord 0x8A) of resource type 0,
+ * with no translation (the window's CPU and PCI addresses agree). */
+struct window { uint64_t base, end, next; };
+static struct window win32, win64;
+static int windows_read;
+
+static void crs_windows(const uint8_t *r, const uint8_t *end)
+{
+	struct window w32 = { 0 }, w64 = { 0 };
+	int bridge = 0;
+
+	while (r < end) {
+		unsigned len, hdr;
+		if (!(r[0] & 0x80)) {           /* small item; End Tag 0x79 */
+			if ((r[0] >> 3 & 0xf) == 0xf)
+				break;
+			hdr = 1, len = r[0] & 7;
+		} else {
+			if (end - r < 3)
+				return;
+			hdr = 3, len = (unsigned)r[1] | (unsigned)r[2] << 8;
+		}
+		if (end - r < (long)(hdr + len))
+			return;
+		unsigned w = r[0] == 0x87 ? 4 : r[0] == 0x8a ? 8 : r[0] == 0x88 ? 2 : 0;
+		/* type, 2 flag bytes, then granularity, min, max, translation, length */
+		if (w && len >= 3 + 5 * w) {
+			uint64_t f[5] = { 0 };
+			for (unsigned i = 0; i < 5; i++)
+				for (unsigned b = w; b > 0; b--)
+					f[i] = f[i] << 8 | r[6 + i * w + b - 1];
+			if (r[3] == 2)
+				bridge = 1;     /* a bus-number range: this is a bridge's _CRS */
+			else if (r[3] == 0 && f[3] == 0 && f[4] && f[2] >= f[1]) {
+				struct window *t = f[2] < (1ull << 32) ? &w32 : &w64;
+				if (!t->base && f[1]) {
+					t->base = t->next = f[1];
+					t->end = f[2] + 1;
+				}
+			}
+		}
+		r += hdr + len;
+	}
+	if (bridge && !win32.base && !win64.base) {
+		win32 = w32;
+		win64 = w64;
+	}
+}
+
+/* The buffer after each _CRS in the AML, declared as Name (_CRS, Buffer)
+ * or Method (_CRS, 0) { Return (Buffer) }; the first one with a bus-number
+ * range and a memory window gives the windows. A pattern match like
+ * aml_find_cba, with every length checked against the table's end. */
+static void aml_find_windows(const uint8_t *p, const uint8_t *end)
+{
+	for (const uint8_t *q = p + 1; q + 4 <= end && !win32.base && !win64.base; q++) {
+		if (memcmp(q, "_CRS", 4) != 0)
+			continue;
+		const uint8_t *b = q + 4;
+		if (q[-1] != 0x08) {
+			if (q + 6 > end || (q[4] & 7) != 0 || q[5] != 0xa4)
+				continue;
+			b = q + 6;
+		}
+		uint32_t plen, size;
+		uint64_t n;
+		if (b + 2 > end || b[0] != 0x11)        /* BufferOp */
+			continue;
+		unsigned k = aml_pkglen(b + 1, end, &plen);
+		if (!k || plen > (uint64_t)(end - b - 1))
+			continue;
+		const uint8_t *bend = b + 1 + plen, *data = b + 1 + k;
+		const uint8_t *after = data;
+		/* BufferSize is a constant; its encoding's length varies */
+		if (!aml_const(data, bend, &n))
+			continue;
+		after += *data == 0x0a ? 2 : *data == 0x0b ? 3 : *data == 0x0c ? 5 :
+			 *data == 0x0e ? 9 : 1;
+		size = n < (uint64_t)(bend - after) ? (uint32_t)n : (uint32_t)(bend - after);
+		crs_windows(after, after + size);
+	}
+}
+
+int pci_bar_alloc(uint64_t size, int is64, uint64_t *addr)
+{
+	if (!windows_read) {
+		const char *err = NULL;
+		uint64_t dsdt = acpi_find_dsdt(&boot_info, &err);
+		windows_read = 1;
+		if (dsdt)
+			aml_find_windows((const uint8_t *)dsdt + 36,
+					 (const uint8_t *)dsdt + rd32(dsdt + 4));
+	}
+	if (!size || size & (size - 1))
+		return -EINVAL;
+	/* below 4 GiB first: entry.S maps it already; a 64-bit BAR may go either way */
+	struct window *ws[2] = { &win32, is64 ? &win64 : NULL };
+	for (unsigned i = 0; i < 2; i++) {
+		struct window *w = ws[i];
+		if (!w || !w->base)
+			continue;
+		uint64_t a = (w->next + size - 1) & ~(size - 1);
+		if (a < w->next || a + size < a || a + size > w->end)
+			continue;
+		w->next = a + size;
+		*addr = a;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+uint64_t pci_ecam_find(const struct boot_info *bi, unsigned *end_bus, const char **err,
+		       const char **source)
+{
+	uint64_t base = ecam_from_mcfg(bi, end_bus, err);
+
+	*source = "mcfg";
+	if (base || *err)
+		return base;
+	*source = "dsdt-cba";
+	return ecam_from_dsdt(bi, end_bus, err);
 }
 
 static uint64_t ecam_pa(uint64_t ecam, unsigned bus, unsigned slot, unsigned fn, unsigned off)
 {
-	return ecam + ((uint64_t)bus << 20 | slot << 15 | fn << 12 | (off & 0xffc));
+	return ecam + ((uint64_t)bus << ECAM_BUS_SHIFT | slot << 15 | fn << 12 | (off & 0xffc));
 }
 
 uint32_t pci_ecam_read32(uint64_t ecam, unsigned bus, unsigned slot, unsigned fn, unsigned off)
@@ -64,4 +325,95 @@ void pci_ecam_write32(uint64_t ecam, unsigned bus, unsigned slot, unsigned fn, u
 		      uint32_t v)
 {
 	mmio_write32(ecam_pa(ecam, bus, slot, fn, off), v);
+}
+
+/* ---- the mechanism in use ---- */
+
+struct pci_ops {
+	const char *name;
+	uint32_t (*read32)(unsigned bus, unsigned slot, unsigned fn, unsigned off);
+	void (*write32)(unsigned bus, unsigned slot, unsigned fn, unsigned off, uint32_t v);
+};
+
+static uint64_t ecam_base;
+static unsigned ecam_end_bus;
+static const char *ecam_why;
+static const struct pci_ops *ops;
+
+/* Buses past the MCFG's last one have no config space: they read as absent. */
+static uint32_t ecam_read32(unsigned bus, unsigned slot, unsigned fn, unsigned off)
+{
+	return bus <= ecam_end_bus ? pci_ecam_read32(ecam_base, bus, slot, fn, off) : 0xffffffff;
+}
+
+static void ecam_write32(unsigned bus, unsigned slot, unsigned fn, unsigned off, uint32_t v)
+{
+	if (bus <= ecam_end_bus)
+		pci_ecam_write32(ecam_base, bus, slot, fn, off, v);
+}
+
+static uint32_t none_read32(unsigned bus, unsigned slot, unsigned fn, unsigned off)
+{
+	(void)bus, (void)slot, (void)fn, (void)off;
+	return 0xffffffff;
+}
+
+static void none_write32(unsigned bus, unsigned slot, unsigned fn, unsigned off, uint32_t v)
+{
+	(void)bus, (void)slot, (void)fn, (void)off, (void)v;
+}
+
+static const struct pci_ops ops_ecam = { "ecam", ecam_read32, ecam_write32 };
+static const struct pci_ops ops_conf1 = { "conf1", pci_conf1_read32, pci_conf1_write32 };
+static const struct pci_ops ops_none = { "none", none_read32, none_write32 };
+
+static const struct pci_ops *pci_ops(void)
+{
+	if (ops)
+		return ops;
+	const char *err = NULL, *source;
+	unsigned end_bus = 0;
+	uint64_t base = pci_ecam_find(&boot_info, &end_bus, &err, &source);
+	if (base && paging_map_mmio(base, (uint64_t)(end_bus + 1) << ECAM_BUS_SHIFT) != 0)
+		err = "ecam-unmappable";
+	/* every VMM pvguest runs on puts a host bridge at 00.0: if the window
+	 * does not show one, the tables pointed somewhere else */
+	else if (base && (pci_ecam_read32(base, 0, 0, 0, 0) & 0xffff) == 0xffff)
+		err = "ecam-empty";
+	else if (base) {
+		ecam_base = base;
+		ecam_end_bus = end_bus;
+		return ops = &ops_ecam;
+	}
+	ecam_why = err ? err : "no-mcfg-no-cba";
+	return ops = pci_conf1_present() ? &ops_conf1 : &ops_none;
+}
+
+uint32_t pci_read32(unsigned bus, unsigned slot, unsigned fn, unsigned off)
+{
+	return pci_ops()->read32(bus, slot, fn, off);
+}
+
+void pci_write32(unsigned bus, unsigned slot, unsigned fn, unsigned off, uint32_t v)
+{
+	pci_ops()->write32(bus, slot, fn, off, v);
+}
+
+const char *pci_mechanism(void)
+{
+	return pci_ops()->name;
+}
+
+const char *pci_ecam_why(void)
+{
+	pci_ops();
+	return ecam_why;
+}
+
+uint64_t pci_ecam_base(unsigned *end_bus)
+{
+	if (pci_ops() != &ops_ecam)
+		return 0;
+	*end_bus = ecam_end_bus;
+	return ecam_base;
 }

@@ -1,5 +1,5 @@
 /* virtio_pci.c: the modern virtio-pci transport of virtio_pci.h. Config
- * space goes through conf1 (pci.h); the virtio structures are MMIO in the
+ * space goes through ECAM or conf1 (pci.h); the virtio structures are MMIO in the
  * device's BARs, which the firmware or VMM assigned. Each access is an exit
  * on a VMM, so probing reads every register once and keeps what it learnt. */
 #include "virtio_pci.h"
@@ -19,21 +19,9 @@
 #define PCI_CAP_MAX       48            /* a walk longer than this loops */
 #define RESET_TIMEOUT_US  (1000 * 1000)
 
-/* Page-table pool for MMIO above what entry.S and paging.c mapped. */
-#define MAP_POOL_PAGES    8
-#define PTE_PRESENT       0x01ull
-#define PTE_LARGE         0x80ull
-#define PTE_TABLE         0x07ull       /* P | RW | US */
-#define PDE_MMIO          0x9full       /* P | RW | US | PWT | PCD | PS */
-#define PTE_ADDR          0x000ffffffffff000ull
-
-extern uint64_t pml4[512];
-static uint64_t map_pool[MAP_POOL_PAGES][512] __attribute__((aligned(4096), section(".noinit")));
-static unsigned map_pool_used;
-
 static uint32_t cfg32(const struct vpci_dev *d, unsigned off)
 {
-	return pci_conf1_read32(d->bus, d->slot, d->fn, off);
+	return pci_read32(d->bus, d->slot, d->fn, off);
 }
 
 static uint8_t cfg8(const struct vpci_dev *d, unsigned off)
@@ -48,14 +36,14 @@ uint32_t vpci_cfg_read32(const struct vpci_dev *d, unsigned off)
 
 void vpci_cfg_write32(const struct vpci_dev *d, unsigned off, uint32_t v)
 {
-	pci_conf1_write32(d->bus, d->slot, d->fn, off, v);
+	pci_write32(d->bus, d->slot, d->fn, off, v);
 }
 
 /* ---- discovery ---- */
 
 static int vpci_match(unsigned bus, unsigned slot, unsigned fn, unsigned type, uint32_t *id)
 {
-	*id = pci_conf1_read32(bus, slot, fn, PCI_ID);
+	*id = pci_read32(bus, slot, fn, PCI_ID);
 	unsigned vendor = *id & 0xffff, device = *id >> 16;
 
 	return vendor == VIRTIO_PCI_VENDOR && device >= VIRTIO_PCI_DEVICE_MODERN &&
@@ -65,13 +53,11 @@ static int vpci_match(unsigned bus, unsigned slot, unsigned fn, unsigned type, u
 /* Calls fn for each modern virtio device of the type; stops when it returns nonzero. */
 static int vpci_scan(unsigned type, int (*fn)(unsigned, unsigned, unsigned, void *), void *arg)
 {
-	if (!pci_conf1_present())
-		return 0;
 	for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
-		uint32_t id0 = pci_conf1_read32(0, slot, 0, PCI_ID);
+		uint32_t id0 = pci_read32(0, slot, 0, PCI_ID);
 		if ((id0 & 0xffff) == 0xffff)
 			continue;
-		unsigned fns = (pci_conf1_read32(0, slot, 0, PCI_HEADER) >> 16) & 0x80 ? 8 : 1;
+		unsigned fns = (pci_read32(0, slot, 0, PCI_HEADER) >> 16) & 0x80 ? 8 : 1;
 		for (unsigned f = 0; f < fns; f++) {
 			uint32_t id;
 			if (vpci_match(0, slot, f, type, &id)) {
@@ -132,44 +118,10 @@ int vpci_find(unsigned type, unsigned index, struct vpci_dev *d)
 
 /* ---- mapping ---- */
 
-static uint64_t *map_table(uint64_t *entry)
-{
-	if (*entry & PTE_PRESENT)
-		return (uint64_t *)(uintptr_t)(*entry & PTE_ADDR);
-	if (map_pool_used == MAP_POOL_PAGES)
-		return NULL;
-	uint64_t *t = map_pool[map_pool_used++];
-	memset(t, 0, 4096);
-	*entry = (uint64_t)(uintptr_t)t | PTE_TABLE;
-	return t;
-}
-
+/* Kept for the callers that map a BAR by hand; paging.c owns the tables. */
 int vpci_map_mmio(uint64_t pa, uint64_t len)
 {
-	if (!len)
-		return 0;
-	uint64_t end = pa + len;
-	if (end < pa)
-		return -EINVAL;
-	/* The low 4 GiB are mapped by entry.S: nothing new ever lands there. */
-	for (uint64_t p = pa & ~((2ull << 20) - 1); p < end; p += 2ull << 20) {
-		if (p < (4ull << 30))
-			continue;
-		uint64_t *pdpt = map_table(&pml4[(p >> 39) & 511]);
-		if (!pdpt)
-			return -ENOMEM;
-		uint64_t *e = &pdpt[(p >> 30) & 511];
-		if ((*e & PTE_PRESENT) && (*e & PTE_LARGE))
-			continue;               /* a 1 GiB page covers it */
-		uint64_t *pd = map_table(e);
-		if (!pd)
-			return -ENOMEM;
-		uint64_t *pde = &pd[(p >> 21) & 511];
-		/* Never mapped before, so no TLB entry can be stale. */
-		if (!(*pde & PTE_PRESENT))
-			*pde = p | PDE_MMIO;
-	}
-	return 0;
+	return paging_map_mmio(pa, len);
 }
 
 /* ---- probe ---- */
@@ -204,6 +156,17 @@ static void vpci_read_bars(struct vpci_dev *d)
 		d->bar[i] = (lo & ~0xfull) | (uint64_t)hi << 32;
 		d->bar_size[i] = mask & ~0xfull ? ~(mask & ~0xfull) + 1 : 0;
 		d->bar_is64[i] = (uint8_t)is64;
+		/* an implemented BAR at 0 was left for the OS (QEMU microvm's
+		 * firmware assigns none): place it in a host-bridge window */
+		uint64_t a;
+		if (!d->bar[i] && d->bar_size[i] && pci_bar_alloc(d->bar_size[i], is64, &a) == 0 &&
+		    (is64 || a + d->bar_size[i] <= (1ull << 32))) {
+			vpci_cfg_write32(d, off, (uint32_t)a | (lo & 0xf));
+			if (is64)
+				vpci_cfg_write32(d, off + 4, (uint32_t)(a >> 32));
+			d->bar[i] = (cfg32(d, off) & ~0xfull) |
+				    (is64 ? (uint64_t)cfg32(d, off + 4) << 32 : 0);
+		}
 		if (is64)
 			i++;
 	}

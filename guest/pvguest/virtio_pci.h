@@ -86,7 +86,7 @@ uint8_t vpci_config_generation(const struct vpci_dev *d);
 
 /* Raw access for hostile tests: any width (1, 2, 4, 8) at any offset of a
  * structure (no bounds check; 8 is one 64-bit access), and PCI config space
- * through conf1. */
+ * through the mechanism pci.h chose. */
 uint64_t vpci_raw_read(const struct vpci_region *r, uint32_t off, unsigned width);
 void vpci_raw_write(const struct vpci_region *r, uint32_t off, unsigned width, uint64_t v);
 uint32_t vpci_cfg_read32(const struct vpci_dev *d, unsigned off);
@@ -96,8 +96,8 @@ void vpci_cfg_write32(const struct vpci_dev *d, unsigned off, uint32_t v);
 uint64_t vpci_notify_addr(struct vpci_dev *d, uint16_t q);
 
 /* Make [pa, pa+len) accessible from ring 3 as uncached memory if it is not
- * mapped yet (2 MiB pages from a static pool, ring-3 writes to the page
- * tables as paging.c does). Returns 0, or -ENOMEM when the pool is spent. */
+ * mapped yet: paging_map_mmio (boot.h). Returns 0, -EINVAL, or -ENOMEM when
+ * the pool is spent. */
 int vpci_map_mmio(uint64_t pa, uint64_t len) __attribute__((warn_unused_result));
 
 #endif
