@@ -74,10 +74,12 @@ enum test_status test_pci(struct test_ctx *c)
 	    (both && pci_conf1_read32(0, 0, 0, REG_ID) != id))
 		return test_fail(c, "id-writable", "the vendor/device ID changed when written");
 
-	test_kv(c, "devices=%u mech=%s conf1=%s", devices, mech, conf1 ? "yes" : "no");
+	/* devices and ecam first: the e2e tests match that prefix */
+	test_kv(c, "devices=%u", devices);
 	if (ecam)
 		test_kv(c, "ecam=%#lx buses=%u from=%s", (unsigned long)ecam, end_bus + 1, source);
 	else
 		test_kv(c, "ecam=none why=%s", pci_ecam_why());
+	test_kv(c, "mech=%s conf1=%s", mech, conf1 ? "yes" : "no");
 	return TEST_PASS;
 }

@@ -79,7 +79,7 @@ run() {
 	fi
 }
 
-run pci 1 '^PVGUEST RESULT pci PASS devices=2 mech=ecam conf1=no ' yes "pvguest.run=pci"
+run pci 1 '^PVGUEST RESULT pci PASS devices=2 ecam=0x[0-9a-f]+ buses=1 from=dsdt-cba mech=ecam conf1=no' yes "pvguest.run=pci"
 run blk-verify 1 '^PVGUEST RESULT blk-verify PASS capacity=16384 ' yes "pvguest.run=blk-verify"
 run bench-exits 1 '^PVGUEST BENCH exits pio_ns=[0-9]+ mmio_ns=[0-9]+ kick_ns=[0-9]+ .*kick_queue=blk' \
 	yes "pvguest.run=bench-exits,n=100"
