@@ -61,7 +61,7 @@ import sys
 import time
 
 import hostinfo  # bench/, the script's own directory, is on sys.path
-from blk import MICROVM_BIOS, MICROVM_WHY, Skip, pin_plan, pin_vcpu
+from blk import MICROVM_BIOS, Skip, microvm_why, pin_plan, pin_vcpu
 from container import Container
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
@@ -320,10 +320,7 @@ def microvm_skip_reason(ns, failure):
                        capture_output=True, text=True, errors="replace", timeout=BOOT_TIMEOUT)
     m = re.search(r"^PVGUEST RESULT pci .*$", p.stdout, re.M)
     pci = m.group(0).strip() if m else f"no pci result (status {p.returncode})"
-    if "why=no-conf1" in pci:
-        return MICROVM_WHY + f" (guest: `{failure}`; pci test: `{pci}`)"
-    return (f"pvguest cannot open the virtio-net device under -M microvm,pcie=on (guest: "
-            f"`{failure}`; pci test: `{pci}`)")
+    return microvm_why(failure, pci, "virtio-net")
 
 
 def bench_line(out, name):
@@ -696,10 +693,14 @@ def report_rows():
     """(row name, test, field, unit, better) for each size."""
     rows = []
     for size in SIZES:
-        rows += [(f"guest->host {size} B", test_key("tx", size), "pps", "pkt/s", "higher"),
-                 (f"guest->host {size} B", test_key("tx", size), "gbps", "Gbit/s", "higher"),
-                 (f"host->guest {size} B", test_key("rx", size), "pps", "pkt/s", "higher"),
-                 (f"host->guest {size} B", test_key("rx", size), "gbps", "Gbit/s", "higher"),
+        rows += [(f"guest->host {size} B packet rate", test_key("tx", size), "pps", "pkt/s",
+                  "higher"),
+                 (f"guest->host {size} B throughput", test_key("tx", size), "gbps", "Gbit/s",
+                  "higher"),
+                 (f"host->guest {size} B packet rate", test_key("rx", size), "pps", "pkt/s",
+                  "higher"),
+                 (f"host->guest {size} B throughput", test_key("rx", size), "gbps", "Gbit/s",
+                  "higher"),
                  (f"request/response {size} B p50", test_key("rr", size), "p50_us", "us",
                   "lower"),
                  (f"request/response {size} B p99", test_key("rr", size), "p99_us", "us",
