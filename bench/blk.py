@@ -491,7 +491,7 @@ def report_method(cache, args, pin, method):
         "(ioengine=io_uring, invalidate=0) on the image file; latency is fio's "
         "submission-to-completion lat. container: the same fio job file on the same "
         f"file, run inside a container (bench/container.py). {method['container']} vireo (engine=uring) and "
-        "QEMU 7.2 (aio=io_uring, virtio-blk-pci with disable-legacy=on; qemu-q35: -M q35, "
+        "QEMU (aio=io_uring, virtio-blk-pci with disable-legacy=on; qemu-q35: -M q35, "
         "qemu-microvm: -M microvm,pcie=on with SeaBIOS's microvm build) boot pvguest, "
         "whose bench-blk is a polling virtio-blk driver in ring 3 (EVENT_IDX, no "
         "interrupts) that keeps QD requests in flight and times each from just before "

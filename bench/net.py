@@ -717,7 +717,7 @@ def report_method(args, pin, method):
         "last datagram), host->guest (`netpeer source` sends as fast as it can; the rate "
         "is what the guest or its stand-in received), and request/response (one datagram "
         "out, wait for the echo from `netpeer echo`, repeat; round-trip p50 and p99). "
-        "vireo and QEMU 7.2 (virtio-net-pci with disable-legacy=on on a TAP with "
+        "vireo and QEMU (virtio-net-pci with disable-legacy=on on a TAP with "
         "vhost=off, this host having no /dev/vhost-net; qemu-q35: -M q35, qemu-microvm: "
         "-M microvm,pcie=on with SeaBIOS's microvm build) boot pvguest once per test: "
         "bench-net, a polling virtio-net driver in ring 3 with a minimal UDP/IPv4 stack, "
