@@ -34,13 +34,13 @@ COLOR = {"native": "#4d4d4d", "container": "#1b9e77", "vireo": "#d95f02",
 # themselves, so ratios within a round compare like with like.
 STEPS = [
     ("cpu+memory", "cpumem.py", ["cpu.json", "memory.json"], [], []),
-    ("disk", "blk.py", ["blk.json"], ["--cache", "writeback,none"],
-     ["--cache", "writeback", "--secs", "0.5"]),
-    ("network", "net.py", ["net.json"], [], ["--secs", "0.5"]),
+    ("disk", "blk.py", ["blk.json"], ["--report", "--cache", "writeback,none"],
+     ["--report", "--cache", "writeback", "--secs", "0.5"]),
+    ("network", "net.py", ["net.json"], ["--report"], ["--report", "--secs", "0.5"]),
     ("start", "start.py", ["start.json"], [], ["--launch-secs", "3"]),
     ("exits", "exits.py", ["exits.json"], [], []),
 ]
-GROUP_ORDER = ["cpu", "memory", "disk", "network", "start", "exits"]
+GROUP_ORDER = ["cpu", "memory", "disk", "disk-direct", "net", "start", "exits"]
 TITLE = {"cpu.json": "CPU", "memory.json": "Memory", "blk.json": "Disk",
          "net.json": "Network", "start.json": "Start and footprint", "exits.json": "Exit costs"}
 
