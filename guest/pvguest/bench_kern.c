@@ -44,7 +44,7 @@ static uint32_t firmware_tables(const struct boot_info *bi, uint64_t *pa, uint32
 		if (!t)
 			continue;
 		pa[n++] = t;
-		if (i == 1 && readable(bi, t, 44)) {     /* FADT: FACS and DSDT */
+		if (!strcmp(sigs[i], "FACP") && readable(bi, t, 44)) {   /* FACS and DSDT */
 			pa[n++] = rd32(t + 36);
 			pa[n++] = rd32(t + 40);
 		}
