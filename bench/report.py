@@ -34,7 +34,7 @@ COLOR = {"native": "#4d4d4d", "container": "#1b9e77", "vireo": "#d95f02",
 # themselves, so ratios within a round compare like with like.
 STEPS = [
     ("cpu+memory", "cpumem.py", ["cpu.json", "memory.json"], [], []),
-    ("disk", "blk.py", ["blk.json"], ["--report", "--cache", "writeback,none"],
+    ("disk", "blk.py", ["blk.json"], ["--report", "--cache", "writeback"],
      ["--report", "--cache", "writeback", "--secs", "0.5"]),
     ("network", "net.py", ["net.json"], ["--report"], ["--report", "--secs", "0.5"]),
     ("start", "start.py", ["start.json"], [], ["--launch-secs", "3"]),
