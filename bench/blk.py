@@ -37,7 +37,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -46,6 +45,7 @@ import tempfile
 import time
 
 import hostinfo  # bench/, the script's own directory, is on sys.path
+from hostload import OTHER_MAX, cpu_snapshot, wait_quiet
 from container import Container
 
 VIREO = "build/vireo"
@@ -53,10 +53,7 @@ PVGUEST = "build/guest/pvguest/pvguest.elf"
 MEM = "256M"
 IMAGE_BYTES = 1 << 30
 BOOT_TIMEOUT = 60   # on top of the jobs' own time
-# A turn during which processes outside the benchmark used more than this
-# share of a CPU is run again (at most RETRIES times; the last one is kept).
-OTHER_MAX = 0.15
-RETRIES = 1
+RETRIES = 1         # a turn over OTHER_MAX (hostload.py) is run again at most this often; the last is kept
 QUIET_WAIT_S = 10   # before a turn, wait at most this long for the host to be idle
 PIN_WAIT_MS = 100   # the guest's head start for the harness to pin the vCPU thread
 
@@ -324,31 +321,6 @@ def run_system(name, img, cache, secs, tmp, pin):
 def container_of(pin):
     """The container for one turn: fresh namespaces and cgroup each time."""
     return Container("blk", cpus=1 if pin else os.cpu_count(), mem_bytes=CONTAINER_MEM)
-
-
-def cpu_snapshot():
-    """(host busy CPU seconds, CPU seconds of this process and its reaped
-    children): their difference over a turn is what ran outside the
-    measured processes (other users of the host, and kernel threads)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    busy = (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")  # user nice system irq softirq
-    ours = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,
-               resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
-    return busy, ours
-
-
-def wait_quiet(limit_s):
-    """Waits (up to limit_s) until the host is about idle: this harness is
-    not alone on a shared machine. Returns the seconds waited."""
-    t0 = time.perf_counter()
-    while True:
-        b0, o0 = cpu_snapshot()
-        time.sleep(0.3)
-        b1, o1 = cpu_snapshot()
-        if (b1 - b0) - (o1 - o0) < 0.3 * OTHER_MAX or time.perf_counter() - t0 > limit_s:
-            return time.perf_counter() - t0
-        time.sleep(0.7)
 
 
 def summary(xs):

@@ -36,7 +36,6 @@ import datetime
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -44,6 +43,7 @@ import threading
 import time
 
 import hostinfo  # bench/, the script's own directory, is on sys.path
+from hostload import OTHER_MAX, cpu_snapshot, wait_quiet
 
 VIREO = "build/vireo"
 PVGUEST = "build/guest/pvguest/pvguest.elf"
@@ -57,9 +57,6 @@ COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
 VCPU_NAMES = {"vireo": "vcpu{}", "qemu-microvm": "CPU {}/KVM", "qemu-q35": "CPU {}/KVM"}
 WAIT_MS = 300               # the guest's head start, for the harness to pin vCPU threads
 TIMEOUT_S = 240
-# A turn during which processes outside the benchmark used more than this
-# share of a CPU is run again once (the last try is kept).
-OTHER_MAX = 0.15
 QUIET_WAIT_S = 10
 
 CPU_KERNELS = [("integer", "Mop/s", "integer mixing (multiply, rotate, xor, a data-dependent "
@@ -167,27 +164,6 @@ def pin_threads(pid, want, deadline):
             return False
         time.sleep(0.001)
     return not left
-
-
-def cpu_snapshot():
-    """(host busy CPU s, CPU s of this process and its reaped children)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    busy = (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")
-    ours = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,
-               resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
-    return busy, ours
-
-
-def wait_quiet(limit_s):
-    t0 = time.perf_counter()
-    while True:
-        b0, o0 = cpu_snapshot()
-        time.sleep(0.3)
-        b1, o1 = cpu_snapshot()
-        if (b1 - b0) - (o1 - o0) < 0.3 * OTHER_MAX or time.perf_counter() - t0 > limit_s:
-            return time.perf_counter() - t0
-        time.sleep(0.7)
 
 
 # --- one turn ---------------------------------------------------------------
