@@ -19,18 +19,7 @@ qemu=${QEMU:-qemu-system-x86_64}
 timeout_s=${PVGUEST_QEMU_TIMEOUT:-300}
 serial=vireo-test
 
-if ! command -v "$qemu" >/dev/null; then
-	echo "SKIPPED (no $qemu)"
-	exit 77
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIPPED (no usable /dev/kvm)"
-	exit 77
-fi
-if [ ! -r "$elf" ]; then
-	echo "FAIL: no pvguest ELF at $elf"
-	exit 1
-fi
+qemu_preflight "$qemu" "$elf"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -32,3 +32,20 @@ qemu_boot() {
 		qemu_status=$?
 	fi
 }
+
+# qemu_preflight QEMU ELF: exits 77 (SKIPPED, with the reason) without QEMU
+# or a usable /dev/kvm, and 1 (FAIL) without the pvguest ELF to boot.
+qemu_preflight() {
+	if ! command -v "$1" >/dev/null; then
+		echo "SKIPPED (no $1)"
+		exit 77
+	fi
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "SKIPPED (no usable /dev/kvm)"
+		exit 77
+	fi
+	if [ ! -r "$2" ]; then
+		echo "FAIL: no pvguest ELF at $2"
+		exit 1
+	fi
+}

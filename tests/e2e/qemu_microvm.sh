@@ -19,21 +19,10 @@ qemu=${QEMU:-qemu-system-x86_64}
 bios=${MICROVM_BIOS:-/usr/share/seabios/bios-microvm.bin}
 timeout_s=${PVGUEST_QEMU_TIMEOUT:-120}
 
-if ! command -v "$qemu" >/dev/null; then
-	echo "SKIPPED (no $qemu)"
-	exit 77
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIPPED (no usable /dev/kvm)"
-	exit 77
-fi
+qemu_preflight "$qemu" "$elf"
 if [ ! -r "$bios" ]; then
 	echo "SKIPPED (no microvm firmware at $bios)"
 	exit 77
-fi
-if [ ! -r "$elf" ]; then
-	echo "FAIL: no pvguest ELF at $elf"
-	exit 1
 fi
 
 tmp=$(mktemp -d)

@@ -28,18 +28,7 @@ case $mem in
 *) echo "FAIL: memory size '$mem' must end in M or G"; exit 1 ;;
 esac
 
-if ! command -v "$qemu" >/dev/null; then
-	echo "SKIPPED (no $qemu)"
-	exit 77
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIPPED (no usable /dev/kvm)"
-	exit 77
-fi
-if [ ! -r "$elf" ]; then
-	echo "FAIL: no pvguest ELF at $elf"
-	exit 1
-fi
+qemu_preflight "$qemu" "$elf"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
