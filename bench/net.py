@@ -37,7 +37,8 @@ turns within a run (rotated each run). With pvguest's bench-exits (under
 vireo and QEMU) it also reports the cost of a PIO exit, an MMIO exit and a
 queue kick, which the latency goal is measured against.
 
-usage: bench/net.py [--runs N] [--secs S] [--systems a,b,... | --report] [--out DIR]
+usage: bench/net.py [--runs N] [--secs S] [--systems a,b,... | --report] [--tests t,...]
+                    [--out DIR]
                     [--no-pin] [--vireo PATH] [--pvguest PATH] [--netpeer PATH]
 --report runs only the comparison report's five columns (loopback,
 container, vireo, qemu-microvm, qemu); net.json always carries "report", the
@@ -776,6 +777,8 @@ def main():
     ap.add_argument("--report", action="store_true",
                     help="only the comparison report's five columns: "
                          + ",".join(s for _, s in REPORT_COLUMNS))
+    ap.add_argument("--tests", help="only these, e.g. tx-18,rx-18 (default: every mode and "
+                    "size, and the exit costs under a VMM)")
     ap.add_argument("--out")
     ap.add_argument("--no-pin", action="store_true",
                     help="leave thread placement to the host's scheduler")
@@ -790,8 +793,12 @@ def main():
     systems = [s for s in args.systems.split(",") if s]
     if args.report:
         systems = [s for _, s in REPORT_COLUMNS]
-    if any(s not in SYSTEMS for s in systems) or args.runs < 1 or args.secs <= 0:
-        ap.error(f"--systems: {','.join(SYSTEMS)}; --runs >= 1; --secs > 0")
+    only = set(t for t in (args.tests or "").split(",") if t)
+    known = {test_key(m, z) for z in SIZES for m in MODES} | {"exits"}
+    if any(s not in SYSTEMS for s in systems) or args.runs < 1 or args.secs <= 0 or \
+            only - known:
+        ap.error(f"--systems: {','.join(SYSTEMS)}; --tests: {','.join(sorted(known))}; "
+                 "--runs >= 1; --secs > 0")
     for path in (VIREO, PVGUEST, NETPEER):
         if not os.path.exists(path):
             print(f"net: {path} missing: run ./scripts/build.sh --no-san from the repository "
@@ -841,6 +848,8 @@ def main():
             todo = [(m, z) for z in SIZES for m in MODES if test_key(m, z) not in errors[s]]
             if s in VMMS and "exits" not in errors[s]:
                 todo.append(("exits", None))
+            if only:
+                todo = [(m, z) for m, z in todo if (m if m == "exits" else test_key(m, z)) in only]
             if not todo:
                 continue
             try:

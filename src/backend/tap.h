@@ -14,6 +14,9 @@
 
 #define TAP_MAX_QUEUES 8
 #define TAP_VNET_HDR_LEN 12 /* struct virtio_net_hdr_v1 */
+#define TAP_BATCH_MAX 32    /* frames per tap_write_batch */
+
+struct tap_uring;
 
 struct tap {
 	char name[16];          /* IFNAMSIZ */
@@ -21,6 +24,8 @@ struct tap {
 	bool multi_queue;       /* opened with IFF_MULTI_QUEUE */
 	bool adopted;           /* fds given by the caller: no TAP ioctls */
 	int fd[TAP_MAX_QUEUES]; /* -1 when closed */
+	struct tap_uring *uring; /* for tap_write_batch; made on first use */
+	bool uring_failed;       /* io_uring is not usable here: writev each */
 };
 
 /* Opens (or, with CAP_NET_ADMIN, creates) TAP name with nq queues:
@@ -52,5 +57,19 @@ int tap_set_queue_enabled(struct tap *t, unsigned q, bool on);
  * ready). */
 ssize_t tap_write(struct tap *t, unsigned q, const struct iovec *iov, unsigned cnt);
 ssize_t tap_read(struct tap *t, unsigned q, const struct iovec *iov, unsigned cnt);
+
+/* One frame for tap_write_batch: its buffers (vnet header first), and on
+ * return what tap_write would have returned for it. */
+struct tap_frame {
+	const struct iovec *iov;
+	unsigned cnt;
+	ssize_t res;
+};
+
+/* Writes n (at most TAP_BATCH_MAX) frames to queue q in order, with one
+ * io_uring_enter for all of them where io_uring works (else a writev
+ * each), and never blocks: a frame the queue could not take has res
+ * -EAGAIN. Frames after one that got -EAGAIN may still have been sent. */
+void tap_write_batch(struct tap *t, unsigned q, struct tap_frame *f, unsigned n);
 
 #endif

@@ -39,6 +39,26 @@ struct net_pair {
 	bool rx_starved;        /* no RX buffers: the TAP is not read */
 	bool tx_blocked;        /* the TAP queue is full: wait for EPOLLOUT */
 	bool tap_lost;          /* the fd went bad; net_retry_tap reopens it */
+	struct net_tx_batch *tx;
+};
+
+/* A TX frame staged for tap_write_batch. */
+struct net_tx_frame {
+	uint16_t head;
+	uint64_t len;                   /* the chain's bytes, header in */
+	unsigned iov0;                  /* its first buffer in the batch's iov[] */
+	struct virtio_net_hdr_v1 h;     /* the checked copy the TAP gets */
+};
+
+/* Frames on their way to one TAP queue: sent together, so that one
+ * syscall carries many of them (tap_write_batch says why that matters).
+ * Frames the TAP could not take stay here, in order, until EPOLLOUT. */
+#define NET_TX_IOV (VQ_MAX_IOV + 1 + 2 * TAP_BATCH_MAX)
+struct net_tx_batch {
+	unsigned n, niov;
+	struct net_tx_frame fr[TAP_BATCH_MAX];
+	struct tap_frame tf[TAP_BATCH_MAX];
+	struct iovec iov[NET_TX_IOV];
 };
 
 /* One RX frame's worth of chains. */
@@ -194,36 +214,44 @@ static void net_tx_drop(struct net *n, unsigned q, uint16_t head, const char *wh
 	vq_push(&n->vdev.vq[q], head, 0);
 }
 
-/* Sends one popped chain. Returns false when the TAP is full (the chain
- * was given back and waits for EPOLLOUT). */
-static bool net_tx_one(struct net *n, struct net_pair *p, unsigned q, uint64_t *bytes)
+static bool net_tx_room(const struct net_tx_batch *b)
+{
+	return b->n < TAP_BATCH_MAX && NET_TX_IOV - b->niov >= VQ_MAX_IOV + 1;
+}
+
+/* Checks the chain just popped and stages it in p's batch: its header
+ * copied (what was checked is what the TAP gets), its buffers after the
+ * header. A bad chain is dropped (pushed at once): returns false then. */
+static bool net_tx_stage(struct net *n, struct net_pair *p, unsigned q)
 {
 	const struct vq_elem *e = &n->elem;
-	struct iovec iov[VQ_MAX_IOV + 1];
-	struct virtio_net_hdr_v1 h;
-	unsigned cnt = 1;
+	struct net_tx_batch *b = p->tx;
+	struct net_tx_frame *fr = &b->fr[b->n];
+	struct iovec *iov = &b->iov[b->niov];
 	uint64_t skip = NET_HDR_LEN;
+	unsigned cnt = 1;
 	const char *why;
-	ssize_t w;
 
-	/* GUEST: the chain was bounded and checked by vq_pop; the header is
-	 * copied once, checked, and that copy is what the TAP gets */
+	/* GUEST: the chain was bounded and checked by vq_pop */
 	if (e->in_num) {
 		net_tx_drop(n, q, e->head, "writable buffer in a TX chain");
-		return true;
+		return false;
 	}
 	if (e->out_len < NET_HDR_LEN) {
 		net_tx_drop(n, q, e->head, "chain shorter than the header");
-		return true;
+		return false;
 	}
-	iov_to_buf(e->iov, e->out_num, 0, &h, sizeof(h));
-	if (net_tx_hdr_check(&h, e->out_len - NET_HDR_LEN, n->vdev.features, &why)) {
+	iov_to_buf(e->iov, e->out_num, 0, &fr->h, sizeof(fr->h));
+	if (net_tx_hdr_check(&fr->h, e->out_len - NET_HDR_LEN, n->vdev.features, &why)) {
 		net_tx_drop(n, q, e->head, why);
-		return true;
+		return false;
 	}
-	h.num_buffers = 0; /* virtio 1.2 §5.1.6.2: the driver's is meaningless */
-	iov[0].iov_base = &h;
-	iov[0].iov_len = sizeof(h);
+	fr->h.num_buffers = 0; /* virtio 1.2 §5.1.6.2: the driver's is meaningless */
+	fr->head = e->head;
+	fr->len = e->out_len;
+	fr->iov0 = b->niov;
+	iov[0].iov_base = &fr->h;
+	iov[0].iov_len = sizeof(fr->h);
 	for (unsigned i = 0; i < e->out_num; i++) {
 		uint64_t l = e->iov[i].iov_len;
 
@@ -236,58 +264,134 @@ static bool net_tx_one(struct net *n, struct net_pair *p, unsigned q, uint64_t *
 		cnt++;
 		skip = 0;
 	}
-	w = tap_write(&n->tap, p->idx, iov, cnt);
-	if (w == -EAGAIN) {
-		vq_unpop(&n->vdev.vq[q], 1);
-		p->tx_blocked = true;
-		net_set_events(n, p);
-		return false;
-	}
-	if (w < 0) {
-		/* The host refused it (EIO: the interface is down; EINVAL:
-		 * the kernel's own header checks). The guest's frame is gone,
-		 * as on a real link. */
-		n->st.tx_errors++;
-		log_ratelimited(&net_rl, "net %s: tx queue %u: TAP write: %s", n->tap.name, q,
-				strerror((int)-w));
-		if (net_tap_gone((int)w))
-			net_tap_lost(n, p, (int)w);
-	} else {
-		n->st.tx_packets++;
-		n->st.tx_bytes += e->out_len - NET_HDR_LEN;
-	}
-	*bytes += e->out_len;
-	vq_push(&n->vdev.vq[q], e->head, 0);
+	b->tf[b->n] = (struct tap_frame){ .iov = iov, .cnt = cnt };
+	b->niov += cnt;
+	b->n++;
 	return true;
 }
 
+/* Moves staged frame `from` down to slot `to` (to <= from), its buffers
+ * to iov[*niov]. */
+static void net_tx_keep(struct net_tx_batch *b, unsigned from, unsigned to, unsigned *niov)
+{
+	unsigned cnt = b->tf[from].cnt;
+
+	memmove(&b->iov[*niov], &b->iov[b->fr[from].iov0], cnt * sizeof(struct iovec));
+	b->fr[to] = b->fr[from];
+	b->fr[to].iov0 = *niov;
+	b->iov[*niov].iov_base = &b->fr[to].h;
+	b->tf[to] = (struct tap_frame){ .iov = &b->iov[*niov], .cnt = cnt };
+	*niov += cnt;
+}
+
+/* Sends p's staged frames and pushes their chains. Frames the TAP could
+ * not take stay staged, in order, and p waits for EPOLLOUT (kicks stay
+ * off meanwhile). Returns whether any chain was pushed. */
+static bool net_tx_flush(struct net *n, struct net_pair *p, unsigned q)
+{
+	struct net_tx_batch *b = p->tx;
+	unsigned keep = 0, niov = 0;
+	bool pushed = false;
+
+	if (!b->n)
+		return false;
+	tap_write_batch(&n->tap, p->idx, b->tf, b->n);
+	for (unsigned i = 0; i < b->n; i++) {
+		ssize_t w = b->tf[i].res;
+
+		if (w == -EAGAIN) {
+			net_tx_keep(b, i, keep++, &niov);
+			continue;
+		}
+		if (w < 0) {
+			/* The host refused it (EIO: the interface is down;
+			 * EINVAL: the kernel's own header checks). The guest's
+			 * frame is gone, as on a real link. */
+			n->st.tx_errors++;
+			log_ratelimited(&net_rl, "net %s: tx queue %u: TAP write: %s", n->tap.name, q,
+					strerror((int)-w));
+			if (net_tap_gone((int)w))
+				net_tap_lost(n, p, (int)w);
+		} else {
+			n->st.tx_packets++;
+			n->st.tx_bytes += b->fr[i].len - NET_HDR_LEN;
+		}
+		vq_push(&n->vdev.vq[q], b->fr[i].head, 0);
+		pushed = true;
+	}
+	b->n = keep;
+	b->niov = niov;
+	if (keep) {
+		p->tx_blocked = true;
+		net_set_events(n, p);
+	}
+	return pushed;
+}
+
+/* Gives the driver back the frames p still holds, unsent (the queue pair
+ * was turned off). Returns whether there were any. */
+static bool net_tx_drop_staged(struct net *n, struct net_pair *p)
+{
+	struct net_tx_batch *b = p->tx;
+	unsigned q = 2 * p->idx + 1, cnt = b->n;
+
+	for (unsigned i = 0; i < cnt; i++)
+		net_tx_drop(n, q, b->fr[i].head, "its queue pair was turned off");
+	b->n = b->niov = 0;
+	p->tx_blocked = false;
+	return cnt > 0;
+}
+
+/* Runs p's TX again from the event loop (a budget ran out, the TAP came
+ * back). */
+static void net_tx_resched(struct net *n, struct net_pair *p)
+{
+	uint64_t one = 1;
+
+	n->resched_mask |= 1u << p->idx;
+	if (write(n->resched_fd, &one, sizeof(one)) < 0)
+		return; /* EAGAIN: a wakeup is pending anyway */
+}
+
 /* Drains tx queue of pair p, kicks off meanwhile (virtio 1.2 §2.7.10), at
- * most a queue's worth of chains and NET_BUDGET_BYTES. Returns NULL or why
- * the device needs a reset. n->lock held. */
+ * most a queue's worth of chains and NET_BUDGET_BYTES, TAP_BATCH_MAX
+ * frames per TAP write. Returns NULL or why the device needs a reset.
+ * n->lock held. */
 static const char *net_tx(struct net *n, struct net_pair *p)
 {
 	unsigned q = 2 * p->idx + 1;
 	struct vq *vq = &n->vdev.vq[q];
 	unsigned budget = vq->size;
 	uint64_t bytes = 0;
-	bool pushed = false, more = false;
+	bool pushed, more = false;
 
 	if (!n->active || !vq->started || p->tx_blocked || p->idx >= n->pairs)
 		return NULL;
-	for (;;) {
+	/* frames a full TAP left staged go first */
+	pushed = net_tx_flush(n, p, q);
+	while (!p->tx_blocked) {
 		vq_notify_disable(vq);
 		while (budget && bytes < NET_BUDGET_BYTES) {
-			int r = vq_pop(vq, &n->elem);
+			int r;
 
+			if (!net_tx_room(p->tx)) {
+				pushed |= net_tx_flush(n, p, q);
+				if (p->tx_blocked)
+					goto out;
+			}
+			r = vq_pop(vq, &n->elem);
 			if (r == 0)
 				break;
 			if (r < 0)
 				return vq->error ? vq->error : "broken virtqueue";
 			budget--;
-			if (!net_tx_one(n, p, q, &bytes))
-				goto out; /* resumed by EPOLLOUT, kicks stay off */
-			pushed = true;
+			bytes += n->elem.out_len;
+			if (!net_tx_stage(n, p, q))
+				pushed = true;
 		}
+		pushed |= net_tx_flush(n, p, q);
+		if (p->tx_blocked)
+			break; /* resumed by EPOLLOUT, kicks stay off */
 		if (!budget || bytes >= NET_BUDGET_BYTES) {
 			more = vq_has_avail(vq) || vq_notify_enable(vq);
 			break;
@@ -298,13 +402,8 @@ static const char *net_tx(struct net *n, struct net_pair *p)
 out:
 	if (pushed)
 		virtio_signal_used(&n->vdev, q);
-	if (more) {
-		uint64_t one = 1;
-
-		n->resched_mask |= 1u << p->idx;
-		if (write(n->resched_fd, &one, sizeof(one)) < 0)
-			return NULL; /* EAGAIN: a wakeup is pending anyway */
-	}
+	if (more)
+		net_tx_resched(n, p);
 	return NULL;
 }
 
@@ -484,6 +583,8 @@ static uint8_t net_ctrl_cmd(struct net *n, uint8_t cls, uint8_t cmd, const uint8
 		n->pairs = pairs;
 		for (unsigned i = 0; i < n->max_pairs; i++) {
 			(void)tap_set_queue_enabled(&n->tap, i, i < pairs);
+			if (i >= pairs && net_tx_drop_staged(n, &n->p[i]))
+				virtio_signal_used(&n->vdev, 2 * i + 1);
 			net_set_events(n, &n->p[i]);
 		}
 		return VIRTIO_NET_OK;
@@ -651,11 +752,15 @@ void net_retry_tap(struct net *n)
 			continue;
 		}
 		p->tap_lost = false;
-		p->tx_blocked = false;
 		n->st.tap_restored++;
 		(void)tap_set_queue_enabled(&n->tap, i, i < n->pairs);
 		if (n->active)
 			(void)tap_set_offload(&n->tap, net_tun_offload(n->vdev.features));
+		if (p->tx_blocked) {
+			/* kicks are off while blocked: TX resumes from here */
+			p->tx_blocked = false;
+			net_tx_resched(n, p);
+		}
 		net_set_events(n, p);
 		log_warn("net %s: queue %u: TAP back", n->tap.name, i);
 	}
@@ -747,6 +852,7 @@ static void net_reset(struct virtio_dev *d)
 	for (unsigned i = 0; i < n->max_pairs; i++) {
 		n->p[i].rx_starved = false;
 		n->p[i].tx_blocked = false;
+		n->p[i].tx->n = n->p[i].tx->niov = 0; /* the driver has them back */
 		net_set_events(n, &n->p[i]);
 		(void)tap_set_queue_enabled(&n->tap, i, true);
 	}
@@ -889,7 +995,8 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 	for (i = 0; i < n->max_pairs; i++) {
 		n->p[i].n = n;
 		n->p[i].idx = i;
-		ret = net_register(n, &n->p[i]);
+		n->p[i].tx = calloc(1, sizeof(*n->p[i].tx));
+		ret = n->p[i].tx ? net_register(n, &n->p[i]) : -ENOMEM;
 		if (ret) {
 			errf(e, ret, "--net tap=%s: %s", cfg->tap, strerror(-ret));
 			goto err_pairs;
@@ -909,9 +1016,12 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 	*out = n;
 	return 0;
 err_pairs:
-	while (i--)
+	free(n->p[i].tx);
+	while (i--) {
 		if (n->p[i].registered)
 			evloop_del(loop, &n->p[i].h);
+		free(n->p[i].tx);
+	}
 	evloop_del(loop, &n->retry_h);
 err_resched:
 	evloop_del(loop, &n->resched_h);
@@ -946,9 +1056,11 @@ void net_destroy(struct net *n)
 	if (!n)
 		return;
 	virtio_dev_destroy(&n->vdev);
-	for (unsigned i = 0; i < n->max_pairs; i++)
+	for (unsigned i = 0; i < n->max_pairs; i++) {
 		if (n->p[i].registered)
 			evloop_del(n->loop, &n->p[i].h);
+		free(n->p[i].tx);
+	}
 	evloop_del(n->loop, &n->retry_h);
 	evloop_del(n->loop, &n->resched_h);
 	close(n->retry_fd);

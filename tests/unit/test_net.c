@@ -379,21 +379,22 @@ static void test_tx_budget_and_suppression(void **state)
 	assert_int_equal(f->tx.used->flags, 0);
 }
 
-/* The TAP full: the chain waits (not dropped) and goes once there is room,
- * without another kick. */
+/* The TAP full: the chains wait (not dropped) and go once there is room,
+ * without another kick, and every frame arrives in the order sent. */
 static void test_tx_tap_full(void **state)
 {
 	struct fx *f = *state;
 	struct virtio_net_hdr_v1 h = { 0 };
-	uint8_t buf[2048];
+	uint8_t buf[2048], seed = 0;
 	struct net_stats st;
 	unsigned sent = 0, pending, round;
 	uint32_t id, len;
+	ssize_t r;
 
 	assert_true(fx_start(f, base_features()));
 	for (round = 0; round < 200; round++) {
 		for (unsigned i = 0; i < QSIZE / 2; i++)
-			add_tx(f, &h, 1500, (uint8_t)i);
+			add_tx(f, &h, 1500, (uint8_t)(round * (QSIZE / 2) + i));
 		kick(f, 1);
 		pump_all(f);
 		sent = 0;
@@ -407,13 +408,21 @@ static void test_tx_tap_full(void **state)
 	net_get_stats(f->n, &st);
 	assert_int_equal(st.tx_dropped + st.tx_errors, 0);
 	for (int i = 0; i < 100 && pending; i++) {
-		while (peer_recv(f, buf, sizeof(buf)) > 0)
-			;
+		while ((r = peer_recv(f, buf, sizeof(buf))) > 0) {
+			assert_int_equal(r, NET_HDR_LEN + 1500);
+			assert_int_equal(buf[NET_HDR_LEN], seed);
+			seed++;
+		}
 		pump(f, 10);
 		while (pending && fake_vring_get_used(&f->tx, &id, &len))
 			pending--;
 	}
 	assert_int_equal(pending, 0);
+	while ((r = peer_recv(f, buf, sizeof(buf))) > 0) {
+		assert_int_equal(buf[NET_HDR_LEN], seed);
+		seed++;
+	}
+	assert_int_equal(seed, (uint8_t)((round + 1) * (QSIZE / 2)));
 	net_get_stats(f->n, &st);
 	assert_int_equal(st.tx_packets, (uint64_t)round * (QSIZE / 2) + QSIZE / 2);
 }
