@@ -27,6 +27,7 @@ int evloop_init(struct evloop *l)
 	memset(l, 0, sizeof(*l));
 	l->wake_fd = -1;
 	l->poll_ns = EVLOOP_DEFAULT_POLL_NS;
+	l->thread = pthread_self();
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return -errno;
@@ -93,7 +94,7 @@ int evloop_run(struct evloop *l)
 
 	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
 		/* poll (timeout 0) for a while after the last event, then sleep */
-		bool polling = poll_until && evloop_now_ns() < poll_until;
+		bool polling = poll_until && evloop_now_ns() < poll_until, want_poll = false;
 		int n = epoll_wait(l->epfd, evs, 32, polling ? 0 : -1);
 
 		if (n < 0) {
@@ -108,15 +109,22 @@ int evloop_run(struct evloop *l)
 				sched_yield(); /* a task sharing this CPU runs first */
 			continue;
 		}
-		if (l->poll_ns)
-			poll_until = evloop_now_ns() + l->poll_ns;
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = evs[i].data.ptr;
 
+			l->quiet = false;
 			h->fn(h->opaque, evs[i].events);
+			want_poll |= !l->quiet;
 		}
+		poll_until = want_poll && l->poll_ns ? evloop_now_ns() + l->poll_ns : 0;
 	}
 	return 0;
+}
+
+void evloop_no_poll(struct evloop *l)
+{
+	if (pthread_equal(pthread_self(), l->thread))
+		l->quiet = true;
 }
 
 void evloop_stop(struct evloop *l)

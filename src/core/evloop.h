@@ -4,6 +4,7 @@
 #ifndef VIREO_EVLOOP_H
 #define VIREO_EVLOOP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,8 @@ struct evloop {
 	 * on some hosts, far more than a guest's next kick usually takes.
 	 * 0 disables it. */
 	uint64_t poll_ns;
+	bool quiet; /* the handler running now called evloop_no_poll() */
+	pthread_t thread; /* evloop_init's, which runs evloop_run */
 };
 
 #define EVLOOP_DEFAULT_POLL_NS 50000
@@ -39,7 +42,17 @@ int evloop_add(struct evloop *l, struct ev_handler *h, int fd, uint32_t events,
 int evloop_mod(struct evloop *l, struct ev_handler *h, uint32_t events);
 void evloop_del(struct evloop *l, struct ev_handler *h);
 
-/* Dispatches until evloop_stop(). Returns 0 or -errno from epoll_wait. */
+/* For the handler running now: its event is no reason to poll for the
+ * next one. A round of events in which every handler said so ends the
+ * poll window, so the thread sleeps in epoll_wait: a handler that paced
+ * itself with a timer, so that work piles up meanwhile, is woken by that
+ * timer (polling would yield the CPU to whoever fills the pile, until the
+ * scheduler's next tick). Ignored from any other thread than the loop's
+ * (a device's code that also runs on a vCPU thread). */
+void evloop_no_poll(struct evloop *l);
+
+/* Dispatches until evloop_stop(), on the thread that called evloop_init.
+ * Returns 0 or -errno from epoll_wait. */
 int evloop_run(struct evloop *l);
 /* Makes evloop_run() return; async-signal-safe and callable from any thread. */
 void evloop_stop(struct evloop *l);

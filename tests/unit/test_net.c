@@ -1,6 +1,7 @@
 /* virtio-net on fake guest memory, with AF_UNIX datagram sockets standing in
  * for the TAP's queues: TX frames and their headers as the host sees them,
- * RX into one or several buffers, kick suppression while draining, a full
+ * RX into one or several buffers, timed RX reads after a backlog, kick
+ * suppression while draining, a full
  * TAP (a SOCK_SEQPACKET pair keeps frame boundaries, as a TAP does), the TX header checks, hostile chains, the control queue, and a TAP
  * that goes away. No KVM, no root. */
 #include <endian.h>
@@ -510,6 +511,44 @@ static void test_rx_frame(void **state)
 
 /* No buffers: the frame waits in the TAP, the TAP is not read, and the
  * next RX kick delivers it. */
+/* A backlog switches the TAP to timed reads (net_rx_pace): every frame
+ * still arrives, in order, and once the sender goes quiet a lone frame is
+ * read as well. */
+static void test_rx_paced_backlog(void **state)
+{
+	struct fx *f = *state;
+	uint64_t gpa[QSIZE];
+	uint32_t id = 0, len = 0;
+	unsigned got = 0;
+
+	assert_true(fx_start(f, base_features()));
+	for (unsigned i = 0; i < QSIZE; i++) {
+		uint64_t g;
+		uint16_t head = add_rx(f, 2048, &g);
+
+		gpa[head] = g;
+	}
+	kick(f, 0);
+	for (unsigned i = 0; i < 40; i++)
+		peer_send_frame(f, 60, (uint8_t)i);
+	pump_all(f);
+	while (fake_vring_get_used(&f->rx, &id, &len)) {
+		assert_int_equal(len, NET_HDR_LEN + 60);
+		check_pattern(TEST_GPA(&f->mem, gpa[id] + NET_HDR_LEN, 60), 60, (uint8_t)got);
+		got++;
+	}
+	assert_int_equal(got, 40);
+	for (unsigned k = 0; k < 2; k++) {
+		peer_send_frame(f, 60, (uint8_t)(99 + k));
+		len = 0;
+		for (int i = 0; i < 100 && !fake_vring_get_used(&f->rx, &id, &len); i++)
+			pump(f, 10);
+		assert_int_equal(len, NET_HDR_LEN + 60);
+		assert_true(id < QSIZE);
+		check_pattern(TEST_GPA(&f->mem, gpa[id] + NET_HDR_LEN, 60), 60, (uint8_t)(99 + k));
+	}
+}
+
 static void test_rx_starved_then_kick(void **state)
 {
 	struct fx *f = *state;
@@ -809,6 +848,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_tap_full, fx_setup, fx_teardown),
 		cmocka_unit_test(test_tx_hdr_check),
 		cmocka_unit_test_setup_teardown(test_rx_frame, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_paced_backlog, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_starved_then_kick, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_too_small_dropped, fx_setup, fx_teardown),
