@@ -1,8 +1,8 @@
 /* virtio-net: the device side of virtio 1.2 §5.1 on a TAP (backend/tap.c).
  * Queue pair p is rx 2p and tx 2p+1 with TAP queue p; the control queue
- * comes last. Every frame moves with one readv/writev between the TAP and
- * guest memory; only the TX header is copied, so that what was checked is
- * what the kernel sees. All work runs on the event loop under n->lock;
+ * comes last. Frames move between the TAP and guest memory without a copy
+ * of their own (TX in batches, tap_write_batch; RX a readv each), except
+ * the TX header, so that what was checked is what the kernel sees. All work runs on the event loop under n->lock;
  * reset takes the lock too, so after it nothing touches guest memory. */
 #include "virtio/net.h"
 
