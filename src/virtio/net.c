@@ -95,7 +95,6 @@ struct net {
 	int rx_timer_fd;        /* timerfd: read the paced TAP queues */
 	struct ev_handler rx_timer_h;
 	uint32_t rx_paced_mask;
-	bool rx_timer_armed;
 	int retry_fd;           /* timerfd: reopen lost TAP queues */
 	struct ev_handler retry_h;
 	bool retry_armed;
@@ -437,14 +436,11 @@ static void net_rx_pace(struct net *n, struct net_pair *p, unsigned frames, unsi
 	static const struct itimerspec its = { .it_value = { .tv_nsec = NET_RX_PACE_NS } };
 
 	p->rx_paced = frames >= backlog && !p->rx_starved && !p->tap_lost;
+	if (p->rx_paced && timerfd_settime(n->rx_timer_fd, 0, &its, NULL))
+		p->rx_paced = false; /* no timer: EPOLLIN as before */
 	if (p->rx_paced) {
 		n->rx_paced_mask |= 1u << p->idx;
-		if (!n->rx_timer_armed && !timerfd_settime(n->rx_timer_fd, 0, &its, NULL))
-			n->rx_timer_armed = true;
-		if (!n->rx_timer_armed)
-			p->rx_paced = false; /* no timer: EPOLLIN as before */
-		else
-			evloop_no_poll(n->loop);
+		evloop_no_poll(n->loop);
 	}
 	net_set_events(n, p);
 }
@@ -730,52 +726,55 @@ static void net_on_tap(void *opaque, uint32_t events)
 	net_fail(n, why);
 }
 
-static void net_on_resched(void *opaque, uint32_t events)
+/* Runs fn for each pair in *pending, which an eventfd or timerfd (fd)
+ * signalled: TX queues that hit their budget, RX queues being paced. */
+static void net_run_pending(struct net *n, int fd, uint32_t *pending,
+			    const char *(*fn)(struct net *n, struct net_pair *p))
 {
-	struct net *n = opaque;
 	const char *why = NULL;
 	uint32_t mask;
 	uint64_t v;
 
-	(void)events;
-	if (read(n->resched_fd, &v, sizeof(v)) < 0)
+	if (read(fd, &v, sizeof(v)) < 0)
 		return;
 	pthread_mutex_lock(&n->lock);
-	mask = n->resched_mask;
-	n->resched_mask = 0;
+	mask = *pending;
+	*pending = 0;
 	for (unsigned i = 0; i < n->max_pairs && !why; i++)
 		if (mask & (1u << i))
-			why = net_tx(n, &n->p[i]);
+			why = fn(n, &n->p[i]);
 	pthread_mutex_unlock(&n->lock);
 	net_fail(n, why);
+}
+
+static void net_on_resched(void *opaque, uint32_t events)
+{
+	struct net *n = opaque;
+
+	(void)events;
+	net_run_pending(n, n->resched_fd, &n->resched_mask, net_tx);
+}
+
+/* A paced RX queue's timer: read what piled up (net_rx paces it again if
+ * it is still busy, else EPOLLIN takes over). */
+static const char *net_rx_tick(struct net *n, struct net_pair *p)
+{
+	const char *why;
+
+	if (!p->rx_paced)
+		return NULL;
+	p->rx_paced = false;
+	why = net_rx(n, p, NET_RX_PACE_MIN);
+	net_set_events(n, p);
+	return why;
 }
 
 static void net_on_rx_timer(void *opaque, uint32_t events)
 {
 	struct net *n = opaque;
-	const char *why = NULL;
-	uint32_t mask;
-	uint64_t v;
 
 	(void)events;
-	if (read(n->rx_timer_fd, &v, sizeof(v)) < 0)
-		return;
-	pthread_mutex_lock(&n->lock);
-	n->rx_timer_armed = false;
-	mask = n->rx_paced_mask;
-	n->rx_paced_mask = 0;
-	for (unsigned i = 0; i < n->max_pairs && !why; i++) {
-		struct net_pair *p = &n->p[i];
-
-		if (!(mask & (1u << i)) || !p->rx_paced)
-			continue;
-		p->rx_paced = false; /* net_rx paces it again if it is still busy */
-		why = net_rx(n, p, NET_RX_PACE_MIN);
-		net_set_events(n, p);
-	}
-	evloop_no_poll(n->loop);
-	pthread_mutex_unlock(&n->lock);
-	net_fail(n, why);
+	net_run_pending(n, n->rx_timer_fd, &n->rx_paced_mask, net_rx_tick);
 }
 
 static unsigned net_tun_offload(uint64_t f)
