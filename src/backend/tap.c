@@ -202,7 +202,7 @@ static struct tap_uring *tap_uring(struct tap *t)
  * -EAGAIN here, not a write parked inside the kernel. */
 void tap_write_batch(struct tap *t, unsigned q, struct tap_frame *f, unsigned n)
 {
-	struct tap_uring *u = n > 1 ? tap_uring(t) : NULL;
+	struct tap_uring *u = n > 1 && n <= TAP_BATCH_MAX ? tap_uring(t) : NULL;
 	unsigned sent = 0, got = 0;
 	int ret;
 

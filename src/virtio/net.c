@@ -2,8 +2,9 @@
  * Queue pair p is rx 2p and tx 2p+1 with TAP queue p; the control queue
  * comes last. Frames move between the TAP and guest memory without a copy
  * of their own (TX in batches, tap_write_batch; RX a readv each), except
- * the TX header, so that what was checked is what the kernel sees. All work runs on the event loop under n->lock;
- * reset takes the lock too, so after it nothing touches guest memory. */
+ * the TX header, so that what was checked is what the kernel sees. All
+ * work runs on the event loop under n->lock; reset takes the lock too, so
+ * after it nothing touches guest memory. */
 #include "virtio/net.h"
 
 #include <errno.h>
@@ -45,7 +46,7 @@ struct net_pair {
 	bool registered;        /* h is in the event loop */
 	uint32_t events;        /* what h waits for now */
 	bool rx_starved;        /* no RX buffers: the TAP is not read */
-	bool rx_paced;          /* the TAP is read on n->rx_timer, not on EPOLLIN */
+	bool rx_paced;          /* the TAP is read on n->rx_timer_fd, not on EPOLLIN */
 	bool tx_blocked;        /* the TAP queue is full: wait for EPOLLOUT */
 	bool tap_lost;          /* the fd went bad; net_retry_tap reopens it */
 	struct net_tx_batch *tx;
