@@ -26,7 +26,7 @@ sources() {
 		blk_parse) echo src/virtio/blk.c src/virtio/virtio.c src/virtio/virtqueue.c \
 			src/core/gmem.c src/core/log.c src/core/evloop.c src/core/iov.c src/backend/disk.c \
 			src/backend/disk_sync.c src/backend/disk_uring.c -luring -lpthread ;;
-		net) echo src/virtio/net.c src/virtio/virtio.c src/virtio/virtqueue.c \
+		net) echo src/virtio/net.c src/virtio/net_rx.c src/virtio/net_tx.c src/virtio/virtio.c src/virtio/virtqueue.c \
 			src/core/gmem.c src/core/log.c src/core/evloop.c src/core/iov.c src/backend/tap.c -luring -lpthread ;;
 		*) echo "fuzz: no source list for target $1" >&2; return 1 ;;
 	esac

@@ -1,0 +1,254 @@
+/* virtio-net TX: chains from the guest's TX queues to the TAP, in batches
+ * (tap_write_batch), each header checked on a copy that is what the TAP
+ * gets (virtio 1.2 §5.1.6.2). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/iov.h"
+#include "virtio/net_priv.h"
+
+static struct ratelimit net_rl;
+
+int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features,
+		     const char **why)
+{
+	uint8_t gso = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+	uint16_t hdr_len = le16toh(h->hdr_len), gso_size = le16toh(h->gso_size);
+	uint16_t cstart = le16toh(h->csum_start), coff = le16toh(h->csum_offset);
+
+	*why = NULL;
+	if (frame_len < NET_ETH_HLEN)
+		*why = "frame shorter than an Ethernet header";
+	else if (frame_len > NET_MAX_FRAME)
+		*why = "frame longer than 64 KiB";
+	else if (h->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		*why = "header flags the driver may not set";
+	else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(features & F(VIRTIO_NET_F_CSUM)))
+		*why = "NEEDS_CSUM without VIRTIO_NET_F_CSUM";
+	else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		 (uint32_t)cstart + coff + 2 > frame_len)
+		*why = "checksum field past the frame";
+	else if (hdr_len > frame_len) /* the TAP refuses it too (EINVAL) */
+		*why = "hdr_len past the frame";
+	else if (gso == VIRTIO_NET_HDR_GSO_NONE && (h->gso_type & VIRTIO_NET_HDR_GSO_ECN))
+		*why = "ECN bit without segmentation";
+	else if (gso == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	else if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && !(features & F(VIRTIO_NET_F_HOST_TSO4)))
+		*why = "TCPv4 segmentation not negotiated";
+	else if (gso == VIRTIO_NET_HDR_GSO_TCPV6 && !(features & F(VIRTIO_NET_F_HOST_TSO6)))
+		*why = "TCPv6 segmentation not negotiated";
+	else if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6)
+		*why = "unknown or unoffered gso_type";
+	else if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(features & F(VIRTIO_NET_F_HOST_ECN)))
+		*why = "ECN segmentation not negotiated";
+	/* virtio 1.2 §5.1.6.2: segmentation needs a partial checksum */
+	else if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		*why = "segmentation without NEEDS_CSUM";
+	else if (!gso_size)
+		*why = "segmentation with gso_size 0";
+	else
+		return 0;
+	return -EINVAL;
+}
+
+static void net_tx_drop(struct net *n, unsigned q, uint16_t head, const char *why)
+{
+	n->st.tx_dropped++;
+	log_ratelimited(&net_rl, "net %s: tx queue %u: frame dropped: %s", n->tap.name, q, why);
+	vq_push(&n->vdev.vq[q], head, 0);
+}
+
+static bool net_tx_room(const struct net_tx_batch *b)
+{
+	return b->n < TAP_BATCH_MAX && NET_TX_IOV - b->niov >= VQ_MAX_IOV + 1;
+}
+
+/* Checks the chain just popped and stages it in p's batch: its header
+ * copied (what was checked is what the TAP gets), its buffers after the
+ * header. A bad chain is dropped (pushed at once): returns false then. */
+static bool net_tx_stage(struct net *n, struct net_pair *p, unsigned q)
+{
+	const struct vq_elem *e = &n->elem;
+	struct net_tx_batch *b = p->tx;
+	struct net_tx_frame *fr = &b->fr[b->n];
+	struct iovec *iov = &b->iov[b->niov];
+	uint64_t skip = NET_HDR_LEN;
+	unsigned cnt = 1;
+	const char *why;
+
+	/* GUEST: the chain was bounded and checked by vq_pop */
+	if (e->in_num) {
+		net_tx_drop(n, q, e->head, "writable buffer in a TX chain");
+		return false;
+	}
+	if (e->out_len < NET_HDR_LEN) {
+		net_tx_drop(n, q, e->head, "chain shorter than the header");
+		return false;
+	}
+	iov_to_buf(e->iov, e->out_num, 0, &fr->h, sizeof(fr->h));
+	if (net_tx_hdr_check(&fr->h, e->out_len - NET_HDR_LEN, n->vdev.features, &why)) {
+		net_tx_drop(n, q, e->head, why);
+		return false;
+	}
+	fr->h.num_buffers = 0; /* virtio 1.2 §5.1.6.2: the driver's is meaningless */
+	fr->head = e->head;
+	fr->len = e->out_len;
+	fr->iov0 = b->niov;
+	iov[0].iov_base = &fr->h;
+	iov[0].iov_len = sizeof(fr->h);
+	for (unsigned i = 0; i < e->out_num; i++) {
+		uint64_t l = e->iov[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		iov[cnt].iov_base = (uint8_t *)e->iov[i].iov_base + skip;
+		iov[cnt].iov_len = l - skip;
+		cnt++;
+		skip = 0;
+	}
+	b->tf[b->n] = (struct tap_frame){ .iov = iov, .cnt = cnt };
+	b->niov += cnt;
+	b->n++;
+	return true;
+}
+
+/* Moves staged frame `from` down to slot `to` (to <= from), its buffers
+ * to iov[*niov]. */
+static void net_tx_keep(struct net_tx_batch *b, unsigned from, unsigned to, unsigned *niov)
+{
+	unsigned cnt = b->tf[from].cnt;
+
+	memmove(&b->iov[*niov], &b->iov[b->fr[from].iov0], cnt * sizeof(struct iovec));
+	b->fr[to] = b->fr[from];
+	b->fr[to].iov0 = *niov;
+	b->iov[*niov].iov_base = &b->fr[to].h;
+	b->tf[to] = (struct tap_frame){ .iov = &b->iov[*niov], .cnt = cnt };
+	*niov += cnt;
+}
+
+/* Sends p's staged frames and pushes their chains. Frames the TAP could
+ * not take stay staged, in order, and p waits for EPOLLOUT (kicks stay
+ * off meanwhile). Returns whether any chain was pushed. */
+static bool net_tx_flush(struct net *n, struct net_pair *p, unsigned q)
+{
+	struct net_tx_batch *b = p->tx;
+	unsigned keep = 0, niov = 0;
+	bool pushed = false;
+
+	if (!b->n)
+		return false;
+	tap_write_batch(&n->tap, p->idx, b->tf, b->n);
+	for (unsigned i = 0; i < b->n; i++) {
+		ssize_t w = b->tf[i].res;
+
+		if (w == -EAGAIN) {
+			net_tx_keep(b, i, keep++, &niov);
+			continue;
+		}
+		if (w < 0) {
+			/* The host refused it (EIO: the interface is down;
+			 * EINVAL: the kernel's own header checks). The guest's
+			 * frame is gone, as on a real link. */
+			n->st.tx_errors++;
+			log_ratelimited(&net_rl, "net %s: tx queue %u: TAP write: %s", n->tap.name, q,
+					strerror((int)-w));
+			if (net_tap_gone((int)w))
+				net_tap_lost(n, p, (int)w);
+		} else {
+			n->st.tx_packets++;
+			n->st.tx_bytes += b->fr[i].len - NET_HDR_LEN;
+		}
+		vq_push(&n->vdev.vq[q], b->fr[i].head, 0);
+		pushed = true;
+	}
+	b->n = keep;
+	b->niov = niov;
+	if (keep) {
+		p->tx_blocked = true;
+		net_set_events(n, p);
+	}
+	return pushed;
+}
+
+/* Gives the driver back the frames p still holds, unsent (the queue pair
+ * was turned off). Returns whether there were any. */
+bool net_tx_drop_staged(struct net *n, struct net_pair *p)
+{
+	struct net_tx_batch *b = p->tx;
+	unsigned q = 2 * p->idx + 1, cnt = b->n;
+
+	for (unsigned i = 0; i < cnt; i++)
+		net_tx_drop(n, q, b->fr[i].head, "its queue pair was turned off");
+	b->n = b->niov = 0;
+	p->tx_blocked = false;
+	return cnt > 0;
+}
+
+/* Runs p's TX again from the event loop (a budget ran out, the TAP came
+ * back). */
+void net_tx_resched(struct net *n, struct net_pair *p)
+{
+	uint64_t one = 1;
+
+	n->resched_mask |= 1u << p->idx;
+	if (write(n->resched_fd, &one, sizeof(one)) < 0)
+		return; /* EAGAIN: a wakeup is pending anyway */
+}
+
+/* Drains tx queue of pair p, kicks off meanwhile (virtio 1.2 §2.7.10), at
+ * most a queue's worth of chains and NET_BUDGET_BYTES, TAP_BATCH_MAX
+ * frames per TAP write. Returns NULL or why the device needs a reset.
+ * n->lock held. */
+const char *net_tx(struct net *n, struct net_pair *p)
+{
+	unsigned q = 2 * p->idx + 1;
+	struct vq *vq = &n->vdev.vq[q];
+	unsigned budget = vq->size;
+	uint64_t bytes = 0;
+	bool pushed, more = false;
+
+	if (!n->active || !vq->started || p->tx_blocked || p->idx >= n->pairs)
+		return NULL;
+	/* frames a full TAP left staged go first */
+	pushed = net_tx_flush(n, p, q);
+	while (!p->tx_blocked) {
+		vq_notify_disable(vq);
+		while (budget && bytes < NET_BUDGET_BYTES) {
+			int r;
+
+			if (!net_tx_room(p->tx)) {
+				pushed |= net_tx_flush(n, p, q);
+				if (p->tx_blocked)
+					goto out;
+			}
+			r = vq_pop(vq, &n->elem);
+			if (r == 0)
+				break;
+			if (r < 0)
+				return vq->error ? vq->error : "broken virtqueue";
+			budget--;
+			bytes += n->elem.out_len;
+			if (!net_tx_stage(n, p, q))
+				pushed = true;
+		}
+		pushed |= net_tx_flush(n, p, q);
+		if (p->tx_blocked)
+			break; /* resumed by EPOLLOUT, kicks stay off */
+		if (!budget || bytes >= NET_BUDGET_BYTES) {
+			more = vq_has_avail(vq) || vq_notify_enable(vq);
+			break;
+		}
+		if (!vq_notify_enable(vq))
+			break;
+	}
+out:
+	if (pushed)
+		virtio_signal_used(&n->vdev, q);
+	if (more)
+		net_tx_resched(n, p);
+	return NULL;
+}
