@@ -489,20 +489,59 @@ static int h_start(struct hostile *h, int want_ro)
 	return 0;
 }
 
+void h_case_begin(struct hostile *h, unsigned i, const char *name)
+{
+	h->index = i;
+	h->case_name = name;
+	h->note_len = 0;
+	h->note[0] = 0;
+	h->why = NULL;
+	h->req_level = 0;
+	h->cfgirq = -1;
+	h->hold_kicks = 0;
+}
+
+void h_tally(struct hostile_tally *t, const char *name, int pass)
+{
+	t->ran++;
+	if (pass)
+		return;
+	t->nfail++;
+	t->failed_len += (size_t)snprintf(t->failed + t->failed_len,
+					  t->failed_len < sizeof(t->failed) ?
+					  sizeof(t->failed) - t->failed_len : 0,
+					  "%s%s", t->failed_len ? "," : "", name);
+	if (t->failed_len >= sizeof(t->failed))
+		t->failed_len = sizeof(t->failed) - 1;
+}
+
+enum test_status h_verdict(struct test_ctx *c, const struct hostile_tally *t)
+{
+	if (t->nfail) {
+		test_kv(c, "failed=%u failed_cases=%s", t->nfail, t->failed);
+		if (!c->reason)
+			c->reason = "case-failed";
+		return TEST_FAIL;
+	}
+	if (!t->ran)
+		return test_fail(c, "no-cases", "no case matched");
+	return TEST_PASS;
+}
+
 enum test_status hostile_run(struct test_ctx *c, const char *suite,
 			     const struct hostile_case *cases, unsigned n)
 {
 	static struct vpci_dev dev;
 	static struct vblk blk;
 	static struct hostile hs;
-	static char skip[512], failed[400];
+	static struct hostile_tally t;
+	static char skip[512];
 	struct hostile *h = &hs;
 	char val[64], only[64] = "", want[64];
 	uint64_t index = 0, t0 = rdtsc();
-	unsigned ran = 0, nfail = 0, nskip = 0;
-	size_t failed_len = 0;
 
 	memset(h, 0, sizeof(*h));
+	memset(&t, 0, sizeof(t));
 	h->c = c;
 	h->suite = suite;
 	h->dev = &dev;
@@ -536,18 +575,11 @@ enum test_status hostile_run(struct test_ctx *c, const char *suite,
 			skipped = "not-read-only";
 		if (skipped) {
 			printf("PVGUEST CASE %s %s SKIP reason=%s\n", suite, k->name, skipped);
-			nskip++;
+			t.nskip++;
 			continue;
 		}
 
-		h->index = i;
-		h->case_name = k->name;
-		h->note_len = 0;
-		h->note[0] = 0;
-		h->why = NULL;
-		h->req_level = 0;
-		h->cfgirq = -1;
-		h->hold_kicks = 0;
+		h_case_begin(h, i, k->name);
 		enum hostile_outcome o;
 		if (vpci_reset(&dev, RESET_TIMEOUT_US)) {
 			o = h_broken(h, "reset-timeout", "before the case");
@@ -578,33 +610,17 @@ enum test_status hostile_run(struct test_ctx *c, const char *suite,
 		printf("PVGUEST CASE %s %s %s outcome=%s want=%s%s%s recover=%s%s\n", suite, k->name,
 		       pass ? "PASS" : "FAIL", h_outcome_word(o), want, h->why ? " why=" : "",
 		       h->why ? h->why : "", rec ? rec : "ok", h->note);
-		ran++;
-		if (!pass) {
-			nfail++;
-			failed_len += (size_t)snprintf(failed + failed_len,
-						       failed_len < sizeof(failed) ? sizeof(failed) - failed_len : 0,
-						       "%s%s", failed_len ? "," : "", k->name);
-			if (failed_len >= sizeof(failed))
-				failed_len = sizeof(failed) - 1;
-		}
+		h_tally(&t, k->name, pass);
 		if (rec && strcmp(rec, "reset-timeout") == 0) {
 			printf("PVGUEST INFO %s: the device does not reset any more: stopping\n", suite);
 			break;
 		}
 	}
 	vpci_reset(&dev, RESET_TIMEOUT_US);
-	test_kv(c, "cases=%u", ran);
-	if (nskip)
-		test_kv(c, "skipped=%u", nskip);
+	test_kv(c, "cases=%u", t.ran);
+	if (t.nskip)
+		test_kv(c, "skipped=%u", t.nskip);
 	test_kv(c, "mode=%s ro=%d t_ms=%lu", h->strict ? "strict" : "spec", h->ro,
 		(unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000000));
-	if (nfail) {
-		test_kv(c, "failed=%u failed_cases=%s", nfail, failed);
-		if (!c->reason)
-			c->reason = "case-failed";
-		return TEST_FAIL;
-	}
-	if (!ran)
-		return test_fail(c, "no-cases", "no case matched");
-	return TEST_PASS;
+	return h_verdict(c, &t);
 }

@@ -73,6 +73,21 @@ struct hostile {
 	int hold_kicks;                 /* h_post publishes without notifying */
 };
 
+/* What a suite's cases came to: how many ran, failed, were skipped. */
+struct hostile_tally {
+	unsigned ran, nfail, nskip;
+	size_t failed_len;
+	char failed[400];               /* the failed cases' names, comma-separated */
+};
+
+/* Clears h's per-case state before case i (name) runs. */
+void h_case_begin(struct hostile *h, unsigned i, const char *name);
+/* Counts a case that ran; a failed one joins t->failed. */
+void h_tally(struct hostile_tally *t, const char *name, int pass);
+/* The suite's result once its own summary lines are out: the failed
+ * cases, or no case run at all, or a pass. */
+enum test_status h_verdict(struct test_ctx *c, const struct hostile_tally *t);
+
 /* Run the cases of one suite and print a PVGUEST CASE line for each; the
  * RESULT line comes from tests_run. Options: pvguest.run=<suite>[,strict=1]
  * [,only=NAME][,skip=A+B][,dev=N]; pvguest.hostile_skip=A+B is the same

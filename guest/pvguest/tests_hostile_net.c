@@ -1009,15 +1009,16 @@ enum test_status test_hostile_net(struct test_ctx *c)
 	static struct vnet vn;
 	static struct netif ni;
 	static struct hn hs;
-	static char skip[512], failed[400];
+	static struct hostile_tally t;
+	static char skip[512];
 	struct hn *hn = &hs;
 	struct hostile *h = &hn->h;
 	char val[64], only[64] = "", want[64];
-	unsigned ran = 0, nfail = 0, nskip = 0, nunexpected = 0;
-	size_t failed_len = 0;
+	unsigned nunexpected = 0;
 	uint64_t t0 = rdtsc();
 
 	memset(hn, 0, sizeof(*hn));
+	memset(&t, 0, sizeof(t));
 	h->c = c;
 	h->suite = "hostile-net";
 	h->dev = &dev;
@@ -1057,15 +1058,10 @@ enum test_status test_hostile_net(struct test_ctx *c)
 			skipped = skip_reason(hn, k);
 		if (skipped) {
 			test_info(c, "%s skipped reason=%s", k->name, skipped);
-			nskip++;
+			t.nskip++;
 			continue;
 		}
-		h->index = i;
-		h->case_name = k->name;
-		h->note_len = 0;
-		h->note[0] = 0;
-		h->why = NULL;
-		h->cfgirq = -1;
+		h_case_begin(h, i, k->name);
 		hn->expect_override = 0;
 
 		enum hostile_outcome o;
@@ -1106,34 +1102,18 @@ enum test_status test_hostile_net(struct test_ctx *c)
 		test_info(c, "%s %s verdict=%s want=%s live=%s recover=%s%s%s%s", k->name,
 			  h_outcome_word(o), !pass ? "fail" : unexpected ? "unexpected" : "ok", want,
 			  live, rec ? rec : "ok", h->why ? " why=" : "", h->why ? h->why : "", h->note);
-		ran++;
+		h_tally(&t, k->name, pass);
 		nunexpected += (unsigned)unexpected;
-		if (!pass) {
-			nfail++;
-			failed_len += (size_t)snprintf(failed + failed_len,
-						       failed_len < sizeof(failed) ? sizeof(failed) - failed_len : 0,
-						       "%s%s", failed_len ? "," : "", k->name);
-			if (failed_len >= sizeof(failed))
-				failed_len = sizeof(failed) - 1;
-		}
 		if (rec && strcmp(rec, "reset-timeout") == 0) {
 			test_info(c, "the device does not reset any more: stopping");
 			break;
 		}
 	}
 	vpci_reset(&dev, HN_RESET_US);
-	test_kv(c, "cases=%u unexpected=%u", ran, nunexpected);
-	if (nskip)
-		test_kv(c, "skipped=%u", nskip);
+	test_kv(c, "cases=%u unexpected=%u", t.ran, nunexpected);
+	if (t.nskip)
+		test_kv(c, "skipped=%u", t.nskip);
 	test_kv(c, "mode=%s t_ms=%lu", h->strict ? "strict" : "spec",
 		(unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000000));
-	if (nfail) {
-		test_kv(c, "failed=%u failed_cases=%s", nfail, failed);
-		if (!c->reason)
-			c->reason = "case-failed";
-		return TEST_FAIL;
-	}
-	if (!ran)
-		return test_fail(c, "no-cases", "no case matched");
-	return TEST_PASS;
+	return h_verdict(c, &t);
 }
