@@ -45,23 +45,7 @@ run() {
 		-drive "file=$img,if=none,format=raw,id=d0,cache=writeback$drive_opts"
 		-device "virtio-blk-pci,drive=d0,disable-legacy=on,serial=$serial"
 		-kernel "$elf" -append "pvguest.run=$test pvguest.blk_id=$serial$extra")
-	local start=$SECONDS status
-	qemu_boot "$out" "$timeout_s" "${cmd[@]}"
-	status=$qemu_status
-	tr -d '\r' <"$out" | grep -a 'PVGUEST\|^qemu\|KVM\|^[A-Z][A-Z0-9]* *=' | sed 's/^/  | /'
-	local why=
-	if [ "$status" != 1 ]; then
-		why="QEMU exit status $status, expected 1 (debug-exit 0)"
-	elif ! tr -d '\r' <"$out" | grep -aqE "$want"; then
-		why="no line matching '$want'"
-	fi
-	if [ -n "$why" ]; then
-		echo "FAIL: $name: $why ($((SECONDS - start)) s)"
-		failed=$((failed + 1))
-	else
-		echo "PASS: $name ($((SECONDS - start)) s)"
-		passed=$((passed + 1))
-	fi
+	qemu_check "$name" "$out" "$timeout_s" 1 "$want" "${cmd[@]}"
 }
 
 run blk-rw "" ""

@@ -33,6 +33,30 @@ qemu_boot() {
 	fi
 }
 
+# qemu_check NAME OUT TIMEOUT_S WANT_STATUS WANT CMD...: qemu_boot, shows
+# the guest's lines, then counts NAME in passed or failed: it passes when
+# QEMU's status is WANT_STATUS and a line of OUT matches the extended
+# regex WANT.
+qemu_check() {
+	local name=$1 out=$2 limit=$3 want_status=$4 want=$5 start=$SECONDS why=
+	shift 5
+	qemu_boot "$out" "$limit" "$@"
+	tr -d '\r' <"$out" | grep -a 'PVGUEST\|^qemu\|KVM\|^[A-Z][A-Z0-9]* *=' | sed 's/^/  | /'
+	if [ "$qemu_status" != "$want_status" ]; then
+		why="QEMU exit status $qemu_status, expected $want_status"
+		[ "$want_status" = 1 ] && why="$why (debug-exit 0)"
+	elif ! tr -d '\r' <"$out" | grep -aqE "$want"; then
+		why="no line matching '$want'"
+	fi
+	if [ -n "$why" ]; then
+		echo "FAIL: $name: $why ($((SECONDS - start)) s)"
+		failed=$((failed + 1))
+	else
+		echo "PASS: $name ($((SECONDS - start)) s)"
+		passed=$((passed + 1))
+	fi
+}
+
 # qemu_preflight QEMU ELF: exits 77 (SKIPPED, with the reason) without QEMU
 # or a usable /dev/kvm, and 1 (FAIL) without the pvguest ELF to boot.
 qemu_preflight() {

@@ -50,22 +50,7 @@ run() {
 		-bios "$bios" -m 256M -smp 1 -nodefaults -nographic -no-reboot -serial stdio
 		-device isa-debug-exit,iobase=0x501,iosize=2 "${dev[@]}"
 		-kernel "$elf" -append "$cmdline")
-	local start=$SECONDS status why=
-	qemu_boot "$out" "$timeout_s" "${cmd[@]}"
-	status=$qemu_status
-	tr -d '\r' <"$out" | grep -a 'PVGUEST\|^qemu\|KVM' | sed 's/^/  | /'
-	if [ "$status" != "$want_status" ]; then
-		why="QEMU exit status $status, expected $want_status"
-	elif ! tr -d '\r' <"$out" | grep -aqE "$want"; then
-		why="no line matching '$want'"
-	fi
-	if [ -n "$why" ]; then
-		echo "FAIL: $name: $why ($((SECONDS - start)) s)"
-		failed=$((failed + 1))
-	else
-		echo "PASS: $name ($((SECONDS - start)) s)"
-		passed=$((passed + 1))
-	fi
+	qemu_check "$name" "$out" "$timeout_s" "$want_status" "$want" "${cmd[@]}"
 }
 
 run pci 1 '^PVGUEST RESULT pci PASS devices=2 ecam=0x[0-9a-f]+ buses=1 from=dsdt-cba mech=ecam conf1=no' yes "pvguest.run=pci"

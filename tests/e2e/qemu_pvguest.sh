@@ -65,23 +65,7 @@ run() {
 		-nodefaults -nographic -no-reboot -serial stdio
 		-device isa-debug-exit,iobase=0x501,iosize=2
 		-kernel "$elf" "${initrd_args[@]}" -append "$cmdline")
-	local start=$SECONDS status
-	qemu_boot "$out" "$timeout_s" "${cmd[@]}"
-	status=$qemu_status
-	tr -d '\r' <"$out" | grep -a 'PVGUEST\|^qemu\|KVM\|^[A-Z][A-Z0-9]* *=' | sed 's/^/  | /'
-	local why=
-	if [ "$status" != 1 ]; then
-		why="QEMU exit status $status, expected 1 (debug-exit 0)"
-	elif ! tr -d '\r' <"$out" | grep -aqE "$want"; then
-		why="no line matching '$want'"
-	fi
-	if [ -n "$why" ]; then
-		echo "FAIL: $name: $why ($((SECONDS - start)) s)"
-		failed=$((failed + 1))
-	else
-		echo "PASS: $name ($((SECONDS - start)) s)"
-		passed=$((passed + 1))
-	fi
+	qemu_check "$name" "$out" "$timeout_s" 1 "$want" "${cmd[@]}"
 }
 
 if [ -n "$microvm_bios" ]; then
