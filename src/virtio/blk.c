@@ -611,13 +611,8 @@ static void blk_config_read(struct virtio_dev *d, uint32_t off, void *data, uint
 	struct blk *b = d->priv;
 	struct virtio_blk_config c;
 
-	/* GUEST: off and len come from the driver */
-	if (off > BLK_CONFIG_SIZE || len > BLK_CONFIG_SIZE - off) {
-		memset(data, 0, len);
-		return;
-	}
 	blk_config_fill(b, &c);
-	memcpy(data, (const uint8_t *)&c + off, len);
+	virtio_config_copy(&c, BLK_CONFIG_SIZE, off, data, len);
 }
 
 static void blk_config_write(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len)

@@ -407,11 +407,6 @@ static void net_config_read(struct virtio_dev *d, uint32_t off, void *data, uint
 	struct net *n = d->priv;
 	struct virtio_net_config c;
 
-	/* GUEST: off and len come from the driver */
-	if (off > NET_CONFIG_SIZE || len > NET_CONFIG_SIZE - off) {
-		memset(data, 0, len);
-		return;
-	}
 	memset(&c, 0, sizeof(c));
 	pthread_mutex_lock(&n->lock);
 	memcpy(c.mac, n->mac, sizeof(c.mac));
@@ -421,7 +416,7 @@ static void net_config_read(struct virtio_dev *d, uint32_t off, void *data, uint
 	c.mtu = htole16(n->mtu);
 	c.speed = htole32(UINT32_MAX); /* unknown */
 	c.duplex = 0xff;
-	memcpy(data, (const uint8_t *)&c + off, len);
+	virtio_config_copy(&c, NET_CONFIG_SIZE, off, data, len);
 }
 
 static void net_config_write(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len)

@@ -199,3 +199,12 @@ void virtio_config_changed(struct virtio_dev *d)
 	if (d->transport)
 		d->transport->signal_config(d);
 }
+
+void virtio_config_copy(const void *cfg, uint32_t size, uint32_t off, void *data, uint32_t len)
+{
+	/* GUEST: off and len */
+	if (off > size || len > size - off)
+		memset(data, 0, len);
+	else
+		memcpy(data, (const uint8_t *)cfg + off, len);
+}

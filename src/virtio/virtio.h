@@ -101,6 +101,11 @@ void virtio_signal_used(struct virtio_dev *d, unsigned q);
 void virtio_set_needs_reset(struct virtio_dev *d, const char *why);
 /* True from DRIVER_OK until reset, and not NEEDS_RESET. */
 bool virtio_is_live(const struct virtio_dev *d);
+/* For config_read: copies len bytes at off of a device's configuration
+ * cfg (size bytes) into data, or zeros when that range is not inside it
+ * (off and len come from the driver). */
+void virtio_config_copy(const void *cfg, uint32_t size, uint32_t off, void *data, uint32_t len);
+
 /* Bumps config_generation and raises a config interrupt (e.g. capacity). */
 void virtio_config_changed(struct virtio_dev *d);
 
