@@ -21,7 +21,7 @@ int chardev_open(struct chardev *c, enum chardev_kind kind, const char *path, st
 	case CHARDEV_FILE:
 		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c->out_fd < 0)
-			return errf(e, -errno, "--serial: %s: %s", path, strerror(errno));
+			return errf(e, -errno, "%s: %s", path, strerror(errno));
 		c->owns_out = true;
 		break;
 	case CHARDEV_STDIO:

@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <termios.h>
 
-#include "core/evloop.h"
-#include "core/log.h"
-#include "hw/exit_hook.h"
+#include "base/evloop.h"
+#include "base/exit_hook.h"
+#include "base/log.h"
 
 enum chardev_kind { CHARDEV_STDIO, CHARDEV_NULL, CHARDEV_FILE };
 

@@ -2,7 +2,7 @@
  * its alignment rules, size, then the engine. Also the helpers both engines
  * share (alignment, bounce buffers, the sticky flush error). No I/O path
  * of its own; see disk_sync.c and disk_uring.c. */
-#include "backend/disk.h"
+#include "backend/disk_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define DISK_SECTOR 512u
-#define NO_DIRECT "cache=none: this file system does not support O_DIRECT"
+#define NO_DIRECT "this file system does not support O_DIRECT (uncached I/O)"
 
 static bool is_pow2(uint32_t v)
 {
@@ -43,7 +43,7 @@ static int disk_probe_geometry(struct disk *d, const struct stat *st, const char
 		if (statx(d->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
 		    (stx.stx_mask & STATX_DIOALIGN)) {
 			if (!stx.stx_dio_offset_align)
-				return errf(e, -EINVAL, "--disk path=%s: " NO_DIRECT, path);
+				return errf(e, -EINVAL, "%s: " NO_DIRECT, path);
 			if (is_pow2(stx.stx_dio_offset_align) &&
 			    stx.stx_dio_offset_align > d->logical_block)
 				d->logical_block = stx.stx_dio_offset_align;
@@ -53,7 +53,7 @@ static int disk_probe_geometry(struct disk *d, const struct stat *st, const char
 	}
 #endif
 	if (d->logical_block > 65536)
-		return errf(e, -EINVAL, "--disk path=%s: logical block size %u is too large",
+		return errf(e, -EINVAL, "%s: logical block size %u is too large",
 			    path, d->logical_block);
 	return 0;
 }
@@ -69,41 +69,41 @@ int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *l
 
 	*out = NULL;
 	if (!*path)
-		return errf(e, -EINVAL, "--disk: path= is empty");
+		return errf(e, -EINVAL, "no path given");
 	if (cfg->cache == DISK_CACHE_NONE)
 		flags |= O_DIRECT;
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return errf(e, -ENOMEM, "--disk path=%s: %s", path, strerror(ENOMEM));
+		return errf(e, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
 	d->readonly = cfg->readonly;
 	d->direct = cfg->cache == DISK_CACHE_NONE;
 	d->fd = open(path, flags);
 	if (d->fd < 0) {
 		ret = -errno;
 		if (ret == -EINVAL && d->direct)
-			errf(e, ret, "--disk path=%s: " NO_DIRECT, path);
+			errf(e, ret, "%s: " NO_DIRECT, path);
 		else
-			errf(e, ret, "--disk path=%s: %s", path, strerror(-ret));
+			errf(e, ret, "%s: %s", path, strerror(-ret));
 		goto err_free;
 	}
 	if (fstat(d->fd, &st)) {
-		ret = errf(e, -errno, "--disk path=%s: %s", path, strerror(errno));
+		ret = errf(e, -errno, "%s: %s", path, strerror(errno));
 		goto err_close;
 	}
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(d->fd, BLKGETSIZE64, &d->size)) {
-			ret = errf(e, -errno, "--disk path=%s: %s", path, strerror(errno));
+			ret = errf(e, -errno, "%s: %s", path, strerror(errno));
 			goto err_close;
 		}
 	} else if (S_ISREG(st.st_mode)) {
 		d->size = st.st_size;
 	} else {
-		ret = errf(e, -EINVAL, "--disk path=%s: not a regular file or block device", path);
+		ret = errf(e, -EINVAL, "%s: not a regular file or block device", path);
 		goto err_close;
 	}
 	if (d->size % DISK_SECTOR) {
 		ret = errf(e, -EINVAL,
-			   "--disk path=%s: size %llu is not a multiple of 512 bytes",
+			   "%s: size %llu is not a multiple of 512 bytes",
 			   path, (unsigned long long)d->size);
 		goto err_close;
 	}
@@ -112,14 +112,14 @@ int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *l
 		goto err_close;
 	if (d->size % d->logical_block) {
 		ret = errf(e, -EINVAL,
-			   "--disk path=%s: size %llu is not a multiple of the %u-byte block",
+			   "%s: size %llu is not a multiple of the %u-byte block",
 			   path, (unsigned long long)d->size, d->logical_block);
 		goto err_close;
 	}
 	if (cfg->engine == DISK_ENGINE_URING) {
 		ret = disk_uring_init(d, loop, e);
 		if (ret) {
-			errf(e, ret, "--disk path=%s: engine=uring: %s", path, strerror(-ret));
+			errf(e, ret, "%s: io_uring: %s", path, strerror(-ret));
 			goto err_close;
 		}
 	} else {

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "core/evloop.h"
-#include "core/iov.h"
-#include "core/log.h"
+#include "base/evloop.h"
+#include "base/iov.h"
+#include "base/log.h"
 
 enum disk_op { DISK_READ, DISK_WRITE, DISK_FLUSH, DISK_DISCARD, DISK_WRITE_ZEROES };
 enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_NONE };
@@ -72,7 +72,7 @@ struct disk {
 	uint32_t logical_block;  /* 512, or the device's for O_DIRECT */
 	uint32_t mem_align;      /* O_DIRECT buffer alignment (STATX_DIOALIGN) */
 	bool readonly;
-	bool direct;             /* O_DIRECT (cache=none) */
+	bool direct;             /* O_DIRECT: the page cache is bypassed */
 	int sticky_error;        /* a failed fdatasync: every later FLUSH fails too */
 	/* Test hook: if non-zero, the next FLUSH's fdatasync result is
 	 * replaced by this -errno (as if the kernel had reported it). */
@@ -93,37 +93,5 @@ int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *l
 	      struct errbuf *e) __attribute__((warn_unused_result));
 /* Drains, then closes. */
 void disk_close(struct disk *d);
-
-/* For the engines (disk_sync.c, disk_uring.c) only. */
-int disk_sync_init(struct disk *d, struct errbuf *e) __attribute__((warn_unused_result));
-int disk_uring_init(struct disk *d, struct evloop *loop, struct errbuf *e)
-	__attribute__((warn_unused_result));
-/* A READ or WRITE run to completion on this thread (bouncing for O_DIRECT
- * where needed). Returns the bytes moved or -errno. */
-int64_t disk_sync_rw(struct disk *d, const struct disk_req *r);
-/* Sum of iov lengths; -EINVAL past 2^62 (never from blk.c's checked chains). */
-int64_t disk_iov_total(const struct iovec *iov, unsigned cnt);
-/* O_DIRECT: do these buffers meet the alignment rules (addresses to
- * mem_align, lengths to logical_block)? Always true without O_DIRECT. */
-bool disk_iov_aligned(const struct disk *d, const struct iovec *iov, unsigned cnt);
-/* O_DIRECT: is [offset, offset + len) on logical block boundaries? */
-bool disk_range_aligned(const struct disk *d, uint64_t offset, uint64_t len);
-/* A malloc'd copy of iov[0..cnt) without its first skip bytes (what is
- * left after a short transfer), its length in *restcnt; NULL if none left
- * or out of memory. */
-struct iovec *disk_iov_rest(const struct iovec *iov, unsigned cnt, uint64_t skip,
-			    unsigned *restcnt);
-/* An aligned buffer of len bytes (rounded up), or NULL. free() it. */
-void *disk_bounce_alloc(const struct disk *d, uint64_t len);
-/* Called before a FLUSH: its -errno if a previous flush failed (then the
- * flush completes with it and nothing is synced), else 0. */
-int disk_flush_begin(struct disk *d);
-/* Called with fdatasync's result (0 or -errno): applies the test hook,
- * makes a failure sticky, and returns what the FLUSH completes with. */
-int disk_flush_end(struct disk *d, int res);
-/* This disk's buffer of zeros for the WRITE_ZEROES fallback (DISK_ZERO_BUF
- * bytes, aligned for O_DIRECT), made on first use; NULL if out of memory. */
-#define DISK_ZERO_BUF (1u << 20)
-const void *disk_zero_buf(struct disk *d);
 
 #endif

@@ -2,7 +2,7 @@
  * calling thread (preadv/pwritev, fdatasync, fallocate) and done() is called
  * before submit returns. Simple and the reference for disk_uring.c; it
  * blocks the event loop for the length of each I/O. */
-#include "backend/disk.h"
+#include "backend/disk_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>

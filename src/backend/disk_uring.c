@@ -12,7 +12,7 @@
  * - buffered writes are plain pwritev() on this thread: ext4 cannot take
  *   them without blocking, so io_uring would hand each one to an io-wq
  *   thread, which cost 30-40% of write throughput on 2 cores. */
-#include "backend/disk.h"
+#include "backend/disk_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@
 /* SQEs go to the kernel in groups of this many instead of one batch per
  * guest kick: the device starts on the first requests while the rest are
  * still being prepared, and does not sit idle while a whole queue's worth
- * of completions makes the round trip through the guest. With cache=none
+ * of completions makes the round trip through the guest. With O_DIRECT
  * at QD32 this took 4K random IOPS from 74% to 96% of native (bench/blk.py);
  * 2 and 8 were close, 1 (a syscall per request) and 32 were worse. */
 #define URING_SUBMIT_GROUP 4
@@ -162,11 +162,7 @@ static bool uring_complete_locked(struct disk *d, struct uring *u, struct disk_r
 					break;
 				}
 			}
-			ret = uring_prep_locked(d, u, r);
-			if (!ret)
-				return false;
-			r->be.res = ret;
-			break;
+			goto queue_rest;
 		}
 		if (r->op == DISK_READ && r->be.bounce)
 			iov_from_buf(r->iov, r->iovcnt, 0, r->be.bounce, r->be.total);
@@ -202,12 +198,15 @@ static bool uring_complete_locked(struct disk *d, struct uring *u, struct disk_r
 			r->be.res = 0;
 			break;
 		}
-		ret = uring_prep_locked(d, u, r);
-		if (!ret)
-			return false;
-		r->be.res = ret;
-		break;
+		goto queue_rest;
 	}
+	uring_release(r);
+	return true;
+queue_rest:
+	ret = uring_prep_locked(d, u, r);
+	if (!ret)
+		return false;
+	r->be.res = ret;
 	uring_release(r);
 	return true;
 }

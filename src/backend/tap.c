@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static int tap_open_queue(const char *name, bool mq, int *out)
@@ -42,10 +43,10 @@ int tap_open(struct tap *t, const char *name, unsigned nq, struct errbuf *e)
 	for (unsigned q = 0; q < TAP_MAX_QUEUES; q++)
 		t->fd[q] = -1;
 	if (!name[0] || strlen(name) >= IFNAMSIZ)
-		return errf(e, -EINVAL, "--net tap=%s: a TAP name is 1 to %d characters", name,
+		return errf(e, -EINVAL, "TAP %s: a TAP name is 1 to %d characters", name,
 			    IFNAMSIZ - 1);
 	if (!nq || nq > TAP_MAX_QUEUES)
-		return errf(e, -EINVAL, "--net tap=%s: queues=%u: must be 1 to %d", name, nq,
+		return errf(e, -EINVAL, "TAP %s: %u queues: must be 1 to %d", name, nq,
 			    TAP_MAX_QUEUES);
 	memcpy(t->name, name, strlen(name) + 1);
 	t->nq = nq;
@@ -62,14 +63,14 @@ int tap_open(struct tap *t, const char *name, unsigned nq, struct errbuf *e)
 		return 0;
 	tap_close(t);
 	if (ret == -EPERM)
-		return errf(e, ret, "--net tap=%s: not allowed to open it (it must exist and "
+		return errf(e, ret, "TAP %s: not allowed to open it (it must exist and "
 				    "belong to this user, or run vireo with CAP_NET_ADMIN)", name);
 	if (ret == -EBUSY)
-		return errf(e, ret, "--net tap=%s: in use by another process", name);
+		return errf(e, ret, "TAP %s: in use by another process", name);
 	if (ret == -EINVAL)
-		return errf(e, ret, "--net tap=%s: not a TAP that takes %u queue%s", name, nq,
+		return errf(e, ret, "TAP %s: not a TAP that takes %u queue%s", name, nq,
 			    nq > 1 ? "s (create it with multi_queue)" : "");
-	return errf(e, ret, "--net tap=%s: %s", name, strerror(-ret));
+	return errf(e, ret, "TAP %s: %s", name, strerror(-ret));
 }
 
 void tap_adopt_fds(struct tap *t, const char *name, const int *fds, unsigned nq)
@@ -125,14 +126,43 @@ int tap_reopen(struct tap *t, unsigned q)
 	return 0;
 }
 
-int tap_set_offload(struct tap *t, unsigned tun_flags)
+int tap_set_offload(struct tap *t, unsigned offloads)
 {
+	unsigned tun = 0;
+
 	if (t->adopted)
 		return 0;
+	if (offloads & TAP_OFFLOAD_CSUM)
+		tun |= TUN_F_CSUM;
+	if (offloads & TAP_OFFLOAD_TSO4)
+		tun |= TUN_F_TSO4;
+	if (offloads & TAP_OFFLOAD_TSO6)
+		tun |= TUN_F_TSO6;
+	if (offloads & TAP_OFFLOAD_TSO_ECN)
+		tun |= TUN_F_TSO_ECN;
 	for (unsigned q = 0; q < t->nq; q++)
-		if (t->fd[q] >= 0 && ioctl(t->fd[q], TUNSETOFFLOAD, tun_flags) < 0)
+		if (t->fd[q] >= 0 && ioctl(t->fd[q], TUNSETOFFLOAD, tun) < 0)
 			return -errno;
 	return 0;
+}
+
+uint16_t tap_mtu(const struct tap *t)
+{
+	struct ifreq ifr;
+	uint16_t mtu = 1500;
+	int s;
+
+	if (t->adopted)
+		return mtu;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return mtu;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, t->name, strnlen(t->name, IFNAMSIZ - 1));
+	if (!ioctl(s, SIOCGIFMTU, &ifr) && ifr.ifr_mtu >= 68 && ifr.ifr_mtu <= 65535)
+		mtu = (uint16_t)ifr.ifr_mtu;
+	close(s);
+	return mtu;
 }
 
 int tap_set_queue_enabled(struct tap *t, unsigned q, bool on)
@@ -188,7 +218,7 @@ static struct tap_uring *tap_uring(struct tap *t)
 	}
 	free(u);
 	t->uring_failed = true;
-	log_warn("net %s: io_uring unavailable: one writev per frame", t->name);
+	log_warn("tap %s: io_uring unavailable: one writev per frame", t->name);
 	return NULL;
 }
 
@@ -234,7 +264,7 @@ void tap_write_batch(struct tap *t, unsigned q, struct tap_frame *f, unsigned n)
 		if (sent < n || got < sent || f[0].res == -EOPNOTSUPP) {
 			/* SQEs the kernel did not take would be sent by a later
 			 * submit; a ring in this state is not used again */
-			log_warn("net %s: io_uring: %u of %u frames taken: one writev per frame "
+			log_warn("tap %s: io_uring: %u of %u frames taken: one writev per frame "
 				 "from now on", t->name, got, n);
 			tap_uring_drop(t);
 			t->uring_failed = true;

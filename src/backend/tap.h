@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 #define TAP_MAX_QUEUES 8
 #define TAP_VNET_HDR_LEN 12 /* struct virtio_net_hdr_v1 */
@@ -31,7 +31,8 @@ struct tap {
 /* Opens (or, with CAP_NET_ADMIN, creates) TAP name with nq queues:
  * non-blocking, close-on-exec, vnet header of TAP_VNET_HDR_LEN bytes, no
  * offloads yet. An existing single-queue TAP is accepted when nq is 1.
- * Returns 0 or -errno with e saying why ("--net tap=NAME: ..."). */
+ * Returns 0 or -errno with e saying why ("TAP NAME: in use by another
+ * process"). */
 int tap_open(struct tap *t, const char *name, unsigned nq, struct errbuf *e)
 	__attribute__((warn_unused_result));
 /* Adopts nq datagram fds (e.g. socketpair ends in tests) that stand in
@@ -45,9 +46,16 @@ void tap_close(struct tap *t);
  * is gone. Returns 0 or -errno. */
 int tap_reopen(struct tap *t, unsigned q) __attribute__((warn_unused_result));
 
-/* TUNSETOFFLOAD for every queue: what the host may hand us (TUN_F_*
- * flags), from the features the driver negotiated. Returns 0 or -errno. */
-int tap_set_offload(struct tap *t, unsigned tun_flags);
+/* What the host may hand the guest in received frames: partial checksums
+ * and TCP segments of up to 64 KiB, i.e. what the driver can take. */
+#define TAP_OFFLOAD_CSUM    (1u << 0)
+#define TAP_OFFLOAD_TSO4    (1u << 1)
+#define TAP_OFFLOAD_TSO6    (1u << 2)
+#define TAP_OFFLOAD_TSO_ECN (1u << 3)
+/* TUNSETOFFLOAD for every queue from TAP_OFFLOAD_* bits. Returns 0 or -errno. */
+int tap_set_offload(struct tap *t, unsigned offloads);
+/* The interface's MTU (1500 when it cannot be read, or for adopted fds). */
+uint16_t tap_mtu(const struct tap *t);
 /* Attaches (on) or detaches queue q, so the kernel steers received frames
  * only to the queues the driver uses (IFF_MULTI_QUEUE only; else no-op). */
 int tap_set_queue_enabled(struct tap *t, unsigned q, bool on);

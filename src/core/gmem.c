@@ -2,30 +2,53 @@
 #include "core/gmem.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
-static void gmem_layout(struct gmem *m, uint8_t *base, uint64_t ram_size)
+/* The layout's total size, or 0 if it is not one gmem can map. */
+static uint64_t gmem_layout_size(const struct gmem_layout *l)
 {
-	uint64_t low = ram_size < GMEM_HOLE_START ? ram_size : GMEM_HOLE_START;
+	uint64_t total = 0, end = 0;
 
-	m->ram_size = ram_size;
-	m->nr_regions = 1;
-	m->region[0] = (struct gmem_region){ .gpa = 0, .size = low, .hva = base };
-	if (ram_size > low) {
-		m->region[1] = (struct gmem_region){
-			.gpa = GMEM_HIGH_START, .size = ram_size - low, .hva = base + low,
+	if (!l->nr || l->nr > GMEM_MAX_REGIONS)
+		return 0;
+	for (unsigned i = 0; i < l->nr; i++) {
+		uint64_t gpa = l->region[i].gpa, size = l->region[i].size;
+
+		if (!size || size > GMEM_MAX_BYTES || gpa > UINT64_MAX - size ||
+		    (i && gpa < end))
+			return 0;
+		end = gpa + size;
+		total += size;
+		if (total > GMEM_MAX_BYTES)
+			return 0;
+	}
+	return total;
+}
+
+static void gmem_place(struct gmem *m, uint8_t *base, const struct gmem_layout *l,
+		       uint64_t total)
+{
+	uint64_t off = 0;
+
+	m->ram_size = total;
+	m->nr_regions = l->nr;
+	for (unsigned i = 0; i < l->nr; i++) {
+		m->region[i] = (struct gmem_region){
+			.gpa = l->region[i].gpa, .size = l->region[i].size, .hva = base + off,
 		};
-		m->nr_regions = 2;
+		off += l->region[i].size;
 	}
 }
 
-int gmem_init(struct gmem *m, uint64_t ram_size, bool huge_pages)
+int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
 {
+	uint64_t ram_size = gmem_layout_size(l);
 	void *p;
 
 	memset(m, 0, sizeof(*m));
-	if (ram_size == 0 || ram_size > (1ull << 46))
+	if (!ram_size)
 		return -EINVAL;
 	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -37,22 +60,27 @@ int gmem_init(struct gmem *m, uint64_t ram_size, bool huge_pages)
 	 * and an O_DIRECT request over guest buffers needs far fewer host
 	 * segments (1 MiB in 4 KiB pages is 256 of them, more than many disks
 	 * take in one request). Only a hint: without THP nothing changes.
-	 * Without them (thp=off) NOHUGEPAGE, so that a host whose THP is
-	 * "always" gives 4 KiB pages too: what a benchmark compares. */
+	 * Without them NOHUGEPAGE, so that a host whose THP is "always"
+	 * gives 4 KiB pages too: what a benchmark compares. */
 	madvise(p, ram_size, huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	m->mapping = p;
 	m->mapping_len = ram_size;
 	m->mapped = true;
-	gmem_layout(m, p, ram_size);
+	gmem_place(m, p, l, ram_size);
 	return 0;
 }
 
-void gmem_init_fake(struct gmem *m, void *backing, uint64_t ram_size)
+int gmem_init_fake(struct gmem *m, void *backing, const struct gmem_layout *l)
 {
+	uint64_t ram_size = gmem_layout_size(l);
+
 	memset(m, 0, sizeof(*m));
+	if (!ram_size)
+		return -EINVAL;
 	m->mapping = backing;
 	m->mapping_len = ram_size;
-	gmem_layout(m, backing, ram_size);
+	gmem_place(m, backing, l, ram_size);
+	return 0;
 }
 
 void gmem_destroy(struct gmem *m)

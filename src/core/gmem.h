@@ -1,7 +1,8 @@
 /* Guest RAM: the host mapping of guest-physical memory and the ONE checked
- * guest-physical -> host-virtual accessor, gmem_ptr(). Knows nothing about
- * KVM (vm.c registers the regions as memslots), so unit tests build a gmem
- * from plain malloc'd memory with gmem_init_fake(). */
+ * guest-physical -> host-virtual accessor, gmem_ptr(). Knows neither KVM
+ * (vmm/ registers the regions as memslots) nor where an architecture puts
+ * RAM (arch code gives the layout), so unit tests build a gmem from plain
+ * memory with gmem_init_fake(). */
 #ifndef VIREO_GMEM_H
 #define VIREO_GMEM_H
 
@@ -26,20 +27,28 @@ struct gmem {
 	bool mapped;        /* mapping came from mmap (else caller-owned) */
 };
 
-/* Guest-physical layout: RAM runs from 0 up to the 32-bit PCI hole, and what
- * does not fit continues at 4 GiB. */
-#define GMEM_HOLE_START 0xB0000000ull
-#define GMEM_HIGH_START 0x100000000ull
+/* Where RAM goes in guest-physical space (from arch code): nr regions in
+ * ascending, non-overlapping order, back to back in one host mapping. */
+struct gmem_layout {
+	unsigned nr;
+	struct {
+		uint64_t gpa, size;
+	} region[GMEM_MAX_REGIONS];
+};
 
-/* Maps ram_size bytes of anonymous memory (MAP_NORESERVE, so untouched pages
- * cost the host nothing) and lays it out around the PCI hole. huge_pages:
- * madvise it for transparent huge pages, else refuse them (4 KiB pages).
- * Returns 0 or -errno. Call once, before any vCPU runs. */
-int gmem_init(struct gmem *m, uint64_t ram_size, bool huge_pages)
+#define GMEM_MAX_BYTES (1ull << 46)
+
+/* Maps the layout's bytes of anonymous memory (MAP_NORESERVE, so untouched
+ * pages cost the host nothing). huge_pages: madvise it for transparent
+ * huge pages, else refuse them (4 KiB pages). Returns 0, -EINVAL for a
+ * layout that is empty, unordered or over GMEM_MAX_BYTES, or -errno.
+ * Call once, before any vCPU runs. */
+int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
 	__attribute__((warn_unused_result));
 
-/* Same layout over caller-owned memory of ram_size bytes; for unit tests. */
-void gmem_init_fake(struct gmem *m, void *backing, uint64_t ram_size);
+/* The same over caller-owned memory of the layout's size; for unit tests.
+ * Returns like gmem_init. */
+int gmem_init_fake(struct gmem *m, void *backing, const struct gmem_layout *l);
 
 void gmem_destroy(struct gmem *m);
 
@@ -51,7 +60,7 @@ void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
 /* Highest guest-physical address + 1 that is RAM. */
 uint64_t gmem_end(const struct gmem *m);
 
-/* Bytes of RAM below the PCI hole. */
+/* Bytes of the first RAM region (on x86: below the PCI hole). */
 uint64_t gmem_low_size(const struct gmem *m);
 
 #endif

@@ -3,16 +3,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#include "arch/x86/cpuid.h"
-#include "arch/x86/regs.h"
-#include "core/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 
@@ -29,73 +26,78 @@ int vcpu_setup_signals(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, struct errbuf *e)
+int vcpu_create(struct vcpu *v, int vm_fd, unsigned id, const struct vcpu_env *env,
+		struct errbuf *e)
 {
-	struct kvm_cpuid2 *c;
-	size_t csize;
 	int ret;
 
 	memset(v, 0, sizeof(*v));
-	v->vm = vm;
+	v->env = env;
 	v->id = id;
-	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (v->fd < 0)
 		return errf(e, -errno, "creating vCPU %u: %s", id, strerror(errno));
-	v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	v->run = mmap(NULL, env->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		ret = errf(e, -errno, "mapping vCPU %u: %s", id, strerror(errno));
-		goto err_fd;
+		close(v->fd);
+		v->fd = -1;
+		return ret;
 	}
-
-	csize = sizeof(*c) + vm->cpuid->nent * sizeof(c->entries[0]);
-	c = malloc(csize);
-	if (!c) {
-		ret = errf(e, -ENOMEM, "out of memory");
-		goto err_map;
-	}
-	memcpy(c, vm->cpuid, csize);
-	cpuid_patch(c, id, vm->nr_vcpus);
-	ret = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
-	free(c);
-	if (ret) {
-		errf(e, ret, "KVM_SET_CPUID2 on vCPU %u: %s", id, strerror(-ret));
-		goto err_map;
-	}
-	ret = regs_init_vcpu(v->fd, e);
-	if (ret)
-		goto err_map;
 	return 0;
-err_map:
-	munmap(v->run, vm->run_size);
-err_fd:
-	close(v->fd);
-	v->fd = -1;
-	return ret;
 }
 
+/* Appends to buf (size bytes, n used) while there is room; returns the
+ * new length, at most size - 1. */
+static size_t __attribute__((format(printf, 4, 5)))
+vcpu_put(char *buf, size_t size, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (n + 1 >= size)
+		return n;
+	va_start(ap, fmt);
+	w = vsnprintf(buf + n, size - n, fmt, ap);
+	va_end(ap);
+	if (w < 0)
+		return n;
+	return n + (size_t)w < size ? n + (size_t)w : size - 1;
+}
+
+/* The whole report, registers included, goes out in one write so that
+ * nothing another thread logs meanwhile lands inside it. */
 static void vcpu_report_failure(struct vcpu *v, const char *what)
 {
 	struct kvm_run *run = v->run;
+	char buf[2048];
+	size_t n;
 
+	n = vcpu_put(buf, sizeof(buf), 0, "vireo: vCPU %u: %s: ", v->id, what);
 	if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR) {
-		fprintf(stderr, "vireo: vCPU %u: %s: KVM internal error, suberror %u",
-			v->id, what, run->internal.suberror);
-		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
-			fprintf(stderr, " (instruction emulation failed)");
-		fprintf(stderr, ", %u data:", run->internal.ndata);
+		n = vcpu_put(buf, sizeof(buf), n, "KVM internal error, suberror %u%s, %u data:",
+			     run->internal.suberror,
+			     run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			     " (instruction emulation failed)" : "", run->internal.ndata);
 		for (unsigned i = 0; i < run->internal.ndata && i < 16; i++)
-			fprintf(stderr, " %llx", (unsigned long long)run->internal.data[i]);
-		fprintf(stderr, "\n");
+			n = vcpu_put(buf, sizeof(buf), n, " %llx",
+				     (unsigned long long)run->internal.data[i]);
+		n = vcpu_put(buf, sizeof(buf), n, "\n");
 	} else if (run->exit_reason == KVM_EXIT_FAIL_ENTRY) {
-		fprintf(stderr, "vireo: vCPU %u: %s: VM entry failed, hardware reason %#llx on cpu %u\n",
-			v->id, what,
-			(unsigned long long)run->fail_entry.hardware_entry_failure_reason,
-			run->fail_entry.cpu);
+		n = vcpu_put(buf, sizeof(buf), n, "VM entry failed, hardware reason %#llx on cpu %u\n",
+			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+			     run->fail_entry.cpu);
 	} else {
-		fprintf(stderr, "vireo: vCPU %u: %s: exit reason %u\n", v->id, what,
-			run->exit_reason);
+		n = vcpu_put(buf, sizeof(buf), n, "exit reason %u\n", run->exit_reason);
 	}
-	regs_dump(v->fd);
+	if (v->env->describe_regs && n + 1 < sizeof(buf))
+		n += v->env->describe_regs(v->fd, buf + n, sizeof(buf) - n);
+	log_text(buf, n);
+}
+
+static void vcpu_end_vm(struct vcpu *v, int status)
+{
+	v->env->end_vm.fn(v->env->end_vm.opaque, status);
 }
 
 static void vcpu_handle_io(struct vcpu *v)
@@ -108,7 +110,7 @@ static void vcpu_handle_io(struct vcpu *v)
 	 * arrives as count back-to-back items */
 	v->exits_pio++;
 	for (uint32_t i = 0; i < run->io.count; i++) {
-		bus_dispatch(&v->vm->pio, run->io.port, data, run->io.size, is_write);
+		bus_dispatch(v->env->pio, run->io.port, data, run->io.size, is_write);
 		data += run->io.size;
 	}
 }
@@ -125,7 +127,7 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_MMIO:
 		v->exits_mmio++;
 		/* GUEST: len <= 8 is KVM's; an unclaimed address reads as all ones */
-		bus_dispatch(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
+		bus_dispatch(v->env->mmio, run->mmio.phys_addr, run->mmio.data,
 			     run->mmio.len <= 8 ? run->mmio.len : 8, run->mmio.is_write);
 		return false;
 	case KVM_EXIT_HLT:
@@ -134,16 +136,16 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	case KVM_EXIT_SHUTDOWN:
 		/* a triple fault: the PC resets, and a reset ends vireo */
 		log_warn("vCPU %u: guest triple fault (reset)", v->id);
-		vm_request_exit(v->vm, 0);
+		vcpu_end_vm(v, 0);
 		return true;
 	case KVM_EXIT_SYSTEM_EVENT:
-		vm_request_exit(v->vm, 0);
+		vcpu_end_vm(v, 0);
 		return true;
 	case KVM_EXIT_INTERNAL_ERROR:
 	case KVM_EXIT_FAIL_ENTRY:
 	default:
 		vcpu_report_failure(v, "cannot continue");
-		vm_request_exit(v->vm, 1);
+		vcpu_end_vm(v, 1);
 		return true;
 	}
 }
@@ -160,13 +162,13 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
 	for (;;) {
-		if (__atomic_load_n(&v->vm->exiting, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(v->env->stopping, __ATOMIC_ACQUIRE))
 			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			log_warn("vCPU %u: KVM_RUN: %s", v->id, strerror(errno));
-			vm_request_exit(v->vm, 1);
+			vcpu_end_vm(v, 1);
 			break;
 		}
 		if (vcpu_handle_exit(v))
@@ -204,7 +206,7 @@ void vcpu_destroy(struct vcpu *v)
 {
 	if (v->fd < 0)
 		return;
-	munmap(v->run, v->vm->run_size);
+	munmap(v->run, v->env->run_size);
 	close(v->fd);
 	v->fd = -1;
 }

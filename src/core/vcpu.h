@@ -1,20 +1,34 @@
 /* vCPU threads: each runs KVM_RUN and dispatches PIO/MMIO exits onto the
- * VM's buses. A vCPU is stopped by setting immediate_exit and signalling its
- * thread (SIGUSR1), so a stop never races with entry into KVM_RUN. */
-#ifndef VIREO_VCPU_H
-#define VIREO_VCPU_H
+ * buses it was given. A vCPU knows its buses, a flag that says stop, and
+ * hooks to end the VM and to describe its registers: never the VM itself.
+ * It is stopped by setting immediate_exit and signalling its thread
+ * (SIGUSR1), so a stop never races with entry into KVM_RUN. */
+#ifndef VIREO_CORE_VCPU_H
+#define VIREO_CORE_VCPU_H
 
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "core/log.h"
+#include "base/exit_hook.h"
+#include "base/log.h"
+#include "core/bus.h"
 
-struct vm;
+/* What every vCPU of a VM shares; owned by the VMM, outlives the vCPUs. */
+struct vcpu_env {
+	struct bus *pio, *mmio;
+	const int *stopping;      /* atomic; nonzero: leave the run loop */
+	struct exit_hook end_vm;  /* 0: guest reset or shutdown; 1: the vCPU failed */
+	/* Formats the registers of a failed vCPU (arch code) into buf, each
+	 * line starting "vireo:   " and ending '\n'; returns the length. */
+	size_t (*describe_regs)(int vcpu_fd, char *buf, size_t len);
+	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
+};
 
 struct vcpu {
-	struct vm *vm;
+	const struct vcpu_env *env;
 	unsigned id;
 	int fd;
 	struct kvm_run *run;
@@ -23,9 +37,10 @@ struct vcpu {
 	uint64_t exits_pio, exits_mmio;
 };
 
-/* KVM_CREATE_VCPU, maps kvm_run, sets CPUID, MSRs, FPU and LAPIC. */
-int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, struct errbuf *e)
-	__attribute__((warn_unused_result));
+/* KVM_CREATE_VCPU and the kvm_run mapping. The caller then sets CPUID and
+ * initial registers on v->fd (arch code) before vcpu_start. */
+int vcpu_create(struct vcpu *v, int vm_fd, unsigned id, const struct vcpu_env *env,
+		struct errbuf *e) __attribute__((warn_unused_result));
 /* Installs the SIGUSR1 handler used to kick vCPU threads; call once. */
 int vcpu_setup_signals(void);
 int vcpu_start(struct vcpu *v) __attribute__((warn_unused_result));

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/exit_hook.h"
+#include "base/exit_hook.h"
 
 struct acpi_pm {
 	struct exit_hook poweroff;

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hw/exit_hook.h"
+#include "base/exit_hook.h"
 
 #define I8042_DATA_PORT 0x60
 #define I8042_CMD_PORT 0x64

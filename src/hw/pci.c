@@ -6,13 +6,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 #define PCI_HOST_VENDOR 0x1b36 /* Red Hat: generic PCIe host bridge ID */
 #define PCI_HOST_DEVICE 0x0008
 #define PCI_CLASS_HOST_BRIDGE 0x060000
 
-static struct ratelimit pci_bar_rl;
 
 static void pci_put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
 
@@ -128,7 +127,7 @@ static void pci_bar_sync(struct pci *pci, struct pci_dev *d, unsigned idx)
 			if (d->bar_moved)
 				d->bar_moved(d, idx, addr, true);
 		} else {
-			log_ratelimited(&pci_bar_rl, "pci: %02x.0 BAR%u at %#llx overlaps or is invalid; "
+			log_ratelimited(d, "pci: %02x.0 BAR%u at %#llx overlaps or is invalid; "
 					"not mapped", d->slot, idx, (unsigned long long)addr);
 		}
 	}

@@ -4,9 +4,10 @@
  * driver reads back that its step failed. */
 #include "virtio/virtio.h"
 
+#include <stdio.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 #define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
 #define S_DRIVER VIRTIO_CONFIG_S_DRIVER
@@ -16,7 +17,7 @@
 #define S_FAILED VIRTIO_CONFIG_S_FAILED
 
 /* Features the core offers for every device (virtio 1.2 §6). */
-#define VIRTIO_CORE_FEATURES (1ull << VIRTIO_F_VERSION_1)
+#define VIRTIO_CORE_FEATURES VIRTIO_BIT(VIRTIO_F_VERSION_1)
 
 /* The driver's legal steps. Setting FAILED and writing 0 (reset) are
  * allowed from any state and handled apart. */
@@ -29,7 +30,6 @@ static const struct {
 	{ S_ACK | S_DRIVER | S_FEATURES_OK, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK },
 };
 
-static struct ratelimit virtio_rl;
 
 void virtio_dev_init(struct virtio_dev *d, const char *name, uint16_t device_id,
 		     uint64_t host_features, unsigned nr_queues, uint16_t queue_max,
@@ -38,7 +38,7 @@ void virtio_dev_init(struct virtio_dev *d, const char *name, uint16_t device_id,
 {
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
-	d->name = name;
+	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->device_id = device_id;
 	d->host_features = host_features | VIRTIO_CORE_FEATURES;
 	d->nr_queues = nr_queues < VIRTIO_MAX_QUEUES ? nr_queues : VIRTIO_MAX_QUEUES;
@@ -99,7 +99,7 @@ static bool virtio_features_ok(struct virtio_dev *d)
 
 	if (f & ~d->host_features)
 		return false;
-	if (!(f & (1ull << VIRTIO_F_VERSION_1)))
+	if (!(f & VIRTIO_BIT(VIRTIO_F_VERSION_1)))
 		return false;
 	if (d->ops->features_ok && !d->ops->features_ok(d, f))
 		return false;
@@ -110,14 +110,14 @@ static bool virtio_features_ok(struct virtio_dev *d)
 /* DRIVER_OK: start every enabled queue, then the device. */
 static bool virtio_activate(struct virtio_dev *d)
 {
-	bool event_idx = d->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	bool event_idx = d->features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 
 	for (unsigned q = 0; q < d->nr_queues; q++) {
 		if (!d->queue_enabled[q])
 			continue;
 		/* GUEST: queue geometry and ring addresses are checked by vq_start */
 		if (vq_start(&d->vq[q], d->mem, d->queue_max, event_idx)) {
-			log_ratelimited(&virtio_rl, "%s: queue %u: %s", d->name, q, d->vq[q].error);
+			log_ratelimited(d, "%s: queue %u: %s", d->name, q, d->vq[q].error);
 			d->needs_reset_why = d->vq[q].error;
 			return false;
 		}
@@ -188,7 +188,7 @@ void virtio_set_needs_reset(struct virtio_dev *d, const char *why)
 	if (old & S_NEEDS_RESET)
 		return;
 	d->needs_reset_why = why;
-	log_ratelimited(&virtio_rl, "%s: device needs reset: %s", d->name, why);
+	log_ratelimited(d, "%s: device needs reset: %s", d->name, why);
 	if (d->transport)
 		d->transport->signal_config(d);
 }

@@ -19,6 +19,9 @@
 
 #define VIRTIO_MAX_QUEUES 17 /* 16 request queues plus a control queue */
 
+/* Feature bit b (VIRTIO_F_*, VIRTIO_BLK_F_*, ...) as a mask. */
+#define VIRTIO_BIT(b) (1ull << (b))
+
 struct virtio_dev;
 
 struct virtio_dev_ops {
@@ -48,7 +51,7 @@ struct virtio_transport_ops {
 };
 
 struct virtio_dev {
-	const char *name;                  /* "blk0", for messages */
+	char name[16];                     /* "blk0": in every message */
 	uint16_t device_id;                /* VIRTIO_ID_BLOCK, ... */
 	uint64_t host_features;            /* offered; the core adds VERSION_1 etc. */
 	uint64_t guest_features;           /* written by the driver */

@@ -29,7 +29,6 @@
 
 #define CC(field) offsetof(struct virtio_pci_common_cfg, field)
 
-static struct ratelimit vp_rl;
 
 static uint32_t vp_class(uint16_t device_id)
 {
@@ -131,7 +130,7 @@ static void vp_common_write(struct virtio_pci *vp, uint32_t off, uint64_t val, u
 	 * bug behind a past Firecracker CVE), so later writes are ignored. */
 	if (!vq || !virtio_queue_config_allowed(d)) {
 		if (vq)
-			log_ratelimited(&vp_rl, "%s: queue register write after DRIVER_OK ignored",
+			log_ratelimited(vp, "%s: queue register write after DRIVER_OK ignored",
 					d->name);
 		return;
 	}

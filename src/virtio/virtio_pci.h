@@ -7,9 +7,9 @@
 #ifndef VIREO_VIRTIO_PCI_H
 #define VIREO_VIRTIO_PCI_H
 
-#include "core/evloop.h"
+#include "base/evloop.h"
+#include "base/log.h"
 #include "core/irq.h"
-#include "core/log.h"
 #include "hw/msix.h"
 #include "hw/pci.h"
 #include "virtio/virtio.h"

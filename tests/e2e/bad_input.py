@@ -34,6 +34,7 @@ def main():
     ph_off = struct.unpack_from("<Q", elf_data, 0x20)[0]
     big_initrd = write("big-initrd", b"\0" * (20 << 20))
     random_blob = write("random", os.urandom(8192))
+    disk = write("disk.img", b"\0" * 65536)
     cases = [
         # (name, args, expected status, a word the message must contain)
         ("no arguments", [], USAGE, "command"),
@@ -88,12 +89,30 @@ def main():
         ("--memory thp bogus", ["run", "--kernel", elf, "--memory", "2G,thp=maybe"], USAGE,
          "thp=maybe: expected on or off"),
         ("--memory unknown option", ["run", "--kernel", elf, "--memory=1G,huge=on"], USAGE,
-         "unknown or empty option 'huge=on'"),
+         "--memory: unknown key 'huge'"),
         ("--cpus 0", ["run", "--kernel", elf, "--cpus", "0"], USAGE, "--cpus"),
         ("--cpus not a number", ["run", "--kernel", elf, "--cpus", "two"], USAGE, "--cpus"),
         ("--cpus above KVM's limit", ["run", "--kernel", elf, "--cpus", "100000"], USAGE,
          "--cpus"),
         ("--serial bogus", ["run", "--kernel", elf, "--serial", "tty9"], USAGE, "--serial"),
+        # the flag and which of them, then what is wrong
+        ("--disk missing path", ["run", "--kernel", elf, "--disk", "readonly=on"], USAGE,
+         "--disk #1: path is required"),
+        ("--disk bad queues", ["run", "--kernel", elf, "--disk", f"path={disk}",
+                               "--disk", "path=x,queues=99"], USAGE,
+         "--disk #2: queues=99: expected 1 to 16"),
+        ("--disk missing file", ["run", "--kernel", elf, "--disk", f"path={disk},readonly=on",
+                                 "--disk", "path=" + os.path.join(tmp, "nope.img")], RUNTIME,
+         f"--disk #2: {os.path.join(tmp, 'nope.img')}: No such file or directory"),
+        ("--disk directory", ["run", "--kernel", elf, "--disk", "path=" + tmp], RUNTIME,
+         "--disk #1: " + tmp + ": Is a directory"),
+        ("--net missing tap", ["run", "--kernel", elf, "--net", "mac=52:54:00:00:00:01"],
+         USAGE, "--net #1: tap is required"),
+        ("--net same TAP twice", ["run", "--kernel", elf, "--net", "tap=vbad0",
+                                  "--net", "tap=vbad0"], USAGE,
+         "--net #2: tap=vbad0 is taken by --net #1"),
+        ("--net multicast MAC", ["run", "--kernel", elf, "--net", "tap=vbad0,mac=01:00:5e:00:00:01"],
+         USAGE, "--net #1: mac: expected a unicast address"),
         ("cmdline over the PVH limit", ["run", "--kernel", elf, "--cmdline", "x" * 2048],
          RUNTIME, "cmdline"),
         ("cmdline over the bzImage limit", ["run", "--kernel", bz, "--cmdline", "x" * 4096],

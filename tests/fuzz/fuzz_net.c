@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "fake_vring.h"
-#include "virtio/net.h"
+#include "fake_dev.h"
+#include "fake_mem.h"
+#include "virtio/dev/net.h"
 
 #define FZ_MEM (1u << 20)
 #define FZ_QSIZE 16
@@ -29,21 +29,9 @@ struct fz {
 	struct evloop loop;
 	struct net *n;
 	struct virtio_dev *d;
+	struct fake_dev dev;
 	int peer;
 };
-
-static void fz_sig_q(struct virtio_dev *d, unsigned q)
-{
-	(void)d;
-	(void)q;
-}
-
-static void fz_sig_c(struct virtio_dev *d)
-{
-	(void)d;
-}
-
-static const struct virtio_transport_ops fz_transport = { fz_sig_q, fz_sig_c };
 
 static struct fz *fz_get(void)
 {
@@ -59,29 +47,20 @@ static struct fz *fz_get(void)
 	if (!z.ram || evloop_init(&z.loop) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv))
 		abort();
-	gmem_init_fake(&z.mem, z.ram, FZ_MEM);
+	fake_gmem_init(&z.mem, z.ram, FZ_MEM);
 	z.peer = sv[1];
 	if (net_create(&z.n, &c, &z.mem, &z.loop, &e))
 		abort();
 	z.d = net_virtio(z.n);
-	z.d->transport = &fz_transport;
+	fake_dev_attach(&z.dev, z.d, &z.loop);
 	ready = 1;
 	return &z;
 }
 
 static void fz_pump(struct fz *z)
 {
-	struct epoll_event ev[8];
-
-	for (int round = 0; round < 4; round++) {
-		int n = epoll_wait(z->loop.epfd, ev, 8, 0);
-
-		for (int i = 0; i < n; i++) {
-			struct ev_handler *h = ev[i].data.ptr;
-
-			h->fn(h->opaque, ev[i].events);
-		}
-	}
+	for (int round = 0; round < 4; round++)
+		fake_dev_pump(&z->dev, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -97,19 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < off)
 		return 0;
 	memcpy(&features, data, 8);
-	features = (features & d->host_features) | (1ull << VIRTIO_F_VERSION_1);
+	features = (features & d->host_features) | VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	memset(z->ram, 0, FZ_MEM);
 	/* descriptor tables, rings and buffers: the rest of the input */
 	for (size_t i = off; i < size; i++)
 		z->ram[0x1000 + (i - off) % (FZ_MEM - 0x1000)] = data[i];
 
-	pthread_mutex_lock(&d->lock);
-	virtio_write_status(d, 0);
-	virtio_write_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	virtio_write_guest_features(d, 0, (uint32_t)features);
-	virtio_write_guest_features(d, 1, (uint32_t)(features >> 32));
-	virtio_write_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-				       VIRTIO_CONFIG_S_FEATURES_OK);
+	/* the rings are wherever the input's bytes put them: no fake_vring */
+	(void)fake_dev_negotiate(&z->dev, features);
 	for (unsigned q = 0; q < 3; q++) {
 		struct vq *vq = &d->vq[q];
 
@@ -117,11 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vq->desc_gpa = FZ_RING(q);
 		vq->avail_gpa = FZ_RING(q) + 16 * FZ_QSIZE;
 		vq->used_gpa = FZ_RING(q) + 0x1000;
-		d->queue_enabled[q] = true;
+		fake_dev_enable_queue(&z->dev, q);
 	}
-	virtio_write_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-				       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	pthread_mutex_unlock(&d->lock);
+	(void)fake_dev_driver_ok(&z->dev);
 
 	/* a frame from the host, sized by the input */
 	if (send(z->peer, frame, NET_HDR_LEN + 14 + data[8] * 6u, 0) < 0 && errno != EAGAIN)
@@ -129,8 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned k = 0; k < 3; k++) {
 		unsigned q = data[9 + k] % 3;
 
-		if (virtio_is_live(d))
-			d->ops->queue_notify(d, q);
+		fake_dev_kick(&z->dev, q);
 		fz_pump(z);
 	}
 	while (recv(z->peer, buf, sizeof(buf), MSG_DONTWAIT) > 0)
@@ -169,8 +140,8 @@ int main(int argc, char **argv)
 {
 	static uint8_t img[16 + 0x8000];
 	uint8_t *ram = img + 16 - 0x1000; /* img[16] is guest address 0x1000 */
-	uint64_t features = (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_CSUM) |
-			    (1ull << VIRTIO_NET_F_CTRL_VQ);
+	uint64_t features = VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+			    VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ);
 	char path[512];
 	FILE *f;
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/gmem.h"
+#include "fake_mem.h"
 #include "fake_vring.h"
 #include "virtio/virtqueue.h"
 
@@ -50,7 +51,7 @@ static void fuzz_mem_init(struct gmem *m, uint8_t *ram)
 	memset(m, 0, sizeof(*m));
 	m->region[0] = (struct gmem_region){ .gpa = 0, .size = REGION, .hva = ram };
 	m->region[1] = (struct gmem_region){
-		.gpa = GMEM_HIGH_START, .size = REGION, .hva = ram + REGION,
+		.gpa = LAYOUT_HIGH_RAM_START, .size = REGION, .hva = ram + REGION,
 	};
 	m->nr_regions = 2;
 	m->ram_size = RAM_BYTES;
@@ -314,7 +315,7 @@ int main(int argc, char **argv)
 	/* a buffer in the region at 4 GiB (outside the image: zeroed RAM) */
 	memset(ram, 0, sizeof(ram));
 	fake_vring_init(&v, &m, 4, 0, 0x40, 0x50);
-	fake_vring_add(&v, (struct fake_buf[]){ { GMEM_HIGH_START + 0x100, 128, true } }, 1);
+	fake_vring_add(&v, (struct fake_buf[]){ { LAYOUT_HIGH_RAM_START + 0x100, 128, true } }, 1);
 	h = seed_hdr(&v, false, ram);
 	err |= seed_write(argv[1], "high", &h, ram, ops, sizeof(ops));
 

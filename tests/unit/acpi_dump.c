@@ -8,6 +8,7 @@
 
 #include "arch/x86/acpi.h"
 #include "core/gmem.h"
+#include "fake_mem.h"
 
 static int dump(const uint8_t *t)
 {
@@ -28,7 +29,8 @@ static int dump(const uint8_t *t)
 int main(int argc, char **argv)
 {
 	const size_t size = 64 << 20;
-	struct acpi_layout l = { 0xB0000000, 255, 0xC0000000, 0x3EC00000, 0x400000000ull, 64ull << 30 };
+	struct acpi_layout l = { 0xB0000000, 255, 0xC0000000, 0x3EC00000, 0x400000000ull,
+				  64ull << 30, 0x3F8, 8, 4 };
 	struct gmem m;
 	uint8_t *rsdp, *xsdt, *backing = calloc(1, size);
 	uint64_t gpa, xsdt_gpa;
@@ -37,7 +39,7 @@ int main(int argc, char **argv)
 
 	if (argc != 2 || !backing)
 		return 2;
-	gmem_init_fake(&m, backing, size);
+	fake_gmem_init(&m, backing, size);
 	gpa = acpi_write_tables(&m, atoi(argv[1]), &l);
 	if (!gpa || !(rsdp = gmem_ptr(&m, gpa, 36)))
 		return 1;

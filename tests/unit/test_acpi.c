@@ -12,11 +12,12 @@
 #include "arch/x86/acpi.h"
 #include "arch/x86/layout.h"
 #include "core/gmem.h"
+#include "fake_mem.h"
 
 #define MEM_SIZE (16u << 20)
 
 static const struct acpi_layout layout = {
-	0xB0000000, 255, 0xC0000000, 0x3EC00000, 0x400000000ull, 64ull << 30,
+	0xB0000000, 255, 0xC0000000, 0x3EC00000, 0x400000000ull, 64ull << 30, 0x3F8, 8, 4,
 };
 
 struct tables {
@@ -70,7 +71,7 @@ static void build(struct tables *t, unsigned cpus)
 	memset(t, 0, sizeof(*t));
 	t->backing = calloc(1, MEM_SIZE);
 	assert_non_null(t->backing);
-	gmem_init_fake(&t->m, t->backing, MEM_SIZE);
+	fake_gmem_init(&t->m, t->backing, MEM_SIZE);
 	rsdp = acpi_write_tables(&t->m, cpus, &layout);
 	assert_int_equal(rsdp, LAYOUT_ACPI_BASE);
 	t->rsdp = gmem_ptr(&t->m, rsdp, 36);
@@ -220,7 +221,7 @@ static void test_no_room(void **state)
 
 	(void)state;
 	assert_non_null(backing);
-	gmem_init_fake(&m, backing, 512 << 10); /* RAM ends below 0xE0000 */
+	fake_gmem_init(&m, backing, 512 << 10); /* RAM ends below 0xE0000 */
 	assert_int_equal(acpi_write_tables(&m, 1, &layout), 0);
 	free(backing);
 }

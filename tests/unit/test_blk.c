@@ -14,17 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <linux/virtio_blk.h>
 
+#include "fake_dev.h"
 #include "fake_vring.h"
 #include "unit_mem.h"
 #include "unit_rng.h"
-#include "virtio/blk.h"
+#include "virtio/dev/blk.h"
 
 /* === the parser ======================================================== */
 
@@ -583,11 +583,6 @@ static void test_parse_random(void **state)
 #define QSIZE 64
 #define DISK_BYTES (1u << 20)
 
-#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRV VIRTIO_CONFIG_S_DRIVER
-#define S_FOK VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
-#define F(b) (1ull << (b))
 
 struct fx {
 	enum disk_engine engine;
@@ -597,30 +592,13 @@ struct fx {
 	struct blk *b;
 	struct virtio_dev *d;
 	struct fake_vring ring[2];
-	unsigned signals[2], config_signals;
+	struct fake_dev dev;
 	unsigned next; /* request slot: header, data and status addresses */
 	bool stop_pump;
 };
 
 static enum disk_engine engine_sync = DISK_ENGINE_SYNC;
 static enum disk_engine engine_uring = DISK_ENGINE_URING;
-
-static struct fx *fx_of(struct virtio_dev *d)
-{
-	return d->transport_priv;
-}
-
-static void tr_signal_queue(struct virtio_dev *d, unsigned q)
-{
-	fx_of(d)->signals[q]++;
-}
-
-static void tr_signal_config(struct virtio_dev *d)
-{
-	fx_of(d)->config_signals++;
-}
-
-static const struct virtio_transport_ops fake_transport = { tr_signal_queue, tr_signal_config };
 
 static uint8_t file_pattern(uint64_t pos)
 {
@@ -675,31 +653,17 @@ static void fx_create(struct fx *f, bool ro, const char *id, unsigned queues)
 	if (blk_create(&f->b, &c, &f->mem.m, &f->loop, &e))
 		fail_msg("blk_create: %s", e.msg);
 	f->d = blk_virtio(f->b);
-	f->d->transport = &fake_transport;
-	f->d->transport_priv = f;
+	fake_dev_attach(&f->dev, f->d, &f->loop);
 }
 
-/* The driver's init sequence (virtio 1.2 §3.1.1) through the core. */
+/* The driver's init sequence (virtio 1.2 §3.1.1), queues 0 and 1 on rings. */
 static void fx_start(struct fx *f, uint64_t features)
 {
-	struct virtio_dev *d = f->d;
+	unsigned n = f->d->nr_queues < 2 ? f->d->nr_queues : 2;
 
-	pthread_mutex_lock(&d->lock);
-	virtio_write_status(d, 0);
-	virtio_write_status(d, S_ACK);
-	virtio_write_status(d, S_ACK | S_DRV);
-	virtio_write_guest_features(d, 0, (uint32_t)features);
-	virtio_write_guest_features(d, 1, (uint32_t)(features >> 32));
-	virtio_write_status(d, S_ACK | S_DRV | S_FOK);
-	assert_true(d->status & S_FOK);
-	for (unsigned q = 0; q < d->nr_queues && q < 2; q++) {
+	for (unsigned q = 0; q < n; q++)
 		fake_vring_init_at(&f->ring[q], &f->mem.m, QSIZE, q ? RING1 : RING0);
-		fake_vring_config(&f->ring[q], &d->vq[q]);
-		d->queue_enabled[q] = true;
-	}
-	virtio_write_status(d, S_ACK | S_DRV | S_FOK | S_DOK);
-	pthread_mutex_unlock(&d->lock);
-	assert_true(virtio_is_live(d));
+	assert_true(fake_dev_start(&f->dev, features, f->ring, n));
 	f->next = 0;
 }
 
@@ -710,14 +674,7 @@ static uint64_t all_features(struct fx *f)
 
 static void pump(struct fx *f, int ms)
 {
-	struct epoll_event ev[8];
-	int n = epoll_wait(f->loop.epfd, ev, 8, ms);
-
-	for (int i = 0; i < n; i++) {
-		struct ev_handler *h = ev[i].data.ptr;
-
-		h->fn(h->opaque, ev[i].events);
-	}
+	fake_dev_pump(&f->dev, ms);
 }
 
 /* A disk that holds every request until release_held(): in flight for
@@ -805,8 +762,7 @@ static void wait_used(struct fx *f, unsigned q, struct used *u, unsigned n)
 
 static void kick(struct fx *f, unsigned q)
 {
-	if (virtio_is_live(f->d) && f->d->vq[q].started)
-		f->d->ops->queue_notify(f->d, q);
+	fake_dev_kick(&f->dev, q);
 }
 
 struct rq {
@@ -885,7 +841,7 @@ static void test_dev_write_read(void **state)
 	assert_int_equal(slot_data(f, 1, 2048)[511], file_pattern(7 * 512 + 511));
 	assert_int_equal(slot_data(f, 1, 2048)[512], 0xAB);
 	assert_int_equal(slot_data(f, 1, 2048)[2047], 0xAB);
-	assert_true(f->signals[0] >= 1);
+	assert_true(f->dev.signals[0] >= 1);
 }
 
 /* Several requests, one kick: one interrupt for the batch (sync engine:
@@ -909,9 +865,9 @@ static void test_dev_batch(void **state)
 		assert_int_equal(slot_data(f, i, 4096)[100], file_pattern(i * 4096 + 100));
 	}
 	if (f->engine == DISK_ENGINE_SYNC)
-		assert_int_equal(f->signals[0], 1);
+		assert_int_equal(f->dev.signals[0], 1);
 	else
-		assert_true(f->signals[0] >= 1 && f->signals[0] <= n);
+		assert_true(f->dev.signals[0] >= 1 && f->dev.signals[0] <= n);
 }
 
 static void test_dev_indirect(void **state)
@@ -1017,7 +973,7 @@ static void test_dev_config(void **state)
 
 		for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 			w |= want[i] == b;
-		assert_int_equal(!!(hf & F(b)), w);
+		assert_int_equal(!!(hf & VIRTIO_BIT(b)), w);
 	}
 	assert_int_equal(f->d->config_size, 60);
 	assert_int_equal(CFG(f, capacity), DISK_BYTES / 512);
@@ -1052,19 +1008,19 @@ static void test_dev_config(void **state)
 	assert_int_equal(CFG(f, wce), 0);
 	cfg_write8(f, 7);
 	assert_int_equal(CFG(f, wce), 1);
-	fx_start(f, all_features(f) & ~F(VIRTIO_BLK_F_CONFIG_WCE)); /* reset first */
+	fx_start(f, all_features(f) & ~VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)); /* reset first */
 	cfg_write8(f, 0);
 	assert_int_equal(CFG(f, wce), 1);
 	/* virtio 1.2 §5.2.5: CONFIG_WCE without FLUSH starts writethrough */
-	fx_start(f, all_features(f) & ~F(VIRTIO_BLK_F_FLUSH));
+	fx_start(f, all_features(f) & ~VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
 	assert_int_equal(CFG(f, wce), 0);
 	blk_destroy(f->b);
 
 	fx_create(f, true, NULL, 1);
 	hf = f->d->host_features;
-	assert_true(hf & F(VIRTIO_BLK_F_RO));
-	assert_false(hf & F(VIRTIO_BLK_F_DISCARD));
-	assert_false(hf & F(VIRTIO_BLK_F_WRITE_ZEROES));
+	assert_true(hf & VIRTIO_BIT(VIRTIO_BLK_F_RO));
+	assert_false(hf & VIRTIO_BIT(VIRTIO_BLK_F_DISCARD));
+	assert_false(hf & VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
 	assert_int_equal(CFG(f, num_queues), 1);
 }
 
@@ -1077,13 +1033,13 @@ static void test_dev_create_errors(void **state)
 
 	assert_int_equal(blk_create(&b, &c, &f->mem.m, &f->loop, &e), -ENOENT);
 	assert_null(b);
-	assert_string_equal(e.msg, "--disk path=/nonexistent/x.img: No such file or directory");
+	assert_string_equal(e.msg, "/nonexistent/x.img: No such file or directory");
 	c.disk.path = f->path;
 	c.queues = 0;
 	assert_int_equal(blk_create(&b, &c, &f->mem.m, &f->loop, &e), -EINVAL);
 	c.queues = BLK_MAX_QUEUES + 1;
 	assert_int_equal(blk_create(&b, &c, &f->mem.m, &f->loop, &e), -EINVAL);
-	assert_non_null(strstr(e.msg, "queues=17"));
+	assert_string_equal(e.msg, "17 queues: must be 1 to 16");
 }
 
 /* Malformed but reportable: IOERR / UNSUPP, and the device lives on. */
@@ -1136,7 +1092,7 @@ static void test_dev_needs_reset(void **state)
 	kick(f, 0);
 	pump(f, 0);
 	assert_true(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
-	assert_int_equal(f->config_signals, 1);
+	assert_int_equal(f->dev.config_signals, 1);
 	assert_false(virtio_is_live(f->d));
 	assert_int_equal(f->ring[0].used->idx, 0);
 	/* the queue is left alone until the reset */
@@ -1317,7 +1273,7 @@ static void test_dev_writethrough(void **state)
 
 	/* neither FLUSH nor CONFIG_WCE negotiated */
 	fx_create(f, false, NULL, 1);
-	fx_start(f, all_features(f) & ~(F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE)));
+	fx_start(f, all_features(f) & ~(VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)));
 	r = add_req(f, 0, VIRTIO_BLK_T_OUT, 0, l, 1, false);
 	kick(f, 0);
 	wait_used(f, 0, &u, 1);
@@ -1344,8 +1300,8 @@ static void test_dev_multiqueue(void **state)
 	assert_int_equal(*r.status, VIRTIO_BLK_S_OK);
 	assert_int_equal(slot_data(f, 0, 1)[0], file_pattern(9 * 512));
 	assert_int_equal(f->ring[0].used->idx, 0);
-	assert_int_equal(f->signals[0], 0);
-	assert_true(f->signals[1] >= 1);
+	assert_int_equal(f->dev.signals[0], 0);
+	assert_true(f->dev.signals[1] >= 1);
 }
 
 /* EVENT_IDX: with used_event far ahead the driver is not interrupted. */
@@ -1361,18 +1317,18 @@ static void test_dev_event_idx(void **state)
 	add_req(f, 0, VIRTIO_BLK_T_IN, 0, l, 1, true);
 	kick(f, 0);
 	wait_used(f, 0, u, 1);
-	f->signals[0] = 0;
+	f->dev.signals[0] = 0;
 	fake_vring_set_used_event(&f->ring[0], 100);
 	add_req(f, 0, VIRTIO_BLK_T_IN, 0, l, 1, true);
 	kick(f, 0);
 	wait_used(f, 0, u, 1);
-	assert_int_equal(f->signals[0], 0);
+	assert_int_equal(f->dev.signals[0], 0);
 	/* the driver asks for an interrupt at the next used entry */
 	fake_vring_set_used_event(&f->ring[0], f->ring[0].used->idx);
 	add_req(f, 0, VIRTIO_BLK_T_IN, 0, l, 1, true);
 	kick(f, 0);
 	wait_used(f, 0, u, 1);
-	assert_int_equal(f->signals[0], 1);
+	assert_int_equal(f->dev.signals[0], 1);
 	/* and the device asks for kicks at what it has consumed */
 	assert_int_equal(fake_vring_avail_event(&f->ring[0]), f->ring[0].avail_idx);
 }

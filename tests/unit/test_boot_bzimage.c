@@ -357,14 +357,14 @@ static void test_e820_3g(void **state)
 	n = zp->e820_entries;
 	assert_int_equal(n, 5);
 	assert_int_equal(zp->e820_table[2].addr, LAYOUT_HIMEM_START);
-	assert_int_equal(zp->e820_table[2].size, GMEM_HOLE_START - LAYOUT_HIMEM_START);
+	assert_int_equal(zp->e820_table[2].size, LAYOUT_PCI_HOLE_START - LAYOUT_HIMEM_START);
 	assert_int_equal(zp->e820_table[n - 1].addr, 1ull << 32);
-	assert_int_equal(zp->e820_table[n - 1].size, (3ull << 30) - GMEM_HOLE_START);
+	assert_int_equal(zp->e820_table[n - 1].size, (3ull << 30) - LAYOUT_PCI_HOLE_START);
 	assert_int_equal(zp->e820_table[n - 1].type, E820_RAM);
 	/* nothing claims RAM inside the PCI hole */
 	for (unsigned i = 0; i < n; i++)
 		if (zp->e820_table[i].type == E820_RAM)
-			assert_true(zp->e820_table[i].addr + zp->e820_table[i].size <= GMEM_HOLE_START ||
+			assert_true(zp->e820_table[i].addr + zp->e820_table[i].size <= LAYOUT_PCI_HOLE_START ||
 				    zp->e820_table[i].addr >= (1ull << 32));
 
 	/* the initrd stays below initrd_addr_max (2 GiB here), not at the top of RAM */

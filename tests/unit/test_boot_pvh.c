@@ -390,8 +390,8 @@ static void test_initrd_3g(void **state)
 	assert_int_equal(si->memmap_entries, 5);
 	check_module(&f->mem, si, &info, initrd, sizeof(initrd));
 	/* below the PCI hole, at the top of low RAM */
-	assert_true(info.initrd_addr + sizeof(initrd) <= GMEM_HOLE_START);
-	assert_true(info.initrd_addr + sizeof(initrd) > GMEM_HOLE_START - 4096);
+	assert_true(info.initrd_addr + sizeof(initrd) <= LAYOUT_PCI_HOLE_START);
+	assert_true(info.initrd_addr + sizeof(initrd) > LAYOUT_PCI_HOLE_START - 4096);
 }
 
 static void test_note_8byte_and_neighbours(void **state)
@@ -518,7 +518,7 @@ static void test_entry_above_4g(void **state)
 	/* a segment in the PCI hole is outside RAM */
 	elf_init(&b);
 	elf_add_load(&b, SEG1_PADDR, seg1, SEG1_FILESZ, SEG1_MEMSZ);
-	elf_add_load(&b, GMEM_HOLE_START - 0x1000, seg2, SEG2_FILESZ, SEG2_MEMSZ);
+	elf_add_load(&b, LAYOUT_PCI_HOLE_START - 0x1000, seg2, SEG2_FILESZ, SEG2_MEMSZ);
 	elf_add_pvh_note(&b, SEG1_PADDR, 4);
 	EXPECT_REFUSED(f, &b, -ENOMEM, "outside guest RAM");
 }

@@ -1,24 +1,37 @@
-/* Unit tests for config.c: every option in both spellings, the defaults, and
- * hostile values (overflow, signs, empty strings, stray values). */
+/* Unit tests for config/: the command line (every option in both
+ * spellings, the defaults, hostile values: overflow, signs, empty strings,
+ * stray values), the key tables behind --disk, --net and --memory, and
+ * that every error names where the input came from. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/cli.h"
+#include "config/config.h"
+#include "config/keys.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Runs config_parse on a NULL-free array of strings. */
+static struct cli cli;
+
+/* Runs cli_parse on a NULL-free array of strings; *cfg is a copy of the
+ * result (whose strings live until the next parse). */
 static int parse(int argc, const char *const *argv, struct vm_config *cfg, struct errbuf *e)
 {
+	int ret;
+
+	config_free(&cli.vm);
 	memset(e, 0, sizeof(*e));
-	return config_parse(argc, (char *const *)argv, cfg, e);
+	ret = cli_parse(argc, (char *const *)argv, &cli, e);
+	*cfg = cli.vm;
+	return ret;
 }
 
 /* Expects -EINVAL and an error message containing `needle`. */
@@ -41,11 +54,10 @@ static void test_defaults(void **state)
 
 	(void)state;
 	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-	assert_int_equal(cfg.action, ACTION_RUN);
+	assert_int_equal(cli.action, CLI_RUN);
 	assert_string_equal(cfg.kernel, "vmlinux");
 	assert_null(cfg.initrd);
-	assert_non_null(cfg.cmdline);
-	assert_string_equal(cfg.cmdline, "");
+	assert_null(cfg.cmdline); /* the guest gets "" */
 	assert_int_equal(cfg.cpus, 1);
 	assert_int_equal(cfg.mem_size, 256ull << 20);
 	assert_int_equal(cfg.mem_size, CONFIG_DEFAULT_MEMORY);
@@ -64,7 +76,7 @@ static void test_all_flags_separate(void **state)
 
 	(void)state;
 	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-	assert_int_equal(cfg.action, ACTION_RUN);
+	assert_int_equal(cli.action, CLI_RUN);
 	assert_string_equal(cfg.kernel, "k.elf");
 	assert_string_equal(cfg.initrd, "ird.cpio");
 	assert_string_equal(cfg.cmdline, "console=ttyS0 quiet");
@@ -178,36 +190,36 @@ static void test_version_help(void **state)
 		const char *argv[] = { "vireo", "--version" };
 
 		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-		assert_int_equal(cfg.action, ACTION_VERSION);
+		assert_int_equal(cli.action, CLI_VERSION);
 	}
 	{
 		const char *argv[] = { "vireo", "--help" };
 
 		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-		assert_int_equal(cfg.action, ACTION_HELP);
+		assert_int_equal(cli.action, CLI_HELP);
 	}
 	{
 		const char *argv[] = { "vireo", "-h" };
 
 		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-		assert_int_equal(cfg.action, ACTION_HELP);
+		assert_int_equal(cli.action, CLI_HELP);
 	}
 	{
 		/* --help after run needs no --kernel */
 		const char *argv[] = { "vireo", "run", "--help" };
 
 		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-		assert_int_equal(cfg.action, ACTION_HELP);
+		assert_int_equal(cli.action, CLI_HELP);
 	}
 	{
 		/* --help stops parsing: a later bad option is not an error */
 		const char *argv[] = { "vireo", "run", "--cpus", "2", "-h", "--bogus" };
 
 		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-		assert_int_equal(cfg.action, ACTION_HELP);
+		assert_int_equal(cli.action, CLI_HELP);
 	}
-	assert_non_null(strstr(config_usage, "--kernel"));
-	assert_non_null(strstr(config_usage, "--debug-exit"));
+	assert_non_null(strstr(cli_usage, "--kernel"));
+	assert_non_null(strstr(cli_usage, "--debug-exit"));
 }
 
 static void test_error_no_args(void **state)
@@ -369,11 +381,12 @@ static void test_memory_thp(void **state)
 		{ "2G,thp=maybe", "thp=maybe: expected on or off" },
 		{ "2G,thp=", "thp=: expected on or off" },
 		{ "2G,thp=offoffoff", "expected on or off" },
-		{ "2G,", "unknown or empty option" },
-		{ "2G,huge=on", "unknown or empty option 'huge=on'" },
-		{ "2G,thp", "unknown or empty option 'thp'" },
-		{ "2G,,thp=on", "unknown or empty option" },
+		{ "2G,", "'' is not key=value" },
+		{ "2G,huge=on", "unknown key 'huge'" },
+		{ "2G,thp", "'thp' is not key=value" },
+		{ "2G,,thp=on", "'' is not key=value" },
 		{ ",thp=on", "not a size" },
+		{ "thp=on", "size is required" },
 		{ "2X,thp=on", "'2X' is not a size" },
 		{ "1M,thp=off", "minimum" },
 	};
@@ -524,38 +537,185 @@ static void test_disks(void **state)
 	assert_string_equal(cfg.disks[0].path, "/img/a.raw");
 	assert_null(cfg.disks[0].id);
 	assert_false(cfg.disks[0].readonly);
-	assert_false(cfg.disks[0].cache_none);
-	assert_false(cfg.disks[0].engine_sync);
+	assert_int_equal(cfg.disks[0].cache, CONFIG_CACHE_WRITEBACK);
+	assert_int_equal(cfg.disks[0].engine, CONFIG_ENGINE_URING);
+	assert_string_equal(cfg.disks[0].where, "--disk #1");
 	assert_int_equal(cfg.disks[0].queues, 1);
 	assert_string_equal(cfg.disks[1].path, "b.raw");
 	assert_string_equal(cfg.disks[1].id, "serial-b");
 	assert_true(cfg.disks[1].readonly);
-	assert_true(cfg.disks[1].cache_none);
-	assert_true(cfg.disks[1].engine_sync);
+	assert_int_equal(cfg.disks[1].cache, CONFIG_CACHE_NONE);
+	assert_int_equal(cfg.disks[1].engine, CONFIG_ENGINE_SYNC);
+	assert_string_equal(cfg.disks[1].where, "--disk #2");
 	assert_int_equal(cfg.disks[1].queues, 4);
 }
 
 static void test_disk_errors(void **state)
 {
 	static const struct { const char *val, *needle; } bad[] = {
-		{ "readonly=on", "path=FILE is required" },
-		{ "path=", "unknown or empty key" },
-		{ "path=a,cache=unsafe", "cache=unsafe" },
-		{ "path=a,engine=aio", "engine=aio" },
-		{ "path=a,queues=0", "queues=0" },
-		{ "path=a,queues=17", "queues=17" },
-		{ "path=a,queues=2x", "queues=2x" },
-		{ "path=a,readonly=maybe", "readonly=maybe" },
-		{ "path=a,id=123456789012345678901", "longer than 20" },
-		{ "path=a,color=blue", "unknown or empty key 'color'" },
-		{ "path=a,novalue", "not key=value" },
+		{ "readonly=on", "--disk #2: path is required" },
+		{ "path=", "--disk #2: path: empty" },
+		{ "path=a,cache=unsafe", "--disk #2: cache=unsafe: expected writeback or none" },
+		{ "path=a,engine=aio", "--disk #2: engine=aio: expected uring or sync" },
+		{ "path=a,queues=0", "--disk #2: queues=0: expected 1 to 16" },
+		{ "path=a,queues=17", "--disk #2: queues=17: expected 1 to 16" },
+		{ "path=a,queues=2x", "--disk #2: queues=2x" },
+		{ "path=a,queues=", "--disk #2: queues=: expected 1 to 16" },
+		{ "path=a,queues=-1", "--disk #2: queues=-1" },
+		{ "path=a,queues=4294967297", "--disk #2: queues=4294967297" },
+		{ "path=a,readonly=maybe", "--disk #2: readonly=maybe: expected on or off" },
+		{ "path=a,id=123456789012345678901", "--disk #2: id=123456789012345678901: longer than 20" },
+		{ "path=a,color=blue", "--disk #2: unknown key 'color'" },
+		{ "path=a,novalue", "--disk #2: 'novalue' is not key=value" },
+		{ "path=a,,readonly=on", "--disk #2: '' is not key=value" },
+		{ "path=a,", "--disk #2: '' is not key=value" },
+		{ "", "--disk #2: '' is not key=value" },
+		{ "=a", "--disk #2: unknown key ''" },
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *argv[] = { "vireo", "run", "--kernel", "k", "--disk", bad[i].val };
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--disk", "path=ok",
+				       "--disk", bad[i].val };
 
 		expect_error(ARGC(argv), argv, bad[i].needle);
+	}
+}
+
+/* Later keys win; strings are the config's own (argv may go away). */
+static void test_disk_keys_override(void **state)
+{
+	char spec[] = "path=first,id=a,path=second,readonly=on,ro=off,cache=none,cache=writeback";
+	const char *argv[] = { "vireo", "run", "--kernel", "k", "--disk", spec };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	memset(spec, 'x', sizeof(spec) - 1);
+	assert_string_equal(cfg.disks[0].path, "second");
+	assert_string_equal(cfg.disks[0].id, "a");
+	assert_false(cfg.disks[0].readonly);
+	assert_int_equal(cfg.disks[0].cache, CONFIG_CACHE_WRITEBACK);
+}
+
+static void test_nets(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "k", "--net", "tap=vtap0",
+			       "--net=tap=tap-b,mac=52:54:00:ab:cd:EF,queues=8" };
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_int_equal(cfg.nr_nets, 2);
+	assert_string_equal(cfg.nets[0].tap, "vtap0");
+	assert_false(cfg.nets[0].mac_set);
+	assert_int_equal(cfg.nets[0].queues, 1);
+	assert_string_equal(cfg.nets[0].where, "--net #1");
+	assert_string_equal(cfg.nets[1].tap, "tap-b");
+	assert_true(cfg.nets[1].mac_set);
+	assert_memory_equal(cfg.nets[1].mac, mac, 6);
+	assert_int_equal(cfg.nets[1].queues, 8);
+	assert_string_equal(cfg.nets[1].where, "--net #2");
+}
+
+static void test_net_errors(void **state)
+{
+	static const struct { const char *val, *needle; } bad[] = {
+		{ "mac=52:54:00:12:34:56", "--net #2: tap is required" },
+		{ "tap=", "--net #2: tap: '': not an interface name" },
+		{ "tap=0123456789abcdef", "--net #2: tap: '0123456789abcdef': not an interface name" },
+		{ "tap=a/b", "not an interface name" },
+		{ "tap=t1", "--net #2: tap=t1 is taken by --net #1" },
+		{ "tap=t2,mac=53:54:00:12:34:56", "--net #2: mac: expected a unicast address" },
+		{ "tap=t2,mac=52:54:00:12:34", "--net #2: mac: expected a unicast" },
+		{ "tap=t2,mac=52:54:00:12:34:5g", "mac: expected a unicast" },
+		{ "tap=t2,mac=52-54-00-12-34-56", "mac: expected a unicast" },
+		{ "tap=t2,mac=52:54:00:12:34:56:", "mac: expected a unicast" },
+		{ "tap=t2,queues=0", "--net #2: queues=0: expected 1 to 8" },
+		{ "tap=t2,queues=9", "--net #2: queues=9: expected 1 to 8" },
+		{ "tap=t2,vhost=on", "--net #2: unknown key 'vhost'" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--net", "tap=t1",
+				       "--net", bad[i].val };
+
+		expect_error(ARGC(argv), argv, bad[i].needle);
+	}
+}
+
+static void test_too_many_nets(void **state)
+{
+	const char *argv[4 + 2 * (CONFIG_MAX_NETS + 1)];
+	char names[CONFIG_MAX_NETS + 1][16];
+	int n = 0;
+
+	(void)state;
+	argv[n++] = "vireo";
+	argv[n++] = "run";
+	argv[n++] = "--kernel";
+	argv[n++] = "k";
+	for (int i = 0; i <= CONFIG_MAX_NETS; i++) {
+		snprintf(names[i], sizeof(names[i]), "tap=t%d", i);
+		argv[n++] = "--net";
+		argv[n++] = names[i];
+	}
+	expect_error(n, argv, "--net: at most 4 NICs");
+}
+
+/* The key-table parser alone, on a struct of its own. */
+struct kt {
+	char *s;
+	bool b, b_seen;
+	unsigned u;
+	int en;
+};
+
+static void test_keys_table(void **state)
+{
+	static const char *const colours[] = { "red", "green", "blue", NULL };
+	static const struct config_key keys[] = {
+		{ .label = "name", .type = KEY_STRING, .offset = offsetof(struct kt, s),
+		  .max = 4, .required = true },
+		{ .name = "b", .type = KEY_BOOL, .offset = offsetof(struct kt, b),
+		  .seen_offset = offsetof(struct kt, b_seen) },
+		{ .name = "u", .type = KEY_UINT, .offset = offsetof(struct kt, u), .min = 2,
+		  .max = 4 },
+		{ .name = "colour", .type = KEY_ENUM, .offset = offsetof(struct kt, en),
+		  .choices = colours },
+	};
+	static const struct { const char *spec, *needle; } bad[] = {
+		{ "", "name: empty" },
+		{ "b=on", "name is required" },
+		{ "abcde", "name=abcde: longer than 4 bytes" },
+		{ "ab,ab", "'ab' is not key=value" },
+		{ "ab,u=1", "u=1: expected 2 to 4" },
+		{ "ab,u=5", "u=5: expected 2 to 4" },
+		{ "ab,colour=pink", "colour=pink: expected red, green or blue" },
+		{ "ab,b=2", "b=2: expected on or off" },
+		{ "ab,x=1", "unknown key 'x'" },
+	};
+	struct kt k = { 0 };
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(config_apply_keys(keys, 4, &k, "ab,u=3,colour=blue,b=true", &e), 0);
+	assert_string_equal(k.s, "ab");
+	assert_true(k.b && k.b_seen);
+	assert_int_equal(k.u, 3);
+	assert_int_equal(k.en, 2);
+	free(k.s);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&k, 0, sizeof(k));
+		memset(&e, 0, sizeof(e));
+		if (config_apply_keys(keys, 4, &k, bad[i].spec, &e) != -EINVAL ||
+		    !strstr(e.msg, bad[i].needle))
+			fail_msg("'%s': '%s' (wanted '%s')", bad[i].spec, e.msg, bad[i].needle);
+		free(k.s);
 	}
 }
 
@@ -582,6 +742,11 @@ int main(void)
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_errors),
 		cmocka_unit_test(test_too_many_disks),
+		cmocka_unit_test(test_disk_keys_override),
+		cmocka_unit_test(test_nets),
+		cmocka_unit_test(test_net_errors),
+		cmocka_unit_test(test_too_many_nets),
+		cmocka_unit_test(test_keys_table),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_flags_separate),
 		cmocka_unit_test(test_all_flags_inline),
@@ -606,5 +771,8 @@ int main(void)
 		cmocka_unit_test(test_parse_size_errors),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+	config_free(&cli.vm);
+	return failed;
 }

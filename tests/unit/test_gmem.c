@@ -1,5 +1,6 @@
-/* Unit tests for core/gmem: the one checked gpa -> hva accessor and the RAM
- * layout around the PCI hole. Fake guest memory only, no KVM. */
+/* Unit tests for core/gmem: the one checked gpa -> hva accessor, layouts
+ * it refuses, and x86's RAM layout around the PCI hole (arch/x86/layout.h).
+ * Fake guest memory only, no KVM. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "arch/x86/layout.h"
 #include "core/gmem.h"
+#include "fake_mem.h"
 
 #define SMALL (64ull << 20)
 #define BIG (3ull << 30)
@@ -36,7 +39,7 @@ static int small_setup(void **state)
 		free(f);
 		return -1;
 	}
-	gmem_init_fake(&f->m, f->buf, f->size);
+	fake_gmem_init(&f->m, f->buf, f->size);
 	*state = f;
 	return 0;
 }
@@ -59,7 +62,7 @@ static int big_setup(void **state)
 	f->size = BIG;
 	f->buf = p;
 	f->mapped = true;
-	gmem_init_fake(&f->m, f->buf, f->size);
+	fake_gmem_init(&f->m, f->buf, f->size);
 	*state = f;
 	return 0;
 }
@@ -139,53 +142,53 @@ static void test_big_layout(void **state)
 {
 	struct fake_mem *f = *state;
 	struct gmem *m = &f->m;
-	uint64_t high = BIG - GMEM_HOLE_START;
+	uint64_t high = BIG - LAYOUT_PCI_HOLE_START;
 
 	assert_int_equal(m->nr_regions, 2);
 	assert_int_equal(m->ram_size, BIG);
-	assert_int_equal(gmem_low_size(m), GMEM_HOLE_START);
+	assert_int_equal(gmem_low_size(m), LAYOUT_PCI_HOLE_START);
 	assert_int_equal(m->region[0].gpa, 0);
-	assert_int_equal(m->region[0].size, GMEM_HOLE_START);
-	assert_int_equal(m->region[1].gpa, GMEM_HIGH_START);
+	assert_int_equal(m->region[0].size, LAYOUT_PCI_HOLE_START);
+	assert_int_equal(m->region[1].gpa, LAYOUT_HIGH_RAM_START);
 	assert_int_equal(m->region[1].size, high);
-	assert_int_equal(gmem_end(m), GMEM_HIGH_START + high);
+	assert_int_equal(gmem_end(m), LAYOUT_HIGH_RAM_START + high);
 }
 
 static void test_big_ptr_regions(void **state)
 {
 	struct fake_mem *f = *state;
 	struct gmem *m = &f->m;
-	uint64_t high = BIG - GMEM_HOLE_START;
+	uint64_t high = BIG - LAYOUT_PCI_HOLE_START;
 
 	/* below the hole: backing offset == gpa */
-	assert_ptr_equal(gmem_ptr(m, GMEM_HOLE_START - 4, 4), f->buf + GMEM_HOLE_START - 4);
+	assert_ptr_equal(gmem_ptr(m, LAYOUT_PCI_HOLE_START - 4, 4), f->buf + LAYOUT_PCI_HOLE_START - 4);
 	/* a range running into the hole */
-	assert_null(gmem_ptr(m, GMEM_HOLE_START - 4, 5));
-	assert_null(gmem_ptr(m, GMEM_HOLE_START - 1, 2));
+	assert_null(gmem_ptr(m, LAYOUT_PCI_HOLE_START - 4, 5));
+	assert_null(gmem_ptr(m, LAYOUT_PCI_HOLE_START - 1, 2));
 	/* the hole itself */
-	assert_null(gmem_ptr(m, GMEM_HOLE_START, 1));
-	assert_null(gmem_ptr(m, GMEM_HOLE_START, 0));
+	assert_null(gmem_ptr(m, LAYOUT_PCI_HOLE_START, 1));
+	assert_null(gmem_ptr(m, LAYOUT_PCI_HOLE_START, 0));
 	assert_null(gmem_ptr(m, 0xC0000000ull, 4));
 	assert_null(gmem_ptr(m, 0xFEC00000ull, 4));
-	assert_null(gmem_ptr(m, GMEM_HIGH_START - 1, 1));
+	assert_null(gmem_ptr(m, LAYOUT_HIGH_RAM_START - 1, 1));
 	/* a range spanning the hole from low RAM into high RAM */
-	assert_null(gmem_ptr(m, GMEM_HOLE_START - 4096, GMEM_HIGH_START - GMEM_HOLE_START + 8192));
-	assert_null(gmem_ptr(m, 0, GMEM_HIGH_START + 1));
+	assert_null(gmem_ptr(m, LAYOUT_PCI_HOLE_START - 4096, LAYOUT_HIGH_RAM_START - LAYOUT_PCI_HOLE_START + 8192));
+	assert_null(gmem_ptr(m, 0, LAYOUT_HIGH_RAM_START + 1));
 	/* above 4 GiB: backing continues right after the low part */
-	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START, 1), f->buf + GMEM_HOLE_START);
-	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START + 0x1000, 8), f->buf + GMEM_HOLE_START + 0x1000);
-	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START, high), f->buf + GMEM_HOLE_START);
-	assert_ptr_equal(gmem_ptr(m, GMEM_HIGH_START + high - 1, 1), f->buf + BIG - 1);
-	assert_null(gmem_ptr(m, GMEM_HIGH_START + high - 1, 2));
-	assert_null(gmem_ptr(m, GMEM_HIGH_START + high, 1));
-	assert_null(gmem_ptr(m, GMEM_HIGH_START, high + 1));
+	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START, 1), f->buf + LAYOUT_PCI_HOLE_START);
+	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START + 0x1000, 8), f->buf + LAYOUT_PCI_HOLE_START + 0x1000);
+	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START, high), f->buf + LAYOUT_PCI_HOLE_START);
+	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START + high - 1, 1), f->buf + BIG - 1);
+	assert_null(gmem_ptr(m, LAYOUT_HIGH_RAM_START + high - 1, 2));
+	assert_null(gmem_ptr(m, LAYOUT_HIGH_RAM_START + high, 1));
+	assert_null(gmem_ptr(m, LAYOUT_HIGH_RAM_START, high + 1));
 	assert_null(gmem_ptr(m, UINT64_MAX - 1, 4));
 
 	/* writes through the two regions land in distinct backing bytes */
-	*(uint8_t *)gmem_ptr(m, GMEM_HOLE_START - 1, 1) = 0xAA;
-	*(uint8_t *)gmem_ptr(m, GMEM_HIGH_START, 1) = 0x55;
-	assert_int_equal(f->buf[GMEM_HOLE_START - 1], 0xAA);
-	assert_int_equal(f->buf[GMEM_HOLE_START], 0x55);
+	*(uint8_t *)gmem_ptr(m, LAYOUT_PCI_HOLE_START - 1, 1) = 0xAA;
+	*(uint8_t *)gmem_ptr(m, LAYOUT_HIGH_RAM_START, 1) = 0x55;
+	assert_int_equal(f->buf[LAYOUT_PCI_HOLE_START - 1], 0xAA);
+	assert_int_equal(f->buf[LAYOUT_PCI_HOLE_START], 0x55);
 }
 
 /* Exactly the size that fits below the hole: one region, nothing above 4 GiB. */
@@ -194,18 +197,26 @@ static void test_layout_exactly_hole(void **state)
 	struct fake_mem *f = *state;
 	struct gmem m;
 
-	gmem_init_fake(&m, f->buf, GMEM_HOLE_START);
+	fake_gmem_init(&m, f->buf, LAYOUT_PCI_HOLE_START);
 	assert_int_equal(m.nr_regions, 1);
-	assert_int_equal(gmem_end(&m), GMEM_HOLE_START);
-	assert_int_equal(gmem_low_size(&m), GMEM_HOLE_START);
+	assert_int_equal(gmem_end(&m), LAYOUT_PCI_HOLE_START);
+	assert_int_equal(gmem_low_size(&m), LAYOUT_PCI_HOLE_START);
 
 	/* one byte more spills into a high region of one byte */
-	gmem_init_fake(&m, f->buf, GMEM_HOLE_START + 1);
+	fake_gmem_init(&m, f->buf, LAYOUT_PCI_HOLE_START + 1);
 	assert_int_equal(m.nr_regions, 2);
-	assert_int_equal(m.region[1].gpa, GMEM_HIGH_START);
+	assert_int_equal(m.region[1].gpa, LAYOUT_HIGH_RAM_START);
 	assert_int_equal(m.region[1].size, 1);
-	assert_int_equal(gmem_end(&m), GMEM_HIGH_START + 1);
-	assert_int_equal(gmem_low_size(&m), GMEM_HOLE_START);
+	assert_int_equal(gmem_end(&m), LAYOUT_HIGH_RAM_START + 1);
+	assert_int_equal(gmem_low_size(&m), LAYOUT_PCI_HOLE_START);
+}
+
+static int x86_gmem_init(struct gmem *m, uint64_t size, bool huge_pages)
+{
+	struct gmem_layout l;
+
+	layout_ram(size, &l);
+	return gmem_init(m, &l, huge_pages);
 }
 
 /* gmem_init with hostile sizes is refused without mapping anything. */
@@ -214,11 +225,11 @@ static void test_init_bad_sizes(void **state)
 	struct gmem m;
 
 	(void)state;
-	assert_int_equal(gmem_init(&m, 0, true), -EINVAL);
-	assert_int_equal(gmem_init(&m, (1ull << 46) + 1, true), -EINVAL);
-	assert_int_equal(gmem_init(&m, UINT64_MAX, true), -EINVAL);
+	assert_int_equal(x86_gmem_init(&m, 0, true), -EINVAL);
+	assert_int_equal(x86_gmem_init(&m, (1ull << 46) + 1, true), -EINVAL);
+	assert_int_equal(x86_gmem_init(&m, UINT64_MAX, true), -EINVAL);
 
-	assert_int_equal(gmem_init(&m, 16 << 20, true), 0);
+	assert_int_equal(x86_gmem_init(&m, 16 << 20, true), 0);
 	assert_true(m.mapped);
 	assert_non_null(gmem_ptr(&m, (16 << 20) - 1, 1));
 	assert_null(gmem_ptr(&m, 16 << 20, 1));
@@ -226,6 +237,39 @@ static void test_init_bad_sizes(void **state)
 	assert_int_equal(m.nr_regions, 0);
 	/* a destroyed gmem translates nothing */
 	assert_null(gmem_ptr(&m, 0, 1));
+}
+
+/* Layouts no architecture should hand over: empty, too many regions, a
+ * region of 0 bytes, regions out of order or overlapping, a wrap. */
+static void test_init_bad_layouts(void **state)
+{
+	static uint8_t buf[4096];
+	struct gmem m;
+	struct gmem_layout l;
+
+	(void)state;
+	l = (struct gmem_layout){ .nr = 0 };
+	assert_int_equal(gmem_init_fake(&m, buf, &l), -EINVAL);
+	l = (struct gmem_layout){ .nr = GMEM_MAX_REGIONS + 1 };
+	assert_int_equal(gmem_init_fake(&m, buf, &l), -EINVAL);
+	l = (struct gmem_layout){ .nr = 1, .region = { { 0, 0 } } };
+	assert_int_equal(gmem_init_fake(&m, buf, &l), -EINVAL);
+	l = (struct gmem_layout){ .nr = 2, .region = { { 0x2000, 1024 }, { 0x1000, 1024 } } };
+	assert_int_equal(gmem_init_fake(&m, buf, &l), -EINVAL);
+	l = (struct gmem_layout){ .nr = 2, .region = { { 0x1000, 2048 }, { 0x1400, 1024 } } };
+	assert_int_equal(gmem_init_fake(&m, buf, &l), -EINVAL);
+	l = (struct gmem_layout){ .nr = 1, .region = { { UINT64_MAX - 1023, 1024 } } };
+	assert_int_equal(gmem_init_fake(&m, buf, &l), -EINVAL);
+	assert_int_equal(gmem_init(&m, &l, false), -EINVAL);
+
+	/* two regions back to back in the backing, wherever they sit */
+	l = (struct gmem_layout){ .nr = 2, .region = { { 0x1000, 1024 }, { 0x9000, 2048 } } };
+	assert_int_equal(gmem_init_fake(&m, buf, &l), 0);
+	assert_ptr_equal(gmem_ptr(&m, 0x1000, 1024), buf);
+	assert_ptr_equal(gmem_ptr(&m, 0x9000, 2048), buf + 1024);
+	assert_null(gmem_ptr(&m, 0x1000, 1025));
+	assert_null(gmem_ptr(&m, 0, 1));
+	assert_int_equal(gmem_end(&m), 0x9800);
 }
 
 /* The VmFlags of the mapping holding p ("hg" MADV_HUGEPAGE, "nh"
@@ -259,13 +303,13 @@ static void test_init_huge_pages(void **state)
 	char flags[512];
 
 	(void)state;
-	assert_int_equal(gmem_init(&m, 16 << 20, true), 0);
+	assert_int_equal(x86_gmem_init(&m, 16 << 20, true), 0);
 	assert_true(vm_flags(m.mapping, flags, sizeof(flags)));
 	assert_non_null(strstr(flags, " hg"));
 	assert_null(strstr(flags, " nh"));
 	gmem_destroy(&m);
 
-	assert_int_equal(gmem_init(&m, 16 << 20, false), 0);
+	assert_int_equal(x86_gmem_init(&m, 16 << 20, false), 0);
 	assert_true(vm_flags(m.mapping, flags, sizeof(flags)));
 	assert_non_null(strstr(flags, " nh"));
 	assert_null(strstr(flags, " hg"));
@@ -283,6 +327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_ptr_regions, big_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_layout_exactly_hole, big_setup, mem_teardown),
 		cmocka_unit_test(test_init_bad_sizes),
+		cmocka_unit_test(test_init_bad_layouts),
 		cmocka_unit_test(test_init_huge_pages),
 	};
 

@@ -13,14 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fake_dev.h"
 #include "fake_vring.h"
 #include "unit_mem.h"
-#include "virtio/net.h"
+#include "virtio/dev/net.h"
 
 #define MEM_SIZE (16u << 20)
 #define RXRING 0x10000ull
@@ -28,11 +28,6 @@
 #define CTRLRING 0x30000ull
 #define BUF_BASE 0x100000ull /* 64 KiB per slot */
 #define QSIZE 64
-#define F(b) (1ull << (b))
-#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRV VIRTIO_CONFIG_S_DRIVER
-#define S_FOK VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
 
 struct fx {
 	struct test_mem mem;
@@ -40,28 +35,10 @@ struct fx {
 	struct net *n;
 	struct virtio_dev *d;
 	int peer;                  /* the host end of the stand-in TAP */
-	struct fake_vring rx, tx, ctrl;
-	unsigned signals[3], config_signals;
+	struct fake_vring ring[3];  /* rx, tx, ctrl */
+	struct fake_dev dev;
 	unsigned next;             /* buffer slot */
 };
-
-static struct fx *fx_of(struct virtio_dev *d)
-{
-	return d->transport_priv;
-}
-
-static void tr_signal_queue(struct virtio_dev *d, unsigned q)
-{
-	if (q < 3)
-		fx_of(d)->signals[q]++;
-}
-
-static void tr_signal_config(struct virtio_dev *d)
-{
-	fx_of(d)->config_signals++;
-}
-
-static const struct virtio_transport_ops fake_transport = { tr_signal_queue, tr_signal_config };
 
 static int fx_setup(void **state)
 {
@@ -80,8 +57,7 @@ static int fx_setup(void **state)
 		return -1;
 	}
 	f->d = net_virtio(f->n);
-	f->d->transport = &fake_transport;
-	f->d->transport_priv = f;
+	fake_dev_attach(&f->dev, f->d, &f->loop);
 	*state = f;
 	return 0;
 }
@@ -103,48 +79,23 @@ static int fx_teardown(void **state)
  * was refused. */
 static bool fx_start(struct fx *f, uint64_t features)
 {
-	struct virtio_dev *d = f->d;
-	bool ok;
+	static const uint64_t at[3] = { RXRING, TXRING, CTRLRING };
 
-	pthread_mutex_lock(&d->lock);
-	virtio_write_status(d, 0);
-	virtio_write_status(d, S_ACK);
-	virtio_write_status(d, S_ACK | S_DRV);
-	virtio_write_guest_features(d, 0, (uint32_t)features);
-	virtio_write_guest_features(d, 1, (uint32_t)(features >> 32));
-	virtio_write_status(d, S_ACK | S_DRV | S_FOK);
-	ok = d->status & S_FOK;
-	if (ok) {
-		fake_vring_init_at(&f->rx, &f->mem.m, QSIZE, RXRING);
-		fake_vring_init_at(&f->tx, &f->mem.m, QSIZE, TXRING);
-		fake_vring_init_at(&f->ctrl, &f->mem.m, QSIZE, CTRLRING);
-		fake_vring_config(&f->rx, &d->vq[0]);
-		fake_vring_config(&f->tx, &d->vq[1]);
-		fake_vring_config(&f->ctrl, &d->vq[2]);
-		d->queue_enabled[0] = d->queue_enabled[1] = d->queue_enabled[2] = true;
-		virtio_write_status(d, S_ACK | S_DRV | S_FOK | S_DOK);
-	}
-	pthread_mutex_unlock(&d->lock);
+	for (unsigned q = 0; q < 3; q++)
+		fake_vring_init_at(&f->ring[q], &f->mem.m, QSIZE, at[q]);
 	f->next = 0;
-	return ok;
+	return fake_dev_start(&f->dev, features, f->ring, 3);
 }
 
 static uint64_t base_features(void)
 {
-	return F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) |
-	       F(VIRTIO_NET_F_CTRL_VQ) | F(VIRTIO_NET_F_CSUM);
+	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+	       VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(VIRTIO_NET_F_CSUM);
 }
 
 static void pump(struct fx *f, int ms)
 {
-	struct epoll_event ev[8];
-	int n = epoll_wait(f->loop.epfd, ev, 8, ms);
-
-	for (int i = 0; i < n; i++) {
-		struct ev_handler *h = ev[i].data.ptr;
-
-		h->fn(h->opaque, ev[i].events);
-	}
+	fake_dev_pump(&f->dev, ms);
 }
 
 static void pump_all(struct fx *f)
@@ -155,8 +106,7 @@ static void pump_all(struct fx *f)
 
 static void kick(struct fx *f, unsigned q)
 {
-	if (virtio_is_live(f->d) && f->d->vq[q].started)
-		f->d->ops->queue_notify(f->d, q);
+	fake_dev_kick(&f->dev, q);
 }
 
 static uint64_t slot(struct fx *f)
@@ -181,7 +131,7 @@ static uint16_t add_tx(struct fx *f, const struct virtio_net_hdr_v1 *h, uint32_t
 	*hdr_at(f, hg) = *h;
 	for (uint32_t i = 0; i < frame_len; i++)
 		frame[i] = (uint8_t)(seed + i);
-	return fake_vring_add(&f->tx, b, frame_len ? 2 : 1);
+	return fake_vring_add(&f->ring[1], b, frame_len ? 2 : 1);
 }
 
 static uint16_t add_rx(struct fx *f, uint32_t len, uint64_t *gpa)
@@ -191,7 +141,7 @@ static uint16_t add_rx(struct fx *f, uint32_t len, uint64_t *gpa)
 	if (gpa)
 		*gpa = b.gpa;
 	memset(TEST_GPA(&f->mem, b.gpa, len), 0xEE, len);
-	return fake_vring_add(&f->rx, &b, 1);
+	return fake_vring_add(&f->ring[0], &b, 1);
 }
 
 static ssize_t peer_recv(struct fx *f, uint8_t *buf, size_t len)
@@ -232,10 +182,10 @@ static void test_tx_frame(void **state)
 	kick(f, 1);
 	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 1000);
 	check_pattern(buf + NET_HDR_LEN, 1000, 7);
-	assert_true(fake_vring_get_used(&f->tx, &id, &len));
+	assert_true(fake_vring_get_used(&f->ring[1], &id, &len));
 	assert_int_equal(id, head);
 	assert_int_equal(len, 0);
-	assert_int_equal(f->signals[1], 1);
+	assert_int_equal(f->dev.signals[1], 1);
 	net_get_stats(f->n, &st);
 	assert_int_equal(st.tx_packets, 1);
 	assert_int_equal(st.tx_bytes, 1000);
@@ -258,7 +208,7 @@ static void test_tx_csum_one_buffer(void **state)
 	h->csum_start = htole16(34);
 	h->csum_offset = htole16(6);
 	h->num_buffers = htole16(77);
-	fake_vring_add(&f->tx, &b, 1);
+	fake_vring_add(&f->ring[1], &b, 1);
 	kick(f, 1);
 	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 100);
 	memcpy(&got, buf, sizeof(got));
@@ -282,7 +232,7 @@ static void test_tx_hostile_chains(void **state)
 	{
 		struct fake_buf b = { slot(f), 8, false };
 
-		fake_vring_add(&f->tx, &b, 1);
+		fake_vring_add(&f->ring[1], &b, 1);
 		dropped++;
 	}
 	/* header, no frame */
@@ -297,7 +247,7 @@ static void test_tx_hostile_chains(void **state)
 					 { slot(f), 64, true } };
 
 		*hdr_at(f, b[0].gpa) = h;
-		fake_vring_add(&f->tx, b, 2);
+		fake_vring_add(&f->ring[1], b, 2);
 		dropped++;
 	}
 	/* TSO without HOST_TSO4 */
@@ -319,7 +269,7 @@ static void test_tx_hostile_chains(void **state)
 	assert_true(virtio_is_live(f->d));
 	assert_int_equal(peer_recv(f, buf, sizeof(buf)), -1);
 	for (unsigned i = 0; i < dropped; i++) {
-		assert_true(fake_vring_get_used(&f->tx, &id, &len));
+		assert_true(fake_vring_get_used(&f->ring[1], &id, &len));
 		assert_int_equal(len, 0);
 	}
 	net_get_stats(f->n, &st);
@@ -342,14 +292,14 @@ static void test_tx_loop_needs_reset(void **state)
 	uint16_t a, b;
 
 	assert_true(fx_start(f, base_features()));
-	a = fake_vring_alloc(&f->tx);
-	b = fake_vring_alloc(&f->tx);
-	fake_vring_set_desc(&f->tx, a, slot(f), 64, VRING_DESC_F_NEXT, b);
-	fake_vring_set_desc(&f->tx, b, slot(f), 64, VRING_DESC_F_NEXT, a);
-	fake_vring_publish(&f->tx, a);
+	a = fake_vring_alloc(&f->ring[1]);
+	b = fake_vring_alloc(&f->ring[1]);
+	fake_vring_set_desc(&f->ring[1], a, slot(f), 64, VRING_DESC_F_NEXT, b);
+	fake_vring_set_desc(&f->ring[1], b, slot(f), 64, VRING_DESC_F_NEXT, a);
+	fake_vring_publish(&f->ring[1], a);
 	kick(f, 1);
 	assert_true(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
-	assert_int_equal(f->config_signals, 1);
+	assert_int_equal(f->dev.config_signals, 1);
 	assert_true(fx_start(f, base_features()));
 	add_tx(f, &h, 60, 1);
 	kick(f, 1);
@@ -375,9 +325,9 @@ static void test_tx_budget_and_suppression(void **state)
 		got++;
 	assert_int_equal(got, QSIZE / 2);
 	for (unsigned i = 0; i < QSIZE / 2; i++)
-		assert_true(fake_vring_get_used(&f->tx, &id, &len));
+		assert_true(fake_vring_get_used(&f->ring[1], &id, &len));
 	/* after draining, kicks are wanted again */
-	assert_int_equal(f->tx.used->flags, 0);
+	assert_int_equal(f->ring[1].used->flags, 0);
 }
 
 /* The TAP full: the chains wait (not dropped) and go once there is room,
@@ -399,7 +349,7 @@ static void test_tx_tap_full(void **state)
 		kick(f, 1);
 		pump_all(f);
 		sent = 0;
-		while (fake_vring_get_used(&f->tx, &id, &len))
+		while (fake_vring_get_used(&f->ring[1], &id, &len))
 			sent++;
 		if (sent < QSIZE / 2)
 			break;
@@ -415,7 +365,7 @@ static void test_tx_tap_full(void **state)
 			seed++;
 		}
 		pump(f, 10);
-		while (pending && fake_vring_get_used(&f->tx, &id, &len))
+		while (pending && fake_vring_get_used(&f->ring[1], &id, &len))
 			pending--;
 	}
 	assert_int_equal(pending, 0);
@@ -432,8 +382,8 @@ static void test_tx_tap_full(void **state)
 
 static void test_tx_hdr_check(void **state)
 {
-	const uint64_t all = F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) |
-			     F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_HOST_ECN);
+	const uint64_t all = VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
+			     VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN);
 	static const struct {
 		uint8_t flags, gso;
 		uint16_t hdr_len, gso_size, cstart, coff;
@@ -450,10 +400,10 @@ static void test_tx_hdr_check(void **state)
 		{ 1, 0, 0, 0, 34, 17, 52, all, 0 },               /* one past */
 		{ 1, 0, 0, 0, 0xffff, 0xffff, 60, all, 0 },       /* no u16 wrap */
 		{ 1, 1, 54, 1448, 34, 16, 3000, all, 1 },         /* TSO4 */
-		{ 1, 1, 54, 1448, 34, 16, 3000, F(VIRTIO_NET_F_CSUM), 0 },
+		{ 1, 1, 54, 1448, 34, 16, 3000, VIRTIO_BIT(VIRTIO_NET_F_CSUM), 0 },
 		{ 1, 4, 74, 1428, 54, 16, 3000, all, 1 },         /* TSO6 */
 		{ 1, 0x81, 54, 1448, 34, 16, 3000, all, 1 },      /* TSO4 + ECN */
-		{ 1, 0x81, 54, 1448, 34, 16, 3000, all & ~F(VIRTIO_NET_F_HOST_ECN), 0 },
+		{ 1, 0x81, 54, 1448, 34, 16, 3000, all & ~VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN), 0 },
 		{ 1, 3, 42, 1472, 34, 6, 3000, all, 0 },          /* UFO not offered */
 		{ 1, 7, 54, 1448, 34, 16, 3000, all, 0 },         /* no such type */
 		{ 1, 1, 54, 0, 34, 16, 3000, all, 0 },            /* gso_size 0 */
@@ -499,14 +449,14 @@ static void test_rx_frame(void **state)
 	kick(f, 0);
 	peer_send_frame(f, 1000, 3);
 	pump_all(f);
-	assert_true(fake_vring_get_used(&f->rx, &id, &len));
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
 	assert_int_equal(id, head);
 	assert_int_equal(len, NET_HDR_LEN + 1000);
 	h = hdr_at(f, g);
 	assert_int_equal(le16toh(h->num_buffers), 1);
 	assert_int_equal(h->flags, 0);
 	check_pattern(TEST_GPA(&f->mem, g + NET_HDR_LEN, 1000), 1000, 3);
-	assert_true(f->signals[0] >= 1);
+	assert_true(f->dev.signals[0] >= 1);
 }
 
 /* No buffers: the frame waits in the TAP, the TAP is not read, and the
@@ -532,7 +482,7 @@ static void test_rx_paced_backlog(void **state)
 	for (unsigned i = 0; i < 40; i++)
 		peer_send_frame(f, 60, (uint8_t)i);
 	pump_all(f);
-	while (fake_vring_get_used(&f->rx, &id, &len)) {
+	while (fake_vring_get_used(&f->ring[0], &id, &len)) {
 		assert_int_equal(len, NET_HDR_LEN + 60);
 		check_pattern(TEST_GPA(&f->mem, gpa[id] + NET_HDR_LEN, 60), 60, (uint8_t)got);
 		got++;
@@ -541,7 +491,7 @@ static void test_rx_paced_backlog(void **state)
 	for (unsigned k = 0; k < 2; k++) {
 		peer_send_frame(f, 60, (uint8_t)(99 + k));
 		len = 0;
-		for (int i = 0; i < 100 && !fake_vring_get_used(&f->rx, &id, &len); i++)
+		for (int i = 0; i < 100 && !fake_vring_get_used(&f->ring[0], &id, &len); i++)
 			pump(f, 10);
 		assert_int_equal(len, NET_HDR_LEN + 60);
 		assert_true(id < QSIZE);
@@ -565,7 +515,7 @@ static void test_rx_starved_then_kick(void **state)
 	add_rx(f, 2048, NULL);
 	kick(f, 0);
 	pump_all(f);
-	assert_true(fake_vring_get_used(&f->rx, &id, &len));
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
 	assert_int_equal(len, NET_HDR_LEN + 100);
 }
 
@@ -578,13 +528,13 @@ static void test_rx_mergeable(void **state)
 	uint32_t id, len, lens[4];
 	unsigned n = 0;
 
-	assert_true(fx_start(f, base_features() | F(VIRTIO_NET_F_MRG_RXBUF)));
+	assert_true(fx_start(f, base_features() | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)));
 	for (unsigned i = 0; i < 4; i++)
 		add_rx(f, 1024, &g[i]);
 	kick(f, 0);
 	peer_send_frame(f, 1500, 9);
 	pump_all(f);
-	while (fake_vring_get_used(&f->rx, &id, &len))
+	while (fake_vring_get_used(&f->ring[0], &id, &len))
 		lens[n++] = len;
 	assert_int_equal(n, 2);
 	assert_int_equal(lens[0], 1024);
@@ -595,7 +545,7 @@ static void test_rx_mergeable(void **state)
 	/* the other two are still there for the next frame */
 	peer_send_frame(f, 60, 1);
 	pump_all(f);
-	assert_true(fake_vring_get_used(&f->rx, &id, &len));
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
 	assert_int_equal(len, NET_HDR_LEN + 60);
 }
 
@@ -614,10 +564,10 @@ static void test_rx_too_small_dropped(void **state)
 	pump_all(f);
 	net_get_stats(f->n, &st);
 	assert_int_equal(st.rx_dropped, 1);
-	assert_false(fake_vring_get_used(&f->rx, &id, &len));
+	assert_false(fake_vring_get_used(&f->ring[0], &id, &len));
 	peer_send_frame(f, 400, 1);
 	pump_all(f);
-	assert_true(fake_vring_get_used(&f->rx, &id, &len));
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
 	assert_int_equal(len, NET_HDR_LEN + 400);
 	assert_true(virtio_is_live(f->d));
 }
@@ -628,7 +578,7 @@ static void test_rx_readable_buffer_needs_reset(void **state)
 	struct fake_buf b = { slot(f), 2048, false };
 
 	assert_true(fx_start(f, base_features()));
-	fake_vring_add(&f->rx, &b, 1);
+	fake_vring_add(&f->ring[0], &b, 1);
 	kick(f, 0);
 	peer_send_frame(f, 100, 1);
 	pump_all(f);
@@ -658,10 +608,10 @@ static uint8_t ctrl_cmd(struct fx *f, const uint8_t *cmd, uint32_t len, bool wit
 
 	memcpy(TEST_GPA(&f->mem, g, len), cmd, len);
 	*ack = 0xEE;
-	fake_vring_add(&f->ctrl, b, with_ack ? 2 : 1);
+	fake_vring_add(&f->ring[2], b, with_ack ? 2 : 1);
 	kick(f, 2);
 	if (with_ack) {
-		assert_true(fake_vring_get_used(&f->ctrl, &id, &l));
+		assert_true(fake_vring_get_used(&f->ring[2], &id, &l));
 		assert_int_equal(l, 1);
 	}
 	return *ack;
@@ -702,7 +652,8 @@ static void test_mq_pairs(void **state)
 	struct net_config c = { .tap = "mq0", .queues = 2, .fds = fds };
 	struct errbuf e = { { 0 } };
 	struct fake_vring r[5];
-	uint64_t feat = base_features() | F(VIRTIO_NET_F_MQ);
+	struct fake_dev fd;
+	uint64_t feat = base_features() | VIRTIO_BIT(VIRTIO_NET_F_MQ);
 	static const uint8_t set2[] = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 2, 0 };
 	static const uint8_t set3[] = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 3, 0 };
 	static const uint8_t set0[] = { VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 0, 0 };
@@ -720,23 +671,12 @@ static void test_mq_pairs(void **state)
 	fds[1] = sv1[0];
 	assert_int_equal(net_create(&n, &c, &mem.m, &loop, &e), 0);
 	d = net_virtio(n);
-	d->transport = &fake_transport;
-	assert_true(d->host_features & F(VIRTIO_NET_F_MQ));
+	fake_dev_attach(&fd, d, &loop);
+	assert_true(d->host_features & VIRTIO_BIT(VIRTIO_NET_F_MQ));
 	assert_int_equal(d->nr_queues, 5);
-	pthread_mutex_lock(&d->lock);
-	virtio_write_status(d, S_ACK);
-	virtio_write_status(d, S_ACK | S_DRV);
-	virtio_write_guest_features(d, 0, (uint32_t)feat);
-	virtio_write_guest_features(d, 1, (uint32_t)(feat >> 32));
-	virtio_write_status(d, S_ACK | S_DRV | S_FOK);
-	for (unsigned q = 0; q < 5; q++) {
+	for (unsigned q = 0; q < 5; q++)
 		fake_vring_init_at(&r[q], &mem.m, QSIZE, 0x10000ull * (q + 1));
-		fake_vring_config(&r[q], &d->vq[q]);
-		d->queue_enabled[q] = true;
-	}
-	virtio_write_status(d, S_ACK | S_DRV | S_FOK | S_DOK);
-	pthread_mutex_unlock(&d->lock);
-	assert_true(virtio_is_live(d));
+	assert_true(fake_dev_start(&fd, feat, r, 5));
 
 	/* pair 1 before VQ_PAIRS_SET: not served */
 	{
@@ -778,13 +718,13 @@ static void test_features_dependencies(void **state)
 	struct fx *f = *state;
 
 	/* virtio 1.2 §5.1.3.1 */
-	assert_false(fx_start(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_GUEST_TSO4)));
-	assert_false(fx_start(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_HOST_TSO4)));
-	assert_false(fx_start(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_CSUM) |
-				       F(VIRTIO_NET_F_HOST_ECN)));
-	assert_true(fx_start(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_GUEST_CSUM) |
-				      F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_ECN)));
-	assert_false(f->d->host_features & F(VIRTIO_NET_F_MQ)); /* one pair */
+	assert_false(fx_start(f, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)));
+	assert_false(fx_start(f, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4)));
+	assert_false(fx_start(f, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+				       VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN)));
+	assert_true(fx_start(f, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+				      VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN)));
+	assert_false(f->d->host_features & VIRTIO_BIT(VIRTIO_NET_F_MQ)); /* one pair */
 }
 
 static void test_config_space(void **state)
@@ -817,7 +757,7 @@ static void test_tap_lost(void **state)
 	struct net_stats st;
 	uint32_t id, len;
 
-	assert_true(fx_start(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_NET_F_STATUS)));
+	assert_true(fx_start(f, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_STATUS)));
 	add_rx(f, 2048, NULL);
 	kick(f, 0);
 	close(f->peer);
@@ -829,11 +769,11 @@ static void test_tap_lost(void **state)
 	net_retry_tap(f->n); /* cannot come back: an adopted fd */
 	net_get_stats(f->n, &st);
 	assert_int_equal(st.tap_lost, 1);
-	assert_true(fake_vring_get_used(&f->tx, &id, &len));
+	assert_true(fake_vring_get_used(&f->ring[1], &id, &len));
 	assert_true(virtio_is_live(f->d));
 	f->d->ops->config_read(f->d, 0, &c, 8);
 	assert_int_equal(le16toh(c.status), 0);
-	assert_true(f->config_signals >= 1);
+	assert_true(f->dev.config_signals >= 1);
 }
 
 int main(void)

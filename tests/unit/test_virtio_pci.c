@@ -17,9 +17,10 @@
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
 
+#include "base/evloop.h"
 #include "core/bus.h"
-#include "core/evloop.h"
 #include "core/irq.h"
+#include "fake_mem.h"
 #include "hw/pci.h"
 #include "virtio/virtio_pci.h"
 
@@ -92,7 +93,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->ram = calloc(1, MEM_SIZE);
 	assert_non_null(f->ram);
-	gmem_init_fake(&f->mem, f->ram, MEM_SIZE);
+	fake_gmem_init(&f->mem, f->ram, MEM_SIZE);
 	bus_init(&f->pio, "pio");
 	bus_init(&f->mmio, "mmio");
 	assert_int_equal(pci_init(&f->pci, &f->pio, &f->mmio, 0xB0000000, 0x10000000, 0xC0000000,

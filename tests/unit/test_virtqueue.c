@@ -218,35 +218,35 @@ static void test_start_overflow(void **state)
 static void test_start_hole(void **state)
 {
 	struct fx *x = *state;
-	const uint64_t hi = GMEM_HIGH_START;
+	const uint64_t hi = LAYOUT_HIGH_RAM_START;
 
-	expect_start_fails(x, start_at(x, 8, 8, GMEM_HOLE_START, 0x40000, 0x50000),
+	expect_start_fails(x, start_at(x, 8, 8, LAYOUT_PCI_HOLE_START, 0x40000, 0x50000),
 			   "descriptor table outside RAM");
 	expect_start_fails(x, start_at(x, 8, 8, 0xC0000000ull, 0x40000, 0x50000),
 			   "descriptor table outside RAM");
 	/* straddling the start of the hole */
-	expect_start_fails(x, start_at(x, 8, 8, GMEM_HOLE_START - 64, 0x40000, 0x50000),
+	expect_start_fails(x, start_at(x, 8, 8, LAYOUT_PCI_HOLE_START - 64, 0x40000, 0x50000),
 			   "descriptor table outside RAM");
-	expect_start_fails(x, start_at(x, 8, 8, RING_BASE, GMEM_HOLE_START - 16, 0x50000),
+	expect_start_fails(x, start_at(x, 8, 8, RING_BASE, LAYOUT_PCI_HOLE_START - 16, 0x50000),
 			   "available ring outside RAM");
 	/* straddling the end of RAM above 4 GiB */
 	expect_start_fails(x, start_at(x, 8, 8, RING_BASE, 0x40000, gmem_end(&x->t.m) - 64),
 			   "used ring outside RAM");
 	/* just below the hole and above 4 GiB are RAM */
-	assert_int_equal(start_at(x, 8, 8, GMEM_HOLE_START - 128, 0x40000, hi), 0);
+	assert_int_equal(start_at(x, 8, 8, LAYOUT_PCI_HOLE_START - 128, 0x40000, hi), 0);
 
 	/* a working queue above 4 GiB, with a buffer there too */
 	fake_vring_init_at(&x->f, &x->t.m, 16, hi + 0x10000);
 	fake_vring_config(&x->f, &x->vq);
 	assert_int_equal(vq_start(&x->vq, &x->t.m, 16, false), 0);
 	fake_vring_add(&x->f, (struct fake_buf[]){ { hi + 0x100000, 64, false },
-						   { GMEM_HOLE_START - 8, 8, true } }, 2);
+						   { LAYOUT_PCI_HOLE_START - 8, 8, true } }, 2);
 	expect_pop(x, 0, 1, 1, 64, 8);
 	expect_iov(x, 0, hi + 0x100000, 64);
-	expect_iov(x, 1, GMEM_HOLE_START - 8, 8);
+	expect_iov(x, 1, LAYOUT_PCI_HOLE_START - 8, 8);
 
 	/* a buffer running from the last low page into the hole */
-	fake_vring_add(&x->f, (struct fake_buf[]){ { GMEM_HOLE_START - 8, 9, false } }, 1);
+	fake_vring_add(&x->f, (struct fake_buf[]){ { LAYOUT_PCI_HOLE_START - 8, 9, false } }, 1);
 	expect_broken(x, "buffer outside RAM");
 }
 

@@ -1,6 +1,6 @@
 /* Fake guest RAM for unit tests: an anonymous MAP_NORESERVE mapping (zeroed,
  * and untouched pages cost nothing, so 3 GiB layouts are cheap) wrapped by
- * gmem_init_fake(). Header-only so each test stays one file. */
+ * fake_gmem_init(). Header-only so each test stays one file. */
 #ifndef VIREO_TEST_UNIT_MEM_H
 #define VIREO_TEST_UNIT_MEM_H
 
@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "core/gmem.h"
+#include "fake_mem.h"
 
 struct test_mem {
 	struct gmem m;
@@ -24,7 +25,7 @@ static inline int test_mem_init(struct test_mem *t, uint64_t size)
 		return -1;
 	t->buf = p;
 	t->size = size;
-	gmem_init_fake(&t->m, p, size);
+	fake_gmem_init(&t->m, p, size);
 	return 0;
 }
 

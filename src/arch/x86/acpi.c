@@ -7,7 +7,6 @@
 
 #include "arch/x86/aml.h"
 #include "arch/x86/layout.h"
-#include "hw/serial_8250.h"
 
 struct acpi_header {
 	char signature[4];
@@ -158,8 +157,8 @@ static void acpi_build_dsdt(struct aml *dsdt, const struct acpi_layout *l)
 	aml_name_int(&pci, "_BBN", 0);
 	aml_name_buffer(&pci, "_CRS", &crs);
 
-	aml_res_io(&com1_crs, SERIAL_COM1_BASE, 8);
-	aml_res_irq(&com1_crs, SERIAL_COM1_IRQ);
+	aml_res_io(&com1_crs, l->com1_base, l->com1_len);
+	aml_res_irq(&com1_crs, l->com1_irq);
 	aml_res_end(&com1_crs);
 	aml_name_eisaid(&com1, "_HID", "PNP0501");
 	aml_name_int(&com1, "_UID", 0);

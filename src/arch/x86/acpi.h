@@ -18,11 +18,14 @@
 #define ACPI_RESET_PORT 0x64
 #define ACPI_RESET_VALUE 0xFE
 
+/* What the DSDT describes, as the VMM placed it. */
 struct acpi_layout {
 	uint64_t ecam_base;
 	unsigned ecam_end_bus;
 	uint64_t mmio32_base, mmio32_size;
 	uint64_t mmio64_base, mmio64_size;
+	uint16_t com1_base, com1_len;  /* the UART's ports */
+	unsigned com1_irq;
 };
 
 /* Writes all tables at LAYOUT_ACPI_BASE, the RSDP first. Returns the RSDP's

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/log.h"
 #include "core/gmem.h"
-#include "core/log.h"
 
 enum boot_mode {
 	BOOT_PVH32,   /* 32-bit protected mode, paging off, %ebx = hvm_start_info */

@@ -6,7 +6,7 @@
 #include <linux/kvm.h>
 #include <stdint.h>
 
-#include "core/log.h"
+#include "base/log.h"
 
 /* KVM_GET_SUPPORTED_CPUID into a malloc'd table; caller frees. */
 int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out, struct errbuf *e)

@@ -3,6 +3,10 @@
 #ifndef VIREO_X86_LAYOUT_H
 #define VIREO_X86_LAYOUT_H
 
+#include <stdint.h>
+
+#include "core/gmem.h"
+
 /* Low memory, all below 1 MiB and above the real-mode IVT/BDA. */
 #define LAYOUT_BOOT_GDT        0x0500ull  /* flat GDT for both entry modes */
 #define LAYOUT_PVH_INFO        0x6000ull  /* hvm_start_info, modlist, memmap */
@@ -17,7 +21,10 @@
 #define LAYOUT_ACPI_SIZE       0x10000ull
 #define LAYOUT_HIMEM_START     0x100000ull /* kernels load here */
 
-/* The 32-bit PCI hole: [GMEM_HOLE_START, 4 GiB). */
+/* RAM runs from 0 up to the 32-bit PCI hole, [LAYOUT_PCI_HOLE_START,
+ * 4 GiB), and what does not fit continues at 4 GiB. */
+#define LAYOUT_PCI_HOLE_START  0xB0000000ull
+#define LAYOUT_HIGH_RAM_START  0x100000000ull
 #define LAYOUT_ECAM_BASE       0xB0000000ull
 #define LAYOUT_ECAM_SIZE       0x10000000ull /* 256 buses */
 #define LAYOUT_MMIO32_BASE     0xC0000000ull
@@ -32,6 +39,21 @@
 #define LAYOUT_SEL_CS          0x10
 #define LAYOUT_SEL_DS          0x18
 #define LAYOUT_SEL_TSS         0x20
+
+/* Where ram_size bytes of guest RAM go. */
+static inline void layout_ram(uint64_t ram_size, struct gmem_layout *l)
+{
+	uint64_t low = ram_size < LAYOUT_PCI_HOLE_START ? ram_size : LAYOUT_PCI_HOLE_START;
+
+	l->nr = 1;
+	l->region[0].gpa = 0;
+	l->region[0].size = low;
+	if (ram_size > low) {
+		l->region[1].gpa = LAYOUT_HIGH_RAM_START;
+		l->region[1].size = ram_size - low;
+		l->nr = 2;
+	}
+}
 
 /* Linux's x86 COMMAND_LINE_SIZE, which bounds a PVH cmdline (incl. NUL). */
 #define LAYOUT_PVH_CMDLINE_SIZE 2048

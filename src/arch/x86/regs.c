@@ -51,10 +51,12 @@ static void regs_set_lint(uint8_t *reg, uint32_t mode)
 
 int regs_init_vcpu(int vcpu_fd, struct errbuf *e)
 {
-	struct {
+	/* struct kvm_msrs and one entry, laid out as KVM reads them */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[1];
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
 	} msr;
+	struct kvm_msr_entry *entry = (struct kvm_msr_entry *)(msr.bytes + sizeof(msr.hdr));
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	struct kvm_lapic_state lapic;
 
@@ -63,8 +65,8 @@ int regs_init_vcpu(int vcpu_fd, struct errbuf *e)
 	for (size_t i = 0; i < sizeof(regs_msrs) / sizeof(regs_msrs[0]); i++) {
 		memset(&msr, 0, sizeof(msr));
 		msr.hdr.nmsrs = 1;
-		msr.entries[0].index = regs_msrs[i].index;
-		msr.entries[0].data = regs_msrs[i].value;
+		entry->index = regs_msrs[i].index;
+		entry->data = regs_msrs[i].value;
 		ioctl(vcpu_fd, KVM_SET_MSRS, &msr);
 	}
 	if (ioctl(vcpu_fd, KVM_SET_FPU, &fpu) < 0)
@@ -128,22 +130,25 @@ int regs_init_boot_cpu(int vcpu_fd, const struct boot_info *bi, struct errbuf *e
 	return 0;
 }
 
-void regs_dump(int vcpu_fd)
+size_t regs_describe(int vcpu_fd, char *buf, size_t len)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
+	int n;
 
-	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0) {
-		fprintf(stderr, "vireo:   (registers unavailable)\n");
-		return;
-	}
-	fprintf(stderr,
-		"vireo:   rip=%016llx rsp=%016llx rflags=%08llx\n"
-		"vireo:   rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
-		"vireo:   rsi=%016llx rdi=%016llx rbp=%016llx\n"
-		"vireo:   cr0=%08llx cr2=%016llx cr3=%016llx cr4=%08llx efer=%llx\n"
-		"vireo:   cs=%04x(base %llx l=%u db=%u dpl=%u) ss=%04x\n",
-		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp,
-		s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base, s.cs.l, s.cs.db,
-		s.cs.dpl, s.ss.selector);
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		n = snprintf(buf, len, "vireo:   (registers unavailable)\n");
+	else
+		n = snprintf(buf, len,
+			     "vireo:   rip=%016llx rsp=%016llx rflags=%08llx\n"
+			     "vireo:   rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n"
+			     "vireo:   rsi=%016llx rdi=%016llx rbp=%016llx\n"
+			     "vireo:   cr0=%08llx cr2=%016llx cr3=%016llx cr4=%08llx efer=%llx\n"
+			     "vireo:   cs=%04x(base %llx l=%u db=%u dpl=%u) ss=%04x\n",
+			     r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp,
+			     s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base, s.cs.l,
+			     s.cs.db, s.cs.dpl, s.ss.selector);
+	if (n < 0)
+		return 0;
+	return (size_t)n < len ? (size_t)n : (len ? len - 1 : 0);
 }

@@ -5,10 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/iov.h"
-#include "virtio/net_priv.h"
+#include "base/iov.h"
+#include "virtio/dev/net_priv.h"
 
-static struct ratelimit net_rl;
 
 int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint64_t features,
 		     const char **why)
@@ -24,7 +23,7 @@ int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint
 		*why = "frame longer than 64 KiB";
 	else if (h->flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM)
 		*why = "header flags the driver may not set";
-	else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(features & F(VIRTIO_NET_F_CSUM)))
+	else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !(features & VIRTIO_BIT(VIRTIO_NET_F_CSUM)))
 		*why = "NEEDS_CSUM without VIRTIO_NET_F_CSUM";
 	else if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 		 (uint32_t)cstart + coff + 2 > frame_len)
@@ -35,13 +34,13 @@ int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint
 		*why = "ECN bit without segmentation";
 	else if (gso == VIRTIO_NET_HDR_GSO_NONE)
 		return 0;
-	else if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && !(features & F(VIRTIO_NET_F_HOST_TSO4)))
+	else if (gso == VIRTIO_NET_HDR_GSO_TCPV4 && !(features & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4)))
 		*why = "TCPv4 segmentation not negotiated";
-	else if (gso == VIRTIO_NET_HDR_GSO_TCPV6 && !(features & F(VIRTIO_NET_F_HOST_TSO6)))
+	else if (gso == VIRTIO_NET_HDR_GSO_TCPV6 && !(features & VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6)))
 		*why = "TCPv6 segmentation not negotiated";
 	else if (gso != VIRTIO_NET_HDR_GSO_TCPV4 && gso != VIRTIO_NET_HDR_GSO_TCPV6)
 		*why = "unknown or unoffered gso_type";
-	else if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(features & F(VIRTIO_NET_F_HOST_ECN)))
+	else if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) && !(features & VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN)))
 		*why = "ECN segmentation not negotiated";
 	/* virtio 1.2 §5.1.6.2: segmentation needs a partial checksum */
 	else if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
@@ -56,7 +55,7 @@ int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint
 static void net_tx_drop(struct net *n, unsigned q, uint16_t head, const char *why)
 {
 	n->st.tx_dropped++;
-	log_ratelimited(&net_rl, "net %s: tx queue %u: frame dropped: %s", n->tap.name, q, why);
+	log_ratelimited(n, "%s: tx queue %u: frame dropped: %s", n->vdev.name, q, why);
 	vq_push(&n->vdev.vq[q], head, 0);
 }
 
@@ -154,7 +153,7 @@ static bool net_tx_flush(struct net *n, struct net_pair *p, unsigned q)
 			 * EINVAL: the kernel's own header checks). The guest's
 			 * frame is gone, as on a real link. */
 			n->st.tx_errors++;
-			log_ratelimited(&net_rl, "net %s: tx queue %u: TAP write: %s", n->tap.name, q,
+			log_ratelimited(n, "%s: tx queue %u: TAP write: %s", n->vdev.name, q,
 					strerror((int)-w));
 			if (net_tap_gone((int)w))
 				net_tap_lost(n, p, (int)w);
@@ -192,11 +191,7 @@ bool net_tx_drop_staged(struct net *n, struct net_pair *p)
  * back). */
 void net_tx_resched(struct net *n, struct net_pair *p)
 {
-	uint64_t one = 1;
-
-	n->resched_mask |= 1u << p->idx;
-	if (write(n->resched_fd, &one, sizeof(one)) < 0)
-		return; /* EAGAIN: a wakeup is pending anyway */
+	ev_resched_post(&n->resched, 1u << p->idx);
 }
 
 /* Drains tx queue of pair p, kicks off meanwhile (virtio 1.2 §2.7.10), at

@@ -1,8 +1,8 @@
 /* Copies between an iovec list (guest buffers, already checked by vq_pop)
  * and a flat buffer, for the few bytes devices must copy: headers, status
  * bytes, bounce buffers. Plain memory, no guest-address handling here. */
-#ifndef VIREO_CORE_IOV_H
-#define VIREO_CORE_IOV_H
+#ifndef VIREO_BASE_IOV_H
+#define VIREO_BASE_IOV_H
 
 #include <stdint.h>
 #include <sys/uio.h>

@@ -9,9 +9,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "virtio/net.h"
+#include "virtio/dev/net.h"
 
-#define F(b) (1ull << (b)) /* feature bit b as a mask */
 
 #define NET_RX_MAX_IOV 1024 /* UIO_MAXIOV */
 #define NET_RX_MAX_CHAINS 64
@@ -67,9 +66,7 @@ struct net {
 	uint16_t link;          /* VIRTIO_NET_S_LINK_UP or 0 */
 	uint32_t rx_need;       /* bytes of buffers that hold any frame, header in */
 	struct net_pair p[NET_MAX_PAIRS];
-	int resched_fd;         /* TX queues that hit their budget run again */
-	struct ev_handler resched_h;
-	uint32_t resched_mask;
+	struct ev_resched resched; /* TX queues that hit their budget run again */
 	int rx_timer_fd;        /* timerfd: read the paced TAP queues */
 	struct ev_handler rx_timer_h;
 	uint32_t rx_paced_mask;
@@ -85,7 +82,7 @@ struct net {
 
 static inline bool net_has(const struct net *n, unsigned bit)
 {
-	return n->vdev.features & F(bit);
+	return n->vdev.features & VIRTIO_BIT(bit);
 }
 
 /* An error that means the TAP queue's fd is no longer usable. */

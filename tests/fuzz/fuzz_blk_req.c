@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtio/blk.h"
+#include "virtio/dev/blk_req.h"
 
 #define FZ_MAX_BUF 32
 

@@ -1,8 +1,8 @@
-/* virtio-blk (virtio 1.2 §5.2): features and configuration space, request
- * parsing (every rule checked before any I/O), and the queue loop that
- * hands requests to a disk backend and completes them. It knows nothing of
- * PCI, nor of how the backend does its I/O. */
-#include "virtio/blk.h"
+/* virtio-blk (virtio 1.2 §5.2): features and configuration space, and the
+ * queue loop that hands requests (parsed and checked in full by
+ * blk_req.c before any I/O) to a disk backend and completes them. It knows
+ * nothing of its transport, nor of how the backend does its I/O. */
+#include "virtio/dev/blk.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -11,17 +11,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-#define BLK_SECTOR 512u
-#define BLK_HDR_BYTES 16u /* struct virtio_blk_outhdr */
+#include "base/iov.h"
+
 /* The config space up to write_zeroes_may_unmap and its padding; the
  * secure-erase and zoned fields are not offered. */
 #define BLK_CONFIG_SIZE offsetof(struct virtio_blk_config, max_secure_erase_sectors)
-
-#define F(bit) (1ull << (bit))
 
 /* One request in flight. */
 struct blk_slot {
@@ -60,189 +55,10 @@ struct blk {
 	unsigned nq;
 	uint64_t capacity;                /* sectors */
 	char serial[BLK_ID_BYTES];        /* NUL-padded */
-	int resched_fd;                   /* eventfd: a queue loop ran out of budget */
-	struct ev_handler resched_h;
-	uint32_t resched_mask;
+	struct ev_resched resched;        /* queues that ran out of budget */
 	struct vq_elem elem;              /* vq_pop's scratch; under lock */
 	struct blk_queue q[BLK_MAX_QUEUES];
 };
-
-/* --- parsing ----------------------------------------------------------- */
-
-static bool blk_range_ok(uint64_t sector, uint64_t nsect, uint64_t capacity)
-{
-	return sector <= capacity && nsect <= capacity - sector;
-}
-
-/* Copies len bytes from the readable buffers, starting skip bytes in.
- * Returns the bytes copied. */
-static uint64_t blk_copy_out(const struct vq_elem *e, uint64_t skip, void *dst, uint64_t len)
-{
-	uint64_t done = 0;
-
-	for (unsigned i = 0; i < e->out_num && done < len; i++) {
-		uint64_t l = e->iov[i].iov_len, n;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		n = l - skip < len - done ? l - skip : len - done;
-		memcpy((uint8_t *)dst + done, (const uint8_t *)e->iov[i].iov_base + skip, n);
-		done += n;
-		skip = 0;
-	}
-	return done;
-}
-
-/* The data iovecs: iov[from..to) without their first skip bytes and
- * their last trim bytes. */
-static void blk_data_iov(struct blk_req *out, const struct iovec *iov, unsigned from,
-			 unsigned to, uint64_t skip, uint64_t trim)
-{
-	unsigned n = 0;
-
-	for (unsigned i = from; i < to; i++) {
-		uint64_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		out->iov[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		out->iov[n].iov_len = l - skip;
-		skip = 0;
-		n++;
-	}
-	while (trim && n) {
-		struct iovec *v = &out->iov[n - 1];
-
-		if (v->iov_len <= trim) {
-			trim -= v->iov_len;
-			n--;
-		} else {
-			v->iov_len -= trim;
-			trim = 0;
-		}
-	}
-	out->iovcnt = n;
-}
-
-static int blk_parse_dwz(const struct vq_elem *e, uint64_t data, uint64_t capacity,
-			 struct blk_req *out)
-{
-	struct virtio_blk_discard_write_zeroes raw[BLK_DWZ_SEG_MAX];
-	uint32_t allowed = out->type == VIRTIO_BLK_T_WRITE_ZEROES
-				   ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0;
-	unsigned n;
-
-	if (!data || data % sizeof(raw[0]))
-		return VIRTIO_BLK_S_IOERR;
-	/* virtio 1.2 §5.2.6: at most max_discard_seg / max_write_zeroes_seg */
-	if (data / sizeof(raw[0]) > BLK_DWZ_SEG_MAX)
-		return VIRTIO_BLK_S_IOERR;
-	n = data / sizeof(raw[0]);
-	/* GUEST: the segments are copied once; only the copy is checked and used */
-	blk_copy_out(e, BLK_HDR_BYTES, raw, data);
-	for (unsigned i = 0; i < n; i++) {
-		struct blk_seg *s = &out->seg[i];
-
-		s->sector = le64toh(raw[i].sector);
-		s->num_sectors = le32toh(raw[i].num_sectors);
-		s->flags = le32toh(raw[i].flags);
-		/* virtio 1.2 §5.2.6.2: unknown flags, or unmap on a discard */
-		if (s->flags & ~allowed)
-			return VIRTIO_BLK_S_UNSUPP;
-		if (!s->num_sectors || s->num_sectors > BLK_DWZ_SECTORS_MAX ||
-		    !blk_range_ok(s->sector, s->num_sectors, capacity))
-			return VIRTIO_BLK_S_IOERR;
-	}
-	out->nseg = n;
-	return VIRTIO_BLK_S_OK;
-}
-
-int blk_parse_req(const struct vq_elem *e, uint64_t capacity, bool ro, struct blk_req *out)
-{
-	unsigned nout = e->out_num, total = e->out_num + e->in_num;
-	struct virtio_blk_outhdr hdr;
-	uint64_t out_len = 0, in_len = 0, out_data, in_data;
-	const struct iovec *last;
-
-	out->type = 0;
-	out->sector = 0;
-	out->status = NULL;
-	out->len = 0;
-	out->iovcnt = 0;
-	out->nseg = 0;
-	if (total > VQ_MAX_IOV)
-		return -EINVAL;
-	for (unsigned i = 0; i < total; i++) {
-		if (i < nout)
-			out_len += e->iov[i].iov_len;
-		else
-			in_len += e->iov[i].iov_len;
-	}
-	/* virtio 1.2 §5.2.6: the status is the last byte the device may write.
-	 * Without one there is no way to report anything. */
-	if (!e->in_num || !in_len)
-		return -EINVAL;
-	last = &e->iov[total - 1];
-	if (!last->iov_len)
-		return -EINVAL;
-	out->status = (uint8_t *)last->iov_base + last->iov_len - 1;
-	in_data = in_len - 1;
-
-	/* GUEST: the header may span buffers; it is copied once, then used */
-	if (out_len < BLK_HDR_BYTES)
-		return VIRTIO_BLK_S_IOERR;
-	blk_copy_out(e, 0, &hdr, sizeof(hdr));
-	out->type = le32toh(hdr.type);
-	out->sector = le64toh(hdr.sector);
-	out_data = out_len - BLK_HDR_BYTES;
-
-	switch (out->type) {
-	case VIRTIO_BLK_T_IN:
-		/* device-writable data then the status; nothing readable past the header */
-		if (out_data || !in_data || in_data % BLK_SECTOR || in_data > BLK_DATA_MAX)
-			return VIRTIO_BLK_S_IOERR;
-		if (!blk_range_ok(out->sector, in_data / BLK_SECTOR, capacity))
-			return VIRTIO_BLK_S_IOERR;
-		out->len = in_data;
-		blk_data_iov(out, e->iov, nout, total, 0, 1);
-		return VIRTIO_BLK_S_OK;
-	case VIRTIO_BLK_T_OUT:
-		/* virtio 1.2 §5.2.6.2: no write reaches a read-only disk */
-		if (ro)
-			return VIRTIO_BLK_S_IOERR;
-		if (in_data || !out_data || out_data % BLK_SECTOR || out_data > BLK_DATA_MAX)
-			return VIRTIO_BLK_S_IOERR;
-		if (!blk_range_ok(out->sector, out_data / BLK_SECTOR, capacity))
-			return VIRTIO_BLK_S_IOERR;
-		out->len = out_data;
-		blk_data_iov(out, e->iov, 0, nout, BLK_HDR_BYTES, 0);
-		return VIRTIO_BLK_S_OK;
-	case VIRTIO_BLK_T_FLUSH:
-		if (out_data || in_data)
-			return VIRTIO_BLK_S_IOERR;
-		return VIRTIO_BLK_S_OK;
-	case VIRTIO_BLK_T_GET_ID:
-		if (out_data || !in_data)
-			return VIRTIO_BLK_S_IOERR;
-		out->len = in_data < BLK_ID_BYTES ? in_data : BLK_ID_BYTES;
-		blk_data_iov(out, e->iov, nout, total, 0, 1);
-		return VIRTIO_BLK_S_OK;
-	case VIRTIO_BLK_T_DISCARD:
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-		if (ro)
-			return VIRTIO_BLK_S_IOERR;
-		if (in_data)
-			return VIRTIO_BLK_S_IOERR;
-		return blk_parse_dwz(e, out_data, capacity, out);
-	default:
-		/* GET_LIFETIME, SECURE_ERASE, zoned and unknown types: not offered */
-		return VIRTIO_BLK_S_UNSUPP;
-	}
-}
 
 /* --- completion -------------------------------------------------------- */
 
@@ -423,7 +239,7 @@ static const char *blk_start(struct blk *b, unsigned q, const struct vq_elem *e)
 static void blk_stop_locked(struct blk *b)
 {
 	b->active = false;
-	b->resched_mask = 0;
+	(void)ev_resched_take(&b->resched);
 	for (unsigned q = 0; q < b->nq; q++) {
 		struct blk_queue *bq = &b->q[q];
 		bool is_free[BLK_QUEUE_SIZE] = { false };
@@ -438,7 +254,7 @@ static void blk_stop_locked(struct blk *b)
 }
 
 /* Pops and starts requests on queue q until it is empty or a queue's worth
- * was taken (then the rest is rescheduled through resched_fd, so other
+ * was taken (then the rest is rescheduled through b->resched, so other
  * devices get their turn). Returns NULL, or why the device needs a reset.
  * b->lock held. */
 static const char *blk_process(struct blk *b, unsigned q)
@@ -494,14 +310,8 @@ out:
 	}
 	if (!b->in_process)
 		blk_signal_pending(b);
-	if (more) {
-		uint64_t one = 1;
-
-		b->resched_mask |= 1u << q;
-		/* EAGAIN: the counter is full, so a wakeup is pending anyway */
-		if (write(b->resched_fd, &one, sizeof(one)) < 0)
-			return NULL;
-	}
+	if (more)
+		ev_resched_post(&b->resched, 1u << q);
 	return NULL;
 }
 
@@ -517,19 +327,14 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned q)
 		virtio_set_needs_reset(d, why);
 }
 
-static void blk_on_resched(void *opaque, uint32_t events)
+static void blk_on_resched(void *opaque)
 {
 	struct blk *b = opaque;
 	const char *why = NULL;
 	uint32_t mask;
-	uint64_t v;
 
-	(void)events;
-	if (read(b->resched_fd, &v, sizeof(v)) < 0)
-		return;
 	pthread_mutex_lock(&b->lock);
-	mask = b->resched_mask;
-	b->resched_mask = 0;
+	mask = ev_resched_take(&b->resched);
 	for (unsigned q = 0; q < b->nq && !why; q++)
 		if (mask & (1u << q))
 			why = blk_process(b, q);
@@ -548,7 +353,7 @@ static uint8_t blk_writeback(const struct blk *b)
 
 	if (b->wce_written)
 		return b->writeback;
-	if ((f & F(VIRTIO_BLK_F_CONFIG_WCE)) && !(f & F(VIRTIO_BLK_F_FLUSH)))
+	if ((f & VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)) && !(f & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH)))
 		return 0;
 	return 1;
 }
@@ -559,9 +364,9 @@ static bool blk_writethrough(const struct blk *b)
 {
 	uint64_t f = b->vdev.features;
 
-	if (f & F(VIRTIO_BLK_F_CONFIG_WCE))
+	if (f & VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE))
 		return blk_writeback(b) == 0;
-	return !(f & F(VIRTIO_BLK_F_FLUSH));
+	return !(f & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
 }
 
 static int blk_activate(struct virtio_dev *d)
@@ -622,7 +427,7 @@ static void blk_config_write(struct virtio_dev *d, uint32_t off, const void *dat
 	/* GUEST: writeback is the only writable field (virtio 1.2 §5.2.4),
 	 * and only once CONFIG_WCE was negotiated */
 	if (off != offsetof(struct virtio_blk_config, wce) || len != 1 ||
-	    !(d->features & F(VIRTIO_BLK_F_CONFIG_WCE)))
+	    !(d->features & VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)))
 		return;
 	pthread_mutex_lock(&b->lock);
 	b->writeback = *(const uint8_t *)data ? 1 : 0;
@@ -667,15 +472,13 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
 
 	*out = NULL;
 	if (!cfg->queues || cfg->queues > BLK_MAX_QUEUES)
-		return errf(e, -EINVAL, "--disk path=%s: queues=%u: must be 1 to %d",
-			    cfg->disk.path, cfg->queues, BLK_MAX_QUEUES);
+		return errf(e, -EINVAL, "%u queues: must be 1 to %d", cfg->queues, BLK_MAX_QUEUES);
 	b = calloc(1, sizeof(*b));
 	if (!b)
-		return errf(e, -ENOMEM, "--disk path=%s: %s", cfg->disk.path, strerror(ENOMEM));
+		return errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 	b->loop = loop;
 	b->nq = cfg->queues;
 	b->writeback = 1;
-	b->resched_fd = -1;
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&b->lock, &attr);
@@ -694,8 +497,7 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
 
 		bq->slots = calloc(BLK_QUEUE_SIZE, sizeof(*bq->slots));
 		if (!bq->slots) {
-			ret = errf(e, -ENOMEM, "--disk path=%s: %s", cfg->disk.path,
-				   strerror(ENOMEM));
+			ret = errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 			goto err_slots;
 		}
 		for (unsigned i = 0; i < BLK_QUEUE_SIZE; i++) {
@@ -705,31 +507,24 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
 		bq->nfree = BLK_QUEUE_SIZE;
 	}
 
-	b->resched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->resched_fd < 0) {
-		ret = errf(e, -errno, "--disk path=%s: eventfd: %s", cfg->disk.path,
-			   strerror(errno));
+	ret = ev_resched_init(&b->resched, loop, blk_on_resched, b);
+	if (ret) {
+		errf(e, ret, "event loop: %s", strerror(-ret));
 		goto err_slots;
 	}
-	ret = evloop_add(loop, &b->resched_h, b->resched_fd, EPOLLIN, blk_on_resched, b);
-	if (ret) {
-		errf(e, ret, "--disk path=%s: %s", cfg->disk.path, strerror(-ret));
-		goto err_fd;
-	}
 
-	features = F(VIRTIO_BLK_F_SIZE_MAX) | F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) |
-		   F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_CONFIG_WCE) | F(VIRTIO_BLK_F_MQ) |
-		   F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_RING_F_INDIRECT_DESC);
+	features = VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
+		   VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
+		   VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) | VIRTIO_BIT(VIRTIO_BLK_F_MQ) |
+		   VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	if (b->disk->readonly)
-		features |= F(VIRTIO_BLK_F_RO);
+		features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	else
-		features |= F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES);
-	virtio_dev_init(&b->vdev, "blk", VIRTIO_ID_BLOCK, features, b->nq, BLK_QUEUE_SIZE,
-			BLK_CONFIG_SIZE, &blk_ops, b, mem);
+		features |= VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+	virtio_dev_init(&b->vdev, cfg->name ? cfg->name : "blk", VIRTIO_ID_BLOCK, features, b->nq,
+			BLK_QUEUE_SIZE, BLK_CONFIG_SIZE, &blk_ops, b, mem);
 	*out = b;
 	return 0;
-err_fd:
-	close(b->resched_fd);
 err_slots:
 	for (q = 0; q < b->nq; q++)
 		free(b->q[q].slots);
@@ -755,8 +550,7 @@ void blk_destroy(struct blk *b)
 	if (!b)
 		return;
 	virtio_dev_destroy(&b->vdev); /* resets: every request drained */
-	evloop_del(b->loop, &b->resched_h);
-	close(b->resched_fd);
+	ev_resched_destroy(&b->resched);
 	disk_close(b->disk);
 	for (unsigned q = 0; q < b->nq; q++)
 		free(b->q[q].slots);

@@ -1,5 +1,5 @@
 /* epoll-based event loop; see evloop.h. */
-#include "core/evloop.h"
+#include "base/evloop.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -87,6 +87,21 @@ static uint64_t evloop_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+int evloop_run_once(struct evloop *l, int timeout_ms)
+{
+	struct epoll_event evs[32];
+	int n = epoll_wait(l->epfd, evs, 32, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		struct ev_handler *h = evs[i].data.ptr;
+
+		h->fn(h->opaque, evs[i].events);
+	}
+	return n;
+}
+
 int evloop_run(struct evloop *l)
 {
 	struct epoll_event evs[32];
@@ -133,4 +148,62 @@ void evloop_stop(struct evloop *l)
 
 	if (write(l->wake_fd, &one, sizeof(one)) < 0)
 		return;
+}
+
+static void ev_resched_on_wake(void *opaque, uint32_t events)
+{
+	struct ev_resched *r = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(r->fd, &v, sizeof(v)) < 0)
+		return;
+	r->run(r->opaque);
+}
+
+int ev_resched_init(struct ev_resched *r, struct evloop *l, void (*run)(void *opaque),
+		    void *opaque)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->loop = l;
+	r->run = run;
+	r->opaque = opaque;
+	r->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->fd < 0)
+		return -errno;
+	ret = evloop_add(l, &r->h, r->fd, EPOLLIN, ev_resched_on_wake, r);
+	if (ret) {
+		close(r->fd);
+		r->fd = -1;
+	}
+	return ret;
+}
+
+void ev_resched_destroy(struct ev_resched *r)
+{
+	if (r->fd < 0)
+		return;
+	evloop_del(r->loop, &r->h);
+	close(r->fd);
+	r->fd = -1;
+}
+
+void ev_resched_post(struct ev_resched *r, uint32_t bits)
+{
+	uint64_t one = 1;
+
+	r->pending |= bits;
+	/* EAGAIN: the counter is full, so a wakeup is pending anyway */
+	if (write(r->fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+uint32_t ev_resched_take(struct ev_resched *r)
+{
+	uint32_t bits = r->pending;
+
+	r->pending = 0;
+	return bits;
 }

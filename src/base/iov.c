@@ -1,5 +1,5 @@
 /* iov.c: see iov.h. */
-#include "core/iov.h"
+#include "base/iov.h"
 
 #include <string.h>
 

@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #include "backend/tap.h"
-#include "core/evloop.h"
+#include "base/evloop.h"
+#include "base/log.h"
 #include "core/gmem.h"
-#include "core/log.h"
 #include "virtio/virtio.h"
 
 #define NET_MAX_PAIRS TAP_MAX_QUEUES
@@ -23,6 +23,7 @@
 #define NET_BUDGET_BYTES (1u << 20)    /* per queue per wakeup (DESIGN.md §2) */
 
 struct net_config {
+	const char *name;        /* the instance, "net0": in every message */
 	const char *tap;         /* interface name */
 	uint8_t mac[6];
 	bool mac_set;            /* else derived from the TAP's name */
@@ -50,8 +51,9 @@ int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint
 		     const char **why) __attribute__((warn_unused_result));
 
 /* Opens the TAP and builds the device; served on loop's thread, reset may
- * come from any thread. Returns 0 or -errno with e set ("--net tap=...").
- * Call before the event loop runs. */
+ * come from any thread. Returns 0 or -errno with e saying what is wrong
+ * ("TAP vtap0: in use by another process"). Call before the event loop
+ * runs. */
 int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 	       struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
 struct virtio_dev *net_virtio(struct net *n);

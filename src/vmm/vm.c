@@ -1,7 +1,8 @@
-/* VM lifecycle; see vm.h. vm_create() is the one place that checks the host
- * (KVM version, capabilities, CPU and memory limits) and wires the platform:
- * buses, irqchip, UART, i8042, debug-exit, PCI, MP table and the kernel. */
-#include "core/vm.h"
+/* Building, running and tearing down a VM; see vm.h. vm_create() wires
+ * the platform (RAM, irqchip, UART, i8042, debug-exit, ACPI PM, PCI, the
+ * MP table and ACPI), the devices of the device table, the kernel and the
+ * vCPUs. The composition root: the one file that knows every layer. */
+#include "vmm/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,41 +23,47 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
 #include "arch/x86/regs.h"
+#include "backend/chardev.h"
+#include "core/bus.h"
 #include "core/irq.h"
+#include "core/kvm.h"
 #include "core/vcpu.h"
-#include "virtio/blk.h"
-#include "virtio/net.h"
-#include "virtio/virtio_pci.h"
+#include "hw/acpi_pm.h"
+#include "hw/debug_exit.h"
+#include "hw/i8042.h"
+#include "hw/pci.h"
+#include "hw/serial_8250.h"
+#include "vmm/devices.h"
 
-#define KVM_API_VERSION_REQUIRED 12
 #define VM_MMIO64_SIZE (64ull << 30)
 
-static const struct { int cap; const char *name; } vm_required_caps[] = {
-	{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
-	{ KVM_CAP_USER_MEMORY, "user memory regions" },
-	{ KVM_CAP_SET_TSS_ADDR, "TSS address" },
-	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "identity map address" },
-	{ KVM_CAP_PIT2, "in-kernel PIT" },
-	{ KVM_CAP_EXT_CPUID, "CPUID configuration" },
-	{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
-	{ KVM_CAP_IOEVENTFD, "ioeventfd" },
-	{ KVM_CAP_IRQFD, "irqfd" },
-	{ KVM_CAP_IRQ_ROUTING, "GSI routing" },
-	{ KVM_CAP_MP_STATE, "multiprocessor state" },
+struct vm {
+	struct kvm kvm;
+	int vm_fd;
+	struct gmem mem;
+	struct bus pio, mmio;
+	struct evloop loop;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unpatched */
+	struct vcpu_env vcpu_env;
+	unsigned nr_vcpus;
+	struct vcpu *vcpus;
+
+	struct chardev console;
+	struct serial_8250 serial;
+	struct i8042 i8042;
+	struct debug_exit debug_exit;
+	struct acpi_pm acpi_pm;
+	struct pci pci;
+	struct irq_router irq;
+	struct devices devices;
+
+	int exit_status;          /* valid once exiting is set */
+	int exiting;              /* atomic: first vm_request_exit wins */
+	struct ev_handler signals;
+	int signal_fd;
 };
 
-void vm_note_pvm(void)
-{
-	static int said;
-
-	if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
-		return;
-	log_warn("note: this host's KVM is PVM (kvm_pvm, no VT-x/AMD-V): guest ring-0 code "
-		 "is interpreted, so an unmodified kernel runs ~1000x slower; "
-		 "use a PVM guest kernel, or pvguest");
-}
-
-void vm_request_exit(struct vm *vm, int status)
+static void vm_request_exit(struct vm *vm, int status)
 {
 	int expected = 0;
 
@@ -72,66 +79,35 @@ static void vm_exit_hook_fn(void *opaque, int status)
 	vm_request_exit(opaque, status);
 }
 
-static int vm_open_kvm(struct vm *vm, struct errbuf *e)
-{
-	int v;
-
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0) {
-		int err = -errno;
-
-		if (err == -ENOENT)
-			return errf(e, err, "/dev/kvm: not found (is KVM enabled and the kvm module loaded?)");
-		if (err == -EACCES)
-			return errf(e, err, "/dev/kvm: permission denied (add your user to the kvm group)");
-		return errf(e, err, "/dev/kvm: %s", strerror(-err));
-	}
-	v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (v != KVM_API_VERSION_REQUIRED)
-		return errf(e, -ENOTSUP, "/dev/kvm: API version %d, need %d", v,
-			    KVM_API_VERSION_REQUIRED);
-	for (size_t i = 0; i < sizeof(vm_required_caps) / sizeof(vm_required_caps[0]); i++)
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, vm_required_caps[i].cap) <= 0)
-			return errf(e, -ENOTSUP, "/dev/kvm: missing capability %s (KVM_CAP %d)",
-				    vm_required_caps[i].name, vm_required_caps[i].cap);
-	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (vm->run_size <= 0)
-		return errf(e, -ENOTSUP, "/dev/kvm: KVM_GET_VCPU_MMAP_SIZE failed");
-	vm->pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
-	return 0;
-}
-
 int vm_probe_host(struct host_limits *lim, struct errbuf *e)
 {
-	struct vm probe = { .kvm_fd = -1 };
+	struct kvm kvm;
 	struct sysinfo si;
-	int max, ret;
+	unsigned max;
+	int ret;
 
-	ret = vm_open_kvm(&probe, e);
+	ret = kvm_open(&kvm, e);
 	if (ret)
-		goto out;
-	max = ioctl(probe.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	if (max <= 0)
-		max = ioctl(probe.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
-	if (max <= 0)
-		max = 1;
+		return ret;
+	max = kvm_max_vcpus(&kvm);
+	kvm_close(&kvm);
 	/* without ACPI, CPUs are announced in the MP table: 8-bit APIC IDs */
 	lim->max_cpus = max > MPTABLE_MAX_CPUS ? MPTABLE_MAX_CPUS : max;
 	lim->max_memory = UINT64_MAX;
 	if (sysinfo(&si) == 0)
 		lim->max_memory = (uint64_t)si.totalram * si.mem_unit;
-out:
-	if (probe.kvm_fd >= 0)
-		close(probe.kvm_fd);
-	return ret;
+	return 0;
 }
 
 static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, struct errbuf *e)
 {
-	int ret = gmem_init(&vm->mem, size, huge_pages);
+	struct gmem_layout layout;
+	int ret;
 
+	layout_ram(size, &layout);
+	ret = gmem_init(&vm->mem, &layout, huge_pages);
 	if (ret)
-		return errf(e, ret, "--memory: cannot map %llu MiB: %s",
+		return errf(e, ret, "guest memory: cannot map %llu MiB: %s",
 			    (unsigned long long)(size >> 20), strerror(-ret));
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
 		struct kvm_userspace_memory_region r = {
@@ -172,7 +148,9 @@ static size_t vm_console_sink(void *opaque, const uint8_t *buf, size_t len)
 	return serial_receive(opaque, buf, len);
 }
 
-static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+/* The devices every VM has: console UART, i8042, ACPI PM, debug-exit when
+ * asked for, and the PCI host bridge. */
+static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
 {
 	static const enum chardev_kind kinds[] = {
 		[SERIAL_STDIO] = CHARDEV_STDIO, [SERIAL_NONE] = CHARDEV_NULL,
@@ -182,8 +160,10 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, struct e
 	int ret;
 
 	ret = chardev_open(&vm->console, kinds[cfg->serial], cfg->serial_path, e);
-	if (ret)
+	if (ret) {
+		errf_prefix(e, "console");
 		return ret;
+	}
 	serial_init(&vm->serial, irq_line_kvm(&vm->vm_fd, SERIAL_COM1_IRQ), vm->console.out_fd);
 	vm->serial.rx_ready = chardev_resume;
 	vm->serial.rx_ready_opaque = &vm->console;
@@ -219,56 +199,6 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, struct e
 		       LAYOUT_MMIO32_BASE, LAYOUT_MMIO32_SIZE, vm_mmio64_base(vm), VM_MMIO64_SIZE);
 	if (ret)
 		return errf(e, ret, "pci: %s", strerror(-ret));
-	return 0;
-}
-
-static int vm_setup_disks(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
-{
-	int ret;
-
-	for (unsigned i = 0; i < cfg->nr_disks; i++) {
-		const struct disk_arg *a = &cfg->disks[i];
-		struct blk_config bc = {
-			.disk = {
-				.path = a->path,
-				.readonly = a->readonly,
-				.cache = a->cache_none ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK,
-				.engine = a->engine_sync ? DISK_ENGINE_SYNC : DISK_ENGINE_URING,
-			},
-			.id = a->id,
-			.queues = a->queues,
-		};
-
-		ret = blk_create(&vm->disk[i], &bc, &vm->mem, &vm->loop, e);
-		if (ret)
-			return ret;
-		vm->nr_disks = i + 1;
-		ret = virtio_pci_create(&vm->disk_pci[i], blk_virtio(vm->disk[i]), &vm->pci, &vm->irq,
-					&vm->loop, vm->vm_fd, e);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int vm_setup_nets(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
-{
-	int ret;
-
-	for (unsigned i = 0; i < cfg->nr_nets; i++) {
-		const struct net_arg *a = &cfg->nets[i];
-		struct net_config nc = { .tap = a->tap, .mac_set = a->mac_set, .queues = a->queues };
-
-		memcpy(nc.mac, a->mac, sizeof(nc.mac));
-		ret = net_create(&vm->net[i], &nc, &vm->mem, &vm->loop, e);
-		if (ret)
-			return ret;
-		vm->nr_nets = i + 1;
-		ret = virtio_pci_create(&vm->net_pci[i], net_virtio(vm->net[i]), &vm->pci, &vm->irq,
-					&vm->loop, vm->vm_fd, e);
-		if (ret)
-			return ret;
-	}
 	return 0;
 }
 
@@ -317,7 +247,7 @@ out:
 static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, uint64_t rsdp,
 			  struct boot_info *bi, struct errbuf *e)
 {
-	struct boot_image img = { .cmdline = cfg->cmdline, .rsdp = rsdp };
+	struct boot_image img = { .cmdline = cfg->cmdline ? cfg->cmdline : "", .rsdp = rsdp };
 	uint8_t *kernel = NULL, *initrd = NULL;
 	struct errbuf why;
 	int ret;
@@ -380,6 +310,28 @@ static int vm_setup_signals(struct vm *vm, struct errbuf *e)
 	return ret ? errf(e, ret, "signals: %s", strerror(-ret)) : 0;
 }
 
+/* A vCPU with CPUID (topology: vCPU i is core i) and its initial state. */
+static int vm_create_vcpu(struct vm *vm, struct vcpu *v, unsigned id, struct errbuf *e)
+{
+	size_t size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
+	struct kvm_cpuid2 *c;
+	int ret;
+
+	ret = vcpu_create(v, vm->vm_fd, id, &vm->vcpu_env, e);
+	if (ret)
+		return ret;
+	c = malloc(size);
+	if (!c)
+		return errf(e, -ENOMEM, "out of memory");
+	memcpy(c, vm->cpuid, size);
+	cpuid_patch(c, id, vm->nr_vcpus);
+	ret = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	free(c);
+	if (ret)
+		return errf(e, ret, "KVM_SET_CPUID2 on vCPU %u: %s", id, strerror(-ret));
+	return regs_init_vcpu(v->fd, e);
+}
+
 int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 {
 	struct boot_info bi;
@@ -391,7 +343,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return errf(e, -ENOMEM, "out of memory");
-	vm->kvm_fd = vm->vm_fd = vm->signal_fd = -1;
+	vm->kvm.fd = vm->vm_fd = vm->signal_fd = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	ret = evloop_init(&vm->loop);
@@ -399,14 +351,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 		errf(e, ret, "event loop: %s", strerror(-ret));
 		goto err;
 	}
-	ret = vm_open_kvm(vm, e);
+	ret = kvm_open(&vm->kvm, e);
 	if (ret)
 		goto err;
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		ret = errf(e, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+	vm->vm_fd = ret = kvm_create_vm(&vm->kvm, e);
+	if (ret < 0)
 		goto err;
-	}
 	ret = vm_setup_irqchip(vm, e);
 	if (ret)
 		goto err;
@@ -418,7 +368,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, e);
 	if (ret)
 		goto err;
-	ret = cpuid_get_supported(vm->kvm_fd, &vm->cpuid, e);
+	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
 	if (ret)
 		goto err;
 	/* Both ways to find the CPUs: the MP table for guests without ACPI,
@@ -432,7 +382,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	rsdp = acpi_write_tables(&vm->mem, cfg->cpus, &(struct acpi_layout){
 		.ecam_base = LAYOUT_ECAM_BASE, .ecam_end_bus = LAYOUT_ECAM_SIZE / (1 << 20) - 1,
 		.mmio32_base = LAYOUT_MMIO32_BASE, .mmio32_size = LAYOUT_MMIO32_SIZE,
-		.mmio64_base = vm_mmio64_base(vm), .mmio64_size = VM_MMIO64_SIZE });
+		.mmio64_base = vm_mmio64_base(vm), .mmio64_size = VM_MMIO64_SIZE,
+		.com1_base = SERIAL_COM1_BASE, .com1_len = SERIAL_NR_REGS,
+		.com1_irq = SERIAL_COM1_IRQ });
 	if (!rsdp) {
 		ret = errf(e, -EFAULT, "ACPI tables do not fit");
 		goto err;
@@ -443,13 +395,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	ret = vm_setup_signals(vm, e);
 	if (ret)
 		goto err;
-	ret = vm_setup_devices(vm, cfg, e);
+	ret = vm_setup_platform(vm, cfg, e);
 	if (ret)
 		goto err;
-	ret = vm_setup_disks(vm, cfg, e);
-	if (ret)
-		goto err;
-	ret = vm_setup_nets(vm, cfg, e);
+	ret = devices_create(&vm->devices, cfg, &(struct device_env){
+		.mem = &vm->mem, .loop = &vm->loop, .pci = &vm->pci, .irq = &vm->irq,
+		.vm_fd = vm->vm_fd }, e);
 	if (ret)
 		goto err;
 
@@ -461,8 +412,13 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	}
 	for (unsigned i = 0; i < cfg->cpus; i++)
 		vm->vcpus[i].fd = -1;
+	vm->vcpu_env = (struct vcpu_env){
+		.pio = &vm->pio, .mmio = &vm->mmio, .stopping = &vm->exiting,
+		.end_vm = { vm_exit_hook_fn, vm }, .describe_regs = regs_describe,
+		.run_size = vm->kvm.run_size,
+	};
 	for (unsigned i = 0; i < cfg->cpus; i++) {
-		ret = vcpu_create(vm, &vm->vcpus[i], i, e);
+		ret = vm_create_vcpu(vm, &vm->vcpus[i], i, e);
 		if (ret)
 			goto err;
 	}
@@ -480,8 +436,8 @@ int vm_run(struct vm *vm)
 {
 	int ret;
 
-	if (vm->pvm)
-		vm_note_pvm();
+	if (vm->kvm.pvm)
+		kvm_note_pvm();
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret) {
@@ -512,16 +468,7 @@ void vm_destroy(struct vm *vm)
 		}
 		free(vm->vcpus);
 	}
-	for (unsigned i = 0; i < vm->nr_nets; i++) {
-		virtio_pci_destroy(vm->net_pci[i]);
-		if (vm->net[i])
-			net_destroy(vm->net[i]);
-	}
-	for (unsigned i = 0; i < vm->nr_disks; i++) {
-		virtio_pci_destroy(vm->disk_pci[i]);
-		if (vm->disk[i])
-			blk_destroy(vm->disk[i]);
-	}
+	devices_destroy(&vm->devices);
 	chardev_close(&vm->console);
 	serial_destroy(&vm->serial);
 	pci_destroy(&vm->pci);
@@ -532,8 +479,7 @@ void vm_destroy(struct vm *vm)
 	gmem_destroy(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
+	kvm_close(&vm->kvm);
 	evloop_destroy(&vm->loop);
 	bus_destroy(&vm->mmio);
 	bus_destroy(&vm->pio);

@@ -1,8 +1,8 @@
 /* The device event loop: one epoll set, fd -> callback(opaque). Runs on the
  * main thread while vCPU threads run KVM_RUN. Callers own their struct
  * ev_handler (embedded in the device), so adding a handler never allocates. */
-#ifndef VIREO_EVLOOP_H
-#define VIREO_EVLOOP_H
+#ifndef VIREO_BASE_EVLOOP_H
+#define VIREO_BASE_EVLOOP_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -54,7 +54,32 @@ void evloop_no_poll(struct evloop *l);
 /* Dispatches until evloop_stop(), on the thread that called evloop_init.
  * Returns 0 or -errno from epoll_wait. */
 int evloop_run(struct evloop *l);
+/* One round for tests: waits up to timeout_ms (-1: forever) for events and
+ * dispatches those that came. Returns how many, or -errno. */
+int evloop_run_once(struct evloop *l, int timeout_ms);
 /* Makes evloop_run() return; async-signal-safe and callable from any thread. */
 void evloop_stop(struct evloop *l);
+
+/* Work a handler left undone to give others their turn: a device whose
+ * queue used up its budget for one wakeup posts the queue's bit, and
+ * run() gets it from the loop after the events already waiting. The bits
+ * are guarded by the owner's lock: post, take and cancel are called with
+ * it held; run() takes it itself. */
+struct ev_resched {
+	struct evloop *loop;
+	int fd;                  /* eventfd */
+	struct ev_handler h;
+	uint32_t pending;        /* bits posted and not yet taken */
+	void (*run)(void *opaque);
+	void *opaque;
+};
+
+int ev_resched_init(struct ev_resched *r, struct evloop *l, void (*run)(void *opaque),
+		    void *opaque) __attribute__((warn_unused_result));
+void ev_resched_destroy(struct ev_resched *r);
+/* Marks bits for another run and wakes the loop; owner's lock held. */
+void ev_resched_post(struct ev_resched *r, uint32_t bits);
+/* The bits posted so far, cleared; owner's lock held (in run()). */
+uint32_t ev_resched_take(struct ev_resched *r);
 
 #endif

@@ -6,31 +6,24 @@
  * between the TAP and guest memory without a copy of their own, except
  * the TX header. All work runs on the event loop under n->lock; reset
  * takes the lock too, so after it nothing touches guest memory. */
-#include "virtio/net.h"
-#include "virtio/net_priv.h"
+#include "virtio/dev/net.h"
+#include "virtio/dev/net_priv.h"
 
 #include <errno.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
+#include <linux/virtio_ids.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include <linux/virtio_ids.h>
-
-#include "core/iov.h"
+#include "base/iov.h"
 
 #define NET_CONFIG_SIZE ((uint32_t)offsetof(struct virtio_net_config, rss_max_key_size))
 #define NET_RETRY_MS 1000
 
-static struct ratelimit net_rl;
 
 /* --- small helpers ----------------------------------------------------- */
 
@@ -78,8 +71,8 @@ void net_tap_lost(struct net *n, struct net_pair *p, int err)
 		p->registered = false;
 		p->events = 0;
 	}
-	log_ratelimited(&net_rl, "net %s: queue %u: TAP lost (%s); retrying every %d ms",
-			n->tap.name, p->idx, strerror(-err), NET_RETRY_MS);
+	log_ratelimited(n, "%s: queue %u: TAP %s lost (%s); retrying every %d ms",
+			n->vdev.name, p->idx, n->tap.name, strerror(-err), NET_RETRY_MS);
 	if (n->link) {
 		n->link = 0;
 		virtio_config_changed(&n->vdev);
@@ -141,7 +134,7 @@ static const char *net_ctrl(struct net *n)
 		}
 		if (ack != VIRTIO_NET_OK) {
 			n->st.ctrl_errors++;
-			log_ratelimited(&net_rl, "net %s: control command refused", n->tap.name);
+			log_ratelimited(n, "%s: control command refused", n->vdev.name);
 		}
 		iov_from_buf(e->iov + e->out_num, e->in_num, e->in_len - 1, &ack, 1);
 		vq_push(vq, e->head, 1);
@@ -209,20 +202,16 @@ static void net_on_tap(void *opaque, uint32_t events)
 	net_fail(n, why);
 }
 
-/* Runs fn for each pair in *pending, which an eventfd or timerfd (fd)
- * signalled: TX queues that hit their budget, RX queues being paced. */
-static void net_run_pending(struct net *n, int fd, uint32_t *pending,
+/* Runs fn, under the lock, for each pair whose bit take() hands over:
+ * TX queues that hit their budget, RX queues being paced. */
+static void net_run_pending(struct net *n, uint32_t (*take)(struct net *n),
 			    const char *(*fn)(struct net *n, struct net_pair *p))
 {
 	const char *why = NULL;
 	uint32_t mask;
-	uint64_t v;
 
-	if (read(fd, &v, sizeof(v)) < 0)
-		return;
 	pthread_mutex_lock(&n->lock);
-	mask = *pending;
-	*pending = 0;
+	mask = take(n);
 	for (unsigned i = 0; i < n->max_pairs && !why; i++)
 		if (mask & (1u << i))
 			why = fn(n, &n->p[i]);
@@ -230,34 +219,47 @@ static void net_run_pending(struct net *n, int fd, uint32_t *pending,
 	net_fail(n, why);
 }
 
-static void net_on_resched(void *opaque, uint32_t events)
+static uint32_t net_take_resched(struct net *n)
 {
-	struct net *n = opaque;
+	return ev_resched_take(&n->resched);
+}
 
-	(void)events;
-	net_run_pending(n, n->resched_fd, &n->resched_mask, net_tx);
+static void net_on_resched(void *opaque)
+{
+	net_run_pending(opaque, net_take_resched, net_tx);
+}
+
+static uint32_t net_take_paced(struct net *n)
+{
+	uint32_t mask = n->rx_paced_mask;
+
+	n->rx_paced_mask = 0;
+	return mask;
 }
 
 static void net_on_rx_timer(void *opaque, uint32_t events)
 {
 	struct net *n = opaque;
+	uint64_t v;
 
 	(void)events;
-	net_run_pending(n, n->rx_timer_fd, &n->rx_paced_mask, net_rx_tick);
+	if (read(n->rx_timer_fd, &v, sizeof(v)) < 0)
+		return;
+	net_run_pending(n, net_take_paced, net_rx_tick);
 }
 
-static unsigned net_tun_offload(uint64_t f)
+static unsigned net_tap_offloads(uint64_t f)
 {
 	unsigned t = 0;
 
-	if (f & F(VIRTIO_NET_F_GUEST_CSUM))
-		t |= TUN_F_CSUM;
-	if (f & F(VIRTIO_NET_F_GUEST_TSO4))
-		t |= TUN_F_TSO4;
-	if (f & F(VIRTIO_NET_F_GUEST_TSO6))
-		t |= TUN_F_TSO6;
-	if (f & F(VIRTIO_NET_F_GUEST_ECN))
-		t |= TUN_F_TSO_ECN;
+	if (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
+		t |= TAP_OFFLOAD_CSUM;
+	if (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4))
+		t |= TAP_OFFLOAD_TSO4;
+	if (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6))
+		t |= TAP_OFFLOAD_TSO6;
+	if (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))
+		t |= TAP_OFFLOAD_TSO_ECN;
 	return t;
 }
 
@@ -293,14 +295,14 @@ void net_retry_tap(struct net *n)
 		n->st.tap_restored++;
 		(void)tap_set_queue_enabled(&n->tap, i, i < n->pairs);
 		if (n->active)
-			(void)tap_set_offload(&n->tap, net_tun_offload(n->vdev.features));
+			(void)tap_set_offload(&n->tap, net_tap_offloads(n->vdev.features));
 		if (p->tx_blocked) {
 			/* kicks are off while blocked: TX resumes from here */
 			p->tx_blocked = false;
 			net_tx_resched(n, p);
 		}
 		net_set_events(n, p);
-		log_warn("net %s: queue %u: TAP back", n->tap.name, i);
+		log_warn("%s: queue %u: TAP %s back", n->vdev.name, i, n->tap.name);
 	}
 	if (all) {
 		struct itimerspec off = { { 0, 0 }, { 0, 0 } };
@@ -332,19 +334,19 @@ static void net_on_retry(void *opaque, uint32_t events)
 static bool net_features_ok(struct virtio_dev *d, uint64_t f)
 {
 	(void)d;
-	if ((f & (F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))) &&
-	    !(f & F(VIRTIO_NET_F_GUEST_CSUM)))
+	if ((f & (VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6))) &&
+	    !(f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
 		return false;
-	if ((f & F(VIRTIO_NET_F_GUEST_ECN)) &&
-	    !(f & (F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6))))
+	if ((f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN)) &&
+	    !(f & (VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6))))
 		return false;
-	if ((f & (F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6))) &&
-	    !(f & F(VIRTIO_NET_F_CSUM)))
+	if ((f & (VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6))) &&
+	    !(f & VIRTIO_BIT(VIRTIO_NET_F_CSUM)))
 		return false;
-	if ((f & F(VIRTIO_NET_F_HOST_ECN)) &&
-	    !(f & (F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6))))
+	if ((f & VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN)) &&
+	    !(f & (VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6))))
 		return false;
-	if ((f & F(VIRTIO_NET_F_MQ)) && !(f & F(VIRTIO_NET_F_CTRL_VQ)))
+	if ((f & VIRTIO_BIT(VIRTIO_NET_F_MQ)) && !(f & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ)))
 		return false;
 	return true;
 }
@@ -356,13 +358,14 @@ static int net_activate(struct virtio_dev *d)
 	int ret;
 
 	pthread_mutex_lock(&n->lock);
-	if (f & (F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6)))
+	if (f & (VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6)))
 		n->rx_need = NET_HDR_LEN + NET_MAX_FRAME;
 	else
 		n->rx_need = NET_HDR_LEN + NET_ETH_HLEN + 4 /* a VLAN tag */ + n->mtu;
-	ret = tap_set_offload(&n->tap, net_tun_offload(f));
+	ret = tap_set_offload(&n->tap, net_tap_offloads(f));
 	if (ret) {
-		log_ratelimited(&net_rl, "net %s: TUNSETOFFLOAD: %s", n->tap.name, strerror(-ret));
+		log_ratelimited(n, "%s: TAP %s: TUNSETOFFLOAD: %s", n->vdev.name, n->tap.name,
+				strerror(-ret));
 		pthread_mutex_unlock(&n->lock);
 		return ret;
 	}
@@ -387,7 +390,7 @@ static void net_reset(struct virtio_dev *d)
 
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
-	n->resched_mask = 0;
+	(void)ev_resched_take(&n->resched);
 	n->rx_paced_mask = 0; /* a pending tick finds nothing to do */
 	for (unsigned i = 0; i < n->max_pairs; i++) {
 		n->p[i].rx_starved = false;
@@ -439,23 +442,7 @@ static const struct virtio_dev_ops net_ops = {
 
 /* --- construction ------------------------------------------------------ */
 
-static uint16_t net_tap_mtu(const char *name)
-{
-	struct ifreq ifr;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	uint16_t mtu = 1500;
-
-	if (s < 0)
-		return mtu;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-	if (!ioctl(s, SIOCGIFMTU, &ifr) && ifr.ifr_mtu >= 68 && ifr.ifr_mtu <= 65535)
-		mtu = (uint16_t)ifr.ifr_mtu;
-	close(s);
-	return mtu;
-}
-
-/* No mac=: a stable one from the TAP's name (FNV-1a), locally
+/* No MAC given: a stable one from the TAP's name (FNV-1a), locally
  * administered, unicast, in QEMU's 52:54:00 range that people recognise. */
 static void net_default_mac(const char *name, uint8_t mac[6])
 {
@@ -481,16 +468,14 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 
 	*out = NULL;
 	if (!cfg->queues || cfg->queues > NET_MAX_PAIRS)
-		return errf(e, -EINVAL, "--net tap=%s: queues=%u: must be 1 to %d", cfg->tap,
-			    cfg->queues, NET_MAX_PAIRS);
+		return errf(e, -EINVAL, "%u queue pairs: must be 1 to %d", cfg->queues, NET_MAX_PAIRS);
 	n = calloc(1, sizeof(*n));
 	if (!n)
-		return errf(e, -ENOMEM, "--net tap=%s: %s", cfg->tap, strerror(ENOMEM));
+		return errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 	n->loop = loop;
 	n->max_pairs = cfg->queues;
 	n->pairs = 1;
 	n->link = VIRTIO_NET_S_LINK_UP;
-	n->resched_fd = -1;
 	n->rx_timer_fd = -1;
 	n->retry_fd = -1;
 	pthread_mutex_init(&n->lock, NULL);
@@ -501,11 +486,11 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 		ret = tap_open(&n->tap, cfg->tap, cfg->queues, e);
 	if (ret)
 		goto err_lock;
-	n->mtu = cfg->fds ? 1500 : net_tap_mtu(cfg->tap);
+	n->mtu = tap_mtu(&n->tap);
 	n->rx_need = NET_HDR_LEN + NET_ETH_HLEN + 4 + n->mtu;
 	n->rx_bounce = malloc(NET_HDR_LEN + NET_MAX_FRAME);
 	if (!n->rx_bounce) {
-		ret = errf(e, -ENOMEM, "--net tap=%s: %s", cfg->tap, strerror(ENOMEM));
+		ret = errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 		goto err_tap;
 	}
 	if (cfg->mac_set)
@@ -513,26 +498,25 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 	else
 		net_default_mac(cfg->tap, n->mac);
 
-	n->resched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	n->rx_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (n->resched_fd < 0 || n->retry_fd < 0 || n->rx_timer_fd < 0) {
-		ret = errf(e, -errno, "--net tap=%s: %s", cfg->tap, strerror(errno));
+	if (n->retry_fd < 0 || n->rx_timer_fd < 0) {
+		ret = errf(e, -errno, "%s", strerror(errno));
 		goto err_fds;
 	}
-	ret = evloop_add(loop, &n->resched_h, n->resched_fd, EPOLLIN, net_on_resched, n);
+	ret = ev_resched_init(&n->resched, loop, net_on_resched, n);
 	if (ret) {
-		errf(e, ret, "--net tap=%s: %s", cfg->tap, strerror(-ret));
+		errf(e, ret, "%s", strerror(-ret));
 		goto err_fds;
 	}
 	ret = evloop_add(loop, &n->retry_h, n->retry_fd, EPOLLIN, net_on_retry, n);
 	if (ret) {
-		errf(e, ret, "--net tap=%s: %s", cfg->tap, strerror(-ret));
+		errf(e, ret, "%s", strerror(-ret));
 		goto err_resched;
 	}
 	ret = evloop_add(loop, &n->rx_timer_h, n->rx_timer_fd, EPOLLIN, net_on_rx_timer, n);
 	if (ret) {
-		errf(e, ret, "--net tap=%s: %s", cfg->tap, strerror(-ret));
+		errf(e, ret, "%s", strerror(-ret));
 		goto err_retry;
 	}
 	for (i = 0; i < n->max_pairs; i++) {
@@ -541,21 +525,23 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 		n->p[i].tx = calloc(1, sizeof(*n->p[i].tx));
 		ret = n->p[i].tx ? net_register(n, &n->p[i]) : -ENOMEM;
 		if (ret) {
-			errf(e, ret, "--net tap=%s: %s", cfg->tap, strerror(-ret));
+			errf(e, ret, "%s", strerror(-ret));
 			goto err_pairs;
 		}
 	}
 
-	features = F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_MTU) |
-		   F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_GUEST_TSO4) | F(VIRTIO_NET_F_GUEST_TSO6) |
-		   F(VIRTIO_NET_F_GUEST_ECN) | F(VIRTIO_NET_F_HOST_TSO4) |
-		   F(VIRTIO_NET_F_HOST_TSO6) | F(VIRTIO_NET_F_HOST_ECN) |
-		   F(VIRTIO_NET_F_MRG_RXBUF) | F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_CTRL_VQ) |
-		   F(VIRTIO_RING_F_EVENT_IDX) | F(VIRTIO_RING_F_INDIRECT_DESC);
+	features = VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+		   VIRTIO_BIT(VIRTIO_NET_F_MTU) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+		   VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |
+		   VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
+		   VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) |
+		   VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+		   VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
+		   VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
 	if (n->max_pairs > 1)
-		features |= F(VIRTIO_NET_F_MQ);
-	virtio_dev_init(&n->vdev, "net", VIRTIO_ID_NET, features, 2 * n->max_pairs + 1,
-			NET_QUEUE_SIZE, NET_CONFIG_SIZE, &net_ops, n, mem);
+		features |= VIRTIO_BIT(VIRTIO_NET_F_MQ);
+	virtio_dev_init(&n->vdev, cfg->name ? cfg->name : "net", VIRTIO_ID_NET, features,
+			2 * n->max_pairs + 1, NET_QUEUE_SIZE, NET_CONFIG_SIZE, &net_ops, n, mem);
 	*out = n;
 	return 0;
 err_pairs:
@@ -569,10 +555,8 @@ err_pairs:
 err_retry:
 	evloop_del(loop, &n->retry_h);
 err_resched:
-	evloop_del(loop, &n->resched_h);
+	ev_resched_destroy(&n->resched);
 err_fds:
-	if (n->resched_fd >= 0)
-		close(n->resched_fd);
 	if (n->retry_fd >= 0)
 		close(n->retry_fd);
 	if (n->rx_timer_fd >= 0)
@@ -610,10 +594,9 @@ void net_destroy(struct net *n)
 	}
 	evloop_del(n->loop, &n->rx_timer_h);
 	evloop_del(n->loop, &n->retry_h);
-	evloop_del(n->loop, &n->resched_h);
+	ev_resched_destroy(&n->resched);
 	close(n->rx_timer_fd);
 	close(n->retry_fd);
-	close(n->resched_fd);
 	tap_close(&n->tap);
 	free(n->rx_bounce);
 	pthread_mutex_destroy(&n->lock);

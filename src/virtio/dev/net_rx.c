@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/timerfd.h>
 
-#include "core/iov.h"
-#include "virtio/net_priv.h"
+#include "base/iov.h"
+#include "virtio/dev/net_priv.h"
 
 /* RX pacing: a wakeup that found at least NET_RX_BACKLOG frames waiting
  * means frames arrive faster than one wakeup each is worth. The TAP is
@@ -18,7 +18,6 @@
 #define NET_RX_PACE_MIN 8
 #define NET_RX_PACE_NS 200000
 
-static struct ratelimit net_rl;
 
 /* Why pace: when the sender shares the CPU with this thread, waking on
  * every frame gives each wakeup a frame or two (two context switches per
@@ -110,8 +109,8 @@ static ssize_t net_rx_bounce(struct net *n, struct net_pair *p, unsigned niov, u
 		return r < 0 ? r : -EIO;
 	if ((uint64_t)r > cap) {
 		n->st.rx_dropped++;
-		log_ratelimited(&net_rl, "net %s: rx queue %u: %zd-byte frame dropped: "
-				"the guest posted %llu bytes of buffers", n->tap.name, 2 * p->idx,
+		log_ratelimited(n, "%s: rx queue %u: %zd-byte frame dropped: "
+				"the guest posted %llu bytes of buffers", n->vdev.name, 2 * p->idx,
 				r, (unsigned long long)cap);
 		return 0;
 	}
@@ -163,8 +162,8 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 				if (net_tap_gone((int)r))
 					net_tap_lost(n, p, (int)r);
 				else
-					log_ratelimited(&net_rl, "net %s: rx queue %u: TAP read: %s",
-							n->tap.name, q, strerror((int)-r));
+					log_ratelimited(n, "%s: rx queue %u: TAP read: %s",
+							n->vdev.name, q, strerror((int)-r));
 			}
 			break;
 		}

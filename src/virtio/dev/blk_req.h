@@ -1,18 +1,18 @@
-/* virtio-blk (virtio 1.2 §5.2): a virtio_dev whose requests are parsed and
- * validated in full (header, directions, status byte, sector range) before
- * any I/O, then handed to a disk backend with iovecs into guest memory.
- * Runs on the event loop; knows nothing of PCI. */
-#ifndef VIREO_VIRTIO_BLK_H
-#define VIREO_VIRTIO_BLK_H
+/* A virtio-blk request (virtio 1.2 §5.2.6) parsed and checked in full from
+ * one popped chain: header, directions, the status byte, sector ranges,
+ * DISCARD/WRITE_ZEROES segments. Pure: no device, no I/O, so the fuzz
+ * target links this file alone (with base/iov.c). */
+#ifndef VIREO_VIRTIO_DEV_BLK_REQ_H
+#define VIREO_VIRTIO_DEV_BLK_REQ_H
 
-#include "backend/disk.h"
-#include "core/evloop.h"
-#include "core/gmem.h"
-#include "core/log.h"
-#include "virtio/virtio.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
 
-#define BLK_MAX_QUEUES 16
-#define BLK_QUEUE_SIZE 256
+#include "virtio/virtqueue.h"
+
+#define BLK_SECTOR 512u
+#define BLK_HDR_BYTES 16u        /* struct virtio_blk_outhdr */
 #define BLK_SEG_MAX 254          /* data segments per request (+ header + status) */
 #define BLK_SIZE_MAX (1u << 20)  /* bytes per data segment, as offered */
 /* Largest IN/OUT data a conforming driver can send; more is refused. */
@@ -20,14 +20,6 @@
 #define BLK_ID_BYTES 20          /* VIRTIO_BLK_ID_BYTES */
 #define BLK_DWZ_SEG_MAX 16       /* segments per DISCARD / WRITE_ZEROES */
 #define BLK_DWZ_SECTORS_MAX (1u << 21) /* sectors per segment (1 GiB) */
-
-struct blk_config {
-	struct disk_config disk;
-	const char *id;          /* serial for GET_ID; NULL: derived from the path */
-	unsigned queues;         /* 1..BLK_MAX_QUEUES */
-};
-
-struct blk;
 
 /* One DISCARD / WRITE_ZEROES segment, copied out of guest memory. */
 struct blk_seg {
@@ -57,19 +49,5 @@ struct blk_req {
  * and fuzz targets. */
 int blk_parse_req(const struct vq_elem *e, uint64_t capacity, bool ro, struct blk_req *out)
 	__attribute__((warn_unused_result));
-
-/* Opens the backend and builds the virtio device; requests are served on
- * loop's thread (kicks, io_uring completions), reset may come from any
- * thread. Returns 0 or -errno with e set ("--disk path=...: ..."). Call
- * before the event loop runs. */
-int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
-	       struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
-/* The device for the transport; owned by b. */
-struct virtio_dev *blk_virtio(struct blk *b);
-/* The backend (for tests: its fail_next_flush hook). */
-struct disk *blk_disk(struct blk *b);
-/* Resets the device (every request drained), then frees it. After the
- * event loop has stopped and the transport is gone. NULL is a no-op. */
-void blk_destroy(struct blk *b);
 
 #endif

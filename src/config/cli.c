@@ -1,0 +1,344 @@
+/* The command line; see cli.h. Accepts "--flag value" and "--flag=value".
+ * Options of the key=value kind are described by key tables
+ * (config/keys.h); the rest are single values checked here. */
+#include "config/cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/keys.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char cli_usage[] =
+	"usage: vireo run --kernel PATH [options]\n"
+	"       vireo --version | --help\n"
+	"\n"
+	"  --kernel PATH        bzImage or ELF vmlinux with a PVH note\n"
+	"  --initrd PATH        initial ramdisk\n"
+	"  --cmdline STRING     kernel command line\n"
+	"  --cpus N             number of vCPUs (default 1)\n"
+	"  --memory SIZE[,thp=on|off]\n"
+	"                       guest RAM, suffix K, M or G (default 256M); thp=off\n"
+	"                       backs it with 4 KiB host pages (default on: huge\n"
+	"                       pages where the host's THP allows)\n"
+	"  --serial MODE        stdio (default), none, or file=PATH\n"
+	"  --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]\n"
+	"         [,engine=uring|sync][,queues=N]\n"
+	"                       a virtio-blk disk (repeatable, up to 8); defaults:\n"
+	"                       read-write, cache=writeback, engine=uring, queues=1\n"
+	"  --net tap=NAME[,mac=MAC][,queues=N]\n"
+	"                       a virtio-net NIC on TAP interface NAME (repeatable,\n"
+	"                       up to 4); it is created if missing and vireo may\n"
+	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP\n"
+	"  --debug-exit         QEMU-compatible debug-exit device at port 0x501:\n"
+	"                       a guest write of v ends vireo with status (v << 1) | 1\n"
+	"\n"
+	"Exit status: 0 guest powered off or reset, 1 VMM error, 2 usage error,\n"
+	"(v << 1) | 1 guest wrote v to the debug-exit port.\n"
+	"On a terminal the console is raw; type Ctrl-A x to quit.\n";
+
+/* --- values of their own kind --------------------------------------------- */
+
+static int cli_parse_cpus(const char *s, unsigned *out, struct errbuf *e)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return errf(e, -EINVAL, "--cpus: '%s' is not a number", s);
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end || errno == ERANGE || v > UINT_MAX)
+		return errf(e, -EINVAL, "--cpus: '%s' is not a valid CPU count", s);
+	if (v == 0)
+		return errf(e, -EINVAL, "--cpus: must be at least 1");
+	*out = v;
+	return 0;
+}
+
+static int cli_parse_serial(const char *s, struct vm_config *cfg, struct errbuf *e)
+{
+	char *path = NULL;
+
+	if (!strcmp(s, "stdio")) {
+		cfg->serial = SERIAL_STDIO;
+	} else if (!strcmp(s, "none")) {
+		cfg->serial = SERIAL_NONE;
+	} else if (!strncmp(s, "file=", 5) && s[5]) {
+		path = strdup(s + 5);
+		if (!path)
+			return errf(e, -ENOMEM, "out of memory");
+		cfg->serial = SERIAL_FILE;
+	} else {
+		return errf(e, -EINVAL, "--serial: '%s': expected stdio, none or file=PATH", s);
+	}
+	free(cfg->serial_path);
+	cfg->serial_path = path;
+	return 0;
+}
+
+static int cli_set_string(char **field, const char *val)
+{
+	char *copy = strdup(val);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/* --- key=value options ----------------------------------------------------- */
+
+static int cli_parse_mem_size(const char *v, void *field, struct errbuf *e)
+{
+	uint64_t *size = field;
+	int ret = config_parse_size(v, size);
+
+	if (ret == -ERANGE)
+		return errf(e, -EINVAL, "'%s' is too large", v);
+	if (ret)
+		return errf(e, -EINVAL, "'%s' is not a size (e.g. 512M, 2G)", v);
+	if (*size == 0)
+		return errf(e, -EINVAL, "must not be 0");
+	if (*size < CONFIG_MIN_MEMORY)
+		return errf(e, -EINVAL, "'%s' is below the minimum of %lluM", v,
+			    CONFIG_MIN_MEMORY >> 20);
+	return 0;
+}
+
+/* "52:54:00:12:34:56": six hex pairs; a unicast address */
+static int cli_parse_mac(const char *v, void *field, struct errbuf *e)
+{
+	uint8_t *mac = field;
+
+	for (int i = 0; i < 6; i++) {
+		char hex[3] = { 0 }, *end;
+
+		if (!v[0] || !v[1] || (i < 5 && v[2] != ':') || (i == 5 && v[2]))
+			goto bad;
+		hex[0] = v[0];
+		hex[1] = v[1];
+		mac[i] = (uint8_t)strtoul(hex, &end, 16);
+		if (*end)
+			goto bad;
+		v += 3;
+	}
+	if (!(mac[0] & 1))
+		return 0;
+bad:
+	return errf(e, -EINVAL, "expected a unicast address like 52:54:00:12:34:56");
+}
+
+static int cli_parse_ifname(const char *v, void *field, struct errbuf *e)
+{
+	char **name = field;
+
+	if (!*v || strlen(v) > CONFIG_IFNAME_MAX || strchr(v, '/'))
+		return errf(e, -EINVAL, "'%s': not an interface name (1 to %d characters, no '/')",
+			    v, CONFIG_IFNAME_MAX);
+	return cli_set_string(name, v) ? errf(e, -ENOMEM, "out of memory") : 0;
+}
+
+static const char *const cache_names[] = { [CONFIG_CACHE_WRITEBACK] = "writeback",
+					   [CONFIG_CACHE_NONE] = "none", NULL };
+static const char *const engine_names[] = { [CONFIG_ENGINE_URING] = "uring",
+					    [CONFIG_ENGINE_SYNC] = "sync", NULL };
+
+#define DISK(f) offsetof(struct config_disk, f)
+static const struct config_key disk_keys[] = {
+	{ .name = "path", .type = KEY_STRING, .offset = DISK(path), .required = true },
+	{ .name = "readonly", .type = KEY_BOOL, .offset = DISK(readonly) },
+	{ .name = "ro", .type = KEY_BOOL, .offset = DISK(readonly) },
+	{ .name = "id", .type = KEY_STRING, .offset = DISK(id), .max = CONFIG_DISK_ID_MAX },
+	{ .name = "cache", .type = KEY_ENUM, .offset = DISK(cache), .choices = cache_names },
+	{ .name = "engine", .type = KEY_ENUM, .offset = DISK(engine), .choices = engine_names },
+	{ .name = "queues", .type = KEY_UINT, .offset = DISK(queues), .min = 1,
+	  .max = CONFIG_MAX_DISK_QUEUES },
+};
+
+#define NET(f) offsetof(struct config_net, f)
+static const struct config_key net_keys[] = {
+	{ .name = "tap", .type = KEY_CUSTOM, .offset = NET(tap), .parse = cli_parse_ifname,
+	  .required = true },
+	{ .name = "mac", .type = KEY_CUSTOM, .offset = NET(mac), .parse = cli_parse_mac,
+	  .seen_offset = NET(mac_set) },
+	{ .name = "queues", .type = KEY_UINT, .offset = NET(queues), .min = 1,
+	  .max = CONFIG_MAX_NET_QUEUES },
+};
+
+#define VM(f) offsetof(struct vm_config, f)
+static const struct config_key memory_keys[] = {
+	{ .label = "size", .type = KEY_CUSTOM, .offset = VM(mem_size),
+	  .parse = cli_parse_mem_size, .required = true },
+	{ .name = "thp", .type = KEY_BOOL, .offset = VM(mem_thp) },
+};
+
+static int cli_add_disk(const char *val, struct vm_config *cfg, struct errbuf *e)
+{
+	struct config_disk *d;
+	int ret;
+
+	if (cfg->nr_disks == CONFIG_MAX_DISKS)
+		return errf(e, -EINVAL, "--disk: at most %d disks", CONFIG_MAX_DISKS);
+	d = &cfg->disks[cfg->nr_disks++];
+	config_disk_init(d);
+	snprintf(d->where, sizeof(d->where), "--disk #%u", cfg->nr_disks);
+	ret = config_apply_keys(disk_keys, ARRAY_SIZE(disk_keys), d, val, e);
+	if (ret)
+		errf_prefix(e, d->where);
+	return ret;
+}
+
+static int cli_add_net(const char *val, struct vm_config *cfg, struct errbuf *e)
+{
+	struct config_net *n;
+	int ret;
+
+	if (cfg->nr_nets == CONFIG_MAX_NETS)
+		return errf(e, -EINVAL, "--net: at most %d NICs", CONFIG_MAX_NETS);
+	n = &cfg->nets[cfg->nr_nets++];
+	config_net_init(n);
+	snprintf(n->where, sizeof(n->where), "--net #%u", cfg->nr_nets);
+	ret = config_apply_keys(net_keys, ARRAY_SIZE(net_keys), n, val, e);
+	for (unsigned i = 0; !ret && i + 1 < cfg->nr_nets; i++)
+		if (!strcmp(cfg->nets[i].tap, n->tap))
+			ret = errf(e, -EINVAL, "tap=%s is taken by %s", n->tap, cfg->nets[i].where);
+	if (ret)
+		errf_prefix(e, n->where);
+	return ret;
+}
+
+/* --- the flags ------------------------------------------------------------- */
+
+enum cli_flag {
+	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
+	FLAG_NET, FLAG_DEBUG_EXIT, FLAG_HELP,
+};
+
+static const struct {
+	const char *name;
+	enum cli_flag flag;
+	bool takes_value;
+} cli_flags[] = {
+	{ "--kernel", FLAG_KERNEL, true }, { "--initrd", FLAG_INITRD, true },
+	{ "--cmdline", FLAG_CMDLINE, true }, { "--cpus", FLAG_CPUS, true },
+	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
+	{ "--disk", FLAG_DISK, true }, { "--net", FLAG_NET, true },
+	{ "--debug-exit", FLAG_DEBUG_EXIT, false },
+	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
+};
+
+static int cli_lookup(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cli_flags); i++)
+		if (!strcmp(name, cli_flags[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* Splits "--flag=value"; returns the value pointer or NULL. */
+static const char *cli_inline_value(const char *arg, char *name, size_t namelen)
+{
+	const char *eq = strchr(arg, '=');
+	size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	if (n >= namelen)
+		n = namelen - 1;
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	return eq ? eq + 1 : NULL;
+}
+
+/* One flag and its value into cli. */
+static int cli_apply(struct cli *cli, enum cli_flag flag, const char *val, struct errbuf *e)
+{
+	struct vm_config *cfg = &cli->vm;
+	int ret = 0;
+
+	switch (flag) {
+	case FLAG_KERNEL:
+		ret = cli_set_string(&cfg->kernel, val);
+		break;
+	case FLAG_INITRD:
+		ret = cli_set_string(&cfg->initrd, val);
+		break;
+	case FLAG_CMDLINE:
+		ret = cli_set_string(&cfg->cmdline, val);
+		break;
+	case FLAG_CPUS:
+		return cli_parse_cpus(val, &cfg->cpus, e);
+	case FLAG_MEMORY:
+		ret = config_apply_keys(memory_keys, ARRAY_SIZE(memory_keys), cfg, val, e);
+		if (ret)
+			errf_prefix(e, "--memory");
+		return ret;
+	case FLAG_SERIAL:
+		return cli_parse_serial(val, cfg, e);
+	case FLAG_DISK:
+		return cli_add_disk(val, cfg, e);
+	case FLAG_NET:
+		return cli_add_net(val, cfg, e);
+	case FLAG_DEBUG_EXIT:
+		cfg->debug_exit = true;
+		break;
+	case FLAG_HELP:
+		cli->action = CLI_HELP;
+		break;
+	}
+	return ret ? errf(e, ret, "out of memory") : 0;
+}
+
+static int cli_parse_run(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
+{
+	for (int i = 0; i < argc; i++) {
+		char name[32];
+		const char *val = cli_inline_value(argv[i], name, sizeof(name));
+		int opt = cli_lookup(name);
+		int ret;
+
+		if (strncmp(argv[i], "-", 1))
+			return errf(e, -EINVAL, "unexpected argument '%s' (try --help)", argv[i]);
+		if (opt < 0)
+			return errf(e, -EINVAL, "unknown option '%s' (try --help)", argv[i]);
+		if (!cli_flags[opt].takes_value && val)
+			return errf(e, -EINVAL, "%s: takes no value", name);
+		if (cli_flags[opt].takes_value && !val) {
+			if (i + 1 >= argc)
+				return errf(e, -EINVAL, "%s: missing value", name);
+			val = argv[++i];
+		}
+		ret = cli_apply(cli, cli_flags[opt].flag, val ? val : "", e);
+		if (ret)
+			return ret;
+		if (cli->action == CLI_HELP)
+			return 0;
+	}
+	if (!cli->vm.kernel || !*cli->vm.kernel)
+		return errf(e, -EINVAL, "run: --kernel is required");
+	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
+{
+	cli->action = CLI_RUN;
+	config_init(&cli->vm);
+	if (argc < 2)
+		return errf(e, -EINVAL, "no command given (try --help)");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		cli->action = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		cli->action = CLI_VERSION;
+		return 0;
+	}
+	if (strcmp(argv[1], "run"))
+		return errf(e, -EINVAL, "unknown command '%s' (try --help)", argv[1]);
+	return cli_parse_run(argc - 2, argv + 2, cli, e);
+}

@@ -1,0 +1,41 @@
+/* virtio-blk (virtio 1.2 §5.2): a virtio_dev whose requests are parsed and
+ * validated in full (blk_req.h) before any I/O, then handed to a disk
+ * backend with iovecs into guest memory. Runs on the event loop; knows
+ * nothing of its transport. */
+#ifndef VIREO_VIRTIO_BLK_H
+#define VIREO_VIRTIO_BLK_H
+
+#include "backend/disk.h"
+#include "base/evloop.h"
+#include "base/log.h"
+#include "core/gmem.h"
+#include "virtio/dev/blk_req.h"
+#include "virtio/virtio.h"
+
+#define BLK_MAX_QUEUES 16
+#define BLK_QUEUE_SIZE 256
+
+struct blk_config {
+	const char *name;        /* the instance, "blk0": in every message */
+	struct disk_config disk;
+	const char *id;          /* serial for GET_ID; NULL: derived from the path */
+	unsigned queues;         /* 1..BLK_MAX_QUEUES */
+};
+
+struct blk;
+
+/* Opens the backend and builds the virtio device; requests are served on
+ * loop's thread (kicks, io_uring completions), reset may come from any
+ * thread. Returns 0 or -errno with e saying what is wrong ("disk.img: No
+ * such file or directory"). Call before the event loop runs. */
+int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
+	       struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
+/* The device for the transport; owned by b. */
+struct virtio_dev *blk_virtio(struct blk *b);
+/* The backend (for tests: its fail_next_flush hook). */
+struct disk *blk_disk(struct blk *b);
+/* Resets the device (every request drained), then frees it. After the
+ * event loop has stopped and the transport is gone. NULL is a no-op. */
+void blk_destroy(struct blk *b);
+
+#endif

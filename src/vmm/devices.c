@@ -1,0 +1,156 @@
+/* The device table and the instances; see devices.h. Each entry's
+ * functions translate the user's config into the model's own config and
+ * nothing more: what a device does lives in virtio/dev/. */
+#include "vmm/devices.h"
+
+#include <errno.h>
+#include <linux/virtio_ids.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "virtio/dev/blk.h"
+#include "virtio/dev/net.h"
+#include "virtio/virtio_pci.h"
+
+/* --- virtio-blk ---------------------------------------------------------- */
+
+static unsigned blk_type_count(const struct vm_config *cfg)
+{
+	return cfg->nr_disks;
+}
+
+static const char *blk_type_origin(const struct vm_config *cfg, unsigned i)
+{
+	return cfg->disks[i].where;
+}
+
+static int blk_type_create(void **dev, const struct vm_config *cfg, unsigned i, const char *name,
+		   const struct device_env *env, struct errbuf *e)
+{
+	const struct config_disk *a = &cfg->disks[i];
+	struct blk_config bc = {
+		.name = name,
+		.disk = {
+			.path = a->path,
+			.readonly = a->readonly,
+			.cache = a->cache == CONFIG_CACHE_NONE ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK,
+			.engine = a->engine == CONFIG_ENGINE_SYNC ? DISK_ENGINE_SYNC : DISK_ENGINE_URING,
+		},
+		.id = a->id,
+		.queues = a->queues,
+	};
+
+	return blk_create((struct blk **)dev, &bc, env->mem, env->loop, e);
+}
+
+static struct virtio_dev *blk_type_virtio(void *dev)
+{
+	return blk_virtio(dev);
+}
+
+static void blk_type_destroy(void *dev)
+{
+	blk_destroy(dev);
+}
+
+/* --- virtio-net ---------------------------------------------------------- */
+
+static unsigned net_type_count(const struct vm_config *cfg)
+{
+	return cfg->nr_nets;
+}
+
+static const char *net_type_origin(const struct vm_config *cfg, unsigned i)
+{
+	return cfg->nets[i].where;
+}
+
+static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, const char *name,
+		   const struct device_env *env, struct errbuf *e)
+{
+	const struct config_net *a = &cfg->nets[i];
+	struct net_config nc = {
+		.name = name,
+		.tap = a->tap,
+		.mac_set = a->mac_set,
+		.queues = a->queues,
+	};
+
+	memcpy(nc.mac, a->mac, sizeof(nc.mac));
+	return net_create((struct net **)dev, &nc, env->mem, env->loop, e);
+}
+
+static struct virtio_dev *net_type_virtio(void *dev)
+{
+	return net_virtio(dev);
+}
+
+static void net_type_destroy(void *dev)
+{
+	net_destroy(dev);
+}
+
+/* --- the table ----------------------------------------------------------- */
+
+/* In this order on the PCI bus: the disks first, as the guests' tests
+ * and users' root= lines expect. */
+static const struct device_type device_types[] = {
+	{
+		.name = "blk", .virtio_id = VIRTIO_ID_BLOCK,
+		.count = blk_type_count, .origin = blk_type_origin,
+		.create = blk_type_create, .virtio = blk_type_virtio, .destroy = blk_type_destroy,
+	},
+	{
+		.name = "net", .virtio_id = VIRTIO_ID_NET,
+		.count = net_type_count, .origin = net_type_origin,
+		.create = net_type_create, .virtio = net_type_virtio, .destroy = net_type_destroy,
+	},
+};
+
+static int devices_add(struct devices *ds, const struct device_type *t, const struct vm_config *cfg,
+		       unsigned i, const struct device_env *env, struct errbuf *e)
+{
+	struct device *d = &ds->dev[ds->nr];
+	int ret;
+
+	if (ds->nr == DEVICES_MAX)
+		return errf(e, -ENOSPC, "more than %d devices", DEVICES_MAX);
+	memset(d, 0, sizeof(*d));
+	d->type = t;
+	snprintf(d->name, sizeof(d->name), "%s%u", t->name, i);
+	ret = t->create(&d->dev, cfg, i, d->name, env, e);
+	if (ret)
+		return ret;
+	ds->nr++;
+	return virtio_pci_create(&d->transport, t->virtio(d->dev), env->pci, env->irq, env->loop,
+				 env->vm_fd, e);
+}
+
+int devices_create(struct devices *ds, const struct vm_config *cfg, const struct device_env *env,
+		   struct errbuf *e)
+{
+	for (size_t t = 0; t < sizeof(device_types) / sizeof(device_types[0]); t++) {
+		const struct device_type *type = &device_types[t];
+		unsigned n = type->count(cfg);
+
+		for (unsigned i = 0; i < n; i++) {
+			int ret = devices_add(ds, type, cfg, i, env, e);
+
+			if (ret) {
+				errf_prefix(e, type->origin(cfg, i));
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+void devices_destroy(struct devices *ds)
+{
+	while (ds->nr) {
+		struct device *d = &ds->dev[--ds->nr];
+
+		virtio_pci_destroy(d->transport);
+		d->type->destroy(d->dev);
+	}
+}

@@ -1,0 +1,75 @@
+/* The device table: one const entry per type of device a VM can have, and
+ * the instances built from a config. vm.c builds every device through it;
+ * a new device type is a new entry, never a new loop in vm.c. Instances
+ * are named by type and index ("blk0", "net1"), the name every log line
+ * and metric of theirs carries. */
+#ifndef VIREO_VMM_DEVICES_H
+#define VIREO_VMM_DEVICES_H
+
+#include <stdint.h>
+
+#include "base/evloop.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "core/gmem.h"
+#include "core/irq.h"
+#include "hw/pci.h"
+
+#define DEVICE_NAME_MAX 16
+
+/* What a device and its transport are built on; the VM's, outlives them. */
+struct device_env {
+	struct gmem *mem;
+	struct evloop *loop;
+	struct pci *pci;
+	struct irq_router *irq;
+	int vm_fd;
+};
+
+struct virtio_dev;
+
+struct device_type {
+	const char *name;     /* instances are <name><index> */
+	uint16_t virtio_id;   /* VIRTIO_ID_* */
+	/* How many of this type cfg asks for, and where instance i's config
+	 * came from ("--disk #2"), for error messages. */
+	unsigned (*count)(const struct vm_config *cfg);
+	const char *(*origin)(const struct vm_config *cfg, unsigned i);
+	/* Builds instance i from cfg (files opened, fds registered on
+	 * env->loop). Returns 0 or -errno with e saying what is wrong with
+	 * the input, without saying where it came from (the caller does). */
+	int (*create)(void **dev, const struct vm_config *cfg, unsigned i, const char *name,
+		      const struct device_env *env, struct errbuf *e);
+	struct virtio_dev *(*virtio)(void *dev);
+	/* After the event loop has stopped and the transport is gone. */
+	void (*destroy)(void *dev);
+	/* To come with their issues, here and nowhere else: save and restore
+	 * (snapshots), metrics, live updates (a drive's new backing file, rate
+	 * limits). */
+};
+
+struct virtio_pci;
+
+struct device {
+	const struct device_type *type;
+	char name[DEVICE_NAME_MAX];
+	void *dev;                    /* the model: struct blk, struct net */
+	struct virtio_pci *transport;
+};
+
+#define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS)
+
+struct devices {
+	unsigned nr;
+	struct device dev[DEVICES_MAX];
+};
+
+/* Builds every device cfg asks for, type by type in table order, and puts
+ * each on its transport. On error, what was built stays in ds for
+ * devices_destroy, and e names the instance's origin. Returns 0 or -errno. */
+int devices_create(struct devices *ds, const struct vm_config *cfg, const struct device_env *env,
+		   struct errbuf *e) __attribute__((warn_unused_result));
+/* Transports first, then the devices, in reverse order. */
+void devices_destroy(struct devices *ds);
+
+#endif
