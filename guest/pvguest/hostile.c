@@ -528,8 +528,26 @@ enum test_status h_verdict(struct test_ctx *c, const struct hostile_tally *t)
 	return TEST_PASS;
 }
 
+/* Case i of the tables taken as one, or NULL past the last. */
+static const struct hostile_case *table_case(const struct hostile_table *t, unsigned nt,
+					     unsigned i)
+{
+	for (unsigned ti = 0; ti < nt; i -= t[ti].n, ti++)
+		if (i < t[ti].n)
+			return &t[ti].cases[i];
+	return NULL;
+}
+
 enum test_status hostile_run(struct test_ctx *c, const char *suite,
 			     const struct hostile_case *cases, unsigned n)
+{
+	const struct hostile_table t = { cases, n };
+
+	return hostile_run_tables(c, suite, &t, 1);
+}
+
+enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
+				    const struct hostile_table *tables, unsigned ntables)
 {
 	static struct vpci_dev dev;
 	static struct vblk blk;
@@ -563,8 +581,8 @@ enum test_status hostile_run(struct test_ctx *c, const char *suite,
 	if (h_start(h, want_ro))
 		return TEST_FAIL;
 
-	for (unsigned i = 0; i < n; i++) {
-		const struct hostile_case *k = &cases[i];
+	const struct hostile_case *k;
+	for (unsigned i = 0; (k = table_case(tables, ntables, i)); i++) {
 		const char *skipped = NULL;
 
 		if (only[0] && strcmp(only, k->name) != 0)

@@ -95,6 +95,16 @@ enum test_status h_verdict(struct test_ctx *c, const struct hostile_tally *t);
 enum test_status hostile_run(struct test_ctx *c, const char *suite,
 			     const struct hostile_case *cases, unsigned n);
 
+/* A suite whose cases come from several files: hostile-vq's ring cases
+ * serve every transport, its register cases are the transport's. */
+struct hostile_table {
+	const struct hostile_case *cases;
+	unsigned n;
+};
+/* hostile_run over the tables in order, as if they were one. */
+enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
+				    const struct hostile_table *tables, unsigned ntables);
+
 /* ---- for the cases ---- */
 
 /* Append " <formatted>" to the case's line. */
