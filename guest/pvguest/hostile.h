@@ -1,4 +1,4 @@
-/* hostile.h: the frame of the hostile-guest suites (tests_hostile_{vq,blk}.c):
+/* hostile.h: the frame of the hostile-guest suites (tests_hostile_{vq,vq_pci,blk}.c):
  * a case gets a fresh virtio-blk device, does one malformed thing and is
  * judged by the outcome; then the device is reset and must work again. It
  * knows outcomes and recovery, not attacks. tests_hostile_net.c uses only
@@ -48,6 +48,11 @@ struct hostile_case {
 #define H_SPARE_SECTOR 1024u                     /* cases that really write go here */
 #define H_BUF_BYTES    (64u * 1024)
 #define H_MIN_CAPACITY 8192u                     /* sectors */
+
+/* Addresses a malformed buffer or ring points at */
+#define H_ADDR_PAST_RAM (1ull << 40)             /* 1 TiB: RAM on no test VM */
+#define H_ADDR_PCI_HOLE 0xd0000000ull            /* below 4 GiB, above RAM, no BAR there */
+#define H_ADDR_WRAP     0xfffffffffffffe00ull
 
 struct hostile {
 	struct test_ctx *c;
@@ -104,6 +109,8 @@ struct hostile_table {
 /* hostile_run over the tables in order, as if they were one. */
 enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 				    const struct hostile_table *tables, unsigned ntables);
+/* hostile-vq's register cases for virtio-pci (tests_hostile_vq_pci.c). */
+extern const struct hostile_table hostile_vq_pci_cases;
 
 /* ---- for the cases ---- */
 
