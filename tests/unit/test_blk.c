@@ -1273,7 +1273,8 @@ static void test_dev_writethrough(void **state)
 
 	/* neither FLUSH nor CONFIG_WCE negotiated */
 	fx_create(f, false, NULL, 1);
-	fx_start(f, all_features(f) & ~(VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)));
+	fx_start(f, all_features(f) &
+		    ~(VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE)));
 	r = add_req(f, 0, VIRTIO_BLK_T_OUT, 0, l, 1, false);
 	kick(f, 0);
 	wait_used(f, 0, &u, 1);

@@ -46,6 +46,26 @@ static void expect_error(int argc, const char *const *argv, const char *needle)
 			 argc > 2 ? argv[2] : "", ret, e.msg, needle);
 }
 
+/* max + 1 of a repeatable flag, each "<prefix><n>", must be refused. */
+static void expect_too_many(const char *flag, const char *prefix, int max, const char *needle)
+{
+	const char *argv[4 + 2 * 32];
+	char vals[32][32];
+	int n = 0;
+
+	assert_true(max < 32);
+	argv[n++] = "vireo";
+	argv[n++] = "run";
+	argv[n++] = "--kernel";
+	argv[n++] = "k";
+	for (int i = 0; i <= max; i++) {
+		snprintf(vals[i], sizeof(vals[i]), "%s%d", prefix, i);
+		argv[n++] = flag;
+		argv[n++] = vals[i];
+	}
+	expect_error(n, argv, needle);
+}
+
 static void test_defaults(void **state)
 {
 	const char *argv[] = { "vireo", "run", "--kernel", "vmlinux" };
@@ -564,7 +584,8 @@ static void test_disk_errors(void **state)
 		{ "path=a,queues=-1", "--disk #2: queues=-1" },
 		{ "path=a,queues=4294967297", "--disk #2: queues=4294967297" },
 		{ "path=a,readonly=maybe", "--disk #2: readonly=maybe: expected on or off" },
-		{ "path=a,id=123456789012345678901", "--disk #2: id=123456789012345678901: longer than 20" },
+		{ "path=a,id=123456789012345678901",
+		  "--disk #2: id=123456789012345678901: longer than 20" },
 		{ "path=a,color=blue", "--disk #2: unknown key 'color'" },
 		{ "path=a,novalue", "--disk #2: 'novalue' is not key=value" },
 		{ "path=a,,readonly=on", "--disk #2: '' is not key=value" },
@@ -626,7 +647,8 @@ static void test_net_errors(void **state)
 	static const struct { const char *val, *needle; } bad[] = {
 		{ "mac=52:54:00:12:34:56", "--net #2: tap is required" },
 		{ "tap=", "--net #2: tap: '': not an interface name" },
-		{ "tap=0123456789abcdef", "--net #2: tap: '0123456789abcdef': not an interface name" },
+		{ "tap=0123456789abcdef",
+		  "--net #2: tap: '0123456789abcdef': not an interface name" },
 		{ "tap=a/b", "not an interface name" },
 		{ "tap=t1", "--net #2: tap=t1 is taken by --net #1" },
 		{ "tap=t2,mac=53:54:00:12:34:56", "--net #2: mac: expected a unicast address" },
@@ -650,21 +672,8 @@ static void test_net_errors(void **state)
 
 static void test_too_many_nets(void **state)
 {
-	const char *argv[4 + 2 * (CONFIG_MAX_NETS + 1)];
-	char names[CONFIG_MAX_NETS + 1][16];
-	int n = 0;
-
 	(void)state;
-	argv[n++] = "vireo";
-	argv[n++] = "run";
-	argv[n++] = "--kernel";
-	argv[n++] = "k";
-	for (int i = 0; i <= CONFIG_MAX_NETS; i++) {
-		snprintf(names[i], sizeof(names[i]), "tap=t%d", i);
-		argv[n++] = "--net";
-		argv[n++] = names[i];
-	}
-	expect_error(n, argv, "--net: at most 4 NICs");
+	expect_too_many("--net", "tap=t", CONFIG_MAX_NETS, "--net: at most 4 NICs");
 }
 
 /* The key-table parser alone, on a struct of its own. */
@@ -721,19 +730,8 @@ static void test_keys_table(void **state)
 
 static void test_too_many_disks(void **state)
 {
-	const char *argv[4 + 2 * (CONFIG_MAX_DISKS + 1)];
-	int n = 0;
-
 	(void)state;
-	argv[n++] = "vireo";
-	argv[n++] = "run";
-	argv[n++] = "--kernel";
-	argv[n++] = "k";
-	for (int i = 0; i <= CONFIG_MAX_DISKS; i++) {
-		argv[n++] = "--disk";
-		argv[n++] = "path=x";
-	}
-	expect_error(n, argv, "at most");
+	expect_too_many("--disk", "path=x", CONFIG_MAX_DISKS, "--disk: at most 8 disks");
 }
 
 int main(void)

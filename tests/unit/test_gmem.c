@@ -172,11 +172,13 @@ static void test_big_ptr_regions(void **state)
 	assert_null(gmem_ptr(m, 0xFEC00000ull, 4));
 	assert_null(gmem_ptr(m, LAYOUT_HIGH_RAM_START - 1, 1));
 	/* a range spanning the hole from low RAM into high RAM */
-	assert_null(gmem_ptr(m, LAYOUT_PCI_HOLE_START - 4096, LAYOUT_HIGH_RAM_START - LAYOUT_PCI_HOLE_START + 8192));
+	assert_null(gmem_ptr(m, LAYOUT_PCI_HOLE_START - 4096,
+			     LAYOUT_HIGH_RAM_START - LAYOUT_PCI_HOLE_START + 8192));
 	assert_null(gmem_ptr(m, 0, LAYOUT_HIGH_RAM_START + 1));
 	/* above 4 GiB: backing continues right after the low part */
 	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START, 1), f->buf + LAYOUT_PCI_HOLE_START);
-	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START + 0x1000, 8), f->buf + LAYOUT_PCI_HOLE_START + 0x1000);
+	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START + 0x1000, 8),
+			 f->buf + LAYOUT_PCI_HOLE_START + 0x1000);
 	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START, high), f->buf + LAYOUT_PCI_HOLE_START);
 	assert_ptr_equal(gmem_ptr(m, LAYOUT_HIGH_RAM_START + high - 1, 1), f->buf + BIG - 1);
 	assert_null(gmem_ptr(m, LAYOUT_HIGH_RAM_START + high - 1, 2));

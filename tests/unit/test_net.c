@@ -89,8 +89,9 @@ static bool fx_start(struct fx *f, uint64_t features)
 
 static uint64_t base_features(void)
 {
-	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
-	       VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(VIRTIO_NET_F_CSUM);
+	return VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+	       VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |
+	       VIRTIO_BIT(VIRTIO_NET_F_CSUM);
 }
 
 static void pump(struct fx *f, int ms)
