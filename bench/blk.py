@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """virtio-blk throughput and latency: vireo (engine=uring, engine=sync) vs
 the same I/O done natively on the host file (fio, io_uring and psync) vs the
-same fio run inside a container (bench/container.py) vs QEMU (q35 with
+same fio run inside a container (bench/harness/container.py) vs QEMU (q35 with
 aio=io_uring and aio=threads; microvm,pcie=on with aio=io_uring), side by
 side, on this host.
 
@@ -44,9 +44,9 @@ import sys
 import tempfile
 import time
 
-import hostinfo  # bench/, the script's own directory, is on sys.path
-from hostload import OTHER_MAX, cpu_snapshot, wait_quiet
-from container import Container
+from harness import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness.hostload import OTHER_MAX, cpu_snapshot, wait_quiet
+from harness.container import Container
 
 VIREO = "build/vireo"
 PVGUEST = "build/guest/pvguest/pvguest.elf"
@@ -462,7 +462,8 @@ def report_method(cache, args, pin, method):
         f"(aligned offsets, fixed seed), {args.secs:g} s each; {direct}. native: fio "
         "(ioengine=io_uring, invalidate=0) on the image file; latency is fio's "
         "submission-to-completion lat. container: the same fio job file on the same "
-        f"file, run inside a container (bench/container.py). {method['container']} vireo (engine=uring) and "
+        "file, run inside a container (bench/harness/container.py). "
+        f"{method['container']} vireo (engine=uring) and "
         "QEMU (aio=io_uring, virtio-blk-pci with disable-legacy=on; qemu-q35: -M q35, "
         "qemu-microvm: -M microvm,pcie=on with SeaBIOS's microvm build) boot pvguest, "
         "whose bench-blk is a polling virtio-blk driver in ring 3 (EVENT_IDX, no "
@@ -669,7 +670,7 @@ def main():
                   "shares it with the spinning vCPU." if pin else
                   "Threads not pinned (--no-pin): placement is the host scheduler's."), "",
               "container io_uring: the native io_uring job file, run inside a container "
-              "(bench/container.py) on the same image file, which the container sees "
+              "(bench/harness/container.py) on the same image file, which the container sees "
               "through the host's mount tree: " + res["method"]["container"] + " QEMU "
               "microvm: `-M microvm,pcie=on` with SeaBIOS's microvm build (as "
               "bench/start.py), otherwise the QEMU io_uring command line.", "",

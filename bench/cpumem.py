@@ -3,7 +3,7 @@
 the same kernels everywhere.
 
 The kernels are one freestanding C source, bench/kernels/kernels.c, built
-into tools/hostbench (native, and inside bench/container.py's Container)
+into tools/hostbench (native, and inside bench/harness/container.py's Container)
 and into pvguest (bench-cpu, bench-mem), which the VMMs boot with 2 GiB of
 RAM. Each kernel does a fixed amount of work and returns a checksum; every
 column must return the same one, or this script stops with an error.
@@ -42,8 +42,8 @@ import sys
 import threading
 import time
 
-import hostinfo  # bench/, the script's own directory, is on sys.path
-from hostload import OTHER_MAX, cpu_snapshot, wait_quiet
+from harness import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness.hostload import OTHER_MAX, cpu_snapshot, wait_quiet
 
 VIREO = "build/vireo"
 PVGUEST = "build/guest/pvguest/pvguest.elf"
@@ -424,7 +424,7 @@ def main():
     container_cls = None
     if "container" in systems and "container" not in errors:
         try:
-            from container import Container
+            from harness.container import Container
             container_cls = Container
             Container("cpumem-probe", cpus=1, mem_bytes=CONTAINER_MEM).__enter__().__exit__(
                 None, None, None)

@@ -14,7 +14,7 @@ a round (the order rotated each round).
 
 native and container make no VM exits; for scale, a system call round trip
 (getppid, a tiny static C program built here with cc) is measured natively
-and inside bench/container.py's Container, where cc is found.
+and inside bench/harness/container.py's Container, where cc is found.
 
 usage: bench/exits.py [--runs N] [--systems a,b,...] [--out DIR]
                       [--vireo PATH] [--pvguest PATH] [--n COUNT]
@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 import start     # the QEMU command line start.py uses
 
 COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
@@ -190,7 +190,7 @@ def main():
         try:
             if "container" in turns and "container" not in errors:
                 try:
-                    from container import Container
+                    from harness.container import Container
                     container = Container("exits", cpus=1, mem_bytes=256 << 20)
                     container.__enter__()
                 except Exception as e:  # noqa: BLE001: any failure to set it up is reported

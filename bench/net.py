@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """virtio-net packet rate, throughput and request/response latency: vireo vs
 QEMU (q35 and microvm,pcie=on; virtio-net-pci, vhost=off) vs a container
-(bench/container.py) talking to the host over its veth vs a veth pair
+(bench/harness/container.py) talking to the host over its veth vs a veth pair
 between two namespaces vs loopback, side by side, on this host.
 
 The guest is pvguest's bench-net, a polling virtio-net driver in ring 3 with
 a minimal UDP/IPv4 stack. Each VMM boots it once per (mode, size) with its
 NIC on a TAP (vtap0, 10.77.0.1/24) in a fresh network namespace; the guest
-is 10.77.0.2 (tests/e2e/net_env.py, the same command lines as
+is 10.77.0.2 (bench/harness/netns.py, the same command lines as
 tests/e2e/net_run.py). The host end is tools/netpeer:
 
 - tx (guest -> host): the guest sends datagrams of SIZE payload bytes to
@@ -61,12 +61,12 @@ import subprocess
 import sys
 import time
 
-import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 from blk import MICROVM_BIOS, Skip, microvm_why, pin_plan, pin_vcpu
-from container import Container
+from harness import netns
+from harness.container import Container
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-import net_env  # noqa: E402
 import net_run  # noqa: E402
 
 VIREO = "build/vireo"
@@ -339,7 +339,7 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
     io = pin[0] if pin else None
     test = f"bench-net,mode={mode},size={size},ms={int(secs * 1000)}"
     timeout = BOOT_TIMEOUT + secs * 3
-    host = f"{net_env.HOST_IP}:{PEER_PORT}"
+    host = f"{netns.HOST_IP}:{PEER_PORT}"
     if mode == "tx":
         sink = Peer(ns, ["sink", "--bind", host, "--secs", secs, "--wait", timeout], io)
         try:
@@ -360,7 +360,7 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
         src = []
 
         def start_source():
-            src.append(Peer(ns, ["source", "--dst", f"{net_env.GUEST_IP}:{GUEST_PORT}",
+            src.append(Peer(ns, ["source", "--dst", f"{netns.GUEST_IP}:{GUEST_PORT}",
                                  "--size", size, "--secs", timeout], io))
         try:
             out, share = run_guest(system, ns, test, pin, timeout, on_ready=start_source)
@@ -439,11 +439,11 @@ class Env:
             if self.system in VMMS:
                 # a permanent neighbour entry for the guest: host -> guest
                 # traffic does not wait on (or measure) the guest's ARP
-                self.tap = net_env.TapNs(guest_mac=net_env.GUEST_MAC)
+                self.tap = netns.TapNs(guest_mac=netns.GUEST_MAC)
                 self.parts.append(self.tap)
                 self.tap.create()
             elif self.system == "veth":
-                v = net_env.VethPair()
+                v = netns.VethPair()
                 self.parts.append(v)
                 v.__enter__()
                 self.peer_env = (v.a, v.ips[0], v.b, v.ips[1])
@@ -454,7 +454,7 @@ class Env:
                 # the guest's stand-in inside, the host end in the host's namespace
                 self.peer_env = (ContainerNs(c), c.ip, HostNs(), c.host_ip)
             else:
-                n = net_env.Netns("lo")
+                n = netns.Netns("lo")
                 self.parts.append(n)
                 n.create()
                 self.peer_env = (n, "127.0.0.1", n, "127.0.0.1")
@@ -466,7 +466,7 @@ class Env:
     def __exit__(self, *exc):
         Ours.end_all()      # on an error or ^C a peer or VMM may still be running in there
         for part in reversed(self.parts):
-            if isinstance(part, (net_env.VethPair, Container)):
+            if isinstance(part, (netns.VethPair, Container)):
                 part.__exit__(None, None, None)
             else:
                 part.destroy()
@@ -729,7 +729,7 @@ def report_method(args, pin, method):
         "1 vCPU, 256M; the TAP is in a fresh network namespace with the host end "
         "(tools/netpeer) in it. native is loopback: the same netpeer programs on lo in "
         "one fresh namespace. container: the guest's end is netpeer inside a container "
-        f"(bench/container.py) and the host end netpeer on the host, over the container's "
+        f"(bench/harness/container.py) and the host end netpeer on the host, over the container's "
         f"veth. {method['container']} Where the guest's end is netpeer (native, container) "
         "it busy-polls its socket as the guest polls its rings, and the host end sleeps "
         "in poll(2) as in the VMM tests. " + (
@@ -808,7 +808,7 @@ def main():
             print(f"net: {path} missing: run ./scripts/build.sh --no-san from the repository "
                   "root first", file=sys.stderr)
             return 2
-    why = net_env.host_support()
+    why = netns.host_support()
     if why:
         print(f"net: cannot run: {why}", file=sys.stderr)
         return 2
@@ -823,11 +823,11 @@ def main():
            "pin": {"io_cpu": pin[0], "vcpu_cpu": pin[1]} if pin else None,
            "method": {"vireo": " ".join(vmm_cmd("vireo", "bench-net,mode=M,size=N,ms=MS")),
                       "qemu": " ".join(vmm_cmd("qemu", "bench-net,mode=M,size=N,ms=MS")),
-                      "tap": f"{net_env.TAP} {net_env.HOST_IP}/{net_env.PREFIX}, guest "
-                             f"{net_env.GUEST_IP} {net_env.GUEST_MAC} (permanent neighbour)",
+                      "tap": f"{netns.TAP} {netns.HOST_IP}/{netns.PREFIX}, guest "
+                             f"{netns.GUEST_IP} {netns.GUEST_MAC} (permanent neighbour)",
                       "qemu_microvm": " ".join(vmm_cmd("qemu-microvm",
                                                        "bench-net,mode=M,size=N,ms=MS")),
-                      "veth": f"{net_env.VETH_IPS[0]} <-> {net_env.VETH_IPS[1]}",
+                      "veth": f"{netns.VETH_IPS[0]} <-> {netns.VETH_IPS[1]}",
                       "container": container_of().describe()},
            "systems": {}}
     raw = {s: {k: [] for k in keys + ["exits"]} for s in systems}
@@ -956,7 +956,7 @@ def main():
               "disable-legacy=on, tap with vhost=off: this host has no /dev/vhost-net) boot "
               "pvguest once per test (`" + guest_cmdline(
                   f"bench-net,mode=M,size=N,ms={int(args.secs * 1000)}") + "`) with the NIC "
-              f"on {net_env.TAP} ({net_env.HOST_IP}/{net_env.PREFIX}) in a fresh namespace; the "
+              f"on {netns.TAP} ({netns.HOST_IP}/{netns.PREFIX}) in a fresh namespace; the "
               "host end is tools/netpeer in that namespace (tx: sink, its rate from the first "
               "to the last datagram; rx: source, started when the guest says it is ready, the "
               "guest's rate; rr: echo, the guest's latency). veth: netpeer source -> sink and "
@@ -965,7 +965,7 @@ def main():
               "rx sink, the rr client) busy-polls its socket (netpeer --spin) as the guest "
               "polls its rings, and the host end (sink, echo) sleeps in poll(2) as in the "
               "VMM tests. container: the guest's stand-in is netpeer inside a container "
-              "(bench/container.py) and the host end netpeer in the host's own namespace, "
+              "(bench/harness/container.py) and the host end netpeer in the host's own namespace, "
               "over the container's veth: " + res["method"]["container"] + " QEMU microvm: "
               "the QEMU command line on `-M microvm,pcie=on` with SeaBIOS's microvm build "
               "(as bench/start.py). " + (

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 
 COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
 LABEL = {"native": "native", "container": "container", "vireo": "vireo",

@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 
-import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 
 MEM = "256M"
 MEM_BYTES = 256 << 20
@@ -98,7 +98,7 @@ def new_container():
     """A Container with its cgroup, netns and veth made. Retries when a
     name it picked is taken (its cgroup's name comes from id(), which two
     live Containers can share modulo 10000)."""
-    from container import Container
+    from harness.container import Container
     keep = []
     for attempt in range(5):
         c = Container("start", cpus=1, mem_bytes=MEM_BYTES)
@@ -440,7 +440,7 @@ def main():
 
     cdesc = ""
     if "container" in live:
-        from container import Container
+        from harness.container import Container
         cdesc = Container("start", cpus=1, mem_bytes=MEM_BYTES, net=True).describe()
     k = args.launch_k
     method = (

@@ -5,7 +5,7 @@ on a TAP in a fresh network namespace, with netpeer echoing on the host end.
 usage: net_run.py VIREO PVGUEST_ELF NETPEER [--test NAME[,opts]] [--extra CMDLINE]
                   [--queues N] [--qemu [QEMU]] [--timeout S]
 
-What it sets up (tests/e2e/net_env.py): a namespace with vtap0 at
+What it sets up (bench/harness/netns.py): a namespace with vtap0 at
 10.77.0.1/24 (IFF_MULTI_QUEUE when --queues > 1), and `netpeer echo` bound to
 10.77.0.1:7777 in it. The VMM runs inside the namespace with the guest's NIC
 on vtap0 and MAC 52:54:00:12:34:56:
@@ -36,21 +36,22 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import net_env  # noqa: E402
+# The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import netns  # noqa: E402
 
 TIMEOUT = 120       # a failure detector only: a healthy vireo run takes well under a second
 PEER_PORT = 7777
 
 
 def guest_cmdline(test, extra):
-    c = (f"pvguest.run={test} pvguest.net_ip={net_env.GUEST_IP} "
-         f"pvguest.net_peer={net_env.HOST_IP} pvguest.net_port={PEER_PORT} console=ttyS0")
+    c = (f"pvguest.run={test} pvguest.net_ip={netns.GUEST_IP} "
+         f"pvguest.net_peer={netns.HOST_IP} pvguest.net_port={PEER_PORT} console=ttyS0")
     return c + (" " + extra if extra else "")
 
 
 def vireo_cmd(vireo, elf, cmdline, queues=1):
-    net = f"tap={net_env.TAP},mac={net_env.GUEST_MAC}" + (f",queues={queues}" if queues > 1 else "")
+    net = f"tap={netns.TAP},mac={netns.GUEST_MAC}" + (f",queues={queues}" if queues > 1 else "")
     return [vireo, "run", "--kernel", elf, "--cpus", "1", "--memory", "256M", "--debug-exit",
             "--net", net, "--cmdline", cmdline]
 
@@ -61,8 +62,8 @@ def qemu_cmd(qemu, elf, cmdline, queues=1):
     # /dev/vhost-net here, and the reference is QEMU's own userspace
     # virtio-net. romfile=: no iPXE option ROM (not installed here, and not
     # what is tested). debug-threads: the vCPU thread is named, for pinning.
-    netdev = f"tap,id=n0,ifname={net_env.TAP},script=no,downscript=no,vhost=off"
-    dev = f"virtio-net-pci,netdev=n0,disable-legacy=on,mac={net_env.GUEST_MAC},romfile="
+    netdev = f"tap,id=n0,ifname={netns.TAP},script=no,downscript=no,vhost=off"
+    dev = f"virtio-net-pci,netdev=n0,disable-legacy=on,mac={netns.GUEST_MAC},romfile="
     if queues > 1:
         netdev += f",queues={queues}"
         dev += f",mq=on,vectors={2 * queues + 2}"
@@ -187,9 +188,9 @@ def run(args, cmdline):
     """Sets up, runs the VMM once and tears down; returns (status, guest
     output, VMM stderr, the echo peer's result line, TAP counters)."""
     with tempfile.TemporaryDirectory() as tmp, \
-            net_env.TapNs(multi_queue=args.queues > 1) as ns, \
+            netns.TapNs(multi_queue=args.queues > 1) as ns, \
             open(os.path.join(tmp, "peer.err"), "w") as peer_log:
-        peer = start_peer(ns, args.netpeer, "echo", f"{net_env.HOST_IP}:{PEER_PORT}", peer_log)
+        peer = start_peer(ns, args.netpeer, "echo", f"{netns.HOST_IP}:{PEER_PORT}", peer_log)
         try:
             cmd = (qemu_cmd(args.qemu, args.kernel, cmdline, args.queues) if args.qemu else
                    vireo_cmd(args.vireo, args.kernel, cmdline, args.queues))
@@ -226,7 +227,7 @@ def main():
     # the namespaces started here are removed on the way out
     signal.signal(signal.SIGTERM, on_sigterm)
 
-    why = net_env.host_support()
+    why = netns.host_support()
     if why:
         print(f"SKIPPED ({why})")
         return 77
@@ -255,7 +256,7 @@ def main():
     if err.strip():
         print("stderr:", err.rstrip())
     print(f"host: echo peer: {peer_line or 'no result line'}")
-    print(f"host: {net_env.TAP} counters: {tap or 'unreadable'} "
+    print(f"host: {netns.TAP} counters: {tap or 'unreadable'} "
           "(rx = frames from the guest, tx = frames towards it)")
 
     if status != 1:

@@ -1,6 +1,6 @@
 """What a benchmark report says about the host it ran on: CPU, memory, kernel,
 the KVM flavour (PVM, VT-x or AMD-V, read from the loaded modules), the
-versions of vireo and its peers, and the commit measured."""
+versions of vireo and its peers, and the commit measured. Not a measurement."""
 import os
 import platform
 import subprocess

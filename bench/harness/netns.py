@@ -1,15 +1,7 @@
-"""Network namespaces for vireo's network tests and bench/net.py: a netns
-holding a TAP (vtap0, 10.77.0.1/24) for a VMM to open, a veth pair between
-two fresh namespaces, a bare namespace with only loopback, and running a
-command inside one. Everything is made with iproute2 (`ip`) inside
-namespaces this module creates, never in the caller's own; deleting a
-namespace deletes the links in it. Use them as context managers, so that
-they go away on every path, failures included:
-
-    with net_env.TapNs() as ns:
-        p = subprocess.Popen(ns.cmd(["vireo", "run", ...]))
-
-Needs root. host_support() says why a host cannot run these at all."""
+"""Network namespaces for the network tests and bench/net.py: one with a TAP
+(vtap0, 10.77.0.1/24) for a VMM, a veth pair between two, one with only
+loopback, all made with iproute2 and removed on the way out (context managers).
+Not the VMM's command line (vmm.py) nor what runs inside (the scripts)."""
 import os
 import subprocess
 
@@ -19,6 +11,7 @@ GUEST_IP = "10.77.0.2"
 PREFIX = 24
 GUEST_MAC = "52:54:00:12:34:56"
 VETH_IPS = ("10.78.0.1", "10.78.0.2")   # ends A and B of a veth pair
+PEER_PORT = 7777    # the host end's UDP port (netpeer echo or sink at HOST_IP)
 
 _seq = 0
 
@@ -34,6 +27,16 @@ def _name(tag):
     global _seq
     _seq += 1
     return f"vireo-{tag}-{os.getpid()}-{_seq}"
+
+
+# Everything is made inside namespaces this module creates, never in the
+# caller's own; deleting a namespace deletes the links in it. Use them as
+# context managers, so that they go away on every path, failures included:
+#
+#     with netns.TapNs() as ns:
+#         p = subprocess.Popen(ns.cmd(["vireo", "run", ...]))
+#
+# Needs root. host_support() says why a host cannot run these at all.
 
 
 def host_support():

@@ -1,6 +1,7 @@
-"""Other load on the host during a benchmark turn: the development machine
-is shared, so a turn waits for the host to be about idle and measures what
-ran outside the measured processes while it ran."""
+"""Other load on the host during a benchmark turn: the development machine is
+shared, so a turn waits for the host to be about idle and measures what ran
+outside the measured processes while it ran. Not the rule for a disturbed turn
+(run again or keep): each script decides that from what this measures."""
 import os
 import resource
 import time

@@ -1,16 +1,7 @@
-"""The "container" column of the comparison: the host's own binaries run in
-fresh user, pid and mount namespaces (util-linux unshare, root mapped),
-inside a network namespace joined to the host by a veth pair, under a
-cgroup with CPU and memory limits. That is what LXC or Docker give a
-process, without an image: the binaries and files are the host's, so the
-work is the same as in the native column. Needs root.
-
-    with Container("cpu", cpus=2, mem_bytes=4 << 30) as c:
-        subprocess.run(c.cmd(["build/hostbench", ...]))
-
-The netns, the veth and the cgroup are made once in __enter__ and removed
-in __exit__; every c.cmd() run gets new user, pid and mount namespaces, so
-it also costs what starting a container costs (see Container.cmd)."""
+"""The benchmarks' "container" column: the host's own binaries run by util-linux
+unshare in fresh user, pid and mount namespaces, in a network namespace joined to
+the host by a veth pair, under cgroup CPU and memory limits (what LXC or Docker
+give a process). Not an image or a runtime: the host's files, so native's work."""
 import itertools
 import os
 import shlex
@@ -35,6 +26,15 @@ def cgroup_version():
 
 
 class Container:
+    """Needs root. The netns, the veth and the cgroup are made once in
+    __enter__ and removed in __exit__; every c.cmd() run gets new user, pid
+    and mount namespaces, so it also costs what starting a container costs
+    (see Container.cmd):
+
+        with Container("cpu", cpus=2, mem_bytes=4 << 30) as c:
+            subprocess.run(c.cmd(["build/hostbench", ...]))
+    """
+
     def __init__(self, name, cpus=None, mem_bytes=4 << 30, net=True):
         self.name = name
         self.cpus = cpus or os.cpu_count()
@@ -150,7 +150,7 @@ class Container:
 
 
 if __name__ == "__main__":
-    # A smoke test: python3 bench/container.py
+    # A smoke test: python3 bench/harness/container.py
     with Container("smoke") as c:
         out = subprocess.run(c.cmd(["sh", "-c", "echo pid=$$ uid=$(id -u); cat /proc/self/cgroup | head -3; ip -brief addr"]),
                              capture_output=True, text=True)
