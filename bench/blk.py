@@ -36,7 +36,6 @@ import argparse
 import datetime
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -46,11 +45,12 @@ import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 from harness.hostload import OTHER_MAX, cpu_snapshot, wait_quiet
+from harness import vmm
 from harness.container import Container
 
-VIREO = "build/vireo"
-PVGUEST = "build/guest/pvguest/pvguest.elf"
-MEM = "256M"
+VIREO = vmm.VIREO
+PVGUEST = vmm.PVGUEST
+MEM = vmm.MEM
 IMAGE_BYTES = 1 << 30
 BOOT_TIMEOUT = 60   # on top of the jobs' own time
 RETRIES = 1         # a turn over OTHER_MAX (hostload.py) is run again at most this often; the last is kept
@@ -75,42 +75,6 @@ REPORT_COLUMNS = [("native", "native-io_uring"), ("container", "container-io_uri
 # page cache already (charged to whoever read it), so the memory limit
 # only has to hold fio itself.
 CONTAINER_MEM = 2 << 30
-# microvm: no firmware of its own that can boot PVH with a sorted memory
-# map (qboot), so SeaBIOS's microvm build, as bench/start.py.
-MICROVM_BIOS = "/usr/share/seabios/bios-microvm.bin"
-
-
-# Why an older pvguest cannot run on microvm (checked by hand with QEMU 7.2
-# and SeaBIOS 1.16.2): the machine has no PCI port 0xcf8 and no MCFG (the
-# ECAM base is only in the host bridge's _CBA in the DSDT), and SeaBIOS's
-# microvm build does not set PCI up ("Detected non-PCI system"), so BARs
-# stay unassigned. pvguest reads _CBA and places BARs itself since commit
-# fbd0f87. bench/net.py says the same.
-MICROVM_NO_PCI = (
-    "this pvguest finds no PCI under -M microvm,pcie=on, which has no port 0xcf8 and "
-    "no MCFG (its ECAM is only in the DSDT's _CBA); pvguest from commit fbd0f87 on "
-    "reads the _CBA: rebuild it")
-MICROVM_NO_BARS = (
-    "this pvguest finds the device under -M microvm,pcie=on but not its BARs, which "
-    "SeaBIOS's microvm build leaves unassigned; pvguest from commit fbd0f87 on places "
-    "them itself: rebuild it")
-
-
-def microvm_why(failure, pci, what):
-    """The skip reason for a guest failure under microvm, given the result
-    line of pvguest's `pci` test on the same machine."""
-    if "why=no-conf1" in pci:
-        why = MICROVM_NO_PCI
-    elif re.search(r"no-common-cfg|no-notify-cfg|no-isr-cfg", failure):
-        why = MICROVM_NO_BARS
-    else:
-        why = f"pvguest cannot open the {what} device under -M microvm,pcie=on"
-    return f"{why} (guest: `{failure}`; pci test: `{pci}`)"
-
-
-class Skip(RuntimeError):
-    """A system that cannot be measured on this host or with this guest
-    (reported with the reason, not as a failure)."""
 
 
 def job_key(mode, bs, qd):
@@ -128,28 +92,15 @@ def guest_cmdline(secs, pin):
 
 
 def vireo_cmd(img, engine, cache, secs, pin):
-    return [VIREO, "run", "--kernel", PVGUEST, "--memory", MEM, "--cpus", "1", "--debug-exit",
-            "--disk", f"path={img},engine={engine},cache={cache}",
-            "--cmdline", guest_cmdline(secs, pin)]
-
-
-def qemu_machine(machine):
-    """-M and firmware flags: q35 as it comes; microvm with PCIe on (pvguest
-    drives virtio over PCI only) and SeaBIOS's microvm build."""
-    if machine == "microvm":
-        return ["-M", "microvm,pcie=on", "-bios", MICROVM_BIOS]
-    return ["-M", machine]
+    return vmm.vireo_cmd(guest_cmdline(secs, pin), PVGUEST, VIREO,
+                         devices=["--disk", f"path={img},engine={engine},cache={cache}"])
 
 
 def qemu_cmd(img, aio, cache, secs, pin, machine="q35", append=None):
-    # as tests/e2e/qemu_blk.sh: this host's KVM refuses MSR 0x10a, and the
-    # modern (non-transitional) device is what pvguest drives
-    return ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host,-arch-capabilities",
-            *qemu_machine(machine), "-m", MEM, "-name", "pvguest,debug-threads=on", "-smp", "1", "-nodefaults", "-nographic", "-no-reboot",
-            "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=2",
-            "-drive", f"file={img},if=none,format=raw,id=d0,cache={cache},aio={aio}",
-            "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
-            "-kernel", PVGUEST, "-append", append or guest_cmdline(secs, pin)]
+    """machine: q35, or microvm (with PCIe on and SeaBIOS's microvm build)."""
+    return vmm.qemu_cmd(append or guest_cmdline(secs, pin),
+                        "microvm,pcie=on" if machine == "microvm" else machine, PVGUEST,
+                        devices=vmm.qemu_disk(img, f",cache={cache},aio={aio}"))
 
 
 def fio_jobfile(img, engine, cache, secs):
@@ -283,20 +234,6 @@ def make_image(path):
         os.fsync(f.fileno())
 
 
-def microvm_skip_reason(img, cache, failure):
-    """Why pvguest found no usable virtio-blk device under microvm, or None
-    when the failure is something else. Boots pvguest's `pci` test on the
-    same machine to tell whether it sees PCI at all."""
-    if not re.search(r"no-device|no-common-cfg|no-notify-cfg|no-isr-cfg", failure):
-        return None
-    p = subprocess.run(qemu_cmd(img, "io_uring", cache, 0, None, "microvm", "pvguest.run=pci"),
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=BOOT_TIMEOUT)
-    out = p.stdout.decode(errors="replace")
-    m = re.search(r"^PVGUEST RESULT pci .*$", out, re.M)
-    pci = m.group(0).strip() if m else f"no pci result (status {p.returncode})"
-    return microvm_why(failure, pci, "virtio-blk")
-
-
 def run_system(name, img, cache, secs, tmp, pin):
     kind, _, how = name.partition("-")
     if kind == "vireo":
@@ -306,9 +243,11 @@ def run_system(name, img, cache, secs, tmp, pin):
             return run_guest(qemu_cmd(img, "io_uring", cache, secs, pin, "microvm"), secs, pin,
                              {"CPU 0/KVM"})
         except RuntimeError as e:
-            why = microvm_skip_reason(img, cache, str(e))
+            # pvguest's `pci` test on the same machine tells whether it sees PCI at all
+            pci = qemu_cmd(img, "io_uring", cache, 0, None, "microvm", "pvguest.run=pci")
+            why = vmm.microvm_skip_reason(str(e), pci, "virtio-blk", BOOT_TIMEOUT)
             if why:
-                raise Skip(why) from e
+                raise vmm.Skip(why) from e
             raise
     if kind == "qemu":
         return run_guest(qemu_cmd(img, how, cache, secs, pin), secs, pin, {"CPU 0/KVM"})
@@ -548,8 +487,8 @@ def main():
         elif os.geteuid() != 0:
             missing["container-io_uring"] = "not root (the container needs namespaces and a cgroup)"
     if "qemu-microvm" in systems and "qemu-microvm" not in missing and \
-            not os.path.exists(MICROVM_BIOS):
-        missing["qemu-microvm"] = f"{MICROVM_BIOS} missing (Debian: seabios)"
+            not os.path.exists(vmm.MICROVM_BIOS):
+        missing["qemu-microvm"] = f"{vmm.MICROVM_BIOS} missing (Debian: seabios)"
     skipped = set()
 
     pin = None if args.no_pin else pin_plan()
@@ -589,10 +528,10 @@ def main():
                             got = run_system(s, img, cache, args.secs, tmp, pin)
                         except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
                             errors[s] = str(e)
-                            if isinstance(e, Skip):
+                            if isinstance(e, vmm.Skip):
                                 skipped.add(s)
                             print(f"blk: cache={cache} run {r + 1}/{args.runs}: {s}: "
-                                  f"{'skipped' if isinstance(e, Skip) else 'failed'}: {e}",
+                                  f"{'skipped' if isinstance(e, vmm.Skip) else 'failed'}: {e}",
                                   file=sys.stderr)
                             break
                         b1, o1 = cpu_snapshot()

@@ -44,17 +44,16 @@ import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 from harness.hostload import OTHER_MAX, cpu_snapshot, wait_quiet
+from harness import vmm
 
-VIREO = "build/vireo"
-PVGUEST = "build/guest/pvguest/pvguest.elf"
+VIREO = vmm.VIREO
+PVGUEST = vmm.PVGUEST
 HOSTBENCH = "build/tools/hostbench/hostbench"
-MICROVM_BIOS = "/usr/share/seabios/bios-microvm.bin"
 SHMEM_THP = "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 MEM = "2G"
 MEM_BYTES = 2 << 30
 CONTAINER_MEM = 3 << 30     # hostbench's largest set is 1 GiB + 2 MiB at a time
 COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
-VCPU_NAMES = {"vireo": "vcpu{}", "qemu-microvm": "CPU {}/KVM", "qemu-q35": "CPU {}/KVM"}
 WAIT_MS = 300               # the guest's head start, for the harness to pin vCPU threads
 TIMEOUT_S = 240
 QUIET_WAIT_S = 10
@@ -108,22 +107,16 @@ def guest_cmdline(group, threads, pages, kernel, pin):
 
 def vireo_argv(group, threads, pages, kernel, pin):
     mem = MEM + (",thp=off" if pages == "4k" else "")
-    return [VIREO, "run", "--kernel", PVGUEST, "--memory", mem, "--cpus", str(threads),
-            "--debug-exit", "--cmdline", guest_cmdline(group, threads, pages, kernel, pin)]
+    return vmm.vireo_cmd(guest_cmdline(group, threads, pages, kernel, pin), PVGUEST, VIREO,
+                         mem, threads)
 
 
 def qemu_argv(machine, group, threads, pages, kernel, pin):
-    # the flags of bench/start.py: this host's KVM cannot set MSR 0x10a, and
-    # microvm boots PVH through SeaBIOS's microvm build
-    fw = ["-bios", MICROVM_BIOS] if machine == "microvm" else []
+    # 4 KiB pages: guest RAM from a memfd (shmem), see qemu_4k_problem
     ram = (["-object", f"memory-backend-memfd,id=ram,size={MEM}", "-machine",
             "memory-backend=ram"] if pages == "4k" else [])
-    return (["qemu-system-x86_64", "-accel", "kvm", "-M", machine, "-cpu",
-             "host,-arch-capabilities"] + fw +
-            ["-m", MEM] + ram + ["-smp", str(threads), "-name", "pvguest,debug-threads=on",
-             "-nodefaults", "-nographic", "-no-reboot", "-serial", "stdio",
-             "-device", "isa-debug-exit,iobase=0x501,iosize=2",
-             "-kernel", PVGUEST, "-append", guest_cmdline(group, threads, pages, kernel, pin)])
+    return vmm.qemu_cmd(guest_cmdline(group, threads, pages, kernel, pin), machine, PVGUEST,
+                        memory=MEM, cpus=threads, devices=ram)
 
 
 def qemu_4k_problem():
@@ -233,9 +226,9 @@ def run_turn(system, job, pin, container_cls):
         if pin and threads == 1:
             # as bench/blk.py: the VMM's own threads on one CPU, the vCPU on another
             preexec = lambda: os.sched_setaffinity(0, {cpus[0]})  # noqa: E731
-            want = {VCPU_NAMES[system].format(0): cpus[1]}
+            want = {vmm.vcpu_thread(system): cpus[1]}
         elif pin:
-            want = {VCPU_NAMES[system].format(i): cpus[i % len(cpus)] for i in range(threads)}
+            want = {vmm.vcpu_thread(system, i): cpus[i % len(cpus)] for i in range(threads)}
     else:
         argv = hostbench_argv(group, threads, pages, kernel, bool(pin))
         if pin and threads == 1:
@@ -411,8 +404,8 @@ def main():
     for s in systems:
         if s.startswith("qemu") and not shutil.which("qemu-system-x86_64"):
             errors[s] = "qemu-system-x86_64 not installed"
-        elif s == "qemu-microvm" and not os.path.exists(MICROVM_BIOS):
-            errors[s] = f"{MICROVM_BIOS} (seabios) not installed"
+        elif s == "qemu-microvm" and not os.path.exists(vmm.MICROVM_BIOS):
+            errors[s] = f"{vmm.MICROVM_BIOS} (seabios) not installed"
         elif s in ("native", "container") and not os.access(HOSTBENCH, os.X_OK):
             errors[s] = f"{HOSTBENCH} not built (./scripts/build.sh --no-san)"
         elif s not in ("native", "container") and not os.path.exists(PVGUEST):

@@ -34,12 +34,12 @@ import tempfile
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-import start     # the QEMU command line start.py uses
+from harness import vmm
 
 COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
 VMMS = ["vireo", "qemu-q35", "qemu-microvm"]
 SYSTEMS = VMMS + ["native", "container"]
-QEMU = "qemu-system-x86_64"
+QEMU = vmm.QEMU
 TIMEOUT = 120       # one boot; QEMU's firmware alone takes ~3 s on a PVM host
 ROWS = [("PIO exit round trip", "pio_ns"), ("MMIO exit round trip", "mmio_ns"),
         ("ioeventfd kick", "kick_ns")]
@@ -84,16 +84,10 @@ int main(void)
 def vmm_cmd(system, vireo, elf, img, n):
     cmdline = f"pvguest.run=bench-exits,n={n}"
     if system == "vireo":
-        return [vireo, "run", "--kernel", elf, "--memory", start.MEM, "--cpus", "1",
-                "--debug-exit", "--disk", f"path={img}", "--cmdline", cmdline]
+        return vmm.vireo_cmd(cmdline, elf, vireo, devices=["--disk", f"path={img}"])
     machine = "q35" if system == "qemu-q35" else "microvm,pcie=on"
-    return start.qemu_cmd(machine, cmdline, kernel=elf, extra=[
-        "-drive", f"file={img},format=raw,if=none,id=d0",
-        "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"])
-
-
-def parse_kv(s):
-    return {k: v for k, _, v in (t.partition("=") for t in s.split()) if _}
+    # nothing is pinned here, so QEMU's threads keep their default names
+    return vmm.qemu_cmd(cmdline, machine, elf, devices=vmm.qemu_disk(img), thread_names=False)
 
 
 def run_vmm(system, args, img):
@@ -104,11 +98,11 @@ def run_vmm(system, args, img):
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"no exit within {TIMEOUT} s")
-    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r", "", p.stdout.decode(errors="replace"))
+    out = vmm.serial_text(p.stdout.decode(errors="replace"))
     m = re.findall(r"^.*PVGUEST BENCH exits (.*)$", out, re.M)
     got = {}
     if m:
-        kv = parse_kv(m[-1])
+        kv = vmm.parse_kv(m[-1])
         got = {k: float(v) for k, v in kv.items() if k.endswith("_ns")}
         got["kick_queue"] = kv.get("kick_queue")
     if got.get("pio_ns") is None or (p.returncode != 1 and not got):
@@ -138,7 +132,7 @@ def run_syscall(argv):
     m = re.search(r"SYSCALL (.*)", r.stdout)
     if r.returncode or not m:
         raise RuntimeError(f"exit status {r.returncode}: {(r.stderr.strip().splitlines() or [''])[-1]}")
-    return float(parse_kv(m.group(1))["getppid_ns"])
+    return float(vmm.parse_kv(m.group(1))["getppid_ns"])
 
 
 def summary(xs):
@@ -153,7 +147,7 @@ def main():
                     help=f"comma-separated, of {','.join(SYSTEMS)}")
     ap.add_argument("--out")
     ap.add_argument("--vireo", default="build/vireo")
-    ap.add_argument("--pvguest", default=start.PVGUEST)
+    ap.add_argument("--pvguest", default=vmm.PVGUEST)
     ap.add_argument("--n", type=int, default=2000, help="exits of each kind per boot (10-20000)")
     args = ap.parse_args()
     systems = [s for s in args.systems.split(",") if s]
@@ -237,7 +231,7 @@ def main():
             cdesc = ""
     method = (
         f"bench/exits.py, {args.runs} rounds; within a round each VMM boots pvguest once with "
-        f"`pvguest.run=bench-exits,n={args.n}` (1 vCPU, {start.MEM}) and one modern virtio-blk "
+        f"`pvguest.run=bench-exits,n={args.n}` (1 vCPU, {vmm.MEM}) and one modern virtio-blk "
         "PCI device on a 1 MiB scratch image (vireo `--disk`; QEMU `-device virtio-blk-pci,"
         "disable-legacy=on`, `-cpu host,-arch-capabilities`, microvm as `-M microvm,pcie=on` "
         "with SeaBIOS's microvm build), the order rotated each round. The guest, in ring 3, "
@@ -279,7 +273,7 @@ def main():
         rows.append(row)
     report = {"group": "exits", "title": "Exit costs", "method": method,
               "columns": COLUMNS, "rows": rows}
-    results = {"host": host, "runs": args.runs, "n": args.n, "memory": start.MEM,
+    results = {"host": host, "runs": args.runs, "n": args.n, "memory": vmm.MEM,
                "systems": {s: {f: summary(v) for f, v in vals[s].items()} | {"raw": vals[s]}
                            for s in VMMS if s in systems},
                "syscall_us": {s: summary(v) for s, v in syscall.items() if s in systems},

@@ -62,19 +62,16 @@ import sys
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from blk import MICROVM_BIOS, Skip, microvm_why, pin_plan, pin_vcpu
-from harness import netns
+from blk import pin_plan, pin_vcpu
+from harness import netns, vmm
 from harness.container import Container
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
-import net_run  # noqa: E402
-
-VIREO = "build/vireo"
-PVGUEST = "build/guest/pvguest/pvguest.elf"
+VIREO = vmm.VIREO
+PVGUEST = vmm.PVGUEST
 NETPEER = "build/tools/netpeer/netpeer"
-QEMU = "qemu-system-x86_64"
+QEMU = vmm.QEMU
 BOOT_TIMEOUT = 60   # on top of the measurement itself (QEMU's firmware takes ~3 s here)
-PEER_PORT = 7777    # the host peer's UDP port
+PEER_PORT = netns.PEER_PORT     # the host peer's UDP port
 GUEST_PORT = 7778   # the guest's own UDP port (the rx source's target)
 # A test during which processes outside the benchmark used more than this
 # share of a CPU is run again (at most RETRIES times; the last one is kept).
@@ -107,24 +104,17 @@ def test_key(mode, size):
     return f"{mode}-{size}"
 
 
-def parse_kv(line):
-    return {k: v for k, _, v in (t.partition("=") for t in line.split()) if _}
-
-
 def guest_cmdline(test):
-    return net_run.guest_cmdline(test, "")
+    return vmm.net_cmdline(test)
 
 
 def vmm_cmd(system, test):
+    """The VMM command lines of tests/e2e/net_run.py; qemu-microvm is the
+    QEMU one on microvm with PCIe and SeaBIOS's microvm build."""
     if system == "vireo":
-        return net_run.vireo_cmd(VIREO, PVGUEST, guest_cmdline(test))
-    cmd = net_run.qemu_cmd(QEMU, PVGUEST, guest_cmdline(test))
-    if system == "qemu-microvm":
-        # the same command line on microvm with PCIe (pvguest drives virtio
-        # over PCI only) and SeaBIOS's microvm build, as bench/start.py
-        i = cmd.index("-M")
-        cmd[i:i + 2] = ["-M", "microvm,pcie=on", "-bios", MICROVM_BIOS]
-    return cmd
+        return vmm.vireo_cmd(guest_cmdline(test), PVGUEST, VIREO, devices=vmm.vireo_net())
+    machine = "microvm,pcie=on" if system == "qemu-microvm" else "q35"
+    return vmm.qemu_cmd(guest_cmdline(test), machine, PVGUEST, QEMU, devices=vmm.qemu_net())
 
 
 class HostNs:
@@ -205,7 +195,7 @@ class Peer:
         if not m:
             raise RuntimeError(f"netpeer {self.mode}: status {self.p.returncode}, no result "
                                f"line: {self.err.strip()[-200:]!r}")
-        return parse_kv(m.group(1))
+        return vmm.parse_kv(m.group(1))
 
     def stop(self):
         """Ends it (by its pid: SIGTERM, then SIGKILL) and returns (stdout, stderr)."""
@@ -279,7 +269,7 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
             buf += chunk
             while b"\n" in buf:
                 raw, buf = buf.split(b"\n", 1)
-                line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r", "", raw.decode(errors="replace"))
+                line = vmm.serial_text(raw.decode(errors="replace"))
                 lines.append(line)
                 if first is None and "PVGUEST INFO net ready" in line:
                     tt = thread_ticks(p.pid, VCPU_THREAD[system])
@@ -305,9 +295,13 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
                 if "PVGUEST RESULT" in l or "PVGUEST INFO" in l or "vireo:" in l or "rror" in l
                 or l.startswith("qemu")][-3:]
         failure = f"{LABEL[system]} status {status}: {' | '.join(tail) or 'no output'}"
-        why = microvm_skip_reason(ns, failure) if system == "qemu-microvm" else None
+        why = None
+        if system == "qemu-microvm":
+            # pvguest's `pci` test on the same machine tells whether it sees PCI at all
+            why = vmm.microvm_skip_reason(failure, ns.cmd(vmm_cmd("qemu-microvm", "pci")),
+                                          "virtio-net", BOOT_TIMEOUT)
         if why:
-            raise Skip(why)
+            raise vmm.Skip(why)
         raise RuntimeError(failure)
     share = None
     if first and last and first[0] and last[0] - first[0] > 0.2:
@@ -315,24 +309,11 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
     return out, share
 
 
-def microvm_skip_reason(ns, failure):
-    """Why pvguest found no usable virtio device under microvm, or None
-    when the failure is something else: boots pvguest's `pci` test on the
-    same machine to tell whether it sees PCI at all."""
-    if not re.search(r"no-device|no-common-cfg|no-notify-cfg|no-isr-cfg", failure):
-        return None
-    p = subprocess.run(ns.cmd(vmm_cmd("qemu-microvm", "pci")), stdin=subprocess.DEVNULL,
-                       capture_output=True, text=True, errors="replace", timeout=BOOT_TIMEOUT)
-    m = re.search(r"^PVGUEST RESULT pci .*$", p.stdout, re.M)
-    pci = m.group(0).strip() if m else f"no pci result (status {p.returncode})"
-    return microvm_why(failure, pci, "virtio-net")
-
-
 def bench_line(out, name):
     m = re.findall(rf"^PVGUEST BENCH {name} (.*)$", out, re.M)
     if not m:
         raise RuntimeError(f"no PVGUEST BENCH {name} line")
-    return parse_kv(m[-1])
+    return vmm.parse_kv(m[-1])
 
 
 def run_vmm_test(system, ns, mode, size, secs, pin):
@@ -838,8 +819,8 @@ def main():
         if s in systems and not shutil.which(QEMU):
             errors[s] = {k: f"{QEMU} not installed" for k in keys + ["exits"]}
     if "qemu-microvm" in systems and not errors["qemu-microvm"] and \
-            not os.path.exists(MICROVM_BIOS):
-        errors["qemu-microvm"] = {k: f"{MICROVM_BIOS} missing (Debian: seabios)"
+            not os.path.exists(vmm.MICROVM_BIOS):
+        errors["qemu-microvm"] = {k: f"{vmm.MICROVM_BIOS} missing (Debian: seabios)"
                                   for k in keys + ["exits"]}
     if "container" in systems and not shutil.which("unshare"):
         errors["container"] = {k: "unshare (util-linux) not installed" for k in keys}
@@ -869,7 +850,7 @@ def main():
                             try:
                                 got = (run_exits(s, env.tap, pin) if mode == "exits" else
                                        run_test(env, s, mode, size, args.secs, pin))
-                            except Skip as e:
+                            except vmm.Skip as e:
                                 # the machine cannot run the guest's driver at
                                 # all: no test of this system can run
                                 for k in keys + ["exits"]:

@@ -47,38 +47,19 @@ import threading
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness import vmm
 
-MEM = "256M"
+MEM = vmm.MEM
 MEM_BYTES = 256 << 20
-PVGUEST = "build/guest/pvguest/pvguest.elf"
-VIREO = "build/vireo"
 COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
 VMM_NAMES = ["vireo", "qemu-microvm", "qemu-q35"]
 READY_RE = re.compile(rb"PVGUEST READY(?: t_us=(\d+))?[ \r]*\n")  # the whole line
-ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r")
 
-
-# The same flags as tests/e2e/qemu_pvguest.sh: this host's KVM cannot set
-# MSR 0x10a, and microvm's default firmware (qboot) hands PVH guests an
-# unsorted memory map, so microvm boots through SeaBIOS's microvm build.
-MICROVM_BIOS = "/usr/share/seabios/bios-microvm.bin"
-
-
-def qemu_cmd(machine, cmdline, kernel=PVGUEST, extra=()):
-    """machine: "q35", "microvm" or with options ("microvm,pcie=on");
-    extra: more arguments (devices), before -kernel."""
-    fw = ["-bios", MICROVM_BIOS] if machine.split(",")[0] == "microvm" else []
-    return ["qemu-system-x86_64", "-accel", "kvm", "-M", machine, "-cpu",
-            "host,-arch-capabilities"] + fw + ["-m", MEM, "-smp", "1", "-nodefaults", "-nographic", "-no-reboot",
-            "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=2"] + list(extra) + [
-            "-kernel", kernel, "-append", cmdline]
-
-
+# Nothing is pinned here, so QEMU's threads keep their default names.
 VMMS = {
-    "vireo": lambda c: [VIREO, "run", "--kernel", PVGUEST, "--memory", MEM,
-                        "--cpus", "1", "--debug-exit", "--cmdline", c],
-    "qemu-microvm": lambda c: qemu_cmd("microvm", c),
-    "qemu-q35": lambda c: qemu_cmd("q35", c),
+    "vireo": vmm.vireo_cmd,
+    "qemu-microvm": lambda c: vmm.qemu_cmd(c, "microvm", thread_names=False),
+    "qemu-q35": lambda c: vmm.qemu_cmd(c, "q35", thread_names=False),
 }
 
 
@@ -166,7 +147,7 @@ class Instance:
         rc = self.p.returncode
         if self.system in VMMS:
             if rc != 1 or b"PVGUEST RESULT boot PASS" not in self.out:
-                text = ANSI_RE.sub("", self.out.decode(errors="replace"))
+                text = vmm.serial_text(self.out.decode(errors="replace"))
                 why = [l for l in text.splitlines() if "PVGUEST RESULT" in l][-1:]
                 raise RuntimeError(f"exit status {rc} (expected 1){': ' + why[0] if why else ''}")
         elif rc != 0 or not READY_RE.search(self.out):
@@ -338,7 +319,7 @@ def med(xs):
 
 
 def host_info():
-    return hostinfo.host_info(VIREO)
+    return hostinfo.host_info(vmm.VIREO)
 
 
 # (report row, field per round, unit, better, scale, systems it applies to,

@@ -38,39 +38,9 @@ import time
 
 # The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import netns  # noqa: E402
+from harness import netns, vmm  # noqa: E402
 
 TIMEOUT = 120       # a failure detector only: a healthy vireo run takes well under a second
-PEER_PORT = 7777
-
-
-def guest_cmdline(test, extra):
-    c = (f"pvguest.run={test} pvguest.net_ip={netns.GUEST_IP} "
-         f"pvguest.net_peer={netns.HOST_IP} pvguest.net_port={PEER_PORT} console=ttyS0")
-    return c + (" " + extra if extra else "")
-
-
-def vireo_cmd(vireo, elf, cmdline, queues=1):
-    net = f"tap={netns.TAP},mac={netns.GUEST_MAC}" + (f",queues={queues}" if queues > 1 else "")
-    return [vireo, "run", "--kernel", elf, "--cpus", "1", "--memory", "256M", "--debug-exit",
-            "--net", net, "--cmdline", cmdline]
-
-
-def qemu_cmd(qemu, elf, cmdline, queues=1):
-    # bench/net.py runs the same command lines. As in qemu_blk.sh: this
-    # host's KVM refuses MSR 0x10a; the modern device only. vhost=off: no
-    # /dev/vhost-net here, and the reference is QEMU's own userspace
-    # virtio-net. romfile=: no iPXE option ROM (not installed here, and not
-    # what is tested). debug-threads: the vCPU thread is named, for pinning.
-    netdev = f"tap,id=n0,ifname={netns.TAP},script=no,downscript=no,vhost=off"
-    dev = f"virtio-net-pci,netdev=n0,disable-legacy=on,mac={netns.GUEST_MAC},romfile="
-    if queues > 1:
-        netdev += f",queues={queues}"
-        dev += f",mq=on,vectors={2 * queues + 2}"
-    return [qemu, "-accel", "kvm", "-cpu", "host,-arch-capabilities", "-M", "q35", "-m", "256M",
-            "-name", "pvguest,debug-threads=on", "-smp", "1", "-nodefaults", "-nographic",
-            "-no-reboot", "-serial", "stdio", "-device", "isa-debug-exit,iobase=0x501,iosize=2",
-            "-netdev", netdev, "-device", dev, "-kernel", elf, "-append", cmdline]
 
 
 def start_peer(ns, netpeer, mode, addr, log):
@@ -190,10 +160,14 @@ def run(args, cmdline):
     with tempfile.TemporaryDirectory() as tmp, \
             netns.TapNs(multi_queue=args.queues > 1) as ns, \
             open(os.path.join(tmp, "peer.err"), "w") as peer_log:
-        peer = start_peer(ns, args.netpeer, "echo", f"{netns.HOST_IP}:{PEER_PORT}", peer_log)
+        peer = start_peer(ns, args.netpeer, "echo", f"{netns.HOST_IP}:{netns.PEER_PORT}",
+                          peer_log)
         try:
-            cmd = (qemu_cmd(args.qemu, args.kernel, cmdline, args.queues) if args.qemu else
-                   vireo_cmd(args.vireo, args.kernel, cmdline, args.queues))
+            # bench/net.py runs the same command lines
+            cmd = (vmm.qemu_cmd(cmdline, "q35", args.kernel, args.qemu,
+                                devices=vmm.qemu_net(args.queues)) if args.qemu else
+                   vmm.vireo_cmd(cmdline, args.kernel, args.vireo,
+                                 devices=vmm.vireo_net(args.queues)))
             out_path, err_path = os.path.join(tmp, "vmm.out"), os.path.join(tmp, "vmm.err")
             status = run_vmm(ns.cmd(cmd), out_path, err_path, args.timeout, bool(args.qemu))
             tap = ns.tap_stats()
@@ -201,7 +175,7 @@ def run(args, cmdline):
             peer_line = stop(peer).strip()
         with open(out_path, errors="replace") as f:
             # the serial stream, less CRs and SeaBIOS's terminal escapes
-            out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r", "", f.read())
+            out = vmm.serial_text(f.read())
         with open(err_path, errors="replace") as f:
             err = f.read()
     return status, out, err, peer_line, tap
@@ -241,8 +215,8 @@ def main():
             return 1
 
     name = args.test.split(",")[0]
-    cmdline = guest_cmdline(args.test, args.extra)
-    vmm = "QEMU" if args.qemu else "vireo"
+    cmdline = vmm.net_cmdline(args.test, args.extra)
+    who = "QEMU" if args.qemu else "vireo"
     problems, hints = [], []
     t0 = time.monotonic()
     try:
@@ -260,7 +234,7 @@ def main():
           "(rx = frames from the guest, tx = frames towards it)")
 
     if status != 1:
-        problems.append(f"{vmm} exit status {status}, expected 1 (debug-exit 0)")
+        problems.append(f"{who} exit status {status}, expected 1 (debug-exit 0)")
     want = rf"^PVGUEST RESULT {re.escape(name)} PASS"
     if not re.search(want, out, re.M):
         got = re.findall(rf"^PVGUEST RESULT {re.escape(name)} .*$", out, re.M)
@@ -275,7 +249,7 @@ def main():
         print("FAIL:", pr)
     for h in hints:
         print("  hint:", h)
-    print(f"{'FAIL' if problems else 'PASS'}: {name} under {vmm} ({elapsed:.1f} s)")
+    print(f"{'FAIL' if problems else 'PASS'}: {name} under {who} ({elapsed:.1f} s)")
     return 1 if problems else 0
 
 

@@ -15,6 +15,10 @@ import tempfile
 import termios
 import time
 
+# The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import vmm  # noqa: E402
+
 LOAD = 0x100000
 
 
@@ -77,14 +81,18 @@ CASES = [
 ]
 
 
+def tiny_vm(vireo, path):
+    """vireo running one of these guests: 16 MiB, no other flag."""
+    return vmm.vireo_cmd(None, path, vireo, "16M", cpus=None, debug_exit=False)
+
+
 def signal_case(vireo, tmp):
     """SIGTERM ends a VM whose guest sleeps forever, with status 128+15."""
     path = os.path.join(tmp, "halt.elf")
     with open(path, "wb") as f:
         f.write(pvh_elf(serial("z") + HALT))
-    p = subprocess.Popen([vireo, "run", "--kernel", path, "--memory", "16M"],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+    p = subprocess.Popen(tiny_vm(vireo, path), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = p.stdout.read(1)  # the guest is running
     p.send_signal(signal.SIGTERM)
     try:
@@ -107,8 +115,8 @@ def tty_case(vireo, tmp):
         f.write(pvh_elf(serial("z") + HALT))
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
-    p = subprocess.Popen([vireo, "run", "--kernel", path, "--memory", "16M"],
-                         stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+    p = subprocess.Popen(tiny_vm(vireo, path), stdin=slave, stdout=slave,
+                         stderr=subprocess.PIPE)
     problems = []
     try:
         seen = b""
@@ -156,7 +164,7 @@ def main():
             with open(path, "wb") as f:
                 f.write(pvh_elf(code))
             try:
-                p = subprocess.run([vireo, "run", "--kernel", path, "--memory", "16M"] + flags,
+                p = subprocess.run(tiny_vm(vireo, path) + flags,
                                    input=stdin, stdin=None if stdin else subprocess.DEVNULL,
                                    capture_output=True, timeout=120)
             except subprocess.TimeoutExpired:

@@ -16,6 +16,10 @@ import sys
 import tempfile
 import zlib
 
+# The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import vmm  # noqa: E402
+
 TIMEOUT = 300  # a failure detector only: a healthy run takes well under a second
 
 
@@ -41,23 +45,22 @@ def main():
     cmdline = f"pvguest.run={args.test} pvguest.cpus={args.cpus} console=ttyS0 x=\"a b\""
     if args.extra:
         cmdline += " " + args.extra
-    cmd = [args.vireo, "run", "--kernel", args.kernel, "--cpus", str(args.cpus),
-           "--memory", args.memory, "--debug-exit"]
+    devices = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, spec in enumerate(args.disk):
             size, _, opts = spec.partition(",")
             img = os.path.join(tmp, f"disk{i}.img")
             with open(img, "wb") as f:
                 f.truncate(mem_mib(size) << 20)
-            cmd += ["--disk", f"path={img}" + (f",{opts}" if opts else "")]
+            devices += ["--disk", f"path={img}" + (f",{opts}" if opts else "")]
         if args.initrd_bytes:
             data = random.Random(42).randbytes(args.initrd_bytes)
             path = os.path.join(tmp, "initrd")
             with open(path, "wb") as f:
                 f.write(data)
             cmdline += f" pvguest.initrd={len(data)}:{zlib.crc32(data):08x}"
-            cmd += ["--initrd", path]
-        cmd += ["--cmdline", cmdline]
+            devices += ["--initrd", path]
+        cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, args.memory, args.cpus, devices)
         print("$", " ".join(cmd))
         try:
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
