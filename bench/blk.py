@@ -44,7 +44,8 @@ import tempfile
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness.hostload import OTHER_MAX, cpu_snapshot, wait_quiet
+from harness.hostload import OTHER_MAX, HostLoad, wait_quiet
+from harness.pin import on_cpu, pin_plan, pin_threads
 from harness import vmm
 from harness.container import Container
 
@@ -133,39 +134,19 @@ def parse_bench(out):
     return res
 
 
-def pin_plan():
-    """(io_cpu, vcpu_cpu), or None with fewer than two CPUs to use."""
-    cpus = sorted(os.sched_getaffinity(0))
-    return (cpus[0], cpus[1]) if len(cpus) >= 2 else None
-
-
-def pin_vcpu(pid, names, cpu, deadline):
-    """Moves the thread whose comm is in names to cpu once it exists."""
-    while time.perf_counter() < deadline:
-        try:
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                    if f.read().strip() in names:
-                        os.sched_setaffinity(int(tid), {cpu})
-                        return True
-        except (FileNotFoundError, ProcessLookupError):
-            return False
-        time.sleep(0.0005)
-    return False
-
-
-def run_guest(cmd, secs, pin, vcpu_names):
+def run_guest(cmd, secs, pin, vcpu):
     """Runs a VMM to its exit and parses the BENCH lines. pin: the VMM
-    starts on io_cpu (its threads inherit that) and its vCPU thread is then
-    moved to vcpu_cpu; the guest spins wait_ms before its first job."""
+    starts on io_cpu (its threads inherit that) and its vCPU thread (named
+    vcpu) is then moved to vcpu_cpu; the guest spins wait_ms before its
+    first job."""
     timeout = BOOT_TIMEOUT + len(JOBS) * secs * 2
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE,
-                         preexec_fn=(lambda: os.sched_setaffinity(0, {pin[0]})) if pin else None)
+                         preexec_fn=on_cpu(pin[0] if pin else None))
     try:
-        if pin and not pin_vcpu(p.pid, vcpu_names, pin[1], t0 + 10):
-            raise RuntimeError(f"no vCPU thread ({'/'.join(vcpu_names)}) to pin")
+        if pin and not pin_threads(p.pid, {vcpu: pin[1]}, t0 + 10):
+            raise RuntimeError(f"no vCPU thread ({vcpu}) to pin")
         o, e = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"no exit within {timeout:.0f} s")
@@ -192,7 +173,7 @@ def run_fio(img, engine, cache, secs, tmp, pin, wrap=None):
     cmd = ["fio", "--output-format=json", path]
     p = subprocess.run(wrap(cmd) if wrap else cmd, capture_output=True,
                        timeout=BOOT_TIMEOUT + len(JOBS) * secs * 2,
-                       preexec_fn=(lambda: os.sched_setaffinity(0, {pin[0]})) if pin else None)
+                       preexec_fn=on_cpu(pin[0] if pin else None))
     out = p.stdout.decode(errors="replace")
     if p.returncode or "{" not in out:
         raise RuntimeError(f"fio status {p.returncode}: {p.stderr.decode(errors='replace')[-300:]}")
@@ -237,11 +218,12 @@ def make_image(path):
 def run_system(name, img, cache, secs, tmp, pin):
     kind, _, how = name.partition("-")
     if kind == "vireo":
-        return run_guest(vireo_cmd(img, how, cache, secs, pin), secs, pin, {"vcpu0"})
+        return run_guest(vireo_cmd(img, how, cache, secs, pin), secs, pin,
+                         vmm.vcpu_thread("vireo"))
     if name == "qemu-microvm":
         try:
             return run_guest(qemu_cmd(img, "io_uring", cache, secs, pin, "microvm"), secs, pin,
-                             {"CPU 0/KVM"})
+                             vmm.vcpu_thread("qemu"))
         except RuntimeError as e:
             # pvguest's `pci` test on the same machine tells whether it sees PCI at all
             pci = qemu_cmd(img, "io_uring", cache, 0, None, "microvm", "pvguest.run=pci")
@@ -250,7 +232,8 @@ def run_system(name, img, cache, secs, tmp, pin):
                 raise vmm.Skip(why) from e
             raise
     if kind == "qemu":
-        return run_guest(qemu_cmd(img, how, cache, secs, pin), secs, pin, {"CPU 0/KVM"})
+        return run_guest(qemu_cmd(img, how, cache, secs, pin), secs, pin,
+                         vmm.vcpu_thread("qemu"))
     if kind == "container":
         with container_of(pin) as c:
             return run_fio(img, how, cache, secs, tmp, pin, wrap=c.cmd)
@@ -492,6 +475,7 @@ def main():
     skipped = set()
 
     pin = None if args.no_pin else pin_plan()
+    load = HostLoad()
     t_start = time.perf_counter()
     waited = 0.0
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -522,7 +506,7 @@ def main():
                     for attempt in range(1 + RETRIES):
                         prepare_image(img, cache)
                         waited += wait_quiet(QUIET_WAIT_S)
-                        b0, o0 = cpu_snapshot()
+                        before = load.snapshot()
                         t0 = time.perf_counter()
                         try:
                             got = run_system(s, img, cache, args.secs, tmp, pin)
@@ -534,8 +518,7 @@ def main():
                                   f"{'skipped' if isinstance(e, vmm.Skip) else 'failed'}: {e}",
                                   file=sys.stderr)
                             break
-                        b1, o1 = cpu_snapshot()
-                        other = max(0.0, (b1 - b0) - (o1 - o0)) / (time.perf_counter() - t0)
+                        other = load.others(before) / (time.perf_counter() - t0)
                         print(f"blk: cache={cache} run {r + 1}/{args.runs}: {s}: done, other "
                               f"load {other:.0%} of a CPU", file=sys.stderr)
                         if other <= OTHER_MAX:

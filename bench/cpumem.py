@@ -43,7 +43,8 @@ import threading
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness.hostload import OTHER_MAX, cpu_snapshot, wait_quiet
+from harness.hostload import OTHER_MAX, HostLoad, wait_quiet
+from harness.pin import on_cpu, pin_plan, pin_threads
 from harness import vmm
 
 VIREO = vmm.VIREO
@@ -132,33 +133,6 @@ def qemu_4k_problem():
             f"which this host backs with huge pages ({SHMEM_THP}: {mode})")
 
 
-# --- pinning and host load --------------------------------------------------
-
-def pin_plan(no_pin):
-    cpus = sorted(os.sched_getaffinity(0))
-    return None if no_pin or len(cpus) < 2 else cpus
-
-
-def pin_threads(pid, want, deadline):
-    """want: thread name -> CPU. Moves each once it exists; True when all
-    were found before deadline."""
-    left = dict(want)
-    while left and time.perf_counter() < deadline:
-        try:
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                try:
-                    with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                        name = f.read().strip()
-                except FileNotFoundError:
-                    continue
-                if name in left:
-                    os.sched_setaffinity(int(tid), {left.pop(name)})
-        except (FileNotFoundError, ProcessLookupError):
-            return False
-        time.sleep(0.001)
-    return not left
-
-
 # --- one turn ---------------------------------------------------------------
 
 def guest_ram_pages(pid):
@@ -225,14 +199,14 @@ def run_turn(system, job, pin, container_cls):
                 qemu_argv(system.split("-")[1], group, threads, pages, kernel, bool(pin)))
         if pin and threads == 1:
             # as bench/blk.py: the VMM's own threads on one CPU, the vCPU on another
-            preexec = lambda: os.sched_setaffinity(0, {cpus[0]})  # noqa: E731
+            preexec = on_cpu(cpus[0])
             want = {vmm.vcpu_thread(system): cpus[1]}
         elif pin:
             want = {vmm.vcpu_thread(system, i): cpus[i % len(cpus)] for i in range(threads)}
     else:
         argv = hostbench_argv(group, threads, pages, kernel, bool(pin))
         if pin and threads == 1:
-            preexec = lambda: os.sched_setaffinity(0, {cpus[1]})  # noqa: E731
+            preexec = on_cpu(cpus[1])
     container = None
     if system == "container":
         container = container_cls("cpumem", cpus=threads, mem_bytes=CONTAINER_MEM).__enter__()
@@ -397,7 +371,7 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or os.path.join("bench", "results", stamp)
     os.makedirs(out, exist_ok=True)
-    pin = pin_plan(args.no_pin)
+    pin = None if args.no_pin else pin_plan()
     nthreads = args.threads
 
     errors = {}         # system or (system, job) -> why it is not measured at all
@@ -430,6 +404,7 @@ def main():
     raw = []            # every turn
     job_errors = {}     # (system, job) -> [why]
     sums = Checksums()
+    load = HostLoad()
     for r in range(args.runs):
         for job in js:
             jid = job[0]
@@ -439,13 +414,12 @@ def main():
                 rec = {"round": r + 1, "job": jid, "system": s}
                 for attempt in range(2):
                     waited = wait_quiet(QUIET_WAIT_S)
-                    b0, o0 = cpu_snapshot()
+                    before = load.snapshot()
                     try:
                         res = run_turn(s, job, pin, container_cls)
                     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                         res = {"error": str(e)}
-                    b1, o1 = cpu_snapshot()
-                    other = max(0.0, (b1 - b0) - (o1 - o0)) / max(res.get("wall_s", 1), 0.1)
+                    other = load.others(before) / max(res.get("wall_s", 1), 0.1)
                     res.update({"waited_s": round(waited, 1), "other_cpu": round(other, 3),
                                 "attempt": attempt + 1})
                     if "error" in res or other <= OTHER_MAX or attempt == 1:

@@ -62,9 +62,10 @@ import sys
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from blk import pin_plan, pin_vcpu
 from harness import netns, vmm
 from harness.container import Container
+from harness.hostload import OTHER_MAX, ProcLoad, wait_quiet
+from harness.pin import on_cpu, pin_plan, pin_threads, thread_ticks
 
 VIREO = vmm.VIREO
 PVGUEST = vmm.PVGUEST
@@ -73,9 +74,8 @@ QEMU = vmm.QEMU
 BOOT_TIMEOUT = 60   # on top of the measurement itself (QEMU's firmware takes ~3 s here)
 PEER_PORT = netns.PEER_PORT     # the host peer's UDP port
 GUEST_PORT = 7778   # the guest's own UDP port (the rx source's target)
-# A test during which processes outside the benchmark used more than this
-# share of a CPU is run again (at most RETRIES times; the last one is kept).
-OTHER_MAX = 0.15
+# A test during which processes outside the benchmark used more than
+# OTHER_MAX of a CPU is run again (at most RETRIES times; the last one is kept).
 RETRIES = 1
 QUIET_WAIT_S = 10
 # ... and so is a VMM test in which the polling vCPU thread got less than
@@ -90,7 +90,7 @@ SYSTEMS = ["vireo", "qemu", "veth", "loopback", "container", "qemu-microvm"]
 LABEL = {"vireo": "vireo", "qemu": "QEMU q35", "veth": "veth (2 netns)", "loopback": "loopback",
          "container": "container <-> host (veth)", "qemu-microvm": "QEMU microvm"}
 VMMS = ("vireo", "qemu", "qemu-microvm")
-VCPU_THREAD = {"vireo": {"vcpu0"}, "qemu": {"CPU 0/KVM"}, "qemu-microvm": {"CPU 0/KVM"}}
+VCPU_THREAD = {s: vmm.vcpu_thread(s) for s in VMMS}
 # The comparison report's columns (bench/report.py) and the system behind each.
 REPORT_COLUMNS = [("native", "loopback"), ("container", "container"), ("vireo", "vireo"),
                   ("qemu-microvm", "qemu-microvm"), ("qemu-q35", "qemu")]
@@ -167,7 +167,7 @@ class Peer:
         self.p = subprocess.Popen(
             ns.cmd([NETPEER] + [str(a) for a in argv]), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None)
+            preexec_fn=on_cpu(cpu))
         Ours.started(self.p)
         self.err = ""
         if self.mode in ("echo", "sink"):
@@ -214,22 +214,6 @@ class Peer:
             return self.p.communicate()
 
 
-def thread_ticks(pid, names):
-    """(tid, CPU ticks) of pid's thread whose comm is in names, or None."""
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                if f.read().strip() not in names:
-                    continue
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                v = f.read()
-            v = v[v.rindex(")") + 2:].split()
-            return int(tid), int(v[11]) + int(v[12])
-    except OSError:
-        pass
-    return None
-
-
 def run_guest(system, ns, test, pin, timeout, on_ready=None):
     """Boots the VMM inside ns to its exit; returns its serial output (CRs
     and terminal escapes removed) and the share of a CPU its vCPU thread
@@ -240,14 +224,15 @@ def run_guest(system, ns, test, pin, timeout, on_ready=None):
     cmd = ns.cmd(vmm_cmd(system, test))
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT,
-                         preexec_fn=(lambda: os.sched_setaffinity(0, {pin[0]})) if pin else None)
+                         preexec_fn=on_cpu(pin[0] if pin else None))
     Ours.started(p)
     buf, lines, status = b"", [], None
     first = last = None     # (time, vCPU ticks) samples
     try:
         t0 = time.monotonic()
-        if pin and not pin_vcpu(p.pid, VCPU_THREAD[system], pin[1], time.perf_counter() + 10):
-            raise RuntimeError(f"no vCPU thread ({'/'.join(VCPU_THREAD[system])}) to pin")
+        if pin and not pin_threads(p.pid, {VCPU_THREAD[system]: pin[1]},
+                                   time.perf_counter() + 10):
+            raise RuntimeError(f"no vCPU thread ({VCPU_THREAD[system]}) to pin")
         while True:
             left = t0 + timeout - time.monotonic()
             if left <= 0:
@@ -465,50 +450,15 @@ def run_test(env, system, mode, size, secs, pin):
 
 
 # --- load outside the benchmark ---------------------------------------------
-# Network processing runs partly in softirq context, which the kernel charges
-# to no process, so "host busy minus our own CPU time" (blk.py's measure)
-# would count our own packets as someone else's load. Instead the CPU time
-# of every other user-space process is summed from /proc: utime+stime, plus
-# cutime+cstime, which takes in the children they reaped during the test
-# (short-lived ones such as compilers included). A process that was there
-# at the start and is gone at the end was reaped by someone, whose cutime
-# now holds all of its time: what it had used before the test is taken off
-# again. Kernel threads are left out, and so are the children of the
-# processes in skip: inside a container the measured netpeer is forked by
-# the util-linux unshare that this benchmark started.
-
-def proc_times(skip):
-    """{pid: CPU ticks used by it and the children it reaped} for every
-    user-space process not in skip and not a child of one."""
-    res = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit() or int(d) in skip:
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                s = f.read()
-        except OSError:
-            continue
-        v = s[s.rindex(")") + 2:].split()
-        if int(v[6]) & 0x00200000 or int(v[1]) in skip:    # PF_KTHREAD, or ours
-            continue
-        res[int(d)] = sum(int(x) for x in v[11:15])
-    return res
-
-
-def others_cpu(before, after):
-    """CPU seconds that processes outside the benchmark used between the snapshots."""
-    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
-    ticks -= sum(t for pid, t in before.items() if pid not in after)
-    return max(0, ticks) / os.sysconf("SC_CLK_TCK")
-
 
 class Ours:
     """The pids of this benchmark and of every process it started, left
     out of the count of others' load; and those processes, so that an
-    interrupted run ends them (by pid) before their namespaces go."""
+    interrupted run ends them (by pid) before their namespaces go. load:
+    what the others use, counted per process (see ProcLoad)."""
     pids = {os.getpid()}
     procs = []
+    load = ProcLoad(pids)
 
     @classmethod
     def started(cls, p):
@@ -521,19 +471,6 @@ class Ours:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-
-
-def wait_quiet(limit_s):
-    """Waits (up to limit_s) until other processes are about idle: this
-    harness is not alone on a shared machine. Returns the seconds waited."""
-    t0 = time.perf_counter()
-    while True:
-        a = proc_times(Ours.pids)
-        time.sleep(0.3)
-        if others_cpu(a, proc_times(Ours.pids)) < 0.3 * OTHER_MAX or \
-                time.perf_counter() - t0 > limit_s:
-            return time.perf_counter() - t0
-        time.sleep(0.7)
 
 
 # --- report -----------------------------------------------------------------
@@ -845,8 +782,8 @@ def main():
                             continue
                         for attempt in range(1 + RETRIES):
                             Ours.procs = [p for p in Ours.procs if p.poll() is None]
-                            waited += wait_quiet(QUIET_WAIT_S)
-                            a, t0 = proc_times(Ours.pids), time.perf_counter()
+                            waited += wait_quiet(QUIET_WAIT_S, Ours.load)
+                            a, t0 = Ours.load.snapshot(), time.perf_counter()
                             try:
                                 got = (run_exits(s, env.tap, pin) if mode == "exits" else
                                        run_test(env, s, mode, size, args.secs, pin))
@@ -864,8 +801,7 @@ def main():
                                 print(f"net: run {r + 1}/{args.runs}: {s} {key}: failed: {e}",
                                       file=sys.stderr)
                                 break
-                            other = others_cpu(a, proc_times(Ours.pids)) / \
-                                (time.perf_counter() - t0)
+                            other = Ours.load.others(a) / (time.perf_counter() - t0)
                             vs = got.get("vcpu_share")
                             print(f"net: run {r + 1}/{args.runs}: {s} {key}: done, other "
                                   f"load {other:.0%} of a CPU" +
