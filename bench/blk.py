@@ -33,19 +33,19 @@ columns; a missing one is reported, not fatal. Writes blk.md and blk.json
 into DIR (default bench/results/<UTC timestamp>/). Nothing is asserted: the
 issue's goals are reported against the figures."""
 import argparse
-import datetime
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
+from harness import results
 from harness.hostload import OTHER_MAX, HostLoad, wait_quiet
 from harness.pin import on_cpu, pin_plan, pin_threads
+from harness.stats import median_range, summary
 from harness import vmm
 from harness.container import Container
 
@@ -245,19 +245,12 @@ def container_of(pin):
     return Container("blk", cpus=1 if pin else os.cpu_count(), mem_bytes=CONTAINER_MEM)
 
 
-def summary(xs):
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
-
-
 def host_info(img_dir):
     return hostinfo.host_info(VIREO, ("qemu-system-x86_64", "fio"), img_dir)
 
 
 def fmt(s, key, d=0):
-    if not s or key not in s:
-        return "-"
-    v = s[key]
-    return f"{v['median']:.{d}f} [{v['min']:.{d}f}-{v['max']:.{d}f}]"
+    return median_range((s or {}).get(key), d)
 
 
 def med(res, cache, system, job, key):
@@ -422,9 +415,9 @@ def report_group(cache, systems, by_round, errors, args, pin, method):
         if skip:
             row["skip"] = skip
         rows.append(row)
-    return {"group": "disk" if cache == "writeback" else "disk-direct", "title": title,
-            "method": report_method(cache, args, pin, method),
-            "columns": [c for c, _ in REPORT_COLUMNS], "rows": rows}
+    return results.report_group("disk" if cache == "writeback" else "disk-direct", title,
+                                report_method(cache, args, pin, method), rows,
+                                [c for c, _ in REPORT_COLUMNS])
 
 
 def main():
@@ -457,9 +450,7 @@ def main():
             print(f"blk: {path} missing: run ./scripts/build.sh --no-san from the repository "
                   "root first", file=sys.stderr)
             return 2
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or os.path.join("bench", "results", stamp)
-    os.makedirs(out, exist_ok=True)
+    stamp, out = results.out_dir(args.out)
     missing = {s: f"{tool} not installed" for s in systems
                for tool in [{"native": "fio", "qemu": "qemu-system-x86_64", "container": "fio"}
                             .get(s.split("-")[0])]
@@ -533,7 +524,7 @@ def main():
                     for k in res["jobs"]:
                         if k in got:
                             raw[s][k].append(got[k])
-            res["caches"][cache] = {"_other_cpu": summary(others) if others else None}
+            res["caches"][cache] = {"_other_cpu": summary(others)}
             for s in systems:
                 if s in errors:
                     res["caches"][cache][s] = {"error": errors[s], "skipped": s in skipped}
@@ -601,13 +592,7 @@ def main():
               f"used more than {OTHER_MAX:.0%} of a CPU is run again once.", "",
               f"Whole run: {res['total_s']:.0f} s, of which {waited:.0f} s waiting for the "
               "host to be idle."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(os.path.join(out, "blk.md"), "w") as f:
-        f.write(text)
-    with open(os.path.join(out, "blk.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    print(f"blk: wrote {out}/blk.md and blk.json", file=sys.stderr)
+    results.write(out, "blk", lines, res)
     return 0
 
 

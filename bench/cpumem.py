@@ -32,8 +32,6 @@ Writes cpu.json and memory.json (each with the "report" that
 bench/report.py reads) into DIR (default bench/results/<UTC timestamp>/);
 progress goes to stderr, one line per turn."""
 import argparse
-import datetime
-import json
 import os
 import re
 import shutil
@@ -45,7 +43,8 @@ import time
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 from harness.hostload import OTHER_MAX, HostLoad, wait_quiet
 from harness.pin import on_cpu, pin_plan, pin_threads
-from harness import vmm
+from harness import results, vmm
+from harness.results import COLUMNS
 
 VIREO = vmm.VIREO
 PVGUEST = vmm.PVGUEST
@@ -54,7 +53,6 @@ SHMEM_THP = "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 MEM = "2G"
 MEM_BYTES = 2 << 30
 CONTAINER_MEM = 3 << 30     # hostbench's largest set is 1 GiB + 2 MiB at a time
-COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
 WAIT_MS = 300               # the guest's head start, for the harness to pin vCPU threads
 TIMEOUT_S = 240
 QUIET_WAIT_S = 10
@@ -352,7 +350,7 @@ def build_report(group, title, method, rows, values, runs, errors, job_errors, s
             else:
                 row["skip"][c] = skip_reason(c, key, errors, job_errors, systems)
         out.append(row)
-    return {"group": group, "title": title, "method": method, "columns": COLUMNS, "rows": out}
+    return results.report_group(group, title, method, out)
 
 
 def main():
@@ -368,9 +366,7 @@ def main():
     bad = [s for s in systems if s not in COLUMNS]
     if bad or args.runs < 1 or args.threads < 1:
         ap.error(f"--systems from {','.join(COLUMNS)}; --runs and --threads at least 1")
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or os.path.join("bench", "results", stamp)
-    os.makedirs(out, exist_ok=True)
+    stamp, out = results.out_dir(args.out)
     pin = None if args.no_pin else pin_plan()
     nthreads = args.threads
 
@@ -520,8 +516,7 @@ def main():
     for fn, rep, group in (("cpu.json", cpu, "cpu"), ("memory.json", memory, "mem")):
         data = dict(common_raw, report=rep,
                     raw=[t for t in raw if t["job"].startswith(group)])
-        with open(os.path.join(out, fn), "w") as f:
-            json.dump(data, f, indent=1)
+        results.write_json(out, fn, data)
     log(f"wrote {os.path.join(out, 'cpu.json')} and {os.path.join(out, 'memory.json')}")
 
 

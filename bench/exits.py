@@ -22,21 +22,19 @@ Run from the repository root after ./scripts/build.sh --no-san. Writes
 exits.md and exits.json (with the "report" key bench/report.py reads) into
 DIR (default bench/results/<UTC timestamp>/)."""
 import argparse
-import datetime
-import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness import vmm
+from harness import results, vmm
+from harness.results import COLUMNS
+from harness.stats import median_range, summary
 
-COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
 VMMS = ["vireo", "qemu-q35", "qemu-microvm"]
 SYSTEMS = VMMS + ["native", "container"]
 QEMU = vmm.QEMU
@@ -135,11 +133,6 @@ def run_syscall(argv):
     return float(vmm.parse_kv(m.group(1))["getppid_ns"])
 
 
-def summary(xs):
-    xs = [x for x in xs if x is not None]
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)} if xs else None
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -154,9 +147,7 @@ def main():
     bad = [s for s in systems if s not in SYSTEMS]
     if bad or args.runs < 1:
         ap.error(f"unknown system {bad}" if bad else "--runs must be at least 1")
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or os.path.join("bench", "results", stamp)
-    os.makedirs(out, exist_ok=True)
+    stamp, out = results.out_dir(args.out)
 
     # per round, None where a round did not measure it (rounds line up by index)
     vals = {s: {f: [None] * args.runs for f in ("pio_ns", "mmio_ns", "kick_ns", "pio_p90_ns",
@@ -271,17 +262,15 @@ def main():
                 row["skip"][c] = ("not measured: pvguest makes no system calls (no kernel); "
                                   "the exit rows are the VM's costs")
         rows.append(row)
-    report = {"group": "exits", "title": "Exit costs", "method": method,
-              "columns": COLUMNS, "rows": rows}
-    results = {"host": host, "runs": args.runs, "n": args.n, "memory": vmm.MEM,
+    report = results.report_group("exits", "Exit costs", method, rows)
+    res = {"host": host, "runs": args.runs, "n": args.n, "memory": vmm.MEM,
                "systems": {s: {f: summary(v) for f, v in vals[s].items()} | {"raw": vals[s]}
                            for s in VMMS if s in systems},
                "syscall_us": {s: summary(v) for s, v in syscall.items() if s in systems},
                "kick_queue": kick_queue, "errors": errors, "report": report}
 
     def cell(xs):
-        s = summary(xs)
-        return f"{s['median']:.3f} [{s['min']:.3f}-{s['max']:.3f}]" if s else ""
+        return median_range(summary(xs), 3, "")
 
     lines = [f"# Exit costs ({stamp})", "",
              f"Host: {host['cpu']}, {host['cores']} cores, Linux {host['kernel']}, KVM "
@@ -296,13 +285,7 @@ def main():
         for c, why in row["skip"].items():
             lines.append(f"- {row['name']}, {c}: {why}")
     lines += ["", "Method: " + method]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(os.path.join(out, "exits.md"), "w") as f:
-        f.write(text)
-    with open(os.path.join(out, "exits.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"exits: wrote {out}/exits.md and exits.json", file=sys.stderr)
+    results.write(out, "exits", lines, res)
     return 0
 
 

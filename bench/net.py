@@ -49,8 +49,6 @@ is reported, not fatal). Writes net.md and net.json into DIR (default
 bench/results/<UTC timestamp>/). Nothing is asserted: the goals are
 reported against the figures."""
 import argparse
-import datetime
-import json
 import os
 import re
 import select
@@ -62,10 +60,11 @@ import sys
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness import netns, vmm
+from harness import netns, results, vmm
 from harness.container import Container
 from harness.hostload import OTHER_MAX, ProcLoad, wait_quiet
 from harness.pin import on_cpu, pin_plan, pin_threads, thread_ticks
+from harness.stats import median_range, summary
 
 VIREO = vmm.VIREO
 PVGUEST = vmm.PVGUEST
@@ -475,16 +474,6 @@ class Ours:
 
 # --- report -----------------------------------------------------------------
 
-def summary(xs):
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
-
-
-def fmt(s, d):
-    if not s:
-        return "-"
-    return f"{s['median']:.{d}f} [{s['min']:.{d}f}-{s['max']:.{d}f}]"
-
-
 def fmt_pps(s):
     if not s:
         return "-"
@@ -518,7 +507,7 @@ def table(res, systems):
                 if t:
                     v = t.get(field)
                     d = (3 if v and v["median"] < 0.1 else 2) if field == "gbps" else 1
-                    cells.append(fmt_pps(v) if field == "pps" else fmt(v, d))
+                    cells.append(fmt_pps(v) if field == "pps" else median_range(v, d))
                 elif key in r.get("skipped", []):
                     cells.append("skipped (below)")
                 else:
@@ -557,7 +546,7 @@ def exits_table(res):
             continue
         e = r.get("exits")
         if e:
-            rows.append(f"| {LABEL[s]} | " + " | ".join(fmt(e.get(k), 0) for k in
+            rows.append(f"| {LABEL[s]} | " + " | ".join(median_range(e.get(k), 0) for k in
                                                         ("pio_ns", "mmio_ns", "kick_ns")) + " |")
         else:
             why = r.get("errors", {}).get("exits", "not run")
@@ -681,9 +670,9 @@ def report_group(systems, by_round, errors, args, pin, method):
         if skip:
             row["skip"] = skip
         rows.append(row)
-    return {"group": "net", "title": "Network (virtio-net, UDP)",
-            "method": report_method(args, pin, method),
-            "columns": [c for c, _ in REPORT_COLUMNS], "rows": rows}
+    return results.report_group("net", "Network (virtio-net, UDP)",
+                                report_method(args, pin, method), rows,
+                                [c for c, _ in REPORT_COLUMNS])
 
 
 def on_sigterm(signum, frame):
@@ -730,9 +719,7 @@ def main():
     if why:
         print(f"net: cannot run: {why}", file=sys.stderr)
         return 2
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or os.path.join("bench", "results", stamp)
-    os.makedirs(out, exist_ok=True)
+    stamp, out = results.out_dir(args.out)
 
     pin = None if args.no_pin else pin_plan()
     keys = [test_key(m, s) for s in SIZES for m in MODES]
@@ -826,7 +813,7 @@ def main():
                 print(f"net: {s}: set-up: {e}", file=sys.stderr)
     res["total_s"] = round(time.perf_counter() - t_start, 1)
     res["waited_for_quiet_s"] = round(waited, 1)
-    res["other_cpu"] = summary(others) if others else None
+    res["other_cpu"] = summary(others)
     for s in systems:
         tests = {}
         for k in keys:
@@ -892,13 +879,7 @@ def main():
                   if pin else "Threads not pinned (--no-pin)."), "",
               f"Whole run: {res['total_s']:.0f} s, of which {waited:.0f} s waiting for the "
               "host to be idle."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(os.path.join(out, "net.md"), "w") as f:
-        f.write(text)
-    with open(os.path.join(out, "net.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    print(f"net: wrote {out}/net.md and net.json", file=sys.stderr)
+    results.write(out, "net", lines, res)
     return 0
 
 

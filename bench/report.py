@@ -12,18 +12,17 @@ usage: bench/report.py [--runs N] [--quick] [--only cpu,memory,...]
 Run from the repository root as root, after ./scripts/build.sh --no-san
 (scripts/bench.sh does both)."""
 import argparse
-import datetime
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-
-COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
+from harness import results
+from harness.results import COLUMNS
+from harness.stats import summary
 LABEL = {"native": "native", "container": "container", "vireo": "vireo",
          "qemu-microvm": "QEMU microvm", "qemu-q35": "QEMU q35"}
 COLOR = {"native": "#4d4d4d", "container": "#1b9e77", "vireo": "#d95f02",
@@ -96,17 +95,6 @@ def load_groups(out, steps, failures):
     return sorted(groups, key=lambda g: order.get(g["group"], len(order)))
 
 
-def finite(xs):
-    return [x for x in xs if isinstance(x, (int, float)) and math.isfinite(x)]
-
-
-def stats(xs):
-    xs = finite(xs)
-    if not xs:
-        return None
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
-
-
 def relative(row, col):
     """Per-round performance relative to native (1 = native, above 1 =
     better than native), over the rounds where both ran."""
@@ -123,8 +111,9 @@ def analyse(groups):
     for g in groups:
         cols = g.get("columns", COLUMNS)
         for row in g.get("rows", []):
-            row["stats"] = {c: stats(row.get("runs", {}).get(c, [])) for c in cols}
-            row["vs_native"] = {c: stats(relative(row, c)) for c in cols if c != "native"}
+            row["stats"] = {c: summary(row.get("runs", {}).get(c, []), count=True) for c in cols}
+            row["vs_native"] = {c: summary(relative(row, c), count=True)
+                                for c in cols if c != "native"}
     return groups
 
 
@@ -295,8 +284,7 @@ def write_report(out, groups, meta):
         md += ["## Steps that failed", ""] + [f"- {k}: {v}" for k, v in meta["failures"].items()] + [""]
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(md))
-    with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"meta": meta, "groups": groups}, f, indent=1)
+    results.write_json(out, "results.json", {"meta": meta, "groups": groups})
     return worst
 
 
@@ -340,9 +328,7 @@ def main():
     else:
         if os.geteuid() != 0:
             sys.exit("bench: run as root (namespaces, TAP devices, cgroups)")
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        out = args.out or os.path.join("bench", "results", stamp)
-        os.makedirs(out, exist_ok=True)
+        stamp, out = results.out_dir(args.out)
         meta = {"stamp": stamp, "runs": args.runs, "quick": args.quick,
                 "command": "./scripts/bench.sh" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
                 "host": hostinfo.host_info("build/vireo"), "failures": {}, "seconds": {}}

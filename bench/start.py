@@ -34,8 +34,6 @@ start.json (with the "report" key bench/report.py reads) into DIR (default
 bench/results/<UTC timestamp>/)."""
 import argparse
 import concurrent.futures
-import datetime
-import json
 import os
 import re
 import select
@@ -47,11 +45,12 @@ import threading
 import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness import vmm
+from harness import results, vmm
+from harness.results import COLUMNS
+from harness.stats import median_range, summary
 
 MEM = vmm.MEM
 MEM_BYTES = 256 << 20
-COLUMNS = ["native", "container", "vireo", "qemu-microvm", "qemu-q35"]
 VMM_NAMES = ["vireo", "qemu-microvm", "qemu-q35"]
 READY_RE = re.compile(rb"PVGUEST READY(?: t_us=(\d+))?[ \r]*\n")  # the whole line
 
@@ -309,11 +308,6 @@ def launch_rate(system, secs, k, timeout):
             "failed": st["failed"], "span_s": span, "k": k, "error": st["error"]}
 
 
-def summary(xs):
-    xs = [x for x in xs if x is not None]
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)} if xs else None
-
-
 def med(xs):
     return statistics.median(xs) if xs else None
 
@@ -355,9 +349,7 @@ def main():
     bad = [s for s in args.systems.split(",") if s and s not in COLUMNS]
     if bad or args.runs < 1 or args.per_round < 1 or args.launch_k < 1:
         ap.error(f"unknown system {bad[0]!r}" if bad else "--runs, --per-round, --launch-k >= 1")
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or os.path.join("bench", "results", stamp)
-    os.makedirs(out, exist_ok=True)
+    stamp, out = results.out_dir(args.out)
 
     errors = {}     # system -> why it is not measured at all
     for s in systems:
@@ -472,21 +464,20 @@ def main():
             else:
                 row["runs"][c] = [v * scale if v is not None else None for v in vals]
         rows.append(row)
-    report = {"group": "start", "title": "Start and footprint", "method": method,
-              "columns": COLUMNS, "rows": rows}
+    report = results.report_group("start", "Start and footprint", method, rows)
 
-    results = {"host": host_info(), "runs": args.runs, "per_round": args.per_round,
+    res = {"host": host_info(), "runs": args.runs, "per_round": args.per_round,
                "launch_secs": args.launch_secs, "launch_k": k, "memory": MEM,
                "systems": {}, "report": report}
     for s in systems:
         if s in errors:
-            results["systems"][s] = {"error": errors[s]}
+            res["systems"][s] = {"error": errors[s]}
             continue
-        results["systems"][s] = {f: summary(v) for f, v in rounds[s].items()}
-        results["systems"][s].update({"rounds": rounds[s], "raw": raw[s],
+        res["systems"][s] = {f: summary(v) for f, v in rounds[s].items()}
+        res["systems"][s].update({"rounds": rounds[s], "raw": raw[s],
                                       "errors": round_errors[s]})
 
-    h = results["host"]
+    h = res["host"]
     lines = [f"# Start time and footprint ({stamp})", "",
              f"Host: {h['cpu']}, {h['cores']} cores, Linux {h['kernel']}, KVM {h['kvm']}; "
              f"{h['vireo']}; {h['qemu']}.",
@@ -498,10 +489,9 @@ def main():
              "|---|---|---|---|---|---|---|---|---|---|"]
 
     def cell(s, f, d=1):
-        x = results["systems"][s].get(f)
-        return f"{x['median']:.{d}f} [{x['min']:.{d}f}-{x['max']:.{d}f}]" if x else "-"
+        return median_range(res["systems"][s].get(f), d)
     for s in systems:
-        r = results["systems"][s]
+        r = res["systems"][s]
         if "error" in r:
             lines.append(f"| {s} | not measured: {r['error']} |" + " |" * 9)
             continue
@@ -510,7 +500,7 @@ def main():
                      f"{cell(s, 'launches_per_s', 1)} | {cell(s, 'rss_kib', 0)} | "
                      f"{cell(s, 'workload_kib', 0)} | {cell(s, 'own_kib', 0)} | "
                      f"{cell(s, 'own_private_kib', 0)} |")
-    sv = results["systems"]
+    sv = res["systems"]
     v, mv = sv.get("vireo", {}), sv.get("qemu-microvm", {})
     if v.get("ready_ms") and mv.get("ready_ms") and v.get("own_kib") and mv.get("own_kib"):
         lines += ["", f"vireo reaches READY {mv['ready_ms']['median'] / v['ready_ms']['median']:.0f}x "
@@ -521,13 +511,7 @@ def main():
     if skips:
         lines += ["", "Not measured:", ""] + skips
     lines += ["", "Method: " + method]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    with open(os.path.join(out, "start.md"), "w") as f:
-        f.write(text)
-    with open(os.path.join(out, "start.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    print(f"start: wrote {out}/start.md and start.json", file=sys.stderr)
+    results.write(out, "start", lines, res)
     return 0
 
 
