@@ -61,14 +61,14 @@ import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 from harness import netns, results, vmm
-from harness.container import Container
+from harness.container import Container, descendants
 from harness.hostload import OTHER_MAX, ProcLoad, wait_quiet
+from harness.netpeer import NETPEER, Netpeer
 from harness.pin import on_cpu, pin_plan, pin_threads, thread_ticks
 from harness.stats import median_range, summary
 
 VIREO = vmm.VIREO
 PVGUEST = vmm.PVGUEST
-NETPEER = "build/tools/netpeer/netpeer"
 QEMU = vmm.QEMU
 BOOT_TIMEOUT = 60   # on top of the measurement itself (QEMU's firmware takes ~3 s here)
 PEER_PORT = netns.PEER_PORT     # the host peer's UDP port
@@ -127,8 +127,8 @@ class HostNs:
 class ContainerNs:
     """Runs netpeer inside a Container. Its command's process is util-linux
     unshare, which ignores SIGTERM while it waits for its child; so a
-    signal meant for netpeer goes to unshare's descendants (inner)."""
-    inner = True
+    signal meant for netpeer goes to unshare's descendants (targets):
+    killing unshare would kill netpeer before it reports."""
 
     def __init__(self, c):
         self.c = c
@@ -136,81 +136,14 @@ class ContainerNs:
     def cmd(self, argv):
         return self.c.cmd(argv)
 
-
-def descendants(pid):
-    """Every process below pid (from /proc's parent links)."""
-    kids = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    v = f.read()
-                kids.setdefault(int(v[v.rindex(")") + 2:].split()[1]), []).append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    out, todo = [], [pid]
-    while todo:
-        for k in kids.get(todo.pop(), []):
-            out.append(k)
-            todo.append(k)
-    return out
+    @staticmethod
+    def targets(pid):
+        return descendants(pid)
 
 
-class Peer:
-    """A netpeer started here (inside a namespace, on one CPU). Server modes
-    (echo, sink) are waited for until they listen."""
-
-    def __init__(self, ns, argv, cpu):
-        self.mode = argv[0]
-        self.inner = getattr(ns, "inner", False)
-        self.p = subprocess.Popen(
-            ns.cmd([NETPEER] + [str(a) for a in argv]), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=on_cpu(cpu))
-        Ours.started(self.p)
-        self.err = ""
-        if self.mode in ("echo", "sink"):
-            end = time.monotonic() + 10
-            while time.monotonic() < end:
-                if not select.select([self.p.stderr], [], [], end - time.monotonic())[0]:
-                    break
-                line = self.p.stderr.readline()
-                self.err += line
-                if not line or "ready on" in line:
-                    break
-            if "ready on" not in self.err:
-                self.stop()
-                raise RuntimeError(f"netpeer {self.mode} did not start: {self.err.strip()!r}")
-
-    def result(self, timeout):
-        """Waits (up to timeout s, then SIGTERM: it still reports) for the
-        result line; returns its key=value pairs."""
-        try:
-            out, err = self.p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            out, err = self.stop()
-        self.err += err or ""
-        m = re.search(rf"^NETPEER {self.mode} (.*)$", out or "", re.M)
-        if not m:
-            raise RuntimeError(f"netpeer {self.mode}: status {self.p.returncode}, no result "
-                               f"line: {self.err.strip()[-200:]!r}")
-        return vmm.parse_kv(m.group(1))
-
-    def stop(self):
-        """Ends it (by its pid: SIGTERM, then SIGKILL) and returns (stdout, stderr)."""
-        if self.p.poll() is None:
-            # inside a container: netpeer is unshare's child (killing
-            # unshare would kill it before it reports)
-            for pid in (descendants(self.p.pid) if self.inner else [self.p.pid]):
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        try:
-            return self.p.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return self.p.communicate()
+def peer(ns, argv, cpu):
+    """netpeer started here (in ns, on cpu), counted as ours."""
+    return Netpeer(ns, argv, cpu, netpeer=NETPEER, started=Ours.started)
 
 
 def run_guest(system, ns, test, pin, timeout, on_ready=None):
@@ -306,7 +239,7 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
     timeout = BOOT_TIMEOUT + secs * 3
     host = f"{netns.HOST_IP}:{PEER_PORT}"
     if mode == "tx":
-        sink = Peer(ns, ["sink", "--bind", host, "--secs", secs, "--wait", timeout], io)
+        sink = peer(ns, ["sink", "--bind", host, "--secs", secs, "--wait", timeout], io)
         try:
             out, share = run_guest(system, ns, test, pin, timeout)
         except BaseException:
@@ -325,7 +258,7 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
         src = []
 
         def start_source():
-            src.append(Peer(ns, ["source", "--dst", f"{netns.GUEST_IP}:{GUEST_PORT}",
+            src.append(peer(ns, ["source", "--dst", f"{netns.GUEST_IP}:{GUEST_PORT}",
                                  "--size", size, "--secs", timeout], io))
         try:
             out, share = run_guest(system, ns, test, pin, timeout, on_ready=start_source)
@@ -340,7 +273,7 @@ def run_vmm_test(system, ns, mode, size, secs, pin):
         pps = float(g["pps"]) if "pps" in g else int(g["pkts"]) / (int(g["ms"]) / 1000)
         return {"pps": pps, "gbps": pps * size * 8 / 1e9, "guest_pkts": int(g["pkts"]),
                 "offered_pps": float(sent["pps"]), "vcpu_share": share}
-    echo = Peer(ns, ["echo", "--bind", host], io)
+    echo = peer(ns, ["echo", "--bind", host], io)
     try:
         out, share = run_guest(system, ns, test, pin, timeout)
     finally:
@@ -364,9 +297,9 @@ def run_peer_test(env, mode, size, secs, pin):
     cns, caddr, sns, saddr = env
     io, vc = (pin[0], pin[1]) if pin else (None, None)
     if mode == "rr":
-        echo = Peer(sns, ["echo", "--bind", f"{saddr}:{PEER_PORT}"], io)
+        echo = peer(sns, ["echo", "--bind", f"{saddr}:{PEER_PORT}"], io)
         try:
-            rr = Peer(cns, ["rr", "--dst", f"{saddr}:{PEER_PORT}", "--size", size,
+            rr = peer(cns, ["rr", "--dst", f"{saddr}:{PEER_PORT}", "--size", size,
                             "--secs", secs, "--spin"], vc).result(timeout=secs + 10)
         finally:
             echo.stop()
@@ -378,10 +311,10 @@ def run_peer_test(env, mode, size, secs, pin):
     else:
         sink_ns, sink_addr, sink_cpu, src_ns, src_cpu = cns, f"{caddr}:{GUEST_PORT}", vc, sns, io
         spin = ["--spin"]
-    sink = Peer(sink_ns, ["sink", "--bind", sink_addr, "--secs", secs, "--wait", 10] + spin,
+    sink = peer(sink_ns, ["sink", "--bind", sink_addr, "--secs", secs, "--wait", 10] + spin,
                 sink_cpu)
     try:
-        sent = Peer(src_ns, ["source", "--dst", sink_addr, "--size", size, "--secs", secs],
+        sent = peer(src_ns, ["source", "--dst", sink_addr, "--size", size, "--secs", secs],
                     src_cpu).result(timeout=secs + 10)
     finally:
         got = sink.result(timeout=5)

@@ -46,6 +46,7 @@ import time
 
 from harness import hostinfo  # bench/, the script's own directory, is on sys.path
 from harness import results, vmm
+from harness.container import Container, descendants
 from harness.results import COLUMNS
 from harness.stats import median_range, summary
 
@@ -78,7 +79,6 @@ def new_container():
     """A Container with its cgroup, netns and veth made. Retries when a
     name it picked is taken (its cgroup's name comes from id(), which two
     live Containers can share modulo 10000)."""
-    from harness.container import Container
     keep = []
     for attempt in range(5):
         c = Container("start", cpus=1, mem_bytes=MEM_BYTES)
@@ -205,19 +205,6 @@ def smaps(pid):
                 cur_priv += int(line.split()[1])
     flush()
     return rss, guest, private
-
-
-def descendants(pid):
-    out = []
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids = [int(x) for x in f.read().split()]
-        except OSError:
-            continue
-        for k in kids:
-            out += [k] + descendants(k)
-    return out
 
 
 def footprint(system, timeout):
@@ -413,7 +400,6 @@ def main():
 
     cdesc = ""
     if "container" in live:
-        from harness.container import Container
         cdesc = Container("start", cpus=1, mem_bytes=MEM_BYTES, net=True).describe()
     k = args.launch_k
     method = (

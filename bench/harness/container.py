@@ -20,6 +20,26 @@ def _sh(*argv):
         raise RuntimeError(f"container: {' '.join(argv)}: {p.stderr.strip() or p.returncode}")
 
 
+def descendants(pid):
+    """Every process below pid (from /proc's parent links): under a
+    container command's process (unshare), the workload and its children."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    v = f.read()
+                kids.setdefault(int(v[v.rindex(")") + 2:].split()[1]), []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
 def cgroup_version():
     """2 with a unified hierarchy that has the controllers, else 1."""
     return 2 if os.path.exists(os.path.join(CGROOT, "cgroup.controllers")) else 1

@@ -5,10 +5,10 @@ on a TAP in a fresh network namespace, with netpeer echoing on the host end.
 usage: net_run.py VIREO PVGUEST_ELF NETPEER [--test NAME[,opts]] [--extra CMDLINE]
                   [--queues N] [--qemu [QEMU]] [--timeout S]
 
-What it sets up (bench/harness/netns.py): a namespace with vtap0 at
-10.77.0.1/24 (IFF_MULTI_QUEUE when --queues > 1), and `netpeer echo` bound to
-10.77.0.1:7777 in it. The VMM runs inside the namespace with the guest's NIC
-on vtap0 and MAC 52:54:00:12:34:56:
+What it sets up (bench/harness/netns.py, netpeer.py): a namespace with vtap0
+at 10.77.0.1/24 (IFF_MULTI_QUEUE when --queues > 1), and `netpeer echo` bound
+to 10.77.0.1:7777 in it. The VMM runs inside the namespace with the guest's
+NIC on vtap0 and MAC 52:54:00:12:34:56 (bench/harness/vmm.py):
 
     vireo run ... --net tap=vtap0,mac=52:54:00:12:34:56[,queues=N]
     qemu-system-x86_64 ... -netdev tap,ifname=vtap0,vhost=off,... -device virtio-net-pci,...
@@ -27,7 +27,6 @@ on every path."""
 import argparse
 import os
 import re
-import select
 import shlex
 import shutil
 import signal
@@ -39,50 +38,9 @@ import time
 # The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
 from harness import netns, vmm  # noqa: E402
+from harness.netpeer import Netpeer  # noqa: E402
 
 TIMEOUT = 120       # a failure detector only: a healthy vireo run takes well under a second
-
-
-def start_peer(ns, netpeer, mode, addr, log):
-    """Starts netpeer MODE bound to addr inside ns; returns once it is
-    listening. Its stderr goes to log (a file)."""
-    p = subprocess.Popen(ns.cmd([netpeer, mode, "--bind", addr]), stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ready = wait_line(p, p.stderr, "ready on", 10, log)
-    if not ready:
-        stop(p)
-        raise RuntimeError(f"netpeer {mode} did not start: {open(log.name).read().strip()!r}")
-    return p
-
-
-def wait_line(p, stream, needle, limit, log):
-    """Copies stream's lines to log until one contains needle (True) or
-    limit seconds pass or the stream ends (False)."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        r, _, _ = select.select([stream], [], [], max(0.0, end - time.monotonic()))
-        if not r:
-            break
-        line = stream.readline()
-        if not line:
-            return False
-        log.write(line)
-        log.flush()
-        if needle in line:
-            return True
-    return False
-
-
-def stop(p):
-    """Ends a process started here (by its pid) and returns its stdout."""
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    try:
-        out, _ = p.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, _ = p.communicate()
-    return out or ""
 
 
 def run_vmm(cmd, out_path, err_path, limit, is_qemu):
@@ -158,10 +116,9 @@ def run(args, cmdline):
     """Sets up, runs the VMM once and tears down; returns (status, guest
     output, VMM stderr, the echo peer's result line, TAP counters)."""
     with tempfile.TemporaryDirectory() as tmp, \
-            netns.TapNs(multi_queue=args.queues > 1) as ns, \
-            open(os.path.join(tmp, "peer.err"), "w") as peer_log:
-        peer = start_peer(ns, args.netpeer, "echo", f"{netns.HOST_IP}:{netns.PEER_PORT}",
-                          peer_log)
+            netns.TapNs(multi_queue=args.queues > 1) as ns:
+        peer = Netpeer(ns, ["echo", "--bind", f"{netns.HOST_IP}:{netns.PEER_PORT}"],
+                       netpeer=args.netpeer)
         try:
             # bench/net.py runs the same command lines
             cmd = (vmm.qemu_cmd(cmdline, "q35", args.kernel, args.qemu,
@@ -172,7 +129,7 @@ def run(args, cmdline):
             status = run_vmm(ns.cmd(cmd), out_path, err_path, args.timeout, bool(args.qemu))
             tap = ns.tap_stats()
         finally:
-            peer_line = stop(peer).strip()
+            peer_line = (peer.stop()[0] or "").strip()
         with open(out_path, errors="replace") as f:
             # the serial stream, less CRs and SeaBIOS's terminal escapes
             out = vmm.serial_text(f.read())
