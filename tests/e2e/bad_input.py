@@ -10,6 +10,10 @@ import subprocess
 import sys
 import tempfile
 
+# The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import verdict  # noqa: E402
+
 USAGE, RUNTIME = 2, 1
 
 
@@ -134,16 +138,12 @@ def main():
             problems.append(f"message lacks {word!r}: {err[0]!r}")
         if p.stdout:
             problems.append(f"stdout not empty: {p.stdout[:80]!r}")
-        print(f"{'ok  ' if not problems else 'FAIL'} {name}: {err[0] if err else ''}")
-        for pr in problems:
-            print(f"       {pr}")
-        failures += bool(problems)
+        failures += verdict.case(f"{name}: {err[0] if err else ''}", problems)
     leftovers = [f for f in os.listdir(".") if f.startswith("core")]
     if leftovers:
         print("FAIL: core files left behind:", leftovers)
         failures += 1
-    print(f"{len(cases) - failures}/{len(cases)} bad-input cases behave")
-    return 1 if failures else 0
+    return verdict.tally(len(cases), failures, "bad-input cases")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import time
 
 # The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import vmm  # noqa: E402
+from harness import verdict, vmm  # noqa: E402
 
 LOAD = 0x100000
 
@@ -147,10 +147,7 @@ def tty_case(vireo, tmp):
             p.wait()
         os.close(master)
         os.close(slave)
-    print(f"{'ok  ' if not problems else 'FAIL'} terminal: raw mode, Ctrl-A x, restored")
-    for pr in problems:
-        print(f"       {pr}")
-    return 1 if problems else 0
+    return int(verdict.case("terminal: raw mode, Ctrl-A x, restored", problems))
 
 
 def main():
@@ -183,16 +180,12 @@ def main():
             bad = [l for l in err.splitlines() if not l.startswith("vireo:")]
             if bad:
                 problems.append(f"stray stderr: {bad!r}")
-            print(f"{'ok  ' if not problems else 'FAIL'} {name}")
-            for pr in problems:
-                print(f"       {pr}")
-            if problems:
+            if verdict.case(name, problems):
                 print("       stderr:", err.strip().replace("\n", "\n               "))
-            failures += bool(problems)
+                failures += 1
         failures += signal_case(vireo, tmp)
         failures += tty_case(vireo, tmp)
-    print(f"{len(CASES) + 2 - failures}/{len(CASES) + 2} platform cases behave")
-    return 1 if failures else 0
+    return verdict.tally(len(CASES) + 2, failures, "platform cases")
 
 
 if __name__ == "__main__":
