@@ -41,13 +41,13 @@ import sys
 import tempfile
 import time
 
-from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness import results
+# bench/harness is the library shared with tests/e2e (bench/, the script's
+# own directory, is on sys.path)
+from harness import hostinfo, results, vmm
+from harness.container import Container
 from harness.hostload import OTHER_MAX, HostLoad, wait_quiet
 from harness.pin import on_cpu, pin_plan, pin_threads
 from harness.stats import median_range, summary
-from harness import vmm
-from harness.container import Container
 
 VIREO = vmm.VIREO
 PVGUEST = vmm.PVGUEST

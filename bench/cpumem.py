@@ -40,10 +40,11 @@ import sys
 import threading
 import time
 
-from harness import hostinfo  # bench/, the script's own directory, is on sys.path
+# bench/harness is the library shared with tests/e2e (bench/, the script's
+# own directory, is on sys.path)
+from harness import hostinfo, results, vmm
 from harness.hostload import OTHER_MAX, HostLoad, wait_quiet
 from harness.pin import on_cpu, pin_plan, pin_threads
-from harness import results, vmm
 from harness.results import COLUMNS
 
 VIREO = vmm.VIREO

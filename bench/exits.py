@@ -30,8 +30,9 @@ import sys
 import tempfile
 import time
 
-from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness import results, vmm
+# bench/harness is the library shared with tests/e2e (bench/, the script's
+# own directory, is on sys.path)
+from harness import hostinfo, results, vmm
 from harness.results import COLUMNS
 from harness.stats import median_range, summary
 

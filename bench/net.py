@@ -59,8 +59,9 @@ import subprocess
 import sys
 import time
 
-from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness import netns, results, vmm
+# bench/harness is the library shared with tests/e2e (bench/, the script's
+# own directory, is on sys.path)
+from harness import hostinfo, netns, results, vmm
 from harness.container import Container, descendants
 from harness.hostload import OTHER_MAX, ProcLoad, wait_quiet
 from harness.netpeer import NETPEER, Netpeer

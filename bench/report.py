@@ -19,10 +19,12 @@ import subprocess
 import sys
 import time
 
-from harness import hostinfo  # bench/, the script's own directory, is on sys.path
-from harness import results
+# bench/harness is the library shared with tests/e2e (bench/, the script's
+# own directory, is on sys.path)
+from harness import hostinfo, results
 from harness.results import COLUMNS
 from harness.stats import summary
+
 LABEL = {"native": "native", "container": "container", "vireo": "vireo",
          "qemu-microvm": "QEMU microvm", "qemu-q35": "QEMU q35"}
 COLOR = {"native": "#4d4d4d", "container": "#1b9e77", "vireo": "#d95f02",
