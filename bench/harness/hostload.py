@@ -22,7 +22,8 @@ class HostLoad:
         children)."""
         with open("/proc/stat") as f:
             v = [int(x) for x in f.readline().split()[1:]]
-        busy = (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")  # user nice system irq softirq
+        # user nice system irq softirq
+        busy = (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")
         ours = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF,
                    resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
         return busy, ours
