@@ -397,24 +397,17 @@ def report_method(cache, args, pin, method):
 def report_group(cache, systems, by_round, errors, args, pin, method):
     title = {"writeback": "Disk (virtio-blk, cache=writeback)",
              "none": "Disk (virtio-blk, cache=none, O_DIRECT)"}[cache]
-    rows = []
-    for name, job, field, unit, better in REPORT_ROWS:
-        runs, skip = {}, {}
-        for col, s in REPORT_COLUMNS:
-            if s not in systems:
-                skip[col] = f"not run this time ({s} not in --systems)"
-            elif s in errors:
-                skip[col] = errors[s]
-            else:
-                vals = [(g.get(job) or {}).get(field) if g else None for g in by_round[s]]
-                if all(v is None for v in vals):
-                    skip[col] = f"no {job} figure in {s}'s output"
-                else:
-                    runs[col] = [round(v, 3) if v is not None else None for v in vals]
-        row = {"name": name, "unit": unit, "better": better, "runs": runs}
-        if skip:
-            row["skip"] = skip
-        rows.append(row)
+    def figures(s, job, field):
+        if s in errors:
+            return None, errors[s]
+        vals = [(g.get(job) or {}).get(field) if g else None for g in by_round[s]]
+        if all(v is None for v in vals):
+            return None, f"no {job} figure in {s}'s output"
+        return [round(v, 3) if v is not None else None for v in vals], None
+
+    rows = [results.report_row(name, unit, better, REPORT_COLUMNS, systems,
+                               lambda s: figures(s, job, field))
+            for name, job, field, unit, better in REPORT_ROWS]
     return results.report_group("disk" if cache == "writeback" else "disk-direct", title,
                                 report_method(cache, args, pin, method), rows,
                                 [c for c, _ in REPORT_COLUMNS])

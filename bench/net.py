@@ -585,25 +585,18 @@ def report_method(args, pin, method):
 
 
 def report_group(systems, by_round, errors, args, pin, method):
-    rows = []
-    for name, key, field, unit, better in report_rows():
-        runs, skip = {}, {}
-        for col, s in REPORT_COLUMNS:
-            if s not in systems:
-                skip[col] = f"not run this time ({s} not in --systems)"
-            elif key in errors[s]:
-                skip[col] = errors[s][key]
-            else:
-                vals = [g.get(field) if g else None for g in by_round[s][key]]
-                if all(v is None for v in vals):
-                    skip[col] = f"no {field} figure for {key}"
-                else:
-                    runs[col] = [round(v, 4 if unit == "Gbit/s" else 2) if v is not None
-                                 else None for v in vals]
-        row = {"name": name, "unit": unit, "better": better, "runs": runs}
-        if skip:
-            row["skip"] = skip
-        rows.append(row)
+    def figures(s, key, field, unit):
+        if key in errors[s]:
+            return None, errors[s][key]
+        vals = [g.get(field) if g else None for g in by_round[s][key]]
+        if all(v is None for v in vals):
+            return None, f"no {field} figure for {key}"
+        d = 4 if unit == "Gbit/s" else 2
+        return [round(v, d) if v is not None else None for v in vals], None
+
+    rows = [results.report_row(name, unit, better, REPORT_COLUMNS, systems,
+                               lambda s: figures(s, key, field, unit))
+            for name, key, field, unit, better in report_rows()]
     return results.report_group("net", "Network (virtio-net, UDP)",
                                 report_method(args, pin, method), rows,
                                 [c for c, _ in REPORT_COLUMNS])

@@ -35,6 +35,27 @@ def write(out, name, lines, data):
     print(f"{name}: wrote {out}/{name}.md and {name}.json", file=sys.stderr)
 
 
+def report_row(name, unit, better, columns, systems, figures):
+    """A report row from a script whose systems stand behind the columns
+    (blk.py, net.py). columns: (report column, system) pairs; figures(system):
+    (values per round, None) or (None, why there are none). A system not in
+    systems was not run this time; "skip" is there only if a column has one."""
+    runs, skip = {}, {}
+    for col, s in columns:
+        if s not in systems:
+            skip[col] = f"not run this time ({s} not in --systems)"
+            continue
+        vals, why = figures(s)
+        if why:
+            skip[col] = why
+        else:
+            runs[col] = vals
+    row = {"name": name, "unit": unit, "better": better, "runs": runs}
+    if skip:
+        row["skip"] = skip
+    return row
+
+
 def report_group(group, title, method, rows, columns=COLUMNS):
     """A script's "report": one group of rows in bench/report.py's schema.
     Each row: {"name", "unit", "better": "higher" or "lower", "runs": {column:
