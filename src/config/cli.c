@@ -35,6 +35,9 @@ const char cli_usage[] =
 	"                       a virtio-net NIC on TAP interface NAME (repeatable,\n"
 	"                       up to 4); it is created if missing and vireo may\n"
 	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP\n"
+	"  --transport pci|mmio how virtio devices reach the guest: PCI with MSI-X\n"
+	"                       (default), or virtio-mmio windows announced on the\n"
+	"                       kernel command line and in the DSDT (pci=off guests)\n"
 	"  --debug-exit         QEMU-compatible debug-exit device at port 0x501:\n"
 	"                       a guest write of v ends vireo with status (v << 1) | 1\n"
 	"\n"
@@ -218,7 +221,7 @@ static int cli_add_net(const char *val, struct vm_config *cfg, struct errbuf *e)
 
 enum cli_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
-	FLAG_NET, FLAG_DEBUG_EXIT, FLAG_HELP,
+	FLAG_NET, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_HELP,
 };
 
 static const struct {
@@ -230,7 +233,7 @@ static const struct {
 	{ "--cmdline", FLAG_CMDLINE, true }, { "--cpus", FLAG_CPUS, true },
 	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
 	{ "--disk", FLAG_DISK, true }, { "--net", FLAG_NET, true },
-	{ "--debug-exit", FLAG_DEBUG_EXIT, false },
+	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
 };
 
@@ -284,6 +287,14 @@ static int cli_apply(struct cli *cli, enum cli_flag flag, const char *val, struc
 		return cli_add_disk(val, cfg, e);
 	case FLAG_NET:
 		return cli_add_net(val, cfg, e);
+	case FLAG_TRANSPORT:
+		if (!strcmp(val, "pci"))
+			cfg->transport = CONFIG_TRANSPORT_PCI;
+		else if (!strcmp(val, "mmio"))
+			cfg->transport = CONFIG_TRANSPORT_MMIO;
+		else
+			return errf(e, -EINVAL, "--transport: '%s': expected pci or mmio", val);
+		break;
 	case FLAG_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		break;

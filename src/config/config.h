@@ -24,6 +24,9 @@
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 enum config_cache { CONFIG_CACHE_WRITEBACK, CONFIG_CACHE_NONE };
 enum config_engine { CONFIG_ENGINE_URING, CONFIG_ENGINE_SYNC };
+/* How virtio devices reach the guest: PCI (MSI-X) or virtio-mmio windows
+ * (for guests booted with pci=off, as Firecracker's are). */
+enum config_transport { CONFIG_TRANSPORT_PCI, CONFIG_TRANSPORT_MMIO };
 
 /* A virtio-blk disk. */
 struct config_disk {
@@ -55,6 +58,7 @@ struct vm_config {
 	enum serial_mode serial;
 	char *serial_path;            /* SERIAL_FILE */
 	bool debug_exit;
+	enum config_transport transport;
 	unsigned nr_disks;
 	struct config_disk disks[CONFIG_MAX_DISKS];
 	unsigned nr_nets;

@@ -114,6 +114,17 @@ int irq_irqfd(int vm_fd, unsigned gsi, int efd, bool attach)
 	return ioctl(vm_fd, KVM_IRQFD, &fd) < 0 ? -errno : 0;
 }
 
+int irq_ioeventfd_match(int vm_fd, uint64_t addr, uint32_t len, uint64_t value, int efd,
+			bool attach)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = value, .addr = addr, .len = len, .fd = efd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (attach ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
 int irq_ioeventfd(int vm_fd, uint64_t addr, bool pio, int efd, bool attach)
 {
 	struct kvm_ioeventfd io = {

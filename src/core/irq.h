@@ -54,5 +54,10 @@ int irq_irqfd(int vm_fd, unsigned gsi, int efd, bool attach);
 /* Binds an eventfd to guest writes of any length at an MMIO (or PIO)
  * address (KVM_IOEVENTFD), so a queue kick never exits to vireo. */
 int irq_ioeventfd(int vm_fd, uint64_t addr, bool pio, int efd, bool attach);
+/* The same for MMIO writes of len bytes whose value is value: several
+ * eventfds share one address, one per value (virtio-mmio's QueueNotify
+ * takes the queue's index). Other writes there still exit to vireo. */
+int irq_ioeventfd_match(int vm_fd, uint64_t addr, uint32_t len, uint64_t value, int efd,
+			bool attach);
 
 #endif

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/x86/layout.h"
 #include "virtio/dev/blk.h"
 #include "virtio/dev/net.h"
+#include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
 
 /* --- virtio-blk ---------------------------------------------------------- */
@@ -107,6 +109,19 @@ static const struct device_type device_types[] = {
 	},
 };
 
+/* Device n's virtio-mmio window and pin. */
+static int devices_add_mmio(struct device *d, unsigned n, const struct device_env *env,
+			    struct errbuf *e)
+{
+	uint64_t base = LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)n * VIRTIO_MMIO_SIZE;
+	unsigned gsi = layout_virtio_mmio_gsi(n);
+
+	if (!gsi || base + VIRTIO_MMIO_SIZE > LAYOUT_VIRTIO_MMIO_BASE + LAYOUT_VIRTIO_MMIO_SIZE)
+		return errf(e, -ENOSPC, "no interrupt left for another virtio-mmio device");
+	return virtio_mmio_create(&d->mmio, d->type->virtio(d->dev), env->mmio, base, gsi,
+				  env->loop, env->vm_fd, e);
+}
+
 static int devices_add(struct devices *ds, const struct device_type *t, const struct vm_config *cfg,
 		       unsigned i, const struct device_env *env, struct errbuf *e)
 {
@@ -122,7 +137,9 @@ static int devices_add(struct devices *ds, const struct device_type *t, const st
 	if (ret)
 		return ret;
 	ds->nr++;
-	return virtio_pci_create(&d->transport, t->virtio(d->dev), env->pci, env->irq, env->loop,
+	if (env->transport == CONFIG_TRANSPORT_MMIO)
+		return devices_add_mmio(d, ds->nr - 1, env, e);
+	return virtio_pci_create(&d->pci, t->virtio(d->dev), env->pci, env->irq, env->loop,
 				 env->vm_fd, e);
 }
 
@@ -150,7 +167,8 @@ void devices_destroy(struct devices *ds)
 	while (ds->nr) {
 		struct device *d = &ds->dev[--ds->nr];
 
-		virtio_pci_destroy(d->transport);
+		virtio_pci_destroy(d->pci);
+		virtio_mmio_destroy(d->mmio);
 		d->type->destroy(d->dev);
 	}
 }

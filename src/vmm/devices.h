@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "config/config.h"
 #include "core/gmem.h"
+#include "core/bus.h"
 #include "core/irq.h"
 #include "hw/pci.h"
 
@@ -21,9 +22,11 @@
 struct device_env {
 	struct gmem *mem;
 	struct evloop *loop;
-	struct pci *pci;
+	struct pci *pci;              /* CONFIG_TRANSPORT_PCI */
 	struct irq_router *irq;
+	struct bus *mmio;             /* CONFIG_TRANSPORT_MMIO */
 	int vm_fd;
+	enum config_transport transport;
 };
 
 struct virtio_dev;
@@ -49,12 +52,14 @@ struct device_type {
 };
 
 struct virtio_pci;
+struct virtio_mmio;
 
 struct device {
 	const struct device_type *type;
 	char name[DEVICE_NAME_MAX];
 	void *dev;                    /* the model: struct blk, struct net */
-	struct virtio_pci *transport;
+	struct virtio_pci *pci;       /* its transport: one of these two */
+	struct virtio_mmio *mmio;
 };
 
 #define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS)
@@ -65,8 +70,10 @@ struct devices {
 };
 
 /* Builds every device cfg asks for, type by type in table order, and puts
- * each on its transport. On error, what was built stays in ds for
- * devices_destroy, and e names the instance's origin. Returns 0 or -errno. */
+ * each on env->transport: PCI slots in that order, or virtio-mmio windows
+ * from LAYOUT_VIRTIO_MMIO_BASE with IOAPIC pins from 5, in that order. On
+ * error, what was built stays in ds for devices_destroy, and e names the
+ * instance's origin. Returns 0 or -errno. */
 int devices_create(struct devices *ds, const struct vm_config *cfg, const struct device_env *env,
 		   struct errbuf *e) __attribute__((warn_unused_result));
 /* Transports first, then the devices, in reverse order. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -33,6 +34,7 @@
 #include "hw/i8042.h"
 #include "hw/pci.h"
 #include "hw/serial_8250.h"
+#include "virtio/virtio_mmio.h"
 #include "vmm/devices.h"
 
 #define VM_MMIO64_SIZE (64ull << 30)
@@ -202,6 +204,51 @@ static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct 
 	return 0;
 }
 
+/* What the DSDT describes: the PCI windows, COM1, the virtio-mmio devices. */
+static void vm_acpi_layout(const struct vm *vm, struct acpi_layout *l)
+{
+	*l = (struct acpi_layout){
+		.ecam_base = LAYOUT_ECAM_BASE, .ecam_end_bus = LAYOUT_ECAM_SIZE / (1 << 20) - 1,
+		.mmio32_base = LAYOUT_MMIO32_BASE, .mmio32_size = LAYOUT_MMIO32_SIZE,
+		.mmio64_base = vm_mmio64_base(vm), .mmio64_size = VM_MMIO64_SIZE,
+		.com1_base = SERIAL_COM1_BASE, .com1_len = SERIAL_NR_REGS,
+		.com1_irq = SERIAL_COM1_IRQ,
+	};
+	for (unsigned i = 0; i < vm->devices.nr && l->nr_virtio_mmio < ACPI_MAX_VIRTIO_MMIO; i++) {
+		const struct virtio_mmio *m = vm->devices.dev[i].mmio;
+
+		if (m)
+			l->virtio_mmio[l->nr_virtio_mmio++] = (struct acpi_virtio_mmio){
+				.base = (uint32_t)m->base, .len = VIRTIO_MMIO_SIZE, .gsi = m->gsi,
+			};
+	}
+}
+
+/* The user's command line, then "virtio_mmio.device=4K@<base>:<gsi>" for
+ * each virtio-mmio device (Linux's syntax), which a guest booted with
+ * acpi=off (or without ACPI) needs to find them. malloc'd; NULL: no memory. */
+static char *vm_kernel_cmdline(const struct vm *vm, const struct vm_config *cfg)
+{
+	const char *user = cfg->cmdline ? cfg->cmdline : "";
+	size_t len = strlen(user) + 1, n;
+	char *s;
+
+	len += vm->devices.nr * sizeof(" virtio_mmio.device=4K@0x0000000000000000:000");
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	n = (size_t)snprintf(s, len, "%s", user);
+	for (unsigned i = 0; i < vm->devices.nr && n < len; i++) {
+		const struct virtio_mmio *m = vm->devices.dev[i].mmio;
+
+		if (m)
+			n += (size_t)snprintf(s + n, len - n, "%svirtio_mmio.device=%uK@%#llx:%u",
+					      n ? " " : "", VIRTIO_MMIO_SIZE / 1024,
+					      (unsigned long long)m->base, m->gsi);
+	}
+	return s;
+}
+
 static int vm_read_file(const char *what, const char *path, uint8_t **buf, size_t *len,
 			struct errbuf *e)
 {
@@ -247,14 +294,18 @@ out:
 static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, uint64_t rsdp,
 			  struct boot_info *bi, struct errbuf *e)
 {
-	struct boot_image img = { .cmdline = cfg->cmdline ? cfg->cmdline : "", .rsdp = rsdp };
+	struct boot_image img = { .rsdp = rsdp };
 	uint8_t *kernel = NULL, *initrd = NULL;
+	char *cmdline = vm_kernel_cmdline(vm, cfg);
 	struct errbuf why;
 	int ret;
 
+	if (!cmdline)
+		return errf(e, -ENOMEM, "out of memory");
+	img.cmdline = cmdline;
 	ret = vm_read_file("kernel", cfg->kernel, &kernel, &img.kernel_len, e);
 	if (ret)
-		return ret;
+		goto out;
 	if (cfg->initrd) {
 		ret = vm_read_file("initrd", cfg->initrd, &initrd, &img.initrd_len, e);
 		if (ret)
@@ -274,6 +325,7 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, uint64_t r
 out:
 	free(initrd);
 	free(kernel);
+	free(cmdline);
 	return ret;
 }
 
@@ -334,6 +386,7 @@ static int vm_create_vcpu(struct vm *vm, struct vcpu *v, unsigned id, struct err
 
 int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 {
+	struct acpi_layout acpi;
 	struct boot_info bi;
 	struct kvm_cpuid_entry2 *leaf1;
 	uint64_t rsdp;
@@ -371,6 +424,19 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
 	if (ret)
 		goto err;
+	ret = vm_setup_signals(vm, e);
+	if (ret)
+		goto err;
+	ret = vm_setup_platform(vm, cfg, e);
+	if (ret)
+		goto err;
+	/* The devices before the tables and the kernel: both announce where
+	 * the virtio-mmio devices are. */
+	ret = devices_create(&vm->devices, cfg, &(struct device_env){
+		.mem = &vm->mem, .loop = &vm->loop, .pci = &vm->pci, .irq = &vm->irq,
+		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport }, e);
+	if (ret)
+		goto err;
 	/* Both ways to find the CPUs: the MP table for guests without ACPI,
 	 * ACPI for guests (like Debian's kernels) built without MP-table support. */
 	leaf1 = cpuid_find(vm->cpuid, 1, 0);
@@ -379,28 +445,13 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 		errf(e, ret, "MP table: %s", strerror(-ret));
 		goto err;
 	}
-	rsdp = acpi_write_tables(&vm->mem, cfg->cpus, &(struct acpi_layout){
-		.ecam_base = LAYOUT_ECAM_BASE, .ecam_end_bus = LAYOUT_ECAM_SIZE / (1 << 20) - 1,
-		.mmio32_base = LAYOUT_MMIO32_BASE, .mmio32_size = LAYOUT_MMIO32_SIZE,
-		.mmio64_base = vm_mmio64_base(vm), .mmio64_size = VM_MMIO64_SIZE,
-		.com1_base = SERIAL_COM1_BASE, .com1_len = SERIAL_NR_REGS,
-		.com1_irq = SERIAL_COM1_IRQ });
+	vm_acpi_layout(vm, &acpi);
+	rsdp = acpi_write_tables(&vm->mem, cfg->cpus, &acpi);
 	if (!rsdp) {
 		ret = errf(e, -EFAULT, "ACPI tables do not fit");
 		goto err;
 	}
 	ret = vm_load_kernel(vm, cfg, rsdp, &bi, e);
-	if (ret)
-		goto err;
-	ret = vm_setup_signals(vm, e);
-	if (ret)
-		goto err;
-	ret = vm_setup_platform(vm, cfg, e);
-	if (ret)
-		goto err;
-	ret = devices_create(&vm->devices, cfg, &(struct device_env){
-		.mem = &vm->mem, .loop = &vm->loop, .pci = &vm->pci, .irq = &vm->irq,
-		.vm_fd = vm->vm_fd }, e);
 	if (ret)
 		goto err;
 

@@ -51,6 +51,26 @@ HALT = b"\xfa\xf4\xeb\xfd"  # cli; hlt; jmp back to hlt
 # exception with no IDT instead of escalating it to a triple fault.
 PVM = os.path.isdir("/sys/module/kvm_pvm")
 
+def if_mmio_reads(addr, value, text):
+    """mov eax, [addr]; cmp eax, value; jne over; print text."""
+    out = serial(text)
+    return (b"\xa1" + struct.pack("<I", addr) + b"\x3d" + struct.pack("<I", value) +
+            b"\x75" + bytes([len(out)]) + out)
+
+
+# A virtio-mmio window as a guest without a driver sees it: magic, version 2
+# (modern), the device ID (2: block); a kick before DRIVER_OK and garbage
+# in a register change nothing; the second window is the second disk.
+VIRTIO_MMIO = (if_mmio_reads(0xFE000000, 0x74726976, "M") +
+               if_mmio_reads(0xFE000004, 2, "2") +
+               if_mmio_reads(0xFE000008, 2, "b") +
+               b"\xc7\x05\x50\x00\x00\xfe\x00\x00\x00\x00" +    # QueueNotify = 0
+               b"\xc7\x05\x70\x00\x00\xfe\xff\xff\xff\xff" +    # Status = garbage
+               if_mmio_reads(0xFE000070, 0, "0") +
+               if_mmio_reads(0xFE001008, 2, "b") +
+               if_mmio_reads(0xFE002000, 0x74726976, "!") +            # no third device
+               out_byte(0x64, 0xFE) + HALT)
+
 # Polls the UART's LSR for data, echoes each byte until 'q', then debug-exit 0.
 ECHO = (b"\x66\xba\xfd\x03" b"\xec" b"\xa8\x01" b"\x74\xf7"    # wait for LSR.DR
         b"\x66\xba\xf8\x03" b"\xec" b"\x3c\x71" b"\x74\x03"    # read RBR; 'q'?
@@ -76,6 +96,9 @@ CASES = [
      serial("X") + HALT, [], 0, "n", None),
     ("serial input reaches the guest", ECHO, ["--debug-exit"], 1, "hello vm", None,
      b"hello vmq"),
+    ("virtio-mmio windows answer", VIRTIO_MMIO,
+     ["--transport", "mmio", "--disk", "path={disk}", "--disk", "path={disk},readonly=on"],
+     0, "M2b0b", None),
     # jump into the unbacked PCI hole: KVM cannot fetch the instruction
     ("internal error is reported", b"\xb8\x00\x00\x00\xc0\xff\xe0", [], 1, "", "rip="),
 ]
@@ -154,8 +177,12 @@ def main():
     vireo = sys.argv[1]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
+        disk = os.path.join(tmp, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate(1 << 20)
         for case in CASES:
             name, code, flags, want, want_out, word = case[:6]
+            flags = [a.replace("{disk}", disk) for a in flags]
             stdin = case[6] if len(case) > 6 else None
             path = os.path.join(tmp, "guest.elf")
             with open(path, "wb") as f:

@@ -29,8 +29,15 @@ static int dump(const uint8_t *t)
 int main(int argc, char **argv)
 {
 	const size_t size = 64 << 20;
-	struct acpi_layout l = { 0xB0000000, 255, 0xC0000000, 0x3EC00000, 0x400000000ull,
-				  64ull << 30, 0x3F8, 8, 4 };
+	struct acpi_layout l = {
+		.ecam_base = LAYOUT_ECAM_BASE, .ecam_end_bus = 255,
+		.mmio32_base = LAYOUT_MMIO32_BASE, .mmio32_size = LAYOUT_MMIO32_SIZE,
+		.mmio64_base = 0x400000000ull, .mmio64_size = 64ull << 30,
+		.com1_base = 0x3F8, .com1_len = 8, .com1_irq = 4,
+		.nr_virtio_mmio = 2,
+		.virtio_mmio = { { LAYOUT_VIRTIO_MMIO_BASE, 0x1000, 5 },
+				 { LAYOUT_VIRTIO_MMIO_BASE + 0x1000, 0x1000, 17 } },
+	};
 	struct gmem m;
 	uint8_t *rsdp, *xsdt, *backing = calloc(1, size);
 	uint64_t gpa, xsdt_gpa;

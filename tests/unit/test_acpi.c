@@ -17,7 +17,12 @@
 #define MEM_SIZE (16u << 20)
 
 static const struct acpi_layout layout = {
-	0xB0000000, 255, 0xC0000000, 0x3EC00000, 0x400000000ull, 64ull << 30, 0x3F8, 8, 4,
+	.ecam_base = 0xB0000000, .ecam_end_bus = 255,
+	.mmio32_base = 0xC0000000, .mmio32_size = 0x3E000000,
+	.mmio64_base = 0x400000000ull, .mmio64_size = 64ull << 30,
+	.com1_base = 0x3F8, .com1_len = 8, .com1_irq = 4,
+	.nr_virtio_mmio = 2,
+	.virtio_mmio = { { 0xFE000000, 0x1000, 5 }, { 0xFE001000, 0x1000, 17 } },
 };
 
 struct tables {
@@ -214,6 +219,40 @@ static void test_dsdt(void **state)
 	destroy(&t);
 }
 
+/* One Device(VRnn) per virtio-mmio device, as Linux's virtio_mmio driver
+ * matches it: _HID "LNRO0005", _UID n, and a _CRS with the window
+ * (Memory32Fixed) and the pin (an extended Interrupt: edge, active high). */
+static void test_dsdt_virtio_mmio(void **state)
+{
+	static const uint8_t hid[] = "\x08_HID\x0dLNRO0005";
+	static const uint8_t win0[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xFE,
+					0x00, 0x10, 0x00, 0x00 };
+	static const uint8_t irq0[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x05, 0x00, 0x00, 0x00 };
+	static const uint8_t win1[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x10, 0x00, 0xFE };
+	static const uint8_t irq1[] = { 0x89, 0x06, 0x00, 0x03, 0x01, 0x11, 0x00, 0x00, 0x00 };
+	struct tables t;
+	const uint8_t *vr0, *vr1, *pci0;
+	size_t len;
+
+	(void)state;
+	build(&t, 1);
+	len = le32(t.dsdt + 4);
+	vr0 = find(t.dsdt, len, "VR00", 4);
+	vr1 = find(t.dsdt, len, "VR01", 4);
+	pci0 = find(t.dsdt, len, "PCI0", 4);
+	assert_non_null(vr0);
+	assert_non_null(vr1);
+	assert_true(vr1 > vr0 && pci0 > vr1);
+	assert_non_null(find(vr0, vr1 - vr0, hid, sizeof(hid)));
+	assert_non_null(find(vr0, vr1 - vr0, win0, sizeof(win0)));
+	assert_non_null(find(vr0, vr1 - vr0, irq0, sizeof(irq0)));
+	assert_non_null(find(vr1, pci0 - vr1, hid, sizeof(hid)));
+	assert_non_null(find(vr1, pci0 - vr1, win1, sizeof(win1)));
+	assert_non_null(find(vr1, pci0 - vr1, irq1, sizeof(irq1)));
+	assert_null(find(t.dsdt, len, "VR02", 4));
+	destroy(&t);
+}
+
 static void test_no_room(void **state)
 {
 	struct gmem m;
@@ -235,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_madt_254),
 		cmocka_unit_test(test_mcfg),
 		cmocka_unit_test(test_dsdt),
+		cmocka_unit_test(test_dsdt_virtio_mmio),
 		cmocka_unit_test(test_no_room),
 	};
 

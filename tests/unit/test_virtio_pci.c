@@ -20,6 +20,7 @@
 #include "base/evloop.h"
 #include "core/bus.h"
 #include "core/irq.h"
+#include "dummy_dev.h"
 #include "fake_mem.h"
 #include "hw/pci.h"
 #include "virtio/virtio_pci.h"
@@ -31,47 +32,6 @@
 #define S_FOK VIRTIO_CONFIG_S_FEATURES_OK
 #define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
 #define S_NR VIRTIO_CONFIG_S_NEEDS_RESET
-
-struct dummy {
-	struct virtio_dev vdev;
-	uint8_t config[8];
-	int activated, resets, notified;
-	int refuse;
-};
-
-static int dummy_activate(struct virtio_dev *d)
-{
-	struct dummy *t = d->priv;
-
-	t->activated++;
-	return t->refuse ? -EIO : 0;
-}
-
-static void dummy_reset(struct virtio_dev *d)
-{
-	((struct dummy *)d->priv)->resets++;
-}
-
-static void dummy_notify(struct virtio_dev *d, unsigned q)
-{
-	(void)q;
-	((struct dummy *)d->priv)->notified++;
-}
-
-static void dummy_cfg_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
-{
-	memcpy(data, ((struct dummy *)d->priv)->config + off, len);
-}
-
-static void dummy_cfg_write(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len)
-{
-	memcpy(((struct dummy *)d->priv)->config + off, data, len);
-}
-
-static const struct virtio_dev_ops dummy_ops = {
-	.activate = dummy_activate, .reset = dummy_reset, .queue_notify = dummy_notify,
-	.config_read = dummy_cfg_read, .config_write = dummy_cfg_write,
-};
 
 struct fixture {
 	uint8_t *ram;
@@ -100,8 +60,7 @@ static int setup(void **state)
 				  0x3EC00000, 0x400000000ull, 1ull << 30), 0);
 	assert_int_equal(irq_router_init(&f->router, -1), 0);
 	assert_int_equal(evloop_init(&f->loop), 0);
-	virtio_dev_init(&f->dev.vdev, "dummy0", 4, (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << 5),
-			2, 64, sizeof(f->dev.config), &dummy_ops, &f->dev, &f->mem);
+	dummy_init(&f->dev, &f->mem, 2);
 	assert_int_equal(virtio_pci_create(&f->vp, &f->dev.vdev, &f->pci, &f->router, &f->loop, -1,
 					   &e), 0);
 	f->bar = f->vp->pci.bar[0].addr;

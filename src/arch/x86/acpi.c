@@ -135,6 +135,23 @@ static void acpi_finish(void *table)
 	h->checksum = -acpi_sum(table, h->length);
 }
 
+/* Device VRnn: what Linux's virtio_mmio driver matches ("LNRO0005"), its
+ * window and its interrupt. */
+static void acpi_build_virtio_mmio(struct aml *dsdt, unsigned i, const struct acpi_virtio_mmio *v)
+{
+	static const char hexdigit[] = "0123456789ABCDEF";
+	struct aml dev = { .n = 0 }, crs = { .n = 0 };
+	char seg[5] = { 'V', 'R', hexdigit[(i >> 4) & 0xF], hexdigit[i & 0xF], 0 };
+
+	aml_res_mem32_fixed(&crs, v->base, v->len);
+	aml_res_ext_irq(&crs, v->gsi);
+	aml_res_end(&crs);
+	aml_name_string(&dev, "_HID", "LNRO0005");
+	aml_name_int(&dev, "_UID", i);
+	aml_name_buffer(&dev, "_CRS", &crs);
+	aml_device(dsdt, seg, &dev);
+}
+
 static void acpi_build_dsdt(struct aml *dsdt, const struct acpi_layout *l)
 {
 	static const uint64_t s5[] = { ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP };
@@ -166,6 +183,8 @@ static void acpi_build_dsdt(struct aml *dsdt, const struct acpi_layout *l)
 
 	aml_name_package(dsdt, "_S5_", s5, 2);
 	aml_device(dsdt, "COM1", &com1);
+	for (unsigned i = 0; i < l->nr_virtio_mmio && i < ACPI_MAX_VIRTIO_MMIO; i++)
+		acpi_build_virtio_mmio(dsdt, i, &l->virtio_mmio[i]);
 	aml_device(dsdt, "PCI0", &pci);
 }
 

@@ -9,6 +9,7 @@
 #define AML_WORD_PREFIX 0x0B
 #define AML_DWORD_PREFIX 0x0C
 #define AML_QWORD_PREFIX 0x0E
+#define AML_STRING_PREFIX 0x0D
 #define AML_ZERO_OP 0x00
 #define AML_ONE_OP 0x01
 #define AML_BUFFER_OP 0x11
@@ -89,6 +90,14 @@ void aml_name_int(struct aml *a, const char *seg, uint64_t v)
 	aml_byte(a, AML_NAME_OP);
 	aml_seg(a, seg);
 	aml_int(a, v);
+}
+
+void aml_name_string(struct aml *a, const char *seg, const char *s)
+{
+	aml_byte(a, AML_NAME_OP);
+	aml_seg(a, seg);
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, s, strlen(s) + 1);
 }
 
 void aml_name_eisaid(struct aml *a, const char *seg, const char *id)
@@ -214,6 +223,24 @@ void aml_res_qword_mem(struct aml *a, uint64_t min, uint64_t max)
 	aml_le(a, max, 8);
 	aml_le(a, 0, 8);
 	aml_le(a, max - min + 1, 8);
+}
+
+void aml_res_mem32_fixed(struct aml *a, uint32_t base, uint32_t len)
+{
+	aml_byte(a, 0x86);
+	aml_le(a, 9, 2);
+	aml_byte(a, 0x01);           /* read-write */
+	aml_le(a, base, 4);
+	aml_le(a, len, 4);
+}
+
+void aml_res_ext_irq(struct aml *a, uint32_t gsi)
+{
+	aml_byte(a, 0x89);
+	aml_le(a, 6, 2);
+	aml_byte(a, 0x03);           /* consumer, edge, active high, exclusive */
+	aml_byte(a, 1);              /* one interrupt */
+	aml_le(a, gsi, 4);
 }
 
 void aml_res_end(struct aml *a)

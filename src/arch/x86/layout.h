@@ -28,7 +28,9 @@
 #define LAYOUT_ECAM_BASE       0xB0000000ull
 #define LAYOUT_ECAM_SIZE       0x10000000ull /* 256 buses */
 #define LAYOUT_MMIO32_BASE     0xC0000000ull
-#define LAYOUT_MMIO32_SIZE     0x3EC00000ull /* up to the IOAPIC */
+#define LAYOUT_MMIO32_SIZE     0x3E000000ull /* up to the virtio-mmio windows */
+#define LAYOUT_VIRTIO_MMIO_BASE 0xFE000000ull /* one window per device, up to the IOAPIC */
+#define LAYOUT_VIRTIO_MMIO_SIZE 0x00C00000ull
 #define LAYOUT_IOAPIC_BASE     0xFEC00000ull
 #define LAYOUT_LAPIC_BASE      0xFEE00000ull
 #define LAYOUT_IDENTITY_MAP    0xFFFBC000ull /* KVM_SET_IDENTITY_MAP_ADDR, 1 page */
@@ -53,6 +55,16 @@ static inline void layout_ram(uint64_t ram_size, struct gmem_layout *l)
 		l->region[1].size = ram_size - low;
 		l->nr = 2;
 	}
+}
+
+/* The IOAPIC pin (GSI) of virtio-mmio device i, or 0 when none is left:
+ * 5 onward, past the UART's 4 and skipping 8 (the RTC's, where a guest
+ * may look for one). Edge-triggered, active high. */
+static inline unsigned layout_virtio_mmio_gsi(unsigned i)
+{
+	unsigned gsi = 5 + i + (i >= 3);
+
+	return gsi <= 23 ? gsi : 0;
 }
 
 /* Linux's x86 COMMAND_LINE_SIZE, which bounds a PVH cmdline (incl. NUL). */

@@ -61,7 +61,7 @@ enum { MP_CPU, MP_BUS, MP_IOAPIC, MP_IOINT, MP_LINT };
 enum { MP_INT = 0, MP_NMI = 1, MP_EXTINT = 3 };
 #define MP_BUS_PCI 0
 #define MP_BUS_ISA 1
-#define MP_ISA_IRQS 16
+#define MP_IOAPIC_PINS 24
 
 static uint8_t mp_checksum(const void *p, size_t len)
 {
@@ -78,7 +78,7 @@ int mptable_write(struct gmem *mem, unsigned nr_cpus, uint32_t cpu_signature,
 {
 	size_t cfg_len = sizeof(struct mp_config) + nr_cpus * sizeof(struct mp_cpu) +
 			 2 * sizeof(struct mp_bus) + sizeof(struct mp_ioapic) +
-			 (MP_ISA_IRQS + 2) * sizeof(struct mp_irq);
+			 (MP_IOAPIC_PINS + 2) * sizeof(struct mp_irq);
 	uint64_t cfg_gpa = LAYOUT_EBDA_START + sizeof(struct mp_floating);
 	struct mp_floating *mpf;
 	struct mp_config *cfg;
@@ -113,8 +113,9 @@ int mptable_write(struct gmem *mem, unsigned nr_cpus, uint32_t cpu_signature,
 	memcpy(p, &(struct mp_ioapic){ MP_IOAPIC, ioapic_id, 0x11, 1, LAYOUT_IOAPIC_BASE },
 	       sizeof(struct mp_ioapic));
 	p += sizeof(struct mp_ioapic);
-	/* KVM's default routing wires GSI n to IOAPIC pin n, the PIT included. */
-	for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++) {
+	/* KVM's default routing wires GSI n to IOAPIC pin n, the PIT included;
+	 * all 24 pins are listed, as virtio-mmio devices use 5 to 23. */
+	for (unsigned irq = 0; irq < MP_IOAPIC_PINS; irq++) {
 		struct mp_irq e = { MP_IOINT, MP_INT, 0, MP_BUS_ISA, irq, ioapic_id, irq };
 
 		memcpy(p, &e, sizeof(e));
@@ -131,7 +132,7 @@ int mptable_write(struct gmem *mem, unsigned nr_cpus, uint32_t cpu_signature,
 	cfg->spec_rev = 4;
 	memcpy(cfg->oem, "VIREO   ", 8);
 	memcpy(cfg->product, "VIREO VM    ", 12);
-	cfg->count = nr_cpus + 2 + 1 + MP_ISA_IRQS + 2;
+	cfg->count = nr_cpus + 2 + 1 + MP_IOAPIC_PINS + 2;
 	cfg->lapic = LAYOUT_LAPIC_BASE;
 	cfg->checksum = mp_checksum(cfg, cfg_len);
 

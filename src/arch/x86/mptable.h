@@ -12,8 +12,8 @@
 
 /* Writes the floating pointer at LAYOUT_EBDA_START and the configuration
  * table right after it: nr_cpus processors (APIC ID = index, CPU 0 is the
- * BSP), buses PCI 0 and ISA 1, one IOAPIC (ID nr_cpus) with ISA IRQ n on pin
- * n, ExtINT on LINT0 and NMI on LINT1. cpu_signature/cpu_features are CPUID
+ * BSP), buses PCI 0 and ISA 1, one IOAPIC (ID nr_cpus) with IRQ n on pin n
+ * for all 24 pins, ExtINT on LINT0 and NMI on LINT1. cpu_signature/cpu_features are CPUID
  * 1 EAX/EDX. Returns 0, -EINVAL (too many CPUs) or -EFAULT (no room). */
 int mptable_write(struct gmem *mem, unsigned nr_cpus, uint32_t cpu_signature,
 		  uint32_t cpu_features) __attribute__((warn_unused_result));

@@ -1,0 +1,453 @@
+/* The virtio core and the virtio-mmio transport, driven through the
+ * register window exactly as a driver would (no KVM: vm_fd -1, so kicks go
+ * through the bus handler and interrupts show on the irq eventfd): the
+ * identity registers, the init sequence and its illegal steps, feature
+ * selection, queue registers frozen after DRIVER_OK, InterruptStatus and
+ * InterruptACK, reset, config space bounds, odd widths, hostile values. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+
+#include "base/evloop.h"
+#include "core/bus.h"
+#include "dummy_dev.h"
+#include "fake_mem.h"
+#include "virtio/virtio_mmio.h"
+
+#define MEM_SIZE (16u << 20)
+#define BASE 0xFE000000ull
+#define GSI 5
+#define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define S_DRV VIRTIO_CONFIG_S_DRIVER
+#define S_FOK VIRTIO_CONFIG_S_FEATURES_OK
+#define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
+#define S_NR VIRTIO_CONFIG_S_NEEDS_RESET
+
+struct fixture {
+	uint8_t *ram;
+	struct gmem mem;
+	struct bus mmio;
+	struct evloop loop;
+	struct dummy dev;
+	struct virtio_mmio *m;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct errbuf e;
+
+	assert_non_null(f);
+	f->ram = calloc(1, MEM_SIZE);
+	assert_non_null(f->ram);
+	fake_gmem_init(&f->mem, f->ram, MEM_SIZE);
+	bus_init(&f->mmio, "mmio");
+	assert_int_equal(evloop_init(&f->loop), 0);
+	dummy_init(&f->dev, &f->mem, 2);
+	assert_int_equal(virtio_mmio_create(&f->m, &f->dev.vdev, &f->mmio, BASE, GSI, &f->loop, -1,
+					    &e), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	virtio_dev_destroy(&f->dev.vdev);
+	virtio_mmio_destroy(f->m);
+	evloop_destroy(&f->loop);
+	bus_destroy(&f->mmio);
+	free(f->ram);
+	free(f);
+	return 0;
+}
+
+static uint64_t rdn(struct fixture *f, uint64_t off, uint32_t len)
+{
+	uint64_t v = 0x5a5a5a5a5a5a5a5aull;
+
+	assert_true(bus_dispatch(&f->mmio, BASE + off, (uint8_t *)&v, len, false));
+	return len == 8 ? v : v & ((1ull << (8 * len)) - 1);
+}
+
+static uint32_t rd(struct fixture *f, uint64_t off)
+{
+	return (uint32_t)rdn(f, off, 4);
+}
+
+static void wrn(struct fixture *f, uint64_t off, uint64_t v, uint32_t len)
+{
+	assert_true(bus_dispatch(&f->mmio, BASE + off, (uint8_t *)&v, len, true));
+}
+
+static void wr(struct fixture *f, uint64_t off, uint32_t v)
+{
+	wrn(f, off, v, 4);
+}
+
+/* Interrupts raised since the last call (the irq eventfd's counter). */
+static uint64_t interrupts(struct fixture *f)
+{
+	uint64_t n = 0;
+
+	if (read(f->m->irq_fd, &n, sizeof(n)) < 0)
+		return 0;
+	return n;
+}
+
+static void setup_queue(struct fixture *f, unsigned q, uint32_t size)
+{
+	uint64_t base = 0x100000 + q * 0x10000;
+
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
+	wr(f, VIRTIO_MMIO_QUEUE_NUM, size);
+	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)base);
+	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)base + 0x4000);
+	wr(f, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)base + 0x8000);
+	wr(f, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static void negotiate(struct fixture *f)
+{
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FOK);
+}
+
+static void bring_up(struct fixture *f)
+{
+	negotiate(f);
+	setup_queue(f, 0, 64);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FOK | S_DOK);
+}
+
+/* §4.2.2: magic, version 2 (modern), device and vendor IDs, no shared
+ * memory, the window on the bus and nothing past it. */
+static void test_identity(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t v = 0;
+
+	assert_int_equal(rd(f, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	assert_int_equal(rd(f, VIRTIO_MMIO_VERSION), 2);
+	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), 4);
+	assert_int_equal(rd(f, VIRTIO_MMIO_VENDOR_ID), 0x1AF4);
+	wr(f, VIRTIO_MMIO_SHM_SEL, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffffu);
+	assert_int_equal(rd(f, VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffffu);
+	/* the legacy registers are not there */
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_PFN), 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_GUEST_PAGE_SIZE), 0);
+	assert_false(bus_dispatch(&f->mmio, BASE + VIRTIO_MMIO_SIZE, (uint8_t *)&v, 4, false));
+	assert_true(bus_dispatch(&f->mmio, BASE + VIRTIO_MMIO_SIZE - 4, (uint8_t *)&v, 4, false));
+}
+
+/* DeviceFeaturesSel picks the word; VERSION_1 is offered in word 1. */
+static void test_features(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES),
+			 (1u << VIRTIO_RING_F_EVENT_IDX) | (1u << 5));
+	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES), 1u << (VIRTIO_F_VERSION_1 - 32));
+	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES), 0);
+	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0xffffffff);
+	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES), 0);
+	/* DriverFeatures is write-only */
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, 0xffffffff);
+	assert_int_equal(rd(f, VIRTIO_MMIO_DRIVER_FEATURES), 0);
+}
+
+/* The status machine is the core's: steps in order, FEATURES_OK refused
+ * without VERSION_1 or with features not offered, 0 resets. */
+static void test_status_machine(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK); /* all at once */
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), 0);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK); /* no VERSION_1 */
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), S_ACK | S_DRV);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, 1u << 6); /* not offered */
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 - 32));
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), S_ACK | S_DRV);
+	negotiate(f);
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), 0);
+	assert_true(f->dev.resets >= 1);
+}
+
+/* QueueNumMax says how big a queue may be, or 0 where there is none. */
+static void test_queue_num_max(void **state)
+{
+	struct fixture *f = *state;
+
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, 1);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 64);
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, 2);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 0);
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 1); /* no such queue: nothing to enable */
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, 0xffffffff);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(f, VIRTIO_MMIO_QUEUE_NUM, 8);
+}
+
+/* DRIVER_OK starts the ready queues on the addresses written, in two
+ * halves each, then the device. */
+static void test_driver_ok_starts_queues(void **state)
+{
+	struct fixture *f = *state;
+	struct vq *vq = &f->dev.vdev.vq[0];
+
+	negotiate(f);
+	setup_queue(f, 0, 64);
+	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0); /* a 64-bit address, split */
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(f->dev.activated, 1);
+	assert_true(vq->started);
+	assert_int_equal(vq->size, 64);
+	assert_int_equal(vq->desc_gpa, 0x100000);
+	assert_int_equal(vq->avail_gpa, 0x104000);
+	assert_int_equal(vq->used_gpa, 0x108000);
+	assert_false(f->dev.vdev.vq[1].started); /* never made ready */
+}
+
+/* After DRIVER_OK the queue registers are frozen: a driver (or an attacker)
+ * cannot move rings the device is using. */
+static void test_queue_frozen_after_driver_ok(void **state)
+{
+	struct fixture *f = *state;
+	struct vq *vq = &f->dev.vdev.vq[0];
+
+	bring_up(f);
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_NUM, 8);
+	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, 0xdead000);
+	wr(f, VIRTIO_MMIO_QUEUE_USED_HIGH, 0xffffffff);
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(vq->size, 64);
+	assert_int_equal(vq->desc_gpa, 0x100000);
+	assert_int_equal(vq->used_gpa, 0x108000);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
+	/* after a reset the driver owns them again, ready bits cleared */
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 0);
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 0); /* §4.2.3.2: a driver may take it back */
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 0);
+}
+
+/* Rings the device cannot use (not a power of two, above the maximum, an
+ * absurd size, outside RAM): DRIVER_OK leaves NEEDS_RESET and a config
+ * interrupt, the device is not started; a reset recovers. */
+static void test_bad_queue_needs_reset(void **state)
+{
+	static const uint32_t bad_sizes[] = { 0, 3, 100, 128, 65536, 0xffffffff };
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+		negotiate(f);
+		setup_queue(f, 0, bad_sizes[i]);
+		(void)interrupts(f);
+		wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+		assert_true(rd(f, VIRTIO_MMIO_STATUS) & S_NR);
+		assert_int_equal(f->dev.activated, 0);
+		assert_int_equal(interrupts(f), 1);
+		assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	}
+	negotiate(f);
+	setup_queue(f, 0, 64);
+	wr(f, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0x100); /* 1 TiB up: no RAM there */
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_true(rd(f, VIRTIO_MMIO_STATUS) & S_NR);
+	/* recovery: reset, then a proper bring-up */
+	bring_up(f);
+	assert_int_equal(f->dev.activated, 1);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0); /* the reset cleared it */
+}
+
+/* A used-buffer interrupt sets bit 0 and fires the irq; a config change bit
+ * 1; InterruptACK clears what it names, and only that. */
+static void test_interrupt_status_and_ack(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_dev *d = &f->dev.vdev;
+
+	bring_up(f);
+	(void)interrupts(f);
+	d->transport->signal_queue(d, 0);
+	assert_int_equal(interrupts(f), 1);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	virtio_config_changed(d);
+	assert_int_equal(interrupts(f), 1);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG_GENERATION), 1);
+	wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	wr(f, VIRTIO_MMIO_INTERRUPT_ACK, 0xfffffffc); /* bits that mean nothing */
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	wr(f, VIRTIO_MMIO_INTERRUPT_ACK, 0xffffffff);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	/* InterruptStatus is read-only */
+	wr(f, VIRTIO_MMIO_INTERRUPT_STATUS, 3);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	assert_int_equal(interrupts(f), 0);
+}
+
+/* A device that breaks (NEEDS_RESET from its queue work) raises a config
+ * interrupt with InterruptStatus bit 1. */
+static void test_needs_reset_from_device(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_dev *d = &f->dev.vdev;
+
+	bring_up(f);
+	(void)interrupts(f);
+	virtio_set_needs_reset(d, "test");
+	assert_true(rd(f, VIRTIO_MMIO_STATUS) & S_NR);
+	assert_int_equal(interrupts(f), 1);
+	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	bring_up(f);
+	assert_false(rd(f, VIRTIO_MMIO_STATUS) & S_NR);
+}
+
+/* QueueNotify: the queue's index kicks it (the bus path, as when KVM has
+ * no ioeventfd for the value); other values kick nothing. */
+static void test_kick_through_bus(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t n = 0;
+
+	bring_up(f);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 7);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffff);
+	assert_int_equal(read(f->m->kick[0].fd, &n, sizeof(n)), sizeof(n));
+	assert_int_equal(n, 1);
+	assert_true(read(f->m->kick[1].fd, &n, sizeof(n)) < 0);
+	/* the kick reaches the device from the event loop */
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_true(evloop_run_once(&f->loop, 0) >= 1);
+	assert_int_equal(f->dev.notified, 1);
+	/* before DRIVER_OK a kick is ignored */
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	(void)evloop_run_once(&f->loop, 0);
+	assert_int_equal(f->dev.notified, 1);
+}
+
+/* Config space from 0x100: 1, 2, 4 and 8-byte accesses inside it; past its
+ * end reads are zero and writes are dropped. */
+static void test_config_space(void **state)
+{
+	struct fixture *f = *state;
+
+	memcpy(f->dev.config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG, 1), 0x01);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG + 2, 2), 0x0403);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG + 4, 4), 0x08070605);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG, 8), 0x0807060504030201ull);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG + 6, 4), 0); /* straddles the end */
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG + 8, 4), 0);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG + 0xefc, 4), 0);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_CONFIG, 3), 0);
+	wrn(f, VIRTIO_MMIO_CONFIG + 1, 0xaa, 1);
+	assert_int_equal(f->dev.config[1], 0xaa);
+	wrn(f, VIRTIO_MMIO_CONFIG + 7, 0xbbbb, 2);
+	assert_int_equal(f->dev.config[7], 0x08);
+}
+
+/* §4.2.2.2: registers take aligned 32-bit accesses only; others read zero
+ * and change nothing. */
+static void test_odd_widths_ignored(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(rdn(f, VIRTIO_MMIO_MAGIC_VALUE, 1), 0);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_MAGIC_VALUE, 2), 0);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_MAGIC_VALUE, 8), 0);
+	assert_int_equal(rdn(f, VIRTIO_MMIO_MAGIC_VALUE + 1, 4), 0);
+	wrn(f, VIRTIO_MMIO_STATUS, S_ACK, 1);
+	wrn(f, VIRTIO_MMIO_STATUS, S_ACK, 2);
+	wrn(f, VIRTIO_MMIO_STATUS, S_ACK, 8);
+	wrn(f, VIRTIO_MMIO_STATUS + 2, S_ACK, 4);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), 0);
+	wrn(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0, 2);
+	assert_int_equal(f->dev.notified, 0);
+}
+
+/* Every register offset with garbage, in every width: the device never
+ * breaks the process, and comes back with a reset. */
+static void test_register_garbage(void **state)
+{
+	static const uint64_t vals[] = { 0, 1, 0xff, 0x7fffffff, 0xffffffff, ~0ull };
+	static const uint32_t widths[] = { 1, 2, 4, 8 };
+	struct fixture *f = *state;
+
+	for (uint32_t off = 0; off < VIRTIO_MMIO_CONFIG; off++)
+		for (size_t w = 0; w < 4; w++)
+			for (size_t v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
+				wrn(f, off, vals[v], widths[w]);
+				(void)rdn(f, off, widths[w]);
+			}
+	(void)evloop_run_once(&f->loop, 0);
+	bring_up(f);
+	assert_true(f->dev.vdev.vq[0].started);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_identity),
+		T(test_features),
+		T(test_status_machine),
+		T(test_queue_num_max),
+		T(test_driver_ok_starts_queues),
+		T(test_queue_frozen_after_driver_ok),
+		T(test_bad_queue_needs_reset),
+		T(test_interrupt_status_and_ack),
+		T(test_needs_reset_from_device),
+		T(test_kick_through_bus),
+		T(test_config_space),
+		T(test_odd_widths_ignored),
+		T(test_register_garbage),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
