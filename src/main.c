@@ -1,11 +1,12 @@
-/* vireo's entry point: the command line -> struct vm_config -> vm_create /
- * vm_run. The only place that prints user errors, chooses the exit status
- * and exits. */
+/* vireo's entry point: the command line -> struct vm_config -> the VMM
+ * (vmm_boot, vmm_run). The only place that prints user errors, chooses the
+ * exit status and exits. */
 #include <stdio.h>
 
 #include "base/log.h"
 #include "config/cli.h"
 #include "vmm/vm.h"
+#include "vmm/vmm.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -14,7 +15,7 @@ static int run(const struct vm_config *cfg)
 {
 	struct host_limits lim;
 	struct errbuf e = { "" };
-	struct vm *vm;
+	struct vmm *vmm = NULL;
 	int ret;
 
 	if (vm_probe_host(&lim, &e)) {
@@ -26,12 +27,13 @@ static int run(const struct vm_config *cfg)
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	if (vm_create(&vm, cfg, &e)) {
+	if (vmm_create(&vmm, &e) || vmm_boot(vmm, cfg, &e)) {
+		vmm_destroy(vmm);
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;
 	}
-	ret = vm_run(vm);
-	vm_destroy(vm);
+	ret = vmm_run(vmm);
+	vmm_destroy(vmm);
 	return ret;
 }
 

@@ -26,7 +26,7 @@ int vcpu_setup_signals(void)
 	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
 }
 
-int vcpu_create(struct vcpu *v, int vm_fd, unsigned id, const struct vcpu_env *env,
+int vcpu_create(struct vcpu *v, int vm_fd, unsigned id, struct vcpu_env *env,
 		struct errbuf *e)
 {
 	int ret;
@@ -150,9 +150,55 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
+void vcpu_park_init(struct vcpu_park *p)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->want = false;
+	p->running = p->parked = 0;
+}
+
+void vcpu_park_destroy(struct vcpu_park *p)
+{
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+static bool vcpu_stopping(const struct vcpu *v)
+{
+	return __atomic_load_n(v->env->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* The vCPU thread's side of a pause: wait until resumed or stopped. */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vcpu_park *p = &v->env->park;
+
+	pthread_mutex_lock(&p->lock);
+	p->parked++;
+	pthread_cond_broadcast(&p->cond);
+	while (p->want && !vcpu_stopping(v))
+		pthread_cond_wait(&p->cond, &p->lock);
+	p->parked--;
+	pthread_mutex_unlock(&p->lock);
+	if (!vcpu_stopping(v))
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+}
+
+static void vcpu_running(struct vcpu *v, int delta)
+{
+	struct vcpu_park *p = &v->env->park;
+
+	pthread_mutex_lock(&p->lock);
+	p->running += delta;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
+	struct vcpu_park *p = &v->env->park;
 	sigset_t kick;
 	char name[16];
 
@@ -162,8 +208,12 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
 	for (;;) {
-		if (__atomic_load_n(v->env->stopping, __ATOMIC_ACQUIRE))
+		if (vcpu_stopping(v))
 			break;
+		if (__atomic_load_n(&p->want, __ATOMIC_ACQUIRE)) {
+			vcpu_park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -174,6 +224,7 @@ static void *vcpu_thread(void *arg)
 		if (vcpu_handle_exit(v))
 			break;
 	}
+	vcpu_running(v, -1);
 	return NULL;
 }
 
@@ -185,11 +236,55 @@ int vcpu_start(struct vcpu *v)
 	/* only the kick signal may reach a vCPU thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	vcpu_running(v, 1);
 	ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret == 0)
 		v->started = true;
+	else
+		vcpu_running(v, -1);
 	return ret;
+}
+
+void vcpu_pause_all(struct vcpu *v, unsigned n)
+{
+	struct vcpu_park *p;
+
+	if (!n)
+		return;
+	p = &v[0].env->park;
+	__atomic_store_n(&p->want, true, __ATOMIC_RELEASE);
+	/* immediate_exit first: a thread about to enter KVM_RUN leaves at once */
+	for (unsigned i = 0; i < n; i++) {
+		if (!v[i].started)
+			continue;
+		__atomic_store_n(&v[i].run->immediate_exit, 1, __ATOMIC_RELEASE);
+		pthread_kill(v[i].thread, VCPU_KICK_SIGNAL);
+	}
+	pthread_mutex_lock(&p->lock);
+	while (p->parked < p->running)
+		pthread_cond_wait(&p->cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void vcpu_resume_all(struct vcpu *v, unsigned n)
+{
+	struct vcpu_park *p;
+
+	if (!n)
+		return;
+	p = &v[0].env->park;
+	pthread_mutex_lock(&p->lock);
+	p->want = false;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void vcpu_park_wake(struct vcpu_park *p)
+{
+	pthread_mutex_lock(&p->lock);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void vcpu_stop(struct vcpu *v)

@@ -16,6 +16,15 @@
 #include "base/log.h"
 #include "core/bus.h"
 
+/* Where a VM's vCPUs wait while it is paused (vcpu_pause_all). */
+struct vcpu_park {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool want;                /* vCPUs should park */
+	unsigned running;         /* threads in their run loop */
+	unsigned parked;          /* of those, waiting here */
+};
+
 /* What every vCPU of a VM shares; owned by the VMM, outlives the vCPUs. */
 struct vcpu_env {
 	struct bus *pio, *mmio;
@@ -25,10 +34,11 @@ struct vcpu_env {
 	 * line starting "vireo:   " and ending '\n'; returns the length. */
 	size_t (*describe_regs)(int vcpu_fd, char *buf, size_t len);
 	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
+	struct vcpu_park park;    /* vcpu_park_init() it */
 };
 
 struct vcpu {
-	const struct vcpu_env *env;
+	struct vcpu_env *env;       /* shared by the VM's vCPUs */
 	unsigned id;
 	int fd;
 	struct kvm_run *run;
@@ -39,13 +49,25 @@ struct vcpu {
 
 /* KVM_CREATE_VCPU and the kvm_run mapping. The caller then sets CPUID and
  * initial registers on v->fd (arch code) before vcpu_start. */
-int vcpu_create(struct vcpu *v, int vm_fd, unsigned id, const struct vcpu_env *env,
+int vcpu_create(struct vcpu *v, int vm_fd, unsigned id, struct vcpu_env *env,
 		struct errbuf *e) __attribute__((warn_unused_result));
 /* Installs the SIGUSR1 handler used to kick vCPU threads; call once. */
 int vcpu_setup_signals(void);
 int vcpu_start(struct vcpu *v) __attribute__((warn_unused_result));
-/* Makes the thread leave KVM_RUN and exit; joins it. */
+/* Makes the thread leave KVM_RUN and exit; joins it. Set env->stopping
+ * and call vcpu_park_wake() first when the vCPUs may be parked. */
 void vcpu_stop(struct vcpu *v);
+
+void vcpu_park_init(struct vcpu_park *p);
+void vcpu_park_destroy(struct vcpu_park *p);
+/* Takes the n vCPUs out of KVM_RUN and returns once every one still
+ * running waits in the park (guest state is then still, and consistent
+ * for saving). Main thread; not with vcpu_stop at the same time. */
+void vcpu_pause_all(struct vcpu *v, unsigned n);
+/* Lets them run again. */
+void vcpu_resume_all(struct vcpu *v, unsigned n);
+/* Wakes parked vCPUs so that they see env->stopping. */
+void vcpu_park_wake(struct vcpu_park *p);
 void vcpu_destroy(struct vcpu *v);
 
 #endif

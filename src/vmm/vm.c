@@ -7,13 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -44,7 +41,7 @@ struct vm {
 	int vm_fd;
 	struct gmem mem;
 	struct bus pio, mmio;
-	struct evloop loop;
+	struct evloop *loop;
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unpatched */
 	struct vcpu_env vcpu_env;
 	unsigned nr_vcpus;
@@ -59,26 +56,15 @@ struct vm {
 	struct irq_router irq;
 	struct devices devices;
 
-	int exit_status;          /* valid once exiting is set */
-	int exiting;              /* atomic: first vm_request_exit wins */
-	struct ev_handler signals;
-	int signal_fd;
+	struct exit_hook end;     /* the guest or a vCPU ended the VM */
+	int stopping;             /* atomic: the vCPUs leave their run loops */
+	bool started, paused;
 };
 
-static void vm_request_exit(struct vm *vm, int status)
+void vm_request_stop(struct vm *vm)
 {
-	int expected = 0;
-
-	if (!__atomic_compare_exchange_n(&vm->exiting, &expected, 1, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		return;
-	vm->exit_status = status;
-	evloop_stop(&vm->loop);
-}
-
-static void vm_exit_hook_fn(void *opaque, int status)
-{
-	vm_request_exit(opaque, status);
+	__atomic_store_n(&vm->stopping, 1, __ATOMIC_RELEASE);
+	vcpu_park_wake(&vm->vcpu_env.park);
 }
 
 int vm_probe_host(struct host_limits *lim, struct errbuf *e)
@@ -158,7 +144,7 @@ static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct 
 		[SERIAL_STDIO] = CHARDEV_STDIO, [SERIAL_NONE] = CHARDEV_NULL,
 		[SERIAL_FILE] = CHARDEV_FILE,
 	};
-	struct exit_hook hook = { vm_exit_hook_fn, vm };
+	struct exit_hook hook = vm->end;
 	int ret;
 
 	ret = chardev_open(&vm->console, kinds[cfg->serial], cfg->serial_path, e);
@@ -172,7 +158,7 @@ static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct 
 	ret = bus_insert(&vm->pio, SERIAL_COM1_BASE, SERIAL_NR_REGS, serial_io, &vm->serial);
 	if (ret)
 		return errf(e, ret, "serial: %s", strerror(-ret));
-	ret = chardev_attach(&vm->console, &vm->loop, vm_console_sink, &vm->serial, hook);
+	ret = chardev_attach(&vm->console, vm->loop, vm_console_sink, &vm->serial, hook);
 	if (ret)
 		return errf(e, ret, "console: %s", strerror(-ret));
 
@@ -329,39 +315,6 @@ out:
 	return ret;
 }
 
-static void vm_on_signal(void *opaque, uint32_t events)
-{
-	struct vm *vm = opaque;
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(vm->signal_fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	vm_request_exit(vm, 128 + (int)si.ssi_signo);
-}
-
-/* SIGTERM/SIGINT/SIGHUP end the VM cleanly (the terminal gets restored);
- * SIGKILL of course ends it too. */
-static int vm_setup_signals(struct vm *vm, struct errbuf *e)
-{
-	sigset_t set;
-	int ret;
-
-	ret = vcpu_setup_signals();
-	if (ret)
-		return errf(e, ret, "signals: %s", strerror(-ret));
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (vm->signal_fd < 0)
-		return errf(e, -errno, "signalfd: %s", strerror(errno));
-	ret = evloop_add(&vm->loop, &vm->signals, vm->signal_fd, EPOLLIN, vm_on_signal, vm);
-	return ret ? errf(e, ret, "signals: %s", strerror(-ret)) : 0;
-}
-
 /* A vCPU with CPUID (topology: vCPU i is core i) and its initial state. */
 static int vm_create_vcpu(struct vm *vm, struct vcpu *v, unsigned id, struct errbuf *e)
 {
@@ -384,7 +337,8 @@ static int vm_create_vcpu(struct vm *vm, struct vcpu *v, unsigned id, struct err
 	return regs_init_vcpu(v->fd, e);
 }
 
-int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
+int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
+	      struct exit_hook end, struct errbuf *e)
 {
 	struct acpi_layout acpi;
 	struct boot_info bi;
@@ -396,14 +350,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return errf(e, -ENOMEM, "out of memory");
-	vm->kvm.fd = vm->vm_fd = vm->signal_fd = -1;
+	vm->kvm.fd = vm->vm_fd = -1;
+	vm->loop = loop;
+	vm->end = end;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
-	ret = evloop_init(&vm->loop);
-	if (ret) {
-		errf(e, ret, "event loop: %s", strerror(-ret));
-		goto err;
-	}
+	vcpu_park_init(&vm->vcpu_env.park);
 	ret = kvm_open(&vm->kvm, e);
 	if (ret)
 		goto err;
@@ -424,16 +376,18 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
 	if (ret)
 		goto err;
-	ret = vm_setup_signals(vm, e);
-	if (ret)
+	ret = vcpu_setup_signals();
+	if (ret) {
+		errf(e, ret, "signals: %s", strerror(-ret));
 		goto err;
+	}
 	ret = vm_setup_platform(vm, cfg, e);
 	if (ret)
 		goto err;
 	/* The devices before the tables and the kernel: both announce where
 	 * the virtio-mmio devices are. */
 	ret = devices_create(&vm->devices, cfg, &(struct device_env){
-		.mem = &vm->mem, .loop = &vm->loop, .pci = &vm->pci, .irq = &vm->irq,
+		.mem = &vm->mem, .loop = vm->loop, .pci = &vm->pci, .irq = &vm->irq,
 		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport }, e);
 	if (ret)
 		goto err;
@@ -463,11 +417,12 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
 	}
 	for (unsigned i = 0; i < cfg->cpus; i++)
 		vm->vcpus[i].fd = -1;
-	vm->vcpu_env = (struct vcpu_env){
-		.pio = &vm->pio, .mmio = &vm->mmio, .stopping = &vm->exiting,
-		.end_vm = { vm_exit_hook_fn, vm }, .describe_regs = regs_describe,
-		.run_size = vm->kvm.run_size,
-	};
+	vm->vcpu_env.pio = &vm->pio;
+	vm->vcpu_env.mmio = &vm->mmio;
+	vm->vcpu_env.stopping = &vm->stopping;
+	vm->vcpu_env.end_vm = vm->end;
+	vm->vcpu_env.describe_regs = regs_describe;
+	vm->vcpu_env.run_size = vm->kvm.run_size;
 	for (unsigned i = 0; i < cfg->cpus; i++) {
 		ret = vm_create_vcpu(vm, &vm->vcpus[i], i, e);
 		if (ret)
@@ -483,29 +438,44 @@ err:
 	return ret;
 }
 
-int vm_run(struct vm *vm)
+int vm_start(struct vm *vm)
 {
-	int ret;
+	int ret = 0;
 
+	if (vm->started)
+		return -EALREADY;
 	if (vm->kvm.pvm)
 		kvm_note_pvm();
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	vm->started = true;
+	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
-		if (ret) {
+		if (ret)
 			log_warn("starting vCPU %u: %s", i, strerror(-ret));
-			vm_request_exit(vm, 1);
-			break;
-		}
 	}
-	ret = evloop_run(&vm->loop);
-	if (ret) {
-		log_warn("event loop: %s", strerror(-ret));
-		vm_request_exit(vm, 1);
-	}
-	__atomic_store_n(&vm->exiting, 1, __ATOMIC_RELEASE);
+	return ret;
+}
+
+void vm_pause(struct vm *vm)
+{
+	if (!vm->started || vm->paused)
+		return;
+	vcpu_pause_all(vm->vcpus, vm->nr_vcpus);
+	vm->paused = true;
+}
+
+void vm_resume(struct vm *vm)
+{
+	if (!vm->paused)
+		return;
+	vcpu_resume_all(vm->vcpus, vm->nr_vcpus);
+	vm->paused = false;
+}
+
+void vm_stop(struct vm *vm)
+{
+	vm_request_stop(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_stop(&vm->vcpus[i]);
-	return vm->exit_status;
 }
 
 void vm_destroy(struct vm *vm)
@@ -513,10 +483,9 @@ void vm_destroy(struct vm *vm)
 	if (!vm)
 		return;
 	if (vm->vcpus) {
-		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-			vcpu_stop(&vm->vcpus[i]);
+		vm_stop(vm);
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			vcpu_destroy(&vm->vcpus[i]);
-		}
 		free(vm->vcpus);
 	}
 	devices_destroy(&vm->devices);
@@ -524,14 +493,12 @@ void vm_destroy(struct vm *vm)
 	serial_destroy(&vm->serial);
 	pci_destroy(&vm->pci);
 	irq_router_destroy(&vm->irq);
-	if (vm->signal_fd >= 0)
-		close(vm->signal_fd);
 	free(vm->cpuid);
 	gmem_destroy(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	kvm_close(&vm->kvm);
-	evloop_destroy(&vm->loop);
+	vcpu_park_destroy(&vm->vcpu_env.park);
 	bus_destroy(&vm->mmio);
 	bus_destroy(&vm->pio);
 	free(vm);

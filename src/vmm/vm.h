@@ -1,9 +1,13 @@
-/* A virtual machine, whole: the VMM layer's contract with main.c (and the
- * API to come). main.c calls vm_probe_host, vm_create, vm_run and
- * vm_destroy, in that order, from the main thread. */
+/* One virtual machine: KVM, guest RAM, the platform, the devices of the
+ * device table, the kernel and the vCPUs, built from a struct vm_config on
+ * an event loop it does not own, and its vCPUs' start, pause, resume and
+ * stop. The process around it (signals, the exit status, the lifecycle
+ * the API drives) is vmm.h's. Main thread only, unless said otherwise. */
 #ifndef VIREO_VMM_VM_H
 #define VIREO_VMM_VM_H
 
+#include "base/evloop.h"
+#include "base/exit_hook.h"
 #include "base/log.h"
 #include "config/config.h"
 
@@ -13,17 +17,28 @@ struct vm;
  * host's limits for config_check_limits(). Returns 0 or -errno with e set. */
 int vm_probe_host(struct host_limits *lim, struct errbuf *e) __attribute__((warn_unused_result));
 
-/* Builds the whole VM from a validated config: KVM checks, RAM, irqchip,
- * devices, the kernel loaded and the vCPUs ready. On error everything is
- * undone and e says why. Returns 0 or -errno. cfg must have passed
- * config_check_limits(). */
-int vm_create(struct vm **out, const struct vm_config *cfg, struct errbuf *e)
-	__attribute__((warn_unused_result));
+/* Builds the whole VM from a validated config (config_check_limits passed):
+ * KVM, RAM, irqchip, platform and virtio devices (their fds on loop), the
+ * tables, the kernel loaded and the vCPUs ready, not running. end is how
+ * the guest or a failed vCPU ends the VM (status 0 for a reset or
+ * poweroff, 1 for a vCPU failure, the debug-exit value): any thread. On
+ * error everything is undone and e says why. Returns 0 or -errno. */
+int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
+	      struct exit_hook end, struct errbuf *e) __attribute__((warn_unused_result));
 
-/* Runs until the guest powers off, resets or writes debug-exit, a vCPU
- * fails, or a termination signal arrives. Returns the process exit status. */
-int vm_run(struct vm *vm);
-
+/* Starts the vCPU threads. Returns 0 or -errno (a thread that could not
+ * start); -EALREADY the second time. */
+int vm_start(struct vm *vm) __attribute__((warn_unused_result));
+/* Takes every vCPU out of the guest and holds it; returns when all are
+ * held. No-op when not started or already paused. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* Makes the vCPUs leave their run loops from now on; any thread (the end
+ * hook calls it so that no vCPU runs on after the guest asked to stop). */
+void vm_request_stop(struct vm *vm);
+/* Stops and joins the vCPU threads (paused ones too). */
+void vm_stop(struct vm *vm);
+/* Stops what runs, then frees everything. NULL is a no-op. */
 void vm_destroy(struct vm *vm);
 
 #endif

@@ -1,0 +1,221 @@
+/* The VMM process and the VM's lifecycle; see vmm.h. The lifecycle is the
+ * table below: an action not listed for the current state is refused with
+ * the state's reason, never half done. */
+#include "vmm/vmm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vmm/vm.h"
+
+struct vmm {
+	struct evloop loop;
+	struct vm *vm;
+	enum vmm_state state;
+	int exit_status;          /* valid once exiting is set */
+	int exiting;              /* atomic: first vmm_request_exit wins */
+	int signal_fd;
+	struct ev_handler signals;
+};
+
+static const struct {
+	enum vmm_action action;
+	enum vmm_state from, to;
+} vmm_lifecycle[] = {
+	{ VMM_BOOT, VMM_NOT_STARTED, VMM_RUNNING },
+	{ VMM_PAUSE, VMM_RUNNING, VMM_PAUSED },
+	{ VMM_RESUME, VMM_PAUSED, VMM_RUNNING },
+};
+
+const char *vmm_state_name(enum vmm_state s)
+{
+	switch (s) {
+	case VMM_NOT_STARTED: return "Not started";
+	case VMM_RUNNING: return "Running";
+	case VMM_PAUSED: return "Paused";
+	}
+	return "?";
+}
+
+enum vmm_state vmm_state(const struct vmm *v)
+{
+	return v->state;
+}
+
+struct evloop *vmm_loop(struct vmm *v)
+{
+	return &v->loop;
+}
+
+int vmm_allowed(const struct vmm *v, enum vmm_action a, struct errbuf *e)
+{
+	for (size_t i = 0; i < sizeof(vmm_lifecycle) / sizeof(vmm_lifecycle[0]); i++)
+		if (vmm_lifecycle[i].action == a && vmm_lifecycle[i].from == v->state)
+			return 0;
+	switch (v->state) {
+	case VMM_NOT_STARTED: return errf(e, -EINVAL, "the VM is not started");
+	case VMM_RUNNING: return errf(e, -EINVAL, "the VM is already running");
+	case VMM_PAUSED: return errf(e, -EINVAL, "the VM is paused");
+	}
+	return -EINVAL;
+}
+
+static void vmm_move(struct vmm *v, enum vmm_action a)
+{
+	for (size_t i = 0; i < sizeof(vmm_lifecycle) / sizeof(vmm_lifecycle[0]); i++)
+		if (vmm_lifecycle[i].action == a && vmm_lifecycle[i].from == v->state) {
+			v->state = vmm_lifecycle[i].to;
+			return;
+		}
+}
+
+void vmm_request_exit(struct vmm *v, int status)
+{
+	int expected = 0;
+
+	if (!__atomic_compare_exchange_n(&v->exiting, &expected, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	v->exit_status = status;
+	/* no vCPU runs on after the guest asked to stop (the VM exists once
+	 * booted, and only the main thread sets it) */
+	if (__atomic_load_n(&v->vm, __ATOMIC_ACQUIRE))
+		vm_request_stop(v->vm);
+	evloop_stop(&v->loop);
+}
+
+static void vmm_end_hook(void *opaque, int status)
+{
+	vmm_request_exit(opaque, status);
+}
+
+static void vmm_on_signal(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vmm_request_exit(v, 128 + (int)si.ssi_signo);
+}
+
+/* SIGTERM, SIGINT and SIGHUP arrive on the loop, so the VM ends cleanly
+ * (the terminal restored, disks flushed by the kernel on close). */
+static int vmm_setup_signals(struct vmm *v, struct errbuf *e)
+{
+	sigset_t set;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	v->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (v->signal_fd < 0)
+		return errf(e, -errno, "signalfd: %s", strerror(errno));
+	ret = evloop_add(&v->loop, &v->signals, v->signal_fd, EPOLLIN, vmm_on_signal, v);
+	return ret ? errf(e, ret, "signals: %s", strerror(-ret)) : 0;
+}
+
+int vmm_create(struct vmm **out, struct errbuf *e)
+{
+	struct vmm *v = calloc(1, sizeof(*v));
+	int ret;
+
+	if (!v)
+		return errf(e, -ENOMEM, "out of memory");
+	v->signal_fd = -1;
+	ret = evloop_init(&v->loop);
+	if (ret) {
+		free(v);
+		return errf(e, ret, "event loop: %s", strerror(-ret));
+	}
+	ret = vmm_setup_signals(v, e);
+	if (ret) {
+		vmm_destroy(v);
+		return ret;
+	}
+	*out = v;
+	return 0;
+}
+
+int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
+{
+	struct vm *vm;
+	int ret;
+
+	ret = vmm_allowed(v, VMM_BOOT, e);
+	if (ret)
+		return ret;
+	ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, e);
+	if (ret)
+		return ret;
+	ret = vm_start(vm);
+	if (ret) {
+		vm_destroy(vm);
+		return errf(e, ret, "starting the vCPUs: %s", strerror(-ret));
+	}
+	__atomic_store_n(&v->vm, vm, __ATOMIC_RELEASE);
+	/* an exit requested while it was built (a vCPU that ended at once) */
+	if (__atomic_load_n(&v->exiting, __ATOMIC_ACQUIRE))
+		vm_request_stop(vm);
+	vmm_move(v, VMM_BOOT);
+	return 0;
+}
+
+int vmm_pause(struct vmm *v, struct errbuf *e)
+{
+	int ret = vmm_allowed(v, VMM_PAUSE, e);
+
+	if (ret)
+		return ret;
+	vm_pause(v->vm);
+	vmm_move(v, VMM_PAUSE);
+	return 0;
+}
+
+int vmm_resume(struct vmm *v, struct errbuf *e)
+{
+	int ret = vmm_allowed(v, VMM_RESUME, e);
+
+	if (ret)
+		return ret;
+	vm_resume(v->vm);
+	vmm_move(v, VMM_RESUME);
+	return 0;
+}
+
+int vmm_run(struct vmm *v)
+{
+	int ret = 0;
+
+	if (!__atomic_load_n(&v->exiting, __ATOMIC_ACQUIRE))
+		ret = evloop_run(&v->loop);
+	if (ret) {
+		log_warn("event loop: %s", strerror(-ret));
+		vmm_request_exit(v, 1);
+	}
+	if (v->vm)
+		vm_stop(v->vm);
+	return v->exit_status;
+}
+
+void vmm_destroy(struct vmm *v)
+{
+	if (!v)
+		return;
+	vm_destroy(v->vm);
+	if (v->signal_fd >= 0) {
+		evloop_del(&v->loop, &v->signals);
+		close(v->signal_fd);
+	}
+	evloop_destroy(&v->loop);
+	free(v);
+}

@@ -1,0 +1,54 @@
+/* The VMM process around one VM: the event loop that devices (and later
+ * the API) run on, the termination signals, the exit status, and the VM's
+ * lifecycle: not started -> running <-> paused, until it ends. main.c drives
+ * it for `vireo run`; the API will drive the same actions. Everything here
+ * runs on the main thread but vmm_request_exit. */
+#ifndef VIREO_VMM_VMM_H
+#define VIREO_VMM_VMM_H
+
+#include "base/evloop.h"
+#include "base/log.h"
+#include "config/config.h"
+
+enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
+
+/* What the lifecycle knows how to do; each is allowed in some states. */
+enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME };
+
+struct vmm;
+
+/* The event loop and the signal handling (SIGTERM, SIGINT and SIGHUP end
+ * the VM with 128 + the signal, after the terminal is restored). No VM
+ * yet. Returns 0 or -errno with e set. */
+int vmm_create(struct vmm **out, struct errbuf *e) __attribute__((warn_unused_result));
+/* Ends what runs and frees everything. NULL is a no-op. */
+void vmm_destroy(struct vmm *v);
+
+/* The loop, for those that add fds to it (the API's channel). */
+struct evloop *vmm_loop(struct vmm *v);
+enum vmm_state vmm_state(const struct vmm *v);
+/* Firecracker's words for a state: "Not started", "Running", "Paused". */
+const char *vmm_state_name(enum vmm_state s);
+
+/* May action run now? 0, or -EINVAL with e saying why not ("the VM is
+ * already running"). */
+int vmm_allowed(const struct vmm *v, enum vmm_action a, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* VMM_BOOT: builds the VM from cfg (config_check_limits passed) and starts
+ * its vCPUs. Returns 0 or -errno with e set; nothing is left of a VM that
+ * failed. */
+int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* VMM_PAUSE and VMM_RESUME: every vCPU held out of the guest, and back. */
+int vmm_pause(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
+int vmm_resume(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
+
+/* Ends the VM with this exit status: any thread, first caller wins. */
+void vmm_request_exit(struct vmm *v, int status);
+/* Runs the event loop until the VM ends (or an exit is requested before
+ * it boots); then stops the vCPUs. Returns the exit status: 0 guest
+ * poweroff or reset, 1 a VMM error, (v << 1) | 1 debug-exit, 128 + n a
+ * signal. */
+int vmm_run(struct vmm *v);
+
+#endif
