@@ -115,37 +115,18 @@ static int cli_parse_mem_size(const char *v, void *field, struct errbuf *e)
 	return 0;
 }
 
-/* "52:54:00:12:34:56": six hex pairs; a unicast address */
 static int cli_parse_mac(const char *v, void *field, struct errbuf *e)
 {
-	uint8_t *mac = field;
-
-	for (int i = 0; i < 6; i++) {
-		char hex[3] = { 0 }, *end;
-
-		if (!v[0] || !v[1] || (i < 5 && v[2] != ':') || (i == 5 && v[2]))
-			goto bad;
-		hex[0] = v[0];
-		hex[1] = v[1];
-		mac[i] = (uint8_t)strtoul(hex, &end, 16);
-		if (*end)
-			goto bad;
-		v += 3;
-	}
-	if (!(mac[0] & 1))
-		return 0;
-bad:
-	return errf(e, -EINVAL, "expected a unicast address like 52:54:00:12:34:56");
+	return config_parse_mac(v, field, e);
 }
 
 static int cli_parse_ifname(const char *v, void *field, struct errbuf *e)
 {
-	char **name = field;
+	int ret = config_check_ifname(v, e);
 
-	if (!*v || strlen(v) > CONFIG_IFNAME_MAX || strchr(v, '/'))
-		return errf(e, -EINVAL, "'%s': not an interface name (1 to %d characters, no '/')",
-			    v, CONFIG_IFNAME_MAX);
-	return cli_set_string(name, v) ? errf(e, -ENOMEM, "out of memory") : 0;
+	if (ret)
+		return ret;
+	return cli_set_string(field, v) ? errf(e, -ENOMEM, "out of memory") : 0;
 }
 
 static const char *const cache_names[] = { [CONFIG_CACHE_WRITEBACK] = "writeback",
@@ -187,8 +168,8 @@ static int cli_add_disk(const char *val, struct vm_config *cfg, struct errbuf *e
 	struct config_disk *d;
 	int ret;
 
-	if (cfg->nr_disks == CONFIG_MAX_DISKS)
-		return errf(e, -EINVAL, "--disk: at most %d disks", CONFIG_MAX_DISKS);
+	if (cfg->nr_disks == CLI_MAX_DISKS)
+		return errf(e, -EINVAL, "--disk: at most %d disks", CLI_MAX_DISKS);
 	d = &cfg->disks[cfg->nr_disks++];
 	config_disk_init(d);
 	snprintf(d->where, sizeof(d->where), "--disk #%u", cfg->nr_disks);
@@ -203,8 +184,8 @@ static int cli_add_net(const char *val, struct vm_config *cfg, struct errbuf *e)
 	struct config_net *n;
 	int ret;
 
-	if (cfg->nr_nets == CONFIG_MAX_NETS)
-		return errf(e, -EINVAL, "--net: at most %d NICs", CONFIG_MAX_NETS);
+	if (cfg->nr_nets == CLI_MAX_NETS)
+		return errf(e, -EINVAL, "--net: at most %d NICs", CLI_MAX_NETS);
 	n = &cfg->nets[cfg->nr_nets++];
 	config_net_init(n);
 	snprintf(n->where, sizeof(n->where), "--net #%u", cfg->nr_nets);

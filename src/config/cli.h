@@ -7,6 +7,10 @@
 #include "base/log.h"
 #include "config/config.h"
 
+/* What `vireo run` takes (the config holds more, for Firecracker's API). */
+#define CLI_MAX_DISKS 8
+#define CLI_MAX_NETS 4
+
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
 struct cli {

@@ -1,6 +1,7 @@
 /* The configuration's defaults, ownership and host checks; see config.h. */
 #include "config/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@ void config_disk_init(struct config_disk *d)
 	d->cache = CONFIG_CACHE_WRITEBACK;
 	d->engine = CONFIG_ENGINE_URING;
 	d->queues = 1;
+	d->flush = true;
 }
 
 void config_net_init(struct config_net *n)
@@ -26,6 +28,7 @@ void config_init(struct vm_config *cfg)
 	cfg->mem_size = CONFIG_DEFAULT_MEMORY;
 	cfg->mem_thp = true;
 	cfg->serial = SERIAL_STDIO;
+	cfg->logger.level = CONFIG_LOG_INFO;
 }
 
 void config_free(struct vm_config *cfg)
@@ -37,10 +40,60 @@ void config_free(struct vm_config *cfg)
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		free(cfg->disks[i].path);
 		free(cfg->disks[i].id);
+		free(cfg->disks[i].api_id);
+		free(cfg->disks[i].partuuid);
 	}
-	for (unsigned i = 0; i < cfg->nr_nets; i++)
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
 		free(cfg->nets[i].tap);
+		free(cfg->nets[i].api_id);
+	}
+	free(cfg->logger.path);
+	free(cfg->logger.module);
+	free(cfg->metrics.path);
 	config_init(cfg);
+}
+
+/* *s = a copy of itself (NULL stays NULL); false when out of memory,
+ * with *s NULL. */
+static bool config_dup_str(char **s)
+{
+	if (!*s)
+		return true;
+	*s = strdup(*s);
+	return *s != NULL;
+}
+
+int config_copy(struct vm_config *dst, const struct vm_config *src)
+{
+	bool ok;
+
+	/* Copy the plain data, then replace every borrowed pointer (each
+	 * one, even after a failure: `&=` does not short-circuit) by a copy
+	 * of its own or NULL, so that config_free(dst) never frees src's. */
+	*dst = *src;
+	ok = config_dup_str(&dst->kernel);
+	ok &= config_dup_str(&dst->initrd);
+	ok &= config_dup_str(&dst->cmdline);
+	ok &= config_dup_str(&dst->serial_path);
+	for (unsigned i = 0; i < dst->nr_disks; i++) {
+		struct config_disk *d = &dst->disks[i];
+
+		ok &= config_dup_str(&d->path);
+		ok &= config_dup_str(&d->id);
+		ok &= config_dup_str(&d->api_id);
+		ok &= config_dup_str(&d->partuuid);
+	}
+	for (unsigned i = 0; i < dst->nr_nets; i++) {
+		ok &= config_dup_str(&dst->nets[i].tap);
+		ok &= config_dup_str(&dst->nets[i].api_id);
+	}
+	ok &= config_dup_str(&dst->logger.path);
+	ok &= config_dup_str(&dst->logger.module);
+	ok &= config_dup_str(&dst->metrics.path);
+	if (ok)
+		return 0;
+	config_free(dst);
+	return -ENOMEM;
 }
 
 int config_check_limits(const struct vm_config *cfg, const struct host_limits *lim,
@@ -53,6 +106,37 @@ int config_check_limits(const struct vm_config *cfg, const struct host_limits *l
 		return errf(e, -EINVAL, "--memory: %llu MiB is more than the host's %llu MiB",
 			    (unsigned long long)(cfg->mem_size >> 20),
 			    (unsigned long long)(lim->max_memory >> 20));
+	return 0;
+}
+
+static unsigned config_hex(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6], struct errbuf *e)
+{
+	uint8_t out[6];
+
+	for (int i = 0; i < 6; i++, s += 3) {
+		if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]) ||
+		    s[2] != (i < 5 ? ':' : '\0'))
+			goto bad;
+		out[i] = (uint8_t)(config_hex(s[0]) << 4 | config_hex(s[1]));
+	}
+	if (!(out[0] & 1)) {
+		memcpy(mac, out, 6);
+		return 0;
+	}
+bad:
+	return errf(e, -EINVAL, "expected a unicast address like 52:54:00:12:34:56");
+}
+
+int config_check_ifname(const char *name, struct errbuf *e)
+{
+	if (!*name || strlen(name) > CONFIG_IFNAME_MAX || strchr(name, '/'))
+		return errf(e, -EINVAL, "'%s': not an interface name (1 to %d characters, no '/')",
+			    name, CONFIG_IFNAME_MAX);
 	return 0;
 }
 

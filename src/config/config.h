@@ -1,8 +1,9 @@
 /* A VM's configuration as plain data: what the user asked for, owned, with
- * enums where there are choices. Filled by the command line today
- * (config/cli.c) and by the API and the config file next; consumed by
- * vmm/. Checks of syntax and range happen while filling it; checks that
- * need the host (KVM limits, files) happen in vmm/. */
+ * enums where there are choices. Filled by the command line
+ * (config/cli.c) and by Firecracker's JSON, its API bodies and config file
+ * (config/firecracker.c); consumed by vmm/. Checks of syntax and range
+ * happen while filling it; checks that need the host (KVM limits, files)
+ * happen in vmm/. */
 #ifndef VIREO_CONFIG_CONFIG_H
 #define VIREO_CONFIG_CONFIG_H
 
@@ -13,13 +14,14 @@
 
 #define CONFIG_MIN_MEMORY (8ull << 20)
 #define CONFIG_DEFAULT_MEMORY (256ull << 20)
-#define CONFIG_MAX_DISKS 8
+#define CONFIG_MAX_DISKS 16        /* Kata's config: a root and eight placeholders */
 #define CONFIG_MAX_DISK_QUEUES 16
 #define CONFIG_DISK_ID_MAX 20        /* VIRTIO_BLK_ID_BYTES */
-#define CONFIG_MAX_NETS 4
+#define CONFIG_MAX_NETS 8
 #define CONFIG_MAX_NET_QUEUES 8
 #define CONFIG_IFNAME_MAX 15         /* IFNAMSIZ - 1 */
 #define CONFIG_WHERE_MAX 48
+#define CONFIG_API_ID_MAX 64       /* a drive's or NIC's id in Firecracker's API */
 
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 enum config_cache { CONFIG_CACHE_WRITEBACK, CONFIG_CACHE_NONE };
@@ -27,6 +29,10 @@ enum config_engine { CONFIG_ENGINE_URING, CONFIG_ENGINE_SYNC };
 /* How virtio devices reach the guest: PCI (MSI-X) or virtio-mmio windows
  * (for guests booted with pci=off, as Firecracker's are). */
 enum config_transport { CONFIG_TRANSPORT_PCI, CONFIG_TRANSPORT_MMIO };
+enum config_log_level {
+	CONFIG_LOG_OFF, CONFIG_LOG_ERROR, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG,
+	CONFIG_LOG_TRACE,
+};
 
 /* A virtio-blk disk. */
 struct config_disk {
@@ -37,6 +43,10 @@ struct config_disk {
 	enum config_cache cache;
 	enum config_engine engine;
 	unsigned queues;
+	bool flush;                   /* offer FLUSH; false: Firecracker's "Unsafe" cache */
+	char *api_id;                 /* the API's drive_id; NULL from the command line */
+	bool root;                    /* the root device: root= goes on the kernel command line */
+	char *partuuid;               /* root=PARTUUID=... instead of root=/dev/vda; NULL: none */
 };
 
 /* A virtio-net NIC on a TAP. */
@@ -46,6 +56,23 @@ struct config_net {
 	uint8_t mac[6];
 	bool mac_set;                 /* else derived from the TAP's name */
 	unsigned queues;              /* queue pairs */
+	char *api_id;                 /* the API's iface_id; NULL from the command line */
+	unsigned mtu;                 /* the MTU offered to the guest; 0: the TAP's */
+};
+
+/* Firecracker's logger: where vireo's own log lines go and how they look. */
+struct config_logger {
+	char *path;                   /* NULL: stderr */
+	enum config_log_level level;
+	bool show_level;
+	bool show_origin;             /* the source file and line */
+	char *module;                 /* only lines from this module; NULL: all */
+};
+
+/* Firecracker's metrics: a JSON line of counters written to path. */
+struct config_metrics {
+	char *path;                   /* NULL: no metrics */
+	bool emit_id;                 /* put the instance id on each line */
 };
 
 struct vm_config {
@@ -63,6 +90,8 @@ struct vm_config {
 	struct config_disk disks[CONFIG_MAX_DISKS];
 	unsigned nr_nets;
 	struct config_net nets[CONFIG_MAX_NETS];
+	struct config_logger logger;
+	struct config_metrics metrics;
 };
 
 /* The defaults: 1 vCPU, 256 MiB with huge pages, console on stdio, no
@@ -70,6 +99,10 @@ struct vm_config {
 void config_init(struct vm_config *cfg);
 /* Frees every string cfg owns; cfg is then as after config_init. */
 void config_free(struct vm_config *cfg);
+/* dst becomes a deep copy of src (dst's old contents are not freed).
+ * Returns 0, or -ENOMEM with dst as after config_init. */
+int config_copy(struct vm_config *dst, const struct vm_config *src)
+	__attribute__((warn_unused_result));
 
 /* A disk and a NIC with their defaults, for whoever adds one. */
 void config_disk_init(struct config_disk *d);
@@ -85,6 +118,12 @@ struct host_limits {
  * usage error. Returns 0 or -EINVAL with e naming the setting. */
 int config_check_limits(const struct vm_config *cfg, const struct host_limits *lim,
 			struct errbuf *e) __attribute__((warn_unused_result));
+
+/* "52:54:00:12:34:56": six hex pairs, a unicast address. 0, or -EINVAL
+ * with e saying what is expected; mac is written only on success. */
+int config_parse_mac(const char *s, uint8_t mac[6], struct errbuf *e);
+/* A TAP's name: 1 to CONFIG_IFNAME_MAX bytes, no '/'. 0 or -EINVAL. */
+int config_check_ifname(const char *name, struct errbuf *e);
 
 /* "256M", "3G", "1048576" -> bytes. -EINVAL on syntax, -ERANGE on overflow;
  * *out is written only on success. */

@@ -673,7 +673,7 @@ static void test_net_errors(void **state)
 static void test_too_many_nets(void **state)
 {
 	(void)state;
-	expect_too_many("--net", "tap=t", CONFIG_MAX_NETS, "--net: at most 4 NICs");
+	expect_too_many("--net", "tap=t", CLI_MAX_NETS, "--net: at most 4 NICs");
 }
 
 /* The key-table parser alone, on a struct of its own. */
@@ -731,7 +731,7 @@ static void test_keys_table(void **state)
 static void test_too_many_disks(void **state)
 {
 	(void)state;
-	expect_too_many("--disk", "path=x", CONFIG_MAX_DISKS, "--disk: at most 8 disks");
+	expect_too_many("--disk", "path=x", CLI_MAX_DISKS, "--disk: at most 8 disks");
 }
 
 int main(void)
