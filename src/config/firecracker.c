@@ -1,0 +1,1216 @@
+/* Firecracker's API bodies and config file into struct vm_config; see
+ * firecracker.h. Each resource is a field table (what Firecracker's serde
+ * structs accept) and an apply function that checks what the table
+ * cannot and then commits; the config file calls the same apply functions
+ * with its key as the path of every message. Not an HTTP server. */
+#include "config/firecracker.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/json_fields.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define OBJ(f) { .fields = (f), .n = ARRAY_SIZE(f) }
+#define U32_MAX 0xffffffffull
+#define U64_MAX_JSON 0x7fffffffffffffffull  /* the largest integer jansson reads */
+#define FC_PARTUUID_MAX 64
+
+/* One resource's apply: v is the parsed body, where its path in messages
+ * ("" for a request, "drives[2]" in a config file), id the path's id or
+ * NULL (config file: the body's own id is the only one). */
+typedef int (*fc_apply_fn)(struct vm_config *cfg, const char *id, const json_t *v,
+			   const char *where, struct fc_note *note, struct errbuf *e);
+
+/* --- field tables ------------------------------------------------------- */
+
+static const char *const cache_types[] = { "Unsafe", "Writeback", NULL };
+static const char *const io_engines[] = { "Sync", "Async", NULL };
+static const char *const cpu_templates[] = { "None", "C3", "T2", "T2S", "T2CL", "T2A", "V1N1",
+					      NULL };
+static const char *const huge_pages[] = { "None", "Transparent", "2M", NULL };
+enum { HUGE_NONE, HUGE_THP, HUGE_2M };
+/* Firecracker reads levels in any case and takes "Warning" for "Warn" */
+static const char *const log_levels[] = {
+	[CONFIG_LOG_OFF] = "Off", [CONFIG_LOG_ERROR] = "Error", [CONFIG_LOG_WARN] = "Warn",
+	[CONFIG_LOG_INFO] = "Info", [CONFIG_LOG_DEBUG] = "Debug", [CONFIG_LOG_TRACE] = "Trace",
+	"Warning", NULL,
+};
+static const char *const mmds_versions[] = { "V1", "V2", NULL };
+static const char *const snapshot_types[] = { "Full", "Diff", NULL };
+static const char *const mem_backends[] = { "File", "Uffd", NULL };
+static const char *const load_huge_pages[] = { "Snapshot", "None", "Transparent", "2M", NULL };
+
+#define STR(n, fl) { .name = n, .type = JF_STRING, .flags = (fl) }
+#define STRMAX(n, fl, m) { .name = n, .type = JF_STRING, .flags = (fl), .max = (m) }
+#define BOOL(n, fl) { .name = n, .type = JF_BOOL, .flags = (fl) }
+#define UINT(n, fl, lo, hi) { .name = n, .type = JF_UINT, .flags = (fl), .min = (lo), .max = (hi) }
+#define ENUM(n, fl, c) { .name = n, .type = JF_ENUM, .flags = (fl), .choices = (c) }
+#define OBJECT(n, fl, o) { .name = n, .type = JF_OBJECT, .flags = (fl), .object = &(o) }
+#define ID(n) STRMAX(n, JF_REQUIRED, 0)  /* checked by fc_check_id, which names the rule */
+#define PATH(n, fl) STR(n, (fl) | JF_NONEMPTY)
+#define REQ JF_REQUIRED
+#define OPT JF_NULLABLE
+
+/* A token bucket: not deny_unknown_fields in Firecracker, so open. */
+static const struct jf_field bucket_fields[] = {
+	UINT("size", REQ, 0, U64_MAX_JSON),
+	UINT("one_time_burst", OPT, 0, U64_MAX_JSON),
+	UINT("refill_time", REQ, 0, U64_MAX_JSON),
+};
+static const struct jf_object bucket = { bucket_fields, ARRAY_SIZE(bucket_fields), true };
+static const struct jf_field limiter_fields[] = {
+	OBJECT("bandwidth", OPT, bucket),
+	OBJECT("ops", OPT, bucket),
+};
+static const struct jf_object limiter = OBJ(limiter_fields);
+
+static const struct jf_field boot_fields[] = {
+	PATH("kernel_image_path", REQ),
+	PATH("initrd_path", OPT),
+	STRMAX("boot_args", OPT, FC_CMDLINE_MAX),
+};
+static const struct jf_object boot_obj = OBJ(boot_fields);
+
+/* PUT: Firecracker's MachineConfig; PATCH: every field an Option. */
+#define MACHINE_FIELDS(req, opt)                                                   \
+	UINT("vcpu_count", (req), 1, FC_MAX_VCPUS),                                \
+	UINT("mem_size_mib", (req), CONFIG_MIN_MEMORY >> 20, UINT64_MAX >> 20),    \
+	BOOL("smt", (opt)),                                                        \
+	ENUM("cpu_template", OPT, cpu_templates),                                  \
+	BOOL("track_dirty_pages", (opt)),                                          \
+	ENUM("huge_pages", (opt), huge_pages)
+static const struct jf_field machine_put_fields[] = { MACHINE_FIELDS(REQ, 0) };
+static const struct jf_object machine_put = OBJ(machine_put_fields);
+static const struct jf_field machine_patch_fields[] = { MACHINE_FIELDS(OPT, OPT) };
+static const struct jf_object machine_patch = OBJ(machine_patch_fields);
+
+static const struct jf_field drive_fields[] = {
+	ID("drive_id"),
+	STRMAX("partuuid", OPT, FC_PARTUUID_MAX),
+	BOOL("is_root_device", REQ),
+	ENUM("cache_type", 0, cache_types),
+	BOOL("is_read_only", OPT),
+	PATH("path_on_host", OPT),
+	OBJECT("rate_limiter", OPT, limiter),
+	ENUM("io_engine", OPT, io_engines),
+	PATH("socket", OPT),
+};
+static const struct jf_object drive_obj = OBJ(drive_fields);
+static const struct jf_field drive_patch_fields[] = {
+	ID("drive_id"),
+	PATH("path_on_host", OPT),
+	OBJECT("rate_limiter", OPT, limiter),
+};
+static const struct jf_object drive_patch = OBJ(drive_patch_fields);
+
+static const struct jf_field net_fields[] = {
+	ID("iface_id"),
+	STR("host_dev_name", REQ),
+	STR("guest_mac", OPT),
+	UINT("mtu", OPT, 68, 65535),
+	OBJECT("rx_rate_limiter", OPT, limiter),
+	OBJECT("tx_rate_limiter", OPT, limiter),
+};
+static const struct jf_object net_obj = OBJ(net_fields);
+static const struct jf_field net_patch_fields[] = {
+	ID("iface_id"),
+	OBJECT("rx_rate_limiter", OPT, limiter),
+	OBJECT("tx_rate_limiter", OPT, limiter),
+};
+static const struct jf_object net_patch = OBJ(net_patch_fields);
+
+static const struct jf_field logger_fields[] = {
+	PATH("log_path", OPT),
+	{ .name = "level", .type = JF_ENUM, .flags = OPT | JF_NOCASE, .choices = log_levels },
+	BOOL("show_level", OPT),
+	BOOL("show_log_origin", OPT),
+	STRMAX("module", OPT, 256),
+};
+static const struct jf_object logger_obj = OBJ(logger_fields);
+
+/* Firecracker's metrics config is not deny_unknown_fields: open */
+static const struct jf_field metrics_fields[] = {
+	PATH("metrics_path", REQ),
+	BOOL("emit_id", 0),
+	{ .name = "properties", .type = JF_ANY, .flags = OPT },
+};
+static const struct jf_object metrics_obj = { metrics_fields, ARRAY_SIZE(metrics_fields), true };
+
+static const struct jf_field serial_fields[] = {
+	PATH("serial_out_path", OPT),
+	OBJECT("rate_limiter", OPT, bucket),
+};
+static const struct jf_object serial_obj = OBJ(serial_fields);
+
+static const struct jf_field vsock_fields[] = {
+	STRMAX("vsock_id", OPT, CONFIG_API_ID_MAX),
+	UINT("guest_cid", REQ, 3, U32_MAX),
+	PATH("uds_path", REQ),
+};
+static const struct jf_object vsock_obj = OBJ(vsock_fields);
+
+static const struct jf_field balloon_fields[] = {
+	UINT("amount_mib", REQ, 0, U32_MAX),
+	BOOL("deflate_on_oom", REQ),
+	UINT("stats_polling_interval_s", 0, 0, 65535),
+	BOOL("free_page_hinting", 0),
+	BOOL("free_page_reporting", 0),
+};
+static const struct jf_object balloon_obj = OBJ(balloon_fields);
+static const struct jf_field balloon_patch_fields[] = { UINT("amount_mib", REQ, 0, U32_MAX) };
+static const struct jf_object balloon_patch = OBJ(balloon_patch_fields);
+static const struct jf_field balloon_stats_fields[] = {
+	UINT("stats_polling_interval_s", REQ, 0, 65535),
+};
+static const struct jf_object balloon_stats = OBJ(balloon_stats_fields);
+
+static const struct jf_field entropy_fields[] = { OBJECT("rate_limiter", OPT, limiter) };
+static const struct jf_object entropy_obj = OBJ(entropy_fields);
+
+static const struct jf_field mmds_config_fields[] = {
+	ENUM("version", 0, mmds_versions),
+	{ .name = "network_interfaces", .type = JF_ARRAY, .flags = REQ, .max = CONFIG_MAX_NETS },
+	STRMAX("ipv4_address", OPT, 15),
+	BOOL("imds_compat", 0),
+};
+static const struct jf_object mmds_config_obj = OBJ(mmds_config_fields);
+
+#define ANY_ARRAY(n) { .name = n, .type = JF_ARRAY, .flags = OPT | JF_ANY_ITEMS }
+static const struct jf_field cpu_config_fields[] = {
+	{ .name = "kvm_capabilities", .type = JF_ARRAY, .flags = OPT },
+	ANY_ARRAY("cpuid_modifiers"), ANY_ARRAY("msr_modifiers"), ANY_ARRAY("reg_modifiers"),
+	ANY_ARRAY("vcpu_features"),
+};
+static const struct jf_object cpu_config_obj = OBJ(cpu_config_fields);
+
+static const struct jf_field snapshot_create_fields[] = {
+	ENUM("snapshot_type", 0, snapshot_types),
+	PATH("snapshot_path", REQ),
+	PATH("mem_file_path", REQ),
+};
+static const struct jf_object snapshot_create_obj = OBJ(snapshot_create_fields);
+static const struct jf_field mem_backend_fields[] = {
+	PATH("backend_path", REQ),
+	ENUM("backend_type", REQ, mem_backends),
+};
+static const struct jf_object mem_backend_obj = OBJ(mem_backend_fields);
+static const struct jf_field net_override_fields[] = {
+	STR("iface_id", REQ),
+	STR("host_dev_name", REQ),
+};
+static const struct jf_object net_override_obj = {
+	net_override_fields, ARRAY_SIZE(net_override_fields), true };
+static const struct jf_field vsock_override_fields[] = { PATH("uds_path", REQ) };
+static const struct jf_object vsock_override_obj = {
+	vsock_override_fields, ARRAY_SIZE(vsock_override_fields), true };
+static const struct jf_field snapshot_load_fields[] = {
+	PATH("snapshot_path", REQ),
+	PATH("mem_file_path", OPT),
+	OBJECT("mem_backend", OPT, mem_backend_obj),
+	BOOL("enable_diff_snapshots", 0),
+	BOOL("track_dirty_pages", 0),
+	BOOL("resume_vm", 0),
+	{ .name = "network_overrides", .type = JF_ARRAY, .object = &net_override_obj },
+	OBJECT("vsock_override", OPT, vsock_override_obj),
+	BOOL("clock_realtime", 0),
+	ENUM("huge_pages", 0, load_huge_pages),
+};
+static const struct jf_object snapshot_load_obj = OBJ(snapshot_load_fields);
+
+static const struct jf_field pmem_fields[] = {
+	ID("id"),
+	PATH("path_on_host", REQ),
+	BOOL("root_device", 0),
+	BOOL("read_only", 0),
+	OBJECT("rate_limiter", OPT, limiter),
+};
+static const struct jf_object pmem_obj = OBJ(pmem_fields);
+
+static const struct jf_field hotplug_fields[] = {
+	UINT("total_size_mib", REQ, 0, U32_MAX),
+	UINT("block_size_mib", 0, 0, U32_MAX),
+	UINT("slot_size_mib", 0, 0, U32_MAX),
+};
+static const struct jf_object hotplug_obj = OBJ(hotplug_fields);
+
+/* --- shared checks ------------------------------------------------------ */
+
+static void fc_note_set(struct fc_note *note, const char *text)
+{
+	if (note)
+		snprintf(note->deprecation, sizeof(note->deprecation), "%s", text);
+}
+
+/* Firecracker's id rule (letters, digits, '_'; not empty), in ASCII, and
+ * at most CONFIG_API_ID_MAX bytes. */
+static int fc_check_id(const char *id, const char *where, const char *name, struct errbuf *e)
+{
+	char shown[JF_SHOW_MAX];
+	size_t n = strlen(id);
+
+	if (!n)
+		return jf_fail(e, -EINVAL, where, name, "the id must not be empty");
+	if (n > CONFIG_API_ID_MAX)
+		return jf_fail(e, -EINVAL, where, name, "the id is longer than %d bytes",
+			       CONFIG_API_ID_MAX);
+	for (const char *c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '_'))
+			return jf_fail(e, -EINVAL, where, name, "'%s': an id may hold only letters, "
+				       "digits and '_'", jf_show(id, shown));
+	return 0;
+}
+
+/* The body's id: valid, and the path's where there is one. */
+static int fc_check_body_id(const json_t *v, const char *field, const char *path_id,
+			    const char *where, struct errbuf *e)
+{
+	const char *id = jf_string(v, field);
+	char a[JF_SHOW_MAX], b[JF_SHOW_MAX];
+	int ret = fc_check_id(id, where, field, e);
+
+	if (ret)
+		return ret;
+	if (path_id && strcmp(id, path_id))
+		return jf_fail(e, -EINVAL, where, field, "'%s' does not match the id in the path "
+			       "('%s')", jf_show(id, a), jf_show(path_id, b));
+	return 0;
+}
+
+/* A bucket Firecracker would build: one with a size and a refill time
+ * (either 0 turns the bucket off). */
+static bool fc_bucket_active(const json_t *b)
+{
+	return b && jf_uint(b, "size", 0) && jf_uint(b, "refill_time", 0);
+}
+
+/* vireo has no rate limiting yet: a limiter that would limit is refused,
+ * an empty one ({}, as Kata sends, or buckets that are off) is accepted. */
+static int fc_check_limiter(const json_t *v, const char *field, const char *where,
+			    struct errbuf *e)
+{
+	const json_t *rl = jf_get(v, field);
+
+	if (rl && (fc_bucket_active(jf_get(rl, "bandwidth")) ||
+		   fc_bucket_active(jf_get(rl, "ops"))))
+		return jf_fail(e, -ENOTSUP, where, field, "rate limiting is not supported yet "
+			       "(only an empty {} is accepted)");
+	return 0;
+}
+
+/* Strings that go on the kernel command line: printable ASCII; spaces
+ * only where allow_space (boot_args, not a single parameter's value). */
+static int fc_check_cmdline_text(const char *s, bool allow_space, const char *where,
+				 const char *field, struct errbuf *e)
+{
+	for (const char *c = s; *c; c++)
+		if (*c < 0x20 || *c > 0x7e || (*c == ' ' && !allow_space))
+			return jf_fail(e, -EINVAL, where, field, "byte %zu (0x%02x) is not allowed "
+				       "on the kernel command line (printable ASCII%s)",
+				       (size_t)(c - s), (unsigned char)*c,
+				       allow_space ? "" : ", no spaces");
+	return 0;
+}
+
+/* *dst = a copy of src, or NULL for NULL; false when out of memory. */
+static bool fc_dup(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return !src || *dst;
+}
+
+/* --- boot source --------------------------------------------------------- */
+
+static int fc_boot_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			 const char *where, struct fc_note *note, struct errbuf *e)
+{
+	char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
+	const char *args;
+	int ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &boot_obj, where, e);
+	args = jf_string(v, "boot_args");
+	if (!ret && args)
+		ret = fc_check_cmdline_text(args, true, where, "boot_args", e);
+	if (ret)
+		return ret;
+	if (!fc_dup(&kernel, jf_string(v, "kernel_image_path")) ||
+	    !fc_dup(&initrd, jf_string(v, "initrd_path")) ||
+	    !fc_dup(&cmdline, args ? args : FC_DEFAULT_CMDLINE)) {
+		ret = errf(e, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->cmdline);
+	cfg->kernel = kernel;
+	cfg->initrd = initrd;
+	cfg->cmdline = cmdline;
+	return 0;
+fail:
+	free(kernel);
+	free(initrd);
+	free(cmdline);
+	return ret;
+}
+
+/* --- machine config ------------------------------------------------------ */
+
+/* put: fields not given take Firecracker's defaults; else they keep cfg's. */
+static int fc_machine_apply(struct vm_config *cfg, const json_t *v, const char *where,
+			    bool put, struct fc_note *note, struct errbuf *e)
+{
+	const char *method = put ? "PUT" : "PATCH";
+	uint64_t mib;
+	unsigned cpus;
+	int huge, ret;
+
+	ret = jf_check(v, put ? &machine_put : &machine_patch, where, e);
+	if (ret)
+		return ret;
+	if (!put && !jf_get(v, "vcpu_count") && !jf_get(v, "mem_size_mib") && !jf_get(v, "smt") &&
+	    !jf_get(v, "cpu_template") && !jf_get(v, "track_dirty_pages") &&
+	    !jf_get(v, "huge_pages"))
+		return jf_fail(e, -EINVAL, where, NULL, "the PATCH body changes nothing");
+	if (jf_get(v, "cpu_template")) {
+		char text[80];
+
+		snprintf(text, sizeof(text), "%s /machine-config: cpu_template is deprecated",
+			 method);
+		fc_note_set(note, text);
+		if (jf_enum(v, "cpu_template", cpu_templates, 0) != 0)
+			return jf_fail(e, -ENOTSUP, where, "cpu_template", "CPU templates are not "
+				       "supported yet (only \"None\")");
+	}
+	if (jf_bool(v, "smt", false))
+		return jf_fail(e, -ENOTSUP, where, "smt", "simultaneous multithreading is not "
+			       "supported yet");
+	if (jf_bool(v, "track_dirty_pages", false))
+		return jf_fail(e, -ENOTSUP, where, "track_dirty_pages", "dirty page tracking is not "
+			       "supported yet");
+	huge = jf_enum(v, "huge_pages", huge_pages, put ? HUGE_NONE : cfg->mem_thp ? HUGE_THP
+										    : HUGE_NONE);
+	if (huge == HUGE_2M)
+		return jf_fail(e, -ENOTSUP, where, "huge_pages", "\"2M\" (hugetlbfs) is not "
+			       "supported yet; \"Transparent\" is");
+	cpus = (unsigned)jf_uint(v, "vcpu_count", cfg->cpus);
+	mib = jf_uint(v, "mem_size_mib", cfg->mem_size >> 20);
+	/* as Firecracker: transparent huge pages want whole 2 MiB pages */
+	if (huge == HUGE_THP && mib % 2)
+		return jf_fail(e, -EINVAL, where, "mem_size_mib", "%llu is odd; with huge_pages "
+			       "\"Transparent\" it must be a multiple of 2",
+			       (unsigned long long)mib);
+	cfg->cpus = cpus;
+	cfg->mem_size = mib << 20;
+	cfg->mem_thp = huge == HUGE_THP;
+	return 0;
+}
+
+static int fc_machine_put_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)id;
+	return fc_machine_apply(cfg, v, where, true, note, e);
+}
+
+static int fc_machine_patch_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)id;
+	return fc_machine_apply(cfg, v, where, false, note, e);
+}
+
+char *fc_get_machine_config(const struct vm_config *cfg)
+{
+	json_t *o = json_pack("{s:I, s:I, s:b, s:b, s:s}",
+			      "vcpu_count", (json_int_t)cfg->cpus,
+			      "mem_size_mib", (json_int_t)(cfg->mem_size >> 20),
+			      "smt", 0, "track_dirty_pages", 0,
+			      "huge_pages", huge_pages[cfg->mem_thp ? HUGE_THP : HUGE_NONE]);
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* --- drives --------------------------------------------------------------- */
+
+static int fc_find_disk(const struct vm_config *cfg, const char *api_id)
+{
+	for (unsigned i = 0; i < cfg->nr_disks; i++)
+		if (cfg->disks[i].api_id && !strcmp(cfg->disks[i].api_id, api_id))
+			return (int)i;
+	return -1;
+}
+
+/* Everything about a new drive that the table cannot say. */
+static int fc_drive_check(const struct vm_config *cfg, const json_t *v, const char *id,
+			  const char *where, struct errbuf *e)
+{
+	const char *drive_id = jf_string(v, "drive_id");
+	const char *partuuid = jf_string(v, "partuuid");
+	int pos = fc_find_disk(cfg, drive_id);
+	int ret;
+
+	ret = fc_check_body_id(v, "drive_id", id, where, e);
+	if (ret)
+		return ret;
+	/* Firecracker: path_on_host makes a virtio-blk drive, socket a
+	 * vhost-user one, and a drive is one or the other */
+	if (jf_get(v, "socket") && jf_get(v, "path_on_host"))
+		return jf_fail(e, -EINVAL, where, "socket", "a drive has path_on_host or socket, "
+			       "not both");
+	if (jf_get(v, "socket"))
+		return jf_fail(e, -ENOTSUP, where, "socket", "vhost-user drives are not supported "
+			       "yet");
+	if (!jf_get(v, "path_on_host"))
+		return jf_fail(e, -EINVAL, where, "path_on_host", "missing (required for a "
+			       "virtio-blk drive)");
+	ret = fc_check_limiter(v, "rate_limiter", where, e);
+	if (ret)
+		return ret;
+	if (partuuid && !*partuuid)
+		return jf_fail(e, -EINVAL, where, "partuuid", "must not be empty");
+	if (partuuid && (ret = fc_check_cmdline_text(partuuid, false, where, "partuuid", e)))
+		return ret;
+	/* the root drive is disks[0]; only it may be replaced by a root */
+	if (jf_bool(v, "is_root_device", false) && cfg->nr_disks && cfg->disks[0].root && pos != 0)
+		return jf_fail(e, -EINVAL, where, "is_root_device", "drive '%s' is already the "
+			       "root device", cfg->disks[0].api_id ? cfg->disks[0].api_id : "?");
+	if (pos < 0 && cfg->nr_disks == CONFIG_MAX_DISKS)
+		return jf_fail(e, -EINVAL, where, "drive_id", "at most %d drives",
+			       CONFIG_MAX_DISKS);
+	return 0;
+}
+
+static int fc_drive_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	struct config_disk d;
+	int ret, pos;
+
+	(void)note;
+	ret = jf_check(v, &drive_obj, where, e);
+	if (!ret)
+		ret = fc_drive_check(cfg, v, id, where, e);
+	if (ret)
+		return ret;
+	config_disk_init(&d);
+	snprintf(d.where, sizeof(d.where), "drive %s", jf_string(v, "drive_id"));
+	d.readonly = jf_bool(v, "is_read_only", false);
+	d.root = jf_bool(v, "is_root_device", false);
+	/* Firecracker's caches are both the host's page cache; "Unsafe" only
+	 * hides FLUSH from the guest */
+	d.cache = CONFIG_CACHE_WRITEBACK;
+	d.flush = jf_enum(v, "cache_type", cache_types, 0) == 1;
+	d.engine = jf_enum(v, "io_engine", io_engines, 0) == 1 ? CONFIG_ENGINE_URING
+							       : CONFIG_ENGINE_SYNC;
+	if (!fc_dup(&d.path, jf_string(v, "path_on_host")) ||
+	    !fc_dup(&d.api_id, jf_string(v, "drive_id")) ||
+	    !fc_dup(&d.partuuid, jf_string(v, "partuuid"))) {
+		free(d.path);
+		free(d.api_id);
+		free(d.partuuid);
+		return errf(e, -ENOMEM, "out of memory");
+	}
+	/* as Firecracker: a new root goes first, a new other drive last, a
+	 * replaced drive where it was, swapped to the front if now root */
+	pos = fc_find_disk(cfg, d.api_id);
+	if (pos >= 0) {
+		free(cfg->disks[pos].path);
+		free(cfg->disks[pos].id);
+		free(cfg->disks[pos].api_id);
+		free(cfg->disks[pos].partuuid);
+		cfg->disks[pos] = d;
+		if (pos && d.root) {
+			cfg->disks[pos] = cfg->disks[0];
+			cfg->disks[0] = d;
+		}
+	} else if (d.root) {
+		memmove(&cfg->disks[1], &cfg->disks[0], cfg->nr_disks * sizeof(d));
+		cfg->disks[0] = d;
+		cfg->nr_disks++;
+	} else {
+		cfg->disks[cfg->nr_disks++] = d;
+	}
+	return 0;
+}
+
+static int fc_drive_patch_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				const char *where, struct fc_note *note, struct errbuf *e)
+{
+	const char *path;
+	char *copy, shown[JF_SHOW_MAX];
+	int ret, pos;
+
+	(void)note;
+	ret = jf_check(v, &drive_patch, where, e);
+	if (!ret)
+		ret = fc_check_body_id(v, "drive_id", id, where, e);
+	if (!ret)
+		ret = fc_check_limiter(v, "rate_limiter", where, e);
+	if (ret)
+		return ret;
+	pos = fc_find_disk(cfg, jf_string(v, "drive_id"));
+	if (pos < 0)
+		return jf_fail(e, -EINVAL, where, "drive_id", "no drive '%s'",
+			       jf_show(jf_string(v, "drive_id"), shown));
+	path = jf_string(v, "path_on_host");
+	if (!path)
+		return 0;
+	if (!fc_dup(&copy, path))
+		return errf(e, -ENOMEM, "out of memory");
+	free(cfg->disks[pos].path);
+	cfg->disks[pos].path = copy;
+	return 0;
+}
+
+/* --- network interfaces ---------------------------------------------------- */
+
+static int fc_find_net(const struct vm_config *cfg, const char *api_id)
+{
+	for (unsigned i = 0; i < cfg->nr_nets; i++)
+		if (cfg->nets[i].api_id && !strcmp(cfg->nets[i].api_id, api_id))
+			return (int)i;
+	return -1;
+}
+
+/* Everything about a new NIC that the table cannot say; n gets the MAC. */
+static int fc_net_check(const struct vm_config *cfg, const json_t *v, const char *id,
+			const char *where, struct config_net *n, struct errbuf *e)
+{
+	const char *iface = jf_string(v, "iface_id"), *tap = jf_string(v, "host_dev_name");
+	const char *mac = jf_string(v, "guest_mac");
+	int pos = fc_find_net(cfg, iface);
+	int ret;
+
+	char shown[JF_SHOW_MAX], why[128];
+
+	ret = fc_check_body_id(v, "iface_id", id, where, e);
+	if (ret)
+		return ret;
+	if (config_check_ifname(tap, NULL))
+		return jf_fail(e, -EINVAL, where, "host_dev_name", "'%s' is not an interface name "
+			       "(1 to %d bytes, no '/')", jf_show(tap, shown), CONFIG_IFNAME_MAX);
+	if (mac && (ret = config_parse_mac(mac, n->mac, e))) {
+		snprintf(why, sizeof(why), "%.120s", e->msg);
+		return jf_fail(e, ret, where, "guest_mac", "'%s': %s", jf_show(mac, shown), why);
+	}
+	if (!ret)
+		ret = fc_check_limiter(v, "rx_rate_limiter", where, e);
+	if (!ret)
+		ret = fc_check_limiter(v, "tx_rate_limiter", where, e);
+	if (ret)
+		return ret;
+	n->mac_set = mac != NULL;
+	/* a NIC that this one replaces conflicts with nothing */
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		const struct config_net *o = &cfg->nets[i];
+
+		if ((int)i == pos)
+			continue;
+		if (!strcmp(o->tap, tap))
+			return jf_fail(e, -EINVAL, where, "host_dev_name", "'%s' is taken by %s",
+				       jf_show(tap, shown), o->where);
+		if (n->mac_set && o->mac_set && !memcmp(o->mac, n->mac, 6))
+			return jf_fail(e, -EINVAL, where, "guest_mac", "%s is taken by %s", mac,
+				       o->where);
+	}
+	if (pos < 0 && cfg->nr_nets == CONFIG_MAX_NETS)
+		return jf_fail(e, -EINVAL, where, "iface_id", "at most %d network interfaces",
+			       CONFIG_MAX_NETS);
+	return 0;
+}
+
+static int fc_net_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			const char *where, struct fc_note *note, struct errbuf *e)
+{
+	struct config_net n;
+	int ret, pos;
+
+	(void)note;
+	config_net_init(&n);
+	ret = jf_check(v, &net_obj, where, e);
+	if (!ret)
+		ret = fc_net_check(cfg, v, id, where, &n, e);
+	if (ret)
+		return ret;
+	snprintf(n.where, sizeof(n.where), "network interface %s", jf_string(v, "iface_id"));
+	n.mtu = (unsigned)jf_uint(v, "mtu", 0);
+	if (!fc_dup(&n.tap, jf_string(v, "host_dev_name")) ||
+	    !fc_dup(&n.api_id, jf_string(v, "iface_id"))) {
+		free(n.tap);
+		free(n.api_id);
+		return errf(e, -ENOMEM, "out of memory");
+	}
+	/* as Firecracker: a replaced NIC leaves its place to the last one,
+	 * and the new one goes last */
+	pos = fc_find_net(cfg, n.api_id);
+	if (pos >= 0) {
+		free(cfg->nets[pos].tap);
+		free(cfg->nets[pos].api_id);
+		cfg->nets[pos] = cfg->nets[--cfg->nr_nets];
+	}
+	cfg->nets[cfg->nr_nets++] = n;
+	return 0;
+}
+
+static int fc_net_patch_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			      const char *where, struct fc_note *note, struct errbuf *e)
+{
+	char shown[JF_SHOW_MAX];
+	int ret;
+
+	(void)note;
+	ret = jf_check(v, &net_patch, where, e);
+	if (!ret)
+		ret = fc_check_body_id(v, "iface_id", id, where, e);
+	if (!ret)
+		ret = fc_check_limiter(v, "rx_rate_limiter", where, e);
+	if (!ret)
+		ret = fc_check_limiter(v, "tx_rate_limiter", where, e);
+	if (ret)
+		return ret;
+	if (fc_find_net(cfg, jf_string(v, "iface_id")) < 0)
+		return jf_fail(e, -EINVAL, where, "iface_id", "no network interface '%s'",
+			       jf_show(jf_string(v, "iface_id"), shown));
+	return 0;     /* empty limiters: nothing changes */
+}
+
+/* --- logger, metrics, serial ----------------------------------------------- */
+
+static int fc_logger_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			   const char *where, struct fc_note *note, struct errbuf *e)
+{
+	char *path = NULL, *module = NULL;
+	int level, ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &logger_obj, where, e);
+	if (ret)
+		return ret;
+	if (!fc_dup(&path, jf_string(v, "log_path")) ||
+	    !fc_dup(&module, jf_string(v, "module"))) {
+		free(path);
+		return errf(e, -ENOMEM, "out of memory");
+	}
+	level = jf_enum(v, "level", log_levels, CONFIG_LOG_INFO);
+	cfg->logger.level = level > CONFIG_LOG_TRACE ? CONFIG_LOG_WARN : level; /* "Warning" */
+	cfg->logger.show_level = jf_bool(v, "show_level", cfg->logger.show_level);
+	cfg->logger.show_origin = jf_bool(v, "show_log_origin", cfg->logger.show_origin);
+	if (path) {
+		free(cfg->logger.path);
+		cfg->logger.path = path;
+	}
+	if (module) {
+		free(cfg->logger.module);
+		cfg->logger.module = module;
+	}
+	return 0;
+}
+
+static int fc_metrics_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			    const char *where, struct fc_note *note, struct errbuf *e)
+{
+	const json_t *props;
+	char *path;
+	int ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &metrics_obj, where, e);
+	if (ret)
+		return ret;
+	props = jf_get(v, "properties");
+	if (props && !json_is_object(props))
+		return jf_fail(e, -EINVAL, where, "properties", "expected an object of strings");
+	if (props && json_object_size(props))
+		return jf_fail(e, -ENOTSUP, where, "properties", "not supported yet");
+	if (cfg->metrics.path)
+		return jf_fail(e, -EINVAL, where, "metrics_path", "metrics are already configured "
+			       "(%s); they can be set once", cfg->metrics.path);
+	if (!fc_dup(&path, jf_string(v, "metrics_path")))
+		return errf(e, -ENOMEM, "out of memory");
+	cfg->metrics.path = path;
+	cfg->metrics.emit_id = jf_bool(v, "emit_id", false);
+	return 0;
+}
+
+static int fc_serial_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			   const char *where, struct fc_note *note, struct errbuf *e)
+{
+	char *path;
+	int ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &serial_obj, where, e);
+	if (ret)
+		return ret;
+	if (fc_bucket_active(jf_get(v, "rate_limiter")))
+		return jf_fail(e, -ENOTSUP, where, "rate_limiter", "rate limiting is not supported "
+			       "yet");
+	if (!fc_dup(&path, jf_string(v, "serial_out_path")))
+		return errf(e, -ENOMEM, "out of memory");
+	free(cfg->serial_path);
+	cfg->serial_path = path;
+	cfg->serial = path ? SERIAL_FILE : SERIAL_STDIO;
+	return 0;
+}
+
+/* --- resources vireo does not have yet -------------------------------------- */
+
+static int fc_unsupported(const json_t *v, const struct jf_object *o, const char *where,
+			  const char *resource, struct errbuf *e)
+{
+	int ret = o ? jf_check(v, o, where, e) : 0;
+
+	if (ret)
+		return ret;
+	/* in a config file the key says what it is */
+	if (*where)
+		return jf_fail(e, -ENOTSUP, where, NULL, "not supported yet");
+	return errf(e, -ENOTSUP, "%s: not supported yet", resource);
+}
+
+static int fc_vsock_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	int ret;
+
+	(void)cfg;
+	(void)id;
+	ret = jf_check(v, &vsock_obj, where, e);
+	if (ret)
+		return ret;
+	if (jf_get(v, "vsock_id"))
+		fc_note_set(note, "PUT /vsock: vsock_id is deprecated");
+	return fc_unsupported(v, NULL, where, "vsock", e);
+}
+
+static int fc_balloon_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			    const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	return fc_unsupported(v, &balloon_obj, where, "balloon", e);
+}
+
+static int fc_entropy_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			    const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	return fc_unsupported(v, &entropy_obj, where, "entropy device", e);
+}
+
+static int fc_mmds_config_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				const char *where, struct fc_note *note, struct errbuf *e)
+{
+	int ret;
+
+	(void)cfg;
+	(void)id;
+	ret = jf_check(v, &mmds_config_obj, where, e);
+	if (ret)
+		return ret;
+	if (jf_enum(v, "version", mmds_versions, 0) == 0)
+		fc_note_set(note, "PUT /mmds/config: MMDS version V1 is deprecated");
+	return fc_unsupported(v, NULL, where, "MMDS", e);
+}
+
+/* The config file may also name a file that holds the template. */
+static int fc_cpu_config_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			       const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	if (*where && json_is_string(v))
+		return fc_unsupported(v, NULL, where, "CPU templates", e);
+	return fc_unsupported(v, &cpu_config_obj, where, "CPU templates", e);
+}
+
+static int fc_pmem_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			 const char *where, struct fc_note *note, struct errbuf *e)
+{
+	int ret;
+
+	(void)cfg;
+	(void)note;
+	ret = jf_check(v, &pmem_obj, where, e);
+	if (!ret)
+		ret = fc_check_body_id(v, "id", id, where, e);
+	return ret ? ret : fc_unsupported(v, NULL, where, "pmem devices", e);
+}
+
+static int fc_hotplug_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			    const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	return fc_unsupported(v, &hotplug_obj, where, "memory hotplug", e);
+}
+
+/* --- requests --------------------------------------------------------------- */
+
+/* Parses body and applies it; id, where given, is checked first. */
+static int fc_request(struct vm_config *cfg, const char *id, bool has_id, const char *body,
+		      size_t len, fc_apply_fn apply, struct fc_note *note, struct errbuf *e)
+{
+	json_t *v = NULL;
+	int ret;
+
+	if (note)
+		note->deprecation[0] = '\0';
+	if (has_id) {
+		ret = fc_check_id(id ? id : "", "", "the id in the path", e);
+		if (ret)
+			return ret;
+	}
+	ret = jf_parse(body, len, &v, e);
+	if (ret)
+		return ret;
+	ret = apply(cfg, id, v, "", note, e);
+	json_decref(v);
+	return ret;
+}
+
+int fc_put_boot_source(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		       struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_boot_apply, note, e);
+}
+
+int fc_put_machine_config(struct vm_config *cfg, const char *body, size_t len,
+			  struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_machine_put_apply, note, e);
+}
+
+int fc_patch_machine_config(struct vm_config *cfg, const char *body, size_t len,
+			    struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_machine_patch_apply, note, e);
+}
+
+int fc_put_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		 struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, id, true, body, len, fc_drive_apply, note, e);
+}
+
+int fc_patch_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		   struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, id, true, body, len, fc_drive_patch_apply, note, e);
+}
+
+int fc_put_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
+	       struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, id, true, body, len, fc_net_apply, note, e);
+}
+
+int fc_patch_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		 struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, id, true, body, len, fc_net_patch_apply, note, e);
+}
+
+int fc_put_logger(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		  struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_logger_apply, note, e);
+}
+
+int fc_put_metrics(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		   struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_metrics_apply, note, e);
+}
+
+int fc_put_serial(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		  struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_serial_apply, note, e);
+}
+
+int fc_put_vsock(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		 struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_vsock_apply, note, e);
+}
+
+int fc_put_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		   struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_balloon_apply, note, e);
+}
+
+static int fc_balloon_patch_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	return fc_unsupported(v, &balloon_patch, where, "balloon", e);
+}
+
+int fc_patch_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		     struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_balloon_patch_apply, note, e);
+}
+
+static int fc_balloon_stats_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	return fc_unsupported(v, &balloon_stats, where, "balloon", e);
+}
+
+int fc_patch_balloon_stats(struct vm_config *cfg, const char *body, size_t len,
+			   struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_balloon_stats_apply, note, e);
+}
+
+int fc_put_entropy(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		   struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_entropy_apply, note, e);
+}
+
+/* MMDS data: any JSON value at all */
+static int fc_mmds_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			 const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	return fc_unsupported(v, NULL, where, "MMDS", e);
+}
+
+int fc_put_mmds(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_mmds_apply, note, e);
+}
+
+int fc_put_mmds_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		       struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_mmds_config_apply, note, e);
+}
+
+int fc_put_cpu_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		      struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_cpu_config_apply, note, e);
+}
+
+static int fc_snapshot_create_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				    const char *where, struct fc_note *note, struct errbuf *e)
+{
+	(void)cfg;
+	(void)id;
+	(void)note;
+	return fc_unsupported(v, &snapshot_create_obj, where, "snapshots", e);
+}
+
+int fc_put_snapshot_create(struct vm_config *cfg, const char *body, size_t len,
+			   struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_snapshot_create_apply, note, e);
+}
+
+static int fc_snapshot_load_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	bool file, backend;
+	int ret;
+
+	(void)cfg;
+	(void)id;
+	ret = jf_check(v, &snapshot_load_obj, where, e);
+	if (ret)
+		return ret;
+	file = jf_get(v, "mem_file_path") != NULL;
+	backend = jf_get(v, "mem_backend") != NULL;
+	if (file == backend)
+		return jf_fail(e, -EINVAL, where, "mem_backend", "give either mem_backend or "
+			       "mem_file_path (%s)", file ? "not both" : "one is required");
+	if (file || jf_bool(v, "enable_diff_snapshots", false))
+		fc_note_set(note, "PUT /snapshot/load: mem_file_path and enable_diff_snapshots "
+			    "are deprecated");
+	return fc_unsupported(v, NULL, where, "snapshots", e);
+}
+
+int fc_put_snapshot_load(struct vm_config *cfg, const char *body, size_t len,
+			 struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_snapshot_load_apply, note, e);
+}
+
+int fc_put_pmem(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, id, true, body, len, fc_pmem_apply, note, e);
+}
+
+int fc_put_memory_hotplug(struct vm_config *cfg, const char *body, size_t len,
+			  struct fc_note *note, struct errbuf *e)
+{
+	return fc_request(cfg, NULL, false, body, len, fc_hotplug_apply, note, e);
+}
+
+/* --- the config file ----------------------------------------------------------- */
+
+/* Firecracker's keys, in the order it applies them. A key that is an
+ * array applies its function to each item. */
+static const struct {
+	const char *key;
+	fc_apply_fn apply;
+	enum jf_type type;           /* JF_OBJECT, JF_ARRAY, or JF_ANY (object or path) */
+	unsigned flags;
+} fc_file_keys[] = {
+	{ "logger", fc_logger_apply, JF_OBJECT, OPT },
+	{ "metrics", fc_metrics_apply, JF_OBJECT, OPT },
+	{ "machine-config", fc_machine_put_apply, JF_OBJECT, OPT },
+	{ "cpu-config", fc_cpu_config_apply, JF_ANY, OPT },
+	{ "boot-source", fc_boot_apply, JF_OBJECT, REQ },
+	{ "drives", fc_drive_apply, JF_ARRAY, REQ },
+	{ "network-interfaces", fc_net_apply, JF_ARRAY, 0 },
+	{ "vsock", fc_vsock_apply, JF_OBJECT, OPT },
+	{ "balloon", fc_balloon_apply, JF_OBJECT, OPT },
+	{ "mmds-config", fc_mmds_config_apply, JF_OBJECT, OPT },
+	{ "entropy", fc_entropy_apply, JF_OBJECT, OPT },
+	{ "pmem", fc_pmem_apply, JF_ARRAY, 0 },
+	{ "memory-hotplug", fc_hotplug_apply, JF_OBJECT, OPT },
+};
+
+/* The top level's shape: each key's type; unknown keys are ignored. */
+static int fc_file_check(const json_t *v, struct errbuf *e)
+{
+	/* only the types: each object and item is checked by its apply, which
+	 * knows its path */
+	struct jf_field fields[ARRAY_SIZE(fc_file_keys)];
+	static const struct jf_object anything = { NULL, 0, true };
+	struct jf_object top = { fields, ARRAY_SIZE(fields), true };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fc_file_keys); i++)
+		fields[i] = (struct jf_field){
+			.name = fc_file_keys[i].key, .type = fc_file_keys[i].type,
+			.flags = fc_file_keys[i].flags | JF_ANY_ITEMS,
+			.object = fc_file_keys[i].type == JF_OBJECT ? &anything : NULL,
+		};
+	return jf_check(v, &top, "", e);
+}
+
+static int fc_file_apply(struct vm_config *cfg, const json_t *v, struct fc_note *note,
+			 struct errbuf *e)
+{
+	char where[JF_PATH_MAX];
+	int ret;
+
+	for (size_t k = 0; k < ARRAY_SIZE(fc_file_keys); k++) {
+		const json_t *item, *val = jf_get(v, fc_file_keys[k].key);
+		size_t i;
+
+		if (!val)
+			continue;
+		if (!json_is_array(val) || fc_file_keys[k].type != JF_ARRAY) {
+			ret = fc_file_keys[k].apply(cfg, NULL, val, fc_file_keys[k].key, note, e);
+			if (ret)
+				return ret;
+			continue;
+		}
+		json_array_foreach(val, i, item) {
+			snprintf(where, sizeof(where), "%s[%zu]", fc_file_keys[k].key, i);
+			ret = fc_file_keys[k].apply(cfg, NULL, item, where, note, e);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int fc_config_file(struct vm_config *cfg, const char *text, size_t len, struct fc_note *note,
+		   struct errbuf *e)
+{
+	struct vm_config tmp;
+	json_t *v = NULL;
+	int ret;
+
+	if (note)
+		note->deprecation[0] = '\0';
+	ret = jf_parse(text, len, &v, e);
+	if (!ret)
+		ret = fc_file_check(v, e);
+	if (ret)
+		goto out;
+	/* all or nothing: the file is applied to a copy */
+	ret = config_copy(&tmp, cfg);
+	if (ret) {
+		errf(e, ret, "out of memory");
+		goto out;
+	}
+	ret = fc_file_apply(&tmp, v, note, e);
+	if (ret) {
+		config_free(&tmp);
+		goto out;
+	}
+	config_free(cfg);
+	*cfg = tmp;
+out:
+	json_decref(v);
+	return ret;
+}
+
+/* --- defaults and the command line ------------------------------------------ */
+
+void fc_config_init(struct vm_config *cfg)
+{
+	config_init(cfg);
+	cfg->mem_size = (uint64_t)FC_DEFAULT_MEM_MIB << 20;
+	cfg->mem_thp = false;     /* Firecracker's "None": 4 KiB pages */
+}
+
+int fc_boot_cmdline(const struct vm_config *cfg, char **out)
+{
+	const struct config_disk *root = NULL;
+	const char *base = cfg->cmdline ? cfg->cmdline : "";
+	int n;
+
+	for (unsigned i = 0; i < cfg->nr_disks && !root; i++)
+		if (cfg->disks[i].root)
+			root = &cfg->disks[i];
+	if (!root)
+		n = asprintf(out, "%s", base);
+	else if (root->partuuid)
+		n = asprintf(out, "%s%sroot=PARTUUID=%s %s", base, *base ? " " : "",
+			     root->partuuid, root->readonly ? "ro" : "rw");
+	else
+		n = asprintf(out, "%s%sroot=/dev/vda %s", base, *base ? " " : "",
+			     root->readonly ? "ro" : "rw");
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,124 @@
+/* Firecracker's JSON -> struct vm_config: the bodies of its REST API, one
+ * function per resource, and its --config-file, which goes through the
+ * same functions. Pure parsing and checking against what vireo can honour;
+ * no HTTP, no phase rules (before or after boot: the API server's), no
+ * files opened (vmm/ does that when it builds the VM).
+ *
+ * Every function takes the body as text (len bytes, not NUL-terminated)
+ * and, where the resource has one, the id from the request's path. It
+ * returns 0, or -EINVAL (bad input), -ENOTSUP (valid, but not supported by
+ * vireo yet), -ENOMEM, with e holding a one-line fault message that names
+ * the field ("vcpu_count: 33 is out of range (expected 1 to 32)"). On
+ * error cfg is exactly as it was. note, where given, is cleared and then
+ * says whether the answer is due a Deprecation header.
+ *
+ * Not thread-safe on one cfg: the caller serialises requests on it. */
+#ifndef VIREO_CONFIG_FIRECRACKER_H
+#define VIREO_CONFIG_FIRECRACKER_H
+
+#include <stddef.h>
+
+#include "base/log.h"
+#include "config/config.h"
+
+#define FC_MAX_VCPUS 32
+#define FC_CMDLINE_MAX 2047          /* Firecracker's x86 command line, without its NUL */
+#define FC_DEFAULT_MEM_MIB 128
+/* Firecracker's command line when boot-source has no boot_args */
+#define FC_DEFAULT_CMDLINE "reboot=k panic=1 nomodule 8250.nr_uarts=0 i8042.noaux " \
+	"i8042.nomux i8042.dumbkbd swiotlb=noforce"
+
+struct fc_note {
+	char deprecation[160];       /* non-empty: answer with a Deprecation header; why */
+};
+
+/* A config with Firecracker's defaults (config_init, then 1 vCPU, 128 MiB
+ * of 4 KiB pages), for a VM configured through the API or a config file. */
+void fc_config_init(struct vm_config *cfg);
+
+/* PUT /boot-source: kernel, initrd, and boot_args as cfg->cmdline (the
+ * default line above when boot_args is absent). */
+int fc_put_boot_source(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		       struct errbuf *e) __attribute__((warn_unused_result));
+
+/* PUT /machine-config (every field; absent ones take Firecracker's
+ * defaults) and PATCH /machine-config (only the fields given). */
+int fc_put_machine_config(struct vm_config *cfg, const char *body, size_t len,
+			  struct fc_note *note, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int fc_patch_machine_config(struct vm_config *cfg, const char *body, size_t len,
+			    struct fc_note *note, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* GET /machine-config: cfg in Firecracker's shape, as a NUL-terminated
+ * string the caller free()s; NULL when out of memory. */
+char *fc_get_machine_config(const struct vm_config *cfg);
+
+/* PUT /drives/{id}: adds or replaces the drive; the root device goes first.
+ * PATCH /drives/{id}: a new path_on_host (the VMM reopens it). */
+int fc_put_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		 struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
+int fc_patch_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		   struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
+
+/* PUT /network-interfaces/{id}: adds or replaces the NIC. PATCH: rate
+ * limiters only, of which vireo accepts the empty ones. */
+int fc_put_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
+	       struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
+int fc_patch_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		 struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
+
+/* PUT /logger (fields not given keep their value, but level falls back to
+ * Info, as in Firecracker), PUT /metrics (once), PUT /serial. */
+int fc_put_logger(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		  struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_metrics(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		   struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_serial(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		  struct errbuf *e) __attribute__((warn_unused_result));
+
+/* Resources vireo does not have yet: the body's shape is checked in full
+ * (a malformed one is -EINVAL, with the deprecation note where due), then
+ * -ENOTSUP "<resource>: not supported yet". cfg is never changed. */
+int fc_put_vsock(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		 struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		   struct errbuf *e) __attribute__((warn_unused_result));
+int fc_patch_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		     struct errbuf *e) __attribute__((warn_unused_result));
+int fc_patch_balloon_stats(struct vm_config *cfg, const char *body, size_t len,
+			   struct fc_note *note, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int fc_put_entropy(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		   struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_mmds(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_mmds_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		       struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_cpu_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
+		      struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_snapshot_create(struct vm_config *cfg, const char *body, size_t len,
+			   struct fc_note *note, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int fc_put_snapshot_load(struct vm_config *cfg, const char *body, size_t len,
+			 struct fc_note *note, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int fc_put_pmem(struct vm_config *cfg, const char *id, const char *body, size_t len,
+		struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
+int fc_put_memory_hotplug(struct vm_config *cfg, const char *body, size_t len,
+			  struct fc_note *note, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
+/* --config-file: one object with Firecracker's keys ("boot-source" and
+ * "drives" required, keys it does not know ignored, as Firecracker does),
+ * each applied as its request would be, in Firecracker's order. Errors
+ * name the key and index ("drives[2].path_on_host: ..."). All or nothing:
+ * on error cfg is unchanged. */
+int fc_config_file(struct vm_config *cfg, const char *text, size_t len, struct fc_note *note,
+		   struct errbuf *e) __attribute__((warn_unused_result));
+
+/* The kernel command line Firecracker would boot with: cfg->cmdline, then
+ * for a root drive "root=/dev/vda" (or "root=PARTUUID=...") and "ro" or
+ * "rw". *out is the caller's to free(). 0 or -ENOMEM. */
+int fc_boot_cmdline(const struct vm_config *cfg, char **out) __attribute__((warn_unused_result));
+
+#endif
