@@ -301,6 +301,21 @@ static int fc_check_limiter(const json_t *v, const char *field, const char *wher
 	return 0;
 }
 
+/* What every device request checks first: the table, the body's id
+ * against the path's, and each rate limiter the table has. */
+static int fc_check_device(const json_t *v, const struct jf_object *o, const char *id_field,
+			   const char *path_id, const char *where, struct errbuf *e)
+{
+	int ret = jf_check(v, o, where, e);
+
+	if (!ret)
+		ret = fc_check_body_id(v, id_field, path_id, where, e);
+	for (unsigned i = 0; !ret && i < o->n; i++)
+		if (o->fields[i].object == &limiter)
+			ret = fc_check_limiter(v, o->fields[i].name, where, e);
+	return ret;
+}
+
 /* Strings that go on the kernel command line: printable ASCII; spaces
  * only where allow_space (boot_args, not a single parameter's value). */
 static int fc_check_cmdline_text(const char *s, bool allow_space, const char *where,
@@ -452,17 +467,14 @@ static int fc_find_disk(const struct vm_config *cfg, const char *api_id)
 }
 
 /* Everything about a new drive that the table cannot say. */
-static int fc_drive_check(const struct vm_config *cfg, const json_t *v, const char *id,
-			  const char *where, struct errbuf *e)
+static int fc_drive_check(const struct vm_config *cfg, const json_t *v, const char *where,
+			  struct errbuf *e)
 {
 	const char *drive_id = jf_string(v, "drive_id");
 	const char *partuuid = jf_string(v, "partuuid");
 	int pos = fc_find_disk(cfg, drive_id);
 	int ret;
 
-	ret = fc_check_body_id(v, "drive_id", id, where, e);
-	if (ret)
-		return ret;
 	/* Firecracker: path_on_host makes a virtio-blk drive, socket a
 	 * vhost-user one, and a drive is one or the other */
 	if (jf_get(v, "socket") && jf_get(v, "path_on_host"))
@@ -474,9 +486,6 @@ static int fc_drive_check(const struct vm_config *cfg, const json_t *v, const ch
 	if (!jf_get(v, "path_on_host"))
 		return jf_fail(e, -EINVAL, where, "path_on_host", "missing (required for a "
 			       "virtio-blk drive)");
-	ret = fc_check_limiter(v, "rate_limiter", where, e);
-	if (ret)
-		return ret;
 	if (partuuid && !*partuuid)
 		return jf_fail(e, -EINVAL, where, "partuuid", "must not be empty");
 	if (partuuid && (ret = fc_check_cmdline_text(partuuid, false, where, "partuuid", e)))
@@ -498,9 +507,9 @@ static int fc_drive_apply(struct vm_config *cfg, const char *id, const json_t *v
 	int ret, pos;
 
 	(void)note;
-	ret = jf_check(v, &drive_obj, where, e);
+	ret = fc_check_device(v, &drive_obj, "drive_id", id, where, e);
 	if (!ret)
-		ret = fc_drive_check(cfg, v, id, where, e);
+		ret = fc_drive_check(cfg, v, where, e);
 	if (ret)
 		return ret;
 	config_disk_init(&d);
@@ -552,11 +561,7 @@ static int fc_drive_patch_apply(struct vm_config *cfg, const char *id, const jso
 	int ret, pos;
 
 	(void)note;
-	ret = jf_check(v, &drive_patch, where, e);
-	if (!ret)
-		ret = fc_check_body_id(v, "drive_id", id, where, e);
-	if (!ret)
-		ret = fc_check_limiter(v, "rate_limiter", where, e);
+	ret = fc_check_device(v, &drive_patch, "drive_id", id, where, e);
 	if (ret)
 		return ret;
 	pos = fc_find_disk(cfg, jf_string(v, "drive_id"));
@@ -584,19 +589,15 @@ static int fc_find_net(const struct vm_config *cfg, const char *api_id)
 }
 
 /* Everything about a new NIC that the table cannot say; n gets the MAC. */
-static int fc_net_check(const struct vm_config *cfg, const json_t *v, const char *id,
-			const char *where, struct config_net *n, struct errbuf *e)
+static int fc_net_check(const struct vm_config *cfg, const json_t *v, const char *where,
+			struct config_net *n, struct errbuf *e)
 {
 	const char *iface = jf_string(v, "iface_id"), *tap = jf_string(v, "host_dev_name");
 	const char *mac = jf_string(v, "guest_mac");
 	int pos = fc_find_net(cfg, iface);
+	char shown[JF_SHOW_MAX], why[128];
 	int ret;
 
-	char shown[JF_SHOW_MAX], why[128];
-
-	ret = fc_check_body_id(v, "iface_id", id, where, e);
-	if (ret)
-		return ret;
 	if (config_check_ifname(tap, NULL))
 		return jf_fail(e, -EINVAL, where, "host_dev_name", "'%s' is not an interface name "
 			       "(1 to %d bytes, no '/')", jf_show(tap, shown), CONFIG_IFNAME_MAX);
@@ -604,12 +605,6 @@ static int fc_net_check(const struct vm_config *cfg, const json_t *v, const char
 		snprintf(why, sizeof(why), "%.120s", e->msg);
 		return jf_fail(e, ret, where, "guest_mac", "'%s': %s", jf_show(mac, shown), why);
 	}
-	if (!ret)
-		ret = fc_check_limiter(v, "rx_rate_limiter", where, e);
-	if (!ret)
-		ret = fc_check_limiter(v, "tx_rate_limiter", where, e);
-	if (ret)
-		return ret;
 	n->mac_set = mac != NULL;
 	/* a NIC that this one replaces conflicts with nothing */
 	for (unsigned i = 0; i < cfg->nr_nets; i++) {
@@ -638,9 +633,9 @@ static int fc_net_apply(struct vm_config *cfg, const char *id, const json_t *v,
 
 	(void)note;
 	config_net_init(&n);
-	ret = jf_check(v, &net_obj, where, e);
+	ret = fc_check_device(v, &net_obj, "iface_id", id, where, e);
 	if (!ret)
-		ret = fc_net_check(cfg, v, id, where, &n, e);
+		ret = fc_net_check(cfg, v, where, &n, e);
 	if (ret)
 		return ret;
 	snprintf(n.where, sizeof(n.where), "network interface %s", jf_string(v, "iface_id"));
@@ -670,13 +665,7 @@ static int fc_net_patch_apply(struct vm_config *cfg, const char *id, const json_
 	int ret;
 
 	(void)note;
-	ret = jf_check(v, &net_patch, where, e);
-	if (!ret)
-		ret = fc_check_body_id(v, "iface_id", id, where, e);
-	if (!ret)
-		ret = fc_check_limiter(v, "rx_rate_limiter", where, e);
-	if (!ret)
-		ret = fc_check_limiter(v, "tx_rate_limiter", where, e);
+	ret = fc_check_device(v, &net_patch, "iface_id", id, where, e);
 	if (ret)
 		return ret;
 	if (fc_find_net(cfg, jf_string(v, "iface_id")) < 0)
@@ -797,24 +786,6 @@ static int fc_vsock_apply(struct vm_config *cfg, const char *id, const json_t *v
 	return fc_unsupported(v, NULL, where, "vsock", e);
 }
 
-static int fc_balloon_apply(struct vm_config *cfg, const char *id, const json_t *v,
-			    const char *where, struct fc_note *note, struct errbuf *e)
-{
-	(void)cfg;
-	(void)id;
-	(void)note;
-	return fc_unsupported(v, &balloon_obj, where, "balloon", e);
-}
-
-static int fc_entropy_apply(struct vm_config *cfg, const char *id, const json_t *v,
-			    const char *where, struct fc_note *note, struct errbuf *e)
-{
-	(void)cfg;
-	(void)id;
-	(void)note;
-	return fc_unsupported(v, &entropy_obj, where, "entropy device", e);
-}
-
 static int fc_mmds_config_apply(struct vm_config *cfg, const char *id, const json_t *v,
 				const char *where, struct fc_note *note, struct errbuf *e)
 {
@@ -849,194 +820,8 @@ static int fc_pmem_apply(struct vm_config *cfg, const char *id, const json_t *v,
 
 	(void)cfg;
 	(void)note;
-	ret = jf_check(v, &pmem_obj, where, e);
-	if (!ret)
-		ret = fc_check_body_id(v, "id", id, where, e);
+	ret = fc_check_device(v, &pmem_obj, "id", id, where, e);
 	return ret ? ret : fc_unsupported(v, NULL, where, "pmem devices", e);
-}
-
-static int fc_hotplug_apply(struct vm_config *cfg, const char *id, const json_t *v,
-			    const char *where, struct fc_note *note, struct errbuf *e)
-{
-	(void)cfg;
-	(void)id;
-	(void)note;
-	return fc_unsupported(v, &hotplug_obj, where, "memory hotplug", e);
-}
-
-/* --- requests --------------------------------------------------------------- */
-
-/* Parses body and applies it; id, where given, is checked first. */
-static int fc_request(struct vm_config *cfg, const char *id, bool has_id, const char *body,
-		      size_t len, fc_apply_fn apply, struct fc_note *note, struct errbuf *e)
-{
-	json_t *v = NULL;
-	int ret;
-
-	if (note)
-		note->deprecation[0] = '\0';
-	if (has_id) {
-		ret = fc_check_id(id ? id : "", "", "the id in the path", e);
-		if (ret)
-			return ret;
-	}
-	ret = jf_parse(body, len, &v, e);
-	if (ret)
-		return ret;
-	ret = apply(cfg, id, v, "", note, e);
-	json_decref(v);
-	return ret;
-}
-
-int fc_put_boot_source(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		       struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_boot_apply, note, e);
-}
-
-int fc_put_machine_config(struct vm_config *cfg, const char *body, size_t len,
-			  struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_machine_put_apply, note, e);
-}
-
-int fc_patch_machine_config(struct vm_config *cfg, const char *body, size_t len,
-			    struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_machine_patch_apply, note, e);
-}
-
-int fc_put_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
-		 struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, id, true, body, len, fc_drive_apply, note, e);
-}
-
-int fc_patch_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
-		   struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, id, true, body, len, fc_drive_patch_apply, note, e);
-}
-
-int fc_put_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
-	       struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, id, true, body, len, fc_net_apply, note, e);
-}
-
-int fc_patch_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
-		 struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, id, true, body, len, fc_net_patch_apply, note, e);
-}
-
-int fc_put_logger(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		  struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_logger_apply, note, e);
-}
-
-int fc_put_metrics(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		   struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_metrics_apply, note, e);
-}
-
-int fc_put_serial(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		  struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_serial_apply, note, e);
-}
-
-int fc_put_vsock(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		 struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_vsock_apply, note, e);
-}
-
-int fc_put_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		   struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_balloon_apply, note, e);
-}
-
-static int fc_balloon_patch_apply(struct vm_config *cfg, const char *id, const json_t *v,
-				  const char *where, struct fc_note *note, struct errbuf *e)
-{
-	(void)cfg;
-	(void)id;
-	(void)note;
-	return fc_unsupported(v, &balloon_patch, where, "balloon", e);
-}
-
-int fc_patch_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		     struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_balloon_patch_apply, note, e);
-}
-
-static int fc_balloon_stats_apply(struct vm_config *cfg, const char *id, const json_t *v,
-				  const char *where, struct fc_note *note, struct errbuf *e)
-{
-	(void)cfg;
-	(void)id;
-	(void)note;
-	return fc_unsupported(v, &balloon_stats, where, "balloon", e);
-}
-
-int fc_patch_balloon_stats(struct vm_config *cfg, const char *body, size_t len,
-			   struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_balloon_stats_apply, note, e);
-}
-
-int fc_put_entropy(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		   struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_entropy_apply, note, e);
-}
-
-/* MMDS data: any JSON value at all */
-static int fc_mmds_apply(struct vm_config *cfg, const char *id, const json_t *v,
-			 const char *where, struct fc_note *note, struct errbuf *e)
-{
-	(void)cfg;
-	(void)id;
-	(void)note;
-	return fc_unsupported(v, NULL, where, "MMDS", e);
-}
-
-int fc_put_mmds(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_mmds_apply, note, e);
-}
-
-int fc_put_mmds_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		       struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_mmds_config_apply, note, e);
-}
-
-int fc_put_cpu_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		      struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_cpu_config_apply, note, e);
-}
-
-static int fc_snapshot_create_apply(struct vm_config *cfg, const char *id, const json_t *v,
-				    const char *where, struct fc_note *note, struct errbuf *e)
-{
-	(void)cfg;
-	(void)id;
-	(void)note;
-	return fc_unsupported(v, &snapshot_create_obj, where, "snapshots", e);
-}
-
-int fc_put_snapshot_create(struct vm_config *cfg, const char *body, size_t len,
-			   struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_snapshot_create_apply, note, e);
 }
 
 static int fc_snapshot_load_apply(struct vm_config *cfg, const char *id, const json_t *v,
@@ -1061,23 +846,79 @@ static int fc_snapshot_load_apply(struct vm_config *cfg, const char *id, const j
 	return fc_unsupported(v, NULL, where, "snapshots", e);
 }
 
-int fc_put_snapshot_load(struct vm_config *cfg, const char *body, size_t len,
-			 struct fc_note *note, struct errbuf *e)
+/* --- requests --------------------------------------------------------------- */
+
+/* What a request is applied by. */
+struct fc_resource {
+	fc_apply_fn apply;              /* NULL: vireo lacks it: obj is checked, then refused */
+	const struct jf_object *obj;
+	const char *name;               /* in "<name>: not supported yet" */
+};
+
+/* Parses body and applies it; id, where given, is checked first. */
+static int fc_request(struct vm_config *cfg, const char *id, bool has_id, const char *body,
+		      size_t len, const struct fc_resource *r, struct fc_note *note,
+		      struct errbuf *e)
 {
-	return fc_request(cfg, NULL, false, body, len, fc_snapshot_load_apply, note, e);
+	json_t *v = NULL;
+	int ret;
+
+	if (note)
+		note->deprecation[0] = '\0';
+	if (has_id) {
+		ret = fc_check_id(id ? id : "", "", "the id in the path", e);
+		if (ret)
+			return ret;
+	}
+	ret = jf_parse(body, len, &v, e);
+	if (ret)
+		return ret;
+	if (r->apply)
+		ret = r->apply(cfg, id, v, "", note, e);
+	else
+		ret = fc_unsupported(v, r->obj, "", r->name, e);
+	json_decref(v);
+	return ret;
 }
 
-int fc_put_pmem(struct vm_config *cfg, const char *id, const char *body, size_t len,
-		struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, id, true, body, len, fc_pmem_apply, note, e);
-}
+/* The public functions of firecracker.h, each one resource's request. */
+#define FC_REQUEST(fn, ...)                                                                \
+	int fn(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,  \
+	       struct errbuf *e)                                                           \
+	{                                                                                  \
+		static const struct fc_resource r = { __VA_ARGS__ };                       \
+		return fc_request(cfg, NULL, false, body, len, &r, note, e);               \
+	}
+#define FC_REQUEST_ID(fn, ...)                                                             \
+	int fn(struct vm_config *cfg, const char *id, const char *body, size_t len,        \
+	       struct fc_note *note, struct errbuf *e)                                     \
+	{                                                                                  \
+		static const struct fc_resource r = { __VA_ARGS__ };                       \
+		return fc_request(cfg, id, true, body, len, &r, note, e);                  \
+	}
 
-int fc_put_memory_hotplug(struct vm_config *cfg, const char *body, size_t len,
-			  struct fc_note *note, struct errbuf *e)
-{
-	return fc_request(cfg, NULL, false, body, len, fc_hotplug_apply, note, e);
-}
+FC_REQUEST(fc_put_boot_source, .apply = fc_boot_apply)
+FC_REQUEST(fc_put_machine_config, .apply = fc_machine_put_apply)
+FC_REQUEST(fc_patch_machine_config, .apply = fc_machine_patch_apply)
+FC_REQUEST_ID(fc_put_drive, .apply = fc_drive_apply)
+FC_REQUEST_ID(fc_patch_drive, .apply = fc_drive_patch_apply)
+FC_REQUEST_ID(fc_put_net, .apply = fc_net_apply)
+FC_REQUEST_ID(fc_patch_net, .apply = fc_net_patch_apply)
+FC_REQUEST(fc_put_logger, .apply = fc_logger_apply)
+FC_REQUEST(fc_put_metrics, .apply = fc_metrics_apply)
+FC_REQUEST(fc_put_serial, .apply = fc_serial_apply)
+FC_REQUEST(fc_put_vsock, .apply = fc_vsock_apply)
+FC_REQUEST(fc_put_balloon, .obj = &balloon_obj, .name = "balloon")
+FC_REQUEST(fc_patch_balloon, .obj = &balloon_patch, .name = "balloon")
+FC_REQUEST(fc_patch_balloon_stats, .obj = &balloon_stats, .name = "balloon")
+FC_REQUEST(fc_put_entropy, .obj = &entropy_obj, .name = "entropy device")
+FC_REQUEST(fc_put_mmds, .name = "MMDS")              /* the data: any JSON at all */
+FC_REQUEST(fc_put_mmds_config, .apply = fc_mmds_config_apply)
+FC_REQUEST(fc_put_cpu_config, .apply = fc_cpu_config_apply)
+FC_REQUEST(fc_put_snapshot_create, .obj = &snapshot_create_obj, .name = "snapshots")
+FC_REQUEST(fc_put_snapshot_load, .apply = fc_snapshot_load_apply)
+FC_REQUEST_ID(fc_put_pmem, .apply = fc_pmem_apply)
+FC_REQUEST(fc_put_memory_hotplug, .obj = &hotplug_obj, .name = "memory hotplug")
 
 /* --- the config file ----------------------------------------------------------- */
 
@@ -1085,24 +926,33 @@ int fc_put_memory_hotplug(struct vm_config *cfg, const char *body, size_t len,
  * array applies its function to each item. */
 static const struct {
 	const char *key;
-	fc_apply_fn apply;
+	struct fc_resource res;
 	enum jf_type type;           /* JF_OBJECT, JF_ARRAY, or JF_ANY (object or path) */
 	unsigned flags;
 } fc_file_keys[] = {
-	{ "logger", fc_logger_apply, JF_OBJECT, OPT },
-	{ "metrics", fc_metrics_apply, JF_OBJECT, OPT },
-	{ "machine-config", fc_machine_put_apply, JF_OBJECT, OPT },
-	{ "cpu-config", fc_cpu_config_apply, JF_ANY, OPT },
-	{ "boot-source", fc_boot_apply, JF_OBJECT, REQ },
-	{ "drives", fc_drive_apply, JF_ARRAY, REQ },
-	{ "network-interfaces", fc_net_apply, JF_ARRAY, 0 },
-	{ "vsock", fc_vsock_apply, JF_OBJECT, OPT },
-	{ "balloon", fc_balloon_apply, JF_OBJECT, OPT },
-	{ "mmds-config", fc_mmds_config_apply, JF_OBJECT, OPT },
-	{ "entropy", fc_entropy_apply, JF_OBJECT, OPT },
-	{ "pmem", fc_pmem_apply, JF_ARRAY, 0 },
-	{ "memory-hotplug", fc_hotplug_apply, JF_OBJECT, OPT },
+	{ "logger", { .apply = fc_logger_apply }, JF_OBJECT, OPT },
+	{ "metrics", { .apply = fc_metrics_apply }, JF_OBJECT, OPT },
+	{ "machine-config", { .apply = fc_machine_put_apply }, JF_OBJECT, OPT },
+	{ "cpu-config", { .apply = fc_cpu_config_apply }, JF_ANY, OPT },
+	{ "boot-source", { .apply = fc_boot_apply }, JF_OBJECT, REQ },
+	{ "drives", { .apply = fc_drive_apply }, JF_ARRAY, REQ },
+	{ "network-interfaces", { .apply = fc_net_apply }, JF_ARRAY, 0 },
+	{ "vsock", { .apply = fc_vsock_apply }, JF_OBJECT, OPT },
+	{ "balloon", { .obj = &balloon_obj }, JF_OBJECT, OPT },
+	{ "mmds-config", { .apply = fc_mmds_config_apply }, JF_OBJECT, OPT },
+	{ "entropy", { .obj = &entropy_obj }, JF_OBJECT, OPT },
+	{ "pmem", { .apply = fc_pmem_apply }, JF_ARRAY, 0 },
+	{ "memory-hotplug", { .obj = &hotplug_obj }, JF_OBJECT, OPT },
 };
+
+/* One value of the file, with its path as where. */
+static int fc_file_one(struct vm_config *cfg, const struct fc_resource *r, const json_t *v,
+		       const char *where, struct fc_note *note, struct errbuf *e)
+{
+	if (r->apply)
+		return r->apply(cfg, NULL, v, where, note, e);
+	return fc_unsupported(v, r->obj, where, r->name, e);
+}
 
 /* The top level's shape: each key's type; unknown keys are ignored. */
 static int fc_file_check(const json_t *v, struct errbuf *e)
@@ -1135,14 +985,14 @@ static int fc_file_apply(struct vm_config *cfg, const json_t *v, struct fc_note 
 		if (!val)
 			continue;
 		if (!json_is_array(val) || fc_file_keys[k].type != JF_ARRAY) {
-			ret = fc_file_keys[k].apply(cfg, NULL, val, fc_file_keys[k].key, note, e);
+			ret = fc_file_one(cfg, &fc_file_keys[k].res, val, fc_file_keys[k].key, note, e);
 			if (ret)
 				return ret;
 			continue;
 		}
 		json_array_foreach(val, i, item) {
 			snprintf(where, sizeof(where), "%s[%zu]", fc_file_keys[k].key, i);
-			ret = fc_file_keys[k].apply(cfg, NULL, item, where, note, e);
+			ret = fc_file_one(cfg, &fc_file_keys[k].res, item, where, note, e);
 			if (ret)
 				return ret;
 		}
