@@ -18,14 +18,11 @@
 
 #include "config/config.h"
 #include "config/firecracker.h"
+#include "config_diff.h"
+#include "fc_call.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-enum res {
-	R_BOOT, R_MACHINE, R_MACHINE_PATCH, R_DRIVE, R_DRIVE_PATCH, R_NET, R_NET_PATCH, R_LOGGER,
-	R_METRICS, R_SERIAL, R_VSOCK, R_BALLOON, R_BALLOON_PATCH, R_BALLOON_STATS, R_ENTROPY,
-	R_MMDS, R_MMDS_CONFIG, R_CPU_CONFIG, R_SNAP_CREATE, R_SNAP_LOAD, R_PMEM, R_HOTPLUG, R_FILE,
-};
 
 /* body with every ' turned into " (and, where pad, its one %s filled
  * with pad letters); the caller frees it */
@@ -50,41 +47,14 @@ static char *json(const char *body, int pad)
 	return s;
 }
 
-static int call(struct vm_config *cfg, enum res r, const char *id, const char *b,
+static int call(struct vm_config *cfg, enum fc_res r, const char *id, const char *b,
 		struct fc_note *n, struct errbuf *e)
 {
-	size_t l = strlen(b);
-
-	switch (r) {
-	case R_BOOT: return fc_put_boot_source(cfg, b, l, n, e);
-	case R_MACHINE: return fc_put_machine_config(cfg, b, l, n, e);
-	case R_MACHINE_PATCH: return fc_patch_machine_config(cfg, b, l, n, e);
-	case R_DRIVE: return fc_put_drive(cfg, id, b, l, n, e);
-	case R_DRIVE_PATCH: return fc_patch_drive(cfg, id, b, l, n, e);
-	case R_NET: return fc_put_net(cfg, id, b, l, n, e);
-	case R_NET_PATCH: return fc_patch_net(cfg, id, b, l, n, e);
-	case R_LOGGER: return fc_put_logger(cfg, b, l, n, e);
-	case R_METRICS: return fc_put_metrics(cfg, b, l, n, e);
-	case R_SERIAL: return fc_put_serial(cfg, b, l, n, e);
-	case R_VSOCK: return fc_put_vsock(cfg, b, l, n, e);
-	case R_BALLOON: return fc_put_balloon(cfg, b, l, n, e);
-	case R_BALLOON_PATCH: return fc_patch_balloon(cfg, b, l, n, e);
-	case R_BALLOON_STATS: return fc_patch_balloon_stats(cfg, b, l, n, e);
-	case R_ENTROPY: return fc_put_entropy(cfg, b, l, n, e);
-	case R_MMDS: return fc_put_mmds(cfg, b, l, n, e);
-	case R_MMDS_CONFIG: return fc_put_mmds_config(cfg, b, l, n, e);
-	case R_CPU_CONFIG: return fc_put_cpu_config(cfg, b, l, n, e);
-	case R_SNAP_CREATE: return fc_put_snapshot_create(cfg, b, l, n, e);
-	case R_SNAP_LOAD: return fc_put_snapshot_load(cfg, b, l, n, e);
-	case R_PMEM: return fc_put_pmem(cfg, id, b, l, n, e);
-	case R_HOTPLUG: return fc_put_memory_hotplug(cfg, b, l, n, e);
-	case R_FILE: return fc_config_file(cfg, b, l, n, e);
-	}
-	return -1;
+	return fc_call(cfg, r, id, b, strlen(b), n, e);
 }
 
 /* Applies a good body; fails the test with the message otherwise. */
-static void ok(struct vm_config *cfg, enum res r, const char *id, const char *body)
+static void ok(struct vm_config *cfg, enum fc_res r, const char *id, const char *body)
 {
 	struct fc_note n;
 	struct errbuf e = { "" };
@@ -94,51 +64,6 @@ static void ok(struct vm_config *cfg, enum res r, const char *id, const char *bo
 	if (ret)
 		fail_msg("%s: returned %d: %s", b, ret, e.msg);
 	free(b);
-}
-
-static bool same_str(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-/* The first difference between two configs, or NULL. */
-static const char *config_diff(const struct vm_config *a, const struct vm_config *b)
-{
-	if (!same_str(a->kernel, b->kernel) || !same_str(a->initrd, b->initrd) ||
-	    !same_str(a->cmdline, b->cmdline))
-		return "boot source";
-	if (a->cpus != b->cpus || a->mem_size != b->mem_size || a->mem_thp != b->mem_thp)
-		return "machine config";
-	if (a->serial != b->serial || !same_str(a->serial_path, b->serial_path))
-		return "serial";
-	if (a->nr_disks != b->nr_disks || a->nr_nets != b->nr_nets)
-		return "device count";
-	for (unsigned i = 0; i < a->nr_disks; i++) {
-		const struct config_disk *x = &a->disks[i], *y = &b->disks[i];
-
-		if (!same_str(x->path, y->path) || !same_str(x->id, y->id) ||
-		    !same_str(x->api_id, y->api_id) || !same_str(x->partuuid, y->partuuid) ||
-		    x->readonly != y->readonly || x->cache != y->cache || x->engine != y->engine ||
-		    x->queues != y->queues || x->flush != y->flush || x->root != y->root ||
-		    strcmp(x->where, y->where))
-			return "a drive";
-	}
-	for (unsigned i = 0; i < a->nr_nets; i++) {
-		const struct config_net *x = &a->nets[i], *y = &b->nets[i];
-
-		if (!same_str(x->tap, y->tap) || !same_str(x->api_id, y->api_id) ||
-		    memcmp(x->mac, y->mac, 6) || x->mac_set != y->mac_set ||
-		    x->queues != y->queues || x->mtu != y->mtu || strcmp(x->where, y->where))
-			return "a NIC";
-	}
-	if (!same_str(a->logger.path, b->logger.path) || a->logger.level != b->logger.level ||
-	    a->logger.show_level != b->logger.show_level ||
-	    a->logger.show_origin != b->logger.show_origin ||
-	    !same_str(a->logger.module, b->logger.module))
-		return "logger";
-	if (!same_str(a->metrics.path, b->metrics.path) || a->metrics.emit_id != b->metrics.emit_id)
-		return "metrics";
-	return NULL;
 }
 
 /* The config every bad input is tried on: a little of everything. */
@@ -156,7 +81,7 @@ static void baseline(struct vm_config *cfg)
 }
 
 struct bad {
-	enum res r;
+	enum fc_res r;
 	const char *id;
 	const char *body;
 	int pad;            /* body has a %s of this many letters */
@@ -238,24 +163,24 @@ static const struct bad bad_inputs[] = {
 	{ R_MACHINE, NULL, "{'vcpu_count':1,'mem_size_mib':9223372036854775807}", 0, E, "mem_size_mib: 9223372036854775807 is out of range" },
 	{ R_MACHINE, NULL, "{'vcpu_count':1,'mem_size_mib':'128'}", 0, E, "mem_size_mib: expected an integer" },
 	{ R_MACHINE, NULL, "{'vcpu_count':1,'mem_size_mib':128.5}", 0, E, "mem_size_mib: expected an integer" },
-	{ R_MACHINE, NULL, MC(",\'smt':true"), 0, NS, "smt: simultaneous multithreading is not supported yet" },
-	{ R_MACHINE, NULL, MC(",\'smt':'false'"), 0, E, "smt: expected true or false, got a string" },
-	{ R_MACHINE, NULL, MC(",\'smt':null"), 0, E, "smt: expected true or false, got null" },
-	{ R_MACHINE, NULL, MC(",\'smt':0"), 0, E, "smt: expected true or false, got an integer" },
-	{ R_MACHINE, NULL, MC(",\'track_dirty_pages':true"), 0, NS, "track_dirty_pages: dirty page tracking is not supported yet" },
-	{ R_MACHINE, NULL, MC(",\'track_dirty_pages':1"), 0, E, "track_dirty_pages: expected true or false" },
-	{ R_MACHINE, NULL, MC(",\'huge_pages':'2M'"), 0, NS, "huge_pages: \"2M\" (hugetlbfs) is not supported yet" },
-	{ R_MACHINE, NULL, MC(",\'huge_pages':'none'"), 0, E, "huge_pages: 'none' is not one of None, Transparent, 2M" },
-	{ R_MACHINE, NULL, MC(",\'huge_pages':'THP'"), 0, E, "huge_pages: 'THP' is not one of" },
-	{ R_MACHINE, NULL, MC(",\'huge_pages':2"), 0, E, "huge_pages: expected one of None, Transparent, 2M, got an integer" },
-	{ R_MACHINE, NULL, MC(",\'huge_pages':null"), 0, E, "huge_pages: expected one of None, Transparent, 2M, got null" },
+	{ R_MACHINE, NULL, MC(",'smt':true"), 0, NS, "smt: simultaneous multithreading is not supported yet" },
+	{ R_MACHINE, NULL, MC(",'smt':'false'"), 0, E, "smt: expected true or false, got a string" },
+	{ R_MACHINE, NULL, MC(",'smt':null"), 0, E, "smt: expected true or false, got null" },
+	{ R_MACHINE, NULL, MC(",'smt':0"), 0, E, "smt: expected true or false, got an integer" },
+	{ R_MACHINE, NULL, MC(",'track_dirty_pages':true"), 0, NS, "track_dirty_pages: dirty page tracking is not supported yet" },
+	{ R_MACHINE, NULL, MC(",'track_dirty_pages':1"), 0, E, "track_dirty_pages: expected true or false" },
+	{ R_MACHINE, NULL, MC(",'huge_pages':'2M'"), 0, NS, "huge_pages: \"2M\" (hugetlbfs) is not supported yet" },
+	{ R_MACHINE, NULL, MC(",'huge_pages':'none'"), 0, E, "huge_pages: 'none' is not one of None, Transparent, 2M" },
+	{ R_MACHINE, NULL, MC(",'huge_pages':'THP'"), 0, E, "huge_pages: 'THP' is not one of" },
+	{ R_MACHINE, NULL, MC(",'huge_pages':2"), 0, E, "huge_pages: expected one of None, Transparent, 2M, got an integer" },
+	{ R_MACHINE, NULL, MC(",'huge_pages':null"), 0, E, "huge_pages: expected one of None, Transparent, 2M, got null" },
 	{ R_MACHINE, NULL, "{'vcpu_count':1,'mem_size_mib':129,'huge_pages':'Transparent'}", 0, E, "mem_size_mib: 129 is odd" },
-	{ R_MACHINE, NULL, MC(",\'cpu_template':'T2'"), 0, NS, "cpu_template: CPU templates are not supported yet" },
-	{ R_MACHINE, NULL, MC(",\'cpu_template':'C3'"), 0, NS, "cpu_template: CPU templates are not supported yet" },
-	{ R_MACHINE, NULL, MC(",\'cpu_template':'X'"), 0, E, "cpu_template: 'X' is not one of None, C3" },
-	{ R_MACHINE, NULL, MC(",\'cpu_template':1"), 0, E, "cpu_template: expected one of" },
-	{ R_MACHINE, NULL, MC(",\'ht_enabled':false"), 0, E, "ht_enabled: unknown field (expected one of: vcpu_count, mem_size_mib" },
-	{ R_MACHINE, NULL, MC(",\'gdb_socket_path':'/g'"), 0, E, "gdb_socket_path: unknown field" },
+	{ R_MACHINE, NULL, MC(",'cpu_template':'T2'"), 0, NS, "cpu_template: CPU templates are not supported yet" },
+	{ R_MACHINE, NULL, MC(",'cpu_template':'C3'"), 0, NS, "cpu_template: CPU templates are not supported yet" },
+	{ R_MACHINE, NULL, MC(",'cpu_template':'X'"), 0, E, "cpu_template: 'X' is not one of None, C3" },
+	{ R_MACHINE, NULL, MC(",'cpu_template':1"), 0, E, "cpu_template: expected one of" },
+	{ R_MACHINE, NULL, MC(",'ht_enabled':false"), 0, E, "ht_enabled: unknown field (expected one of: vcpu_count, mem_size_mib" },
+	{ R_MACHINE, NULL, MC(",'gdb_socket_path':'/g'"), 0, E, "gdb_socket_path: unknown field" },
 	{ R_MACHINE, NULL, "{'vcpus':1,'mem_size_mib':128}", 0, E, "vcpus: unknown field" },
 	/* PATCH /machine-config */
 	{ R_MACHINE_PATCH, NULL, "{}", 0, E, "the PATCH body changes nothing" },
@@ -293,28 +218,28 @@ static const struct bad bad_inputs[] = {
 	{ R_DRIVE, "d2", "{'drive_id':'d2','is_root_device':false,'path_on_host':''}", 0, E, "path_on_host: must not be empty" },
 	{ R_DRIVE, "d2", "{'drive_id':'d2','is_root_device':false,'path_on_host':7}", 0, E, "path_on_host: expected a string, got an integer" },
 	{ R_DRIVE, "d2", "{'drive_id':'d2','is_root_device':false,'path_on_host':'/%s'}", 4095, E, "path_on_host: longer than 4095 bytes" },
-	{ R_DRIVE, "d2", DRV(",\'is_read_only':'yes'"), 0, E, "is_read_only: expected true or false, got a string" },
-	{ R_DRIVE, "d2", DRV(",\'is_read_only':1"), 0, E, "is_read_only: expected true or false, got an integer" },
-	{ R_DRIVE, "d2", DRV(",\'cache_type':'unsafe'"), 0, E, "cache_type: 'unsafe' is not one of Unsafe, Writeback" },
-	{ R_DRIVE, "d2", DRV(",\'cache_type':'None'"), 0, E, "cache_type: 'None' is not one of" },
-	{ R_DRIVE, "d2", DRV(",\'cache_type':null"), 0, E, "cache_type: expected one of Unsafe, Writeback, got null" },
-	{ R_DRIVE, "d2", DRV(",\'cache_type':0"), 0, E, "cache_type: expected one of" },
-	{ R_DRIVE, "d2", DRV(",\'io_engine':'async'"), 0, E, "io_engine: 'async' is not one of Sync, Async" },
-	{ R_DRIVE, "d2", DRV(",\'io_engine':'Uring'"), 0, E, "io_engine: 'Uring' is not one of" },
-	{ R_DRIVE, "d2", DRV(",\'io_engine':true"), 0, E, "io_engine: expected one of Sync, Async, got true" },
-	{ R_DRIVE, "d2", DRV(",\'partuuid':'a b'"), 0, E, "partuuid: byte 1 (0x20) is not allowed on the kernel command line" },
-	{ R_DRIVE, "d2", DRV(",\'partuuid':'a\\nb'"), 0, E, "partuuid: byte 1 (0x0a)" },
-	{ R_DRIVE, "d2", DRV(",\'partuuid':''"), 0, E, "partuuid: must not be empty" },
-	{ R_DRIVE, "d2", DRV(",\'partuuid':5"), 0, E, "partuuid: expected a string" },
-	{ R_DRIVE, "d2", DRV(",\'partuuid':'%s'"), 65, E, "partuuid: longer than 64 bytes" },
+	{ R_DRIVE, "d2", DRV(",'is_read_only':'yes'"), 0, E, "is_read_only: expected true or false, got a string" },
+	{ R_DRIVE, "d2", DRV(",'is_read_only':1"), 0, E, "is_read_only: expected true or false, got an integer" },
+	{ R_DRIVE, "d2", DRV(",'cache_type':'unsafe'"), 0, E, "cache_type: 'unsafe' is not one of Unsafe, Writeback" },
+	{ R_DRIVE, "d2", DRV(",'cache_type':'None'"), 0, E, "cache_type: 'None' is not one of" },
+	{ R_DRIVE, "d2", DRV(",'cache_type':null"), 0, E, "cache_type: expected one of Unsafe, Writeback, got null" },
+	{ R_DRIVE, "d2", DRV(",'cache_type':0"), 0, E, "cache_type: expected one of" },
+	{ R_DRIVE, "d2", DRV(",'io_engine':'async'"), 0, E, "io_engine: 'async' is not one of Sync, Async" },
+	{ R_DRIVE, "d2", DRV(",'io_engine':'Uring'"), 0, E, "io_engine: 'Uring' is not one of" },
+	{ R_DRIVE, "d2", DRV(",'io_engine':true"), 0, E, "io_engine: expected one of Sync, Async, got true" },
+	{ R_DRIVE, "d2", DRV(",'partuuid':'a b'"), 0, E, "partuuid: byte 1 (0x20) is not allowed on the kernel command line" },
+	{ R_DRIVE, "d2", DRV(",'partuuid':'a\\nb'"), 0, E, "partuuid: byte 1 (0x0a)" },
+	{ R_DRIVE, "d2", DRV(",'partuuid':''"), 0, E, "partuuid: must not be empty" },
+	{ R_DRIVE, "d2", DRV(",'partuuid':5"), 0, E, "partuuid: expected a string" },
+	{ R_DRIVE, "d2", DRV(",'partuuid':'%s'"), 65, E, "partuuid: longer than 64 bytes" },
 	{ R_DRIVE, "d2", "{'drive_id':'d2','is_root_device':false,'socket':'/s'}", 0, NS, "socket: vhost-user drives are not supported yet" },
-	{ R_DRIVE, "d2", DRV(",\'socket':'/s'"), 0, E, "socket: a drive has path_on_host or socket, not both" },
-	{ R_DRIVE, "d2", DRV(",\'socket':3"), 0, E, "socket: expected a string" },
-	{ R_DRIVE, "d2", DRV(",\'is_root_device':true"), 0, E, "duplicate" },
+	{ R_DRIVE, "d2", DRV(",'socket':'/s'"), 0, E, "socket: a drive has path_on_host or socket, not both" },
+	{ R_DRIVE, "d2", DRV(",'socket':3"), 0, E, "socket: expected a string" },
+	{ R_DRIVE, "d2", DRV(",'is_root_device':true"), 0, E, "duplicate" },
 	{ R_DRIVE, "d2", "{'drive_id':'d2','is_root_device':true,'path_on_host':'/p'}", 0, E, "is_root_device: drive 'rootfs' is already the root device" },
-	{ R_DRIVE, "d2", DRV(",\'readonly':true"), 0, E, "readonly: unknown field (expected one of: drive_id, partuuid, is_root_device" },
-	{ R_DRIVE, "d2", DRV(",\'is_root':true"), 0, E, "is_root: unknown field" },
-	{ R_DRIVE, "d2", DRV(",\'drive_path':'/x'"), 0, E, "drive_path: unknown field" },
+	{ R_DRIVE, "d2", DRV(",'readonly':true"), 0, E, "readonly: unknown field (expected one of: drive_id, partuuid, is_root_device" },
+	{ R_DRIVE, "d2", DRV(",'is_root':true"), 0, E, "is_root: unknown field" },
+	{ R_DRIVE, "d2", DRV(",'drive_path':'/x'"), 0, E, "drive_path: unknown field" },
 	{ R_DRIVE, "d2", "[]", 0, E, "expected a JSON object, got an array" },
 	/* rate limiters */
 	{ R_DRIVE, "d2", RL("{'bandwidth':{'size':1000,'refill_time':100}}"), 0, NS, "rate_limiter: rate limiting is not supported yet (only an empty {} is accepted)" },
@@ -349,31 +274,31 @@ static const struct bad bad_inputs[] = {
 	{ R_NET, "eth1", "{'iface_id':'eth1','host_dev_name':'a/b'}", 0, E, "host_dev_name: 'a/b' is not an interface name" },
 	{ R_NET, "eth1", "{'iface_id':'eth1','host_dev_name':5}", 0, E, "host_dev_name: expected a string, got an integer" },
 	{ R_NET, "eth1", "{'iface_id':'eth1','host_dev_name':'tap0'}", 0, E, "host_dev_name: 'tap0' is taken by network interface eth0" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'06:00:ac:10:00:02'"), 0, E, "guest_mac: 06:00:ac:10:00:02 is taken by network interface eth0" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'06:00:AC:10:00:02'"), 0, E, "guest_mac: 06:00:AC:10:00:02 is taken by network interface eth0" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'zz:00:00:00:00:00'"), 0, E, "guest_mac: 'zz:00:00:00:00:00': expected a unicast address" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'01:00:5e:00:00:01'"), 0, E, "guest_mac: '01:00:5e:00:00:01': expected a unicast address" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'06:00:ac:10:00'"), 0, E, "guest_mac: '06:00:ac:10:00': expected" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'06:00:ac:10:00:02:03'"), 0, E, "guest_mac: '06:00:ac:10:00:02:03': expected" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'06-00-ac-10-00-02'"), 0, E, "guest_mac: '06-00-ac-10-00-02': expected" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'0600ac100002'"), 0, E, "guest_mac: '0600ac100002': expected" },
-	{ R_NET, "eth1", NET(",\'guest_mac':'+6:00:ac:10:00:02'"), 0, E, "guest_mac: '+6:00:ac:10:00:02': expected" },
-	{ R_NET, "eth1", NET(",\'guest_mac':' 6:00:ac:10:00:02'"), 0, E, "guest_mac: ' 6:00:ac:10:00:02': expected" },
-	{ R_NET, "eth1", NET(",\'guest_mac':''"), 0, E, "guest_mac: '': expected" },
-	{ R_NET, "eth1", NET(",\'guest_mac':6"), 0, E, "guest_mac: expected a string, got an integer" },
-	{ R_NET, "eth1", NET(",\'mtu':67"), 0, E, "mtu: 67 is out of range (expected 68 to 65535)" },
-	{ R_NET, "eth1", NET(",\'mtu':65536"), 0, E, "mtu: 65536 is out of range" },
-	{ R_NET, "eth1", NET(",\'mtu':-1"), 0, E, "mtu: -1 is negative" },
-	{ R_NET, "eth1", NET(",\'mtu':'1500'"), 0, E, "mtu: expected an integer" },
-	{ R_NET, "eth1", NET(",\'rx_rate_limiter':{'bandwidth':{'size':1,'refill_time':1}}"), 0, NS, "rx_rate_limiter: rate limiting is not supported yet" },
-	{ R_NET, "eth1", NET(",\'tx_rate_limiter':{'ops':{'size':1,'refill_time':1}}"), 0, NS, "tx_rate_limiter: rate limiting is not supported yet" },
-	{ R_NET, "eth1", NET(",\'rx_rate_limiter':{'foo':{}}"), 0, E, "rx_rate_limiter.foo: unknown field" },
-	{ R_NET, "eth1", NET(",\'tx_rate_limiter':1"), 0, E, "tx_rate_limiter: expected an object" },
+	{ R_NET, "eth1", NET(",'guest_mac':'06:00:ac:10:00:02'"), 0, E, "guest_mac: 06:00:ac:10:00:02 is taken by network interface eth0" },
+	{ R_NET, "eth1", NET(",'guest_mac':'06:00:AC:10:00:02'"), 0, E, "guest_mac: 06:00:AC:10:00:02 is taken by network interface eth0" },
+	{ R_NET, "eth1", NET(",'guest_mac':'zz:00:00:00:00:00'"), 0, E, "guest_mac: 'zz:00:00:00:00:00': expected a unicast address" },
+	{ R_NET, "eth1", NET(",'guest_mac':'01:00:5e:00:00:01'"), 0, E, "guest_mac: '01:00:5e:00:00:01': expected a unicast address" },
+	{ R_NET, "eth1", NET(",'guest_mac':'06:00:ac:10:00'"), 0, E, "guest_mac: '06:00:ac:10:00': expected" },
+	{ R_NET, "eth1", NET(",'guest_mac':'06:00:ac:10:00:02:03'"), 0, E, "guest_mac: '06:00:ac:10:00:02:03': expected" },
+	{ R_NET, "eth1", NET(",'guest_mac':'06-00-ac-10-00-02'"), 0, E, "guest_mac: '06-00-ac-10-00-02': expected" },
+	{ R_NET, "eth1", NET(",'guest_mac':'0600ac100002'"), 0, E, "guest_mac: '0600ac100002': expected" },
+	{ R_NET, "eth1", NET(",'guest_mac':'+6:00:ac:10:00:02'"), 0, E, "guest_mac: '+6:00:ac:10:00:02': expected" },
+	{ R_NET, "eth1", NET(",'guest_mac':' 6:00:ac:10:00:02'"), 0, E, "guest_mac: ' 6:00:ac:10:00:02': expected" },
+	{ R_NET, "eth1", NET(",'guest_mac':''"), 0, E, "guest_mac: '': expected" },
+	{ R_NET, "eth1", NET(",'guest_mac':6"), 0, E, "guest_mac: expected a string, got an integer" },
+	{ R_NET, "eth1", NET(",'mtu':67"), 0, E, "mtu: 67 is out of range (expected 68 to 65535)" },
+	{ R_NET, "eth1", NET(",'mtu':65536"), 0, E, "mtu: 65536 is out of range" },
+	{ R_NET, "eth1", NET(",'mtu':-1"), 0, E, "mtu: -1 is negative" },
+	{ R_NET, "eth1", NET(",'mtu':'1500'"), 0, E, "mtu: expected an integer" },
+	{ R_NET, "eth1", NET(",'rx_rate_limiter':{'bandwidth':{'size':1,'refill_time':1}}"), 0, NS, "rx_rate_limiter: rate limiting is not supported yet" },
+	{ R_NET, "eth1", NET(",'tx_rate_limiter':{'ops':{'size':1,'refill_time':1}}"), 0, NS, "tx_rate_limiter: rate limiting is not supported yet" },
+	{ R_NET, "eth1", NET(",'rx_rate_limiter':{'foo':{}}"), 0, E, "rx_rate_limiter.foo: unknown field" },
+	{ R_NET, "eth1", NET(",'tx_rate_limiter':1"), 0, E, "tx_rate_limiter: expected an object" },
 	{ R_NET, "eth2", NET(""), 0, E, "iface_id: 'eth1' does not match the id in the path ('eth2')" },
 	{ R_NET, "eth-1", NET(""), 0, E, "the id in the path: 'eth-1'" },
-	{ R_NET, "eth1", NET(",\'allow_mmds_requests':false"), 0, E, "allow_mmds_requests: unknown field (expected one of: iface_id, host_dev_name, guest_mac, mtu" },
-	{ R_NET, "eth1", NET(",\'mac':'06:00:ac:10:00:09'"), 0, E, "mac: unknown field" },
-	{ R_NET, "eth1", NET(",\'host_dev_name':'tap2'"), 0, E, "duplicate" },
+	{ R_NET, "eth1", NET(",'allow_mmds_requests':false"), 0, E, "allow_mmds_requests: unknown field (expected one of: iface_id, host_dev_name, guest_mac, mtu" },
+	{ R_NET, "eth1", NET(",'mac':'06:00:ac:10:00:09'"), 0, E, "mac: unknown field" },
+	{ R_NET, "eth1", NET(",'host_dev_name':'tap2'"), 0, E, "duplicate" },
 	/* PATCH /network-interfaces/{id} */
 	{ R_NET_PATCH, "eth9", "{'iface_id':'eth9'}", 0, E, "iface_id: no network interface 'eth9'" },
 	{ R_NET_PATCH, "eth0", "{'iface_id':'eth1'}", 0, E, "iface_id: 'eth1' does not match" },

@@ -1,0 +1,59 @@
+/* config_diff: the first difference between two struct vm_config, field
+ * by field and string by string, for the tests and fuzz targets that
+ * check a refused request left the config as it was. Test code only. */
+#ifndef VIREO_TESTS_CONFIG_DIFF_H
+#define VIREO_TESTS_CONFIG_DIFF_H
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "config/config.h"
+
+static inline bool config_same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* What differs ("a drive", "logger", ...), or NULL when nothing does. */
+static inline const char *config_diff(const struct vm_config *a, const struct vm_config *b)
+{
+	if (!config_same_str(a->kernel, b->kernel) || !config_same_str(a->initrd, b->initrd) ||
+	    !config_same_str(a->cmdline, b->cmdline))
+		return "boot source";
+	if (a->cpus != b->cpus || a->mem_size != b->mem_size || a->mem_thp != b->mem_thp)
+		return "machine config";
+	if (a->serial != b->serial || !config_same_str(a->serial_path, b->serial_path) ||
+	    a->debug_exit != b->debug_exit)
+		return "serial";
+	if (a->nr_disks != b->nr_disks || a->nr_nets != b->nr_nets)
+		return "device count";
+	for (unsigned i = 0; i < a->nr_disks; i++) {
+		const struct config_disk *x = &a->disks[i], *y = &b->disks[i];
+
+		if (!config_same_str(x->path, y->path) || !config_same_str(x->id, y->id) ||
+		    !config_same_str(x->api_id, y->api_id) ||
+		    !config_same_str(x->partuuid, y->partuuid) || x->readonly != y->readonly ||
+		    x->cache != y->cache || x->engine != y->engine || x->queues != y->queues ||
+		    x->flush != y->flush || x->root != y->root || strcmp(x->where, y->where))
+			return "a drive";
+	}
+	for (unsigned i = 0; i < a->nr_nets; i++) {
+		const struct config_net *x = &a->nets[i], *y = &b->nets[i];
+
+		if (!config_same_str(x->tap, y->tap) || !config_same_str(x->api_id, y->api_id) ||
+		    memcmp(x->mac, y->mac, 6) || x->mac_set != y->mac_set ||
+		    x->queues != y->queues || x->mtu != y->mtu || strcmp(x->where, y->where))
+			return "a NIC";
+	}
+	if (!config_same_str(a->logger.path, b->logger.path) ||
+	    a->logger.level != b->logger.level || a->logger.show_level != b->logger.show_level ||
+	    a->logger.show_origin != b->logger.show_origin ||
+	    !config_same_str(a->logger.module, b->logger.module))
+		return "logger";
+	if (!config_same_str(a->metrics.path, b->metrics.path) ||
+	    a->metrics.emit_id != b->metrics.emit_id)
+		return "metrics";
+	return NULL;
+}
+
+#endif
