@@ -20,7 +20,7 @@
 #define CONFIG_MAX_NETS 8
 #define CONFIG_MAX_NET_QUEUES 8
 #define CONFIG_IFNAME_MAX 15         /* IFNAMSIZ - 1 */
-#define CONFIG_WHERE_MAX 48
+#define CONFIG_WHERE_MAX 96         /* "network interface <64-byte id>" */
 #define CONFIG_API_ID_MAX 64       /* a drive's or NIC's id in Firecracker's API */
 
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };

@@ -668,6 +668,20 @@ static void test_nets(void **state)
 	assert_null(config_diff(&cfg, &before));
 	config_free(&before);
 	config_free(&cfg);
+	/* the longest id, whole in messages */
+	fc_config_init(&cfg);
+	{
+		char long_id[CONFIG_API_ID_MAX + 1], where[CONFIG_WHERE_MAX];
+
+		memset(long_id, 'n', CONFIG_API_ID_MAX);
+		long_id[CONFIG_API_ID_MAX] = '\0';
+		snprintf(body, sizeof(body), "{\"iface_id\":\"%s\",\"host_dev_name\":\"t\"}",
+			 long_id);
+		assert_int_equal(fc_put_net(&cfg, long_id, body, strlen(body), NULL, &e), 0);
+		snprintf(where, sizeof(where), "network interface %s", long_id);
+		assert_string_equal(cfg.nets[0].where, where);
+	}
+	config_free(&cfg);
 }
 
 static void test_logger_metrics_serial(void **state)
