@@ -40,6 +40,7 @@ static int blk_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 		},
 		.id = a->id,
 		.queues = a->queues,
+		.no_flush = !a->flush,
 	};
 
 	return blk_create((struct blk **)dev, &bc, env->mem, env->loop, e);
@@ -76,6 +77,7 @@ static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 		.tap = a->tap,
 		.mac_set = a->mac_set,
 		.queues = a->queues,
+		.mtu = a->mtu,
 	};
 
 	memcpy(nc.mac, a->mac, sizeof(nc.mac));

@@ -1286,6 +1286,34 @@ static void test_dev_writethrough(void **state)
 	assert_int_equal(*r.status, VIRTIO_BLK_S_IOERR);
 }
 
+/* no_flush (Firecracker's "Unsafe" cache): neither FLUSH nor CONFIG_WCE is
+ * offered, and writes complete without a sync although the driver could
+ * negotiate neither (which would otherwise mean writethrough). */
+static void test_dev_no_flush(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t l[] = { 512 };
+	struct blk_config c = {
+		.disk = { .path = f->path, .engine = f->engine }, .queues = 1, .no_flush = true,
+	};
+	struct errbuf e = { { 0 } };
+	struct used u;
+	struct rq r;
+
+	assert_int_equal(blk_create(&f->b, &c, &f->mem.m, &f->loop, &e), 0);
+	f->d = blk_virtio(f->b);
+	fake_dev_attach(&f->dev, f->d, &f->loop);
+	assert_false(f->d->host_features & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
+	assert_false(f->d->host_features & VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE));
+	fx_start(f, all_features(f));
+	blk_disk(f->b)->fail_next_flush = -EIO;
+	r = add_req(f, 0, VIRTIO_BLK_T_OUT, 0, l, 1, false);
+	kick(f, 0);
+	wait_used(f, 0, &u, 1);
+	assert_int_equal(*r.status, VIRTIO_BLK_S_OK);
+	assert_int_equal(blk_disk(f->b)->fail_next_flush, -EIO); /* never synced */
+}
+
 static void test_dev_multiqueue(void **state)
 {
 	struct fx *f = *state;
@@ -1412,6 +1440,7 @@ int main(void)
 		BOTH(test_dev_discard_write_zeroes),
 		BOTH(test_dev_flush_sticky),
 		BOTH(test_dev_writethrough),
+		BOTH(test_dev_no_flush),
 		BOTH(test_dev_multiqueue),
 		BOTH(test_dev_event_idx),
 		BOTH(test_dev_reset_race),

@@ -728,6 +728,26 @@ static void test_features_dependencies(void **state)
 	assert_false(f->d->host_features & VIRTIO_BIT(VIRTIO_NET_F_MQ)); /* one pair */
 }
 
+/* An MTU from the configuration (Firecracker's "mtu") is what the guest is
+ * offered, whatever the TAP's. */
+static void test_configured_mtu(void **state)
+{
+	struct fx *f = *state;
+	int sv[2];
+	struct net_config c = { .tap = "mtu0", .queues = 1, .fds = sv, .mtu = 9000 };
+	struct errbuf e = { { 0 } };
+	struct virtio_net_config nc;
+	struct net *n;
+
+	(void)f;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(net_create(&n, &c, &f->mem.m, &f->loop, &e), 0);
+	net_virtio(n)->ops->config_read(net_virtio(n), 0, &nc, 12);
+	assert_int_equal(le16toh(nc.mtu), 9000);
+	net_destroy(n);
+	close(sv[1]);
+}
+
 static void test_config_space(void **state)
 {
 	struct fx *f = *state;
@@ -801,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_mq_pairs),
 		cmocka_unit_test_setup_teardown(test_features_dependencies, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_config_space, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_configured_mtu, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tap_lost, fx_setup, fx_teardown),
 	};
 

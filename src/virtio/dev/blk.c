@@ -49,6 +49,7 @@ struct blk {
 	pthread_mutex_t lock;
 	bool active;                      /* DRIVER_OK and not broken */
 	bool writethrough;                /* every write is made stable before it completes */
+	bool no_flush;                    /* FLUSH not offered: nothing is ever synced */
 	bool wce_written;                 /* the driver wrote writeback */
 	uint8_t writeback;
 	unsigned in_process;              /* inside blk_process (signals are batched there) */
@@ -364,6 +365,8 @@ static bool blk_writethrough(const struct blk *b)
 {
 	uint64_t f = b->vdev.features;
 
+	if (b->no_flush)
+		return false; /* the user chose speed over durability */
 	if (f & VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE))
 		return blk_writeback(b) == 0;
 	return !(f & VIRTIO_BIT(VIRTIO_BLK_F_FLUSH));
@@ -514,9 +517,12 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
 	}
 
 	features = VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
-		   VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
-		   VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) | VIRTIO_BIT(VIRTIO_BLK_F_MQ) |
+		   VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_MQ) |
 		   VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC);
+	/* without them a driver may not flush, and writes complete unsynced */
+	b->no_flush = cfg->no_flush;
+	if (!b->no_flush)
+		features |= VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE);
 	if (b->disk->readonly)
 		features |= VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	else

@@ -20,6 +20,9 @@ struct blk_config {
 	struct disk_config disk;
 	const char *id;          /* serial for GET_ID; NULL: derived from the path */
 	unsigned queues;         /* 1..BLK_MAX_QUEUES */
+	/* Offer neither FLUSH nor CONFIG_WCE and never sync (Firecracker's
+	 * "Unsafe" cache): fast, and a host crash loses recent writes. */
+	bool no_flush;
 };
 
 struct blk;

@@ -486,7 +486,7 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 		ret = tap_open(&n->tap, cfg->tap, cfg->queues, e);
 	if (ret)
 		goto err_lock;
-	n->mtu = tap_mtu(&n->tap);
+	n->mtu = cfg->mtu >= 68 && cfg->mtu <= 65535 ? (uint16_t)cfg->mtu : tap_mtu(&n->tap);
 	n->rx_need = NET_HDR_LEN + NET_ETH_HLEN + 4 + n->mtu;
 	n->rx_bounce = malloc(NET_HDR_LEN + NET_MAX_FRAME);
 	if (!n->rx_bounce) {

@@ -28,6 +28,7 @@ struct net_config {
 	uint8_t mac[6];
 	bool mac_set;            /* else derived from the TAP's name */
 	unsigned queues;         /* queue pairs, 1..NET_MAX_PAIRS */
+	unsigned mtu;            /* offered to the guest (68..65535); 0: the TAP's */
 	/* Tests: datagram fds standing in for the TAP's queues (queues of
 	 * them, then owned by the device); NULL opens the TAP. */
 	const int *fds;
