@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/cli_priv.h"
 #include "config/keys.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 const char cli_usage[] =
 	"usage: vireo run --kernel PATH [options]\n"
+	"       vireo --api-sock PATH [--id ID] [--config-file F [--no-api]] [--enable-pci]\n"
+	"             (Firecracker's flags and REST API; see README \"Firecracker's API\")\n"
 	"       vireo --version | --help\n"
 	"\n"
 	"  --kernel PATH        bzImage or ELF vmlinux with a PVH note\n"
@@ -200,16 +203,12 @@ static int cli_add_net(const char *val, struct vm_config *cfg, struct errbuf *e)
 
 /* --- the flags ------------------------------------------------------------- */
 
-enum cli_flag {
+enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
 	FLAG_NET, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_HELP,
 };
 
-static const struct {
-	const char *name;
-	enum cli_flag flag;
-	bool takes_value;
-} cli_flags[] = {
+static const struct cli_flag cli_flags[] = {
 	{ "--kernel", FLAG_KERNEL, true }, { "--initrd", FLAG_INITRD, true },
 	{ "--cmdline", FLAG_CMDLINE, true }, { "--cpus", FLAG_CPUS, true },
 	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
@@ -217,14 +216,6 @@ static const struct {
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
 };
-
-static int cli_lookup(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cli_flags); i++)
-		if (!strcmp(name, cli_flags[i].name))
-			return (int)i;
-	return -1;
-}
 
 /* Splits "--flag=value"; returns the value pointer or NULL. */
 static const char *cli_inline_value(const char *arg, char *name, size_t namelen)
@@ -239,13 +230,44 @@ static const char *cli_inline_value(const char *arg, char *name, size_t namelen)
 	return eq ? eq + 1 : NULL;
 }
 
-/* One flag and its value into cli. */
-static int cli_apply(struct cli *cli, enum cli_flag flag, const char *val, struct errbuf *e)
+int cli_walk(int argc, char *const argv[], const struct cli_flag *flags, size_t n,
+	     cli_flag_fn fn, void *ctx, struct errbuf *e)
 {
+	for (int i = 0; i < argc; i++) {
+		char name[48];
+		const char *val = cli_inline_value(argv[i], name, sizeof(name));
+		const struct cli_flag *f = NULL;
+		int ret;
+
+		if (strncmp(argv[i], "-", 1))
+			return errf(e, -EINVAL, "unexpected argument '%s' (try --help)", argv[i]);
+		for (size_t k = 0; k < n && !f; k++)
+			if (!strcmp(name, flags[k].name))
+				f = &flags[k];
+		if (!f)
+			return errf(e, -EINVAL, "unknown option '%s' (try --help)", argv[i]);
+		if (!f->takes_value && val)
+			return errf(e, -EINVAL, "%s: takes no value", name);
+		if (f->takes_value && !val) {
+			if (i + 1 >= argc)
+				return errf(e, -EINVAL, "%s: missing value", name);
+			val = argv[++i];
+		}
+		ret = fn(ctx, f->id, val ? val : "", e);
+		if (ret)
+			return ret < 0 ? ret : 0;
+	}
+	return 0;
+}
+
+/* One flag and its value into cli; 1 after --help (stop there). */
+static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
+{
+	struct cli *cli = ctx;
 	struct vm_config *cfg = &cli->vm;
 	int ret = 0;
 
-	switch (flag) {
+	switch ((enum cli_run_flag)flag) {
 	case FLAG_KERNEL:
 		ret = cli_set_string(&cfg->kernel, val);
 		break;
@@ -281,45 +303,54 @@ static int cli_apply(struct cli *cli, enum cli_flag flag, const char *val, struc
 		break;
 	case FLAG_HELP:
 		cli->action = CLI_HELP;
-		break;
+		return 1;
 	}
 	return ret ? errf(e, ret, "out of memory") : 0;
 }
 
 static int cli_parse_run(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 {
-	for (int i = 0; i < argc; i++) {
-		char name[32];
-		const char *val = cli_inline_value(argv[i], name, sizeof(name));
-		int opt = cli_lookup(name);
-		int ret;
+	int ret = cli_walk(argc, argv, cli_flags, ARRAY_SIZE(cli_flags), cli_apply, cli, e);
 
-		if (strncmp(argv[i], "-", 1))
-			return errf(e, -EINVAL, "unexpected argument '%s' (try --help)", argv[i]);
-		if (opt < 0)
-			return errf(e, -EINVAL, "unknown option '%s' (try --help)", argv[i]);
-		if (!cli_flags[opt].takes_value && val)
-			return errf(e, -EINVAL, "%s: takes no value", name);
-		if (cli_flags[opt].takes_value && !val) {
-			if (i + 1 >= argc)
-				return errf(e, -EINVAL, "%s: missing value", name);
-			val = argv[++i];
-		}
-		ret = cli_apply(cli, cli_flags[opt].flag, val ? val : "", e);
-		if (ret)
-			return ret;
-		if (cli->action == CLI_HELP)
-			return 0;
-	}
+	if (ret || cli->action == CLI_HELP)
+		return ret;
 	if (!cli->vm.kernel || !*cli->vm.kernel)
 		return errf(e, -EINVAL, "run: --kernel is required");
 	return 0;
+}
+
+/* Is the program called as Firecracker (a symlink named "firecracker")? */
+static bool cli_named_firecracker(const char *argv0)
+{
+	const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+
+	base = base ? base + 1 : argv0;
+	return base && !strcmp(base, "firecracker");
+}
+
+void cli_free(struct cli *cli)
+{
+	struct cli_firecracker *f = &cli->fc;
+
+	config_free(&cli->vm);
+	free(f->api_sock);
+	free(f->id);
+	free(f->config_file);
+	free(f->log_path);
+	free(f->module);
+	free(f->metrics_path);
+	free(f->metadata);
+	free(f->seccomp_filter);
+	memset(f, 0, sizeof(*f));
 }
 
 int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 {
 	cli->action = CLI_RUN;
 	config_init(&cli->vm);
+	memset(&cli->fc, 0, sizeof(cli->fc));
+	if (argc < 2 && cli_named_firecracker(argv[0]))
+		return cli_parse_firecracker(0, argv + 1, cli, e);
 	if (argc < 2)
 		return errf(e, -EINVAL, "no command given (try --help)");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -330,7 +361,10 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 		cli->action = CLI_VERSION;
 		return 0;
 	}
-	if (strcmp(argv[1], "run"))
-		return errf(e, -EINVAL, "unknown command '%s' (try --help)", argv[1]);
-	return cli_parse_run(argc - 2, argv + 2, cli, e);
+	if (!strcmp(argv[1], "run"))
+		return cli_parse_run(argc - 2, argv + 2, cli, e);
+	/* no subcommand: Firecracker's own flags, as its clients pass them */
+	if (!strncmp(argv[1], "--", 2) || cli_named_firecracker(argv[0]))
+		return cli_parse_firecracker(argc - 1, argv + 1, cli, e);
+	return errf(e, -EINVAL, "unknown command '%s' (try --help)", argv[1]);
 }

@@ -1,6 +1,7 @@
 /* vireo's command line (shared/DESIGN.md §4): argv -> what to do and, for
- * "vireo run", a struct vm_config. Parsing only: no files are opened, so
- * every error here is a usage error (exit status 2). */
+ * "vireo run", a struct vm_config; for Firecracker's flags (no subcommand,
+ * or the program named "firecracker"), struct cli_firecracker. Parsing
+ * only: no files are opened, so every error here is a usage error. */
 #ifndef VIREO_CONFIG_CLI_H
 #define VIREO_CONFIG_CLI_H
 
@@ -11,18 +12,46 @@
 #define CLI_MAX_DISKS 8
 #define CLI_MAX_NETS 4
 
-enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_action { CLI_RUN, CLI_FIRECRACKER, CLI_HELP, CLI_VERSION };
+
+#define CLI_FC_API_SOCK "/run/firecracker.socket"
+#define CLI_FC_ID "anonymous-instance"
+#define CLI_FC_ID_MAX 64
+#define CLI_FC_MAX_PAYLOAD 51200
+
+/* Firecracker's command line, as its clients (Kata, firecracker-go-sdk,
+ * flintlock) start it. Strings are owned. */
+struct cli_firecracker {
+	char *api_sock;
+	char *id;                /* letters, digits and '-', at most CLI_FC_ID_MAX */
+	char *config_file;       /* NULL: none; the VM boots from it at once */
+	bool no_api;
+	char *log_path, *module;
+	bool level_set;          /* --level given */
+	enum config_log_level level;
+	bool show_level, show_log_origin;
+	char *metrics_path;
+	bool boot_timer;
+	char *metadata;          /* MMDS contents file */
+	size_t max_payload;      /* --http-api-max-payload-size */
+	bool no_seccomp;
+	char *seccomp_filter;
+	bool enable_pci;         /* virtio over PCI; default virtio-mmio */
+};
 
 struct cli {
 	enum cli_action action;
-	struct vm_config vm;     /* CLI_RUN; config_free() it */
+	struct vm_config vm;     /* CLI_RUN */
+	struct cli_firecracker fc; /* CLI_FIRECRACKER */
 };
 
 /* Parses argv. Returns 0, or -EINVAL (-ENOMEM) with e naming the bad
- * input: the flag, and for repeatable ones which ("--disk #2"). cli->vm
- * is valid (to be freed) either way. */
+ * input: the flag, and for repeatable ones which ("--disk #2"). cli is
+ * valid (for cli_free) either way, and cli->action says which grammar
+ * failed. */
 int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 	__attribute__((warn_unused_result));
+void cli_free(struct cli *cli);
 
 extern const char cli_usage[];
 

@@ -27,7 +27,7 @@ ALLOWED = {
     "config": ["base"],
     "vmm": ["base", "core", "arch", "hw", "backend", "virtio", "virtio-transport",
             "virtio-dev", "config"],
-    "api": ["base", "config", "vmm/vm.h"],
+    "api": ["base", "config", "vmm/vm.h", "vmm/vmm.h"],
     "sandbox": ["base"],
     "main": None,  # the top: anything
 }

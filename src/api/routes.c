@@ -1,0 +1,386 @@
+/* Firecracker's API paths; see routes.h. One table lists every path and
+ * method with its phase rule; a request that matches none, or breaks its
+ * rule, is answered 400 with Firecracker's words, and changes nothing. */
+#include "api/routes.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/firecracker.h"
+#include "config/json_fields.h"
+
+#define API_PATH_SEGMENTS 3
+
+enum api_phase { API_ANY, API_PRE_BOOT, API_POST_BOOT };
+
+/* A request taken apart: its path's segments and its body. */
+struct api_call {
+	struct api_routes *r;
+	const struct api_request *req;
+	struct api_response *resp;
+	const char *id;                      /* the path's {id}, or NULL */
+	struct fc_note note;
+	struct errbuf e;
+};
+
+typedef int (*api_config_fn)(struct vm_config *cfg, const char *body, size_t len,
+			     struct fc_note *note, struct errbuf *e);
+typedef int (*api_config_id_fn)(struct vm_config *cfg, const char *id, const char *body,
+				size_t len, struct fc_note *note, struct errbuf *e);
+typedef int (*api_action_fn)(struct api_call *c);
+
+struct api_route_entry {
+	const char *method;
+	const char *path;                    /* "drives" of /drives/{id}; "" is / */
+	const char *sub;                     /* "config" of /vm/config; NULL: none */
+	bool has_id;                         /* /<path>/{id} */
+	enum api_phase phase;
+	/* exactly one of these */
+	api_config_fn config;                /* applies the body to the configuration */
+	api_config_id_fn config_id;
+	api_action_fn action;                /* anything else */
+};
+
+/* --- answers ------------------------------------------------------------ */
+
+/* {"fault_message": msg}; jansson escapes what needs it. */
+static void api_fault(struct api_response *resp, const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "fault_message", msg);
+
+	resp->status = 400;
+	resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+}
+
+static void api_json(struct api_response *resp, json_t *o)
+{
+	resp->status = o ? 200 : 500;
+	resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+}
+
+/* --- instance-level actions --------------------------------------------- */
+
+static int api_get_instance(struct api_call *c)
+{
+	api_json(c->resp, json_pack("{s:s,s:s,s:s,s:s}", "id", c->r->id,
+				    "state", vmm_state_name(vmm_state(c->r->vmm)),
+				    "vmm_version", VIREO_VERSION, "app_name", "vireo"));
+	return 0;
+}
+
+static int api_get_version(struct api_call *c)
+{
+	api_json(c->resp, json_pack("{s:s}", "firecracker_version", API_FIRECRACKER_VERSION));
+	return 0;
+}
+
+static int api_get_machine_config(struct api_call *c)
+{
+	char *s = fc_get_machine_config(&c->r->cfg);
+
+	if (!s)
+		return errf(&c->e, -ENOMEM, "out of memory");
+	c->resp->status = 200;
+	c->resp->body = s;
+	return 0;
+}
+
+int api_instance_start(struct api_routes *r, struct errbuf *e)
+{
+	struct vm_config boot;
+	char *cmdline;
+	int ret;
+
+	ret = vmm_allowed(r->vmm, VMM_BOOT, e);
+	if (ret)
+		return ret;
+	if (!r->cfg.kernel)
+		return errf(e, -EINVAL, "Cannot start microvm without kernel configuration.");
+	ret = config_copy(&boot, &r->cfg);
+	if (ret)
+		return errf(e, ret, "out of memory");
+	/* what Firecracker boots with: root= for the root drive, ro or rw */
+	ret = fc_boot_cmdline(&r->cfg, &cmdline);
+	if (ret) {
+		config_free(&boot);
+		return errf(e, ret, "out of memory");
+	}
+	free(boot.cmdline);
+	boot.cmdline = cmdline;
+	boot.transport = r->enable_pci ? CONFIG_TRANSPORT_PCI : CONFIG_TRANSPORT_MMIO;
+	ret = config_check_limits(&boot, &r->limits, e);
+	if (!ret)
+		ret = vmm_boot(r->vmm, &boot, e);
+	config_free(&boot);
+	return ret;
+}
+
+static const struct jf_field api_action_fields[] = {
+	{ "action_type", JF_ENUM, JF_REQUIRED, 0, 0,
+	  (const char *const[]){ "FlushMetrics", "InstanceStart", "SendCtrlAltDel", NULL }, NULL },
+};
+static const struct jf_object api_action = { api_action_fields, 1, false };
+
+static int api_put_actions(struct api_call *c)
+{
+	static const char *const kinds[] = { "FlushMetrics", "InstanceStart", "SendCtrlAltDel",
+					     NULL };
+	json_t *o;
+	int ret, kind;
+
+	ret = jf_parse(c->req->body, c->req->body_len, &o, &c->e);
+	if (ret)
+		return ret;
+	ret = jf_check(o, &api_action, "", &c->e);
+	kind = ret ? -1 : jf_enum(o, "action_type", kinds, -1);
+	json_decref(o);
+	if (ret)
+		return ret;
+	switch (kind) {
+	case 1:
+		return api_instance_start(c->r, &c->e);
+	case 0:
+		return errf(&c->e, -ENOTSUP, "FlushMetrics: not supported yet");
+	default:
+		return errf(&c->e, -ENOTSUP, "SendCtrlAltDel: not supported yet");
+	}
+}
+
+static const struct jf_field api_vm_fields[] = {
+	{ "state", JF_ENUM, JF_REQUIRED, 0, 0,
+	  (const char *const[]){ "Paused", "Resumed", NULL }, NULL },
+};
+static const struct jf_object api_vm = { api_vm_fields, 1, false };
+
+static int api_patch_vm(struct api_call *c)
+{
+	static const char *const states[] = { "Paused", "Resumed", NULL };
+	json_t *o;
+	int ret, state;
+
+	ret = jf_parse(c->req->body, c->req->body_len, &o, &c->e);
+	if (ret)
+		return ret;
+	ret = jf_check(o, &api_vm, "", &c->e);
+	state = ret ? -1 : jf_enum(o, "state", states, -1);
+	json_decref(o);
+	if (ret)
+		return ret;
+	return state == 0 ? vmm_pause(c->r->vmm, &c->e) : vmm_resume(c->r->vmm, &c->e);
+}
+
+/* Firecracker refuses a boot source whose files it cannot read at once,
+ * not only when it boots. */
+static int api_put_boot_source(struct vm_config *cfg, const char *body, size_t len,
+			       struct fc_note *note, struct errbuf *e)
+{
+	struct vm_config before;
+	int ret;
+
+	ret = config_copy(&before, cfg);
+	if (ret)
+		return errf(e, ret, "out of memory");
+	ret = fc_put_boot_source(cfg, body, len, note, e); /* cfg unchanged on error */
+	if (ret) {
+		config_free(&before);
+		return ret;
+	}
+	if (access(cfg->kernel, R_OK))
+		ret = errf(e, -EINVAL, "kernel_image_path: %s: %s", cfg->kernel, strerror(errno));
+	else if (cfg->initrd && access(cfg->initrd, R_OK))
+		ret = errf(e, -EINVAL, "initrd_path: %s: %s", cfg->initrd, strerror(errno));
+	if (ret) {
+		config_free(cfg);
+		*cfg = before; /* the request changes nothing */
+		return ret;
+	}
+	config_free(&before);
+	return 0;
+}
+
+/* --- the table ---------------------------------------------------------- */
+
+#define ROUTE_ACTION(m, p, s, ph, fn) { m, p, s, false, ph, NULL, NULL, fn }
+#define ROUTE_CONFIG(m, p, ph, fn) { m, p, NULL, false, ph, fn, NULL, NULL }
+#define ROUTE_CONFIG_ID(m, p, ph, fn) { m, p, NULL, true, ph, NULL, fn, NULL }
+
+static const struct api_route_entry api_routes_table[] = {
+	ROUTE_ACTION("GET", "", NULL, API_ANY, api_get_instance),
+	ROUTE_ACTION("GET", "version", NULL, API_ANY, api_get_version),
+	ROUTE_ACTION("GET", "machine-config", NULL, API_ANY, api_get_machine_config),
+	ROUTE_ACTION("PUT", "actions", NULL, API_ANY, api_put_actions),
+	ROUTE_ACTION("PATCH", "vm", NULL, API_POST_BOOT, api_patch_vm),
+	ROUTE_CONFIG("PUT", "boot-source", API_PRE_BOOT, api_put_boot_source),
+	ROUTE_CONFIG("PUT", "machine-config", API_PRE_BOOT, fc_put_machine_config),
+	ROUTE_CONFIG("PATCH", "machine-config", API_PRE_BOOT, fc_patch_machine_config),
+	ROUTE_CONFIG_ID("PUT", "drives", API_PRE_BOOT, fc_put_drive),
+	ROUTE_CONFIG_ID("PUT", "network-interfaces", API_PRE_BOOT, fc_put_net),
+	ROUTE_CONFIG_ID("PATCH", "network-interfaces", API_POST_BOOT, fc_patch_net),
+	ROUTE_CONFIG("PUT", "logger", API_PRE_BOOT, fc_put_logger),
+	ROUTE_CONFIG("PUT", "metrics", API_PRE_BOOT, fc_put_metrics),
+	ROUTE_CONFIG("PUT", "serial", API_PRE_BOOT, fc_put_serial),
+	/* resources of later issues: bodies checked, then "not supported yet" */
+	ROUTE_CONFIG("PUT", "vsock", API_PRE_BOOT, fc_put_vsock),
+	ROUTE_CONFIG("PUT", "balloon", API_PRE_BOOT, fc_put_balloon),
+	ROUTE_CONFIG("PATCH", "balloon", API_ANY, fc_patch_balloon),
+	ROUTE_CONFIG("PUT", "entropy", API_PRE_BOOT, fc_put_entropy),
+	ROUTE_CONFIG("PUT", "mmds", API_ANY, fc_put_mmds),
+	ROUTE_CONFIG("PUT", "cpu-config", API_PRE_BOOT, fc_put_cpu_config),
+	ROUTE_CONFIG_ID("PUT", "pmem", API_PRE_BOOT, fc_put_pmem),
+};
+
+/* The table's second-level paths that are not {id}s. */
+static const struct {
+	const char *method, *path, *sub;
+	enum api_phase phase;
+	api_config_fn config;
+} api_subroutes[] = {
+	{ "PUT", "mmds", "config", API_PRE_BOOT, fc_put_mmds_config },
+	{ "PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats },
+	{ "PUT", "snapshot", "create", API_POST_BOOT, fc_put_snapshot_create },
+	{ "PUT", "snapshot", "load", API_PRE_BOOT, fc_put_snapshot_load },
+	{ "PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug },
+};
+
+/* Splits "/a/b/c" into at most API_PATH_SEGMENTS segments (copied into
+ * buf). Returns how many, or -1 for a path too long or too deep. */
+static int api_split(const char *path, char buf[256], const char *seg[API_PATH_SEGMENTS])
+{
+	size_t len = strlen(path);
+	int n = 0;
+	char *p;
+
+	if (len >= 256)
+		return -1;
+	memcpy(buf, path, len + 1);
+	p = buf;
+	while (*p == '/')
+		p++;
+	while (*p) {
+		char *slash = strchr(p, '/');
+
+		if (n == API_PATH_SEGMENTS)
+			return -1;
+		seg[n++] = p;
+		if (!slash)
+			break;
+		*slash = '\0';
+		p = slash + 1;
+	}
+	if (!n)
+		seg[n++] = "";
+	return n;
+}
+
+static bool api_phase_ok(const struct api_routes *r, enum api_phase phase, struct errbuf *e)
+{
+	bool booted = vmm_state(r->vmm) != VMM_NOT_STARTED;
+
+	if (phase == API_PRE_BOOT && booted)
+		return !errf(e, -EINVAL, "The requested operation is not supported after starting "
+			     "the microVM.");
+	if (phase == API_POST_BOOT && !booted)
+		return !errf(e, -EINVAL, "The requested operation is not supported before starting "
+			     "the microVM.");
+	return true;
+}
+
+/* Firecracker's rule for path ids: not empty, letters, digits and '_'. */
+static int api_check_id(const char *id, struct errbuf *e)
+{
+	if (!id || !*id)
+		return errf(e, -EINVAL, "The ID cannot be empty.");
+	for (const char *p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_'))
+			return errf(e, -EINVAL, "API Resource IDs can only contain alphanumeric "
+				    "characters and underscores.");
+	return 0;
+}
+
+static int api_dispatch(struct api_call *c)
+{
+	const struct api_request *req = c->req;
+	const char *seg[API_PATH_SEGMENTS];
+	bool has_body = req->body_len > 0;
+	char buf[256];
+	int n = api_split(req->path, buf, seg);
+
+	if (!strcmp(req->method, "GET") && has_body)
+		return errf(&c->e, -EINVAL, "GET request cannot have a body.");
+	if ((!strcmp(req->method, "PUT") || !strcmp(req->method, "PATCH")) && !has_body)
+		return errf(&c->e, -EINVAL, "Empty %s request.", req->method);
+	for (size_t i = 0; n > 0 && i < sizeof(api_routes_table) / sizeof(api_routes_table[0]);
+	     i++) {
+		const struct api_route_entry *t = &api_routes_table[i];
+		int ret;
+
+		if (strcmp(t->method, req->method) || strcmp(t->path, seg[0]))
+			continue;
+		if (n != (t->has_id ? 2 : 1)) {
+			if (t->has_id && n == 1)
+				return api_check_id(NULL, &c->e);
+			continue;
+		}
+		if (t->has_id && (ret = api_check_id(seg[1], &c->e)))
+			return ret;
+		if (!api_phase_ok(c->r, t->phase, &c->e))
+			return -EINVAL;
+		if (t->action)
+			return t->action(c);
+		if (t->config)
+			return t->config(&c->r->cfg, req->body, req->body_len, &c->note, &c->e);
+		return t->config_id(&c->r->cfg, seg[1], req->body, req->body_len, &c->note, &c->e);
+	}
+	for (size_t i = 0; n == 2 && i < sizeof(api_subroutes) / sizeof(api_subroutes[0]); i++) {
+		if (strcmp(api_subroutes[i].method, req->method) ||
+		    strcmp(api_subroutes[i].path, seg[0]) || strcmp(api_subroutes[i].sub, seg[1]))
+			continue;
+		if (!api_phase_ok(c->r, api_subroutes[i].phase, &c->e))
+			return -EINVAL;
+		return api_subroutes[i].config(&c->r->cfg, req->body, req->body_len, &c->note,
+					       &c->e);
+	}
+	return errf(&c->e, -EINVAL, "Invalid request method and/or path: %s %s.", req->method,
+		    req->path);
+}
+
+void api_route(void *routes, const struct api_request *req, struct api_response *resp)
+{
+	struct api_call c = { .r = routes, .req = req, .resp = resp };
+	int ret = api_dispatch(&c);
+
+	resp->deprecated = c.note.deprecation[0] != '\0';
+	if (ret) {
+		free(resp->body);
+		resp->body = NULL;
+		api_fault(resp, c.e.msg[0] ? c.e.msg : strerror(-ret));
+		if (ret != -EINVAL && ret != -ENOTSUP)
+			log_ratelimited(NULL, "api: %s %s: %s", req->method, req->path, c.e.msg);
+		return;
+	}
+	if (!resp->body)
+		resp->status = 204;
+}
+
+void api_routes_init(struct api_routes *r, struct vmm *vmm, const struct host_limits *limits,
+		     const char *id, bool enable_pci)
+{
+	memset(r, 0, sizeof(*r));
+	r->vmm = vmm;
+	r->limits = *limits;
+	r->id = id;
+	r->enable_pci = enable_pci;
+	fc_config_init(&r->cfg);
+}
+
+void api_routes_destroy(struct api_routes *r)
+{
+	config_free(&r->cfg);
+}

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""vireo as a drop-in Firecracker: its command line, its REST API on a Unix
+socket and its config file, driven the way Firecracker's clients drive it,
+with pvguest as the kernel.
+
+- getting-started: the API sequence of Firecracker's docs/getting-started.md
+  (logger, boot source, root drive, machine config, InstanceStart); the guest
+  runs blk-verify on the root drive and resets, and vireo exits 0;
+- lifecycle: the states GET / reports, the phase rules (before / after boot),
+  pause and resume, InstanceStart twice, SIGTERM;
+- bad requests: unknown paths and methods, bodies where none belong and none
+  where one must, malformed JSON, bad ids, an oversize body, a half-sent
+  request that never ends, 16 clients at once; each answered with the right
+  status and Firecracker's fault message, and the configuration unchanged;
+- config file: --no-api --config-file boots at once; a bad file exits 152,
+  bad flags 153; --version; an API socket path that exists is left alone.
+
+usage: api_firecracker.py VIREO PVGUEST_ELF [--transport pci|mmio]"""
+import argparse
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+# The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import fcapi, verdict  # noqa: E402
+
+BOOT_TIMEOUT = 120  # a failure detector only: pvguest's tests take well under a second
+
+
+class Instance:
+    """One vireo started with Firecracker's flags, its API socket and its
+    output (the guest's serial console), read as it comes."""
+
+    def __init__(self, vireo, tmp, name, extra=()):
+        self.sock = os.path.join(tmp, name + ".sock")
+        self.proc = fcapi.start(vireo, ["--api-sock", self.sock, "--id", name] + list(extra))
+        self.out = b""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.ok = fcapi.wait_socket(self.sock, self.proc)
+        self.api = fcapi.Client(self.sock)
+
+    def _read(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            self.out += chunk
+
+    def wait_output(self, text, timeout=BOOT_TIMEOUT):
+        """True once the guest has printed text."""
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.out and time.monotonic() < deadline:
+            if self.proc.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.01)
+        return text.encode() in self.out
+
+    def finish(self, timeout=BOOT_TIMEOUT):
+        """Waits for vireo to end; (status, stdout, stderr)."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(10)
+        err = self.proc.stderr.read()
+        self.api.close()
+        return (self.proc.returncode, self.out.decode(errors="replace"),
+                err.decode(errors="replace"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.finish(30)
+
+
+def expect(problems, what, got, want_status, want_fault=None):
+    """Checks one answer: its status and, for a 400, its fault message."""
+    status, body, _ = got
+    if status != want_status:
+        problems.append(f"{what}: status {status}, want {want_status} ({body})")
+    elif want_fault is not None:
+        fault = (body or {}).get("fault_message", "")
+        if want_fault not in fault:
+            problems.append(f"{what}: fault {fault!r} lacks {want_fault!r}")
+
+
+def boot_source(elf, test, extra=""):
+    return {"kernel_image_path": elf,
+            "boot_args": f"console=ttyS0 reboot=k panic=1 pvguest.run={test} {extra}".strip()}
+
+
+def case_getting_started(vireo, elf, tmp, transport):
+    problems = []
+    img = os.path.join(tmp, "rootfs.ext4")
+    with open(img, "wb") as f:
+        f.truncate(64 << 20)
+    log = os.path.join(tmp, "firecracker.log")
+    open(log, "w").close()
+    vm = Instance(vireo, tmp, "started", ["--enable-pci"] if transport == "pci" else [])
+    if not vm.ok:
+        vm.stop()
+        return ["the API socket never answered"]
+    api = vm.api
+    expect(problems, "PUT /logger", api.put("/logger", {
+        "log_path": log, "level": "Debug", "show_level": True, "show_log_origin": True}), 204)
+    expect(problems, "PUT /boot-source", api.put("/boot-source", boot_source(
+        elf, "blk-verify", "pvguest.blk_id=" + os.path.basename(img))), 204)
+    expect(problems, "PUT /drives/rootfs", api.put("/drives/rootfs", {
+        "drive_id": "rootfs", "path_on_host": img, "is_root_device": True,
+        "is_read_only": False}), 204)
+    expect(problems, "PUT /machine-config", api.put("/machine-config", {
+        "vcpu_count": 2, "mem_size_mib": 256}), 204)
+    expect(problems, "PUT /actions InstanceStart", api.put("/actions", {
+        "action_type": "InstanceStart"}), 204)
+    status, out, err = vm.finish()
+    if status != 0:
+        problems.append(f"vireo exited {status}, want 0 (the guest resets): {err.strip()}")
+    if "PVGUEST RESULT blk-verify PASS" not in out:
+        problems.append(f"no blk-verify PASS in the guest's output: {out[-400:]!r}")
+    if "root=/dev/vda rw" not in out:
+        problems.append("the root drive's root=/dev/vda rw is not on the guest's command line")
+    if os.path.exists(vm.sock):
+        problems.append("the API socket was left behind")
+    return problems
+
+
+def case_lifecycle(vireo, elf, tmp, transport):
+    problems = []
+    vm = Instance(vireo, tmp, "life", ["--enable-pci"] if transport == "pci" else [])
+    if not vm.ok:
+        vm.stop()
+        return ["the API socket never answered"]
+    api = vm.api
+    status, info, _ = api.get("/")
+    if status != 200 or info.get("state") != "Not started" or info.get("id") != "life":
+        problems.append(f"GET / before boot: {status} {info}")
+    expect(problems, "PATCH /vm before boot", api.patch("/vm", {"state": "Paused"}), 400,
+           "not supported before starting the microVM")
+    expect(problems, "InstanceStart without a kernel", api.put("/actions", {
+        "action_type": "InstanceStart"}), 400, "without kernel configuration")
+    expect(problems, "PUT /boot-source", api.put("/boot-source", boot_source(elf, "idle")), 204)
+    expect(problems, "InstanceStart", api.put("/actions", {"action_type": "InstanceStart"}), 204)
+    status, info, _ = api.get("/")
+    if status != 200 or info.get("state") != "Running":
+        problems.append(f"GET / after InstanceStart: {status} {info}")
+    if not vm.wait_output("PVGUEST READY"):
+        problems.append("the guest never said READY")
+    expect(problems, "PUT /machine-config after boot", api.put("/machine-config", {
+        "vcpu_count": 2, "mem_size_mib": 256}), 400, "not supported after starting the microVM")
+    expect(problems, "InstanceStart again", api.put("/actions", {
+        "action_type": "InstanceStart"}), 400)
+    expect(problems, "PATCH /vm Paused", api.patch("/vm", {"state": "Paused"}), 204)
+    status, info, _ = api.get("/")
+    if info is None or info.get("state") != "Paused":
+        problems.append(f"GET / after pausing: {status} {info}")
+    expect(problems, "PATCH /vm Paused twice", api.patch("/vm", {"state": "Paused"}), 400)
+    expect(problems, "PATCH /vm Resumed", api.patch("/vm", {"state": "Resumed"}), 204)
+    status, info, _ = api.get("/")
+    if info is None or info.get("state") != "Running":
+        problems.append(f"GET / after resuming: {status} {info}")
+    expect(problems, "PATCH /vm bad state", api.patch("/vm", {"state": "Asleep"}), 400, "state")
+    status, mc, _ = api.get("/machine-config")
+    if status != 200 or mc.get("vcpu_count") != 1:
+        problems.append(f"GET /machine-config after boot: {status} {mc}")
+    status, out, err = vm.stop()
+    if status != 128 + signal.SIGTERM:
+        problems.append(f"SIGTERM: vireo exited {status}, want {128 + signal.SIGTERM}")
+    stray = [line for line in err.splitlines() if not line.startswith("vireo:")]
+    if stray:
+        problems.append(f"stray stderr: {stray}")
+    return problems
+
+
+def half_sent(sock):
+    """A client that sends part of a request and then nothing."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    s.sendall(b"PUT /machine-config HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"vcpu")
+    return s
+
+
+def case_bad_requests(vireo, elf, tmp, transport):
+    problems = []
+    vm = Instance(vireo, tmp, "bad", ["--http-api-max-payload-size", "4096"] +
+                  (["--enable-pci"] if transport == "pci" else []))
+    if not vm.ok:
+        vm.stop()
+        return ["the API socket never answered"]
+    api = vm.api
+    _, before, _ = api.get("/machine-config")
+    cases = [
+        ("GET unknown path", ("GET", "/nope", None), 400, "Invalid request method and/or path"),
+        ("DELETE /", ("DELETE", "/", None), 400, "Invalid request method and/or path"),
+        ("POST /actions", ("POST", "/actions", b"{}"), 400, "Invalid request"),
+        ("GET with a body", ("GET", "/", b"{}"), 400, "GET request cannot have a body."),
+        ("PUT without a body", ("PUT", "/boot-source", None), 400, "Empty PUT request."),
+        ("PATCH without a body", ("PATCH", "/machine-config", None), 400,
+         "Empty PATCH request."),
+        ("malformed JSON", ("PUT", "/machine-config", b"{\"vcpu_count\": 2,"), 400, ""),
+        ("not an object", ("PUT", "/machine-config", b"[1, 2]"), 400, ""),
+        ("unknown field", ("PUT", "/machine-config",
+                           b"{\"vcpu_count\": 2, \"mem_size_mib\": 256, \"gpu\": 1}"), 400, "gpu"),
+        ("wrong type", ("PUT", "/machine-config",
+                        b"{\"vcpu_count\": \"two\", \"mem_size_mib\": 256}"), 400, "vcpu_count"),
+        ("negative", ("PUT", "/machine-config",
+                      b"{\"vcpu_count\": -1, \"mem_size_mib\": 256}"), 400, "vcpu_count"),
+        ("overflow", ("PUT", "/machine-config",
+                      b"{\"vcpu_count\": 1, \"mem_size_mib\": 99999999999999999999}"), 400, ""),
+        ("too many vCPUs", ("PUT", "/machine-config",
+                            b"{\"vcpu_count\": 33, \"mem_size_mib\": 256}"), 400, "vcpu_count"),
+        ("missing kernel file", ("PUT", "/boot-source",
+                                 json.dumps({"kernel_image_path": os.path.join(tmp, "nope")})
+                                 .encode()), 400, "kernel_image_path"),
+        ("empty drive id", ("PUT", "/drives/", b"{}"), 400, "The ID cannot be empty."),
+        ("bad drive id", ("PUT", "/drives/bad-id",
+                          b"{\"drive_id\": \"bad-id\", \"path_on_host\": \"/x\", "
+                          b"\"is_root_device\": false, \"is_read_only\": true}"), 400,
+         "alphanumeric characters and underscores"),
+        ("path too deep", ("PUT", "/drives/a/b/c", b"{}"), 400, "Invalid request"),
+        ("id differs from the path", ("PUT", "/drives/a",
+                                      b"{\"drive_id\": \"b\", \"path_on_host\": \"/x\", "
+                                      b"\"is_root_device\": false, \"is_read_only\": true}"),
+         400, "drive_id"),
+        ("oversize body", ("PUT", "/machine-config", b"{\"x\": \"" + b"a" * 5000 + b"\"}"),
+         400, "larger than the limit of 4096"),
+        ("action unknown", ("PUT", "/actions", b"{\"action_type\": \"Reboot\"}"), 400,
+         "action_type"),
+        ("vsock (not yet)", ("PUT", "/vsock",
+                             b"{\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\"}"), 400,
+         "not supported yet"),
+    ]
+    for name, (method, path, raw), want, fault in cases:
+        try:
+            got = api.request(method, path, raw=raw)
+        except OSError as err:
+            problems.append(f"{name}: {err}")
+            continue
+        expect(problems, name, got, want, fault)
+    # a client that never finishes its request blocks nobody
+    stuck = half_sent(vm.sock)
+    t0 = time.monotonic()
+    status, info, _ = fcapi.Client(vm.sock, timeout=10).get("/")
+    if status != 200:
+        problems.append(f"GET / beside a half-sent request: {status}")
+    elif time.monotonic() - t0 > 5:
+        problems.append("GET / waited for a half-sent request")
+    stuck.close()
+
+    # 16 clients at once, 20 requests each
+    def client(_):
+        c = fcapi.Client(vm.sock)
+        codes = [c.get("/")[0] for _ in range(20)]
+        c.close()
+        return codes
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        codes = [x for r in pool.map(client, range(16)) for x in r]
+    if codes.count(200) != len(codes):
+        problems.append(f"16 clients: {len(codes) - codes.count(200)} of {len(codes)} failed")
+    status, after, _ = api.get("/machine-config")
+    if after != before:
+        problems.append(f"bad requests changed the configuration: {before} -> {after}")
+    status, info, _ = api.get("/")
+    if info is None or info.get("state") != "Not started":
+        problems.append(f"after the bad requests: {status} {info}")
+    status, _, err = vm.stop()
+    if status != 128 + signal.SIGTERM:
+        problems.append(f"SIGTERM: vireo exited {status}: {err.strip()}")
+    return problems
+
+
+def run_cli(vireo, args, timeout=BOOT_TIMEOUT):
+    p = subprocess.run([vireo] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def case_config_file(vireo, elf, tmp, transport):
+    problems = []
+    img = os.path.join(tmp, "data.img")
+    with open(img, "wb") as f:
+        f.truncate(64 << 20)
+    conf = {
+        "boot-source": boot_source(elf, "blk-verify", "pvguest.blk_id=data.img"),
+        "drives": [{"drive_id": "data", "path_on_host": img, "is_root_device": False,
+                    "is_read_only": False}],
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 128},
+    }
+    path = os.path.join(tmp, "vm.json")
+    with open(path, "w") as f:
+        json.dump(conf, f)
+    args = ["--no-api", "--config-file", path, "--id", "fromfile"]
+    if transport == "pci":
+        args.append("--enable-pci")
+    status, out, err = run_cli(vireo, args)
+    if status != 0 or "PVGUEST RESULT blk-verify PASS" not in out:
+        problems.append(f"--no-api --config-file: status {status}, out {out[-300:]!r}, "
+                        f"err {err.strip()!r}")
+    conf["machine-config"]["vcpu_count"] = "one"
+    with open(path, "w") as f:
+        json.dump(conf, f)
+    status, out, err = run_cli(vireo, ["--no-api", "--config-file", path])
+    lines = err.strip().splitlines()
+    if status != 152 or len(lines) != 1 or "vcpu_count" not in err:
+        problems.append(f"bad config file: status {status}, stderr {err.strip()!r}")
+    for args, word in ((["--api-sock"], "missing value"), (["--frobnicate"], "unknown option"),
+                       (["--no-api"], "--config-file"), (["--id", "a b"], "--id"),
+                       (["--level", "loud"], "--level")):
+        status, out, err = run_cli(vireo, args, 30)
+        if status != 153 or word not in err or out:
+            problems.append(f"{args}: status {status}, stderr {err.strip()!r}")
+    status, out, _ = run_cli(vireo, ["--version"], 30)
+    lines = out.splitlines()
+    if status != 0 or len(lines) != 2 or not lines[0].startswith("vireo v1.") or \
+            not lines[1].startswith("Firecracker v"):
+        problems.append(f"--version: {status} {out!r}")
+    taken = os.path.join(tmp, "taken.sock")
+    with open(taken, "w") as f:
+        f.write("keep me")
+    status, out, err = run_cli(vireo, ["--api-sock", taken], 30)
+    if status != 1 or "already exists" not in err or open(taken).read() != "keep me":
+        problems.append(f"an existing --api-sock path: status {status}, stderr {err.strip()!r}")
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("vireo")
+    ap.add_argument("elf")
+    ap.add_argument("--transport", choices=("pci", "mmio"), default="pci")
+    args = ap.parse_args()
+    cases = [("getting-started sequence", case_getting_started),
+             ("lifecycle and phase rules", case_lifecycle),
+             ("bad requests", case_bad_requests),
+             ("config file, flags, version", case_config_file)]
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, fn in cases:
+            failures += verdict.case(f"{name} ({args.transport})",
+                                     fn(args.vireo, args.elf, tmp, args.transport))
+    return verdict.tally(len(cases), failures, "Firecracker API cases")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+/* Unit tests for api/routes.c without HTTP and without KVM: every path and
+ * method of the table before boot (answered, or refused by its phase
+ * rule), the paths that match nothing, ids, bodies where none belong, and
+ * that a refused request leaves the configuration as it was. What needs a
+ * booted VM (pause, resume, the after-boot rules) is e2e/api-firecracker's. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/routes.h"
+#include "config_diff.h"
+
+struct fixture {
+	struct vmm *vmm;
+	struct api_routes r;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct host_limits lim = { .max_cpus = 32, .max_memory = 1ull << 40 };
+	struct errbuf e;
+
+	if (!f || vmm_create(&f->vmm, &e))
+		return -1;
+	api_routes_init(&f->r, f->vmm, &lim, "unit-test", false);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	api_routes_destroy(&f->r);
+	vmm_destroy(f->vmm);
+	free(f);
+	return 0;
+}
+
+/* One request; returns the status, *body the answer's (freed by the next
+ * call). */
+static unsigned call(struct fixture *f, const char *method, const char *path, const char *body,
+		     char **out)
+{
+	static char *last;
+	struct api_request req = { method, path, body ? body : "", body ? strlen(body) : 0 };
+	struct api_response resp = { 0 };
+
+	free(last);
+	api_route(&f->r, &req, &resp);
+	last = resp.body;
+	if (out)
+		*out = resp.body;
+	return resp.status;
+}
+
+/* status and, for a 400, a fault message that holds fault */
+static void expect(struct fixture *f, const char *method, const char *path, const char *body,
+		   unsigned status, const char *fault)
+{
+	char *out = NULL;
+	unsigned got = call(f, method, path, body, &out);
+
+	if (got != status || (fault && (!out || !strstr(out, fault))))
+		fail_msg("%s %s: %u %s (wanted %u and '%s')", method, path, got, out ? out : "",
+			 status, fault ? fault : "");
+	if (status == 400 && (!out || strncmp(out, "{\"fault_message\":", 17)))
+		fail_msg("%s %s: not a fault message: %s", method, path, out ? out : "");
+}
+
+static void test_instance_info(void **state)
+{
+	struct fixture *f = *state;
+	char *out;
+
+	assert_int_equal(call(f, "GET", "/", NULL, &out), 200);
+	assert_non_null(strstr(out, "\"id\":\"unit-test\""));
+	assert_non_null(strstr(out, "\"state\":\"Not started\""));
+	assert_non_null(strstr(out, "\"vmm_version\":\"" VIREO_VERSION "\""));
+	assert_int_equal(call(f, "GET", "/version", NULL, &out), 200);
+	assert_string_equal(out, "{\"firecracker_version\":\"" API_FIRECRACKER_VERSION "\"}");
+	assert_int_equal(call(f, "GET", "/machine-config", NULL, &out), 200);
+	assert_non_null(strstr(out, "\"vcpu_count\":1"));
+	assert_non_null(strstr(out, "\"mem_size_mib\":128"));
+}
+
+/* Every pre-boot resource answers 204 before boot with a good body. */
+static void test_pre_boot_resources(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "PUT", "/boot-source", "{\"kernel_image_path\": \"/proc/self/exe\"}", 204, NULL);
+	expect(f, "PUT", "/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}", 204,
+	       NULL);
+	expect(f, "PATCH", "/machine-config", "{\"vcpu_count\": 3}", 204, NULL);
+	expect(f, "PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/x\", "
+	       "\"is_root_device\": true, \"is_read_only\": true}", 204, NULL);
+	expect(f, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", "
+	       "\"host_dev_name\": \"tap0\"}", 204, NULL);
+	expect(f, "PUT", "/logger", "{\"level\": \"Info\"}", 204, NULL);
+	expect(f, "PUT", "/metrics", "{\"metrics_path\": \"/tmp/m\"}", 204, NULL);
+	assert_int_equal(f->r.cfg.cpus, 3);
+	assert_int_equal(f->r.cfg.nr_disks, 1);
+	assert_int_equal(f->r.cfg.nr_nets, 1);
+}
+
+/* What only a booted VM may do is refused before boot, with Firecracker's
+ * words, and what later issues build says so. */
+static void test_phase_and_not_yet(void **state)
+{
+	struct fixture *f = *state;
+
+	expect(f, "PATCH", "/vm", "{\"state\": \"Paused\"}", 400,
+	       "not supported before starting the microVM");
+	expect(f, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}", 400,
+	       "not supported before starting the microVM");
+	expect(f, "PUT", "/snapshot/create", "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\"}",
+	       400, "not supported before starting the microVM");
+	expect(f, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v\"}", 400,
+	       "not supported yet");
+	expect(f, "PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}", 400,
+	       "not supported yet");
+	expect(f, "PUT", "/entropy", "{}", 400, "not supported yet");
+	expect(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 400,
+	       "without kernel configuration");
+	expect(f, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", 400, NULL);
+}
+
+static void test_bad_paths_and_bodies(void **state)
+{
+	static const struct {
+		const char *method, *path, *body, *fault;
+	} bad[] = {
+		{ "GET", "/nope", NULL, "Invalid request method and/or path: GET /nope." },
+		{ "DELETE", "/", NULL, "Invalid request method and/or path" },
+		{ "POST", "/actions", "{}", "Invalid request method and/or path" },
+		{ "PUT", "/", "{}", "Invalid request method and/or path" },
+		{ "GET", "/", "{}", "GET request cannot have a body." },
+		{ "GET", "/machine-config", "x", "GET request cannot have a body." },
+		{ "PUT", "/boot-source", NULL, "Empty PUT request." },
+		{ "PATCH", "/vm", NULL, "Empty PATCH request." },
+		{ "PUT", "/drives", "{}", "The ID cannot be empty." },
+		{ "PUT", "/drives/", "{}", "The ID cannot be empty." },
+		{ "PUT", "/drives/a-b", "{}", "alphanumeric characters and underscores" },
+		{ "PUT", "/drives/a.b", "{}", "alphanumeric characters and underscores" },
+		{ "PUT", "/drives/a/b", "{}", "Invalid request method and/or path" },
+		{ "PUT", "/network-interfaces/x/y/z", "{}", "Invalid request method and/or path" },
+		{ "GET", "/vm/config/x/y", NULL, "Invalid request method and/or path" },
+		{ "PUT", "/actions", "{", NULL },
+		{ "PUT", "/actions", "{\"action_type\": \"Reboot\"}", "action_type" },
+		{ "PUT", "/actions", "{\"action_type\": \"InstanceStart\", \"x\": 1}", "x" },
+		{ "PUT", "/actions", "{\"action_type\": 1}", "action_type" },
+		{ "PUT", "/actions", "[]", NULL },
+		{ "PUT", "/boot-source", "{\"kernel_image_path\": \"/nonexistent/k\"}",
+		  "kernel_image_path" },
+		{ "PUT", "/boot-source", "{\"kernel_image_path\": \"/proc/self/exe\", "
+		  "\"initrd_path\": \"/nonexistent/i\"}", "initrd_path" },
+		{ "PUT", "/machine-config", "{\"vcpu_count\": 0, \"mem_size_mib\": 128}",
+		  "vcpu_count" },
+	};
+	struct fixture *f = *state;
+	struct vm_config before;
+
+	assert_int_equal(config_copy(&before, &f->r.cfg), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect(f, bad[i].method, bad[i].path, bad[i].body, 400, bad[i].fault);
+	assert_false(config_diff(&before, &f->r.cfg));
+	config_free(&before);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_instance_info),
+		T(test_pre_boot_resources),
+		T(test_phase_and_not_yet),
+		T(test_bad_paths_and_bodies),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
