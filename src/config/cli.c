@@ -363,8 +363,18 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cli_parse_run(argc - 2, argv + 2, cli, e);
-	/* no subcommand: Firecracker's own flags, as its clients pass them */
-	if (!strncmp(argv[1], "--", 2) || cli_named_firecracker(argv[0]))
-		return cli_parse_firecracker(argc - 1, argv + 1, cli, e);
+	/* no subcommand: Firecracker's own flags, as its clients pass them;
+	 * but a `vireo run` flag there means "run" was forgotten */
+	if (!strncmp(argv[1], "--", 2) || cli_named_firecracker(argv[0])) {
+		int ret = cli_parse_firecracker(argc - 1, argv + 1, cli, e);
+
+		for (int i = 1; ret && i < argc; i++)
+			for (size_t k = 0; k < ARRAY_SIZE(cli_flags); k++)
+				if (!strncmp(argv[i], cli_flags[k].name, strlen(cli_flags[k].name)) &&
+				    strcmp(cli_flags[k].name, "--help") && strcmp(cli_flags[k].name, "-h"))
+					return errf(e, ret, "%s is a flag of `vireo run` (try: vireo run "
+						    "%s ...)", cli_flags[k].name, argv[1]);
+		return ret;
+	}
 	return errf(e, -EINVAL, "unknown command '%s' (try --help)", argv[1]);
 }
