@@ -175,6 +175,35 @@ static int api_patch_vm(struct api_call *c)
 	return state == 0 ? vmm_pause(c->r->vmm, &c->e) : vmm_resume(c->r->vmm, &c->e);
 }
 
+/* PATCH /drives/{id}: a new backing file for a running VM's drive. The
+ * change goes to a copy first, which replaces the configuration only once
+ * the device took it: a file that cannot be opened changes nothing. */
+static int api_patch_drive(struct api_call *c)
+{
+	struct vm_config next;
+	unsigned i;
+	int ret;
+
+	ret = config_copy(&next, &c->r->cfg);
+	if (ret)
+		return errf(&c->e, ret, "out of memory");
+	ret = fc_patch_drive(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
+	for (i = 0; !ret && i < next.nr_disks; i++)
+		if (next.disks[i].api_id && !strcmp(next.disks[i].api_id, c->id))
+			break;
+	if (!ret && i == next.nr_disks)
+		ret = errf(&c->e, -EINVAL, "drive_id: no drive %s", c->id);
+	if (!ret)
+		ret = vmm_update_device(c->r->vmm, "blk", i, &next, &c->e);
+	if (ret) {
+		config_free(&next);
+		return ret;
+	}
+	config_free(&c->r->cfg);
+	c->r->cfg = next;
+	return 0;
+}
+
 /* Firecracker refuses a boot source whose files it cannot read at once,
  * not only when it boots. */
 static int api_put_boot_source(struct vm_config *cfg, const char *body, size_t len,
@@ -207,6 +236,7 @@ static int api_put_boot_source(struct vm_config *cfg, const char *body, size_t l
 /* --- the table ---------------------------------------------------------- */
 
 #define ROUTE_ACTION(m, p, s, ph, fn) { m, p, s, false, ph, NULL, NULL, fn }
+#define ROUTE_ACTION_ID(m, p, ph, fn) { m, p, NULL, true, ph, NULL, NULL, fn }
 #define ROUTE_CONFIG(m, p, ph, fn) { m, p, NULL, false, ph, fn, NULL, NULL }
 #define ROUTE_CONFIG_ID(m, p, ph, fn) { m, p, NULL, true, ph, NULL, fn, NULL }
 
@@ -220,6 +250,7 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_CONFIG("PUT", "machine-config", API_PRE_BOOT, fc_put_machine_config),
 	ROUTE_CONFIG("PATCH", "machine-config", API_PRE_BOOT, fc_patch_machine_config),
 	ROUTE_CONFIG_ID("PUT", "drives", API_PRE_BOOT, fc_put_drive),
+	ROUTE_ACTION_ID("PATCH", "drives", API_POST_BOOT, api_patch_drive),
 	ROUTE_CONFIG_ID("PUT", "network-interfaces", API_PRE_BOOT, fc_put_net),
 	ROUTE_CONFIG_ID("PATCH", "network-interfaces", API_POST_BOOT, fc_patch_net),
 	ROUTE_CONFIG("PUT", "logger", API_PRE_BOOT, fc_put_logger),
@@ -332,6 +363,7 @@ static int api_dispatch(struct api_call *c)
 			return ret;
 		if (!api_phase_ok(c->r, t->phase, &c->e))
 			return -EINVAL;
+		c->id = t->has_id ? seg[1] : NULL;
 		if (t->action)
 			return t->action(c);
 		if (t->config)

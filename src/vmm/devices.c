@@ -46,6 +46,20 @@ static int blk_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 	return blk_create((struct blk **)dev, &bc, env->mem, env->loop, e);
 }
 
+static int blk_type_update(void *dev, const struct vm_config *cfg, unsigned i,
+			   struct errbuf *e)
+{
+	const struct config_disk *a = &cfg->disks[i];
+	struct disk_config dc = {
+		.path = a->path,
+		.readonly = a->readonly,
+		.cache = a->cache == CONFIG_CACHE_NONE ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK,
+		.engine = a->engine == CONFIG_ENGINE_SYNC ? DISK_ENGINE_SYNC : DISK_ENGINE_URING,
+	};
+
+	return blk_set_backing(dev, &dc, e);
+}
+
 static struct virtio_dev *blk_type_virtio(void *dev)
 {
 	return blk_virtio(dev);
@@ -103,6 +117,7 @@ static const struct device_type device_types[] = {
 		.name = "blk", .virtio_id = VIRTIO_ID_BLOCK,
 		.count = blk_type_count, .origin = blk_type_origin,
 		.create = blk_type_create, .virtio = blk_type_virtio, .destroy = blk_type_destroy,
+		.update = blk_type_update,
 	},
 	{
 		.name = "net", .virtio_id = VIRTIO_ID_NET,
@@ -134,6 +149,7 @@ static int devices_add(struct devices *ds, const struct device_type *t, const st
 		return errf(e, -ENOSPC, "more than %d devices", DEVICES_MAX);
 	memset(d, 0, sizeof(*d));
 	d->type = t;
+	d->index = i;
 	snprintf(d->name, sizeof(d->name), "%s%u", t->name, i);
 	ret = t->create(&d->dev, cfg, i, d->name, env, e);
 	if (ret)
@@ -162,6 +178,22 @@ int devices_create(struct devices *ds, const struct vm_config *cfg, const struct
 		}
 	}
 	return 0;
+}
+
+int devices_update(struct devices *ds, const char *type, unsigned i, const struct vm_config *cfg,
+		   struct errbuf *e)
+{
+	for (unsigned k = 0; k < ds->nr; k++) {
+		struct device *d = &ds->dev[k];
+
+		if (strcmp(d->type->name, type) || d->index != i)
+			continue;
+		if (!d->type->update)
+			return errf(e, -ENOTSUP, "%s: nothing of it changes while the VM runs",
+				    d->name);
+		return d->type->update(d->dev, cfg, i, e);
+	}
+	return errf(e, -ENOENT, "no %s%u", type, i);
 }
 
 void devices_destroy(struct devices *ds)

@@ -46,9 +46,12 @@ struct device_type {
 	struct virtio_dev *(*virtio)(void *dev);
 	/* After the event loop has stopped and the transport is gone. */
 	void (*destroy)(void *dev);
+	/* A live change from cfg's instance i (a drive's new backing file);
+	 * NULL: nothing of this type changes live. Event loop thread. Returns
+	 * 0 or -errno with e set; on error the device is as it was. */
+	int (*update)(void *dev, const struct vm_config *cfg, unsigned i, struct errbuf *e);
 	/* To come with their issues, here and nowhere else: save and restore
-	 * (snapshots), metrics, live updates (a drive's new backing file, rate
-	 * limits). */
+	 * (snapshots), metrics, rate limits. */
 };
 
 struct virtio_pci;
@@ -56,6 +59,7 @@ struct virtio_mmio;
 
 struct device {
 	const struct device_type *type;
+	unsigned index;               /* of its type: the config's instance */
 	char name[DEVICE_NAME_MAX];
 	void *dev;                    /* the model: struct blk, struct net */
 	struct virtio_pci *pci;       /* its transport: one of these two */
@@ -75,6 +79,12 @@ struct devices {
  * error, what was built stays in ds for devices_destroy, and e names the
  * instance's origin. Returns 0 or -errno. */
 int devices_create(struct devices *ds, const struct vm_config *cfg, const struct device_env *env,
+		   struct errbuf *e) __attribute__((warn_unused_result));
+/* Applies cfg's instance i of type (its name: "blk") to the device built
+ * from it, through the type's update. Returns 0, -ENOENT (no such
+ * device), -ENOTSUP (its type changes nothing live), or the update's
+ * -errno, with e set. */
+int devices_update(struct devices *ds, const char *type, unsigned i, const struct vm_config *cfg,
 		   struct errbuf *e) __attribute__((warn_unused_result));
 /* Transports first, then the devices, in reverse order. */
 void devices_destroy(struct devices *ds);

@@ -471,6 +471,12 @@ void vm_resume(struct vm *vm)
 	vm->paused = false;
 }
 
+int vm_update_device(struct vm *vm, const char *type, unsigned i, const struct vm_config *cfg,
+		     struct errbuf *e)
+{
+	return devices_update(&vm->devices, type, i, cfg, e);
+}
+
 void vm_stop(struct vm *vm)
 {
 	vm_request_stop(vm);

@@ -38,6 +38,10 @@ void vm_resume(struct vm *vm);
 void vm_request_stop(struct vm *vm);
 /* Stops and joins the vCPU threads (paused ones too). */
 void vm_stop(struct vm *vm);
+/* A live change to the device built from cfg's instance i of type ("blk":
+ * cfg->disks[i]); see devices_update. Main thread (the event loop's). */
+int vm_update_device(struct vm *vm, const char *type, unsigned i, const struct vm_config *cfg,
+		     struct errbuf *e) __attribute__((warn_unused_result));
 /* Stops what runs, then frees everything. NULL is a no-op. */
 void vm_destroy(struct vm *vm);
 

@@ -30,6 +30,8 @@ static const struct {
 	{ VMM_BOOT, VMM_NOT_STARTED, VMM_RUNNING },
 	{ VMM_PAUSE, VMM_RUNNING, VMM_PAUSED },
 	{ VMM_RESUME, VMM_PAUSED, VMM_RUNNING },
+	{ VMM_UPDATE, VMM_RUNNING, VMM_RUNNING },
+	{ VMM_UPDATE, VMM_PAUSED, VMM_PAUSED },
 };
 
 const char *vmm_state_name(enum vmm_state s)
@@ -190,6 +192,14 @@ int vmm_resume(struct vmm *v, struct errbuf *e)
 	vm_resume(v->vm);
 	vmm_move(v, VMM_RESUME);
 	return 0;
+}
+
+int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct vm_config *cfg,
+		      struct errbuf *e)
+{
+	int ret = vmm_allowed(v, VMM_UPDATE, e);
+
+	return ret ? ret : vm_update_device(v->vm, type, i, cfg, e);
 }
 
 int vmm_run(struct vmm *v)

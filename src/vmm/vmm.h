@@ -13,7 +13,7 @@
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
 
 /* What the lifecycle knows how to do; each is allowed in some states. */
-enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME };
+enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME, VMM_UPDATE };
 
 struct vmm;
 
@@ -42,6 +42,11 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 /* VMM_PAUSE and VMM_RESUME: every vCPU held out of the guest, and back. */
 int vmm_pause(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
 int vmm_resume(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
+
+/* VMM_UPDATE: the running (or paused) VM's device built from cfg's
+ * instance i of type takes cfg's new settings (vm_update_device). */
+int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct vm_config *cfg,
+		      struct errbuf *e) __attribute__((warn_unused_result));
 
 /* Ends the VM with this exit status: any thread, first caller wins. */
 void vmm_request_exit(struct vmm *v, int status);

@@ -146,6 +146,15 @@ def case_lifecycle(vireo, elf, tmp, transport):
     expect(problems, "InstanceStart without a kernel", api.put("/actions", {
         "action_type": "InstanceStart"}), 400, "without kernel configuration")
     expect(problems, "PUT /boot-source", api.put("/boot-source", boot_source(elf, "idle")), 204)
+    imgs = [os.path.join(tmp, f"swap{i}.img") for i in range(2)]
+    for img in imgs:
+        with open(img, "wb") as f:
+            f.truncate(1 << 20)
+    expect(problems, "PUT /drives/data", api.put("/drives/data", {
+        "drive_id": "data", "path_on_host": imgs[0], "is_root_device": False,
+        "is_read_only": False}), 204)
+    expect(problems, "PATCH /drives before boot", api.patch("/drives/data", {
+        "drive_id": "data", "path_on_host": imgs[1]}), 400, "before starting the microVM")
     expect(problems, "InstanceStart", api.put("/actions", {"action_type": "InstanceStart"}), 204)
     status, info, _ = api.get("/")
     if status != 200 or info.get("state") != "Running":
@@ -166,6 +175,20 @@ def case_lifecycle(vireo, elf, tmp, transport):
     if info is None or info.get("state") != "Running":
         problems.append(f"GET / after resuming: {status} {info}")
     expect(problems, "PATCH /vm bad state", api.patch("/vm", {"state": "Asleep"}), 400, "state")
+    # a drive's backing file swapped under the running VM, as Kata does
+    if open_files(vm.proc.pid) & set(imgs) != {imgs[0]}:
+        problems.append(f"before PATCH /drives: open {open_files(vm.proc.pid) & set(imgs)}")
+    expect(problems, "PATCH /drives/data", api.patch("/drives/data", {
+        "drive_id": "data", "path_on_host": imgs[1]}), 204)
+    if open_files(vm.proc.pid) & set(imgs) != {imgs[1]}:
+        problems.append(f"after PATCH /drives: open {open_files(vm.proc.pid) & set(imgs)}")
+    expect(problems, "PATCH /drives to a missing file", api.patch("/drives/data", {
+        "drive_id": "data", "path_on_host": os.path.join(tmp, "nope.img")}), 400,
+        "No such file")
+    expect(problems, "PATCH /drives of no drive", api.patch("/drives/other", {
+        "drive_id": "other", "path_on_host": imgs[0]}), 400)
+    if open_files(vm.proc.pid) & set(imgs) != {imgs[1]}:
+        problems.append(f"after a failed PATCH /drives: open {open_files(vm.proc.pid)}")
     status, mc, _ = api.get("/machine-config")
     if status != 200 or mc.get("vcpu_count") != 1:
         problems.append(f"GET /machine-config after boot: {status} {mc}")
@@ -176,6 +199,18 @@ def case_lifecycle(vireo, elf, tmp, transport):
     if stray:
         problems.append(f"stray stderr: {stray}")
     return problems
+
+
+def open_files(pid):
+    """The paths a process has open."""
+    fds = f"/proc/{pid}/fd"
+    paths = set()
+    for fd in os.listdir(fds):
+        try:
+            paths.add(os.readlink(os.path.join(fds, fd)))
+        except OSError:
+            pass
+    return paths
 
 
 def half_sent(sock):

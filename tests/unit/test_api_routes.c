@@ -122,6 +122,8 @@ static void test_phase_and_not_yet(void **state)
 	       "not supported before starting the microVM");
 	expect(f, "PATCH", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\"}", 400,
 	       "not supported before starting the microVM");
+	expect(f, "PATCH", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/y\"}",
+	       400, "not supported before starting the microVM");
 	expect(f, "PUT", "/snapshot/create", "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\"}",
 	       400, "not supported before starting the microVM");
 	expect(f, "PUT", "/vsock", "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v\"}", 400,

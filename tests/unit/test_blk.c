@@ -1314,6 +1314,54 @@ static void test_dev_no_flush(void **state)
 	assert_int_equal(blk_disk(f->b)->fail_next_flush, -EIO); /* never synced */
 }
 
+/* A new backing file under a running device (PATCH /drives): requests go
+ * to it, the capacity is the new file's, the driver gets a configuration
+ * change; a file that cannot be opened changes nothing. */
+static void test_dev_set_backing(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t l[] = { 512 };
+	char other[64] = "/var/tmp/vireo-blk2-XXXXXX";
+	struct disk_config dc = { .engine = f->engine };
+	struct errbuf e = { { 0 } };
+	uint8_t sector[512];
+	struct used u;
+	struct rq r;
+	int fd;
+
+	fx_create(f, false, NULL, 1);
+	fx_start(f, all_features(f));
+	fd = mkstemp(other);
+	assert_true(fd >= 0);
+	memset(sector, 0x5c, sizeof(sector));
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(pwrite(fd, sector, sizeof(sector), i * 512), 512);
+	close(fd);
+	assert_int_equal(CFG(f, capacity), DISK_BYTES / 512);
+
+	dc.path = "/nonexistent/x.img";
+	assert_int_equal(blk_set_backing(f->b, &dc, &e), -ENOENT);
+	assert_int_equal(CFG(f, capacity), DISK_BYTES / 512);
+	assert_int_equal(f->dev.config_signals, 0);
+
+	dc.path = other;
+	assert_int_equal(blk_set_backing(f->b, &dc, &e), 0);
+	assert_int_equal(CFG(f, capacity), 16);
+	assert_int_equal(f->dev.config_signals, 1);
+	assert_int_equal(f->d->config_generation, 1);
+	r = add_req(f, 0, VIRTIO_BLK_T_IN, 3, l, 1, true);
+	kick(f, 0);
+	wait_used(f, 0, &u, 1);
+	assert_int_equal(*r.status, VIRTIO_BLK_S_OK);
+	assert_int_equal(slot_data(f, 0, 512)[7], 0x5c);
+	/* past the new end: refused, though the old file was larger */
+	r = add_req(f, 0, VIRTIO_BLK_T_IN, 16, l, 1, true);
+	kick(f, 0);
+	wait_used(f, 0, &u, 1);
+	assert_int_equal(*r.status, VIRTIO_BLK_S_IOERR);
+	unlink(other);
+}
+
 static void test_dev_multiqueue(void **state)
 {
 	struct fx *f = *state;
@@ -1441,6 +1489,7 @@ int main(void)
 		BOTH(test_dev_flush_sticky),
 		BOTH(test_dev_writethrough),
 		BOTH(test_dev_no_flush),
+		BOTH(test_dev_set_backing),
 		BOTH(test_dev_multiqueue),
 		BOTH(test_dev_event_idx),
 		BOTH(test_dev_reset_race),

@@ -541,6 +541,30 @@ err_lock:
 	return ret;
 }
 
+int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *e)
+{
+	struct disk_config keep = *dc;
+	struct disk *nd, *old;
+	int ret;
+
+	keep.readonly = b->disk->readonly; /* what the driver was offered */
+	ret = disk_open(&nd, &keep, b->loop, e);
+	if (ret)
+		return ret;
+	nd->done_batch = blk_on_done_batch;
+	nd->done_batch_opaque = b;
+	pthread_mutex_lock(&b->lock);
+	old = b->disk;
+	/* the completions run here and take b->lock, which is recursive */
+	old->ops->drain(old);
+	b->disk = nd;
+	b->capacity = nd->size / BLK_SECTOR;
+	pthread_mutex_unlock(&b->lock);
+	disk_close(old);
+	virtio_config_changed(&b->vdev);
+	return 0;
+}
+
 struct virtio_dev *blk_virtio(struct blk *b)
 {
 	return &b->vdev;

@@ -33,6 +33,13 @@ struct blk;
  * such file or directory"). Call before the event loop runs. */
 int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
 	       struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
+/* Replaces the backing file with what dc names (Firecracker's PATCH
+ * /drives): opens it first (on error nothing changes), lets every request
+ * on the old one complete, switches, and raises a configuration change so
+ * that the driver reads the new capacity. The serial and the read-only
+ * setting stay. Event loop thread. Returns 0 or -errno with e set. */
+int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* The device for the transport; owned by b. */
 struct virtio_dev *blk_virtio(struct blk *b);
 /* The backend (for tests: its fail_next_flush hook). */
