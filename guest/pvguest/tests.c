@@ -8,6 +8,7 @@
 static const struct test tests[] = {
 	{ "boot", test_boot },
 	{ "idle", test_idle },
+	{ "ctrlaltdel", test_ctrlaltdel },
 	{ "pci", test_pci },
 	{ "msix", test_msix },
 	{ "blk-verify", test_blk_verify },

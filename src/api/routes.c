@@ -64,6 +64,19 @@ static void api_json(struct api_response *resp, json_t *o)
 	json_decref(o);
 }
 
+static bool api_phase_ok(const struct api_routes *r, enum api_phase phase, struct errbuf *e)
+{
+	bool booted = vmm_state(r->vmm) != VMM_NOT_STARTED;
+
+	if (phase == API_PRE_BOOT && booted)
+		return !errf(e, -EINVAL, "The requested operation is not supported after starting "
+			     "the microVM.");
+	if (phase == API_POST_BOOT && !booted)
+		return !errf(e, -EINVAL, "The requested operation is not supported before starting "
+			     "the microVM.");
+	return true;
+}
+
 /* --- instance-level actions --------------------------------------------- */
 
 static int api_get_instance(struct api_call *c)
@@ -148,7 +161,9 @@ static int api_put_actions(struct api_call *c)
 	case 0:
 		return errf(&c->e, -ENOTSUP, "FlushMetrics: not supported yet");
 	default:
-		return errf(&c->e, -ENOTSUP, "SendCtrlAltDel: not supported yet");
+		if (!api_phase_ok(c->r, API_POST_BOOT, &c->e))
+			return -EINVAL;
+		return vmm_ctrl_alt_del(c->r->vmm, &c->e);
 	}
 }
 
@@ -307,19 +322,6 @@ static int api_split(const char *path, char buf[256], const char *seg[API_PATH_S
 	if (!n)
 		seg[n++] = "";
 	return n;
-}
-
-static bool api_phase_ok(const struct api_routes *r, enum api_phase phase, struct errbuf *e)
-{
-	bool booted = vmm_state(r->vmm) != VMM_NOT_STARTED;
-
-	if (phase == API_PRE_BOOT && booted)
-		return !errf(e, -EINVAL, "The requested operation is not supported after starting "
-			     "the microVM.");
-	if (phase == API_POST_BOOT && !booted)
-		return !errf(e, -EINVAL, "The requested operation is not supported before starting "
-			     "the microVM.");
-	return true;
 }
 
 /* Firecracker's rule for path ids: not empty, letters, digits and '_'. */

@@ -162,7 +162,7 @@ static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct 
 	if (ret)
 		return errf(e, ret, "console: %s", strerror(-ret));
 
-	vm->i8042.reset = hook;
+	i8042_init(&vm->i8042, hook, irq_line_kvm(&vm->vm_fd, I8042_IRQ));
 	ret = bus_insert(&vm->pio, I8042_DATA_PORT, 1, i8042_io, &vm->i8042);
 	if (!ret)
 		ret = bus_insert(&vm->pio, I8042_CMD_PORT, 1, i8042_cmd_io, &vm->i8042);
@@ -471,6 +471,11 @@ void vm_resume(struct vm *vm)
 	vm->paused = false;
 }
 
+int vm_ctrl_alt_del(struct vm *vm)
+{
+	return i8042_ctrl_alt_del(&vm->i8042);
+}
+
 int vm_update_device(struct vm *vm, const char *type, unsigned i, const struct vm_config *cfg,
 		     struct errbuf *e)
 {
@@ -497,6 +502,7 @@ void vm_destroy(struct vm *vm)
 	devices_destroy(&vm->devices);
 	chardev_close(&vm->console);
 	serial_destroy(&vm->serial);
+	i8042_destroy(&vm->i8042);
 	pci_destroy(&vm->pci);
 	irq_router_destroy(&vm->irq);
 	free(vm->cpuid);

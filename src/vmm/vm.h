@@ -42,6 +42,9 @@ void vm_stop(struct vm *vm);
  * cfg->disks[i]); see devices_update. Main thread (the event loop's). */
 int vm_update_device(struct vm *vm, const char *type, unsigned i, const struct vm_config *cfg,
 		     struct errbuf *e) __attribute__((warn_unused_result));
+/* Ctrl-Alt-Del pressed on the VM's keyboard (i8042). 0, or -ENOSPC when the
+ * guest has not read the last keys yet. Any thread. */
+int vm_ctrl_alt_del(struct vm *vm) __attribute__((warn_unused_result));
 /* Stops what runs, then frees everything. NULL is a no-op. */
 void vm_destroy(struct vm *vm);
 

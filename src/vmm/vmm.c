@@ -32,6 +32,7 @@ static const struct {
 	{ VMM_RESUME, VMM_PAUSED, VMM_RUNNING },
 	{ VMM_UPDATE, VMM_RUNNING, VMM_RUNNING },
 	{ VMM_UPDATE, VMM_PAUSED, VMM_PAUSED },
+	{ VMM_CTRL_ALT_DEL, VMM_RUNNING, VMM_RUNNING },
 };
 
 const char *vmm_state_name(enum vmm_state s)
@@ -200,6 +201,16 @@ int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct 
 	int ret = vmm_allowed(v, VMM_UPDATE, e);
 
 	return ret ? ret : vm_update_device(v->vm, type, i, cfg, e);
+}
+
+int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e)
+{
+	int ret = vmm_allowed(v, VMM_CTRL_ALT_DEL, e);
+
+	if (ret)
+		return ret;
+	ret = vm_ctrl_alt_del(v->vm);
+	return ret ? errf(e, ret, "the guest has not read the last keys sent yet") : 0;
 }
 
 int vmm_run(struct vmm *v)

@@ -13,7 +13,7 @@
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
 
 /* What the lifecycle knows how to do; each is allowed in some states. */
-enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME, VMM_UPDATE };
+enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME, VMM_UPDATE, VMM_CTRL_ALT_DEL };
 
 struct vmm;
 
@@ -47,6 +47,10 @@ int vmm_resume(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_resul
  * instance i of type takes cfg's new settings (vm_update_device). */
 int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct vm_config *cfg,
 		      struct errbuf *e) __attribute__((warn_unused_result));
+
+/* VMM_CTRL_ALT_DEL: the keys pressed on the running VM's keyboard; a guest
+ * that handles them reboots, which ends the VM. */
+int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
 
 /* Ends the VM with this exit status: any thread, first caller wins. */
 void vmm_request_exit(struct vmm *v, int status);

@@ -12,6 +12,7 @@ with pvguest as the kernel.
   where one must, malformed JSON, bad ids, an oversize body, a half-sent
   request that never ends, 16 clients at once; each answered with the right
   status and Firecracker's fault message, and the configuration unchanged;
+- SendCtrlAltDel: the guest sees Ctrl, Alt, Delete on its PS/2 controller;
 - config file: --no-api --config-file boots at once; a bad file exits 152,
   bad flags 153; --version; an API socket path that exists is left alone.
 
@@ -201,6 +202,30 @@ def case_lifecycle(vireo, elf, tmp, transport):
     return problems
 
 
+def case_ctrl_alt_del(vireo, elf, tmp, transport):
+    """firecracker-go-sdk's stop: SendCtrlAltDel; the guest sees the keys on
+    its PS/2 controller and resets, and vireo exits 0."""
+    problems = []
+    vm = Instance(vireo, tmp, "cad", ["--enable-pci"] if transport == "pci" else [])
+    if not vm.ok:
+        vm.stop()
+        return ["the API socket never answered"]
+    api = vm.api
+    expect(problems, "PUT /boot-source", api.put("/boot-source",
+                                                 boot_source(elf, "ctrlaltdel")), 204)
+    expect(problems, "InstanceStart", api.put("/actions", {"action_type": "InstanceStart"}), 204)
+    if not vm.wait_output("PVGUEST INFO ctrlaltdel waiting"):
+        problems.append("the guest never waited for the keys")
+    expect(problems, "SendCtrlAltDel", api.put("/actions", {"action_type": "SendCtrlAltDel"}),
+           204)
+    status, out, err = vm.finish()
+    if "PVGUEST RESULT ctrlaltdel PASS" not in out:
+        problems.append(f"the guest did not see Ctrl-Alt-Del: {out[-300:]!r}")
+    if status != 0:
+        problems.append(f"vireo exited {status}, want 0 (the guest resets): {err.strip()}")
+    return problems
+
+
 def open_files(pid):
     """The paths a process has open."""
     fds = f"/proc/{pid}/fd"
@@ -373,6 +398,7 @@ def main():
     cases = [("getting-started sequence", case_getting_started),
              ("lifecycle and phase rules", case_lifecycle),
              ("bad requests", case_bad_requests),
+             ("SendCtrlAltDel", case_ctrl_alt_del),
              ("config file, flags, version", case_config_file)]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
