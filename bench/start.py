@@ -46,7 +46,7 @@ import time
 
 # bench/harness is the library shared with tests/e2e (bench/, the script's
 # own directory, is on sys.path)
-from harness import hostinfo, results, vmm
+from harness import hostinfo, procmem, results, vmm
 from harness.container import Container, descendants
 from harness.results import COLUMNS
 from harness.stats import median_range, summary
@@ -182,30 +182,8 @@ class Instance:
 
 
 def smaps(pid):
-    """(rss, guest, private) in KiB; guest = Rss of mappings of exactly MEM."""
-    rss = guest = private = 0
-    size = 0
-    cur_rss = cur_priv = 0
-
-    def flush():
-        nonlocal rss, guest, private
-        rss += cur_rss
-        private += cur_priv
-        if size == MEM_BYTES // 1024:
-            guest += cur_rss
-
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
-                flush()
-                lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
-                size, cur_rss, cur_priv = (hi - lo) // 1024, 0, 0
-            elif line.startswith("Rss:"):
-                cur_rss = int(line.split()[1])
-            elif line.startswith(("Private_Clean:", "Private_Dirty:")):
-                cur_priv += int(line.split()[1])
-    flush()
-    return rss, guest, private
+    """(rss, guest, private) in KiB of a VMM booted with MEM of guest RAM."""
+    return procmem.smaps(pid, MEM_BYTES)
 
 
 def footprint(system, timeout):

@@ -106,6 +106,8 @@ static int run_firecracker(const struct cli_firecracker *f)
 	struct vmm *vmm = NULL;
 	int ret;
 
+	if (!f->no_api)
+		api_server_prefetch();
 	if (vm_probe_host(&lim, &e) || vmm_create(&vmm, &e)) {
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;

@@ -63,9 +63,9 @@ class Client:
         self.conn.close()
 
 
-def wait_socket(path, proc, timeout=10.0):
+def wait_socket(path, proc, timeout=10.0, poll_s=0.001):
     """Waits until the API socket answers GET / (True), the process ended,
-    or the timeout passed (False)."""
+    or the timeout passed (False); tries every poll_s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         if os.path.exists(path):
@@ -77,7 +77,7 @@ def wait_socket(path, proc, timeout=10.0):
                     return True
             except OSError:
                 pass
-        time.sleep(0.01)
+        time.sleep(poll_s)
     return False
 
 

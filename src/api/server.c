@@ -1,8 +1,11 @@
 /* The API's HTTP server; see server.h. libmicrohttpd's own thread reads
  * requests and writes answers; the call to the VMM goes through an eventfd
- * on its loop and comes back through a condition variable. */
+ * on its loop and comes back through a condition variable. The library is
+ * loaded only when an API is served: with the TLS stack it pulls in, it
+ * costs about 2 ms of dynamic loading, which `vireo run` should not pay. */
 #include "api/server.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -20,6 +23,57 @@
 
 #define API_CONNECTION_TIMEOUT_S 30 /* a client that stops mid-request */
 #define API_CONNECTION_LIMIT 64
+
+/* libmicrohttpd, resolved at run time (one copy for the process) */
+static struct {
+	pthread_once_t once;
+	bool ok;
+	char why[160];
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+} mhd = { .once = PTHREAD_ONCE_INIT };
+
+static void mhd_load(void)
+{
+	void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		snprintf(mhd.why, sizeof(mhd.why), "%s", dlerror());
+		return;
+	}
+#define MHD_SYM(field, name) \
+	if (!(*(void **)&mhd.field = dlsym(h, #name))) { \
+		snprintf(mhd.why, sizeof(mhd.why), "libmicrohttpd: no %s", #name); \
+		return; \
+	}
+	MHD_SYM(start_daemon, MHD_start_daemon)
+	MHD_SYM(stop_daemon, MHD_stop_daemon)
+	MHD_SYM(create_response_from_buffer, MHD_create_response_from_buffer)
+	MHD_SYM(add_response_header, MHD_add_response_header)
+	MHD_SYM(queue_response, MHD_queue_response)
+	MHD_SYM(destroy_response, MHD_destroy_response)
+#undef MHD_SYM
+	mhd.ok = true;
+}
+
+static void *api_prefetch_thread(void *arg)
+{
+	(void)arg;
+	pthread_once(&mhd.once, mhd_load);
+	return NULL;
+}
+
+void api_server_prefetch(void)
+{
+	pthread_t t;
+
+	if (!pthread_create(&t, NULL, api_prefetch_thread, NULL))
+		pthread_detach(t);
+}
 
 struct api_server {
 	struct MHD_Daemon *daemon;
@@ -136,18 +190,18 @@ static enum MHD_Result api_send(struct MHD_Connection *c, struct api_response *r
 	enum MHD_Result ret;
 	size_t len = r->body ? strlen(r->body) : 0;
 
-	m = MHD_create_response_from_buffer(len, r->body ? r->body : (char *)"",
+	m = mhd.create_response_from_buffer(len, r->body ? r->body : (char *)"",
 					    MHD_RESPMEM_MUST_COPY);
 	free(r->body);
 	r->body = NULL;
 	if (!m)
 		return MHD_NO;
 	if (len)
-		MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		mhd.add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	if (r->deprecated)
-		MHD_add_response_header(m, "Deprecation", "true");
-	ret = MHD_queue_response(c, r->status, m);
-	MHD_destroy_response(m);
+		mhd.add_response_header(m, "Deprecation", "true");
+	ret = mhd.queue_response(c, r->status, m);
+	mhd.destroy_response(m);
 	return ret;
 }
 
@@ -296,7 +350,12 @@ int api_server_start(struct api_server **out, const char *path, size_t max_paylo
 		errf(e, ret, "event loop: %s", strerror(-ret));
 		goto err;
 	}
-	s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+	pthread_once(&mhd.once, mhd_load);
+	if (!mhd.ok) {
+		ret = errf(e, -ENOSYS, "%s: cannot serve the API: %s", path, mhd.why);
+		goto err;
+	}
+	s->daemon = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
 				     NULL, NULL, api_access, s,
 				     MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, s,
 				     MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
@@ -324,7 +383,7 @@ void api_server_stop(struct api_server *s)
 	pthread_cond_broadcast(&s->done_cond);
 	pthread_mutex_unlock(&s->lock);
 	if (s->daemon)
-		MHD_stop_daemon(s->daemon);
+		mhd.stop_daemon(s->daemon);
 	if (s->call_fd >= 0) {
 		evloop_del(s->loop, &s->call_h);
 		close(s->call_fd);

@@ -31,6 +31,10 @@ typedef void (*api_handler)(void *opaque, const struct api_request *req,
 
 struct api_server;
 
+/* Starts loading the HTTP library on a thread of its own, so that it
+ * overlaps the rest of start-up; api_server_start waits for it. Optional. */
+void api_server_prefetch(void);
+
 /* Binds path (which must not exist: an existing file is never replaced),
  * listens, and serves on a new thread; each request goes to handler on
  * loop's thread. Returns 0 or -errno with e saying why ("api.sock:
