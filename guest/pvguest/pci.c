@@ -46,18 +46,6 @@ void pci_conf1_write32(unsigned bus, unsigned slot, unsigned fn, unsigned off, u
 	outl(CONF1_DATA, v);
 }
 
-/* Whether [pa, end) overlaps RAM in the memory map: an ECAM there would
- * alias guest memory, which no sane VMM does. */
-static int overlaps_ram(const struct boot_info *bi, uint64_t pa, uint64_t end)
-{
-	for (uint32_t i = 0; i < bi->nr_mem; i++) {
-		const struct mem_entry *m = &bi->mem[i];
-		if (m->type == MEM_TYPE_RAM && m->addr < end && pa < m->addr + m->size)
-			return 1;
-	}
-	return 0;
-}
-
 /* A base from the tables is used only if the window is 1 MiB-aligned, inside
  * the physical address space and clear of RAM. */
 static int ecam_sane(const struct boot_info *bi, uint64_t base, unsigned last)
@@ -65,7 +53,7 @@ static int ecam_sane(const struct boot_info *bi, uint64_t base, unsigned last)
 	uint64_t end = base + ((uint64_t)(last + 1) << ECAM_BUS_SHIFT);
 
 	return base && !(base & ((1ull << ECAM_BUS_SHIFT) - 1)) && end > base &&
-	       end <= PHYS_LIMIT && !overlaps_ram(bi, base, end);
+	       end <= PHYS_LIMIT && !phys_overlaps_ram(bi, base, end);
 }
 
 /* The MCFG allocation for segment 0 that starts at bus 0. */
@@ -95,32 +83,6 @@ static uint64_t ecam_from_mcfg(const struct boot_info *bi, unsigned *end_bus, co
 		return base;
 	}
 	return 0;
-}
-
-/* An AML integer constant (ACPI 6.4 §20.2.3): Zero, One, Ones or a byte,
- * word, dword or qword prefix and its little-endian value. */
-static int aml_const(const uint8_t *p, const uint8_t *end, uint64_t *v)
-{
-	unsigned n;
-
-	if (p >= end)
-		return 0;
-	switch (*p) {
-	case 0x00: *v = 0; return 1;
-	case 0x01: *v = 1; return 1;
-	case 0xff: *v = ~0ull; return 1;
-	case 0x0a: n = 1; break;
-	case 0x0b: n = 2; break;
-	case 0x0c: n = 4; break;
-	case 0x0e: n = 8; break;
-	default: return 0;
-	}
-	if (end - p - 1 < (long)n)
-		return 0;
-	*v = 0;
-	for (unsigned i = n; i > 0; i--)
-		*v = *v << 8 | p[i];
-	return 1;
 }
 
 /* The value of the first _CBA in the AML of [p, end), declared either as
@@ -169,27 +131,9 @@ static uint64_t ecam_from_dsdt(const struct boot_info *bi, unsigned *end_bus, co
 	return base;
 }
 
-/* An AML PkgLength at p (§20.2.4): the lead byte's top two bits count the
- * bytes after it. Returns the encoding's size (0: malformed), *len the value. */
-static unsigned aml_pkglen(const uint8_t *p, const uint8_t *end, uint32_t *len)
-{
-	unsigned n = (unsigned)(p[0] >> 6) + 1;
-
-	if (end - p < (long)n)
-		return 0;
-	if (n == 1) {
-		*len = p[0] & 0x3f;
-		return 1;
-	}
-	*len = p[0] & 0x0f;
-	for (unsigned i = 1; i < n; i++)
-		*len |= (uint32_t)p[i] << (4 + 8 * (i - 1));
-	return n;
-}
-
 /* A host bridge's memory windows from its _CRS: the address-space
- * descriptors (§6.4.3.5.1-2: DWord 0x87, QWord 0x8A) of resource type 0,
- * with no translation (the window's CPU and PCI addresses agree). */
+ * descriptors (§6.4.3.5.1-2: Word, DWord, QWord) of resource type 0, with
+ * no translation (the window's CPU and PCI addresses agree). */
 struct window { uint64_t base, end, next; };
 static struct window win32, win64;
 static int windows_read;
@@ -197,77 +141,39 @@ static int windows_read;
 static void crs_windows(const uint8_t *r, const uint8_t *end)
 {
 	struct window w32 = { 0 }, w64 = { 0 };
-	int bridge = 0;
+	struct acpi_res res;
+	struct acpi_addr_space a;
+	int bridge = 0, k;
 
-	while (r < end) {
-		unsigned len, hdr;
-		if (!(r[0] & 0x80)) {           /* small item; End Tag 0x79 */
-			if ((r[0] >> 3 & 0xf) == 0xf)
-				break;
-			hdr = 1, len = r[0] & 7;
-		} else {
-			if (end - r < 3)
-				return;
-			hdr = 3, len = (unsigned)r[1] | (unsigned)r[2] << 8;
-		}
-		if (end - r < (long)(hdr + len))
-			return;
-		unsigned w = r[0] == 0x87 ? 4 : r[0] == 0x8a ? 8 : r[0] == 0x88 ? 2 : 0;
-		/* type, 2 flag bytes, then granularity, min, max, translation, length */
-		if (w && len >= 3 + 5 * w) {
-			uint64_t f[5] = { 0 };
-			for (unsigned i = 0; i < 5; i++)
-				for (unsigned b = w; b > 0; b--)
-					f[i] = f[i] << 8 | r[6 + i * w + b - 1];
-			if (r[3] == 2)
-				bridge = 1;     /* a bus-number range: this is a bridge's _CRS */
-			else if (r[3] == 0 && f[3] == 0 && f[4] && f[2] >= f[1]) {
-				struct window *t = f[2] < (1ull << 32) ? &w32 : &w64;
-				if (!t->base && f[1]) {
-					t->base = t->next = f[1];
-					t->end = f[2] + 1;
-				}
+	while ((k = acpi_res_next(&r, end, &res)) > 0) {
+		if (!acpi_res_addr_space(&res, &a))
+			continue;
+		if (a.type == 2) {
+			bridge = 1;     /* a bus-number range: this is a bridge's _CRS */
+		} else if (a.type == 0 && a.tra == 0 && a.len && a.max >= a.min) {
+			struct window *t = a.max < (1ull << 32) ? &w32 : &w64;
+			if (!t->base && a.min) {
+				t->base = t->next = a.min;
+				t->end = a.max + 1;
 			}
 		}
-		r += hdr + len;
 	}
+	if (k < 0)
+		return;                 /* a descriptor ran past the template */
 	if (bridge && !win32.base && !win64.base) {
 		win32 = w32;
 		win64 = w64;
 	}
 }
 
-/* The buffer after each _CRS in the AML, declared as Name (_CRS, Buffer)
- * or Method (_CRS, 0) { Return (Buffer) }; the first one with a bus-number
- * range and a memory window gives the windows. A pattern match like
- * aml_find_cba, with every length checked against the table's end. */
+/* The buffer after each _CRS in the AML (aml_crs_at); the first one with
+ * a bus-number range and a memory window gives the windows. */
 static void aml_find_windows(const uint8_t *p, const uint8_t *end)
 {
 	for (const uint8_t *q = p + 1; q + 4 <= end && !win32.base && !win64.base; q++) {
-		if (memcmp(q, "_CRS", 4) != 0)
-			continue;
-		const uint8_t *b = q + 4;
-		if (q[-1] != 0x08) {
-			if (q + 6 > end || (q[4] & 7) != 0 || q[5] != 0xa4)
-				continue;
-			b = q + 6;
-		}
-		uint32_t plen, size;
-		uint64_t n;
-		if (b + 2 > end || b[0] != 0x11)        /* BufferOp */
-			continue;
-		unsigned k = aml_pkglen(b + 1, end, &plen);
-		if (!k || plen > (uint64_t)(end - b - 1))
-			continue;
-		const uint8_t *bend = b + 1 + plen, *data = b + 1 + k;
-		const uint8_t *after = data;
-		/* BufferSize is a constant; its encoding's length varies */
-		if (!aml_const(data, bend, &n))
-			continue;
-		after += *data == 0x0a ? 2 : *data == 0x0b ? 3 : *data == 0x0c ? 5 :
-			 *data == 0x0e ? 9 : 1;
-		size = n < (uint64_t)(bend - after) ? (uint32_t)n : (uint32_t)(bend - after);
-		crs_windows(after, after + size);
+		const uint8_t *res, *res_end;
+		if (memcmp(q, "_CRS", 4) == 0 && aml_crs_at(q, end, &res, &res_end))
+			crs_windows(res, res_end);
 	}
 }
 

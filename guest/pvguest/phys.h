@@ -29,6 +29,19 @@ static inline int readable(const struct boot_info *bi, uint64_t pa, uint64_t len
 	return pa && pa < bi->mapped_end && len <= bi->mapped_end - pa;
 }
 
+/* Whether [pa, end) overlaps RAM in the memory map: a device window (an
+ * ECAM, a virtio-mmio window) there would alias guest memory, which no
+ * sane VMM does. */
+static inline int phys_overlaps_ram(const struct boot_info *bi, uint64_t pa, uint64_t end)
+{
+	for (uint32_t i = 0; i < bi->nr_mem; i++) {
+		const struct mem_entry *m = &bi->mem[i];
+		if (m->type == MEM_TYPE_RAM && m->addr < end && pa < m->addr + m->size)
+			return 1;
+	}
+	return 0;
+}
+
 /* Scan [start, start+len) below 1 MiB on 16-byte boundaries for a signature
  * whose structure of sum_len bytes (0: the byte at offset 8 gives 16-byte
  * units) checksums to zero. */
