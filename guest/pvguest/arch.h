@@ -29,6 +29,28 @@ static inline void mmio_write16(uint64_t pa, uint16_t v) { *(volatile uint16_t *
 static inline uint8_t mmio_read8(uint64_t pa) { return *(volatile uint8_t *)pa; }
 static inline void mmio_write8(uint64_t pa, uint8_t v) { *(volatile uint8_t *)pa = v; }
 
+/* One access of width 1, 2, 4 or 8 bytes (anything else: 8), for code that
+ * chooses the width at run time (hostile register cases). */
+static inline uint64_t mmio_read_width(uint64_t pa, unsigned width)
+{
+	switch (width) {
+	case 1: return mmio_read8(pa);
+	case 2: return mmio_read16(pa);
+	case 4: return mmio_read32(pa);
+	default: return mmio_read64(pa);
+	}
+}
+
+static inline void mmio_write_width(uint64_t pa, unsigned width, uint64_t v)
+{
+	switch (width) {
+	case 1: mmio_write8(pa, (uint8_t)v); break;
+	case 2: mmio_write16(pa, (uint16_t)v); break;
+	case 4: mmio_write32(pa, (uint32_t)v); break;
+	default: mmio_write64(pa, v); break;
+	}
+}
+
 static inline uint64_t rdtsc(void)
 {
 	uint32_t lo, hi;

@@ -204,7 +204,7 @@ static int check_job(struct bench *bn, const struct job *j, uint32_t lbs_bytes)
 
 enum test_status test_bench_blk(struct test_ctx *c)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vblk blk;
 	static struct bench bn;
 	static struct job jobs[MAX_JOBS];
@@ -271,8 +271,9 @@ enum test_status test_bench_blk(struct test_ctx *c)
 		}
 	}
 
-	if (vpci_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
-		return test_fail(c, "no-device", "no virtio-blk dev=%lu", (unsigned long)index);
+	if (vdev_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
+		return test_fail(c, dev.why, "no virtio-blk dev=%lu %s", (unsigned long)index,
+				 vdev_where());
 	int r = vblk_open(&blk, &dev, WANTED, QSIZE, 0);
 	if (r)
 		return test_fail(c, dev.why ? dev.why : "open-failed", "opening the device: %d", r);
@@ -299,6 +300,6 @@ enum test_status test_bench_blk(struct test_ctx *c)
 		if (run_job(&bn, &jobs[i]))
 			return TEST_FAIL;
 	test_kv(c, "jobs=%u", njobs);
-	vpci_reset(&dev, 1000 * 1000);
+	vdev_reset(&dev, 1000 * 1000);
 	return TEST_PASS;
 }

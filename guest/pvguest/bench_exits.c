@@ -1,9 +1,10 @@
 /* bench_exits.c: "bench-exits": what a guest pays, from ring 3, for the
  * three kinds of exit its drivers make: a port read the VMM answers in
  * userspace (the 8250 scratch register, COM1 + 7), an MMIO read it answers
- * in userspace (virtio common cfg num_queues) and a queue kick that KVM
- * absorbs through an ioeventfd (a write to a virtio-net TX queue's notify
- * address with nothing new in its avail ring). Medians of n=<count> each.
+ * in userspace (a read-only transport register: virtio-pci's num_queues,
+ * virtio-mmio's MagicValue) and a queue kick that KVM absorbs through an
+ * ioeventfd (a write to a virtio-net TX queue's notify address with
+ * nothing new in its avail ring). Medians of n=<count> each.
  *
  *   pvguest.run=bench-exits[,n=COUNT][,dev=N]
  * Without a virtio-net device it kicks a virtio-blk device's queue 0; with
@@ -49,7 +50,9 @@ static void sort(uint64_t *a, unsigned n)
 
 enum kind { PIO, MMIO, KICK };
 
-static uint64_t measure(enum kind k, unsigned n, uint64_t addr, uint16_t qidx, uint64_t *p90)
+/* width: of the MMIO read or the kick's write (2 or 4 bytes) */
+static uint64_t measure(enum kind k, unsigned n, uint64_t addr, uint16_t qidx, unsigned width,
+			uint64_t *p90)
 {
 	volatile uint32_t sink = 0;
 
@@ -57,8 +60,13 @@ static uint64_t measure(enum kind k, unsigned n, uint64_t addr, uint16_t qidx, u
 		uint64_t t0 = tsc_start();
 		switch (k) {
 		case PIO: sink += inb(PIO_PORT); break;
-		case MMIO: sink += mmio_read16(addr); break;
-		case KICK: mmio_write16(addr, qidx); break;
+		case MMIO: sink += width == 4 ? mmio_read32(addr) : mmio_read16(addr); break;
+		case KICK:
+			if (width == 4)
+				mmio_write32(addr, qidx);
+			else
+				mmio_write16(addr, qidx);
+			break;
 		}
 		samples[i] = tsc_end() - t0;
 	}
@@ -70,7 +78,7 @@ static uint64_t measure(enum kind k, unsigned n, uint64_t addr, uint16_t qidx, u
 
 enum test_status test_bench_exits(struct test_ctx *c)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vnet vn;
 	static struct vblk blk;
 	char val[16];
@@ -87,38 +95,42 @@ enum test_status test_bench_exits(struct test_ctx *c)
 	/* the port exit needs no device: measured first, so that a machine
 	 * where no virtio device is found still reports it */
 	uint64_t p90_pio, p90_mmio, p90_kick;
-	measure(PIO, 10, 0, 0, &p90_pio);       /* warm up each path once, then measure */
-	uint64_t pio = measure(PIO, (unsigned)n, 0, 0, &p90_pio);
+	measure(PIO, 10, 0, 0, 0, &p90_pio);    /* warm up each path once, then measure */
+	uint64_t pio = measure(PIO, (unsigned)n, 0, 0, 0, &p90_pio);
+	unsigned kick_width;
 
-	if (!vpci_find(VIRTIO_ID_NET, (unsigned)index, &dev)) {
+	if (!vdev_find(VIRTIO_ID_NET, (unsigned)index, &dev)) {
 		/* no RX buffers: nothing arrives while the kicks go on */
 		int r = vnet_open(&vn, &dev, VIRTIO_BIT(VIRTIO_F_EVENT_IDX), 64, 0);
 		if (r)
 			return test_fail(c, dev.why ? dev.why : "open-failed", "virtio-net: %d", r);
 		kick_addr = vn.tx.notify_addr;
 		kick_q = vn.tx.qidx;
+		kick_width = vn.tx.notify_width;
 		kind = "net-tx";
-	} else if (!vpci_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev)) {
+	} else if (!vdev_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev)) {
 		int r = vblk_open(&blk, &dev, VIRTIO_BIT(VIRTIO_F_EVENT_IDX), 64, 0);
 		if (r)
 			return test_fail(c, dev.why ? dev.why : "open-failed", "virtio-blk: %d", r);
 		kick_addr = blk.vq.notify_addr;
 		kick_q = blk.vq.qidx;
+		kick_width = blk.vq.notify_width;
 		kind = "blk";
 	} else {
 		uint64_t t0 = tsc_start(), t1 = tsc_end();
 		printf("PVGUEST BENCH exits pio_ns=%lu pio_p90_ns=%lu n=%lu kick_queue=none "
 		       "rdtsc_ns=%lu\n", (unsigned long)pio, (unsigned long)p90_pio,
 		       (unsigned long)n, (unsigned long)tsc_to_ns(t1 - t0));
-		return test_fail(c, "no-device", "no virtio-net or virtio-blk device (pci: %s)",
-				 pci_mechanism());
+		return test_fail(c, "no-device", "no virtio-net or virtio-blk device %s (pci: %s)",
+				 vdev_where(), pci_mechanism());
 	}
 
-	uint64_t mmio_addr = dev.common.addr + VIRTIO_PCI_COMMON_NUMQ;
-	measure(MMIO, 10, mmio_addr, 0, &p90_mmio);
-	uint64_t mmio = measure(MMIO, (unsigned)n, mmio_addr, 0, &p90_mmio);
-	measure(KICK, 10, kick_addr, kick_q, &p90_kick);
-	uint64_t kick = measure(KICK, (unsigned)n, kick_addr, kick_q, &p90_kick);
+	unsigned mmio_width;
+	uint64_t mmio_addr = vdev_timing_reg(&dev, &mmio_width);
+	measure(MMIO, 10, mmio_addr, 0, mmio_width, &p90_mmio);
+	uint64_t mmio = measure(MMIO, (unsigned)n, mmio_addr, 0, mmio_width, &p90_mmio);
+	measure(KICK, 10, kick_addr, kick_q, kick_width, &p90_kick);
+	uint64_t kick = measure(KICK, (unsigned)n, kick_addr, kick_q, kick_width, &p90_kick);
 	uint64_t t0 = tsc_start(), t1 = tsc_end();
 	printf("PVGUEST BENCH exits pio_ns=%lu mmio_ns=%lu kick_ns=%lu pio_p90_ns=%lu mmio_p90_ns=%lu "
 	       "kick_p90_ns=%lu n=%lu kick_queue=%s rdtsc_ns=%lu\n", (unsigned long)pio,
@@ -126,6 +138,6 @@ enum test_status test_bench_exits(struct test_ctx *c)
 	       (unsigned long)p90_mmio, (unsigned long)p90_kick, (unsigned long)n, kind,
 	       (unsigned long)tsc_to_ns(t1 - t0));
 	test_kv(c, "kick_queue=%s", kind);
-	vpci_reset(&dev, 1000 * 1000);
+	vdev_reset(&dev, 1000 * 1000);
 	return TEST_PASS;
 }

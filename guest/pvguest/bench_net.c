@@ -208,7 +208,7 @@ static int bench_rr(struct nb *b)
 
 enum test_status test_bench_net(struct test_ctx *c)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vnet vn;
 	static struct netif ni;
 	static struct nb b;

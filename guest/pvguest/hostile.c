@@ -1,7 +1,8 @@
 /* hostile.c: the frame of hostile.h: bringing the device up step by step,
  * posting requests as built, seeing the outcome (used ring, status byte,
  * NEEDS_RESET), the recovery after each case and the PVGUEST CASE lines.
- * What a case breaks lives in tests_hostile_{vq,vq_pci,blk}.c. */
+ * What a case breaks lives in tests_hostile_{vq,vq_pci,blk}.c and
+ * hostile_regs.c. */
 #include "hostile.h"
 #include "boot.h"
 #include "lib.h"
@@ -74,9 +75,9 @@ int h_negotiate(struct hostile *h, uint64_t wanted)
 	struct vblk *b = h->b;
 
 	memset(b, 0, sizeof(*b));
-	b->pci = h->dev;
+	b->dev = h->dev;
 	b->timeout_us = IO_TIMEOUT_US;
-	int r = vpci_negotiate(h->dev, wanted, 0);
+	int r = vdev_negotiate(h->dev, wanted, 0);
 	if (r)
 		return h_setup_fail(h, "negotiate", r);
 	b->features = h->dev->drv_features;
@@ -99,7 +100,7 @@ int h_queue_done(struct hostile *h)
 
 int h_queue(struct hostile *h, uint16_t qsize)
 {
-	int r = vpci_queue_setup(h->dev, 0, &h->b->vq, qsize, 0);
+	int r = vdev_queue_setup(h->dev, 0, &h->b->vq, qsize, 0);
 
 	if (r < 0)
 		return h_setup_fail(h, "queue setup", r);
@@ -108,7 +109,7 @@ int h_queue(struct hostile *h, uint16_t qsize)
 
 int h_driver_ok(struct hostile *h)
 {
-	int r = vpci_driver_ok(h->dev);
+	int r = vdev_driver_ok(h->dev);
 
 	return r ? h_setup_fail(h, "DRIVER_OK", r) : 0;
 }
@@ -124,19 +125,25 @@ int h_open(struct hostile *h, uint16_t qsize)
 	return r;
 }
 
-uint64_t h_common_read(struct hostile *h, uint32_t off, unsigned width)
+uint64_t h_reg_read(struct hostile *h, uint32_t off, unsigned width)
 {
-	return vpci_raw_read(&h->dev->common, off, width);
+	return vdev_reg_read(h->dev, off, width);
 }
 
-void h_common_write(struct hostile *h, uint32_t off, unsigned width, uint64_t v)
+void h_reg_write(struct hostile *h, uint32_t off, unsigned width, uint64_t v)
 {
-	vpci_raw_write(&h->dev->common, off, width, v);
+	vdev_reg_write(h->dev, off, width, v);
+}
+
+void h_reg_write64(struct hostile *h, uint32_t off, uint64_t v)
+{
+	h_reg_write(h, off, 4, (uint32_t)v);
+	h_reg_write(h, off + 4, 4, v >> 32);
 }
 
 void h_status_write(struct hostile *h, uint8_t v)
 {
-	h_common_write(h, VIRTIO_PCI_COMMON_STATUS, 1, v);
+	vdev_status_write(h->dev, v);
 }
 
 /* ---- requests ---- */
@@ -183,6 +190,23 @@ int h_post(struct hostile *h, const struct vring_seg *segs, unsigned n, int indi
 	return head;
 }
 
+int h_post_read(struct hostile *h, int hold, struct h_req **qp)
+{
+	struct h_req *q = h_req(h, VIRTIO_BLK_T_IN, H_LIVE_SECTOR);
+	const struct vring_seg s[] = {
+		{ h_pa(&q->hdr), 16, 0 },
+		{ h_pa(h->rbuf), 512, VRING_DESC_F_WRITE },
+		{ h_pa(&q->status), 1, VRING_DESC_F_WRITE },
+	};
+	int saved = h->hold_kicks;
+
+	h->hold_kicks = hold;
+	int head = h_post(h, s, 3, 0);
+	h->hold_kicks = saved;
+	*qp = q;
+	return head;
+}
+
 int h_raw(struct hostile *h, const struct vring_desc *d, unsigned n, uint16_t head)
 {
 	struct vring *vr = &h->b->vq;
@@ -204,7 +228,7 @@ int h_wait_needs_reset(struct hostile *h, uint64_t us)
 	uint64_t start = rdtsc(), limit = ns_to_tsc(us * 1000);
 
 	do {
-		if (vpci_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
+		if (vdev_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
 			return 1;
 		udelay(STATUS_POLL_US);
 	} while (rdtsc() - start < limit);
@@ -214,7 +238,7 @@ int h_wait_needs_reset(struct hostile *h, uint64_t us)
 enum hostile_outcome h_needs_reset(struct hostile *h)
 {
 	struct vblk *b = h->b;
-	uint8_t isr = vpci_isr(h->dev);
+	uint8_t isr = vdev_interrupt(h->dev);
 
 	/* virtio 1.2 §2.1.2: with DRIVER_OK set, NEEDS_RESET comes with a
 	 * configuration change notification; MSI-X is off, so ISR bit 1. A
@@ -223,11 +247,11 @@ enum hostile_outcome h_needs_reset(struct hostile *h)
 	 * for up to 10 ms (reads clear it, so the bits are gathered). */
 	for (unsigned i = 0; i < 100 && !(isr & VIRTIO_PCI_ISR_CONFIG); i++) {
 		udelay(100);
-		isr |= vpci_isr(h->dev);
+		isr |= vdev_interrupt(h->dev);
 	}
 	h->cfgirq = !!(isr & VIRTIO_PCI_ISR_CONFIG);
 	h_note(h, "cfgirq=%d", h->cfgirq);
-	if (!h->cfgirq && (vpci_status(h->dev) & VIRTIO_STATUS_DRIVER_OK))
+	if (!h->cfgirq && (vdev_status(h->dev) & VIRTIO_STATUS_DRIVER_OK))
 		return h_broken(h, "no-config-irq", "NEEDS_RESET without ISR bit 1 (isr %#x)", isr);
 	/* A device that needs a reset stops using its queues: a valid request
 	 * now must stay unserved (vireo's contract; the spec says nothing). */
@@ -288,7 +312,7 @@ enum hostile_outcome h_judge(struct hostile *h, volatile uint8_t *status, uint64
 		}
 		uint64_t now = rdtsc() - start;
 		if (now >= next) {
-			if (vpci_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
+			if (vdev_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
 				return h_needs_reset(h);
 			next = now + poll;
 		}
@@ -296,7 +320,7 @@ enum hostile_outcome h_judge(struct hostile *h, volatile uint8_t *status, uint64
 			break;
 		cpu_relax();
 	}
-	if (vpci_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
+	if (vdev_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
 		return h_needs_reset(h);
 	h_note(h, "no-completion");
 	return HO_IGNORED;
@@ -373,7 +397,7 @@ static const char *h_recover(struct hostile *h, int guard_may_change)
 	struct vblk *b = h->b;
 	int st;
 
-	if (vpci_reset(h->dev, RESET_TIMEOUT_US))
+	if (vdev_reset(h->dev, RESET_TIMEOUT_US))
 		return "reset-timeout";
 	virtio_dma_release(h->mark);
 	const char *saved = h->why;
@@ -408,7 +432,7 @@ static const char *h_recover(struct hostile *h, int guard_may_change)
 	}
 	if (b->vq.bad_used || b->bad_len)
 		return "bad-used";
-	if (vpci_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
+	if (vdev_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
 		return "needs-reset";
 	return NULL;
 }
@@ -464,10 +488,11 @@ static int h_start(struct hostile *h, int want_ro)
 	h->capacity = b->cfg.capacity;
 	h->offered = h->dev->dev_features;
 	h->ro = vblk_has(b, VIRTIO_BLK_F_RO);
-	test_info(c, "features offered %#lx, capacity %lu sectors, ro %d, ram end %#lx, "
-		  "bar%u %#lx", (unsigned long)h->offered, (unsigned long)h->capacity, h->ro,
-		  (unsigned long)h->ram_end, h->dev->common.bar,
-		  (unsigned long)h->dev->bar[h->dev->common.bar]);
+	char where[160];
+	vdev_describe(h->dev, where, sizeof(where));
+	test_info(c, "features offered %#lx, capacity %lu sectors, ro %d, ram end %#lx, %s",
+		  (unsigned long)h->offered, (unsigned long)h->capacity, h->ro,
+		  (unsigned long)h->ram_end, where);
 	if (h->ro != want_ro)
 		return test_fail(c, "ro-mismatch", "the device %s RO, pvguest.blk_ro=%d",
 				 h->ro ? "offers" : "does not offer", want_ro);
@@ -549,7 +574,7 @@ enum test_status hostile_run(struct test_ctx *c, const char *suite,
 enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 				    const struct hostile_table *tables, unsigned ntables)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vblk blk;
 	static struct hostile hs;
 	static struct hostile_tally t;
@@ -573,10 +598,10 @@ enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 		cmdline_get(c->cmdline, "pvguest.hostile_skip", skip, sizeof(skip));
 	int want_ro = cmdline_get(c->cmdline, "pvguest.blk_ro", val, sizeof(val)) >= 0 &&
 		      strcmp(val, "1") == 0;
-	if (vpci_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
-		return test_fail(c, "no-device", "no modern virtio-blk device %lu on bus 0",
-				 (unsigned long)index);
-	if (vpci_probe(&dev))
+	if (vdev_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
+		return test_fail(c, dev.why, "no modern virtio-blk device %lu %s",
+				 (unsigned long)index, vdev_where());
+	if (vdev_probe(&dev))
 		return test_fail(c, dev.why ? dev.why : "probe-failed", "probing the device");
 	if (h_start(h, want_ro))
 		return TEST_FAIL;
@@ -591,6 +616,8 @@ enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 			skipped = "skip-option";
 		else if ((k->flags & HC_RO_ONLY) && !h->ro)
 			skipped = "not-read-only";
+		else if ((k->flags & HC_PCI_ONLY) && !vdev_is(&dev, VDEV_PCI))
+			skipped = "not-pci";
 		if (skipped) {
 			printf("PVGUEST CASE %s %s SKIP reason=%s\n", suite, k->name, skipped);
 			t.nskip++;
@@ -599,7 +626,7 @@ enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 
 		h_case_begin(h, i, k->name);
 		enum hostile_outcome o;
-		if (vpci_reset(&dev, RESET_TIMEOUT_US)) {
+		if (vdev_reset(&dev, RESET_TIMEOUT_US)) {
 			o = h_broken(h, "reset-timeout", "before the case");
 		} else {
 			virtio_dma_release(h->mark);
@@ -634,11 +661,11 @@ enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 			break;
 		}
 	}
-	vpci_reset(&dev, RESET_TIMEOUT_US);
+	vdev_reset(&dev, RESET_TIMEOUT_US);
 	test_kv(c, "cases=%u", t.ran);
 	if (t.nskip)
 		test_kv(c, "skipped=%u", t.nskip);
-	test_kv(c, "mode=%s ro=%d t_ms=%lu", h->strict ? "strict" : "spec", h->ro,
-		(unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000000));
+	test_kv(c, "mode=%s ro=%d transport=%s t_ms=%lu", h->strict ? "strict" : "spec", h->ro,
+		dev.ops->name, (unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000000));
 	return h_verdict(c, &t);
 }

@@ -1,8 +1,9 @@
-/* hostile.h: the frame of the hostile-guest suites (tests_hostile_{vq,vq_pci,blk}.c):
- * a case gets a fresh virtio-blk device, does one malformed thing and is
- * judged by the outcome; then the device is reset and must work again. It
- * knows outcomes and recovery, not attacks. tests_hostile_net.c uses only
- * the outcomes, the notes and the register helpers (h->b stays NULL).
+/* hostile.h: the frame of the hostile-guest suites
+ * (tests_hostile_{vq,vq_pci,blk}.c): a case gets a fresh virtio-blk
+ * device (struct vdev, virtio_dev.h), does one malformed thing and is judged
+ * by the outcome; then the device is reset and must work again. It knows
+ * outcomes and recovery, not attacks. tests_hostile_net.c uses only the
+ * outcomes, the notes and the register helpers (h->b stays NULL).
  * BSP, ring 3, not thread-safe. */
 #ifndef PVGUEST_HOSTILE_H
 #define PVGUEST_HOSTILE_H
@@ -27,6 +28,7 @@ enum hostile_outcome {
 #define HC_RO_ONLY   1u     /* needs a device that offers VIRTIO_BLK_F_RO */
 #define HC_OWN_OPEN  4u     /* the case brings the device up itself */
 #define HC_GUARD     8u     /* the guard region stays as it was, whatever the outcome */
+#define HC_PCI_ONLY  16u    /* needs virtio-pci (its config-space window): skipped elsewhere */
 
 struct hostile;
 
@@ -51,13 +53,13 @@ struct hostile_case {
 
 /* Addresses a malformed buffer or ring points at */
 #define H_ADDR_PAST_RAM (1ull << 40)             /* 1 TiB: RAM on no test VM */
-#define H_ADDR_PCI_HOLE 0xd0000000ull            /* below 4 GiB, above RAM, no BAR there */
+#define H_ADDR_PCI_HOLE 0xd0000000ull            /* below 4 GiB, above RAM, no device there */
 #define H_ADDR_WRAP     0xfffffffffffffe00ull
 
 struct hostile {
 	struct test_ctx *c;
 	const char *suite;
-	struct vpci_dev *dev;
+	struct vdev *dev;
 	struct vblk *b;
 	int strict, ro;
 	uint64_t ram_end;               /* end of the highest RAM range the loader reported */
@@ -109,8 +111,11 @@ struct hostile_table {
 /* hostile_run over the tables in order, as if they were one. */
 enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 				    const struct hostile_table *tables, unsigned ntables);
-/* hostile-vq's register cases for virtio-pci (tests_hostile_vq_pci.c). */
-extern const struct hostile_table hostile_vq_pci_cases;
+/* hostile-vq's register cases for virtio-pci (tests_hostile_vq_pci.c), as
+ * tables run in order: the transport's geometry cases, hreg_ring_cases,
+ * its queue-register cases, hreg_seq_cases, its live-device cases. */
+#define HOSTILE_VQ_REG_TABLES 5
+extern const struct hostile_table hostile_vq_pci_tables[HOSTILE_VQ_REG_TABLES];
 
 /* ---- for the cases ---- */
 
@@ -137,10 +142,14 @@ int h_queue_done(struct hostile *h);
 int h_driver_ok(struct hostile *h);
 int h_open(struct hostile *h, uint16_t qsize);
 
-/* Register access to the common configuration (raw: any width). */
-uint64_t h_common_read(struct hostile *h, uint32_t off, unsigned width);
-void h_common_write(struct hostile *h, uint32_t off, unsigned width, uint64_t v);
+/* Raw access to the transport's register block at any width: PCI's
+ * common configuration (vdev_reg_read). */
+uint64_t h_reg_read(struct hostile *h, uint32_t off, unsigned width);
+void h_reg_write(struct hostile *h, uint32_t off, unsigned width, uint64_t v);
 void h_status_write(struct hostile *h, uint8_t v);
+/* The 64-bit queue address register pair at off of the transport's block
+ * (vdev_qregs), low half first. */
+void h_reg_write64(struct hostile *h, uint32_t off, uint64_t v);
 
 /* A request's driver-written parts: header (type, sector) and status byte
  * (VBLK_STATUS_NONE until the device writes it), in fresh DMA memory. */
@@ -159,6 +168,10 @@ static inline uint64_t h_pa(const volatile void *p)
  * descriptor pointing at a fresh indirect table; notify (unless
  * h->hold_kicks); return the head or -errno. */
 int h_post(struct hostile *h, const struct vring_seg *segs, unsigned n, int indirect);
+/* One valid read of the live sector (header, 512 bytes into rbuf, status)
+ * in fresh memory, posted with h_post; hold: without the notification
+ * (h->hold_kicks). Returns the head or -errno, *qp the request. */
+int h_post_read(struct hostile *h, int hold, struct h_req **qp);
 /* Write descriptors d[0..n) into ring slots 0..n-1 of a fresh ring exactly
  * as given (flags, next and all), publish head (even >= num) and notify.
  * Returns 0, or -errno when the ring was not fresh. */
@@ -178,12 +191,64 @@ enum hostile_outcome h_needs_reset(struct hostile *h);
 /* Poll for NEEDS_RESET for us microseconds: 1 if set. */
 int h_wait_needs_reset(struct hostile *h, uint64_t us);
 
-/* The VIRTIO_PCI_CAP_PCI_CFG capability's config-space offset, or 0. */
+/* virtio-pci only: the VIRTIO_PCI_CAP_PCI_CFG capability's config-space
+ * offset, or 0. */
 unsigned h_window_cap(struct hostile *h);
 /* Set the window to (bar, off, len) as given, write v to pci_cfg_data if
  * write, and return what pci_cfg_data then reads. */
 uint32_t h_window_io(struct hostile *h, unsigned cap, uint32_t bar, uint32_t off, uint32_t len,
 		     int write, uint32_t v);
+
+/* ---- register cases every transport runs (hostile_regs.c) ---- */
+
+/* Geometry the device cannot use: it may refuse DRIVER_OK, flag NEEDS_RESET,
+ * keep a valid value (ignored), or take it if it can work with it. */
+#define HO_GEOMETRY (HO(NEEDS_RESET) | HO(IGNORED) | HO(ACCEPTED) | HO(REJECTED))
+/* A queue register written after DRIVER_OK */
+#define HO_REG_AFTER (HO(IGNORED) | HO(ACCEPTED) | HO(NEEDS_RESET))
+
+/* Reads through the queue as set up: all work = the garbage had no effect
+ * (IGNORED); a read that never completes = the device took it (ACCEPTED). */
+enum hostile_outcome h_reads_after(struct hostile *h, unsigned times);
+
+/* Queue 0 programmed by hand (h_geometry), DRIVER_OK, then one read. */
+struct h_geo {
+	int set_size;                   /* 1: write size; 2: write twice the maximum */
+	uint32_t size;
+	uint64_t desc, avail, used;     /* written instead of the ring's own when nonzero */
+	unsigned shift_desc, shift_avail, shift_used;   /* the driver's ring, misaligned */
+};
+enum hostile_outcome h_geometry(struct hostile *h, const struct h_geo *g);
+
+/* The device configuration's first H_CFG_SNAP bytes (at most cfg_len), and
+ * a comparison with them after garbage (all but the writable WCE byte),
+ * then h_reads_after. */
+#define H_CFG_SNAP 64u
+unsigned h_cfg_snapshot(struct hostile *h, uint8_t *snap);
+enum hostile_outcome h_cfg_compare(struct hostile *h, const uint8_t *before, unsigned len);
+
+/* The cases (HC_OWN_OPEN where they bring the device up themselves: the
+ * geometry ones and qselect_garbage) */
+enum hostile_outcome hreg_qsize_0(struct hostile *h);
+enum hostile_outcome hreg_qsize_npot(struct hostile *h);
+enum hostile_outcome hreg_qsize_big(struct hostile *h);
+enum hostile_outcome hreg_ring_desc_outside(struct hostile *h);
+enum hostile_outcome hreg_ring_used_hole(struct hostile *h);
+enum hostile_outcome hreg_ring_avail_regs(struct hostile *h);
+enum hostile_outcome hreg_qaddr_after_ok(struct hostile *h);
+enum hostile_outcome hreg_qsize_after_ok(struct hostile *h);
+enum hostile_outcome hreg_qselect_garbage(struct hostile *h);
+enum hostile_outcome hreg_kick_storm(struct hostile *h);
+enum hostile_outcome hreg_devcfg_garbage(struct hostile *h);
+/* Rings the device cannot use as tables both transports run whole, after
+ * their own geometry cases: wrapping, straddling the end of RAM, misaligned
+ * (§2.7). */
+#define HREG_RING_N 5
+extern const struct hostile_case hreg_ring_cases[HREG_RING_N];
+/* The feature and status sequences (§3.1.1, §2.1, §2.2) as a table both
+ * transports run whole: features-not-offered to kick-before-driver-ok. */
+#define HREG_SEQ_N 8
+extern const struct hostile_case hreg_seq_cases[HREG_SEQ_N];
 
 /* One read of the live sector through the driver: the VIRTIO_BLK_S_* status or -errno. */
 int h_io(struct hostile *h);

@@ -60,10 +60,10 @@ enum test_status test_bench_mem(struct test_ctx *c);
  * resolves the peer and prints "PVGUEST INFO net ready": 0, or nonzero
  * after test_fail. A payload is its sequence number (the first four bytes,
  * as many as fit) and then a pattern of it. */
-struct vpci_dev;
+struct vdev;
 struct vnet;
 struct netif;
-int net_test_open(struct test_ctx *c, struct vpci_dev *d, struct vnet *n, struct netif *ni,
+int net_test_open(struct test_ctx *c, struct vdev *d, struct vnet *n, struct netif *ni,
 		  uint64_t wanted, uint16_t qsize);
 void net_payload_fill(uint8_t *p, uint32_t seq, uint32_t len);
 int net_payload_check(const uint8_t *p, uint32_t seq, uint32_t len);

@@ -383,7 +383,7 @@ static uint8_t irq_phase(struct blkt *t, int on, int *st)
 
 	vring_set_irq(&b->vq, on);
 	udelay(IRQ_SETTLE_US);
-	(void)vpci_isr(b->pci);
+	(void)vdev_interrupt(b->dev);
 	*st = vblk_submit(b, VIRTIO_BLK_T_IN, 0, &seg, 1, 0, NULL);
 	if (*st < 0)
 		return 0;
@@ -392,7 +392,7 @@ static uint8_t irq_phase(struct blkt *t, int on, int *st)
 		cpu_relax();
 	start = rdtsc();
 	do
-		isr |= vpci_isr(b->pci);
+		isr |= vdev_interrupt(b->dev);
 	while (!(isr & VIRTIO_PCI_ISR_QUEUE) && rdtsc() - start < limit);
 	int r = vblk_complete(b, b->timeout_us);
 	if (r < 0) {
@@ -532,7 +532,7 @@ static int read_only(struct blkt *t)
 
 enum test_status test_blk_verify(struct test_ctx *c)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vblk blk;
 	struct blkt t = { .c = c, .b = &blk };
 	char val[32];
@@ -542,16 +542,14 @@ enum test_status test_blk_verify(struct test_ctx *c)
 		return test_fail(c, "bad-option", "dev=%s is not a number", val);
 	int want_ro = cmdline_get(c->cmdline, "pvguest.blk_ro", val, sizeof(val)) >= 0 &&
 		      strcmp(val, "1") == 0;
-	unsigned count = vpci_count(VIRTIO_ID_BLOCK);
-	if (index >= count || vpci_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
-		return test_fail(c, "no-device", "dev=%lu asked, %u modern virtio-blk devices on bus 0",
-				 (unsigned long)index, count);
+	unsigned count = vdev_count(VIRTIO_ID_BLOCK);
+	if (vdev_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
+		return test_fail(c, dev.why, "dev=%lu asked, %u modern virtio-blk devices %s",
+				 (unsigned long)index, count, vdev_where());
 	int r = vblk_open(&blk, &dev, WANTED, QSIZE, INDIRECT_MAX);
-	test_info(c, "00:%02x.%x rev %u: common bar%u+%#x notify bar%u+%#x x%u isr bar%u+%#x "
-		  "device bar%u+%#x; bar%u=%#lx", dev.slot, dev.fn, dev.revision, dev.common.bar,
-		  dev.common.offset, dev.notify.bar, dev.notify.offset, dev.notify_mult, dev.isr.bar,
-		  dev.isr.offset, dev.device.bar, dev.device.offset, dev.common.bar,
-		  (unsigned long)dev.bar[dev.common.bar]);
+	char where[160];
+	vdev_describe(&dev, where, sizeof(where));
+	test_info(c, "%s", where);
 	if (r)
 		return test_fail(c, dev.why ? dev.why : "open-failed", "opening the device: %d", r);
 	const struct vblk_config *cfg = &blk.cfg;
@@ -585,13 +583,13 @@ enum test_status test_blk_verify(struct test_ctx *c)
 	test_info(c, "pattern seed %016lx", (unsigned long)t.seed);
 
 	if (ro ? read_only(&t) : read_write(&t)) {
-		vpci_fail(&dev);
+		vdev_fail(&dev);
 		return TEST_FAIL;
 	}
 	irq_check(&t);
-	if (blk.vq.bad_used || (vpci_status(&dev) & VIRTIO_STATUS_NEEDS_RESET))
+	if (blk.vq.bad_used || (vdev_status(&dev) & VIRTIO_STATUS_NEEDS_RESET))
 		return test_fail(c, "device-error", "bad used ids %lu, status %#x",
-				 (unsigned long)blk.vq.bad_used, vpci_status(&dev));
+				 (unsigned long)blk.vq.bad_used, vdev_status(&dev));
 
 	test_kv(c, "capacity=%lu blk_size=%u seg_max=%u size_max=%u qsize=%u ro=%d wce=%u",
 		(unsigned long)cfg->capacity, cfg->blk_size ? cfg->blk_size : SECTOR, cfg->seg_max,
@@ -606,6 +604,7 @@ enum test_status test_blk_verify(struct test_ctx *c)
 		(unsigned long)(blk.bytes_written >> 10), (unsigned long)blk.vq.kicks,
 		(unsigned long)blk.vq.kicks_suppressed, (unsigned long)blk.bad_len,
 		(unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000000));
-	vpci_reset(&dev, 1000 * 1000);
+	test_kv(c, "transport=%s", dev.ops->name);
+	vdev_reset(&dev, 1000 * 1000);
 	return TEST_PASS;
 }

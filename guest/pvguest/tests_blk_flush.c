@@ -212,7 +212,7 @@ static __noreturn void report_and_junk(struct flusht *t, uint32_t crc)
 
 enum test_status test_blk_flush(struct test_ctx *c)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vblk blk;
 	static struct flusht t;
 	char val[32];
@@ -224,8 +224,9 @@ enum test_status test_blk_flush(struct test_ctx *c)
 		return test_fail(c, "bad-option", "seed=<hex> is required");
 	if (optlist_get(c->opts, "dev", val, sizeof(val)) >= 0 && parse_u64(val, &index, 0))
 		return test_fail(c, "bad-option", "dev=%s is not a number", val);
-	if (vpci_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
-		return test_fail(c, "no-device", "no virtio-blk dev=%lu", (unsigned long)index);
+	if (vdev_find(VIRTIO_ID_BLOCK, (unsigned)index, &dev))
+		return test_fail(c, dev.why, "no virtio-blk dev=%lu %s", (unsigned long)index,
+				 vdev_where());
 	int r = vblk_open(&blk, &dev, WANTED, QSIZE, 0);
 	if (r)
 		return test_fail(c, dev.why ? dev.why : "open-failed", "opening the device: %d", r);

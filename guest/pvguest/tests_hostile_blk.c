@@ -462,9 +462,9 @@ static enum hostile_outcome reset_mid_io_by(struct hostile *h, unsigned window)
 	vring_notify(vr);
 	udelay(20);
 	if (window)     /* status 0 written through config space; then polled as usual */
-		h_window_io(h, window, h->dev->common.bar,
-			    h->dev->common.offset + VIRTIO_PCI_COMMON_STATUS, 1, 1, 0);
-	if (vpci_reset(h->dev, 1000 * 1000))
+		h_window_io(h, window, h->dev->pci.common.bar,
+			    h->dev->pci.common.offset + VIRTIO_PCI_COMMON_STATUS, 1, 1, 0);
+	if (vdev_reset(h->dev, 1000 * 1000))
 		return h_broken(h, "reset-timeout", "reset with %u requests in flight", posted);
 	volatile struct vring_used *old_used = vr->used;
 	uint16_t done = old_used->idx;
@@ -531,7 +531,7 @@ static enum hostile_outcome reset_storm(struct hostile *h)
 		if (r & 1)
 			udelay(r * 5);
 		done += h->b->vq.used->idx;
-		if (vpci_reset(h->dev, 1000 * 1000))
+		if (vdev_reset(h->dev, 1000 * 1000))
 			return h_broken(h, "reset-timeout", "round %u", r);
 	}
 	h_note(h, "rounds=%u completed-before-reset=%u", STORM_ROUNDS, done);
@@ -625,7 +625,7 @@ static enum hostile_outcome used_audit(struct hostile *h)
 			return h_broken(h, "bad-used-id", "a used id not in flight after %u", done);
 		if (head < 0) {
 			if (rdtsc() - start > limit) {
-				if (vpci_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
+				if (vdev_status(h->dev) & VIRTIO_STATUS_NEEDS_RESET)
 					return h_needs_reset(h);
 				return h_broken(h, "stalled", "%u of %u completed", done, (unsigned)N);
 			}
@@ -700,7 +700,8 @@ static const struct hostile_case blk_cases[] = {
 	{ "ro-write-zeroes", REJ, REJ, HC_RO_ONLY | HC_GUARD, ro_write_zeroes },
 	{ "ro-discard", REJ | HO(ACCEPTED), REJ, HC_RO_ONLY | HC_GUARD, ro_discard },
 	{ "reset-mid-io", HO(IGNORED), HO(IGNORED), HC_GUARD, reset_mid_io },
-	{ "reset-mid-io-via-pcicfg", HO(IGNORED), HO(IGNORED), HC_GUARD, reset_mid_io_window },
+	{ "reset-mid-io-via-pcicfg", HO(IGNORED), HO(IGNORED), HC_GUARD | HC_PCI_ONLY,
+	  reset_mid_io_window },
 	{ "reset-storm", HO(IGNORED), HO(IGNORED), HC_GUARD, reset_storm },
 	{ "used-ring-audit", REJ, REJ, HC_GUARD, used_audit },
 };

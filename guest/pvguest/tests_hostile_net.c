@@ -5,7 +5,8 @@
  * Each case gets a freshly opened device (64-entry rings), does one thing
  * and is judged; a device that lives on must then echo a datagram, and
  * after a reset every device must. It uses hostile.h's outcomes and notes,
- * not its virtio-blk frame.
+ * not its virtio-blk frame; any transport (the queue-register cases write
+ * the transport's own layout, vdev_regs).
  *
  *   pvguest.run=hostile-net[,strict=1][,only=NAME][,skip=A+B][,dev=N]
  *
@@ -55,8 +56,6 @@
 #define HN_ISR_TRIES    100u           /* ISR polls after NEEDS_RESET: 10 ms */
 #define HN_TIMEOUT_US   (1000u * 1000) /* a chain's completion, or NEEDS_RESET */
 #define HN_HUGE_FRAME   70000u
-#define ADDR_PAST_RAM   (1ull << 40)
-#define ADDR_PCI_HOLE   0xd0000000ull
 #define ARP_TIMEOUT_US  (5000u * 1000)
 
 /* case flags */
@@ -164,7 +163,7 @@ static int hn_echo(struct hn *hn)
 		vring_notify(&hn->n->tx);
 		if (hn_wait_echo(hn, seq, HN_LIVE_US))
 			return 1;
-		if (vpci_status(hn->h.dev) & VIRTIO_STATUS_NEEDS_RESET)
+		if (vdev_status(hn->h.dev) & VIRTIO_STATUS_NEEDS_RESET)
 			return 0;
 	}
 	return 0;
@@ -174,7 +173,7 @@ static int hn_echo(struct hn *hn)
 
 static int hn_needs_reset_now(struct hn *hn)
 {
-	return !!(vpci_status(hn->h.dev) & VIRTIO_STATUS_NEEDS_RESET);
+	return !!(vdev_status(hn->h.dev) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
 /* After NEEDS_RESET: the config interrupt came (ISR bit 1, MSI-X being off)
@@ -183,18 +182,18 @@ static enum hostile_outcome hn_needs_reset(struct hn *hn)
 {
 	struct hostile *h = &hn->h;
 	struct vring *tx = &hn->n->tx;
-	uint8_t isr = vpci_isr(h->dev);
+	uint8_t isr = vdev_interrupt(h->dev);
 
 	/* virtio 1.2 §2.1.2: NEEDS_RESET after DRIVER_OK comes with a
 	 * configuration change notification; the device may set the status
 	 * bit a moment before the ISR bit */
 	for (unsigned t = 0; !(isr & VIRTIO_PCI_ISR_CONFIG) && t < HN_ISR_TRIES; t++) {
 		udelay(HN_STATUS_POLL);
-		isr |= vpci_isr(h->dev);
+		isr |= vdev_interrupt(h->dev);
 	}
 	h->cfgirq = !!(isr & VIRTIO_PCI_ISR_CONFIG);
 	h_note(h, "cfgirq=%d", h->cfgirq);
-	if (!h->cfgirq && (vpci_status(h->dev) & VIRTIO_STATUS_DRIVER_OK))
+	if (!h->cfgirq && (vdev_status(h->dev) & VIRTIO_STATUS_DRIVER_OK))
 		return h_broken(h, "no-config-irq", "NEEDS_RESET without ISR bit 1 (isr %#x)", isr);
 	if (!tx->num_free)
 		return HO_NEEDS_RESET;
@@ -556,8 +555,8 @@ static enum hostile_outcome tx_frame_at(struct hn *hn, uint64_t addr)
 	return hn_tx(hn, s, 2, 0, 0);
 }
 
-static enum hostile_outcome tx_addr_past_ram(struct hn *hn) { return tx_frame_at(hn, ADDR_PAST_RAM); }
-static enum hostile_outcome tx_addr_pci_hole(struct hn *hn) { return tx_frame_at(hn, ADDR_PCI_HOLE); }
+static enum hostile_outcome tx_addr_past_ram(struct hn *hn) { return tx_frame_at(hn, H_ADDR_PAST_RAM); }
+static enum hostile_outcome tx_addr_pci_hole(struct hn *hn) { return tx_frame_at(hn, H_ADDR_PCI_HOLE); }
 
 /* One ring descriptor pointing at a table (addr, len). */
 static enum hostile_outcome tx_table(struct hn *hn, uint64_t table, uint32_t len, uint32_t seq)
@@ -821,12 +820,6 @@ static enum hostile_outcome ctrl_pairs_1(struct hn *hn)
 
 /* ---- registers, resets, kicks ---- */
 
-static void common_write64(struct hn *hn, uint32_t off, uint64_t v)
-{
-	h_common_write(&hn->h, off, 4, (uint32_t)v);
-	h_common_write(&hn->h, off + 4, 4, v >> 32);
-}
-
 /* Echo twice after the writes: working = the device ignored them. */
 static enum hostile_outcome echo_after(struct hn *hn)
 {
@@ -837,33 +830,49 @@ static enum hostile_outcome echo_after(struct hn *hn)
 	return HO_IGNORED;
 }
 
+/* The TX queue's registers, as the transport lays them out (vdev_regs). */
+static const struct vdev_regs *hn_qsel_tx(struct hn *hn)
+{
+	const struct vdev_regs *r = hn->h.dev->ops->regs;
+
+	h_reg_write(&hn->h, r->select, r->select_width, 1);
+	return r;
+}
+
 static enum hostile_outcome qreg_addr_after_ok(struct hn *hn)
 {
-	h_common_write(&hn->h, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
-	common_write64(hn, VIRTIO_PCI_COMMON_Q_DESCLO, ADDR_PAST_RAM);
-	common_write64(hn, VIRTIO_PCI_COMMON_Q_AVAILLO, ADDR_PCI_HOLE);
-	common_write64(hn, VIRTIO_PCI_COMMON_Q_USEDLO, hn->h.dev->common.addr);
-	uint64_t rb = h_common_read(&hn->h, VIRTIO_PCI_COMMON_Q_DESCLO, 4) |
-		      h_common_read(&hn->h, VIRTIO_PCI_COMMON_Q_DESCHI, 4) << 32;
-	h_note(&hn->h, "desc-reads=%s", rb == vring_desc_pa(&hn->n->tx) ? "kept" : "changed");
+	struct hostile *h = &hn->h;
+	const struct vdev_regs *r = hn_qsel_tx(hn);
+
+	h_reg_write64(h, r->desc, H_ADDR_PAST_RAM);
+	h_reg_write64(h, r->avail, H_ADDR_PCI_HOLE);
+	h_reg_write64(h, r->used, h->dev->regs_addr);
+	if (r->readback) {
+		uint64_t rb = h_reg_read(h, r->desc, 4) | h_reg_read(h, r->desc + 4, 4) << 32;
+		h_note(h, "desc-reads=%s", rb == vring_desc_pa(&hn->n->tx) ? "kept" : "changed");
+	}
 	return echo_after(hn);
 }
 
 static enum hostile_outcome qreg_size_after_ok(struct hn *hn)
 {
-	h_common_write(&hn->h, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
-	h_common_write(&hn->h, VIRTIO_PCI_COMMON_Q_SIZE, 2, 3);
-	h_note(&hn->h, "size-reads=%lu",
-	       (unsigned long)h_common_read(&hn->h, VIRTIO_PCI_COMMON_Q_SIZE, 2));
+	const struct vdev_regs *r = hn_qsel_tx(hn);
+
+	h_reg_write(&hn->h, r->size, r->size_width, 3);
+	if (r->readback)
+		h_note(&hn->h, "size-reads=%lu",
+		       (unsigned long)h_reg_read(&hn->h, r->size, r->size_width));
 	return echo_after(hn);
 }
 
+/* §4.1.4.3.2: the driver MUST NOT write 0 there; vireo ignores it. */
 static enum hostile_outcome qreg_enable_after_ok(struct hn *hn)
 {
-	h_common_write(&hn->h, VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
-	h_common_write(&hn->h, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 0);
+	const struct vdev_regs *r = hn_qsel_tx(hn);
+
+	h_reg_write(&hn->h, r->enable, r->enable_width, 0);
 	h_note(&hn->h, "enable-reads=%lu",
-	       (unsigned long)h_common_read(&hn->h, VIRTIO_PCI_COMMON_Q_ENABLE, 2));
+	       (unsigned long)h_reg_read(&hn->h, r->enable, r->enable_width));
 	return echo_after(hn);
 }
 
@@ -883,7 +892,7 @@ static enum hostile_outcome reset_mid_burst(struct hn *hn)
 	}
 	vring_notify(&hn->n->tx);
 	uint64_t t0 = rdtsc();
-	if (vpci_reset(h->dev, HN_RESET_US))
+	if (vdev_reset(h->dev, HN_RESET_US))
 		return h_broken(h, "reset-timeout", "status never read 0");
 	uint64_t reset_us = tsc_to_ns(rdtsc() - t0) / 1000;
 	uint16_t used = hn->n->tx.used->idx;
@@ -895,20 +904,22 @@ static enum hostile_outcome reset_mid_burst(struct hn *hn)
 	return HO_ACCEPTED;
 }
 
-/* Notifications naming queues the device does not have: at the TX queue's
- * notify address, and at the addresses such queues would have. */
+/* Notifications naming queues the device does not have: where the TX
+ * queue's go and, on PCI, at the addresses such queues would have. */
 static enum hostile_outcome kick_bad_queue(struct hn *hn)
 {
-	struct vpci_dev *d = hn->h.dev;
+	struct vdev *d = hn->h.dev;
 	uint16_t nq = d->num_queues;
 	const uint16_t bad[] = { nq, (uint16_t)(nq + 5), 0x7fff, 0xffff };
 	unsigned far = 0;
 
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
-		mmio_write16(hn->n->tx.notify_addr, bad[i]);
-		uint64_t off = (uint64_t)bad[i] * d->notify_mult;
-		if (d->notify_mult && off + 2 <= d->notify.len) {
-			mmio_write16(d->notify.addr + off, bad[i]);
+		vring_notify_as(&hn->n->tx, bad[i]);
+		if (!vdev_is(d, VDEV_PCI))
+			continue;               /* MMIO: one QueueNotify for every queue */
+		uint64_t off = (uint64_t)bad[i] * d->pci.notify_mult;
+		if (d->pci.notify_mult && off + 2 <= d->pci.notify.len) {
+			mmio_write16(d->pci.notify.addr + off, bad[i]);
 			far++;
 		}
 	}
@@ -987,7 +998,7 @@ static const char *skip_reason(const struct hn *hn, const struct hn_case *k)
 /* Reset, open again, echo. NULL or why the device did not come back. */
 static const char *hn_recover(struct hn *hn, size_t mark)
 {
-	if (vpci_reset(hn->h.dev, HN_RESET_US))
+	if (vdev_reset(hn->h.dev, HN_RESET_US))
 		return "reset-timeout";
 	virtio_dma_release(mark);
 	const char *saved = hn->h.why;
@@ -1005,7 +1016,7 @@ static const char *hn_recover(struct hn *hn, size_t mark)
 
 enum test_status test_hostile_net(struct test_ctx *c)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vnet vn;
 	static struct netif ni;
 	static struct hn hs;
@@ -1039,8 +1050,8 @@ enum test_status test_hostile_net(struct test_ctx *c)
 	if ((dev.dev_features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)) && !vnet_has(&vn, VIRTIO_NET_F_MRG_RXBUF))
 		hn->wanted &= ~VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	hn->seq = (uint32_t)rdtsc() & 0xfff00000u;
-	test_info(c, "offered %#lx, num_queues %u, max_pairs %u, notify_mult %u, mode %s",
-		  (unsigned long)hn->offered, dev.num_queues, vn.max_pairs, dev.notify_mult,
+	test_info(c, "offered %#lx, num_queues %u, max_pairs %u, mode %s",
+		  (unsigned long)hn->offered, dev.num_queues, vn.max_pairs,
 		  h->strict ? "strict" : "spec");
 	vnet_close(&vn);
 	/* every case's DMA memory goes after this mark; the netif keeps the peer */
@@ -1065,7 +1076,7 @@ enum test_status test_hostile_net(struct test_ctx *c)
 		hn->expect_override = 0;
 
 		enum hostile_outcome o;
-		if (vpci_reset(&dev, HN_RESET_US)) {
+		if (vdev_reset(&dev, HN_RESET_US)) {
 			o = h_broken(h, "reset-timeout", "before the case");
 		} else {
 			virtio_dma_release(mark);
@@ -1109,11 +1120,11 @@ enum test_status test_hostile_net(struct test_ctx *c)
 			break;
 		}
 	}
-	vpci_reset(&dev, HN_RESET_US);
+	vdev_reset(&dev, HN_RESET_US);
 	test_kv(c, "cases=%u unexpected=%u", t.ran, nunexpected);
 	if (t.nskip)
 		test_kv(c, "skipped=%u", t.nskip);
-	test_kv(c, "mode=%s t_ms=%lu", h->strict ? "strict" : "spec",
+	test_kv(c, "mode=%s transport=%s t_ms=%lu", h->strict ? "strict" : "spec", dev.ops->name,
 		(unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000000));
 	return h_verdict(c, &t);
 }

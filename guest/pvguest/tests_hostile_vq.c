@@ -1,7 +1,8 @@
 /* tests_hostile_vq.c: "hostile-vq": malformed rings in a virtio-blk device's
  * virtqueue: chains, indirect tables, buffer addresses, avail idx, the status
- * byte. Guest memory only, so any transport runs them; its register cases
- * follow (tests_hostile_vq_pci.c). Not request contents (tests_hostile_blk.c). */
+ * byte. Guest memory only, so any transport runs them; the transport's
+ * register cases follow (tests_hostile_vq_pci.c).
+ * Not request contents (tests_hostile_blk.c). */
 #include "tests.h"
 #include "hostile.h"
 #include "lib.h"
@@ -189,8 +190,9 @@ static enum hostile_outcome in_with_data(struct hostile *h, uint64_t addr, uint3
 static enum hostile_outcome addr_past_ram(struct hostile *h) { return in_with_data(h, H_ADDR_PAST_RAM, 512); }
 static enum hostile_outcome addr_ram_end(struct hostile *h) { return in_with_data(h, h->ram_end - 256, 512); }
 static enum hostile_outcome addr_pci_hole(struct hostile *h) { return in_with_data(h, H_ADDR_PCI_HOLE, 512); }
-/* The device's own ISR register: writes there do nothing on any VMM. */
-static enum hostile_outcome addr_bar(struct hostile *h) { return in_with_data(h, h->dev->isr.addr, 512); }
+/* Inside the device's own register window (a BAR on PCI): where the
+ * transport says a write does the least (PCI: the ISR, read-only). */
+static enum hostile_outcome addr_bar(struct hostile *h) { return in_with_data(h, h->dev->inner_addr, 512); }
 static enum hostile_outcome addr_wrap(struct hostile *h) { return in_with_data(h, H_ADDR_WRAP, 0x400); }
 static enum hostile_outcome len_past_ram(struct hostile *h) { return in_with_data(h, h_pa(h->rbuf), 0x40000000); }
 
@@ -418,10 +420,13 @@ static const struct hostile_case ring_cases[] = {
  * one suite: one device, one numbering, one RESULT line. */
 enum test_status test_hostile_vq(struct test_ctx *c)
 {
-	const struct hostile_table tables[] = {
+	const struct hostile_table *regs = hostile_vq_pci_tables;
+	struct hostile_table tables[1 + HOSTILE_VQ_REG_TABLES] = {
 		{ ring_cases, ARRAY_SIZE(ring_cases) },
-		hostile_vq_pci_cases,
 	};
+
+	for (unsigned i = 0; i < HOSTILE_VQ_REG_TABLES; i++)
+		tables[1 + i] = regs[i];
 
 	return hostile_run_tables(c, "hostile-vq", tables, ARRAY_SIZE(tables));
 }

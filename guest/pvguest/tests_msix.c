@@ -36,19 +36,20 @@ static int wait_irr(unsigned vec, uint64_t us)
 
 enum test_status test_msix(struct test_ctx *c)
 {
-	static struct vpci_dev d;
+	static struct vdev d;
 	static struct vblk b;
 	static uint8_t buf[512] __attribute__((aligned(512)));
 	uint32_t apic_id = mmio_read32(LAPIC + LAPIC_ID) >> 24;
 
 	if (vpci_find(VIRTIO_ID_BLOCK, 0, &d))
 		return test_fail(c, "no-device", "no virtio-blk device");
-	if (vpci_probe(&d) || !d.cap_msix)
+	if (vdev_probe(&d) || !d.pci.cap_msix)
 		return test_fail(c, "no-msix", "the device has no MSI-X capability");
-	uint32_t tbl = vpci_cfg_read32(&d, d.cap_msix + 4);
-	uint32_t pba = vpci_cfg_read32(&d, d.cap_msix + 8);
-	uint64_t table = d.bar[tbl & 7] + (tbl & ~7u), pbaa = d.bar[pba & 7] + (pba & ~7u);
-	unsigned nvec = (vpci_cfg_read32(&d, d.cap_msix) >> 16 & 0x7ff) + 1;
+	unsigned cap = d.pci.cap_msix;
+	uint32_t tbl = vpci_cfg_read32(&d, cap + 4);
+	uint32_t pba = vpci_cfg_read32(&d, cap + 8);
+	uint64_t table = d.pci.bar[tbl & 7] + (tbl & ~7u), pbaa = d.pci.bar[pba & 7] + (pba & ~7u);
+	unsigned nvec = (vpci_cfg_read32(&d, cap) >> 16 & 0x7ff) + 1;
 
 	/* the local APIC must be enabled to accept fixed interrupts */
 	mmio_write32(LAPIC + LAPIC_SVR, mmio_read32(LAPIC + LAPIC_SVR) | 0x1ff);
@@ -60,12 +61,17 @@ enum test_status test_msix(struct test_ctx *c)
 	mmio_write32(table + 4, 0);
 	mmio_write32(table + 8, VEC_OPEN);
 	mmio_write32(table + 12, 0);
-	vpci_cfg_write32(&d, d.cap_msix, vpci_cfg_read32(&d, d.cap_msix) | MSIX_CTRL_ENABLE);
+	vpci_cfg_write32(&d, cap, vpci_cfg_read32(&d, cap) | MSIX_CTRL_ENABLE);
 
-	if (vblk_open_vector(&b, &d, VIRTIO_BIT(VIRTIO_F_VERSION_1), 64, 0, 0))
+	/* queue 0 -> vector 0, while queue registers are still writable */
+	if (vblk_setup(&b, &d, VIRTIO_BIT(VIRTIO_F_VERSION_1), 64, 0))
 		return test_fail(c, "open", "device set-up failed: %s", d.why ? d.why : "?");
-	vpci_raw_write(&d.common, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-	if (vpci_raw_read(&d.common, VIRTIO_PCI_COMMON_Q_MSIX, 2) != 0)
+	vpci_raw_write(&d.pci.common, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	vpci_raw_write(&d.pci.common, VIRTIO_PCI_COMMON_Q_MSIX, 2, 0);
+	if (vblk_start(&b))
+		return test_fail(c, "open", "DRIVER_OK failed: %s", d.why ? d.why : "?");
+	vpci_raw_write(&d.pci.common, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+	if (vpci_raw_read(&d.pci.common, VIRTIO_PCI_COMMON_Q_MSIX, 2) != 0)
 		return test_fail(c, "vector", "queue 0's vector did not stick");
 	vring_set_irq(&b.vq, 1); /* the driver polls otherwise, and says so in the ring */
 

@@ -20,7 +20,7 @@ static const uint16_t sizes[] = { 1, 18, 64, 512, 1472, 2, 3, 4, 5, 7, 8, 17, 19
 				  100, 255, 256, 511, 513, 1000, 1024, 1400, 1471 };
 static const uint16_t burst_sizes[] = { 18, 64, 512, 1472, 100, 1000, 8, 1471, 256, 33 };
 
-int net_test_open(struct test_ctx *c, struct vpci_dev *d, struct vnet *n, struct netif *ni,
+int net_test_open(struct test_ctx *c, struct vdev *d, struct vnet *n, struct netif *ni,
 		  uint64_t wanted, uint16_t qsize)
 {
 	char val[16], mac[18], ip[16], peer[16];
@@ -34,9 +34,9 @@ int net_test_open(struct test_ctx *c, struct vpci_dev *d, struct vnet *n, struct
 		else if (strcmp(val, "1") != 0)
 			return test_fail(c, "bad-option", "pvguest.net_mrg=%s: 0 or 1", val);
 	}
-	if (vpci_find(VIRTIO_ID_NET, (unsigned)index, d))
-		return test_fail(c, "no-device", "no modern virtio-net device %lu on bus 0",
-				 (unsigned long)index);
+	if (vdev_find(VIRTIO_ID_NET, (unsigned)index, d))
+		return test_fail(c, d->why, "no modern virtio-net device %lu %s",
+				 (unsigned long)index, vdev_where());
 	uint64_t rxbuf = 0;
 	if (cmdline_get(c->cmdline, "pvguest.net_rxbuf", val, sizeof(val)) >= 0 &&
 	    (parse_u64(val, &rxbuf, 0) || !rxbuf || rxbuf > VNET_BUF))
@@ -44,6 +44,9 @@ int net_test_open(struct test_ctx *c, struct vpci_dev *d, struct vnet *n, struct
 	int r = vnet_open(n, d, wanted, qsize, rxbuf ? 0 : VNET_RX_ALL);
 	if (r)
 		return test_fail(c, d->why ? d->why : "open-failed", "opening the device: %d", r);
+	char where[160];
+	vdev_describe(d, where, sizeof(where));
+	test_info(c, "%s", where);
 	if (rxbuf) {
 		if (vnet_rx_len(n, (uint32_t)rxbuf))
 			return test_fail(c, "bad-option", "pvguest.net_rxbuf=%lu: too small without "
@@ -273,7 +276,7 @@ static int burst(struct echo *e, uint32_t base)
 
 enum test_status test_net_echo(struct test_ctx *c)
 {
-	static struct vpci_dev dev;
+	static struct vdev dev;
 	static struct vnet vn;
 	static struct netif ni;
 	struct echo e = { .c = c, .n = &vn, .ni = &ni };
@@ -308,6 +311,7 @@ enum test_status test_net_echo(struct test_ctx *c)
 	test_kv(c, "retransmits=%u lost_first=%u corrupt=%u stray=%u mrg=%d single_us=%lu",
 		e.retransmits, e.lost_first, e.corrupt, e.stray, vnet_has(&vn, VIRTIO_NET_F_MRG_RXBUF),
 		(unsigned long)single_us);
+	test_kv(c, "transport=%s", dev.ops->name);
 	test_info(c, "tx %lu pkts (kicks %lu, suppressed %lu), rx %lu pkts (merged %lu, bad %lu), "
 		  "arp answered %lu, other frames %lu, bad %lu, not ours %lu",
 		  (unsigned long)vn.tx_pkts, (unsigned long)vn.tx.kicks,

@@ -9,7 +9,7 @@
 
 void vblk_read_config(struct vblk *b)
 {
-	const struct vpci_dev *d = b->pci;
+	const struct vdev *d = b->dev;
 	struct vblk_config c;
 	uint8_t gen;
 	unsigned tries = 0;
@@ -17,60 +17,54 @@ void vblk_read_config(struct vblk *b)
 	/* §2.5.1: read again while config_generation moves under us */
 	do {
 		memset(&c, 0, sizeof(c));
-		gen = vpci_config_generation(d);
-		c.capacity = vpci_devcfg_read64(d, VIRTIO_BLK_CFG_CAPACITY);
+		gen = vdev_cfg_generation(d);
+		c.capacity = vdev_cfg_read64(d, VIRTIO_BLK_CFG_CAPACITY);
 		if (vblk_has(b, VIRTIO_BLK_F_SIZE_MAX))
-			c.size_max = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_SIZE_MAX);
+			c.size_max = vdev_cfg_read32(d, VIRTIO_BLK_CFG_SIZE_MAX);
 		if (vblk_has(b, VIRTIO_BLK_F_SEG_MAX))
-			c.seg_max = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_SEG_MAX);
+			c.seg_max = vdev_cfg_read32(d, VIRTIO_BLK_CFG_SEG_MAX);
 		if (vblk_has(b, VIRTIO_BLK_F_BLK_SIZE))
-			c.blk_size = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_BLK_SIZE);
+			c.blk_size = vdev_cfg_read32(d, VIRTIO_BLK_CFG_BLK_SIZE);
 		if (vblk_has(b, VIRTIO_BLK_F_TOPOLOGY))
-			c.physical_block_exp = vpci_devcfg_read8(d, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP);
+			c.physical_block_exp = vdev_cfg_read8(d, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP);
 		if (vblk_has(b, VIRTIO_BLK_F_CONFIG_WCE))
-			c.wce = vpci_devcfg_read8(d, VIRTIO_BLK_CFG_WCE);
+			c.wce = vdev_cfg_read8(d, VIRTIO_BLK_CFG_WCE);
 		c.num_queues = vblk_has(b, VIRTIO_BLK_F_MQ)
-			? vpci_devcfg_read16(d, VIRTIO_BLK_CFG_NUM_QUEUES) : 1;
+			? vdev_cfg_read16(d, VIRTIO_BLK_CFG_NUM_QUEUES) : 1;
 		if (vblk_has(b, VIRTIO_BLK_F_DISCARD)) {
-			c.max_discard_sectors = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS);
-			c.max_discard_seg = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_MAX_DISCARD_SEG);
-			c.discard_sector_alignment = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_DISCARD_ALIGN);
+			c.max_discard_sectors = vdev_cfg_read32(d, VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS);
+			c.max_discard_seg = vdev_cfg_read32(d, VIRTIO_BLK_CFG_MAX_DISCARD_SEG);
+			c.discard_sector_alignment = vdev_cfg_read32(d, VIRTIO_BLK_CFG_DISCARD_ALIGN);
 		}
 		if (vblk_has(b, VIRTIO_BLK_F_WRITE_ZEROES)) {
-			c.max_write_zeroes_sectors = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_MAX_WZ_SECTORS);
-			c.max_write_zeroes_seg = vpci_devcfg_read32(d, VIRTIO_BLK_CFG_MAX_WZ_SEG);
-			c.write_zeroes_may_unmap = vpci_devcfg_read8(d, VIRTIO_BLK_CFG_WZ_MAY_UNMAP);
+			c.max_write_zeroes_sectors = vdev_cfg_read32(d, VIRTIO_BLK_CFG_MAX_WZ_SECTORS);
+			c.max_write_zeroes_seg = vdev_cfg_read32(d, VIRTIO_BLK_CFG_MAX_WZ_SEG);
+			c.write_zeroes_may_unmap = vdev_cfg_read8(d, VIRTIO_BLK_CFG_WZ_MAY_UNMAP);
 		}
-	} while (gen != vpci_config_generation(d) && ++tries < CFG_GEN_TRIES);
+	} while (gen != vdev_cfg_generation(d) && ++tries < CFG_GEN_TRIES);
 	c.generation_retries = (uint8_t)tries;
 	b->cfg = c;
 }
 
-int vblk_open(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
-	      uint16_t indirect_max)
-{
-	return vblk_open_vector(b, d, wanted, qsize, indirect_max, VIRTIO_MSI_NO_VECTOR);
-}
-
-int vblk_open_vector(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
-		     uint16_t indirect_max, uint16_t vector)
+int vblk_setup(struct vblk *b, struct vdev *d, uint64_t wanted, uint16_t qsize,
+	       uint16_t indirect_max)
 {
 	int r;
 
 	memset(b, 0, sizeof(*b));
-	b->pci = d;
+	b->dev = d;
 	b->timeout_us = VBLK_TIMEOUT_US;
-	if ((r = vpci_probe(d)) || (r = vpci_negotiate(d, wanted, 0)))
+	if ((r = vdev_probe(d)) || (r = vdev_negotiate(d, wanted, 0)))
 		return r;
 	b->features = d->drv_features;
-	if (!d->device.addr) {
-		vpci_fail(d);
+	if (!d->cfg_len) {
+		vdev_fail(d);
 		d->why = "no-device-cfg";
 		return -ENODEV;
 	}
 	vblk_read_config(b);
 
-	r = vpci_queue_setup(d, 0, &b->vq, qsize, indirect_max);
+	r = vdev_queue_setup(d, 0, &b->vq, qsize, indirect_max);
 	if (r < 0)
 		goto err_fail;
 	b->reqs = virtio_dma_alloc(sizeof(*b->reqs) * b->vq.num, 64);
@@ -82,19 +76,28 @@ int vblk_open_vector(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16
 	}
 	for (uint16_t i = 0; i < b->vq.num; i++)
 		b->reqs[i].index = i;
-	if (vector != VIRTIO_MSI_NO_VECTOR) {
-		/* queue registers are only writable before DRIVER_OK */
-		vpci_raw_write(&d->common, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-		vpci_raw_write(&d->common, VIRTIO_PCI_COMMON_Q_MSIX, 2, vector);
-	}
-	r = vpci_driver_ok(d);
-	if (r)
-		goto err_fail;
 	return 0;
 
 err_fail:
-	vpci_fail(d);
+	vdev_fail(d);
 	return r;
+}
+
+int vblk_start(struct vblk *b)
+{
+	int r = vdev_driver_ok(b->dev);
+
+	if (r)
+		vdev_fail(b->dev);
+	return r;
+}
+
+int vblk_open(struct vblk *b, struct vdev *d, uint64_t wanted, uint16_t qsize,
+	      uint16_t indirect_max)
+{
+	int r = vblk_setup(b, d, wanted, qsize, indirect_max);
+
+	return r ? r : vblk_start(b);
 }
 
 static uint64_t vblk_writable_total(const struct vring_seg *segs, unsigned n)

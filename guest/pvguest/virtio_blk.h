@@ -7,7 +7,7 @@
 #define PVGUEST_VIRTIO_BLK_H
 
 #include <stdint.h>
-#include "virtio_pci.h"
+#include "virtio_dev.h"
 #include "vring.h"
 
 #define VBLK_TIMEOUT_US (10ull * 1000 * 1000)   /* a request slower than this: dead device */
@@ -39,7 +39,7 @@ struct vblk_req {
 };
 
 struct vblk {
-	struct vpci_dev *pci;
+	struct vdev *dev;
 	struct vring vq;
 	struct vblk_config cfg;
 	uint64_t features;              /* negotiated */
@@ -54,11 +54,14 @@ struct vblk {
  * configuration, set up queue 0 with up to qsize entries (indirect tables of
  * indirect_max if INDIRECT_DESC is accepted) and set DRIVER_OK. Returns 0 or
  * -errno with d->why set. */
-int vblk_open(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
+int vblk_open(struct vblk *b, struct vdev *d, uint64_t wanted, uint16_t qsize,
 	      uint16_t indirect_max) __attribute__((warn_unused_result));
-/* The same, with queue 0's MSI-X vector set to vector before DRIVER_OK. */
-int vblk_open_vector(struct vblk *b, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
-		     uint16_t indirect_max, uint16_t vector) __attribute__((warn_unused_result));
+/* vblk_open in two halves, for a caller with a transport register to
+ * write while queue registers are still writable (an MSI-X vector): all
+ * but DRIVER_OK, then DRIVER_OK. On failure FAILED is set. */
+int vblk_setup(struct vblk *b, struct vdev *d, uint64_t wanted, uint16_t qsize,
+	       uint16_t indirect_max) __attribute__((warn_unused_result));
+int vblk_start(struct vblk *b) __attribute__((warn_unused_result));
 /* Re-read the configuration under config_generation (§2.5.1). */
 void vblk_read_config(struct vblk *b);
 static inline int vblk_has(const struct vblk *b, unsigned feature)

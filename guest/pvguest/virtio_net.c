@@ -29,21 +29,21 @@ void vnet_mac_str(const uint8_t mac[6], char buf[18])
 
 void vnet_read_config(struct vnet *n)
 {
-	const struct vpci_dev *d = n->pci;
+	const struct vdev *d = n->dev;
 	uint8_t mac[6], gen;
 	uint16_t status, pairs;
 	unsigned tries = 0;
 
 	/* §2.5.1: read again while config_generation moves under us */
 	do {
-		gen = vpci_config_generation(d);
+		gen = vdev_cfg_generation(d);
 		for (unsigned i = 0; i < 6; i++)
 			mac[i] = vnet_has(n, VIRTIO_NET_F_MAC)
-				 ? vpci_devcfg_read8(d, VIRTIO_NET_CFG_MAC + i) : local_mac[i];
+				 ? vdev_cfg_read8(d, VIRTIO_NET_CFG_MAC + i) : local_mac[i];
 		status = vnet_has(n, VIRTIO_NET_F_STATUS)
-			 ? vpci_devcfg_read16(d, VIRTIO_NET_CFG_STATUS) : VIRTIO_NET_S_LINK_UP;
-		pairs = vnet_has(n, VIRTIO_NET_F_MQ) ? vpci_devcfg_read16(d, VIRTIO_NET_CFG_MAX_PAIRS) : 1;
-	} while (gen != vpci_config_generation(d) && ++tries < CFG_GEN_TRIES);
+			 ? vdev_cfg_read16(d, VIRTIO_NET_CFG_STATUS) : VIRTIO_NET_S_LINK_UP;
+		pairs = vnet_has(n, VIRTIO_NET_F_MQ) ? vdev_cfg_read16(d, VIRTIO_NET_CFG_MAX_PAIRS) : 1;
+	} while (gen != vdev_cfg_generation(d) && ++tries < CFG_GEN_TRIES);
 	memcpy(n->mac, mac, 6);
 	n->status = status;
 	n->max_pairs = pairs;
@@ -51,8 +51,8 @@ void vnet_read_config(struct vnet *n)
 
 static int vnet_fail(struct vnet *n, const char *why, int r)
 {
-	n->pci->why = why;
-	vpci_fail(n->pci);
+	n->dev->why = why;
+	vdev_fail(n->dev);
 	return r;
 }
 
@@ -95,18 +95,18 @@ static unsigned vnet_rx_post(struct vnet *n, unsigned max)
 	return k;
 }
 
-int vnet_open(struct vnet *n, struct vpci_dev *d, uint64_t wanted, uint16_t qsize, uint16_t rx_post)
+int vnet_open(struct vnet *n, struct vdev *d, uint64_t wanted, uint16_t qsize, uint16_t rx_post)
 {
 	int r;
 
 	memset(n, 0, sizeof(*n));
-	n->pci = d;
-	if (!d->common.addr && (r = vpci_probe(d)))
+	n->dev = d;
+	if (!d->probed && (r = vdev_probe(d)))
 		return r;
-	if ((r = vpci_negotiate(d, wanted, 0)))
+	if ((r = vdev_negotiate(d, wanted, 0)))
 		return r;
 	n->features = d->drv_features;
-	if (!d->device.addr && (n->features & (VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+	if (!d->cfg_len && (n->features & (VIRTIO_BIT(VIRTIO_NET_F_MAC) |
 					       VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
 					       VIRTIO_BIT(VIRTIO_NET_F_MQ))))
 		return vnet_fail(n, "no-device-cfg", -ENODEV);
@@ -117,12 +117,12 @@ int vnet_open(struct vnet *n, struct vpci_dev *d, uint64_t wanted, uint16_t qsiz
 
 	if (!qsize)
 		qsize = VNET_QSIZE;
-	if ((r = vpci_queue_setup(d, 0, &n->rx, qsize, 0)) < 0 ||
-	    (r = vpci_queue_setup(d, 1, &n->tx, qsize, 0)) < 0)
+	if ((r = vdev_queue_setup(d, 0, &n->rx, qsize, 0)) < 0 ||
+	    (r = vdev_queue_setup(d, 1, &n->tx, qsize, 0)) < 0)
 		goto err_fail;
 	if (vnet_has(n, VIRTIO_NET_F_CTRL_VQ)) {
 		n->ctrl_qidx = (uint16_t)(2u * n->max_pairs);
-		if ((r = vpci_queue_setup(d, n->ctrl_qidx, &n->ctrl, CTRL_QSIZE, 0)) < 0)
+		if ((r = vdev_queue_setup(d, n->ctrl_qidx, &n->ctrl, CTRL_QSIZE, 0)) < 0)
 			goto err_fail;
 	}
 	if ((r = vnet_alloc(n))) {
@@ -130,7 +130,7 @@ int vnet_open(struct vnet *n, struct vpci_dev *d, uint64_t wanted, uint16_t qsiz
 		goto err_fail;
 	}
 	vnet_rx_post(n, rx_post);
-	if ((r = vpci_driver_ok(d)))
+	if ((r = vdev_driver_ok(d)))
 		goto err_fail;
 	vring_kick(&n->rx);
 
@@ -143,13 +143,13 @@ int vnet_open(struct vnet *n, struct vpci_dev *d, uint64_t wanted, uint16_t qsiz
 	return 0;
 
 err_fail:
-	vpci_fail(d);
+	vdev_fail(d);
 	return r;
 }
 
 int vnet_close(struct vnet *n)
 {
-	return vpci_reset(n->pci, VNET_TIMEOUT_US);
+	return vdev_reset(n->dev, VNET_TIMEOUT_US);
 }
 
 /* ---- transmit ---- */

@@ -8,7 +8,7 @@
 #define PVGUEST_VIRTIO_NET_H
 
 #include <stdint.h>
-#include "virtio_pci.h"
+#include "virtio_dev.h"
 #include "vring.h"
 
 #define VNET_QSIZE      256            /* ring entries, unless the device has fewer */
@@ -24,7 +24,7 @@
 		     VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(VIRTIO_NET_F_MQ))
 
 struct vnet {
-	struct vpci_dev *pci;
+	struct vdev *dev;
 	uint64_t features;              /* negotiated */
 	uint8_t mac[6];                 /* from the config (MAC), else a local one */
 	uint16_t status;                /* config status (STATUS), else LINK_UP */
@@ -69,7 +69,7 @@ static inline int vnet_has(const struct vnet *n, unsigned feature)
  * configuration, set up rx0 and tx0 with up to qsize entries (0: VNET_QSIZE)
  * and the control queue (CTRL_VQ), post rx_post RX buffers (VNET_RX_ALL:
  * one per ring entry), set DRIVER_OK and kick RX. 0 or -errno (d->why). */
-int vnet_open(struct vnet *n, struct vpci_dev *d, uint64_t wanted, uint16_t qsize,
+int vnet_open(struct vnet *n, struct vdev *d, uint64_t wanted, uint16_t qsize,
 	      uint16_t rx_post) __attribute__((warn_unused_result));
 /* Re-read status (and MAC) from the configuration under config_generation. */
 void vnet_read_config(struct vnet *n);

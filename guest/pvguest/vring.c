@@ -129,10 +129,19 @@ int vring_add(struct vring *vr, const struct vring_seg *segs, unsigned n, int in
 	return head;
 }
 
+void vring_notify_as(const struct vring *vr, uint32_t value)
+{
+	if (!vr->notify_addr)
+		return;
+	if (vr->notify_width == 4)
+		mmio_write32(vr->notify_addr, value);
+	else
+		mmio_write16(vr->notify_addr, (uint16_t)value);
+}
+
 void vring_notify(struct vring *vr)
 {
-	if (vr->notify_addr)
-		mmio_write16(vr->notify_addr, vr->qidx);
+	vring_notify_as(vr, vr->qidx);
 	vr->kicks++;
 }
 

@@ -4,8 +4,9 @@
  * chain it built, so a completion is freed from what the driver wrote, never
  * from what the device may have changed. The raw calls at the end build
  * malformed rings on purpose, for hostile tests.
- * Not thread-safe: one CPU drives a ring. It knows nothing of PCI: the
- * transport (virtio_pci.h) programs the ring's addresses and sets notify. */
+ * Not thread-safe: one CPU drives a ring. It knows nothing of transports:
+ * the transport (virtio_dev.h) programs the ring's addresses and sets
+ * where and how wide a notification is written. */
 #ifndef PVGUEST_VRING_H
 #define PVGUEST_VRING_H
 
@@ -41,6 +42,7 @@ struct vring {
 	volatile uint16_t *avail_event; /* (u16 *)&used->ring[num] */
 	struct vring_desc *indirect;    /* indirect_max tables of num each, by head */
 	uint64_t notify_addr;           /* set by the transport; 0: no notify */
+	uint8_t notify_width;           /* 4: a 32-bit write (virtio-mmio); else 16-bit */
 
 	/* driver-private state (never read back from the device) */
 	uint16_t avail_idx;             /* next avail->idx to publish */
@@ -76,8 +78,11 @@ int vring_add(struct vring *vr, const struct vring_seg *segs, unsigned n, int in
 /* Notify the device of new avail entries if it asked (EVENT_IDX avail_event,
  * else used->flags NO_NOTIFY; virtio 1.2 §2.7.10). Returns 1 if notified. */
 int vring_kick(struct vring *vr);
-/* Notify unconditionally (a 16-bit write of qidx to notify_addr). */
+/* Notify unconditionally (qidx written to notify_addr, notify_width wide). */
 void vring_notify(struct vring *vr);
+/* Write value instead of qidx where and as a notification goes (hostile
+ * cases: queue indexes that do not exist); not counted as a kick. */
+void vring_notify_as(const struct vring *vr, uint32_t value);
 
 /* Take one used entry. Returns its head (and *len, *cookie), -EAGAIN if none
  * is there, or -EIO if the device named a head that is not in flight (the
