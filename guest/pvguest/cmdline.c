@@ -8,7 +8,9 @@ static int is_sep(char c, char sep)
 	return sep == ' ' ? (c == ' ' || c == '\t' || c == '\n') : c == sep;
 }
 
-static int list_get(const char *s, char sep, const char *key, char *val, size_t size)
+/* The nth (0 = first) token of s whose key is key. */
+static int list_get(const char *s, char sep, const char *key, unsigned nth, char *val,
+		    size_t size)
 {
 	size_t klen = strlen(key);
 
@@ -22,6 +24,8 @@ static int list_get(const char *s, char sep, const char *key, char *val, size_t 
 		if (tlen < klen || strncmp(tok, key, klen) != 0)
 			continue;
 		if (tlen != klen && tok[klen] != '=')
+			continue;
+		if (nth--)
 			continue;
 		const char *v = tlen == klen ? tok + tlen : tok + klen + 1;
 		size_t vlen = s - v;
@@ -37,12 +41,17 @@ static int list_get(const char *s, char sep, const char *key, char *val, size_t 
 
 int cmdline_get(const char *cmdline, const char *key, char *val, size_t size)
 {
-	return list_get(cmdline, ' ', key, val, size);
+	return list_get(cmdline, ' ', key, 0, val, size);
+}
+
+int cmdline_get_nth(const char *cmdline, const char *key, unsigned nth, char *val, size_t size)
+{
+	return list_get(cmdline, ' ', key, nth, val, size);
 }
 
 int optlist_get(const char *opts, const char *key, char *val, size_t size)
 {
-	return list_get(opts, ',', key, val, size);
+	return list_get(opts, ',', key, 0, val, size);
 }
 
 static int digit(char c, unsigned base)
@@ -69,6 +78,18 @@ static int parse_base(const char *s, unsigned base, uint64_t *out, const char **
 	*out = v;
 	*end = p;
 	return 0;
+}
+
+int parse_u64_prefix(const char *s, unsigned base, uint64_t *out, const char **end)
+{
+	if (!base) {
+		/* C notation, as the kernel's simple_strtoull(s, &end, 0) reads it */
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && digit(s[2], 16) >= 0)
+			base = 16, s += 2;
+		else
+			base = s[0] == '0' ? 8 : 10;
+	}
+	return parse_base(s, base, out, end);
 }
 
 int parse_u64(const char *s, uint64_t *out, int suffix)

@@ -1,8 +1,7 @@
 /* hostile.c: the frame of hostile.h: bringing the device up step by step,
  * posting requests as built, seeing the outcome (used ring, status byte,
  * NEEDS_RESET), the recovery after each case and the PVGUEST CASE lines.
- * What a case breaks lives in tests_hostile_{vq,vq_pci,blk}.c and
- * hostile_regs.c. */
+ * What a case breaks lives in tests_hostile_{vq,vq_pci,vq_mmio,blk}.c. */
 #include "hostile.h"
 #include "boot.h"
 #include "lib.h"

@@ -1,6 +1,6 @@
 /* hostile.h: the frame of the hostile-guest suites
- * (tests_hostile_{vq,vq_pci,blk}.c): a case gets a fresh virtio-blk
- * device (struct vdev, virtio_dev.h), does one malformed thing and is judged
+ * (tests_hostile_{vq,vq_pci,vq_mmio,blk}.c): a case gets a fresh virtio-blk
+ * device on the selected transport, does one malformed thing and is judged
  * by the outcome; then the device is reset and must work again. It knows
  * outcomes and recovery, not attacks. tests_hostile_net.c uses only the
  * outcomes, the notes and the register helpers (h->b stays NULL).
@@ -28,7 +28,7 @@ enum hostile_outcome {
 #define HC_RO_ONLY   1u     /* needs a device that offers VIRTIO_BLK_F_RO */
 #define HC_OWN_OPEN  4u     /* the case brings the device up itself */
 #define HC_GUARD     8u     /* the guard region stays as it was, whatever the outcome */
-#define HC_PCI_ONLY  16u    /* needs virtio-pci (its config-space window): skipped elsewhere */
+#define HC_PCI_ONLY  16u    /* needs virtio-pci (its config-space window): skipped on MMIO */
 
 struct hostile;
 
@@ -111,11 +111,13 @@ struct hostile_table {
 /* hostile_run over the tables in order, as if they were one. */
 enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 				    const struct hostile_table *tables, unsigned ntables);
-/* hostile-vq's register cases for virtio-pci (tests_hostile_vq_pci.c), as
- * tables run in order: the transport's geometry cases, hreg_ring_cases,
- * its queue-register cases, hreg_seq_cases, its live-device cases. */
+/* hostile-vq's register cases for virtio-pci (tests_hostile_vq_pci.c) and
+ * virtio-mmio (tests_hostile_vq_mmio.c), each as tables run in order: the
+ * transport's geometry cases, hreg_ring_cases, its queue-register cases,
+ * hreg_seq_cases, its live-device cases. */
 #define HOSTILE_VQ_REG_TABLES 5
 extern const struct hostile_table hostile_vq_pci_tables[HOSTILE_VQ_REG_TABLES];
+extern const struct hostile_table hostile_vq_mmio_tables[HOSTILE_VQ_REG_TABLES];
 
 /* ---- for the cases ---- */
 
@@ -143,7 +145,7 @@ int h_driver_ok(struct hostile *h);
 int h_open(struct hostile *h, uint16_t qsize);
 
 /* Raw access to the transport's register block at any width: PCI's
- * common configuration (vdev_reg_read). */
+ * common configuration, MMIO's window (vdev_reg_read). */
 uint64_t h_reg_read(struct hostile *h, uint32_t off, unsigned width);
 void h_reg_write(struct hostile *h, uint32_t off, unsigned width, uint64_t v);
 void h_status_write(struct hostile *h, uint8_t v);

@@ -1,8 +1,9 @@
 /* hostile_regs.c: the register cases of hostile-vq that every transport
  * runs, written against the transport's layout (vdev_regs) and vdev_ops:
  * queue geometry, queue registers after DRIVER_OK, feature and status
- * sequences, a kick storm, device-config garbage. The transport's own
- * cases and tables are tests_hostile_vq_pci.c; the frame is hostile.c. */
+ * sequences, a kick storm, device-config garbage. The transports' own
+ * cases and tables are tests_hostile_vq_pci.c and tests_hostile_vq_mmio.c;
+ * the frame is hostile.c. */
 #include "tests.h"
 #include "hostile.h"
 #include "lib.h"
@@ -62,7 +63,7 @@ enum hostile_outcome h_geometry(struct hostile *h, const struct h_geo *g)
 		size &= 0xffff;
 	if (g->set_size) {
 		h_reg_write(h, r->size, r->size_width, size);
-		/* a write-only size register: what the device made of it shows
+		/* MMIO's QueueNum is write-only: what the device made of it shows
 		 * only in what happens next */
 		rb = r->readback ? (uint32_t)h_reg_read(h, r->size, r->size_width) : size;
 		if (r->readback)
@@ -149,7 +150,7 @@ enum hostile_outcome hreg_ring_used_hole(struct hostile *h)
 }
 
 /* The avail ring at the start of the device's registers (PCI: its common
- * config). */
+ * config; MMIO: MagicValue, whose "idx" is far ahead). */
 enum hostile_outcome hreg_ring_avail_regs(struct hostile *h)
 {
 	const struct h_geo g = { .avail = h->dev->regs_addr };
@@ -199,8 +200,8 @@ const struct hostile_case hreg_ring_cases[] = {   /* the declaration checks the 
 	  hreg_ring_used_misaligned },
 };
 
-/* ---- queue registers after DRIVER_OK (PCI §4.1.4.3.2: the driver MUST
- * NOT write them while the queue is enabled) ---- */
+/* ---- queue registers after DRIVER_OK (PCI §4.1.4.3.2 and MMIO §4.2.2.2:
+ * the driver MUST NOT write them while the queue is enabled) ---- */
 
 enum hostile_outcome hreg_qaddr_after_ok(struct hostile *h)
 {
@@ -292,7 +293,7 @@ static enum hostile_outcome finish_and_read(struct hostile *h, uint64_t f)
 	return h_reads_after(h, 2) == HO_IGNORED ? HO_IGNORED : HO_ACCEPTED;
 }
 
-/* The driver feature words as the device reads them back (readback). */
+/* The driver feature words as the device reads them back (PCI only). */
 static uint64_t driver_features_read(struct hostile *h)
 {
 	const struct vdev_regs *r = regs(h);

@@ -37,11 +37,18 @@ void puts_raw(const char *s);          /* no formatting, no length limit, no new
  * arguments. Both getters copy the value (NUL-terminated, truncated to
  * size-1) and return its full length, or -1 when the key is absent. */
 int cmdline_get(const char *cmdline, const char *key, char *val, size_t size);
+/* The same for the nth (0 = first) token with that key: a key that may
+ * repeat, as virtio_mmio.device= does. */
+int cmdline_get_nth(const char *cmdline, const char *key, unsigned nth, char *val, size_t size);
 int optlist_get(const char *opts, const char *key, char *val, size_t size);
 /* Decimal, or hex with 0x; an optional K/M/G suffix when suffix != 0.
  * Returns 0 and sets *out, or -1 if s is not entirely a number. */
 int parse_u64(const char *s, uint64_t *out, int suffix);
 int parse_hex_u64(const char *s, uint64_t *out);   /* hex with or without 0x */
+/* The number at the start of s in base (2-16; 0: C notation, 0x hex, a
+ * leading 0 octal, else decimal): 0 with *out and *end just past it, or -1
+ * when no digit is there or it overflows. */
+int parse_u64_prefix(const char *s, unsigned base, uint64_t *out, const char **end);
 
 /* time.c: TSC-based time, scaled by the BSP's kvmclock (pvclock mul/shift),
  * else by CPUID frequency leaves. Any CPU may call these. */

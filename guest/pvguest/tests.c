@@ -4,6 +4,7 @@
 #include "tests.h"
 #include "lib.h"
 #include "cpu.h"
+#include "virtio_dev.h"
 
 static const struct test tests[] = {
 	{ "boot", test_boot },
@@ -11,6 +12,7 @@ static const struct test tests[] = {
 	{ "ctrlaltdel", test_ctrlaltdel },
 	{ "pci", test_pci },
 	{ "msix", test_msix },
+	{ "mmio", test_mmio },
 	{ "blk-verify", test_blk_verify },
 	{ "hostile-vq", test_hostile_vq },
 	{ "hostile-blk", test_hostile_blk },
@@ -97,7 +99,15 @@ int tests_run(const char *cmdline)
 		return 1;
 	}
 	c->name = t->name;
-	enum test_status st = t->run(c);
+	enum test_status st;
+	char tr[16];
+	/* the transport the virtio tests use: every test sees the same */
+	if (vdev_init(cmdline)) {
+		cmdline_get(cmdline, "pvguest.transport", tr, sizeof(tr));
+		st = test_fail(c, "bad-option", "pvguest.transport=%s: pci or mmio", tr);
+	} else {
+		st = t->run(c);
+	}
 	if (st == TEST_FAIL && !c->reason)
 		c->reason = "unspecified";
 	c->kv[c->kv_len] = 0;

@@ -865,11 +865,15 @@ static enum hostile_outcome qreg_size_after_ok(struct hn *hn)
 	return echo_after(hn);
 }
 
-/* §4.1.4.3.2: the driver MUST NOT write 0 there; vireo ignores it. */
+/* On MMIO a 0 there is the driver's way to stop a queue (§4.2.2: the
+ * device then MUST NOT touch it), so traffic stops: accepted. On PCI the
+ * driver MUST NOT write it (§4.1.4.3.2) and vireo ignores it. */
 static enum hostile_outcome qreg_enable_after_ok(struct hn *hn)
 {
 	const struct vdev_regs *r = hn_qsel_tx(hn);
 
+	if (r->disable_ok)
+		hn->expect_override = HO(ACCEPTED);
 	h_reg_write(&hn->h, r->enable, r->enable_width, 0);
 	h_note(&hn->h, "enable-reads=%lu",
 	       (unsigned long)h_reg_read(&hn->h, r->enable, r->enable_width));

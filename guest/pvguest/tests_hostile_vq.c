@@ -1,7 +1,7 @@
 /* tests_hostile_vq.c: "hostile-vq": malformed rings in a virtio-blk device's
  * virtqueue: chains, indirect tables, buffer addresses, avail idx, the status
  * byte. Guest memory only, so any transport runs them; the transport's
- * register cases follow (tests_hostile_vq_pci.c).
+ * register cases follow (tests_hostile_vq_pci.c, tests_hostile_vq_mmio.c).
  * Not request contents (tests_hostile_blk.c). */
 #include "tests.h"
 #include "hostile.h"
@@ -191,7 +191,8 @@ static enum hostile_outcome addr_past_ram(struct hostile *h) { return in_with_da
 static enum hostile_outcome addr_ram_end(struct hostile *h) { return in_with_data(h, h->ram_end - 256, 512); }
 static enum hostile_outcome addr_pci_hole(struct hostile *h) { return in_with_data(h, H_ADDR_PCI_HOLE, 512); }
 /* Inside the device's own register window (a BAR on PCI): where the
- * transport says a write does the least (PCI: the ISR, read-only). */
+ * transport says a write does the least (PCI: the ISR, read-only; MMIO:
+ * the device configuration). */
 static enum hostile_outcome addr_bar(struct hostile *h) { return in_with_data(h, h->dev->inner_addr, 512); }
 static enum hostile_outcome addr_wrap(struct hostile *h) { return in_with_data(h, H_ADDR_WRAP, 0x400); }
 static enum hostile_outcome len_past_ram(struct hostile *h) { return in_with_data(h, h_pa(h->rbuf), 0x40000000); }
@@ -416,11 +417,12 @@ static const struct hostile_case ring_cases[] = {
 	{ "status-len-0", RING, NEED_RESET, 0, zero_len_status },
 };
 
-/* The ring cases, then the register cases of the device's transport, as
+/* The ring cases, then the register cases of the selected transport, as
  * one suite: one device, one numbering, one RESULT line. */
 enum test_status test_hostile_vq(struct test_ctx *c)
 {
-	const struct hostile_table *regs = hostile_vq_pci_tables;
+	const struct hostile_table *regs = vdev_selected() == VDEV_MMIO ? hostile_vq_mmio_tables
+								     : hostile_vq_pci_tables;
 	struct hostile_table tables[1 + HOSTILE_VQ_REG_TABLES] = {
 		{ ring_cases, ARRAY_SIZE(ring_cases) },
 	};

@@ -1,9 +1,8 @@
 /* tests_hostile_vq_pci.c: hostile-vq's virtio-pci register cases: queue
  * geometry and registers, MSI-X vectors, feature/status sequences, kicks,
  * ISR/config/MSI-X table/PCI config garbage, decode, BAR moves, bus master.
- * Not a test of its own: they run after the ring cases (tests_hostile_vq.c);
- * the transport-neutral ones are hostile_regs.c's. h_reg_* here is the
- * common configuration. */
+ * Not a test of its own: they run after the ring cases (tests_hostile_vq.c)
+ * when pvguest.transport=pci. h_reg_* here is the common configuration. */
 #include "tests.h"
 #include "hostile.h"
 #include "lib.h"

@@ -1,6 +1,6 @@
 /* virtio_defs.h: the virtio 1.2 constants and layouts pvguest's drivers use,
  * restated from the spec (and the same values as Linux's uapi
- * linux/virtio_{config,pci,ring,blk,net}.h) so that the freestanding build needs
+ * linux/virtio_{config,pci,mmio,ring,blk,net}.h) so that the freestanding build needs
  * no system headers. Facts only: no code, no state. */
 #ifndef PVGUEST_VIRTIO_DEFS_H
 #define PVGUEST_VIRTIO_DEFS_H
@@ -105,6 +105,43 @@
 #define VIRTIO_MSI_NO_VECTOR         0xffff
 #define VIRTIO_PCI_ISR_QUEUE         0x1
 #define VIRTIO_PCI_ISR_CONFIG        0x2
+
+/* virtio-mmio registers (§4.2.2, Table 4.1): offsets in the device's
+ * window; every one 32 bits wide, accessed 32 bits wide (§4.2.2.2) */
+#define VIRTIO_MMIO_MAGIC_VALUE         0x000   /* R: 0x74726976, "virt" */
+#define VIRTIO_MMIO_VERSION             0x004   /* R: 2 (1: legacy) */
+#define VIRTIO_MMIO_DEVICE_ID           0x008   /* R: 0 = no device */
+#define VIRTIO_MMIO_VENDOR_ID           0x00c
+#define VIRTIO_MMIO_DEVICE_FEATURES     0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES     0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL           0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX       0x034
+#define VIRTIO_MMIO_QUEUE_NUM           0x038
+#define VIRTIO_MMIO_QUEUE_READY         0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY        0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS    0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK       0x064
+#define VIRTIO_MMIO_STATUS              0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW      0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH     0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW    0x090   /* the avail ring */
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH   0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW    0x0a0   /* the used ring */
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH   0x0a4
+#define VIRTIO_MMIO_SHM_SEL             0x0ac
+#define VIRTIO_MMIO_SHM_LEN_LOW         0x0b0
+#define VIRTIO_MMIO_SHM_BASE_HIGH       0x0bc
+#define VIRTIO_MMIO_QUEUE_RESET         0x0c0
+#define VIRTIO_MMIO_CONFIG_GENERATION   0x0fc
+#define VIRTIO_MMIO_CONFIG              0x100   /* device-specific configuration */
+#define VIRTIO_MMIO_MAGIC               0x74726976u
+#define VIRTIO_MMIO_VERSION_LEGACY      1
+#define VIRTIO_MMIO_VERSION_MODERN      2
+/* InterruptStatus bits: the same as the PCI ISR's (VIRTIO_PCI_ISR_*) */
+#define VIRTIO_MMIO_INT_VRING           0x1
+#define VIRTIO_MMIO_INT_CONFIG          0x2
 
 /* Split virtqueue (§2.7) */
 #define VRING_DESC_F_NEXT         1

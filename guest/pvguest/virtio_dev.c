@@ -1,14 +1,43 @@
-/* virtio_dev.c: the transport-independent half of virtio_dev.h: finding
- * a device, and the sequences of virtio 1.2 §3.1.1 (negotiation, queue
- * set-up, DRIVER_OK), reset and the bounded device configuration, built on
- * a transport's vdev_ops. */
+/* virtio_dev.c: the transport-independent half of virtio_dev.h: which
+ * transport pvguest.transport= selects, and the sequences of virtio 1.2
+ * §3.1.1 (negotiation, queue set-up, DRIVER_OK), reset and the bounded
+ * device configuration, built on a transport's vdev_ops. */
 #include "virtio_dev.h"
 #include "lib.h"
 
 #define RESET_TIMEOUT_US (1000 * 1000)
 
+static enum vdev_transport selected = VDEV_PCI;
+static const char *cmdline_seen = "";
+
+int vdev_init(const char *cmdline)
+{
+	char v[16];
+
+	cmdline_seen = cmdline;
+	selected = VDEV_PCI;
+	if (cmdline_get(cmdline, "pvguest.transport", v, sizeof(v)) < 0 || strcmp(v, "pci") == 0)
+		return 0;
+	if (strcmp(v, "mmio") != 0)
+		return -EINVAL;
+	selected = VDEV_MMIO;
+	return 0;
+}
+
+enum vdev_transport vdev_selected(void)
+{
+	return selected;
+}
+
+const char *vdev_selected_name(void)
+{
+	return selected == VDEV_MMIO ? "mmio" : "pci";
+}
+
 int vdev_find(unsigned type, unsigned index, struct vdev *d)
 {
+	if (selected == VDEV_MMIO)
+		return vmmio_find(cmdline_seen, type, index, d);
 	if (vpci_find(type, index, d)) {
 		d->why = "no-device";
 		return -ENODEV;
@@ -18,12 +47,28 @@ int vdev_find(unsigned type, unsigned index, struct vdev *d)
 
 unsigned vdev_count(unsigned type)
 {
-	return vpci_count(type);
+	return selected == VDEV_MMIO ? vmmio_count(cmdline_seen, type) : vpci_count(type);
 }
 
 const char *vdev_where(void)
 {
-	return "on PCI bus 0";
+	static char buf[160];
+	const struct vmmio_scan *s;
+	unsigned legacy = 0;
+
+	if (selected == VDEV_PCI)
+		return "on PCI bus 0";
+	s = vmmio_scan(cmdline_seen);
+	for (unsigned i = 0; i < s->n; i++) {
+		uint32_t version, id;
+		legacy += !s->w[i].bad && vmmio_identify(&s->w[i], &version, &id) == VMMIO_LEGACY;
+	}
+	int n = snprintf(buf, sizeof(buf), "in %u virtio-mmio windows", s->n);
+	if (legacy)
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " (%u legacy, Version 1: refused, pvguest "
+			 "drives Version 2 only; QEMU: -global virtio-mmio.force-legacy=false)",
+			 legacy);
+	return buf;
 }
 
 void vdev_describe(const struct vdev *d, char *buf, size_t size)

@@ -1,8 +1,8 @@
 /* virtio_dev.h: a virtio device whatever its transport (virtio 1.2 §4):
- * finding the index-th device of a type, the initialisation of §3.1.1,
- * queues, status, interrupt status, device configuration and
- * notification, each dispatched to the transport's vdev_ops (virtio-pci,
- * virtio_pci.c, for now).
+ * finding the index-th device of a type on the transport that
+ * pvguest.transport= selects, the initialisation of §3.1.1, queues,
+ * status, interrupt status, device configuration and notification, each
+ * dispatched to virtio-pci (virtio_pci.c) or virtio-mmio (virtio_mmio.c).
  * Not the transports' own registers beyond the raw block access hostile
  * cases need: PCI-only tests reach d->pci through virtio_pci.h.
  * BSP, ring 3, one device per struct; nothing here is thread-safe. */
@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "virtio_defs.h"
+#include "virtio_mmio.h"
 #include "virtio_pci.h"
 #include "vring.h"
 
@@ -27,7 +28,10 @@ struct vdev_regs {
 	uint32_t desc, avail, used;             /* 64-bit addresses: lo, then hi at + 4 */
 	uint32_t vector;                        /* the queue's MSI-X vector; 0: none */
 	uint8_t select_width, size_width, enable_width;
-	uint8_t readback;               /* queue size, addresses and driver features read back */
+	uint8_t readback;               /* queue size, addresses and driver features read
+					 * back (PCI; write-only on MMIO, §4.2.2) */
+	uint8_t disable_ok;             /* writing 0 to enable stops the queue (MMIO §4.2.2);
+					 * PCI forbids the write (§4.1.4.3.2) */
 };
 
 /* What a transport provides: register primitives; the sequences that use
@@ -35,7 +39,7 @@ struct vdev_regs {
  * every transport. Queue calls act on the queue the last queue_max
  * selected. */
 struct vdev_ops {
-	const char *name;                       /* "pci" */
+	const char *name;                       /* "pci", "mmio" */
 	enum vdev_transport transport;
 	uint8_t notify_width;                   /* bytes of a queue notification write */
 	const struct vdev_regs *regs;
@@ -59,7 +63,7 @@ struct vdev_ops {
 	uint64_t (*cfg_read)(const struct vdev *d, uint32_t off, unsigned width);
 	void (*cfg_write)(const struct vdev *d, uint32_t off, unsigned width, uint64_t v);
 	/* the transport's register block at any offset and width (1, 2, 4,
-	 * 8), unchecked: PCI's common configuration */
+	 * 8), unchecked: PCI's common configuration, MMIO's window */
 	uint64_t (*reg_read)(const struct vdev *d, uint32_t off, unsigned width);
 	void (*reg_write)(const struct vdev *d, uint32_t off, unsigned width, uint64_t v);
 	/* a read-only register whose read is one exit (bench-exits) */
@@ -77,19 +81,30 @@ struct vdev {
 	const char *why;                /* one word: the last failure */
 	uint32_t cfg_len;               /* bytes of device configuration; 0: none */
 	/* an address inside the device's own register window where a DMA of
-	 * 512 bytes does the least harm: PCI's ISR structure */
+	 * 512 bytes does the least harm: PCI's ISR structure, MMIO's config */
 	uint64_t inner_addr;
 	uint64_t regs_addr;             /* the register block vdev_reg_read reaches (offset 0) */
 	union {
 		struct vpci_dev pci;
+		struct vmmio_dev mmio;
 	};
 };
 
-/* The index-th (0 = first) modern device of the type: 0, or -ENODEV with
- * d->why set ("no-device"). Reads the device's identity only. */
+/* pvguest.transport=pci|mmio (default pci) from the command line, which
+ * MMIO discovery also reads (virtio_mmio.device=). 0, or -EINVAL for an
+ * unknown transport. tests_run calls it before every test. */
+int vdev_init(const char *cmdline) __attribute__((warn_unused_result));
+enum vdev_transport vdev_selected(void);
+const char *vdev_selected_name(void);
+
+/* The index-th (0 = first) modern device of the type on the selected
+ * transport: 0, or -ENODEV / -ENOTSUP with d->why set ("no-device", or
+ * "mmio-legacy" when only a legacy virtio-mmio device of the type is
+ * there). Reads the device's identity only. */
 int vdev_find(unsigned type, unsigned index, struct vdev *d) __attribute__((warn_unused_result));
 unsigned vdev_count(unsigned type);
-/* Where vdev_find looked, for messages: "on PCI bus 0". */
+/* Where vdev_find looked, for messages: "on PCI bus 0", "in 3 virtio-mmio
+ * windows". */
 const char *vdev_where(void);
 
 /* Map the device's registers and read what the transport needs. */
@@ -116,8 +131,8 @@ void vdev_fail(struct vdev *d);
 
 static inline uint8_t vdev_status(const struct vdev *d) { return d->ops->status(d); }
 static inline void vdev_status_write(struct vdev *d, uint8_t v) { d->ops->status_write(d, v); }
-/* Read the interrupt status and acknowledge what was set (§4.1.4.5: a
- * read of the ISR is the ack): VIRTIO_PCI_ISR_QUEUE, _CONFIG. */
+/* Read the interrupt status and acknowledge what was set (§4.1.4.5 ISR,
+ * §4.2.2 InterruptStatus/InterruptACK): VIRTIO_PCI_ISR_QUEUE, _CONFIG. */
 static inline uint8_t vdev_interrupt(struct vdev *d) { return d->ops->interrupt(d); }
 static inline uint64_t vdev_notify_addr(struct vdev *d, uint16_t q) { return d->ops->notify_addr(d, q); }
 static inline uint64_t vdev_reg_read(const struct vdev *d, uint32_t off, unsigned width)
@@ -132,11 +147,11 @@ static inline int vdev_is(const struct vdev *d, enum vdev_transport t)
 {
 	return d->ops && d->ops->transport == t;
 }
-/* One line on where the device is ("pci 00:03.0 rev 1: ..."). */
+/* One line on where the device is ("pci 00:03.0 ...", "mmio 0xfeb00e00+0x200 ..."). */
 void vdev_describe(const struct vdev *d, char *buf, size_t size);
 
-/* Device-specific configuration with natural-width accesses (§4.1.3.1);
- * 64-bit fields as two 32-bit reads. Out of the structure
+/* Device-specific configuration with natural-width accesses (§4.1.3.1,
+ * §4.2.2.2); 64-bit fields as two 32-bit reads. Out of the structure
  * reads return all ones, writes are dropped. vdev_cfg_generation
  * brackets multi-field reads (§2.5.1). */
 uint8_t vdev_cfg_read8(const struct vdev *d, uint32_t off);
