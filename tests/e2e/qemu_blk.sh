@@ -60,10 +60,4 @@ fi
 # MSI-X delivery of a completion, masking and the PBA
 run msix "" "" msix
 
-echo "qemu blk: $passed passed, $failed failed"
-if [ "$failed" -gt 0 ]; then
-	exit 1
-elif [ "$passed" -eq 0 ]; then
-	exit 77
-fi
-exit 0
+qemu_exit blk

@@ -57,6 +57,18 @@ qemu_check() {
 	fi
 }
 
+# qemu_exit WHAT [MORE]: prints "qemu WHAT: N passed, N failed[MORE]" and
+# exits 1 if one failed, 77 (skipped) if none passed, else 0.
+qemu_exit() {
+	echo "qemu $1: $passed passed, $failed failed${2:-}"
+	if [ "$failed" -gt 0 ]; then
+		exit 1
+	elif [ "$passed" -eq 0 ]; then
+		exit 77
+	fi
+	exit 0
+}
+
 # qemu_preflight QEMU ELF: exits 77 (SKIPPED, with the reason) without QEMU
 # or a usable /dev/kvm, and 1 (FAIL) without the pvguest ELF to boot.
 qemu_preflight() {

@@ -61,10 +61,4 @@ run bench-exits 1 '^PVGUEST BENCH exits pio_ns=[0-9]+ mmio_ns=[0-9]+ kick_ns=[0-
 run bench-exits-nodev 3 '^PVGUEST BENCH exits pio_ns=[0-9]+ .*kick_queue=none' \
 	no "pvguest.run=bench-exits,n=100"
 
-echo "qemu microvm: $passed passed, $failed failed"
-if [ "$failed" -gt 0 ]; then
-	exit 1
-elif [ "$passed" -eq 0 ]; then
-	exit 77
-fi
-exit 0
+qemu_exit microvm

@@ -79,10 +79,4 @@ run q35 -M q35
 cmdline="pvguest.run=pci" want="^PVGUEST RESULT pci PASS devices=[0-9]+ ecam=0xb0000000" \
 	run q35-pci -M q35
 
-echo "qemu pvguest: $passed passed, $failed failed, $skipped skipped"
-if [ "$failed" -gt 0 ]; then
-	exit 1
-elif [ "$passed" -eq 0 ]; then
-	exit 77
-fi
-exit 0
+qemu_exit pvguest ", $skipped skipped"
