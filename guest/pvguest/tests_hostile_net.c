@@ -872,8 +872,10 @@ static enum hostile_outcome qreg_enable_after_ok(struct hn *hn)
 {
 	const struct vdev_regs *r = hn_qsel_tx(hn);
 
+	/* virtio-mmio lets a driver stop a queue; vireo stops the whole
+	 * device then (NEEDS_RESET): it cannot stop one queue under its workers */
 	if (r->disable_ok)
-		hn->expect_override = HO(ACCEPTED);
+		hn->expect_override = HO(NEEDS_RESET);
 	h_reg_write(&hn->h, r->enable, r->enable_width, 0);
 	h_note(&hn->h, "enable-reads=%lu",
 	       (unsigned long)h_reg_read(&hn->h, r->enable, r->enable_width));

@@ -78,6 +78,16 @@ static void vm_queue_write(struct virtio_mmio *m, uint32_t off, uint32_t v)
 	struct virtio_dev *d = m->vdev;
 	struct vq *vq = vm_selected(m);
 
+	/* GUEST: QueueReady 0 is how a driver stops a queue, and after it the
+	 * device must not touch that queue (§4.2.2.1). A device has no way to
+	 * stop one queue under its running workers, so it stops all of them:
+	 * NEEDS_RESET, and the queue reads back 0 as the driver waits for. */
+	if (vq && off == VIRTIO_MMIO_QUEUE_READY && v == 0 && d->queue_enabled[m->queue_sel] &&
+	    !virtio_queue_config_allowed(d)) {
+		d->queue_enabled[m->queue_sel] = false;
+		virtio_set_needs_reset(d, "a queue was stopped (QueueReady 0) while the device ran");
+		return;
+	}
 	/* GUEST: queue registers are the driver's only until DRIVER_OK; then
 	 * the device uses the rings, and a change would move them under it */
 	if (!vq || !virtio_queue_config_allowed(d)) {

@@ -92,7 +92,9 @@ def expect(problems, what, got, want_status, want_fault=None):
             problems.append(f"{what}: fault {fault!r} lacks {want_fault!r}")
 
 
-def boot_source(elf, test, extra=""):
+def boot_source(elf, transport, test, extra=""):
+    """pvguest as the kernel, running test over the VM's virtio transport."""
+    extra += " pvguest.transport=mmio" if transport == "mmio" else ""
     return {"kernel_image_path": elf,
             "boot_args": f"console=ttyS0 reboot=k panic=1 pvguest.run={test} {extra}".strip()}
 
@@ -112,7 +114,7 @@ def case_getting_started(vireo, elf, tmp, transport):
     expect(problems, "PUT /logger", api.put("/logger", {
         "log_path": log, "level": "Debug", "show_level": True, "show_log_origin": True}), 204)
     expect(problems, "PUT /boot-source", api.put("/boot-source", boot_source(
-        elf, "blk-verify", "pvguest.blk_id=" + os.path.basename(img))), 204)
+        elf, transport, "blk-verify", "pvguest.blk_id=" + os.path.basename(img))), 204)
     expect(problems, "PUT /drives/rootfs", api.put("/drives/rootfs", {
         "drive_id": "rootfs", "path_on_host": img, "is_root_device": True,
         "is_read_only": False}), 204)
@@ -146,7 +148,8 @@ def case_lifecycle(vireo, elf, tmp, transport):
            "not supported before starting the microVM")
     expect(problems, "InstanceStart without a kernel", api.put("/actions", {
         "action_type": "InstanceStart"}), 400, "without kernel configuration")
-    expect(problems, "PUT /boot-source", api.put("/boot-source", boot_source(elf, "idle")), 204)
+    expect(problems, "PUT /boot-source",
+           api.put("/boot-source", boot_source(elf, transport, "idle")), 204)
     imgs = [os.path.join(tmp, f"swap{i}.img") for i in range(2)]
     for img in imgs:
         with open(img, "wb") as f:
@@ -212,7 +215,7 @@ def case_ctrl_alt_del(vireo, elf, tmp, transport):
         return ["the API socket never answered"]
     api = vm.api
     expect(problems, "PUT /boot-source", api.put("/boot-source",
-                                                 boot_source(elf, "ctrlaltdel")), 204)
+                                                 boot_source(elf, transport, "ctrlaltdel")), 204)
     expect(problems, "InstanceStart", api.put("/actions", {"action_type": "InstanceStart"}), 204)
     if not vm.wait_output("PVGUEST INFO ctrlaltdel waiting"):
         problems.append("the guest never waited for the keys")
@@ -347,7 +350,7 @@ def case_config_file(vireo, elf, tmp, transport):
     with open(img, "wb") as f:
         f.truncate(64 << 20)
     conf = {
-        "boot-source": boot_source(elf, "blk-verify", "pvguest.blk_id=data.img"),
+        "boot-source": boot_source(elf, transport, "blk-verify", "pvguest.blk_id=data.img"),
         "drives": [{"drive_id": "data", "path_on_host": img, "is_root_device": False,
                     "is_read_only": False}],
         "machine-config": {"vcpu_count": 1, "mem_size_mib": 128},

@@ -124,7 +124,8 @@ def run(args, cmdline):
             cmd = (vmm.qemu_cmd(cmdline, "q35", args.kernel, args.qemu,
                                 devices=vmm.qemu_net(args.queues)) if args.qemu else
                    vmm.vireo_cmd(cmdline, args.kernel, args.vireo,
-                                 devices=vmm.vireo_net(args.queues)))
+                                 devices=vmm.vireo_net(args.queues) +
+                                 ["--transport", args.transport]))
             out_path, err_path = os.path.join(tmp, "vmm.out"), os.path.join(tmp, "vmm.err")
             status = run_vmm(ns.cmd(cmd), out_path, err_path, args.timeout, bool(args.qemu))
             tap = ns.tap_stats()
@@ -153,6 +154,8 @@ def main():
     ap.add_argument("--qemu", nargs="?", const="qemu-system-x86_64", default=None,
                     help="run under QEMU (this binary) instead of vireo")
     ap.add_argument("--timeout", type=float, default=TIMEOUT)
+    ap.add_argument("--transport", choices=("pci", "mmio"), default="pci",
+                    help="vireo's --transport; pvguest.transport follows it")
     args = ap.parse_args()
     # SIGTERM (meson's timeout, kill) unwinds like ^C: the VMM, netpeer and
     # the namespaces started here are removed on the way out
@@ -172,7 +175,8 @@ def main():
             return 1
 
     name = args.test.split(",")[0]
-    cmdline = vmm.net_cmdline(args.test, args.extra)
+    extra = args.extra + (" pvguest.transport=mmio" if args.transport == "mmio" else "")
+    cmdline = vmm.net_cmdline(args.test, extra.strip())
     who = "QEMU" if args.qemu else "vireo"
     problems, hints = [], []
     t0 = time.monotonic()

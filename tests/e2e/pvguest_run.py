@@ -2,10 +2,11 @@
 """Boots pvguest under vireo and checks what the guest reports.
 
 usage: pvguest_run.py VIREO KERNEL [--cpus N] [--memory SIZE] [--test NAME]
-                      [--initrd-bytes N] [--expect REGEX]...
+                      [--initrd-bytes N] [--expect REGEX]... [--transport mmio]
 
 Checks: the guest prints PVGUEST READY, its echoed cmdline matches what was
-passed, PVGUEST RESULT <test> PASS with cpus/mem_mib matching the flags, and
+passed (over virtio-mmio, plus the virtio_mmio.device= entries vireo
+appends), PVGUEST RESULT <test> PASS with cpus/mem_mib matching the flags, and
 vireo exits with status 1 (debug-exit value 0)."""
 import argparse
 import os
@@ -40,12 +41,17 @@ def main():
     ap.add_argument("--disk", action="append", default=[],
                     help="SIZE[,opts]: attach a fresh raw image of SIZE with --disk opts")
     ap.add_argument("--extra", default="", help="more guest cmdline")
+    ap.add_argument("--transport", choices=("pci", "mmio"), default="pci",
+                    help="vireo's --transport; pvguest.transport follows it")
     args = ap.parse_args()
 
     cmdline = f"pvguest.run={args.test} pvguest.cpus={args.cpus} console=ttyS0 x=\"a b\""
+    devices = []
+    if args.transport == "mmio":
+        cmdline += " pvguest.transport=mmio"
+        devices += ["--transport", "mmio"]
     if args.extra:
         cmdline += " " + args.extra
-    devices = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, spec in enumerate(args.disk):
             size, _, opts = spec.partition(",")
@@ -81,7 +87,9 @@ def main():
     if not re.search(r"^PVGUEST READY t_us=\d+\r?$", out, re.M):
         problems.append("no PVGUEST READY line")
     m = re.search(r"^PVGUEST CMDLINE (.*?)\r?$", out, re.M)
-    if not m or m.group(1) != cmdline:
+    # vireo announces each virtio-mmio window after the given command line
+    mmio_tail = r"( virtio_mmio\.device=4K@0x[0-9a-f]+:\d+)*" if args.transport == "mmio" else ""
+    if not m or not re.fullmatch(re.escape(cmdline) + mmio_tail, m.group(1)):
         problems.append(f"cmdline not intact: {m.group(1) if m else None!r}")
     name = args.test.split(",")[0]  # options after a comma are not part of the name
     want = rf"^PVGUEST RESULT {re.escape(name)} PASS"

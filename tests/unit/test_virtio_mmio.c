@@ -256,7 +256,7 @@ static void test_queue_frozen_after_driver_ok(void **state)
 	wr(f, VIRTIO_MMIO_QUEUE_NUM, 8);
 	wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, 0xdead000);
 	wr(f, VIRTIO_MMIO_QUEUE_USED_HIGH, 0xffffffff);
-	wr(f, VIRTIO_MMIO_QUEUE_READY, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 2);
 	assert_int_equal(vq->size, 64);
 	assert_int_equal(vq->desc_gpa, 0x100000);
 	assert_int_equal(vq->used_gpa, 0x108000);
@@ -268,6 +268,29 @@ static void test_queue_frozen_after_driver_ok(void **state)
 	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
 	wr(f, VIRTIO_MMIO_QUEUE_READY, 0); /* §4.2.3.2: a driver may take it back */
 	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 0);
+}
+
+/* QueueReady 0 on a running device stops the queue as §4.2.2.1 asks: it
+ * reads back 0 and the device stops, NEEDS_RESET with a config interrupt
+ * (vireo cannot stop one queue under a running device); a reset recovers. */
+static void test_queue_ready_0_stops_device(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f);
+	(void)interrupts(f);
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_true(rd(f, VIRTIO_MMIO_STATUS) & S_NR);
+	assert_int_equal(interrupts(f), 1);
+	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	/* once more: already stopped, nothing new */
+	wr(f, VIRTIO_MMIO_QUEUE_READY, 0);
+	assert_int_equal(interrupts(f), 0);
+	bring_up(f);
+	assert_false(rd(f, VIRTIO_MMIO_STATUS) & S_NR);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 1);
 }
 
 /* Rings the device cannot use (not a power of two, above the maximum, an
@@ -439,6 +462,7 @@ int main(void)
 		T(test_queue_num_max),
 		T(test_driver_ok_starts_queues),
 		T(test_queue_frozen_after_driver_ok),
+		T(test_queue_ready_0_stops_device),
 		T(test_bad_queue_needs_reset),
 		T(test_interrupt_status_and_ack),
 		T(test_needs_reset_from_device),
