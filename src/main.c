@@ -39,7 +39,7 @@ static int run(const struct vm_config *cfg)
 		return EXIT_RUNTIME;
 	}
 	/* Beyond what the host allows is still the user's input: a usage error. */
-	if (config_check_limits(cfg, &lim, &e)) {
+	if (config_check_limits(cfg, &lim, CONFIG_FROM_CLI, &e)) {
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_USAGE;
 	}

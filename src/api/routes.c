@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/firecracker.h"
@@ -104,6 +105,25 @@ static int api_get_machine_config(struct api_call *c)
 	return 0;
 }
 
+static int api_get_vm_config(struct api_call *c)
+{
+	char *s = fc_get_vm_config(&c->r->cfg);
+
+	if (!s)
+		return errf(&c->e, -ENOMEM, "out of memory");
+	c->resp->status = 200;
+	c->resp->body = s;
+	return 0;
+}
+
+/* The GETs and PATCHes of resources that later issues build (balloon,
+ * MMDS, pmem, memory hotplug): their PUTs say "not supported yet", and so
+ * do these. */
+static int api_unsupported(struct api_call *c)
+{
+	return errf(&c->e, -ENOTSUP, "%s: not supported yet", c->req->path);
+}
+
 int api_instance_start(struct api_routes *r, struct errbuf *e)
 {
 	struct vm_config boot;
@@ -127,7 +147,7 @@ int api_instance_start(struct api_routes *r, struct errbuf *e)
 	free(boot.cmdline);
 	boot.cmdline = cmdline;
 	boot.transport = r->enable_pci ? CONFIG_TRANSPORT_PCI : CONFIG_TRANSPORT_MMIO;
-	ret = config_check_limits(&boot, &r->limits, e);
+	ret = config_check_limits(&boot, &r->limits, CONFIG_FROM_FIRECRACKER, e);
 	if (!ret)
 		ret = vmm_boot(r->vmm, &boot, e);
 	config_free(&boot);
@@ -208,14 +228,32 @@ static int api_patch_drive(struct api_call *c)
 			break;
 	if (!ret && i == next.nr_disks)
 		ret = errf(&c->e, -EINVAL, "drive_id: no drive %s", c->id);
-	if (!ret)
-		ret = vmm_update_device(c->r->vmm, "blk", i, &next, &c->e);
+	if (!ret && (ret = vmm_update_device(c->r->vmm, "blk", i, &next, &c->e))) {
+		char why[sizeof(c->e.msg)];
+
+		/* the file that would not open is the body's path_on_host */
+		memcpy(why, c->e.msg, sizeof(why));
+		errf(&c->e, ret, "path_on_host: %s", why);
+	}
 	if (ret) {
 		config_free(&next);
 		return ret;
 	}
 	config_free(&c->r->cfg);
 	c->r->cfg = next;
+	return 0;
+}
+
+/* A file the VM will read: there, readable, and a regular file (a
+ * directory opens too, and would fail only at InstanceStart). */
+static int api_check_file(const char *field, const char *path, struct errbuf *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) || access(path, R_OK))
+		return errf(e, -EINVAL, "%s: %s: %s", field, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return errf(e, -EINVAL, "%s: %s is not a regular file", field, path);
 	return 0;
 }
 
@@ -235,10 +273,9 @@ static int api_put_boot_source(struct vm_config *cfg, const char *body, size_t l
 		config_free(&before);
 		return ret;
 	}
-	if (access(cfg->kernel, R_OK))
-		ret = errf(e, -EINVAL, "kernel_image_path: %s: %s", cfg->kernel, strerror(errno));
-	else if (cfg->initrd && access(cfg->initrd, R_OK))
-		ret = errf(e, -EINVAL, "initrd_path: %s: %s", cfg->initrd, strerror(errno));
+	ret = api_check_file("kernel_image_path", cfg->kernel, e);
+	if (!ret && cfg->initrd)
+		ret = api_check_file("initrd_path", cfg->initrd, e);
 	if (ret) {
 		config_free(cfg);
 		*cfg = before; /* the request changes nothing */
@@ -248,50 +285,81 @@ static int api_put_boot_source(struct vm_config *cfg, const char *body, size_t l
 	return 0;
 }
 
+/* Machine config: Firecracker takes any size here and fails at boot;
+ * vireo checks this host's limits (vCPUs, memory) at once. */
+static int api_machine_config(struct api_call *c, api_config_fn apply)
+{
+	struct vm_config before;
+	int ret;
+
+	ret = config_copy(&before, &c->r->cfg);
+	if (ret)
+		return errf(&c->e, ret, "out of memory");
+	ret = apply(&c->r->cfg, c->req->body, c->req->body_len, &c->note, &c->e);
+	if (!ret && (ret = config_check_limits(&c->r->cfg, &c->r->limits,
+						   CONFIG_FROM_FIRECRACKER, &c->e))) {
+		config_free(&c->r->cfg);
+		c->r->cfg = before; /* the request changes nothing */
+		return ret;
+	}
+	config_free(&before);
+	return ret;
+}
+
+static int api_put_machine_config(struct api_call *c)
+{
+	return api_machine_config(c, fc_put_machine_config);
+}
+
+static int api_patch_machine_config(struct api_call *c)
+{
+	return api_machine_config(c, fc_patch_machine_config);
+}
+
 /* --- the table ---------------------------------------------------------- */
 
 #define ROUTE_ACTION(m, p, s, ph, fn) { m, p, s, false, ph, NULL, NULL, fn }
 #define ROUTE_ACTION_ID(m, p, ph, fn) { m, p, NULL, true, ph, NULL, NULL, fn }
-#define ROUTE_CONFIG(m, p, ph, fn) { m, p, NULL, false, ph, fn, NULL, NULL }
+#define ROUTE_CONFIG(m, p, s, ph, fn) { m, p, s, false, ph, fn, NULL, NULL }
 #define ROUTE_CONFIG_ID(m, p, ph, fn) { m, p, NULL, true, ph, NULL, fn, NULL }
 
 static const struct api_route_entry api_routes_table[] = {
 	ROUTE_ACTION("GET", "", NULL, API_ANY, api_get_instance),
 	ROUTE_ACTION("GET", "version", NULL, API_ANY, api_get_version),
 	ROUTE_ACTION("GET", "machine-config", NULL, API_ANY, api_get_machine_config),
+	ROUTE_ACTION("GET", "vm", "config", API_ANY, api_get_vm_config),
 	ROUTE_ACTION("PUT", "actions", NULL, API_ANY, api_put_actions),
 	ROUTE_ACTION("PATCH", "vm", NULL, API_POST_BOOT, api_patch_vm),
-	ROUTE_CONFIG("PUT", "boot-source", API_PRE_BOOT, api_put_boot_source),
-	ROUTE_CONFIG("PUT", "machine-config", API_PRE_BOOT, fc_put_machine_config),
-	ROUTE_CONFIG("PATCH", "machine-config", API_PRE_BOOT, fc_patch_machine_config),
+	ROUTE_CONFIG("PUT", "boot-source", NULL, API_PRE_BOOT, api_put_boot_source),
+	ROUTE_ACTION("PUT", "machine-config", NULL, API_PRE_BOOT, api_put_machine_config),
+	ROUTE_ACTION("PATCH", "machine-config", NULL, API_PRE_BOOT, api_patch_machine_config),
 	ROUTE_CONFIG_ID("PUT", "drives", API_PRE_BOOT, fc_put_drive),
 	ROUTE_ACTION_ID("PATCH", "drives", API_POST_BOOT, api_patch_drive),
 	ROUTE_CONFIG_ID("PUT", "network-interfaces", API_PRE_BOOT, fc_put_net),
 	ROUTE_CONFIG_ID("PATCH", "network-interfaces", API_POST_BOOT, fc_patch_net),
-	ROUTE_CONFIG("PUT", "logger", API_PRE_BOOT, fc_put_logger),
-	ROUTE_CONFIG("PUT", "metrics", API_PRE_BOOT, fc_put_metrics),
-	ROUTE_CONFIG("PUT", "serial", API_PRE_BOOT, fc_put_serial),
+	ROUTE_CONFIG("PUT", "logger", NULL, API_PRE_BOOT, fc_put_logger),
+	ROUTE_CONFIG("PUT", "metrics", NULL, API_PRE_BOOT, fc_put_metrics),
+	ROUTE_CONFIG("PUT", "serial", NULL, API_PRE_BOOT, fc_put_serial),
 	/* resources of later issues: bodies checked, then "not supported yet" */
-	ROUTE_CONFIG("PUT", "vsock", API_PRE_BOOT, fc_put_vsock),
-	ROUTE_CONFIG("PUT", "balloon", API_PRE_BOOT, fc_put_balloon),
-	ROUTE_CONFIG("PATCH", "balloon", API_ANY, fc_patch_balloon),
-	ROUTE_CONFIG("PUT", "entropy", API_PRE_BOOT, fc_put_entropy),
-	ROUTE_CONFIG("PUT", "mmds", API_ANY, fc_put_mmds),
-	ROUTE_CONFIG("PUT", "cpu-config", API_PRE_BOOT, fc_put_cpu_config),
+	ROUTE_CONFIG("PUT", "vsock", NULL, API_PRE_BOOT, fc_put_vsock),
+	ROUTE_CONFIG("PUT", "balloon", NULL, API_PRE_BOOT, fc_put_balloon),
+	ROUTE_CONFIG("PATCH", "balloon", NULL, API_ANY, fc_patch_balloon),
+	ROUTE_CONFIG("PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats),
+	ROUTE_ACTION("GET", "balloon", NULL, API_ANY, api_unsupported),
+	ROUTE_ACTION("GET", "balloon", "statistics", API_ANY, api_unsupported),
+	ROUTE_CONFIG("PUT", "entropy", NULL, API_PRE_BOOT, fc_put_entropy),
+	ROUTE_CONFIG("PUT", "mmds", NULL, API_ANY, fc_put_mmds),
+	ROUTE_CONFIG("PUT", "mmds", "config", API_PRE_BOOT, fc_put_mmds_config),
+	ROUTE_ACTION("GET", "mmds", NULL, API_ANY, api_unsupported),
+	ROUTE_ACTION("PATCH", "mmds", NULL, API_ANY, api_unsupported),
+	ROUTE_CONFIG("PUT", "cpu-config", NULL, API_PRE_BOOT, fc_put_cpu_config),
 	ROUTE_CONFIG_ID("PUT", "pmem", API_PRE_BOOT, fc_put_pmem),
-};
-
-/* The table's second-level paths that are not {id}s. */
-static const struct {
-	const char *method, *path, *sub;
-	enum api_phase phase;
-	api_config_fn config;
-} api_subroutes[] = {
-	{ "PUT", "mmds", "config", API_PRE_BOOT, fc_put_mmds_config },
-	{ "PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats },
-	{ "PUT", "snapshot", "create", API_POST_BOOT, fc_put_snapshot_create },
-	{ "PUT", "snapshot", "load", API_PRE_BOOT, fc_put_snapshot_load },
-	{ "PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug },
+	ROUTE_ACTION_ID("PATCH", "pmem", API_POST_BOOT, api_unsupported),
+	ROUTE_CONFIG("PUT", "snapshot", "create", API_POST_BOOT, fc_put_snapshot_create),
+	ROUTE_CONFIG("PUT", "snapshot", "load", API_PRE_BOOT, fc_put_snapshot_load),
+	ROUTE_CONFIG("PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug),
+	ROUTE_ACTION("GET", "hotplug", "memory", API_ANY, api_unsupported),
+	ROUTE_ACTION("PATCH", "hotplug", "memory", API_ANY, api_unsupported),
 };
 
 /* Splits "/a/b/c" into at most API_PATH_SEGMENTS segments (copied into
@@ -356,7 +424,9 @@ static int api_dispatch(struct api_call *c)
 
 		if (strcmp(t->method, req->method) || strcmp(t->path, seg[0]))
 			continue;
-		if (n != (t->has_id ? 2 : 1)) {
+		if (t->sub && (n != 2 || strcmp(t->sub, seg[1])))
+			continue;
+		if (n != (t->has_id || t->sub ? 2 : 1)) {
 			if (t->has_id && n == 1)
 				return api_check_id(NULL, &c->e);
 			continue;
@@ -371,15 +441,6 @@ static int api_dispatch(struct api_call *c)
 		if (t->config)
 			return t->config(&c->r->cfg, req->body, req->body_len, &c->note, &c->e);
 		return t->config_id(&c->r->cfg, seg[1], req->body, req->body_len, &c->note, &c->e);
-	}
-	for (size_t i = 0; n == 2 && i < sizeof(api_subroutes) / sizeof(api_subroutes[0]); i++) {
-		if (strcmp(api_subroutes[i].method, req->method) ||
-		    strcmp(api_subroutes[i].path, seg[0]) || strcmp(api_subroutes[i].sub, seg[1]))
-			continue;
-		if (!api_phase_ok(c->r, api_subroutes[i].phase, &c->e))
-			return -EINVAL;
-		return api_subroutes[i].config(&c->r->cfg, req->body, req->body_len, &c->note,
-					       &c->e);
 	}
 	return errf(&c->e, -EINVAL, "Invalid request method and/or path: %s %s.", req->method,
 		    req->path);

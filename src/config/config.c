@@ -97,13 +97,16 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 }
 
 int config_check_limits(const struct vm_config *cfg, const struct host_limits *lim,
-			struct errbuf *e)
+			enum config_source from, struct errbuf *e)
 {
+	bool cli = from == CONFIG_FROM_CLI;
+
 	if (cfg->cpus > lim->max_cpus)
-		return errf(e, -EINVAL, "--cpus: %u is more than this host allows (%u)", cfg->cpus,
-			    lim->max_cpus);
+		return errf(e, -EINVAL, "%s: %u is more than this host allows (%u)",
+			    cli ? "--cpus" : "vcpu_count", cfg->cpus, lim->max_cpus);
 	if (cfg->mem_size > lim->max_memory)
-		return errf(e, -EINVAL, "--memory: %llu MiB is more than the host's %llu MiB",
+		return errf(e, -EINVAL, "%s: %llu MiB is more than the host's %llu MiB",
+			    cli ? "--memory" : "mem_size_mib",
 			    (unsigned long long)(cfg->mem_size >> 20),
 			    (unsigned long long)(lim->max_memory >> 20));
 	return 0;

@@ -114,10 +114,15 @@ struct host_limits {
 	uint64_t max_memory;
 };
 
+/* Who wrote the config, for messages that name a setting as its author
+ * knows it: "--memory" or "mem_size_mib". */
+enum config_source { CONFIG_FROM_CLI, CONFIG_FROM_FIRECRACKER };
+
 /* Checks the config against the host's limits: exceeding them is still a
  * usage error. Returns 0 or -EINVAL with e naming the setting. */
 int config_check_limits(const struct vm_config *cfg, const struct host_limits *lim,
-			struct errbuf *e) __attribute__((warn_unused_result));
+			enum config_source from, struct errbuf *e)
+	__attribute__((warn_unused_result));
 
 /* "52:54:00:12:34:56": six hex pairs, a unicast address. 0, or -EINVAL
  * with e saying what is expected; mac is written only on success. */

@@ -456,6 +456,99 @@ char *fc_get_machine_config(const struct vm_config *cfg)
 	return s;
 }
 
+/* --- the whole configuration (GET /vm/config) ---------------------------- */
+
+static json_t *fc_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *fc_drives_json(const struct vm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < cfg->nr_disks; i++) {
+		const struct config_disk *d = &cfg->disks[i];
+		json_t *o = json_pack("{s:o, s:s, s:b, s:o, s:b, s:s, s:s, s:n}",
+				      "drive_id", fc_str_or_null(d->api_id ? d->api_id : d->id),
+				      "path_on_host", d->path, "is_root_device", d->root,
+				      "partuuid", fc_str_or_null(d->partuuid),
+				      "is_read_only", d->readonly,
+				      "cache_type", cache_types[d->flush ? 1 : 0],
+				      "io_engine", io_engines[d->engine == CONFIG_ENGINE_URING],
+				      "rate_limiter");
+
+		if (!o || json_array_append_new(a, o)) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *fc_nets_json(const struct vm_config *cfg)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < cfg->nr_nets; i++) {
+		const struct config_net *n = &cfg->nets[i];
+		char mac[18];
+		json_t *o;
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		o = json_pack("{s:o, s:s, s:o, s:n, s:n}",
+			      "iface_id", fc_str_or_null(n->api_id ? n->api_id : n->tap),
+			      "host_dev_name", n->tap,
+			      "guest_mac", n->mac_set ? json_string(mac) : json_null(),
+			      "rx_rate_limiter", "tx_rate_limiter");
+		if (o && n->mtu && json_object_set_new(o, "mtu", json_integer(n->mtu))) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (!o || json_array_append_new(a, o)) {
+			json_decref(o);
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+char *fc_get_vm_config(const struct vm_config *cfg)
+{
+	const struct config_logger *lg = &cfg->logger;
+	json_t *logger = json_pack("{s:o, s:s, s:b, s:b, s:o}",
+				   "log_path", fc_str_or_null(lg->path),
+				   "level", log_levels[lg->level],
+				   "show_level", lg->show_level, "show_log_origin", lg->show_origin,
+				   "module", fc_str_or_null(lg->module));
+	json_t *metrics = cfg->metrics.path ?
+		json_pack("{s:s}", "metrics_path", cfg->metrics.path) : json_null();
+	json_t *boot = cfg->kernel ?
+		json_pack("{s:s, s:o, s:o}", "kernel_image_path", cfg->kernel,
+			  "initrd_path", fc_str_or_null(cfg->initrd),
+			  "boot_args", fc_str_or_null(cfg->cmdline)) : json_null();
+	/* vireo has none of the rest yet: Firecracker's null for each */
+	json_t *o = json_pack("{s:n, s:o, s:o, s:n, s:o, s:{s:I, s:I, s:b, s:b, s:s}, "
+			      "s:o, s:n, s:o, s:n, s:n}",
+			      "balloon", "drives", fc_drives_json(cfg), "boot-source", boot,
+			      "cpu-config", "logger", logger,
+			      "machine-config", "vcpu_count", (json_int_t)cfg->cpus,
+			      "mem_size_mib", (json_int_t)(cfg->mem_size >> 20), "smt", 0,
+			      "track_dirty_pages", 0,
+			      "huge_pages", huge_pages[cfg->mem_thp ? HUGE_THP : HUGE_NONE],
+			      "metrics", metrics, "mmds-config",
+			      "network-interfaces", fc_nets_json(cfg), "vsock", "entropy");
+	char *s;
+
+	if (!o)
+		return NULL;
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
 /* --- drives --------------------------------------------------------------- */
 
 static int fc_find_disk(const struct vm_config *cfg, const char *api_id)

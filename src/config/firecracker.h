@@ -53,6 +53,12 @@ int fc_patch_machine_config(struct vm_config *cfg, const char *body, size_t len,
  * string the caller free()s; NULL when out of memory. */
 char *fc_get_machine_config(const struct vm_config *cfg);
 
+/* GET /vm/config: the whole of cfg as a Firecracker config file (which
+ * fc_config_file reads back to the same cfg), with null for what vireo has
+ * not built yet; a NUL-terminated string the caller free()s, NULL when out
+ * of memory. */
+char *fc_get_vm_config(const struct vm_config *cfg);
+
 /* PUT /drives/{id}: adds or replaces the drive; the root device goes first.
  * PATCH /drives/{id}: a new path_on_host (the VMM reopens it). */
 int fc_put_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
