@@ -48,10 +48,22 @@ struct api_route_entry {
 
 /* --- answers ------------------------------------------------------------ */
 
-/* {"fault_message": msg}; jansson escapes what needs it. */
+/* {"fault_message": msg}; jansson escapes what needs it. A message that
+ * quotes the client's bytes (a path, a field name) may not be UTF-8, which
+ * JSON cannot carry: those bytes become '?'. */
 static void api_fault(struct api_response *resp, const char *msg)
 {
 	json_t *o = json_pack("{s:s}", "fault_message", msg);
+	char ascii[sizeof(((struct errbuf *)0)->msg)];
+
+	if (!o) {
+		size_t i;
+
+		for (i = 0; msg[i] && i + 1 < sizeof(ascii); i++)
+			ascii[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+		ascii[i] = '\0';
+		o = json_pack("{s:s}", "fault_message", ascii);
+	}
 
 	resp->status = 400;
 	resp->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
