@@ -73,29 +73,28 @@ void test_info(struct test_ctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-int tests_run(const char *cmdline)
+/* One test: "name[,opts]". Prints its RESULT line; 1 if it failed. */
+static int test_run_one(const char *cmdline, char *spec)
 {
 	static const char *const status_word[] = { "PASS", "FAIL", "SKIP" };
 	static struct test_ctx ctx;
-	char run[128];
 	struct test_ctx *c = &ctx;
 
-	if (cmdline_get(cmdline, "pvguest.run", run, sizeof(run)) < 0)
-		memcpy(run, "boot", 5);
-	char *comma = strchr(run, ',');
+	memset(c, 0, sizeof(*c));
+	char *comma = strchr(spec, ',');
 	if (comma)
 		*comma = 0;
-	c->name = run;
+	c->name = spec;
 	c->opts = comma ? comma + 1 : "";
 	c->cmdline = cmdline;
-	current_test = run;
+	current_test = spec;
 
 	const struct test *t = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(tests); i++)
-		if (strcmp(tests[i].name, run) == 0)
+		if (strcmp(tests[i].name, spec) == 0)
 			t = &tests[i];
 	if (!t) {
-		printf("PVGUEST RESULT %s FAIL reason=unknown-test\n", run);
+		printf("PVGUEST RESULT %s FAIL reason=unknown-test\n", spec);
 		return 1;
 	}
 	c->name = t->name;
@@ -116,4 +115,21 @@ int tests_run(const char *cmdline)
 	else
 		printf("PVGUEST RESULT %s %s%s\n", t->name, status_word[st], c->kv);
 	return st == TEST_FAIL;
+}
+
+int tests_run(const char *cmdline)
+{
+	static char run[128];
+	int failed = 0;
+
+	if (cmdline_get(cmdline, "pvguest.run", run, sizeof(run)) < 0)
+		memcpy(run, "boot", 5);
+	/* "a+b,opts+c": each in turn, on the devices the one before left */
+	for (char *spec = run, *plus; spec; spec = plus) {
+		plus = strchr(spec, '+');
+		if (plus)
+			*plus++ = 0;
+		failed |= test_run_one(cmdline, spec);
+	}
+	return failed;
 }

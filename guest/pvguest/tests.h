@@ -32,8 +32,9 @@ enum test_status test_fail(struct test_ctx *c, const char *reason, const char *f
 /* Print "PVGUEST INFO <test> <formatted>" without failing. */
 void test_info(struct test_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Run the test that "pvguest.run=<name>[,opts]" names ("boot" if absent) and
- * print its RESULT line. Returns 1 if it failed, else 0. BSP, ring 3. */
+/* Run the tests that "pvguest.run=<name>[,opts][+<name>[,opts]]..." names
+ * ("boot" if absent), in turn, each printing its RESULT line. Returns 1 if
+ * any failed, else 0. BSP, ring 3. */
 int tests_run(const char *cmdline);
 
 /* The tests (one file each). */
