@@ -5,7 +5,9 @@ import http.client
 import json
 import os
 import socket
+import signal
 import subprocess
+import threading
 import time
 
 
@@ -85,3 +87,59 @@ def start(vireo, args, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
     """vireo with Firecracker's flags (no subcommand), stdin closed."""
     return subprocess.Popen([vireo] + list(args), stdin=subprocess.DEVNULL, stdout=stdout,
                             stderr=stderr)
+
+
+class Instance:
+    """One vireo started with Firecracker's flags (args), its output (the
+    guest's serial console) read as it comes, and its API socket (sock;
+    None with --no-api) waited for. wrap(argv): the command that runs it
+    (a network namespace's netns.Netns.cmd), else vireo itself."""
+
+    def __init__(self, vireo, args, sock=None, wrap=None, boot_timeout=120):
+        argv = [vireo] + list(args)
+        self.proc = start(argv[0], argv[1:]) if wrap is None else subprocess.Popen(
+            wrap(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        self.sock = sock
+        self.boot_timeout = boot_timeout
+        self.out = b""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.ok = wait_socket(sock, self.proc) if sock else self.proc.poll() is None
+        self.api = Client(sock) if sock else None
+
+    def _read(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
+            self.out += chunk
+
+    def wait_output(self, text, timeout=None):
+        """True once the guest has printed text."""
+        deadline = time.monotonic() + (timeout or self.boot_timeout)
+        while text.encode() not in self.out and time.monotonic() < deadline:
+            if self.proc.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.01)
+        return text.encode() in self.out
+
+    def finish(self, timeout=None):
+        """Waits for vireo to end (then kills it); (status, stdout, stderr)."""
+        try:
+            self.proc.wait(timeout=timeout or self.boot_timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join(10)
+        err = self.proc.stderr.read()
+        if self.api:
+            self.api.close()
+        return (self.proc.returncode, self.out.decode(errors="replace"),
+                err.decode(errors="replace"))
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def stop(self):
+        """SIGTERM, as Kata and the go-sdk stop Firecracker; finish."""
+        self.signal(signal.SIGTERM)
+        return self.finish(30)

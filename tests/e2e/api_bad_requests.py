@@ -17,7 +17,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -231,32 +230,11 @@ def raw_send(sock_path, data, timeout=5):
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
-class Vireo:
-    def __init__(self, vireo, tmp, transport):
-        self.sock = os.path.join(tmp, "api.sock")
-        self.out = open(os.path.join(tmp, "out"), "wb")
-        args = ["--api-sock", self.sock, "--id", "bad", "--http-api-max-payload-size",
-                str(PAYLOAD_LIMIT)] + (["--enable-pci"] if transport == "pci" else [])
-        self.proc = fcapi.start(vireo, args, stdout=self.out, stderr=subprocess.PIPE)
-        self.ok = fcapi.wait_socket(self.sock, self.proc)
-        self.api = fcapi.Client(self.sock)
-
-    def state(self):
-        status, vm_config, _ = self.api.get("/vm/config")
-        _, info, _ = self.api.get("/")
-        return status, vm_config, (info or {}).get("state")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.out.close()
-        self.api.close()
-        return self.proc.returncode, self.proc.stderr.read().decode(errors="replace")
+def vm_state(vm):
+    """What must not change: (status, GET /vm/config, GET /'s state)."""
+    status, vm_config, _ = vm.api.get("/vm/config")
+    _, info, _ = vm.api.get("/")
+    return status, vm_config, (info or {}).get("state")
 
 
 def check(vm, cases, before, problems):
@@ -274,7 +252,7 @@ def check(vm, cases, before, problems):
             problems.append(f"{method} {path} ({name}): {status} {answer}")
         elif names and names not in fault:
             problems.append(f"{method} {path} ({name}): fault {fault!r} does not name {names!r}")
-        after = vm.state()
+        after = vm_state(vm)
         if after != before:
             problems.append(f"{method} {path} ({name}) changed the VM: {before} -> {after}")
             before = after
@@ -292,11 +270,14 @@ def main():
         img = os.path.join(tmp, "data.img")
         with open(img, "wb") as f:
             f.truncate(16 << 20)
-        vm = Vireo(args.vireo, tmp, args.transport)
+        sock = os.path.join(tmp, "api.sock")
+        vm = fcapi.Instance(args.vireo, [
+            "--api-sock", sock, "--id", "bad", "--http-api-max-payload-size", str(PAYLOAD_LIMIT)] +
+            (["--enable-pci"] if args.transport == "pci" else []), sock)
         if not vm.ok:
             print("FAIL: the API socket never answered:", vm.stop())
             return 1
-        before = vm.state()
+        before = vm_state(vm)
         if before[0] != 200 or before[2] != "Not started":
             problems.append(f"GET /vm/config, GET /: {before}")
 
@@ -320,8 +301,8 @@ def main():
             s.sendall(data)
             stuck.append(s)
             sent += 1
-        if vm.state() != before:
-            problems.append(f"after raw and half-sent requests: {vm.state()}")
+        if vm_state(vm) != before:
+            problems.append(f"after raw and half-sent requests: {vm_state(vm)}")
 
         # 16 clients at once, 16 bad requests each
         def client(i):
@@ -337,8 +318,8 @@ def main():
             problems.append(f"16 clients: statuses {sorted(set(codes))}, all should be 400")
         for s in stuck:
             s.close()
-        if vm.state() != before:
-            problems.append(f"after 16 clients: {vm.state()}")
+        if vm_state(vm) != before:
+            problems.append(f"after 16 clients: {vm_state(vm)}")
 
         # after boot: what only comes before it, and bad post-boot bodies
         boot = [("/boot-source", {"kernel_image_path": args.elf, "boot_args":
@@ -352,7 +333,7 @@ def main():
             status, answer, _ = vm.api.put(path, body)
             if status != 204:
                 problems.append(f"PUT {path}: {status} {answer}")
-        booted = vm.state()
+        booted = vm_state(vm)
         if booted[2] != "Running":
             problems.append(f"after InstanceStart: {booted}")
         after_boot = [(f"{m} {p} after boot", m, p, good, "not supported after starting")
@@ -378,7 +359,7 @@ def main():
              {"snapshot_path": "/tmp/s", "mem_file_path": "/tmp/m"}, None),
         ]
         sent += check(vm, after_boot, booted, problems)
-        status, err = vm.stop()
+        status, _, err = vm.stop()
         if status != 128 + signal.SIGTERM:
             problems.append(f"SIGTERM: vireo exited {status}: {err.strip()}")
     for p in problems:

@@ -26,7 +26,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 # The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
@@ -36,49 +35,10 @@ from harness import fcapi, verdict  # noqa: E402
 BOOT_TIMEOUT = 120  # a failure detector only: pvguest's tests take well under a second
 
 
-class Instance:
-    """One vireo started with Firecracker's flags, its API socket and its
-    output (the guest's serial console), read as it comes."""
-
-    def __init__(self, vireo, tmp, name, extra=()):
-        self.sock = os.path.join(tmp, name + ".sock")
-        self.proc = fcapi.start(vireo, ["--api-sock", self.sock, "--id", name] + list(extra))
-        self.out = b""
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.ok = fcapi.wait_socket(self.sock, self.proc)
-        self.api = fcapi.Client(self.sock)
-
-    def _read(self):
-        for chunk in iter(lambda: self.proc.stdout.read1(4096), b""):
-            self.out += chunk
-
-    def wait_output(self, text, timeout=BOOT_TIMEOUT):
-        """True once the guest has printed text."""
-        deadline = time.monotonic() + timeout
-        while text.encode() not in self.out and time.monotonic() < deadline:
-            if self.proc.poll() is not None and not self.reader.is_alive():
-                break
-            time.sleep(0.01)
-        return text.encode() in self.out
-
-    def finish(self, timeout=BOOT_TIMEOUT):
-        """Waits for vireo to end; (status, stdout, stderr)."""
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.reader.join(10)
-        err = self.proc.stderr.read()
-        self.api.close()
-        return (self.proc.returncode, self.out.decode(errors="replace"),
-                err.decode(errors="replace"))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.finish(30)
+def start_vm(vireo, tmp, name, extra=()):
+    """vireo started as Firecracker's clients start it: --api-sock in tmp, --id name."""
+    sock = os.path.join(tmp, name + ".sock")
+    return fcapi.Instance(vireo, ["--api-sock", sock, "--id", name] + list(extra), sock)
 
 
 def expect(problems, what, got, want_status, want_fault=None):
@@ -106,7 +66,7 @@ def case_getting_started(vireo, elf, tmp, transport):
         f.truncate(64 << 20)
     log = os.path.join(tmp, "firecracker.log")
     open(log, "w").close()
-    vm = Instance(vireo, tmp, "started", ["--enable-pci"] if transport == "pci" else [])
+    vm = start_vm(vireo, tmp, "started", ["--enable-pci"] if transport == "pci" else [])
     if not vm.ok:
         vm.stop()
         return ["the API socket never answered"]
@@ -136,7 +96,7 @@ def case_getting_started(vireo, elf, tmp, transport):
 
 def case_lifecycle(vireo, elf, tmp, transport):
     problems = []
-    vm = Instance(vireo, tmp, "life", ["--enable-pci"] if transport == "pci" else [])
+    vm = start_vm(vireo, tmp, "life", ["--enable-pci"] if transport == "pci" else [])
     if not vm.ok:
         vm.stop()
         return ["the API socket never answered"]
@@ -209,7 +169,7 @@ def case_ctrl_alt_del(vireo, elf, tmp, transport):
     """firecracker-go-sdk's stop: SendCtrlAltDel; the guest sees the keys on
     its PS/2 controller and resets, and vireo exits 0."""
     problems = []
-    vm = Instance(vireo, tmp, "cad", ["--enable-pci"] if transport == "pci" else [])
+    vm = start_vm(vireo, tmp, "cad", ["--enable-pci"] if transport == "pci" else [])
     if not vm.ok:
         vm.stop()
         return ["the API socket never answered"]
@@ -251,7 +211,7 @@ def half_sent(sock):
 
 def case_bad_requests(vireo, elf, tmp, transport):
     problems = []
-    vm = Instance(vireo, tmp, "bad", ["--http-api-max-payload-size", "4096"] +
+    vm = start_vm(vireo, tmp, "bad", ["--http-api-max-payload-size", "4096"] +
                   (["--enable-pci"] if transport == "pci" else []))
     if not vm.ok:
         vm.stop()
