@@ -14,6 +14,7 @@ static const struct test tests[] = {
 	{ "msix", test_msix },
 	{ "mmio", test_mmio },
 	{ "blk-verify", test_blk_verify },
+	{ "blk-swap", test_blk_swap },
 	{ "hostile-vq", test_hostile_vq },
 	{ "hostile-blk", test_hostile_blk },
 	{ "blk-flush", test_blk_flush },
