@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/metrics.h"
+
 static void evloop_on_wake(void *opaque, uint32_t events)
 {
 	struct evloop *l = opaque;
@@ -94,6 +96,7 @@ int evloop_run_once(struct evloop *l, int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	metrics_add(&l->events, (uint64_t)n);
 	for (int i = 0; i < n; i++) {
 		struct ev_handler *h = evs[i].data.ptr;
 
@@ -124,6 +127,7 @@ int evloop_run(struct evloop *l)
 				sched_yield(); /* a task sharing this CPU runs first */
 			continue;
 		}
+		metrics_add(&l->events, (uint64_t)n);
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = evs[i].data.ptr;
 

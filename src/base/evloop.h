@@ -27,6 +27,7 @@ struct evloop {
 	 * 0 disables it. */
 	uint64_t poll_ns;
 	bool quiet; /* the handler running now called evloop_no_poll() */
+	uint64_t events; /* dispatched so far, for metrics (base/metrics.h) */
 	pthread_t thread; /* evloop_init's, which runs evloop_run */
 };
 
