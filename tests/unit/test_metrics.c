@@ -1,17 +1,24 @@
-/* Unit tests for the counter registry (base/metrics.c): groups registered
- * and gone, counters bumped from threads, the Prometheus text line by
- * line, deltas and Firecracker's per-device keys. */
+/* Unit tests for the counter registry (base/metrics.c) and the logger's
+ * line format (base/log.c): groups registered and gone, counters bumped
+ * from threads, the Prometheus text line by line, deltas, log levels, the
+ * module filter, rate limits, and Firecracker's log prefix. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <regex.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "base/log.h"
 #include "base/metrics.h"
 
 enum { A_READS, A_BYTES, A_ERRORS, A_NR };
@@ -136,12 +143,109 @@ static void test_threads(void **state)
 	assert_int_equal(metrics_read(&c), 400000);
 }
 
+/* --- the logger --------------------------------------------------------- */
+
+/* What the log wrote to the pipe so far. */
+static char *drain(int fd)
+{
+	static char buf[16384];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static void match(const char *text, const char *pattern)
+{
+	regex_t re;
+
+	assert_int_equal(regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE | REG_NOSUB), 0);
+	if (regexec(&re, text, 0, NULL, 0))
+		fail_msg("'%s' does not match /%s/", text, pattern);
+	regfree(&re);
+}
+
+#define TIME "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{9}"
+
+static void test_log_format(void **state)
+{
+	struct log_format f = { .id = "vm1", .level = LOG_INFO, .show_level = true,
+				.show_origin = true };
+	uint64_t *st = log_counters(), lines, suppressed;
+	int p[2];
+	char *out;
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	pthread_setname_np(pthread_self(), "tester");
+	assert_false(log_configured());
+	assert_true(log_enabled(LOG_WARN));
+	assert_false(log_enabled(LOG_INFO));
+	assert_int_equal(log_configure(p[1], &f), 0);
+	assert_true(log_configured());
+	assert_true(log_has_file());
+	assert_int_equal(log_configure(p[1], &f), -EALREADY);
+	lines = metrics_read(&st[LOG_STAT_LINES]);
+
+	log_warn("disk %d is %s", 2, "slow");
+	out = drain(p[0]);
+	match(out, "^" TIME " \\[vm1:tester:WARN:tests/unit/test_metrics\\.c:[0-9]+\\] disk 2 is "
+	      "slow\n$");
+	log_info("booted");
+	match(drain(p[0]), "^" TIME " \\[vm1:tester:INFO:[^]]+\\] booted\n$");
+	log_debug("not at Info");
+	assert_string_equal(drain(p[0]), "");
+	assert_false(log_enabled(LOG_DEBUG));
+	assert_int_equal(metrics_read(&st[LOG_STAT_LINES]), lines + 2);
+
+	/* a report of "vireo: " lines: each gets the prefix, in one write */
+	out = "vireo: vCPU 0: it broke\nvireo:   rip 0x1000\n";
+	log_text(out, strlen(out));
+	out = drain(p[0]);
+	match(out, "^" TIME " \\[vm1:tester:ERROR:[^]]+\\] vCPU 0: it broke\n" TIME
+	      " \\[vm1:tester:ERROR:[^]]+\\]   rip 0x1000\n$");
+
+	/* rate limits still count per call site, and say what they dropped */
+	suppressed = metrics_read(&st[LOG_STAT_SUPPRESSED]);
+	for (int i = 0; i < LOG_BURST + 3; i++)
+		log_ratelimited(NULL, "again %d", i);
+	out = drain(p[0]);
+	assert_non_null(strstr(out, "again 4\n"));
+	assert_null(strstr(out, "again 5"));
+	assert_int_equal(metrics_read(&st[LOG_STAT_SUPPRESSED]), suppressed + 3);
+	log_reset();
+	assert_false(log_configured());
+
+	/* no level, no origin; a module that is not this file's */
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	f = (struct log_format){ .id = "vm2", .level = LOG_DEBUG, .module = "virtio" };
+	assert_int_equal(log_configure(p[1], &f), 0);
+	log_warn("filtered out");
+	assert_string_equal(drain(p[0]), "");
+	log_reset();
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	f.module = "tests/unit";
+	assert_int_equal(log_configure(p[1], &f), 0);
+	log_debug("kept");
+	match(drain(p[0]), "^" TIME " \\[vm2:tester\\] kept\n$");
+	/* a write that fails is counted */
+	close(p[0]);
+	lines = metrics_read(&st[LOG_STAT_WRITE_FAILS]);
+	log_warn("into a closed pipe");
+	assert_int_equal(metrics_read(&st[LOG_STAT_WRITE_FAILS]), lines + 1);
+	log_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prometheus_text),
 		cmocka_unit_test(test_deltas_and_keys),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_log_format),
 	};
+
+	/* the closed pipe above must not kill the test */
+	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
