@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/metrics.h"
+
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 static void vcpu_kick_handler(int sig)
@@ -108,7 +110,7 @@ static void vcpu_handle_io(struct vcpu *v)
 
 	/* GUEST: size is 1, 2 or 4 and the data area is KVM's; rep string I/O
 	 * arrives as count back-to-back items */
-	v->exits_pio++;
+	metrics_inc(&v->stats[is_write ? VCPU_EXIT_IO_OUT : VCPU_EXIT_IO_IN]);
 	for (uint32_t i = 0; i < run->io.count; i++) {
 		bus_dispatch(v->env->pio, run->io.port, data, run->io.size, is_write);
 		data += run->io.size;
@@ -125,25 +127,29 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		vcpu_handle_io(v);
 		return false;
 	case KVM_EXIT_MMIO:
-		v->exits_mmio++;
+		metrics_inc(&v->stats[run->mmio.is_write ? VCPU_EXIT_MMIO_WRITE : VCPU_EXIT_MMIO_READ]);
 		/* GUEST: len <= 8 is KVM's; an unclaimed address reads as all ones */
 		bus_dispatch(v->env->mmio, run->mmio.phys_addr, run->mmio.data,
 			     run->mmio.len <= 8 ? run->mmio.len : 8, run->mmio.is_write);
 		return false;
 	case KVM_EXIT_HLT:
 		/* only without an in-kernel LAPIC; with it, HLT never exits */
+		metrics_inc(&v->stats[VCPU_EXIT_HLT]);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
 		/* a triple fault: the PC resets, and a reset ends vireo */
+		metrics_inc(&v->stats[VCPU_EXIT_SHUTDOWN]);
 		log_warn("vCPU %u: guest triple fault (reset)", v->id);
 		vcpu_end_vm(v, 0);
 		return true;
 	case KVM_EXIT_SYSTEM_EVENT:
+		metrics_inc(&v->stats[VCPU_EXIT_SYSTEM_EVENT]);
 		vcpu_end_vm(v, 0);
 		return true;
 	case KVM_EXIT_INTERNAL_ERROR:
 	case KVM_EXIT_FAIL_ENTRY:
 	default:
+		metrics_inc(&v->stats[VCPU_EXIT_FAILURE]);
 		vcpu_report_failure(v, "cannot continue");
 		vcpu_end_vm(v, 1);
 		return true;
@@ -215,9 +221,12 @@ static void *vcpu_thread(void *arg)
 			continue;
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				metrics_inc(&v->stats[VCPU_EXIT_INTERRUPTED]);
 				continue;
-			log_warn("vCPU %u: KVM_RUN: %s", v->id, strerror(errno));
+			}
+			metrics_inc(&v->stats[VCPU_EXIT_FAILURE]);
+			log_error("vCPU %u: KVM_RUN: %s", v->id, strerror(errno));
 			vcpu_end_vm(v, 1);
 			break;
 		}

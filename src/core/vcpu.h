@@ -37,6 +37,16 @@ struct vcpu_env {
 	struct vcpu_park park;    /* vcpu_park_init() it */
 };
 
+/* What a vCPU counts (its exits by reason), for metrics: bumped by its
+ * thread, read by anyone (base/metrics.h). */
+enum vcpu_stat {
+	VCPU_EXIT_IO_IN, VCPU_EXIT_IO_OUT, VCPU_EXIT_MMIO_READ, VCPU_EXIT_MMIO_WRITE,
+	VCPU_EXIT_HLT, VCPU_EXIT_SHUTDOWN, VCPU_EXIT_SYSTEM_EVENT,
+	VCPU_EXIT_INTERRUPTED,    /* KVM_RUN returned EINTR: a kick (pause, stop) */
+	VCPU_EXIT_FAILURE,        /* KVM could not run it: the VM ends */
+	VCPU_STAT_NR
+};
+
 struct vcpu {
 	struct vcpu_env *env;       /* shared by the VM's vCPUs */
 	unsigned id;
@@ -44,7 +54,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	uint64_t exits_pio, exits_mmio;
+	uint64_t stats[VCPU_STAT_NR];
 };
 
 /* KVM_CREATE_VCPU and the kvm_run mapping. The caller then sets CPUID and

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 
 #define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
 #define S_DRIVER VIRTIO_CONFIG_S_DRIVER
@@ -76,9 +77,19 @@ bool virtio_queue_config_allowed(const struct virtio_dev *d)
 	return !(virtio_status(d) & S_DRIVER_OK);
 }
 
+/* A configuration-change interrupt, counted. */
+static void virtio_signal_config(struct virtio_dev *d)
+{
+	if (!d->transport)
+		return;
+	metrics_inc(&d->stats[VIRTIO_STAT_CONFIG_IRQS]);
+	d->transport->signal_config(d);
+}
+
 /* Back to the state after power-on; d->lock held. */
 static void virtio_reset(struct virtio_dev *d)
 {
+	metrics_inc(&d->stats[VIRTIO_STAT_RESETS]);
 	d->ops->reset(d);
 	for (unsigned q = 0; q < d->nr_queues; q++) {
 		vq_reset(&d->vq[q]);
@@ -153,9 +164,9 @@ void virtio_write_status(struct virtio_dev *d, uint8_t value)
 	if ((want & S_FEATURES_OK) && !(now & S_FEATURES_OK) && !virtio_features_ok(d))
 		return;
 	if ((want & S_DRIVER_OK) && !virtio_activate(d)) {
+		metrics_inc(&d->stats[VIRTIO_STAT_ACTIVATE_FAILS]);
 		__atomic_or_fetch(&d->status, want | S_NEEDS_RESET, __ATOMIC_ACQ_REL);
-		if (d->transport)
-			d->transport->signal_config(d);
+		virtio_signal_config(d);
 		return;
 	}
 	/* keep a NEEDS_RESET the device may have raised meanwhile */
@@ -175,10 +186,21 @@ void virtio_write_guest_features(struct virtio_dev *d, unsigned select, uint32_t
 	d->guest_features |= (uint64_t)value << (32 * select);
 }
 
+void virtio_kick(struct virtio_dev *d, unsigned q, uint64_t n)
+{
+	if (q >= d->nr_queues)
+		return;
+	metrics_add(&d->qstats[q][VIRTIO_QSTAT_NOTIFIES], n);
+	if (virtio_is_live(d) && d->vq[q].started)
+		d->ops->queue_notify(d, q);
+}
+
 void virtio_signal_used(struct virtio_dev *d, unsigned q)
 {
-	if (q < d->nr_queues && vq_need_signal(&d->vq[q]) && d->transport)
+	if (q < d->nr_queues && vq_need_signal(&d->vq[q]) && d->transport) {
+		metrics_inc(&d->qstats[q][VIRTIO_QSTAT_IRQS]);
 		d->transport->signal_queue(d, q);
+	}
 }
 
 void virtio_set_needs_reset(struct virtio_dev *d, const char *why)
@@ -188,16 +210,15 @@ void virtio_set_needs_reset(struct virtio_dev *d, const char *why)
 	if (old & S_NEEDS_RESET)
 		return;
 	d->needs_reset_why = why;
+	metrics_inc(&d->stats[VIRTIO_STAT_NEEDS_RESET]);
 	log_ratelimited(d, "%s: device needs reset: %s", d->name, why);
-	if (d->transport)
-		d->transport->signal_config(d);
+	virtio_signal_config(d);
 }
 
 void virtio_config_changed(struct virtio_dev *d)
 {
 	__atomic_add_fetch(&d->config_generation, 1, __ATOMIC_ACQ_REL);
-	if (d->transport)
-		d->transport->signal_config(d);
+	virtio_signal_config(d);
 }
 
 void virtio_config_copy(const void *cfg, uint32_t size, uint32_t off, void *data, uint32_t len)

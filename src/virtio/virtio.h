@@ -50,6 +50,21 @@ struct virtio_transport_ops {
 	void (*signal_config)(struct virtio_dev *d);            /* configuration change */
 };
 
+/* What the core counts, for metrics (base/metrics.h): per device, and per
+ * queue. Bumped on whichever thread does the thing; read by anyone. */
+enum virtio_stat {
+	VIRTIO_STAT_CONFIG_IRQS,     /* configuration-change interrupts raised */
+	VIRTIO_STAT_RESETS,          /* by the driver (status 0) */
+	VIRTIO_STAT_NEEDS_RESET,     /* DEVICE_NEEDS_RESET set: the driver broke a rule */
+	VIRTIO_STAT_ACTIVATE_FAILS,  /* DRIVER_OK refused */
+	VIRTIO_STAT_NR
+};
+enum virtio_qstat {
+	VIRTIO_QSTAT_NOTIFIES,       /* the driver's kicks that reached the device */
+	VIRTIO_QSTAT_IRQS,           /* used-buffer interrupts raised */
+	VIRTIO_QSTAT_NR
+};
+
 struct virtio_dev {
 	char name[16];                     /* "blk0": in every message */
 	uint16_t device_id;                /* VIRTIO_ID_BLOCK, ... */
@@ -70,6 +85,8 @@ struct virtio_dev {
 	const struct virtio_transport_ops *transport;
 	void *transport_priv;
 	const char *needs_reset_why;       /* set with DEVICE_NEEDS_RESET */
+	uint64_t stats[VIRTIO_STAT_NR];
+	uint64_t qstats[VIRTIO_MAX_QUEUES][VIRTIO_QSTAT_NR];
 };
 
 void virtio_dev_init(struct virtio_dev *d, const char *name, uint16_t device_id,
@@ -91,6 +108,12 @@ void virtio_write_guest_features(struct virtio_dev *d, unsigned select, uint32_t
 /* May the driver still change queue configuration? (Not after DRIVER_OK:
  * a guest write then is ignored.) */
 bool virtio_queue_config_allowed(const struct virtio_dev *d);
+
+/* What an ioeventfd of queue q delivers: n kicks (the eventfd's count),
+ * counted, then queue_notify once if the device is live and the queue
+ * started (a kick before DRIVER_OK, or after NEEDS_RESET, is ignored).
+ * The event loop's thread. */
+void virtio_kick(struct virtio_dev *d, unsigned q, uint64_t n);
 
 /* Device side. */
 /* After vq_push()es on queue q: interrupts the driver if the queue asks

@@ -199,9 +199,8 @@ static void vm_on_kick(void *opaque, uint32_t events)
 	(void)events;
 	if (read(k->fd, &n, sizeof(n)) < 0)
 		return;
-	/* GUEST: a kick before DRIVER_OK, or after NEEDS_RESET, is ignored */
-	if (virtio_is_live(d) && d->vq[k->q].started)
-		d->ops->queue_notify(d, k->q);
+	/* GUEST: a kick before DRIVER_OK, or after NEEDS_RESET, is ignored there */
+	virtio_kick(d, k->q, n);
 }
 
 static void vm_interrupt(struct virtio_mmio *m, uint32_t why)

@@ -272,9 +272,8 @@ static void vp_on_kick(void *opaque, uint32_t events)
 		vp_replay_kicks(k->vp);
 		return;
 	}
-	/* GUEST: a kick before DRIVER_OK, or after NEEDS_RESET, is ignored */
-	if (virtio_is_live(d) && d->vq[k->q].started)
-		d->ops->queue_notify(d, k->q);
+	/* GUEST: a kick before DRIVER_OK, or after NEEDS_RESET, is ignored there */
+	virtio_kick(d, k->q, n);
 }
 
 static void vp_signal_queue(struct virtio_dev *d, unsigned q)

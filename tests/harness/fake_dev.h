@@ -103,12 +103,11 @@ static inline bool fake_dev_start(struct fake_dev *f, uint64_t features, struct 
 	return fake_dev_driver_ok(f);
 }
 
-/* What a guest's kick through an ioeventfd reaches: queue_notify on a
- * live device's started queue. */
+/* What a guest's kick through an ioeventfd reaches: virtio_kick, which
+ * counts it and notifies a live device's started queue. */
 static inline void fake_dev_kick(struct fake_dev *f, unsigned q)
 {
-	if (q < f->d->nr_queues && virtio_is_live(f->d) && f->d->vq[q].started)
-		f->d->ops->queue_notify(f->d, q);
+	virtio_kick(f->d, q, 1);
 }
 
 /* One round of the event loop: waits up to timeout_ms for events. */

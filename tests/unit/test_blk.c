@@ -24,6 +24,7 @@
 #include "fake_vring.h"
 #include "unit_mem.h"
 #include "unit_rng.h"
+#include "base/metrics.h"
 #include "virtio/dev/blk.h"
 
 /* === the parser ======================================================== */
@@ -815,6 +816,7 @@ static void test_dev_write_read(void **state)
 	uint8_t back[2048];
 	struct used u[2];
 	struct rq w, r;
+	uint64_t *c;
 
 	fx_create(f, false, NULL, 1);
 	fx_start(f, all_features(f));
@@ -842,6 +844,25 @@ static void test_dev_write_read(void **state)
 	assert_int_equal(slot_data(f, 1, 2048)[512], 0xAB);
 	assert_int_equal(slot_data(f, 1, 2048)[2047], 0xAB);
 	assert_true(f->dev.signals[0] >= 1);
+
+	/* counted: each request by type and its bytes; the queue's kicks and
+	 * the interrupts the core raised */
+	c = blk_counters(f->b);
+	assert_int_equal(metrics_read(&c[BLK_STAT_WRITES]), 1);
+	assert_int_equal(metrics_read(&c[BLK_STAT_WRITE_BYTES]), 2048);
+	assert_int_equal(metrics_read(&c[BLK_STAT_READS]), 1);
+	assert_int_equal(metrics_read(&c[BLK_STAT_READ_BYTES]), 2048);
+	assert_int_equal(metrics_read(&c[BLK_STAT_INVALID]), 0);
+	assert_int_equal(metrics_read(&c[BLK_STAT_IO_ERRORS]), 0);
+	assert_int_equal(metrics_read(&f->d->qstats[0][VIRTIO_QSTAT_NOTIFIES]), 2);
+	assert_int_equal(metrics_read(&f->d->qstats[0][VIRTIO_QSTAT_IRQS]), f->dev.signals[0]);
+	/* past the end: refused, and counted so */
+	r = add_req(f, 0, VIRTIO_BLK_T_IN, DISK_BYTES / 512, rl, 1, true);
+	kick(f, 0);
+	wait_used(f, 0, u, 1);
+	assert_int_equal(*r.status, VIRTIO_BLK_S_IOERR);
+	assert_int_equal(metrics_read(&c[BLK_STAT_INVALID]), 1);
+	assert_int_equal(metrics_read(&c[BLK_STAT_READS]), 1);
 }
 
 /* Several requests, one kick: one interrupt for the batch (sync engine:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/iov.h"
+#include "base/metrics.h"
 
 /* The config space up to write_zeroes_may_unmap and its padding; the
  * secure-erase and zoned fields are not offered. */
@@ -59,6 +60,7 @@ struct blk {
 	struct ev_resched resched;        /* queues that ran out of budget */
 	struct vq_elem elem;              /* vq_pop's scratch; under lock */
 	struct blk_queue q[BLK_MAX_QUEUES];
+	uint64_t st[BLK_STAT_NR];
 };
 
 /* --- completion -------------------------------------------------------- */
@@ -88,12 +90,35 @@ static unsigned blk_inflight(const struct blk_queue *bq)
 	return BLK_QUEUE_SIZE - bq->nfree;
 }
 
+/* A request done well, counted by its type. */
+static void blk_count_ok(struct blk *b, const struct blk_req *r)
+{
+	static const struct { uint32_t type; enum blk_stat count, bytes; } kinds[] = {
+		{ VIRTIO_BLK_T_IN, BLK_STAT_READS, BLK_STAT_READ_BYTES },
+		{ VIRTIO_BLK_T_OUT, BLK_STAT_WRITES, BLK_STAT_WRITE_BYTES },
+		{ VIRTIO_BLK_T_FLUSH, BLK_STAT_FLUSHES, BLK_STAT_NR },
+		{ VIRTIO_BLK_T_DISCARD, BLK_STAT_DISCARDS, BLK_STAT_NR },
+		{ VIRTIO_BLK_T_WRITE_ZEROES, BLK_STAT_WRITE_ZEROES, BLK_STAT_NR },
+		{ VIRTIO_BLK_T_GET_ID, BLK_STAT_GET_IDS, BLK_STAT_NR },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (kinds[i].type != r->type)
+			continue;
+		metrics_inc(&b->st[kinds[i].count]);
+		if (kinds[i].bytes != BLK_STAT_NR)
+			metrics_add(&b->st[kinds[i].bytes], r->len);
+	}
+}
+
 /* Writes the status, returns the chain, frees the slot. b->lock held. */
 static void blk_complete(struct blk *b, struct blk_slot *s, uint8_t status, uint32_t written)
 {
 	struct blk_queue *bq = &b->q[s->q];
 
 	if (!s->stale) {
+		if (status == VIRTIO_BLK_S_OK)
+			blk_count_ok(b, &s->req);
 		/* GUEST: status points into a buffer vq_pop checked to lie in RAM */
 		*s->req.status = status;
 		vq_push(&b->vdev.vq[s->q], s->head, written);
@@ -142,8 +167,10 @@ static void blk_done(struct disk_req *dr, int64_t res)
 		s->pending = 0;
 		s->err = ret;
 	}
-	if (s->err)
+	if (s->err) {
+		metrics_inc(&b->st[BLK_STAT_IO_ERRORS]);
 		blk_complete(b, s, VIRTIO_BLK_S_IOERR, 1);
+	}
 	else
 		blk_complete(b, s, VIRTIO_BLK_S_OK, s->written);
 out:
@@ -193,6 +220,7 @@ static const char *blk_start(struct blk *b, unsigned q, const struct vq_elem *e)
 		return "request without a writable status byte";
 	}
 	if (st != VIRTIO_BLK_S_OK) {
+		metrics_inc(&b->st[BLK_STAT_INVALID]);
 		blk_complete(b, s, st, 1);
 		return NULL;
 	}
@@ -549,8 +577,10 @@ int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *
 
 	keep.readonly = b->disk->readonly; /* what the driver was offered */
 	ret = disk_open(&nd, &keep, b->loop, e);
-	if (ret)
+	if (ret) {
+		metrics_inc(&b->st[BLK_STAT_SWAP_FAILS]);
 		return ret;
+	}
 	nd->done_batch = blk_on_done_batch;
 	nd->done_batch_opaque = b;
 	pthread_mutex_lock(&b->lock);
@@ -561,6 +591,7 @@ int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *
 	b->capacity = nd->size / BLK_SECTOR;
 	pthread_mutex_unlock(&b->lock);
 	disk_close(old);
+	metrics_inc(&b->st[BLK_STAT_SWAPS]);
 	virtio_config_changed(&b->vdev);
 	return 0;
 }
@@ -568,6 +599,11 @@ int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *
 struct virtio_dev *blk_virtio(struct blk *b)
 {
 	return &b->vdev;
+}
+
+uint64_t *blk_counters(struct blk *b)
+{
+	return b->st;
 }
 
 struct disk *blk_disk(struct blk *b)

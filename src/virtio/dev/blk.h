@@ -25,6 +25,19 @@ struct blk_config {
 	bool no_flush;
 };
 
+/* What the device counts, for metrics (base/metrics.h): requests completed
+ * successfully by type and their bytes; requests refused (malformed, past
+ * the end, writes to a read-only disk); I/O the host failed; backing-file
+ * swaps. Bumped on the event loop, read by anyone. */
+enum blk_stat {
+	BLK_STAT_READS, BLK_STAT_WRITES, BLK_STAT_FLUSHES, BLK_STAT_DISCARDS,
+	BLK_STAT_WRITE_ZEROES, BLK_STAT_GET_IDS,
+	BLK_STAT_READ_BYTES, BLK_STAT_WRITE_BYTES,
+	BLK_STAT_INVALID, BLK_STAT_IO_ERRORS,
+	BLK_STAT_SWAPS, BLK_STAT_SWAP_FAILS,
+	BLK_STAT_NR
+};
+
 struct blk;
 
 /* Opens the backend and builds the virtio device; requests are served on
@@ -42,6 +55,8 @@ int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *
 	__attribute__((warn_unused_result));
 /* The device for the transport; owned by b. */
 struct virtio_dev *blk_virtio(struct blk *b);
+/* The BLK_STAT_NR counters; owned by b. */
+uint64_t *blk_counters(struct blk *b);
 /* The backend (for tests: its fail_next_flush hook). */
 struct disk *blk_disk(struct blk *b);
 /* Resets the device (every request drained), then frees it. After the

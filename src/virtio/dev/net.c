@@ -65,7 +65,7 @@ void net_tap_lost(struct net *n, struct net_pair *p, int err)
 	if (p->tap_lost)
 		return;
 	p->tap_lost = true;
-	n->st.tap_lost++;
+	metrics_inc(&n->st[NET_STAT_TAP_LOST]);
 	if (p->registered) {
 		evloop_del(n->loop, &p->h);
 		p->registered = false;
@@ -133,7 +133,7 @@ static const char *net_ctrl(struct net *n)
 			ack = net_ctrl_cmd(n, buf[0], buf[1], buf + 2, e->out_len - 2);
 		}
 		if (ack != VIRTIO_NET_OK) {
-			n->st.ctrl_errors++;
+			metrics_inc(&n->st[NET_STAT_CTRL_ERRORS]);
 			log_ratelimited(n, "%s: control command refused", n->vdev.name);
 		}
 		iov_from_buf(e->iov + e->out_num, e->in_num, e->in_len - 1, &ack, 1);
@@ -292,7 +292,7 @@ void net_retry_tap(struct net *n)
 			continue;
 		}
 		p->tap_lost = false;
-		n->st.tap_restored++;
+		metrics_inc(&n->st[NET_STAT_TAP_RESTORED]);
 		(void)tap_set_queue_enabled(&n->tap, i, i < n->pairs);
 		if (n->active)
 			(void)tap_set_offload(&n->tap, net_tap_offloads(n->vdev.features));
@@ -577,9 +577,21 @@ struct virtio_dev *net_virtio(struct net *n)
 
 void net_get_stats(struct net *n, struct net_stats *out)
 {
-	pthread_mutex_lock(&n->lock);
-	*out = n->st;
-	pthread_mutex_unlock(&n->lock);
+	uint64_t *c = n->st;
+
+	*out = (struct net_stats){
+		metrics_read(&c[NET_STAT_TX_PACKETS]), metrics_read(&c[NET_STAT_TX_BYTES]),
+		metrics_read(&c[NET_STAT_TX_DROPPED]), metrics_read(&c[NET_STAT_TX_ERRORS]),
+		metrics_read(&c[NET_STAT_RX_PACKETS]), metrics_read(&c[NET_STAT_RX_BYTES]),
+		metrics_read(&c[NET_STAT_RX_DROPPED]), metrics_read(&c[NET_STAT_RX_ERRORS]),
+		metrics_read(&c[NET_STAT_CTRL_ERRORS]), metrics_read(&c[NET_STAT_TAP_LOST]),
+		metrics_read(&c[NET_STAT_TAP_RESTORED]),
+	};
+}
+
+uint64_t *net_counters(struct net *n)
+{
+	return n->st;
 }
 
 void net_destroy(struct net *n)

@@ -34,8 +34,15 @@ struct net_config {
 	const int *fds;
 };
 
-/* Counters, for tests and metrics. Guest mistakes are "dropped", host
- * failures "errors". */
+/* Counters, for tests and metrics (base/metrics.h). Guest mistakes are
+ * "dropped", host failures "errors". Bumped on the event loop, read by
+ * anyone. */
+enum net_stat {
+	NET_STAT_TX_PACKETS, NET_STAT_TX_BYTES, NET_STAT_TX_DROPPED, NET_STAT_TX_ERRORS,
+	NET_STAT_RX_PACKETS, NET_STAT_RX_BYTES, NET_STAT_RX_DROPPED, NET_STAT_RX_ERRORS,
+	NET_STAT_CTRL_ERRORS, NET_STAT_TAP_LOST, NET_STAT_TAP_RESTORED,
+	NET_STAT_NR
+};
 struct net_stats {
 	uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
 	uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
@@ -60,6 +67,8 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 struct virtio_dev *net_virtio(struct net *n);
 /* A snapshot of the counters; any thread. */
 void net_get_stats(struct net *n, struct net_stats *out);
+/* The NET_STAT_NR counters themselves; owned by n. */
+uint64_t *net_counters(struct net *n);
 /* Retries TAP queues that went bad (called by the device's own timer;
  * exposed so tests need not wait for it). */
 void net_retry_tap(struct net *n);

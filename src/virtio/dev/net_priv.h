@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "base/metrics.h"
 #include "virtio/dev/net.h"
 
 
@@ -73,7 +74,7 @@ struct net {
 	int retry_fd;           /* timerfd: reopen lost TAP queues */
 	struct ev_handler retry_h;
 	bool retry_armed;
-	struct net_stats st;
+	uint64_t st[NET_STAT_NR];
 	struct vq_elem elem;
 	struct iovec rx_iov[NET_RX_MAX_IOV];
 	struct net_rx_chain rx_ch[NET_RX_MAX_CHAINS];

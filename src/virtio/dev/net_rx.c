@@ -108,7 +108,7 @@ static ssize_t net_rx_bounce(struct net *n, struct net_pair *p, unsigned niov, u
 	if (r <= 0)
 		return r < 0 ? r : -EIO;
 	if ((uint64_t)r > cap) {
-		n->st.rx_dropped++;
+		metrics_inc(&n->st[NET_STAT_RX_DROPPED]);
 		log_ratelimited(n, "%s: rx queue %u: %zd-byte frame dropped: "
 				"the guest posted %llu bytes of buffers", n->vdev.name, 2 * p->idx,
 				r, (unsigned long long)cap);
@@ -127,7 +127,7 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 	unsigned q = 2 * p->idx;
 	struct vq *vq = &n->vdev.vq[q];
 	unsigned budget = vq->size;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, frames = 0;
 	bool pushed = false;
 	const char *why = NULL;
 
@@ -141,7 +141,7 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 		int nch = net_rx_gather(n, vq, &niov, &cap, &why);
 
 		if (nch < 0)
-			return why;
+			break;
 		if (nch == 0) {
 			if (net_rx_starve(n, p, vq))
 				continue;
@@ -158,7 +158,7 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 				continue;
 			}
 			if (r != -EAGAIN) {
-				n->st.rx_errors++;
+				metrics_inc(&n->st[NET_STAT_RX_ERRORS]);
 				if (net_tap_gone((int)r))
 					net_tap_lost(n, p, (int)r);
 				else
@@ -191,11 +191,15 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 		}
 		vq_unpop(vq, (uint16_t)(nch - (int)used));
 		pushed = true;
-		n->st.rx_packets++;
-		n->st.rx_bytes += (uint64_t)r - NET_HDR_LEN;
+		frames++;
 		bytes += (uint64_t)r;
 		budget--;
 	}
+	/* once a wakeup, not a frame: the counters are atomic */
+	metrics_add(&n->st[NET_STAT_RX_PACKETS], frames);
+	metrics_add(&n->st[NET_STAT_RX_BYTES], bytes - frames * NET_HDR_LEN);
+	if (why)
+		return why;
 	if (pushed)
 		virtio_signal_used(&n->vdev, q);
 	net_rx_pace(n, p, vq->size - budget, backlog);

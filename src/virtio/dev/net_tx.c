@@ -54,7 +54,7 @@ int net_tx_hdr_check(const struct virtio_net_hdr_v1 *h, uint64_t frame_len, uint
 
 static void net_tx_drop(struct net *n, unsigned q, uint16_t head, const char *why)
 {
-	n->st.tx_dropped++;
+	metrics_inc(&n->st[NET_STAT_TX_DROPPED]);
 	log_ratelimited(n, "%s: tx queue %u: frame dropped: %s", n->vdev.name, q, why);
 	vq_push(&n->vdev.vq[q], head, 0);
 }
@@ -136,6 +136,7 @@ static bool net_tx_flush(struct net *n, struct net_pair *p, unsigned q)
 {
 	struct net_tx_batch *b = p->tx;
 	unsigned keep = 0, niov = 0;
+	uint64_t sent = 0, sent_bytes = 0;
 	bool pushed = false;
 
 	if (!b->n)
@@ -152,18 +153,21 @@ static bool net_tx_flush(struct net *n, struct net_pair *p, unsigned q)
 			/* The host refused it (EIO: the interface is down;
 			 * EINVAL: the kernel's own header checks). The guest's
 			 * frame is gone, as on a real link. */
-			n->st.tx_errors++;
+			metrics_inc(&n->st[NET_STAT_TX_ERRORS]);
 			log_ratelimited(n, "%s: tx queue %u: TAP write: %s", n->vdev.name, q,
 					strerror((int)-w));
 			if (net_tap_gone((int)w))
 				net_tap_lost(n, p, (int)w);
 		} else {
-			n->st.tx_packets++;
-			n->st.tx_bytes += b->fr[i].len - NET_HDR_LEN;
+			sent++;
+			sent_bytes += b->fr[i].len - NET_HDR_LEN;
 		}
 		vq_push(&n->vdev.vq[q], b->fr[i].head, 0);
 		pushed = true;
 	}
+	/* once a batch: the counters are atomic, and a batch is up to 32 frames */
+	metrics_add(&n->st[NET_STAT_TX_PACKETS], sent);
+	metrics_add(&n->st[NET_STAT_TX_BYTES], sent_bytes);
 	b->n = keep;
 	b->niov = niov;
 	if (keep) {
