@@ -70,6 +70,16 @@ static void blk_type_destroy(void *dev)
 	blk_destroy(dev);
 }
 
+static uint64_t *blk_type_counters(void *dev)
+{
+	return blk_counters(dev);
+}
+
+static const char *blk_type_api_id(const struct vm_config *cfg, unsigned i)
+{
+	return cfg->disks[i].api_id;
+}
+
 /* --- virtio-net ---------------------------------------------------------- */
 
 static unsigned net_type_count(const struct vm_config *cfg)
@@ -108,6 +118,16 @@ static void net_type_destroy(void *dev)
 	net_destroy(dev);
 }
 
+static uint64_t *net_type_counters(void *dev)
+{
+	return net_counters(dev);
+}
+
+static const char *net_type_api_id(const struct vm_config *cfg, unsigned i)
+{
+	return cfg->nets[i].api_id;
+}
+
 /* --- the table ----------------------------------------------------------- */
 
 /* In this order on the PCI bus: the disks first, as the guests' tests
@@ -118,11 +138,15 @@ static const struct device_type device_types[] = {
 		.count = blk_type_count, .origin = blk_type_origin,
 		.create = blk_type_create, .virtio = blk_type_virtio, .destroy = blk_type_destroy,
 		.update = blk_type_update,
+		.counters = blk_type_counters, .names = &metric_names_blk,
+		.api_id = blk_type_api_id,
 	},
 	{
 		.name = "net", .virtio_id = VIRTIO_ID_NET,
 		.count = net_type_count, .origin = net_type_origin,
 		.create = net_type_create, .virtio = net_type_virtio, .destroy = net_type_destroy,
+		.counters = net_type_counters, .names = &metric_names_net,
+		.api_id = net_type_api_id,
 	},
 };
 
@@ -137,6 +161,30 @@ static int devices_add_mmio(struct device *d, unsigned n, const struct device_en
 		return errf(e, -ENOSPC, "no interrupt left for another virtio-mmio device");
 	return virtio_mmio_create(&d->mmio, d->type->virtio(d->dev), env->mmio, base, gsi,
 				  env->loop, env->vm_fd, e);
+}
+
+/* The device's counters, the virtio core's for it and each queue's, with
+ * Firecracker's per-device key "<group>_<API id>" ("block_rootfs"). */
+static void devices_register(struct device *d, const struct vm_config *cfg,
+			     struct metrics *metrics)
+{
+	const struct metric_names_device *names = d->type->names;
+	const char *api_id = d->type->api_id(cfg, d->index);
+	struct virtio_dev *vd = d->type->virtio(d->dev);
+	char key[METRICS_FC_KEY_MAX], q[12];
+
+	snprintf(key, sizeof(key), "%s_%s", names->fc_group, api_id ? api_id : d->name);
+	d->metrics = metrics;
+	metrics_register(metrics, &d->mg[d->nr_mg++], names->own, names->nr_own,
+			 d->type->counters(d->dev), key, "device", d->name, NULL);
+	metrics_register(metrics, &d->mg[d->nr_mg++], names->core, VIRTIO_STAT_NR, vd->stats, key,
+			 "device", d->name, NULL);
+	for (unsigned i = 0; i < vd->nr_queues; i++) {
+		snprintf(q, sizeof(q), "%u", i);
+		metrics_register(metrics, &d->mg[d->nr_mg++], names->queue(i, vd->nr_queues),
+				 VIRTIO_QSTAT_NR, vd->qstats[i], key, "device", d->name, "queue", q,
+				 NULL);
+	}
 }
 
 static int devices_add(struct devices *ds, const struct device_type *t, const struct vm_config *cfg,
@@ -155,6 +203,8 @@ static int devices_add(struct devices *ds, const struct device_type *t, const st
 	if (ret)
 		return ret;
 	ds->nr++;
+	if (env->metrics)
+		devices_register(d, cfg, env->metrics);
 	if (env->transport == CONFIG_TRANSPORT_MMIO)
 		return devices_add_mmio(d, ds->nr - 1, env, e);
 	return virtio_pci_create(&d->pci, t->virtio(d->dev), env->pci, env->irq, env->loop,
@@ -201,6 +251,8 @@ void devices_destroy(struct devices *ds)
 	while (ds->nr) {
 		struct device *d = &ds->dev[--ds->nr];
 
+		while (d->nr_mg)
+			metrics_unregister(d->metrics, &d->mg[--d->nr_mg]);
 		virtio_pci_destroy(d->pci);
 		virtio_mmio_destroy(d->mmio);
 		d->type->destroy(d->dev);

@@ -10,11 +10,14 @@
 
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "config/config.h"
 #include "core/gmem.h"
 #include "core/bus.h"
 #include "core/irq.h"
 #include "hw/pci.h"
+#include "virtio/virtio.h"
+#include "vmm/metric_names.h"
 
 #define DEVICE_NAME_MAX 16
 
@@ -27,6 +30,7 @@ struct device_env {
 	struct bus *mmio;             /* CONFIG_TRANSPORT_MMIO */
 	int vm_fd;
 	enum config_transport transport;
+	struct metrics *metrics;      /* where the devices' counters go; NULL: nowhere */
 };
 
 struct virtio_dev;
@@ -50,8 +54,14 @@ struct device_type {
 	 * NULL: nothing of this type changes live. Event loop thread. Returns
 	 * 0 or -errno with e set; on error the device is as it was. */
 	int (*update)(void *dev, const struct vm_config *cfg, unsigned i, struct errbuf *e);
+	/* Metrics: the model's counters and what they are called; the id of
+	 * instance i in Firecracker's API (its per-device metrics object),
+	 * NULL when it has none. */
+	uint64_t *(*counters)(void *dev);
+	const struct metric_names_device *names;
+	const char *(*api_id)(const struct vm_config *cfg, unsigned i);
 	/* To come with their issues, here and nowhere else: save and restore
-	 * (snapshots), metrics, rate limits. */
+	 * (snapshots), rate limits. */
 };
 
 struct virtio_pci;
@@ -64,6 +74,10 @@ struct device {
 	void *dev;                    /* the model: struct blk, struct net */
 	struct virtio_pci *pci;       /* its transport: one of these two */
 	struct virtio_mmio *mmio;
+	/* its counters, the core's and each queue's, registered with metrics */
+	struct metrics *metrics;
+	unsigned nr_mg;
+	struct metrics_group mg[2 + VIRTIO_MAX_QUEUES];
 };
 
 #define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS)
@@ -86,7 +100,7 @@ int devices_create(struct devices *ds, const struct vm_config *cfg, const struct
  * -errno, with e set. */
 int devices_update(struct devices *ds, const char *type, unsigned i, const struct vm_config *cfg,
 		   struct errbuf *e) __attribute__((warn_unused_result));
-/* Transports first, then the devices, in reverse order. */
+/* Counters unregistered, transports, then the devices, in reverse order. */
 void devices_destroy(struct devices *ds);
 
 #endif

@@ -33,6 +33,7 @@
 #include "hw/serial_8250.h"
 #include "virtio/virtio_mmio.h"
 #include "vmm/devices.h"
+#include "vmm/metric_names.h"
 
 #define VM_MMIO64_SIZE (64ull << 30)
 
@@ -46,6 +47,8 @@ struct vm {
 	struct vcpu_env vcpu_env;
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;
+	struct metrics *metrics;
+	struct metrics_group *vcpu_mg; /* nr_vcpus, registered with metrics */
 
 	struct chardev console;
 	struct serial_8250 serial;
@@ -337,8 +340,24 @@ static int vm_create_vcpu(struct vm *vm, struct vcpu *v, unsigned id, struct err
 	return regs_init_vcpu(v->fd, e);
 }
 
+/* Each vCPU's exits, labelled vcpu="<index>". */
+static int vm_register_vcpus(struct vm *vm, struct errbuf *e)
+{
+	char id[12];
+
+	vm->vcpu_mg = calloc(vm->nr_vcpus, sizeof(*vm->vcpu_mg));
+	if (!vm->vcpu_mg)
+		return errf(e, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		snprintf(id, sizeof(id), "%u", i);
+		metrics_register(vm->metrics, &vm->vcpu_mg[i], metric_names_vcpu, VCPU_STAT_NR,
+				 vm->vcpus[i].stats, NULL, "vcpu", id, NULL);
+	}
+	return 0;
+}
+
 int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
-	      struct exit_hook end, struct errbuf *e)
+	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
 {
 	struct acpi_layout acpi;
 	struct boot_info bi;
@@ -353,6 +372,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	vm->kvm.fd = vm->vm_fd = -1;
 	vm->loop = loop;
 	vm->end = end;
+	vm->metrics = metrics;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vcpu_park_init(&vm->vcpu_env.park);
@@ -388,7 +408,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	 * the virtio-mmio devices are. */
 	ret = devices_create(&vm->devices, cfg, &(struct device_env){
 		.mem = &vm->mem, .loop = vm->loop, .pci = &vm->pci, .irq = &vm->irq,
-		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport }, e);
+		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport,
+		.metrics = vm->metrics }, e);
 	if (ret)
 		goto err;
 	/* Both ways to find the CPUs: the MP table for guests without ACPI,
@@ -431,6 +452,11 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	ret = regs_init_boot_cpu(vm->vcpus[0].fd, &bi, e);
 	if (ret)
 		goto err;
+	if (vm->metrics) {
+		ret = vm_register_vcpus(vm, e);
+		if (ret)
+			goto err;
+	}
 	*out = vm;
 	return 0;
 err:
@@ -495,6 +521,9 @@ void vm_destroy(struct vm *vm)
 		return;
 	if (vm->vcpus) {
 		vm_stop(vm);
+		for (unsigned i = 0; vm->vcpu_mg && i < vm->nr_vcpus; i++)
+			metrics_unregister(vm->metrics, &vm->vcpu_mg[i]);
+		free(vm->vcpu_mg);
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);

@@ -9,6 +9,7 @@
 #include "base/evloop.h"
 #include "base/exit_hook.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "config/config.h"
 
 struct vm;
@@ -21,10 +22,13 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e) __attribute__((warn
  * KVM, RAM, irqchip, platform and virtio devices (their fds on loop), the
  * tables, the kernel loaded and the vCPUs ready, not running. end is how
  * the guest or a failed vCPU ends the VM (status 0 for a reset or
- * poweroff, 1 for a vCPU failure, the debug-exit value): any thread. On
- * error everything is undone and e says why. Returns 0 or -errno. */
+ * poweroff, 1 for a vCPU failure, the debug-exit value): any thread. The
+ * vCPUs' and devices' counters are registered with metrics (which
+ * outlives the VM) until vm_destroy. On error everything is undone and e
+ * says why. Returns 0 or -errno. */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
-	      struct exit_hook end, struct errbuf *e) __attribute__((warn_unused_result));
+	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+	__attribute__((warn_unused_result));
 
 /* Starts the vCPU threads. Returns 0 or -errno (a thread that could not
  * start); -EALREADY the second time. */

@@ -11,10 +11,13 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "base/metrics.h"
+#include "vmm/telemetry.h"
 #include "vmm/vm.h"
 
 struct vmm {
 	struct evloop loop;
+	struct telemetry tel;
 	struct vm *vm;
 	enum vmm_state state;
 	int exit_status;          /* valid once exiting is set */
@@ -105,6 +108,12 @@ static void vmm_on_signal(void *opaque, uint32_t events)
 	(void)events;
 	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	switch (si.ssi_signo) {
+	case SIGTERM: metrics_inc(&v->tel.st[VMM_STAT_SIGTERM]); break;
+	case SIGINT: metrics_inc(&v->tel.st[VMM_STAT_SIGINT]); break;
+	case SIGHUP: metrics_inc(&v->tel.st[VMM_STAT_SIGHUP]); break;
+	}
+	log_info("%s: the VM ends", strsignal((int)si.ssi_signo));
 	vmm_request_exit(v, 128 + (int)si.ssi_signo);
 }
 
@@ -140,6 +149,7 @@ int vmm_create(struct vmm **out, struct errbuf *e)
 		free(v);
 		return errf(e, ret, "event loop: %s", strerror(-ret));
 	}
+	telemetry_init(&v->tel, &v->loop);
 	ret = vmm_setup_signals(v, e);
 	if (ret) {
 		vmm_destroy(v);
@@ -157,7 +167,7 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	ret = vmm_allowed(v, VMM_BOOT, e);
 	if (ret)
 		return ret;
-	ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, e);
+	ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, e);
 	if (ret)
 		return ret;
 	ret = vm_start(vm);
@@ -170,6 +180,10 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	if (__atomic_load_n(&v->exiting, __ATOMIC_ACQUIRE))
 		vm_request_stop(vm);
 	vmm_move(v, VMM_BOOT);
+	metrics_inc(&v->tel.st[VMM_STAT_BOOTS]);
+	log_info("the VM runs: %u vCPU%s, %llu MiB, %u disk%s, %u NIC%s", cfg->cpus,
+		 cfg->cpus == 1 ? "" : "s", (unsigned long long)(cfg->mem_size >> 20), cfg->nr_disks,
+		 cfg->nr_disks == 1 ? "" : "s", cfg->nr_nets, cfg->nr_nets == 1 ? "" : "s");
 	return 0;
 }
 
@@ -181,6 +195,8 @@ int vmm_pause(struct vmm *v, struct errbuf *e)
 		return ret;
 	vm_pause(v->vm);
 	vmm_move(v, VMM_PAUSE);
+	metrics_inc(&v->tel.st[VMM_STAT_PAUSES]);
+	log_info("the VM is paused");
 	return 0;
 }
 
@@ -192,6 +208,8 @@ int vmm_resume(struct vmm *v, struct errbuf *e)
 		return ret;
 	vm_resume(v->vm);
 	vmm_move(v, VMM_RESUME);
+	metrics_inc(&v->tel.st[VMM_STAT_RESUMES]);
+	log_info("the VM runs again");
 	return 0;
 }
 
@@ -200,7 +218,13 @@ int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct 
 {
 	int ret = vmm_allowed(v, VMM_UPDATE, e);
 
-	return ret ? ret : vm_update_device(v->vm, type, i, cfg, e);
+	if (!ret)
+		ret = vm_update_device(v->vm, type, i, cfg, e);
+	if (!ret) {
+		metrics_inc(&v->tel.st[VMM_STAT_UPDATES]);
+		log_info("%s%u updated", type, i);
+	}
+	return ret;
 }
 
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e)
@@ -210,21 +234,30 @@ int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e)
 	if (ret)
 		return ret;
 	ret = vm_ctrl_alt_del(v->vm);
-	return ret ? errf(e, ret, "the guest has not read the last keys sent yet") : 0;
+	if (ret)
+		return errf(e, ret, "the guest has not read the last keys sent yet");
+	metrics_inc(&v->tel.st[VMM_STAT_CTRL_ALT_DELS]);
+	log_info("Ctrl-Alt-Del sent to the guest");
+	return 0;
 }
 
 int vmm_run(struct vmm *v)
 {
+	struct errbuf e;
 	int ret = 0;
 
 	if (!__atomic_load_n(&v->exiting, __ATOMIC_ACQUIRE))
 		ret = evloop_run(&v->loop);
 	if (ret) {
-		log_warn("event loop: %s", strerror(-ret));
+		log_error("event loop: %s", strerror(-ret));
 		vmm_request_exit(v, 1);
 	}
 	if (v->vm)
 		vm_stop(v->vm);
+	/* the last line has what happened since the one before (flintlock
+	 * reads the last line) */
+	if (telemetry_flush(&v->tel, &e))
+		log_warn("metrics: %s", e.msg);
 	return v->exit_status;
 }
 
@@ -237,6 +270,42 @@ void vmm_destroy(struct vmm *v)
 		evloop_del(&v->loop, &v->signals);
 		close(v->signal_fd);
 	}
+	telemetry_destroy(&v->tel);
 	evloop_destroy(&v->loop);
 	free(v);
+}
+
+void vmm_set_id(struct vmm *v, const char *id)
+{
+	telemetry_set_id(&v->tel, id);
+}
+
+struct metrics *vmm_metrics(struct vmm *v)
+{
+	return &v->tel.reg;
+}
+
+int vmm_set_logger(struct vmm *v, const struct config_logger *l, struct errbuf *e)
+{
+	return telemetry_set_logger(&v->tel, l, e);
+}
+
+int vmm_set_metrics(struct vmm *v, const struct config_metrics *m, struct errbuf *e)
+{
+	return telemetry_set_metrics(&v->tel, m, e);
+}
+
+int vmm_set_textfile(struct vmm *v, const char *path, struct errbuf *e)
+{
+	return telemetry_set_textfile(&v->tel, path, e);
+}
+
+int vmm_flush_metrics(struct vmm *v, struct errbuf *e)
+{
+	return telemetry_flush(&v->tel, e);
+}
+
+int vmm_prometheus(struct vmm *v, char **text, size_t *len)
+{
+	return telemetry_prometheus(&v->tel, text, len);
 }

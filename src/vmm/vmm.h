@@ -1,13 +1,17 @@
 /* The VMM process around one VM: the event loop that devices (and later
  * the API) run on, the termination signals, the exit status, and the VM's
- * lifecycle: not started -> running <-> paused, until it ends. main.c drives
- * it for `vireo run`; the API will drive the same actions. Everything here
- * runs on the main thread but vmm_request_exit. */
+ * lifecycle: not started -> running <-> paused, until it ends, and its
+ * telemetry (logger, metrics). main.c drives it for `vireo run`; the API
+ * drives the same actions. Everything here runs on the main thread but
+ * vmm_request_exit. */
 #ifndef VIREO_VMM_VMM_H
 #define VIREO_VMM_VMM_H
 
+#include <stddef.h>
+
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "config/config.h"
 
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
@@ -52,12 +56,36 @@ int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct 
  * that handles them reboots, which ends the VM. */
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
 
+/* --- telemetry (vmm/telemetry.h): all on the loop's thread ------------- */
+
+/* The instance's id (--id): in every log line and every metric's labels. */
+void vmm_set_id(struct vmm *v, const char *id);
+/* The registry of the process's counters, for those above that count too
+ * (the API). Lives as long as v. */
+struct metrics *vmm_metrics(struct vmm *v);
+/* Firecracker's logger (once per process) and metrics file (once), and
+ * the Prometheus textfile (once): each file opened now. 0 or -errno with
+ * e in Firecracker's words; nothing changes on error. */
+int vmm_set_logger(struct vmm *v, const struct config_logger *l, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int vmm_set_metrics(struct vmm *v, const struct config_metrics *m, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int vmm_set_textfile(struct vmm *v, const char *path, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* FlushMetrics: the metrics line (deltas since the last) and the textfile,
+ * now; no metrics configured is no error (as in Firecracker). The same
+ * happens every 60 s and when vmm_run returns. 0 or -errno with e set. */
+int vmm_flush_metrics(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
+/* GET /metrics: the Prometheus text of every counter, malloc'd into *text.
+ * 0 or -ENOMEM. */
+int vmm_prometheus(struct vmm *v, char **text, size_t *len) __attribute__((warn_unused_result));
+
 /* Ends the VM with this exit status: any thread, first caller wins. */
 void vmm_request_exit(struct vmm *v, int status);
 /* Runs the event loop until the VM ends (or an exit is requested before
- * it boots); then stops the vCPUs. Returns the exit status: 0 guest
- * poweroff or reset, 1 a VMM error, (v << 1) | 1 debug-exit, 128 + n a
- * signal. */
+ * it boots); then stops the vCPUs and flushes the metrics. Returns the
+ * exit status: 0 guest poweroff or reset, 1 a VMM error, (v << 1) | 1
+ * debug-exit, 128 + n a signal. */
 int vmm_run(struct vmm *v);
 
 #endif

@@ -1,9 +1,12 @@
-/* Unit tests for the counter registry (base/metrics.c) and the logger's
- * line format (base/log.c): groups registered and gone, counters bumped
- * from threads, the Prometheus text line by line, deltas, log levels, the
+/* Unit tests for the counter registry (base/metrics.c), Firecracker's
+ * metrics line (vmm/fc_metrics.c) and the logger's line format
+ * (base/log.c): groups registered and gone, counters bumped from threads,
+ * the Prometheus text line by line, deltas between two lines, every group
+ * of Firecracker's schema present, per-device objects, log levels, the
  * module filter, rate limits, and Firecracker's log prefix. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <regex.h>
 #include <setjmp.h>
@@ -20,6 +23,8 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "vmm/fc_metrics.h"
+#include "vmm/metric_names.h"
 
 enum { A_READS, A_BYTES, A_ERRORS, A_NR };
 
@@ -119,6 +124,91 @@ static void test_deltas_and_keys(void **state)
 	assert_string_equal(keys[1], "block_zeta");
 	assert_int_equal(metrics_fc_keys(&m, "net_", keys, 4), 0);
 	assert_int_equal(metrics_fc_keys(&m, "block_", keys, 1), 1);
+	metrics_destroy(&m);
+}
+
+/* Firecracker 1.12's groups, every one of which is on every line. */
+static const char *const fc_groups[] = {
+	"api_server", "balloon", "block", "deprecated_api", "get_api_requests", "i8042", "uart",
+	"latencies_us", "logger", "mmds", "net", "patch_api_requests", "put_api_requests",
+	"seccomp", "vcpu", "vmm", "signals", "vsock", "entropy",
+};
+
+static json_t *fc_line(struct metrics *m, const char *id)
+{
+	json_error_t err;
+	json_t *o;
+	char *line;
+	size_t len;
+
+	assert_int_equal(fc_metrics_line(m, 1234567, id, &line, &len), 0);
+	assert_int_equal(strlen(line), len);
+	assert_true(len > 2 && line[len - 1] == '\n');
+	assert_null(memchr(line, '\n', len - 1)); /* one line */
+	o = json_loads(line, 0, &err);
+	if (!o)
+		fail_msg("not JSON: %s: %s", err.text, line);
+	free(line);
+	return o;
+}
+
+static uint64_t fc_get(json_t *o, const char *group, const char *field)
+{
+	json_t *v = json_object_get(json_object_get(o, group), field);
+
+	if (!json_is_integer(v))
+		fail_msg("%s.%s: not a number", group, field);
+	return (uint64_t)json_integer_value(v);
+}
+
+static void test_fc_line(void **state)
+{
+	struct metrics m;
+	struct metrics_group g0, c0;
+	uint64_t d0[A_NR] = { 3, 4096, 0 }, c[2] = { 9, 1 };
+	json_t *o, *agg;
+
+	(void)state;
+	metrics_init(&m);
+	metrics_register(&m, &g0, disk_desc, A_NR, d0, "block_rootfs", "device", "blk0", NULL);
+	metrics_register(&m, &c0, cpu_desc, 2, c, NULL, "vcpu", "0", NULL);
+	o = fc_line(&m, NULL);
+	assert_int_equal(json_integer_value(json_object_get(o, "utc_timestamp_ms")), 1234567);
+	assert_null(json_object_get(o, "id"));
+	for (size_t i = 0; i < sizeof(fc_groups) / sizeof(fc_groups[0]); i++)
+		if (!json_is_object(json_object_get(o, fc_groups[i])))
+			fail_msg("group %s missing", fc_groups[i]);
+	/* nothing else but the per-device objects and the timestamp */
+	assert_int_equal(json_object_size(o), 1 + sizeof(fc_groups) / sizeof(fc_groups[0]) + 1);
+	assert_int_equal(fc_get(o, "block", "read_count"), 3);
+	assert_int_equal(fc_get(o, "block_rootfs", "read_bytes"), 4096);
+	assert_int_equal(fc_get(o, "block", "write_count"), 0);
+	assert_int_equal(fc_get(o, "vcpu", "exit_io_in"), 9);
+	assert_int_equal(fc_get(o, "put_api_requests", "drive_fails"), 0);
+	assert_int_equal(json_object_size(json_object_get(o, "block")),
+			 json_object_size(json_object_get(o, "block_rootfs")));
+	agg = json_object_get(json_object_get(o, "vcpu"), "exit_io_in_agg");
+	assert_true(json_is_object(agg));
+	assert_int_equal(json_integer_value(json_object_get(agg, "sum_us")), 0);
+	json_decref(o);
+
+	/* deltas: the second line has only what came since the first */
+	metrics_add(&d0[A_READS], 2);
+	metrics_inc(&c[0]);
+	o = fc_line(&m, "vm-7");
+	assert_string_equal(json_string_value(json_object_get(o, "id")), "vm-7");
+	assert_int_equal(fc_get(o, "block", "read_count"), 2);
+	assert_int_equal(fc_get(o, "block_rootfs", "read_count"), 2);
+	assert_int_equal(fc_get(o, "block", "read_bytes"), 0);
+	assert_int_equal(fc_get(o, "vcpu", "exit_io_in"), 1);
+	json_decref(o);
+
+	/* without devices, the aggregate groups are still there, at zero */
+	metrics_unregister(&m, &g0);
+	o = fc_line(&m, NULL);
+	assert_null(json_object_get(o, "block_rootfs"));
+	assert_int_equal(fc_get(o, "block", "read_count"), 0);
+	json_decref(o);
 	metrics_destroy(&m);
 }
 
@@ -236,12 +326,75 @@ static void test_log_format(void **state)
 	log_reset();
 }
 
+/* Every table of metric_names.c keeps Prometheus's rules (what promtool
+ * checks): snake_case names ending _total, one HELP per family, labels
+ * that parse; and feeds only fields of Firecracker's schema. */
+static void check_desc(const struct metric_desc *d, unsigned n, const struct metric_desc **seen,
+		       unsigned *nseen)
+{
+	regex_t name, labels, fc;
+
+	assert_int_equal(regcomp(&name, "^[a-z][a-z0-9_]*_total$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&labels, "^[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*$",
+				 REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&fc, "^[a-z_0-9]+\\.[a-z_0-9]+(,[a-z_0-9]+\\.[a-z_0-9]+)*$",
+				 REG_EXTENDED | REG_NOSUB), 0);
+	for (unsigned i = 0; i < n; i++) {
+		if (regexec(&name, d[i].name, 0, NULL, 0))
+			fail_msg("bad name %s", d[i].name);
+		if (d[i].labels && regexec(&labels, d[i].labels, 0, NULL, 0))
+			fail_msg("%s: bad labels %s", d[i].name, d[i].labels);
+		if (d[i].fc && regexec(&fc, d[i].fc, 0, NULL, 0))
+			fail_msg("%s: bad Firecracker fields %s", d[i].name, d[i].fc);
+		for (const char *p = d[i].fc; p && *p;) {
+			char one[96];
+			size_t len = strcspn(p, ",");
+
+			snprintf(one, sizeof(one), "%.*s", (int)len, p);
+			if (!fc_metrics_known(one))
+				fail_msg("%s: %s is no field of Firecracker's", d[i].name, one);
+			p += len + (p[len] == ',');
+		}
+		if (!d[i].help || !d[i].help[0] || strchr(d[i].help, '\n'))
+			fail_msg("%s: bad help", d[i].name);
+		for (unsigned k = 0; k < *nseen; k++)
+			if (!strcmp(seen[k]->name, d[i].name) && strcmp(seen[k]->help, d[i].help))
+				fail_msg("%s: two helps", d[i].name);
+		seen[(*nseen)++] = &d[i];
+	}
+	regfree(&name);
+	regfree(&labels);
+	regfree(&fc);
+}
+
+static void test_names(void **state)
+{
+	const struct metric_names_device *devs[] = { &metric_names_blk, &metric_names_net };
+	const struct metric_desc *seen[256];
+	unsigned nseen = 0;
+
+	(void)state;
+	check_desc(metric_names_vcpu, VCPU_STAT_NR, seen, &nseen);
+	check_desc(metric_names_vmm, VMM_STAT_NR, seen, &nseen);
+	check_desc(metric_names_loop, 1, seen, &nseen);
+	check_desc(metric_names_log, LOG_STAT_NR, seen, &nseen);
+	for (unsigned i = 0; i < 2; i++) {
+		check_desc(devs[i]->own, devs[i]->nr_own, seen, &nseen);
+		check_desc(devs[i]->core, VIRTIO_STAT_NR, seen, &nseen);
+		for (unsigned q = 0; q < 3; q++)
+			check_desc(devs[i]->queue(q, 3), VIRTIO_QSTAT_NR, seen, &nseen);
+	}
+	assert_true(nseen < 256);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prometheus_text),
 		cmocka_unit_test(test_deltas_and_keys),
+		cmocka_unit_test(test_fc_line),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_log_format),
 	};
 

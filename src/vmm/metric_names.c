@@ -1,0 +1,166 @@
+/* The tables of metric_names.h. Prometheus names follow its conventions
+ * (snake_case, counters end in _total, bytes in _bytes_total); a counter
+ * family spans groups (every vCPU's exits are vireo_vcpu_exits_total, told
+ * apart by the vcpu label). Firecracker's fields are its metrics.rs names,
+ * those of its version 1.12 schema (vmm/fc_metrics.c). */
+#include "vmm/metric_names.h"
+
+#define EXITS "VM exits of a vCPU to vireo, by reason"
+
+const struct metric_desc metric_names_vcpu[VCPU_STAT_NR] = {
+	[VCPU_EXIT_IO_IN] = { "vcpu_exits_total", "reason=\"io_in\"", EXITS, "vcpu.exit_io_in" },
+	[VCPU_EXIT_IO_OUT] = { "vcpu_exits_total", "reason=\"io_out\"", EXITS, "vcpu.exit_io_out" },
+	[VCPU_EXIT_MMIO_READ] = { "vcpu_exits_total", "reason=\"mmio_read\"", EXITS,
+				  "vcpu.exit_mmio_read" },
+	[VCPU_EXIT_MMIO_WRITE] = { "vcpu_exits_total", "reason=\"mmio_write\"", EXITS,
+				   "vcpu.exit_mmio_write" },
+	[VCPU_EXIT_HLT] = { "vcpu_exits_total", "reason=\"hlt\"", EXITS, NULL },
+	[VCPU_EXIT_SHUTDOWN] = { "vcpu_exits_total", "reason=\"shutdown\"", EXITS, NULL },
+	[VCPU_EXIT_SYSTEM_EVENT] = { "vcpu_exits_total", "reason=\"system_event\"", EXITS, NULL },
+	[VCPU_EXIT_INTERRUPTED] = { "vcpu_exits_total", "reason=\"interrupted\"", EXITS, NULL },
+	[VCPU_EXIT_FAILURE] = { "vcpu_exits_total", "reason=\"failure\"", EXITS, "vcpu.failures" },
+};
+
+#define ACTIONS "Lifecycle actions the VMM carried out"
+#define SIGNALS "Termination signals received"
+
+const struct metric_desc metric_names_vmm[VMM_STAT_NR] = {
+	[VMM_STAT_BOOTS] = { "vmm_actions_total", "action=\"boot\"", ACTIONS, NULL },
+	[VMM_STAT_PAUSES] = { "vmm_actions_total", "action=\"pause\"", ACTIONS, NULL },
+	[VMM_STAT_RESUMES] = { "vmm_actions_total", "action=\"resume\"", ACTIONS, NULL },
+	[VMM_STAT_UPDATES] = { "vmm_actions_total", "action=\"update_device\"", ACTIONS, NULL },
+	[VMM_STAT_CTRL_ALT_DELS] = { "vmm_actions_total", "action=\"ctrl_alt_del\"", ACTIONS,
+				     NULL },
+	[VMM_STAT_SIGTERM] = { "vmm_signals_total", "signal=\"SIGTERM\"", SIGNALS, NULL },
+	[VMM_STAT_SIGINT] = { "vmm_signals_total", "signal=\"SIGINT\"", SIGNALS, NULL },
+	[VMM_STAT_SIGHUP] = { "vmm_signals_total", "signal=\"SIGHUP\"", SIGNALS, "signals.sighup" },
+	[VMM_STAT_METRICS_FLUSHES] = { "vmm_metrics_flushes_total", NULL,
+				       "Metrics flushes (every 60 s, FlushMetrics, exit)", NULL },
+	[VMM_STAT_METRICS_FAILS] = { "vmm_metrics_write_failures_total", NULL,
+				     "Metrics lines or textfiles that could not be written",
+				     "logger.missed_metrics_count,logger.metrics_fails" },
+};
+
+const struct metric_desc metric_names_loop[1] = {
+	{ "vmm_loop_events_total", NULL, "Events the VMM's event loop dispatched (kicks, "
+	  "completions, timers, API calls)", "vmm.device_events" },
+};
+
+const struct metric_desc metric_names_log[LOG_STAT_NR] = {
+	[LOG_STAT_LINES] = { "log_lines_total", NULL, "Log lines written", NULL },
+	[LOG_STAT_SUPPRESSED] = { "log_suppressed_total", NULL,
+				  "Log lines dropped by the per-site rate limit", NULL },
+	[LOG_STAT_WRITE_FAILS] = { "log_write_failures_total", NULL,
+				   "Log lines lost because the write failed",
+				   "logger.missed_log_count,logger.log_fails" },
+};
+
+/* --- devices ------------------------------------------------------------- */
+
+#define NOTIFIES "Driver notifications (kicks) that reached a virtqueue"
+#define IRQS "Used-buffer interrupts raised for a virtqueue"
+
+#define CORE(fc) {                                                                           \
+	[VIRTIO_STAT_CONFIG_IRQS] = { "virtio_config_interrupts_total", NULL,                  \
+				      "Configuration-change interrupts raised", NULL },          \
+	[VIRTIO_STAT_RESETS] = { "virtio_driver_resets_total", NULL,                           \
+				 "Device resets by the driver", NULL },                         \
+	[VIRTIO_STAT_NEEDS_RESET] = { "virtio_needs_reset_total", NULL,                        \
+				      "Times the driver broke a rule and the device set "        \
+				      "DEVICE_NEEDS_RESET", NULL },                              \
+	[VIRTIO_STAT_ACTIVATE_FAILS] = { "virtio_activate_failures_total", NULL,               \
+					 "DRIVER_OK refused (bad queue setup)",                  \
+					 fc ".activate_fails" },                                 \
+}
+
+#define QUEUE(fc) {                                                                          \
+	[VIRTIO_QSTAT_NOTIFIES] = { "virtio_queue_notifications_total", NULL, NOTIFIES, fc },   \
+	[VIRTIO_QSTAT_IRQS] = { "virtio_queue_interrupts_total", NULL, IRQS, NULL },           \
+}
+
+#define BLK_REQS "virtio-blk requests completed successfully, by type"
+
+static const struct metric_desc blk_own[BLK_STAT_NR] = {
+	[BLK_STAT_READS] = { "blk_requests_total", "op=\"read\"", BLK_REQS, "block.read_count" },
+	[BLK_STAT_WRITES] = { "blk_requests_total", "op=\"write\"", BLK_REQS, "block.write_count" },
+	[BLK_STAT_FLUSHES] = { "blk_requests_total", "op=\"flush\"", BLK_REQS, "block.flush_count" },
+	[BLK_STAT_DISCARDS] = { "blk_requests_total", "op=\"discard\"", BLK_REQS, NULL },
+	[BLK_STAT_WRITE_ZEROES] = { "blk_requests_total", "op=\"write_zeroes\"", BLK_REQS, NULL },
+	[BLK_STAT_GET_IDS] = { "blk_requests_total", "op=\"get_id\"", BLK_REQS, NULL },
+	[BLK_STAT_READ_BYTES] = { "blk_read_bytes_total", NULL, "Bytes read by the guest",
+				  "block.read_bytes" },
+	[BLK_STAT_WRITE_BYTES] = { "blk_written_bytes_total", NULL, "Bytes written by the guest",
+				   "block.write_bytes" },
+	[BLK_STAT_INVALID] = { "blk_invalid_requests_total", NULL,
+			       "Requests refused: malformed, past the end, or writes to a "
+			       "read-only disk", "block.invalid_reqs_count" },
+	[BLK_STAT_IO_ERRORS] = { "blk_io_errors_total", NULL,
+				 "Requests the host's I/O failed", "block.execute_fails" },
+	[BLK_STAT_SWAPS] = { "blk_backing_swaps_total", NULL,
+			     "Backing files swapped under the running VM (PATCH /drives)",
+			     "block.update_count" },
+	[BLK_STAT_SWAP_FAILS] = { "blk_backing_swap_failures_total", NULL,
+				  "Backing-file swaps refused (the new file could not be opened)",
+				  "block.update_fails" },
+};
+static const struct metric_desc blk_core[VIRTIO_STAT_NR] = CORE("block");
+static const struct metric_desc blk_queue_desc[VIRTIO_QSTAT_NR] = QUEUE("block.queue_event_count");
+
+static const struct metric_desc *blk_queue(unsigned q, unsigned nq)
+{
+	(void)q;
+	(void)nq;
+	return blk_queue_desc;
+}
+
+const struct metric_names_device metric_names_blk = {
+	"block", blk_own, BLK_STAT_NR, blk_core, blk_queue,
+};
+
+#define NET_PACKETS "Frames moved between the guest and its TAP"
+#define NET_BYTES "Bytes of frames moved between the guest and its TAP (no virtio header)"
+#define NET_DROPPED "Frames dropped for the guest's mistakes (a TX header that lies, a runt, " \
+	"an RX frame larger than its buffers)"
+#define NET_ERRORS "Frames lost to host failures (TAP reads and writes)"
+
+static const struct metric_desc net_own[NET_STAT_NR] = {
+	[NET_STAT_TX_PACKETS] = { "net_packets_total", "direction=\"tx\"", NET_PACKETS,
+				  "net.tx_packets_count,net.tx_count" },
+	[NET_STAT_TX_BYTES] = { "net_bytes_total", "direction=\"tx\"", NET_BYTES,
+				"net.tx_bytes_count" },
+	[NET_STAT_TX_DROPPED] = { "net_dropped_total", "direction=\"tx\"", NET_DROPPED,
+				  "net.tx_malformed_frames" },
+	[NET_STAT_TX_ERRORS] = { "net_errors_total", "direction=\"tx\"", NET_ERRORS,
+				 "net.tx_fails,net.tap_write_fails" },
+	[NET_STAT_RX_PACKETS] = { "net_packets_total", "direction=\"rx\"", NET_PACKETS,
+				  "net.rx_packets_count,net.rx_count" },
+	[NET_STAT_RX_BYTES] = { "net_bytes_total", "direction=\"rx\"", NET_BYTES,
+				"net.rx_bytes_count" },
+	[NET_STAT_RX_DROPPED] = { "net_dropped_total", "direction=\"rx\"", NET_DROPPED,
+				  "net.rx_fails" },
+	[NET_STAT_RX_ERRORS] = { "net_errors_total", "direction=\"rx\"", NET_ERRORS,
+				 "net.rx_fails,net.tap_read_fails" },
+	[NET_STAT_CTRL_ERRORS] = { "net_ctrl_errors_total", NULL,
+				   "Control-queue commands refused", "net.cfg_fails" },
+	[NET_STAT_TAP_LOST] = { "net_tap_lost_total", NULL,
+				"Times a TAP queue went away (the link went down)", NULL },
+	[NET_STAT_TAP_RESTORED] = { "net_tap_restored_total", NULL,
+				    "Times a lost TAP queue came back", NULL },
+};
+static const struct metric_desc net_core[VIRTIO_STAT_NR] = CORE("net");
+static const struct metric_desc net_rxq[VIRTIO_QSTAT_NR] = QUEUE("net.rx_queue_event_count");
+static const struct metric_desc net_txq[VIRTIO_QSTAT_NR] = QUEUE("net.tx_queue_event_count");
+static const struct metric_desc net_ctrlq[VIRTIO_QSTAT_NR] = QUEUE(NULL);
+
+/* RX and TX pairs, then the control queue (as offered: without MQ a
+ * driver's third queue is the control queue, which the index cannot tell) */
+static const struct metric_desc *net_queue(unsigned q, unsigned nq)
+{
+	if (q + 1 == nq)
+		return net_ctrlq;
+	return q % 2 ? net_txq : net_rxq;
+}
+
+const struct metric_names_device metric_names_net = {
+	"net", net_own, NET_STAT_NR, net_core, net_queue,
+};
