@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,23 @@
 #define FC_EXIT_ARG_PARSING 153
 #define FC_EXIT_SIGHUP 156
 #define CONFIG_FILE_MAX (1u << 20)
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A fatal error: the one "vireo: " line on stderr, and in Firecracker's log
+ * too when it goes to a file (its clients read that). */
+static void fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "vireo: %s\n", msg);
+	if (log_has_file())
+		log_error("%s", msg);
+}
 
 static int run(const struct vm_config *cfg)
 {
@@ -95,6 +113,56 @@ static int apply_config_file(struct api_routes *r, const char *path, struct errb
 	return ret;
 }
 
+static char *dup_or_null(const char *s, bool *ok)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	*ok &= !s || d;
+	return d;
+}
+
+/* Firecracker's logger and metrics flags, and the Prometheus textfile:
+ * their files opened now; the logger and metrics also kept in r->cfg, so
+ * that neither the config file nor the API sets them again. *logger and
+ * *metrics say which the flags set. 0 or -errno with e naming the flag. */
+static int apply_telemetry_flags(const struct cli_firecracker *f, struct api_routes *r,
+				 bool *logger, bool *metrics, struct errbuf *e)
+{
+	struct config_logger *l = &r->cfg.logger;
+	bool ok = true;
+	int ret = 0;
+
+	*logger = f->log_path || f->level_set || f->show_level || f->show_log_origin || f->module;
+	*metrics = f->metrics_path != NULL;
+	if (*logger) {
+		*l = (struct config_logger){
+			.set = true, .path = dup_or_null(f->log_path, &ok), .level = f->level,
+			.show_level = f->show_level, .show_origin = f->show_log_origin,
+			.module = dup_or_null(f->module, &ok),
+		};
+		ret = ok ? vmm_set_logger(r->vmm, l, e) : errf(e, -ENOMEM, "out of memory");
+		if (ret) {
+			errf_prefix(e, "--log-path");
+			return ret;
+		}
+	}
+	if (*metrics) {
+		r->cfg.metrics.path = dup_or_null(f->metrics_path, &ok);
+		ret = ok ? vmm_set_metrics(r->vmm, &r->cfg.metrics, e)
+			 : errf(e, -ENOMEM, "out of memory");
+		if (ret) {
+			errf_prefix(e, "--metrics-path");
+			return ret;
+		}
+	}
+	if (f->prometheus_textfile) {
+		ret = vmm_set_textfile(r->vmm, f->prometheus_textfile, e);
+		if (ret)
+			errf_prefix(e, "--prometheus-textfile");
+	}
+	return ret;
+}
+
 /* Firecracker's process: its API on the socket (unless --no-api), its
  * config file booted at once; it ends when the VM does. */
 static int run_firecracker(const struct cli_firecracker *f)
@@ -104,35 +172,48 @@ static int run_firecracker(const struct cli_firecracker *f)
 	struct api_server *api = NULL;
 	struct api_routes routes;
 	struct vmm *vmm = NULL;
+	bool flag_logger, flag_metrics;
 	int ret;
 
 	if (!f->no_api)
 		api_server_prefetch();
 	if (vm_probe_host(&lim, &e) || vmm_create(&vmm, &e)) {
-		fprintf(stderr, "vireo: %s\n", e.msg);
+		fail("%s", e.msg);
 		return EXIT_RUNTIME;
 	}
+	vmm_set_id(vmm, f->id);
 	api_routes_init(&routes, vmm, &lim, f->id, f->enable_pci);
+	if (apply_telemetry_flags(f, &routes, &flag_logger, &flag_metrics, &e)) {
+		fail("%s", e.msg);
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
 	ret = f->config_file ? apply_config_file(&routes, f->config_file, &e) : 0;
+	if (!ret && f->config_file) {
+		ret = api_apply_telemetry(&routes, !flag_logger, !flag_metrics, &e);
+		if (ret)
+			errf_prefix(&e, f->config_file);
+	}
 	if (ret) {
-		fprintf(stderr, "vireo: --config-file %s\n", e.msg);
+		fail("--config-file %s", e.msg);
 		ret = FC_EXIT_BAD_CONFIGURATION;
 		goto out;
 	}
 	if (!f->no_api && api_server_start(&api, f->api_sock, f->max_payload, vmm_loop(vmm),
 					   api_route, &routes, &e)) {
-		fprintf(stderr, "vireo: --api-sock %s\n", e.msg);
+		fail("--api-sock %s", e.msg);
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
 	if (f->config_file && api_instance_start(&routes, &e)) {
-		fprintf(stderr, "vireo: --config-file %s: %s\n", f->config_file, e.msg);
+		fail("--config-file %s: %s", f->config_file, e.msg);
 		ret = FC_EXIT_BAD_CONFIGURATION;
 		goto out;
 	}
 	ret = vmm_run(vmm);
 	if (ret == 128 + SIGHUP)
 		ret = FC_EXIT_SIGHUP;
+	log_info("exiting with status %d", ret);
 out:
 	api_server_stop(api);
 	api_routes_destroy(&routes);

@@ -24,6 +24,7 @@ struct api_call {
 	const struct api_request *req;
 	struct api_response *resp;
 	const char *id;                      /* the path's {id}, or NULL */
+	int route;                           /* the path it matched (its counters); -1: none */
 	struct fc_note note;
 	struct errbuf e;
 };
@@ -44,6 +45,9 @@ struct api_route_entry {
 	api_config_fn config;                /* applies the body to the configuration */
 	api_config_id_fn config_id;
 	api_action_fn action;                /* anything else */
+	/* its name in Firecracker's <method>_api_requests metrics ("drive" of
+	 * drive_count and drive_fails); NULL: it has none */
+	const char *fc;
 };
 
 /* --- answers ------------------------------------------------------------ */
@@ -191,7 +195,10 @@ static int api_put_actions(struct api_call *c)
 	case 1:
 		return api_instance_start(c->r, &c->e);
 	case 0:
-		return errf(&c->e, -ENOTSUP, "FlushMetrics: not supported yet");
+		/* Firecracker's rule: after boot; without metrics, nothing to do */
+		if (!api_phase_ok(c->r, API_POST_BOOT, &c->e))
+			return -EINVAL;
+		return vmm_flush_metrics(c->r->vmm, &c->e);
 	default:
 		if (!api_phase_ok(c->r, API_POST_BOOT, &c->e))
 			return -EINVAL;
@@ -222,6 +229,27 @@ static int api_patch_vm(struct api_call *c)
 	return state == 0 ? vmm_pause(c->r->vmm, &c->e) : vmm_resume(c->r->vmm, &c->e);
 }
 
+/* A request that changes the configuration works on a copy (api_begin),
+ * which api_commit makes the configuration when ret is 0, and drops
+ * otherwise: a refused request changes nothing. Both return ret. */
+static int api_begin(struct api_call *c, struct vm_config *next)
+{
+	int ret = config_copy(next, &c->r->cfg);
+
+	return ret ? errf(&c->e, ret, "out of memory") : 0;
+}
+
+static int api_commit(struct api_call *c, struct vm_config *next, int ret)
+{
+	if (ret) {
+		config_free(next);
+		return ret;
+	}
+	config_free(&c->r->cfg);
+	c->r->cfg = *next;
+	return 0;
+}
+
 /* PATCH /drives/{id}: a new backing file for a running VM's drive. The
  * change goes to a copy first, which replaces the configuration only once
  * the device took it: a file that cannot be opened changes nothing. */
@@ -231,9 +259,9 @@ static int api_patch_drive(struct api_call *c)
 	unsigned i;
 	int ret;
 
-	ret = config_copy(&next, &c->r->cfg);
+	ret = api_begin(c, &next);
 	if (ret)
-		return errf(&c->e, ret, "out of memory");
+		return ret;
 	ret = fc_patch_drive(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
 	for (i = 0; !ret && i < next.nr_disks; i++)
 		if (next.disks[i].api_id && !strcmp(next.disks[i].api_id, c->id))
@@ -247,13 +275,7 @@ static int api_patch_drive(struct api_call *c)
 		memcpy(why, c->e.msg, sizeof(why));
 		errf(&c->e, ret, "path_on_host: %s", why);
 	}
-	if (ret) {
-		config_free(&next);
-		return ret;
-	}
-	config_free(&c->r->cfg);
-	c->r->cfg = next;
-	return 0;
+	return api_commit(c, &next, ret);
 }
 
 /* A file the VM will read: there, readable, and a regular file (a
@@ -267,6 +289,73 @@ static int api_check_file(const char *field, const char *path, struct errbuf *e)
 	if (!S_ISREG(st.st_mode))
 		return errf(e, -EINVAL, "%s: %s is not a regular file", field, path);
 	return 0;
+}
+
+/* GET /metrics (beyond Firecracker): every counter, cumulative, in
+ * Prometheus's text format. */
+static int api_get_metrics(struct api_call *c)
+{
+	size_t len;
+	int ret = vmm_prometheus(c->r->vmm, &c->resp->body, &len);
+
+	if (ret)
+		return errf(&c->e, ret, "out of memory");
+	c->resp->status = 200;
+	c->resp->content_type = "text/plain; version=0.0.4";
+	return 0;
+}
+
+/* PUT /logger and /metrics: the configuration changes only once the VMM
+ * has opened the file: a path that cannot be opened changes nothing. */
+static int api_put_telemetry(struct api_call *c, api_config_fn parse,
+			     int (*apply)(struct vmm *v, const struct vm_config *cfg,
+					  struct errbuf *e))
+{
+	struct vm_config next;
+	int ret;
+
+	ret = api_begin(c, &next);
+	if (ret)
+		return ret;
+	ret = parse(&next, c->req->body, c->req->body_len, &c->note, &c->e);
+	if (!ret) {
+		ret = apply(c->r->vmm, &next, &c->e);
+		/* a file that cannot be opened is the client's mistake (no warning) */
+		if (ret && ret != -ENOMEM)
+			ret = -EINVAL;
+	}
+	return api_commit(c, &next, ret);
+}
+
+static int api_apply_logger(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
+{
+	return vmm_set_logger(v, &cfg->logger, e);
+}
+
+static int api_apply_metrics(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
+{
+	return vmm_set_metrics(v, &cfg->metrics, e);
+}
+
+static int api_put_logger(struct api_call *c)
+{
+	return api_put_telemetry(c, fc_put_logger, api_apply_logger);
+}
+
+static int api_put_metrics(struct api_call *c)
+{
+	return api_put_telemetry(c, fc_put_metrics, api_apply_metrics);
+}
+
+int api_apply_telemetry(struct api_routes *r, bool logger, bool metrics, struct errbuf *e)
+{
+	int ret = 0;
+
+	if (logger && r->cfg.logger.set)
+		ret = api_apply_logger(r->vmm, &r->cfg, e);
+	if (!ret && metrics && r->cfg.metrics.path)
+		ret = api_apply_metrics(r->vmm, &r->cfg, e);
+	return ret;
 }
 
 /* Firecracker refuses a boot source whose files it cannot read at once,
@@ -301,21 +390,15 @@ static int api_put_boot_source(struct vm_config *cfg, const char *body, size_t l
  * vireo checks this host's limits (vCPUs, memory) at once. */
 static int api_machine_config(struct api_call *c, api_config_fn apply)
 {
-	struct vm_config before;
-	int ret;
+	struct vm_config next;
+	int ret = api_begin(c, &next);
 
-	ret = config_copy(&before, &c->r->cfg);
 	if (ret)
-		return errf(&c->e, ret, "out of memory");
-	ret = apply(&c->r->cfg, c->req->body, c->req->body_len, &c->note, &c->e);
-	if (!ret && (ret = config_check_limits(&c->r->cfg, &c->r->limits,
-						   CONFIG_FROM_FIRECRACKER, &c->e))) {
-		config_free(&c->r->cfg);
-		c->r->cfg = before; /* the request changes nothing */
 		return ret;
-	}
-	config_free(&before);
-	return ret;
+	ret = apply(&next, c->req->body, c->req->body_len, &c->note, &c->e);
+	if (!ret)
+		ret = config_check_limits(&next, &c->r->limits, CONFIG_FROM_FIRECRACKER, &c->e);
+	return api_commit(c, &next, ret);
 }
 
 static int api_put_machine_config(struct api_call *c)
@@ -330,48 +413,52 @@ static int api_patch_machine_config(struct api_call *c)
 
 /* --- the table ---------------------------------------------------------- */
 
-#define ROUTE_ACTION(m, p, s, ph, fn) { m, p, s, false, ph, NULL, NULL, fn }
-#define ROUTE_ACTION_ID(m, p, ph, fn) { m, p, NULL, true, ph, NULL, NULL, fn }
-#define ROUTE_CONFIG(m, p, s, ph, fn) { m, p, s, false, ph, fn, NULL, NULL }
-#define ROUTE_CONFIG_ID(m, p, ph, fn) { m, p, NULL, true, ph, NULL, fn, NULL }
+#define ROUTE_ACTION(m, p, s, ph, fn, fc) { m, p, s, false, ph, NULL, NULL, fn, fc }
+#define ROUTE_ACTION_ID(m, p, ph, fn, fc) { m, p, NULL, true, ph, NULL, NULL, fn, fc }
+#define ROUTE_CONFIG(m, p, s, ph, fn, fc) { m, p, s, false, ph, fn, NULL, NULL, fc }
+#define ROUTE_CONFIG_ID(m, p, ph, fn, fc) { m, p, NULL, true, ph, NULL, fn, NULL, fc }
+#define PRE API_PRE_BOOT
+#define POST API_POST_BOOT
 
 static const struct api_route_entry api_routes_table[] = {
-	ROUTE_ACTION("GET", "", NULL, API_ANY, api_get_instance),
-	ROUTE_ACTION("GET", "version", NULL, API_ANY, api_get_version),
-	ROUTE_ACTION("GET", "machine-config", NULL, API_ANY, api_get_machine_config),
-	ROUTE_ACTION("GET", "vm", "config", API_ANY, api_get_vm_config),
-	ROUTE_ACTION("PUT", "actions", NULL, API_ANY, api_put_actions),
-	ROUTE_ACTION("PATCH", "vm", NULL, API_POST_BOOT, api_patch_vm),
-	ROUTE_CONFIG("PUT", "boot-source", NULL, API_PRE_BOOT, api_put_boot_source),
-	ROUTE_ACTION("PUT", "machine-config", NULL, API_PRE_BOOT, api_put_machine_config),
-	ROUTE_ACTION("PATCH", "machine-config", NULL, API_PRE_BOOT, api_patch_machine_config),
-	ROUTE_CONFIG_ID("PUT", "drives", API_PRE_BOOT, fc_put_drive),
-	ROUTE_ACTION_ID("PATCH", "drives", API_POST_BOOT, api_patch_drive),
-	ROUTE_CONFIG_ID("PUT", "network-interfaces", API_PRE_BOOT, fc_put_net),
-	ROUTE_CONFIG_ID("PATCH", "network-interfaces", API_POST_BOOT, fc_patch_net),
-	ROUTE_CONFIG("PUT", "logger", NULL, API_PRE_BOOT, fc_put_logger),
-	ROUTE_CONFIG("PUT", "metrics", NULL, API_PRE_BOOT, fc_put_metrics),
-	ROUTE_CONFIG("PUT", "serial", NULL, API_PRE_BOOT, fc_put_serial),
+	ROUTE_ACTION("GET", "", NULL, API_ANY, api_get_instance, "instance_info"),
+	ROUTE_ACTION("GET", "version", NULL, API_ANY, api_get_version, "vmm_version"),
+	ROUTE_ACTION("GET", "machine-config", NULL, API_ANY, api_get_machine_config, "machine_cfg"),
+	ROUTE_ACTION("GET", "vm", "config", API_ANY, api_get_vm_config, NULL),
+	ROUTE_ACTION("GET", "metrics", NULL, API_ANY, api_get_metrics, NULL),
+	ROUTE_ACTION("PUT", "actions", NULL, API_ANY, api_put_actions, "actions"),
+	ROUTE_ACTION("PATCH", "vm", NULL, POST, api_patch_vm, NULL),
+	ROUTE_CONFIG("PUT", "boot-source", NULL, PRE, api_put_boot_source, "boot_source"),
+	ROUTE_ACTION("PUT", "machine-config", NULL, PRE, api_put_machine_config, "machine_cfg"),
+	ROUTE_ACTION("PATCH", "machine-config", NULL, PRE, api_patch_machine_config,
+		     "machine_cfg"),
+	ROUTE_CONFIG_ID("PUT", "drives", PRE, fc_put_drive, "drive"),
+	ROUTE_ACTION_ID("PATCH", "drives", POST, api_patch_drive, "drive"),
+	ROUTE_CONFIG_ID("PUT", "network-interfaces", PRE, fc_put_net, "network"),
+	ROUTE_CONFIG_ID("PATCH", "network-interfaces", POST, fc_patch_net, "network"),
+	ROUTE_ACTION("PUT", "logger", NULL, PRE, api_put_logger, "logger"),
+	ROUTE_ACTION("PUT", "metrics", NULL, PRE, api_put_metrics, "metrics"),
+	ROUTE_CONFIG("PUT", "serial", NULL, PRE, fc_put_serial, NULL),
 	/* resources of later issues: bodies checked, then "not supported yet" */
-	ROUTE_CONFIG("PUT", "vsock", NULL, API_PRE_BOOT, fc_put_vsock),
-	ROUTE_CONFIG("PUT", "balloon", NULL, API_PRE_BOOT, fc_put_balloon),
-	ROUTE_CONFIG("PATCH", "balloon", NULL, API_ANY, fc_patch_balloon),
-	ROUTE_CONFIG("PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats),
-	ROUTE_ACTION("GET", "balloon", NULL, API_ANY, api_unsupported),
-	ROUTE_ACTION("GET", "balloon", "statistics", API_ANY, api_unsupported),
-	ROUTE_CONFIG("PUT", "entropy", NULL, API_PRE_BOOT, fc_put_entropy),
-	ROUTE_CONFIG("PUT", "mmds", NULL, API_ANY, fc_put_mmds),
-	ROUTE_CONFIG("PUT", "mmds", "config", API_PRE_BOOT, fc_put_mmds_config),
-	ROUTE_ACTION("GET", "mmds", NULL, API_ANY, api_unsupported),
-	ROUTE_ACTION("PATCH", "mmds", NULL, API_ANY, api_unsupported),
-	ROUTE_CONFIG("PUT", "cpu-config", NULL, API_PRE_BOOT, fc_put_cpu_config),
-	ROUTE_CONFIG_ID("PUT", "pmem", API_PRE_BOOT, fc_put_pmem),
-	ROUTE_ACTION_ID("PATCH", "pmem", API_POST_BOOT, api_unsupported),
-	ROUTE_CONFIG("PUT", "snapshot", "create", API_POST_BOOT, fc_put_snapshot_create),
-	ROUTE_CONFIG("PUT", "snapshot", "load", API_PRE_BOOT, fc_put_snapshot_load),
-	ROUTE_CONFIG("PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug),
-	ROUTE_ACTION("GET", "hotplug", "memory", API_ANY, api_unsupported),
-	ROUTE_ACTION("PATCH", "hotplug", "memory", API_ANY, api_unsupported),
+	ROUTE_CONFIG("PUT", "vsock", NULL, PRE, fc_put_vsock, "vsock"),
+	ROUTE_CONFIG("PUT", "balloon", NULL, PRE, fc_put_balloon, NULL),
+	ROUTE_CONFIG("PATCH", "balloon", NULL, API_ANY, fc_patch_balloon, NULL),
+	ROUTE_CONFIG("PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats, NULL),
+	ROUTE_ACTION("GET", "balloon", NULL, API_ANY, api_unsupported, NULL),
+	ROUTE_ACTION("GET", "balloon", "statistics", API_ANY, api_unsupported, NULL),
+	ROUTE_CONFIG("PUT", "entropy", NULL, PRE, fc_put_entropy, NULL),
+	ROUTE_CONFIG("PUT", "mmds", NULL, API_ANY, fc_put_mmds, "mmds"),
+	ROUTE_CONFIG("PUT", "mmds", "config", PRE, fc_put_mmds_config, NULL),
+	ROUTE_ACTION("GET", "mmds", NULL, API_ANY, api_unsupported, "mmds"),
+	ROUTE_ACTION("PATCH", "mmds", NULL, API_ANY, api_unsupported, "mmds"),
+	ROUTE_CONFIG("PUT", "cpu-config", NULL, PRE, fc_put_cpu_config, "cpu_cfg"),
+	ROUTE_CONFIG_ID("PUT", "pmem", PRE, fc_put_pmem, NULL),
+	ROUTE_ACTION_ID("PATCH", "pmem", POST, api_unsupported, NULL),
+	ROUTE_CONFIG("PUT", "snapshot", "create", POST, fc_put_snapshot_create, NULL),
+	ROUTE_CONFIG("PUT", "snapshot", "load", PRE, fc_put_snapshot_load, NULL),
+	ROUTE_CONFIG("PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug, NULL),
+	ROUTE_ACTION("GET", "hotplug", "memory", API_ANY, api_unsupported, NULL),
+	ROUTE_ACTION("PATCH", "hotplug", "memory", API_ANY, api_unsupported, NULL),
 };
 
 /* Splits "/a/b/c" into at most API_PATH_SEGMENTS segments (copied into
@@ -417,6 +504,9 @@ static int api_check_id(const char *id, struct errbuf *e)
 	return 0;
 }
 
+#define API_NR_ROUTES (sizeof(api_routes_table) / sizeof(api_routes_table[0]))
+_Static_assert(API_NR_ROUTES <= API_ROUTES_MAX, "API_ROUTES_MAX is too small");
+
 static int api_dispatch(struct api_call *c)
 {
 	const struct api_request *req = c->req;
@@ -429,8 +519,7 @@ static int api_dispatch(struct api_call *c)
 		return errf(&c->e, -EINVAL, "GET request cannot have a body.");
 	if ((!strcmp(req->method, "PUT") || !strcmp(req->method, "PATCH")) && !has_body)
 		return errf(&c->e, -EINVAL, "Empty %s request.", req->method);
-	for (size_t i = 0; n > 0 && i < sizeof(api_routes_table) / sizeof(api_routes_table[0]);
-	     i++) {
+	for (size_t i = 0; n > 0 && i < API_NR_ROUTES; i++) {
 		const struct api_route_entry *t = &api_routes_table[i];
 		int ret;
 
@@ -443,6 +532,10 @@ static int api_dispatch(struct api_call *c)
 				return api_check_id(NULL, &c->e);
 			continue;
 		}
+		c->route = (int)i;
+		/* counted before it runs, as Firecracker does: a FlushMetrics is
+		 * in its own line */
+		metrics_inc(&c->r->st[2 * i]);
 		if (t->has_id && (ret = api_check_id(seg[1], &c->e)))
 			return ret;
 		if (!api_phase_ok(c->r, t->phase, &c->e))
@@ -458,22 +551,86 @@ static int api_dispatch(struct api_call *c)
 		    req->path);
 }
 
+/* After the request: failures, requests that matched no path (api_dispatch
+ * counted the others), deprecated fields. */
+static void api_count(struct api_routes *r, const struct api_call *c, bool failed)
+{
+	if (c->route < 0)
+		metrics_inc(&r->st[2 * API_NR_ROUTES]);
+	else if (failed)
+		metrics_inc(&r->st[2 * c->route + 1]);
+	if (c->resp->deprecated)
+		metrics_inc(&r->st[2 * API_NR_ROUTES + 1]);
+}
+
 void api_route(void *routes, const struct api_request *req, struct api_response *resp)
 {
-	struct api_call c = { .r = routes, .req = req, .resp = resp };
+	struct api_call c = { .r = routes, .req = req, .resp = resp, .route = -1 };
 	int ret = api_dispatch(&c);
 
 	resp->deprecated = c.note.deprecation[0] != '\0';
+	api_count(c.r, &c, ret != 0);
 	if (ret) {
 		free(resp->body);
 		resp->body = NULL;
+		resp->content_type = NULL;
 		api_fault(resp, c.e.msg[0] ? c.e.msg : strerror(-ret));
 		if (ret != -EINVAL && ret != -ENOTSUP)
 			log_ratelimited(NULL, "api: %s %s: %s", req->method, req->path, c.e.msg);
+		else
+			log_debug("api: %s %s: 400: %s", req->method, req->path, c.e.msg);
 		return;
 	}
 	if (!resp->body)
 		resp->status = 204;
+	log_debug("api: %s %s: %u", req->method, req->path, resp->status);
+}
+
+/* The counters' names: per path, requests and failures, labelled with the
+ * method and the path as the table has it ("/drives/{id}"), and the fields
+ * of Firecracker's <method>_api_requests they feed (GETs have no _fails). */
+static void api_name_route(struct api_routes *r, unsigned k, const char *method,
+			   const char *path, const char *sub, bool has_id, const char *fc)
+{
+	char lower[8];
+	size_t i;
+
+	for (i = 0; method[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)(method[i] - 'A' + 'a');
+	lower[i] = '\0';
+	snprintf(r->labels[k], sizeof(r->labels[k]), "method=\"%s\",path=\"/%s%s%s%s\"", method,
+		 path, sub ? "/" : "", sub ? sub : "", has_id ? "/{id}" : "");
+	if (fc) {
+		snprintf(r->fc[k][0], sizeof(r->fc[k][0]), "%s_api_requests.%s_count", lower, fc);
+		snprintf(r->fc[k][1], sizeof(r->fc[k][1]), "%s_api_requests.%s_fails", lower, fc);
+	}
+	r->desc[2 * k] = (struct metric_desc){
+		"api_requests_total", r->labels[k], "API requests, by method and path",
+		fc ? r->fc[k][0] : NULL,
+	};
+	r->desc[2 * k + 1] = (struct metric_desc){
+		"api_request_failures_total", r->labels[k],
+		"API requests refused (answered 400), by method and path",
+		fc && strcmp(method, "GET") ? r->fc[k][1] : NULL,
+	};
+}
+
+static void api_register(struct api_routes *r)
+{
+	unsigned k;
+
+	for (k = 0; k < API_NR_ROUTES; k++)
+		api_name_route(r, k, api_routes_table[k].method, api_routes_table[k].path,
+			       api_routes_table[k].sub, api_routes_table[k].has_id,
+			       api_routes_table[k].fc);
+	r->desc[2 * k] = (struct metric_desc){
+		"api_unknown_requests_total", NULL, "API requests that matched no path", NULL,
+	};
+	r->desc[2 * k + 1] = (struct metric_desc){
+		"api_deprecated_requests_total", NULL, "API requests that used a deprecated field",
+		"deprecated_api.deprecated_http_api_calls",
+	};
+	metrics_register(vmm_metrics(r->vmm), &r->group, r->desc, 2 * k + 2, r->st, NULL, NULL);
 }
 
 void api_routes_init(struct api_routes *r, struct vmm *vmm, const struct host_limits *limits,
@@ -485,9 +642,11 @@ void api_routes_init(struct api_routes *r, struct vmm *vmm, const struct host_li
 	r->id = id;
 	r->enable_pci = enable_pci;
 	fc_config_init(&r->cfg);
+	api_register(r);
 }
 
 void api_routes_destroy(struct api_routes *r)
 {
+	metrics_unregister(vmm_metrics(r->vmm), &r->group);
 	config_free(&r->cfg);
 }

@@ -197,7 +197,8 @@ static enum MHD_Result api_send(struct MHD_Connection *c, struct api_response *r
 	if (!m)
 		return MHD_NO;
 	if (len)
-		mhd.add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		mhd.add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
+					r->content_type ? r->content_type : "application/json");
 	if (r->deprecated)
 		mhd.add_response_header(m, "Deprecation", "true");
 	ret = mhd.queue_response(c, r->status, m);

@@ -21,7 +21,8 @@ struct api_request {
 
 struct api_response {
 	unsigned status;        /* 200, 204, 400, ... */
-	char *body;             /* malloc'd JSON, or NULL; the server frees it */
+	char *body;             /* malloc'd, or NULL; the server frees it */
+	const char *content_type; /* the body's (static); NULL: application/json */
 	bool deprecated;        /* the request used a deprecated field */
 };
 

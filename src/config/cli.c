@@ -18,6 +18,7 @@
 const char cli_usage[] =
 	"usage: vireo run --kernel PATH [options]\n"
 	"       vireo --api-sock PATH [--id ID] [--config-file F [--no-api]] [--enable-pci]\n"
+	"             [--prometheus-textfile PATH]\n"
 	"             (Firecracker's flags and REST API; see README \"Firecracker's API\")\n"
 	"       vireo --version | --help\n"
 	"\n"
@@ -339,6 +340,7 @@ void cli_free(struct cli *cli)
 	free(f->log_path);
 	free(f->module);
 	free(f->metrics_path);
+	free(f->prometheus_textfile);
 	free(f->metadata);
 	free(f->seccomp_filter);
 	memset(f, 0, sizeof(*f));

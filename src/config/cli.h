@@ -31,6 +31,7 @@ struct cli_firecracker {
 	enum config_log_level level;
 	bool show_level, show_log_origin;
 	char *metrics_path;
+	char *prometheus_textfile; /* beyond Firecracker: node-exporter's textfile; NULL: none */
 	bool boot_timer;
 	char *metadata;          /* MMDS contents file */
 	size_t max_payload;      /* --http-api-max-payload-size */

@@ -1,5 +1,6 @@
 /* Firecracker's command line (its main.rs flags), so that a client that
- * starts `firecracker --api-sock S --id ID ...` starts vireo unchanged.
+ * starts `firecracker --api-sock S --id ID ...` starts vireo unchanged,
+ * and one flag of vireo's own: --prometheus-textfile.
  * Values are checked here as Firecracker checks them; what they do is
  * main.c's. */
 #include <errno.h>
@@ -15,6 +16,7 @@ enum fc_flag {
 	FC_API_SOCK, FC_ID, FC_CONFIG_FILE, FC_NO_API, FC_LEVEL, FC_LOG_PATH, FC_MODULE,
 	FC_SHOW_LEVEL, FC_SHOW_LOG_ORIGIN, FC_METRICS_PATH, FC_BOOT_TIMER, FC_METADATA,
 	FC_MAX_PAYLOAD, FC_NO_SECCOMP, FC_SECCOMP_FILTER, FC_ENABLE_PCI, FC_VERSION,
+	FC_PROM_TEXTFILE,
 	FC_ACCEPTED,         /* taken and not used: the jailer's timing flags */
 };
 
@@ -29,6 +31,7 @@ static const struct cli_flag fc_flags[] = {
 	{ "--http-api-max-payload-size", FC_MAX_PAYLOAD, true },
 	{ "--no-seccomp", FC_NO_SECCOMP, false }, { "--seccomp-filter", FC_SECCOMP_FILTER, true },
 	{ "--enable-pci", FC_ENABLE_PCI, false }, { "--version", FC_VERSION, false },
+	{ "--prometheus-textfile", FC_PROM_TEXTFILE, true },
 	{ "--start-time-us", FC_ACCEPTED, true }, { "--start-time-cpu-us", FC_ACCEPTED, true },
 	{ "--parent-cpu-time-us", FC_ACCEPTED, true },
 	{ "--mmds-size-limit", FC_ACCEPTED, true },
@@ -119,6 +122,8 @@ static int fc_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FC_NO_SECCOMP: f->no_seccomp = true; return 0;
 	case FC_SECCOMP_FILTER: return fc_string(&f->seccomp_filter, "--seccomp-filter", val, e);
 	case FC_ENABLE_PCI: f->enable_pci = true; return 0;
+	case FC_PROM_TEXTFILE:
+		return fc_string(&f->prometheus_textfile, "--prometheus-textfile", val, e);
 	case FC_VERSION: cli->action = CLI_VERSION; return 1;
 	case FC_ACCEPTED: return 0;
 	}

@@ -62,6 +62,7 @@ struct config_net {
 
 /* Firecracker's logger: where vireo's own log lines go and how they look. */
 struct config_logger {
+	bool set;                     /* configured (once: by a flag, the API or the file) */
 	char *path;                   /* NULL: stderr */
 	enum config_log_level level;
 	bool show_level;

@@ -780,6 +780,10 @@ static int fc_logger_apply(struct vm_config *cfg, const char *id, const json_t *
 	ret = jf_check(v, &logger_obj, where, e);
 	if (ret)
 		return ret;
+	/* Firecracker's rule (docs/logger.md): once configured, never updated */
+	if (cfg->logger.set)
+		return jf_fail(e, -EINVAL, where, NULL, "the logger is already configured; it can "
+			       "be configured once");
 	if (!fc_dup(&path, jf_string(v, "log_path")) ||
 	    !fc_dup(&module, jf_string(v, "module"))) {
 		free(path);
@@ -797,6 +801,7 @@ static int fc_logger_apply(struct vm_config *cfg, const char *id, const json_t *
 		free(cfg->logger.module);
 		cfg->logger.module = module;
 	}
+	cfg->logger.set = true;
 	return 0;
 }
 

@@ -73,8 +73,9 @@ int fc_put_net(struct vm_config *cfg, const char *id, const char *body, size_t l
 int fc_patch_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
 		 struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
 
-/* PUT /logger (fields not given keep their value, but level falls back to
- * Info, as in Firecracker), PUT /metrics (once), PUT /serial. */
+/* PUT /logger (once: -EINVAL the second time; fields not given keep their
+ * defaults, level Info, as in Firecracker), PUT /metrics (once), PUT
+ * /serial. */
 int fc_put_logger(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		  struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_metrics(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,

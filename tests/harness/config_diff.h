@@ -45,7 +45,7 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 		    x->queues != y->queues || x->mtu != y->mtu || strcmp(x->where, y->where))
 			return "a NIC";
 	}
-	if (!config_same_str(a->logger.path, b->logger.path) ||
+	if (a->logger.set != b->logger.set || !config_same_str(a->logger.path, b->logger.path) ||
 	    a->logger.level != b->logger.level || a->logger.show_level != b->logger.show_level ||
 	    a->logger.show_origin != b->logger.show_origin ||
 	    !config_same_str(a->logger.module, b->logger.module))

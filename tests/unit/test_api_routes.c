@@ -1,8 +1,10 @@
 /* Unit tests for api/routes.c without HTTP and without KVM: every path and
  * method of the table before boot (answered, or refused by its phase
  * rule), the paths that match nothing, ids, bodies where none belong, and
- * that a refused request leaves the configuration as it was. What needs a
- * booted VM (pause, resume, the after-boot rules) is e2e/api-firecracker's. */
+ * that a refused request leaves the configuration as it was; the logger and
+ * metrics configured once on real files, their bad paths, GET /metrics.
+ * What needs a booted VM (pause, resume, the after-boot rules) is
+ * e2e/api-firecracker's. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,12 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "api/routes.h"
 #include "config/firecracker.h"
 #include "config_diff.h"
+#include "vmm/fc_metrics.h"
 
 struct fixture {
 	struct vmm *vmm;
@@ -31,6 +36,7 @@ static int setup(void **state)
 
 	if (!f || vmm_create(&f->vmm, &e))
 		return -1;
+	vmm_set_id(f->vmm, "unit-test");
 	api_routes_init(&f->r, f->vmm, &lim, "unit-test", false);
 	*state = f;
 	return 0;
@@ -43,8 +49,11 @@ static int teardown(void **state)
 	api_routes_destroy(&f->r);
 	vmm_destroy(f->vmm);
 	free(f);
+	log_reset(); /* the logger is the process's: the next test may set it */
 	return 0;
 }
+
+static const char *last_type; /* the last answer's content type */
 
 /* One request; returns the status, *body the answer's (freed by the next
  * call). */
@@ -58,6 +67,7 @@ static unsigned call(struct fixture *f, const char *method, const char *path, co
 	free(last);
 	api_route(&f->r, &req, &resp);
 	last = resp.body;
+	last_type = resp.content_type;
 	if (out)
 		*out = resp.body;
 	return resp.status;
@@ -106,8 +116,7 @@ static void test_pre_boot_resources(void **state)
 	       "\"is_root_device\": true, \"is_read_only\": true}", 204, NULL);
 	expect(f, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", "
 	       "\"host_dev_name\": \"tap0\"}", 204, NULL);
-	expect(f, "PUT", "/logger", "{\"level\": \"Info\"}", 204, NULL);
-	expect(f, "PUT", "/metrics", "{\"metrics_path\": \"/tmp/m\"}", 204, NULL);
+	expect(f, "PUT", "/serial", "{\"serial_out_path\": \"/tmp/s\"}", 204, NULL);
 	assert_int_equal(f->r.cfg.cpus, 3);
 	assert_int_equal(f->r.cfg.nr_disks, 1);
 	assert_int_equal(f->r.cfg.nr_nets, 1);
@@ -246,6 +255,80 @@ static void test_bad_paths_and_bodies(void **state)
 	config_free(&before);
 }
 
+/* PUT /logger and /metrics open their files at once, and only once;
+ * bad paths change nothing; FlushMetrics waits for the VM; GET /metrics
+ * counts all of it. */
+static void test_logger_and_metrics(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/vireo-unit-XXXXXX", path[128], body[256], *out;
+	struct stat st;
+	FILE *log;
+
+	assert_non_null(mkdtemp(dir));
+	/* a directory that does not exist, a directory, a bad body */
+	snprintf(body, sizeof(body), "{\"log_path\": \"%s/no/such.log\"}", dir);
+	expect(f, "PUT", "/logger", body, 400, "Logger error: Failed to open target file");
+	snprintf(body, sizeof(body), "{\"log_path\": \"%s\"}", dir);
+	expect(f, "PUT", "/logger", body, 400, "Logger error");
+	expect(f, "PUT", "/logger", "{\"log_path\": 3}", 400, "log_path");
+	assert_false(f->r.cfg.logger.set);
+	assert_false(log_configured());
+	snprintf(body, sizeof(body), "{\"metrics_path\": \"%s/no/such.json\"}", dir);
+	expect(f, "PUT", "/metrics", body, 400, "Metrics error");
+	assert_null(f->r.cfg.metrics.path);
+	expect(f, "PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}", 400,
+	       "not supported before starting the microVM");
+
+	/* created when missing, then set for good */
+	snprintf(path, sizeof(path), "%s/fc.log", dir);
+	snprintf(body, sizeof(body), "{\"log_path\": \"%s\", \"level\": \"Debug\", "
+		 "\"show_level\": true}", path);
+	expect(f, "PUT", "/logger", body, 204, NULL);
+	assert_true(log_configured());
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(f->r.cfg.logger.set);
+	expect(f, "PUT", "/logger", "{\"level\": \"Off\"}", 400, "already configured");
+	assert_int_equal(f->r.cfg.logger.level, CONFIG_LOG_DEBUG);
+	snprintf(path, sizeof(path), "%s/fc.metrics", dir);
+	snprintf(body, sizeof(body), "{\"metrics_path\": \"%s\"}", path);
+	expect(f, "PUT", "/metrics", body, 204, NULL);
+	assert_int_equal(stat(path, &st), 0);
+	expect(f, "PUT", "/metrics", body, 400, "already configured");
+
+	/* every request counted, by method and path; text for Prometheus */
+	assert_int_equal(call(f, "GET", "/metrics", NULL, &out), 200);
+	assert_string_equal(last_type, "text/plain; version=0.0.4");
+	assert_non_null(strstr(out, "# TYPE vireo_api_requests_total counter\n"));
+	assert_non_null(strstr(out, "\nvireo_api_requests_total{vm=\"unit-test\",method=\"PUT\","
+			       "path=\"/logger\"} 5\n"));
+	assert_non_null(strstr(out, "\nvireo_api_request_failures_total{vm=\"unit-test\","
+			       "method=\"PUT\",path=\"/logger\"} 4\n"));
+	assert_non_null(strstr(out, "\nvireo_api_requests_total{vm=\"unit-test\",method=\"PUT\","
+			       "path=\"/drives/{id}\"} 0\n"));
+	assert_non_null(strstr(out, "\nvireo_vmm_loop_events_total{vm=\"unit-test\"} "));
+
+	/* each path's counters feed Firecracker's fields of that name */
+	for (unsigned i = 0; i < f->r.group.n; i++)
+		if (f->r.desc[i].fc && !fc_metrics_known(f->r.desc[i].fc))
+			fail_msg("%s{%s}: %s is no field of Firecracker's", f->r.desc[i].name,
+				 f->r.desc[i].labels, f->r.desc[i].fc);
+
+	/* the requests since the logger was set are in its file, at Debug */
+	snprintf(path, sizeof(path), "%s/fc.log", dir);
+	log = fopen(path, "r");
+	assert_non_null(log);
+	assert_non_null(fgets(body, sizeof(body), log));
+	assert_non_null(strstr(body, " [unit-test:"));
+	assert_non_null(strstr(body, ":DEBUG] api: PUT /logger: 204\n"));
+	fclose(log);
+	log_reset();
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/fc.metrics", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -255,6 +338,7 @@ int main(void)
 		T(test_vm_config_round_trip),
 		T(test_phase_and_not_yet),
 		T(test_bad_paths_and_bodies),
+		T(test_logger_and_metrics),
 	};
 #undef T
 

@@ -1,6 +1,6 @@
 /* Unit tests for config/firecracker.c: every API resource's good bodies
  * and what they do to struct vm_config (drive order with a root device,
- * NIC replacement, the logger's update rules, GET /machine-config's shape,
+ * NIC replacement, the logger configured once, GET /machine-config's shape,
  * the root= command line), the config file in Firecracker's and Kata's
  * shapes, and a table of bad inputs, each of which must be refused with a
  * one-line message naming the problem and leave the config as it was.
@@ -77,7 +77,7 @@ static void baseline(struct vm_config *cfg)
 	ok(cfg, R_DRIVE, "data1", "{'drive_id':'data1','path_on_host':'/d','is_root_device':false}");
 	ok(cfg, R_NET, "eth0", "{'iface_id':'eth0','host_dev_name':'tap0',"
 	   "'guest_mac':'06:00:ac:10:00:02'}");
-	ok(cfg, R_LOGGER, NULL, "{'log_path':'/log','level':'Debug'}");
+	ok(cfg, R_LOGGER, NULL, "{'log_path':'/log','level':'Debug','module':'vmm'}");
 }
 
 struct bad {
@@ -689,6 +689,7 @@ static void test_logger_metrics_serial(void **state)
 	struct vm_config cfg;
 	struct errbuf e;
 	const char *again = "{\"metrics_path\":\"/m2\"}";
+	const char *again_log = "{\"show_level\":false}";
 
 	(void)state;
 	fc_config_init(&cfg);
@@ -700,14 +701,27 @@ static void test_logger_metrics_serial(void **state)
 	assert_true(cfg.logger.show_level);
 	assert_true(cfg.logger.show_origin);
 	assert_string_equal(cfg.logger.module, "api_server");
-	/* as Firecracker: the rest is kept, the level falls back to Info */
-	ok(&cfg, R_LOGGER, NULL, "{'show_level':false}");
+	assert_true(cfg.logger.set);
+	/* as Firecracker's docs say: configured once, then never changed */
+	assert_int_equal(fc_put_logger(&cfg, again_log, strlen(again_log), NULL, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "the logger is already configured"));
+	assert_true(cfg.logger.show_level);
 	assert_string_equal(cfg.logger.path, "/log");
+	config_free(&cfg);
+	/* what a body leaves out keeps its default; the level's is Info */
+	fc_config_init(&cfg);
+	assert_false(cfg.logger.set);
+	ok(&cfg, R_LOGGER, NULL, "{'show_level':true}");
+	assert_null(cfg.logger.path);
 	assert_int_equal(cfg.logger.level, CONFIG_LOG_INFO);
-	assert_false(cfg.logger.show_level);
-	assert_true(cfg.logger.show_origin);
+	assert_true(cfg.logger.show_level);
+	assert_false(cfg.logger.show_origin);
+	config_free(&cfg);
+	fc_config_init(&cfg);
 	ok(&cfg, R_LOGGER, NULL, "{'level':'TRACE'}");
 	assert_int_equal(cfg.logger.level, CONFIG_LOG_TRACE);
+	config_free(&cfg);
+	fc_config_init(&cfg);
 	ok(&cfg, R_LOGGER, NULL, "{'level':'Off','log_path':null}");
 	assert_int_equal(cfg.logger.level, CONFIG_LOG_OFF);
 	/* metrics: unknown fields ignored (Firecracker does), then only once */
@@ -861,7 +875,6 @@ static void test_config_copy(void **state)
 	(void)state;
 	baseline(&cfg);
 	ok(&cfg, R_METRICS, NULL, "{'metrics_path':'/m'}");
-	ok(&cfg, R_LOGGER, NULL, "{'module':'vmm'}");
 	assert_int_equal(config_copy(&copy, &cfg), 0);
 	assert_null(config_diff(&copy, &cfg));
 	assert_ptr_not_equal(copy.kernel, cfg.kernel);
