@@ -183,6 +183,7 @@ static int run_firecracker(const struct cli_firecracker *f)
 	}
 	vmm_set_id(vmm, f->id);
 	api_routes_init(&routes, vmm, &lim, f->id, f->enable_pci);
+	routes.boot_timer = f->boot_timer;
 	if (apply_telemetry_flags(f, &routes, &flag_logger, &flag_metrics, &e)) {
 		fail("%s", e.msg);
 		ret = EXIT_RUNTIME;

@@ -9,6 +9,7 @@
 static const struct test tests[] = {
 	{ "boot", test_boot },
 	{ "idle", test_idle },
+	{ "boot-timer", test_boot_timer },
 	{ "ctrlaltdel", test_ctrlaltdel },
 	{ "pci", test_pci },
 	{ "msix", test_msix },

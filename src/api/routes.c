@@ -163,6 +163,7 @@ int api_instance_start(struct api_routes *r, struct errbuf *e)
 	free(boot.cmdline);
 	boot.cmdline = cmdline;
 	boot.transport = r->enable_pci ? CONFIG_TRANSPORT_PCI : CONFIG_TRANSPORT_MMIO;
+	boot.boot_timer = r->boot_timer;
 	ret = config_check_limits(&boot, &r->limits, CONFIG_FROM_FIRECRACKER, e);
 	if (!ret)
 		ret = vmm_boot(r->vmm, &boot, e);

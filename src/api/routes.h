@@ -28,6 +28,7 @@ struct api_routes {
 	struct host_limits limits;     /* vm_probe_host's */
 	const char *id;                /* --id, for GET / */
 	bool enable_pci;               /* --enable-pci: PCI, else virtio-mmio */
+	bool boot_timer;               /* --boot-timer */
 	/* What the API counts, registered with the VMM's metrics: requests
 	 * and failures (answered 400) per path and method, then the requests
 	 * no path matched, then those that used a deprecated field. */

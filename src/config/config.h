@@ -87,6 +87,7 @@ struct vm_config {
 	char *serial_path;            /* SERIAL_FILE */
 	bool debug_exit;
 	enum config_transport transport;
+	bool boot_timer;              /* Firecracker's boot timer page (--boot-timer) */
 	unsigned nr_disks;
 	struct config_disk disks[CONFIG_MAX_DISKS];
 	unsigned nr_nets;

@@ -28,6 +28,7 @@
 #include "core/vcpu.h"
 #include "hw/acpi_pm.h"
 #include "hw/debug_exit.h"
+#include "hw/boot_timer.h"
 #include "hw/i8042.h"
 #include "hw/pci.h"
 #include "hw/serial_8250.h"
@@ -53,6 +54,8 @@ struct vm {
 	struct chardev console;
 	struct serial_8250 serial;
 	struct i8042 i8042;
+	struct boot_timer boot_timer;
+	uint64_t mmio32_base, mmio32_size; /* the PCI window: after the boot timer's page */
 	struct debug_exit debug_exit;
 	struct acpi_pm acpi_pm;
 	struct pci pci;
@@ -186,8 +189,19 @@ static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct 
 			return errf(e, ret, "debug-exit: %s", strerror(-ret));
 	}
 
+	vm->mmio32_base = LAYOUT_MMIO32_BASE;
+	vm->mmio32_size = LAYOUT_MMIO32_SIZE;
+	if (cfg->boot_timer) {
+		boot_timer_start(&vm->boot_timer);
+		ret = bus_insert(&vm->mmio, LAYOUT_BOOT_TIMER_BASE, BOOT_TIMER_SIZE, boot_timer_io,
+				 &vm->boot_timer);
+		if (ret)
+			return errf(e, ret, "boot timer: %s", strerror(-ret));
+		vm->mmio32_base += BOOT_TIMER_SIZE;
+		vm->mmio32_size -= BOOT_TIMER_SIZE;
+	}
 	ret = pci_init(&vm->pci, &vm->pio, &vm->mmio, LAYOUT_ECAM_BASE, LAYOUT_ECAM_SIZE,
-		       LAYOUT_MMIO32_BASE, LAYOUT_MMIO32_SIZE, vm_mmio64_base(vm), VM_MMIO64_SIZE);
+		       vm->mmio32_base, vm->mmio32_size, vm_mmio64_base(vm), VM_MMIO64_SIZE);
 	if (ret)
 		return errf(e, ret, "pci: %s", strerror(-ret));
 	return 0;
@@ -198,7 +212,7 @@ static void vm_acpi_layout(const struct vm *vm, struct acpi_layout *l)
 {
 	*l = (struct acpi_layout){
 		.ecam_base = LAYOUT_ECAM_BASE, .ecam_end_bus = LAYOUT_ECAM_SIZE / (1 << 20) - 1,
-		.mmio32_base = LAYOUT_MMIO32_BASE, .mmio32_size = LAYOUT_MMIO32_SIZE,
+		.mmio32_base = vm->mmio32_base, .mmio32_size = vm->mmio32_size,
 		.mmio64_base = vm_mmio64_base(vm), .mmio64_size = VM_MMIO64_SIZE,
 		.com1_base = SERIAL_COM1_BASE, .com1_len = SERIAL_NR_REGS,
 		.com1_irq = SERIAL_COM1_IRQ,

@@ -227,6 +227,28 @@ def case_go_sdk(args, tmp, net):
         problems.append(f"vireo exited {status}, want 0 (the guest resets): {err.strip()}")
     guest_passed(problems, out, ["blk-verify"] + (["net-echo"] if not net.why else []) +
                  ["ctrlaltdel"])
+    problems += telemetry_problems(open(log, "rb").read(), open(metrics, "rb").read(),
+                                   "sdk-vm", "block_root", "PUT /actions")
+    return problems
+
+
+def telemetry_problems(log, metrics, vm_id, block, request):
+    """The logger's lines in Firecracker's format, with the API's request
+    at Debug; the metrics lines JSON, the last one counting the drive."""
+    problems = []
+    lines = log.decode(errors="replace").splitlines()
+    line_re = re.compile(rf"^\d{{4}}-\d\d-\d\dT[\d:.]+ \[{re.escape(vm_id)}:[\w:./-]+\] ")
+    if not lines or not all(line_re.match(x) for x in lines):
+        bad = [x for x in lines if not line_re.match(x)][:2]
+        problems.append(f"log lines not in Firecracker's format: {bad or 'none written'}")
+    if not any(request in x for x in lines):
+        problems.append(f"the log has no Debug line for {request}")
+    try:
+        rows = [json.loads(x) for x in metrics.decode().splitlines()]
+        if not rows or block not in rows[-1] or "utc_timestamp_ms" not in rows[-1]:
+            problems.append(f"metrics: {len(rows)} lines, the last without {block}")
+    except ValueError as err:
+        problems.append(f"metrics: a line is not JSON: {err}")
     return problems
 
 
@@ -278,7 +300,8 @@ def kata_config(args, tmp, net, vsock):
             " pci=off acpi=off agent.log_vport=1025" + net_args)},
         "drives": drives,
         "machine-config": {"vcpu_count": 1, "mem_size_mib": 256, "smt": False},
-        "logger": {"log_path": os.path.join(tmp, "logs.fifo"), "level": "Debug"},
+        "logger": {"log_path": os.path.join(tmp, "logs.fifo"), "level": "Debug",
+                   "show_level": True, "show_log_origin": True},
         "metrics": {"metrics_path": os.path.join(tmp, "metrics.fifo")},
         "network-interfaces": [] if net.why else [{
             "iface_id": "eth0", "host_dev_name": netns.TAP, "guest_mac": FC_MAC.lower(),
@@ -345,8 +368,8 @@ def case_kata(args, tmp, net):
     want = f"old_capacity=0 capacity={(8 << 20) // 512} cfgirq=1 head={b'KATADISK'.hex()}"
     if m and want not in m.group(0):
         problems.append(f"the swap as the guest saw it: {m.group(0)!r}, want {want!r}")
-    logs.finish()
-    metrics.finish()
+    problems += telemetry_problems(logs.finish(), metrics.finish(), "anonymous-instance",
+                                   "block_drive_3", "PATCH /drives/drive_3")
     return problems
 
 
@@ -356,18 +379,19 @@ def case_flintlock(args, tmp, net):
     metadata = os.path.join(tmp, "metadata.json")
     with open(metadata, "w") as f:
         json.dump({"latest": {"meta-data": {"instance-id": "flint-1"}}}, f)
-    metrics = os.path.join(tmp, "flint.metrics")
+    metrics, log = os.path.join(tmp, "flint.metrics"), os.path.join(tmp, "flint.log")
     open(metrics, "w").close()
     root = disk(tmp, "flint-root.img", 32 << 20)
     net_test, net_args = net.tests()
     cfg = {
         "boot-source": {"kernel_image_path": args.elf, "boot_args": boot_args(
-            args.transport, "blk-verify" + net_test + "+idle",
+            args.transport, "boot-timer+blk-verify" + net_test + "+idle",
             " pvguest.blk_id=flint-root.img" + net_args)},
         "drives": [{"drive_id": "root", "path_on_host": root, "is_root_device": True,
                     "is_read_only": False}],
         "machine-config": {"vcpu_count": 2, "mem_size_mib": 256},
         "metrics": {"metrics_path": metrics},
+        "logger": {"log_path": log, "level": "Info"},
         "network-interfaces": [] if net.why else [{
             "iface_id": "eth0", "host_dev_name": netns.TAP, "guest_mac": FC_MAC.lower()}],
     }
@@ -385,6 +409,21 @@ def case_flintlock(args, tmp, net):
     if status != 156:
         problems.append(f"SIGHUP: vireo exited {status}, want 156: {err.strip()}")
     guest_passed(problems, out, ["blk-verify"] + (["net-echo"] if not net.why else []))
+    # flintlock reads the metrics file's last line: the VM's last moments
+    with open(metrics) as f:
+        lines = f.read().splitlines()
+    try:
+        last = json.loads(lines[-1])
+        if not last.get("utc_timestamp_ms") or "block_root" not in last:
+            problems.append(f"the metrics file's last line lacks its fields: {lines[-1][:200]}")
+        elif last["signals"].get("sighup") != 1:
+            problems.append(f"the last metrics line does not count the SIGHUP: {last['signals']}")
+    except (IndexError, ValueError, KeyError) as err:
+        problems.append(f"the metrics file's last line: {err}: {lines[-1:]}")
+    with open(log) as f:
+        text = f.read()
+    if not re.search(r"Guest-boot-time = +\d+ us \d+ ms, +\d+ CPU us \d+ CPU ms", text):
+        problems.append(f"--boot-timer: no Guest-boot-time line in the log: {text[-300:]!r}")
     return problems
 
 

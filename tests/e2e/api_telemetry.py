@@ -37,7 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from api_firecracker import Instance, boot_source, expect, run_cli  # noqa: E402
+from api_firecracker import boot_source, expect, run_cli, start_vm  # noqa: E402
 from harness import verdict  # noqa: E402
 
 # Firecracker 1.12's groups: every one is on every metrics line
@@ -136,7 +136,7 @@ def case_api(vireo, elf, tmp):
     reader = FifoReader(log)
     metrics = os.path.join(tmp, "api.metrics")  # does not exist: vireo creates it
     prom = os.path.join(tmp, "api.prom")
-    vm = Instance(vireo, tmp, "tele-api", ["--enable-pci", "--prometheus-textfile", prom])
+    vm = start_vm(vireo, tmp, "tele-api", ["--enable-pci", "--prometheus-textfile", prom])
     if not vm.ok:
         vm.stop()
         return ["the API socket never answered"]
@@ -164,7 +164,7 @@ def case_api(vireo, elf, tmp):
         problems.append("PUT /metrics did not create the file")
     expect(problems, "PUT /metrics again", api.put("/metrics", {
         "metrics_path": metrics}), 400, "already configured")
-    start(problems, api, boot_source(elf, "blk-verify", "pvguest.blk_id=data.img"), "data", img,
+    start(problems, api, boot_source(elf, "pci", "blk-verify", "pvguest.blk_id=data.img"), "data", img,
           False, 1)
     status, out, err = vm.finish()
     if status != 0 or "PVGUEST RESULT blk-verify PASS" not in out:
@@ -227,7 +227,7 @@ def case_flags(vireo, elf, tmp):
     os.mkfifo(metrics)
     reader = FifoReader(metrics)
     prom = os.path.join(tmp, "cli.prom")
-    vm = Instance(vireo, tmp, "tele-cli", [
+    vm = start_vm(vireo, tmp, "tele-cli", [
         "--enable-pci", "--log-path", log, "--level", "Warning", "--metrics-path", metrics,
         "--prometheus-textfile", prom])
     if not vm.ok:
@@ -240,7 +240,7 @@ def case_flags(vireo, elf, tmp):
         "metrics_path": os.path.join(tmp, "other.metrics")}), 400, "already configured")
     if os.path.exists(os.path.join(tmp, "other.metrics")):
         problems.append("a refused PUT /metrics created its file")
-    start(problems, api, boot_source(elf, "idle"), "idle", img, True, 2)
+    start(problems, api, boot_source(elf, "pci", "idle"), "idle", img, True, 2)
     if not vm.wait_output("PVGUEST READY"):
         problems.append("the guest never said READY")
 
@@ -315,7 +315,7 @@ def case_bad_paths(vireo, elf, tmp):
         if status != 1 or len(lines) != 1 or not lines[0].startswith(f"vireo: {flag}") or \
                 "No such file or directory" not in err or os.path.exists(sock):
             problems.append(f"{flag} {nowhere}: status {status}, stderr {err.strip()!r}")
-    conf = {"boot-source": boot_source(elf, "boot"), "drives": [],
+    conf = {"boot-source": boot_source(elf, "pci", "boot"), "drives": [],
             "logger": {"log_path": nowhere}}
     path = os.path.join(tmp, "bad-log.json")
     with open(path, "w") as f:

@@ -29,6 +29,9 @@
 #define LAYOUT_ECAM_SIZE       0x10000000ull /* 256 buses */
 #define LAYOUT_MMIO32_BASE     0xC0000000ull
 #define LAYOUT_MMIO32_SIZE     0x3E000000ull /* up to the virtio-mmio windows */
+/* With --boot-timer its page is the MMIO32 space's first, where Firecracker
+ * puts it, and the PCI window starts after it. */
+#define LAYOUT_BOOT_TIMER_BASE LAYOUT_MMIO32_BASE
 #define LAYOUT_VIRTIO_MMIO_BASE 0xFE000000ull /* one window per device, up to the IOAPIC */
 #define LAYOUT_VIRTIO_MMIO_SIZE 0x00C00000ull
 #define LAYOUT_IOAPIC_BASE     0xFEC00000ull
