@@ -110,10 +110,9 @@ static int api_get_version(struct api_call *c)
 	return 0;
 }
 
-static int api_get_machine_config(struct api_call *c)
+/* 200 with the JSON text s (NULL: out of memory). */
+static int api_text(struct api_call *c, char *s)
 {
-	char *s = fc_get_machine_config(&c->r->cfg);
-
 	if (!s)
 		return errf(&c->e, -ENOMEM, "out of memory");
 	c->resp->status = 200;
@@ -121,15 +120,14 @@ static int api_get_machine_config(struct api_call *c)
 	return 0;
 }
 
+static int api_get_machine_config(struct api_call *c)
+{
+	return api_text(c, fc_get_machine_config(&c->r->cfg));
+}
+
 static int api_get_vm_config(struct api_call *c)
 {
-	char *s = fc_get_vm_config(&c->r->cfg);
-
-	if (!s)
-		return errf(&c->e, -ENOMEM, "out of memory");
-	c->resp->status = 200;
-	c->resp->body = s;
-	return 0;
+	return api_text(c, fc_get_vm_config(&c->r->cfg));
 }
 
 /* The GETs and PATCHes of resources that later issues build (balloon,

@@ -440,20 +440,26 @@ static int fc_machine_patch_apply(struct vm_config *cfg, const char *id, const j
 	return fc_machine_apply(cfg, v, where, false, note, e);
 }
 
-char *fc_get_machine_config(const struct vm_config *cfg)
+static json_t *fc_machine_json(const struct vm_config *cfg)
 {
-	json_t *o = json_pack("{s:I, s:I, s:b, s:b, s:s}",
-			      "vcpu_count", (json_int_t)cfg->cpus,
-			      "mem_size_mib", (json_int_t)(cfg->mem_size >> 20),
-			      "smt", 0, "track_dirty_pages", 0,
-			      "huge_pages", huge_pages[cfg->mem_thp ? HUGE_THP : HUGE_NONE]);
-	char *s;
+	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)cfg->cpus,
+			 "mem_size_mib", (json_int_t)(cfg->mem_size >> 20), "smt", 0,
+			 "track_dirty_pages", 0,
+			 "huge_pages", huge_pages[cfg->mem_thp ? HUGE_THP : HUGE_NONE]);
+}
 
-	if (!o)
-		return NULL;
-	s = json_dumps(o, JSON_COMPACT);
+/* o as compact text, and o released; NULL if either is out of memory. */
+static char *fc_dump(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
 	json_decref(o);
 	return s;
+}
+
+char *fc_get_machine_config(const struct vm_config *cfg)
+{
+	return fc_dump(fc_machine_json(cfg));
 }
 
 /* --- the whole configuration (GET /vm/config) ---------------------------- */
@@ -518,11 +524,10 @@ static json_t *fc_nets_json(const struct vm_config *cfg)
 char *fc_get_vm_config(const struct vm_config *cfg)
 {
 	const struct config_logger *lg = &cfg->logger;
-	json_t *logger = json_pack("{s:o, s:s, s:b, s:b, s:o}",
-				   "log_path", fc_str_or_null(lg->path),
-				   "level", log_levels[lg->level],
-				   "show_level", lg->show_level, "show_log_origin", lg->show_origin,
-				   "module", fc_str_or_null(lg->module));
+	json_t *logger = !lg->set ? json_null() :
+		json_pack("{s:o, s:s, s:b, s:b, s:o}", "log_path", fc_str_or_null(lg->path),
+			  "level", log_levels[lg->level], "show_level", lg->show_level,
+			  "show_log_origin", lg->show_origin, "module", fc_str_or_null(lg->module));
 	json_t *metrics = cfg->metrics.path ?
 		json_pack("{s:s}", "metrics_path", cfg->metrics.path) : json_null();
 	json_t *boot = cfg->kernel ?
@@ -530,23 +535,11 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 			  "initrd_path", fc_str_or_null(cfg->initrd),
 			  "boot_args", fc_str_or_null(cfg->cmdline)) : json_null();
 	/* vireo has none of the rest yet: Firecracker's null for each */
-	json_t *o = json_pack("{s:n, s:o, s:o, s:n, s:o, s:{s:I, s:I, s:b, s:b, s:s}, "
-			      "s:o, s:n, s:o, s:n, s:n}",
-			      "balloon", "drives", fc_drives_json(cfg), "boot-source", boot,
-			      "cpu-config", "logger", logger,
-			      "machine-config", "vcpu_count", (json_int_t)cfg->cpus,
-			      "mem_size_mib", (json_int_t)(cfg->mem_size >> 20), "smt", 0,
-			      "track_dirty_pages", 0,
-			      "huge_pages", huge_pages[cfg->mem_thp ? HUGE_THP : HUGE_NONE],
-			      "metrics", metrics, "mmds-config",
-			      "network-interfaces", fc_nets_json(cfg), "vsock", "entropy");
-	char *s;
-
-	if (!o)
-		return NULL;
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+	return fc_dump(json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:n, s:n}",
+				 "balloon", "drives", fc_drives_json(cfg), "boot-source", boot,
+				 "cpu-config", "logger", logger, "machine-config",
+				 fc_machine_json(cfg), "metrics", metrics, "mmds-config",
+				 "network-interfaces", fc_nets_json(cfg), "vsock", "entropy"));
 }
 
 /* --- drives --------------------------------------------------------------- */
