@@ -71,6 +71,13 @@ void api_server_prefetch(void)
 {
 	pthread_t t;
 
+	/* libmicrohttpd needs GnuTLS, whose load-time init (crypto backends,
+	 * PKCS#11 modules, system policy) is half of loading both; vireo
+	 * serves plain HTTP on a Unix socket and never calls GnuTLS, so that
+	 * init is skipped. Set here, before any thread could read the
+	 * environment; a user's own setting stands. */
+	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
+
 	if (!pthread_create(&t, NULL, api_prefetch_thread, NULL))
 		pthread_detach(t);
 }

@@ -33,7 +33,9 @@ typedef void (*api_handler)(void *opaque, const struct api_request *req,
 struct api_server;
 
 /* Starts loading the HTTP library on a thread of its own, so that it
- * overlaps the rest of start-up; api_server_start waits for it. Optional. */
+ * overlaps the rest of start-up; api_server_start waits for it. Optional;
+ * call it while the process has one thread (it sets an environment
+ * variable). */
 void api_server_prefetch(void);
 
 /* Binds path (which must not exist: an existing file is never replaced),
