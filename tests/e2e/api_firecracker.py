@@ -108,6 +108,18 @@ def case_lifecycle(vireo, elf, tmp, transport):
            "not supported before starting the microVM")
     expect(problems, "InstanceStart without a kernel", api.put("/actions", {
         "action_type": "InstanceStart"}), 400, "without kernel configuration")
+    # deprecated fields: accepted (or refused for another reason) with the header
+    for what, got, want in (
+            ("cpu_template None", api.put("/machine-config", {
+                "vcpu_count": 1, "mem_size_mib": 256, "cpu_template": "None"}), 204),
+            ("vsock_id", api.put("/vsock", {"vsock_id": "v", "guest_cid": 3,
+                                            "uds_path": os.path.join(tmp, "v.sock")}), 400)):
+        expect(problems, f"PUT with {what}", got, want)
+        if got[2].get("Deprecation") != "true":
+            problems.append(f"PUT with {what}: no Deprecation header: {got[2]}")
+    status, _, headers = api.get("/")
+    if "Deprecation" in headers:
+        problems.append("GET / answered with a Deprecation header")
     expect(problems, "PUT /boot-source",
            api.put("/boot-source", boot_source(elf, transport, "idle")), 204)
     imgs = [os.path.join(tmp, f"swap{i}.img") for i in range(2)]
