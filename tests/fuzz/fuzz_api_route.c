@@ -16,6 +16,7 @@
 
 #include "api/routes.h"
 #include "config_diff.h"
+#include "fuzz_seeds.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "fuzz check failed: %s (line %d)\n", #c, \
 					   __LINE__); abort(); } } while (0)
@@ -153,7 +154,6 @@ int main(int argc, char **argv)
 		{ 1, "/snapshot/create", "{\"snapshot_path\":\"/s\",\"mem_file_path\":\"/m\"}" },
 		{ 0, "/balloon/statistics", "" },
 	};
-	char path[4096];
 	int err = 0;
 
 	if (argc != 2) {
@@ -161,15 +161,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		FILE *fp;
+		uint8_t method = (uint8_t)seeds[i].method;
+		const struct fuzz_part parts[] = {
+			{ &method, 1 }, { seeds[i].path, strlen(seeds[i].path) }, { "\n", 1 },
+			{ seeds[i].body, strlen(seeds[i].body) },
+		};
 
-		snprintf(path, sizeof(path), "%s/seed-%02zu", argv[1], i);
-		fp = fopen(path, "wb");
-		if (!fp || fputc((int)seeds[i].method, fp) == EOF ||
-		    fprintf(fp, "%s\n%s", seeds[i].path, seeds[i].body) < 0)
-			err = 1;
-		if (fp && fclose(fp))
-			err = 1;
+		err |= fuzz_write_seed(argv[1], i, parts, 4);
 	}
 	return err;
 }

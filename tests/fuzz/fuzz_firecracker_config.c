@@ -16,6 +16,7 @@
 #include "config/firecracker.h"
 #include "config_diff.h"
 #include "fc_call.h"
+#include "fuzz_seeds.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "fuzz check failed: %s (line %d)\n", #c, \
 					   __LINE__); abort(); } } while (0)
@@ -157,7 +158,6 @@ int main(int argc, char **argv)
 			      "\"network-interfaces\":[{\"iface_id\":\"e5\",\"host_dev_name\":\"tap5\"}],"
 			      "\"logger\":{\"level\":\"Info\"},\"vsock\":null,\"pmem\":[]}" },
 	};
-	char path[4096];
 	int err = 0;
 
 	if (argc != 2) {
@@ -167,15 +167,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
 		size_t idlen = strlen(seeds[i].id);
 		uint8_t hdr[2] = { (uint8_t)seeds[i].r, (uint8_t)idlen };
-		FILE *fp;
+		const struct fuzz_part parts[] = {
+			{ hdr, 2 }, { seeds[i].id, idlen }, { seeds[i].body, strlen(seeds[i].body) },
+		};
 
-		snprintf(path, sizeof(path), "%s/seed-%02zu", argv[1], i);
-		fp = fopen(path, "wb");
-		if (!fp || fwrite(hdr, 1, 2, fp) != 2 || fwrite(seeds[i].id, 1, idlen, fp) != idlen ||
-		    fwrite(seeds[i].body, 1, strlen(seeds[i].body), fp) != strlen(seeds[i].body))
-			err = 1;
-		if (fp && fclose(fp))
-			err = 1;
+		err |= fuzz_write_seed(argv[1], i, parts, 3);
 	}
 	return err;
 }
