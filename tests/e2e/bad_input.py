@@ -5,6 +5,7 @@
 
 usage: bad_input.py VIREO PVGUEST_ELF PVGUEST_BZIMAGE"""
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -18,8 +19,14 @@ USAGE, RUNTIME = 2, 1
 
 
 def main():
-    vireo, elf, bz = sys.argv[1:4]
     tmp = tempfile.mkdtemp(prefix="vireo-bad-")
+    try:
+        return check(*sys.argv[1:4], tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check(vireo, elf, bz, tmp):
     elf_data = open(elf, "rb").read()
     bz_data = open(bz, "rb").read()
 
