@@ -359,30 +359,19 @@ int api_apply_telemetry(struct api_routes *r, bool logger, bool metrics, struct 
 
 /* Firecracker refuses a boot source whose files it cannot read at once,
  * not only when it boots. */
-static int api_put_boot_source(struct vm_config *cfg, const char *body, size_t len,
-			       struct fc_note *note, struct errbuf *e)
+static int api_put_boot_source(struct api_call *c)
 {
-	struct vm_config before;
-	int ret;
+	struct vm_config next;
+	int ret = api_begin(c, &next);
 
-	ret = config_copy(&before, cfg);
 	if (ret)
-		return errf(e, ret, "out of memory");
-	ret = fc_put_boot_source(cfg, body, len, note, e); /* cfg unchanged on error */
-	if (ret) {
-		config_free(&before);
 		return ret;
-	}
-	ret = api_check_file("kernel_image_path", cfg->kernel, e);
-	if (!ret && cfg->initrd)
-		ret = api_check_file("initrd_path", cfg->initrd, e);
-	if (ret) {
-		config_free(cfg);
-		*cfg = before; /* the request changes nothing */
-		return ret;
-	}
-	config_free(&before);
-	return 0;
+	ret = fc_put_boot_source(&next, c->req->body, c->req->body_len, &c->note, &c->e);
+	if (!ret)
+		ret = api_check_file("kernel_image_path", next.kernel, &c->e);
+	if (!ret && next.initrd)
+		ret = api_check_file("initrd_path", next.initrd, &c->e);
+	return api_commit(c, &next, ret);
 }
 
 /* Machine config: Firecracker takes any size here and fails at boot;
@@ -427,7 +416,7 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_ACTION("GET", "metrics", NULL, API_ANY, api_get_metrics, NULL),
 	ROUTE_ACTION("PUT", "actions", NULL, API_ANY, api_put_actions, "actions"),
 	ROUTE_ACTION("PATCH", "vm", NULL, POST, api_patch_vm, NULL),
-	ROUTE_CONFIG("PUT", "boot-source", NULL, PRE, api_put_boot_source, "boot_source"),
+	ROUTE_ACTION("PUT", "boot-source", NULL, PRE, api_put_boot_source, "boot_source"),
 	ROUTE_ACTION("PUT", "machine-config", NULL, PRE, api_put_machine_config, "machine_cfg"),
 	ROUTE_ACTION("PATCH", "machine-config", NULL, PRE, api_patch_machine_config,
 		     "machine_cfg"),
