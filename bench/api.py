@@ -169,29 +169,24 @@ def latencies(args, tmp):
     return res
 
 
+def idle_own(p, what):
+    """(own, own private) KiB of VMM process p once its guest is READY and
+    idle: RSS less guest RAM. Ends p."""
+    try:
+        if not wait_line(p, READY, time.monotonic() + TIMEOUT):
+            raise RuntimeError(f"no READY ({what})")
+        time.sleep(0.3)
+        rss, guest, private = procmem.smaps(p.pid, MEM_MIB << 20)
+        return rss - guest, private - guest
+    finally:
+        end(p)
+
+
 def footprint(args, tmp):
     """(own, own private) KiB, RSS less guest RAM, idle after READY: for
     (api, run)."""
-    sock = os.path.join(tmp, "mem.sock")
-    p, _, _, _ = start_api(args, sock, "idle")
-    try:
-        if not wait_line(p, READY, time.monotonic() + TIMEOUT):
-            raise RuntimeError("no READY (API)")
-        time.sleep(0.3)
-        rss, guest, private = procmem.smaps(p.pid, MEM_MIB << 20)
-        api_own = (rss - guest, private - guest)
-    finally:
-        end(p)
-    p, _ = start_run(args, "idle")
-    try:
-        if not wait_line(p, READY, time.monotonic() + TIMEOUT):
-            raise RuntimeError("no READY (run)")
-        time.sleep(0.3)
-        rss, guest, private = procmem.smaps(p.pid, MEM_MIB << 20)
-        run_own = (rss - guest, private - guest)
-    finally:
-        end(p)
-    return api_own, run_own
+    api_own = idle_own(start_api(args, os.path.join(tmp, "mem.sock"), "idle")[0], "API")
+    return api_own, idle_own(start_run(args, "idle")[0], "run")
 
 
 def main():
