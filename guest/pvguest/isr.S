@@ -22,13 +22,22 @@ isr_stubs:
 
 /* #BP: from ring 3 a service call (%eax = service, %rdi/%rsi/%rdx =
  * arguments; returns in %rax, every other register is preserved), from
- * ring 0 a fatal breakpoint. */
+ * ring 0 a fatal breakpoint, unless svc_r0_probe armed it: then it records
+ * where the CPU would return to and returns there. */
 	.org 32 * PVG_ISR_STUB_SIZE
 	.globl svc_entry
 svc_entry:
 	testb $3, 8(%rsp)		/* the interrupted CS */
 	jnz 1f
-	pushq $0
+	cmpl $0, r0_bp_armed(%rip)
+	je 2f
+	movl $0, r0_bp_armed(%rip)
+	pushq %rax
+	movq 8(%rsp), %rax		/* the interrupted RIP */
+	movq %rax, r0_bp_rip(%rip)
+	popq %rax
+	iretq
+2:	pushq $0
 	pushq $SVC_VECTOR
 	jmp isr_fatal
 1:	pushq %rcx
@@ -51,6 +60,19 @@ svc_entry:
 	popq %rsi
 	popq %rdx
 	popq %rcx
+	iretq
+
+/* LSTAR while test r0-insns runs: returns the CS that SYSCALL entered
+ * with in %rax and goes back to ring 3 at %rcx with %r11's flags. */
+	.globl syscall_probe_entry
+syscall_probe_entry:
+	movq %rsp, %r10
+	movl %cs, %eax
+	pushq $(SEL_UDATA | 3)
+	pushq %r10
+	pushq %r11
+	pushq $(SEL_UCODE64 | 3)
+	pushq %rcx
 	iretq
 
 isr_fatal:

@@ -40,9 +40,12 @@
 
 /* Ring-0 services: ring 3 executes int3, %eax = service number. Not "int n":
  * PVM turns any int n in guest ring 3 into #UD, while #BP is delivered. A #BP
- * from ring 0 stays fatal. */
+ * from ring 0 is fatal unless svc_r0_probe armed it (r0_bp_armed). */
 #define SVC_VECTOR   3
 #define SVC_HALT     0                  /* halt this CPU forever */
-#define SVC_COUNT    1
+#define SVC_R0_PROBE 1                  /* run int3 and fwait in ring 0 */
+#define SVC_R0_CPUID 2                  /* CPUID leaf a0, subleaf a1, in ring 0 */
+#define SVC_R0_SYSCALL 3                /* point LSTAR at syscall_probe_entry */
+#define SVC_COUNT    4
 
 #endif

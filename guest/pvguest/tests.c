@@ -10,6 +10,7 @@ static const struct test tests[] = {
 	{ "boot", test_boot },
 	{ "idle", test_idle },
 	{ "boot-timer", test_boot_timer },
+	{ "r0-insns", test_r0_insns },
 	{ "ctrlaltdel", test_ctrlaltdel },
 	{ "pci", test_pci },
 	{ "msix", test_msix },

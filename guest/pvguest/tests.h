@@ -41,6 +41,7 @@ int tests_run(const char *cmdline);
 enum test_status test_boot(struct test_ctx *c);
 enum test_status test_idle(struct test_ctx *c);
 enum test_status test_boot_timer(struct test_ctx *c);
+enum test_status test_r0_insns(struct test_ctx *c);
 enum test_status test_ctrlaltdel(struct test_ctx *c);
 enum test_status test_pci(struct test_ctx *c);
 enum test_status test_msix(struct test_ctx *c);

@@ -82,10 +82,73 @@ static __noreturn uint64_t svc_halt_cpu(uint64_t a0, uint64_t a1, uint64_t a2)
 		__asm__ volatile("cli; hlt");
 }
 
+/* Armed by svc_r0_probe, disarmed by svc_entry's ring-0 path (isr.S). */
+volatile uint32_t r0_bp_armed;
+volatile uint64_t r0_bp_rip;
+
+/* Instructions a PVM host's ring-0 interpreter rejects and a kernel cannot
+ * avoid, run in ring 0 (test "r0-insns"): bit 0 set when int3 raised #BP
+ * with the return address just past it, bit 1 when fwait went on. */
+static uint64_t svc_r0_probe(uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	uint64_t want, result = 0;
+
+	(void)a0, (void)a1, (void)a2;
+	r0_bp_armed = 1;
+	r0_bp_rip = 0;
+	__asm__ volatile("leaq 1f(%%rip), %0\n\tint3\n1:" : "=r"(want) : : "memory");
+	if (!r0_bp_armed && r0_bp_rip == want)
+		result |= 1;
+	r0_bp_armed = 0;
+	__asm__ volatile("fwait" : : : "memory");
+	result |= 2;
+	return result;
+}
+
+/* What the kernel sees: ring-0 CPUID may differ from ring 3's on PVM.
+ * Returns ECX in bits 0-31 and EBX in bits 32-63. */
+static uint64_t svc_r0_cpuid(uint64_t leaf, uint64_t subleaf, uint64_t a2)
+{
+	uint32_t r[4];
+
+	(void)a2;
+	cpuid((uint32_t)leaf, (uint32_t)subleaf, r);
+	return r[2] | (uint64_t)r[1] << 32;
+}
+
+static void r0_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t r0_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return lo | (uint64_t)hi << 32;
+}
+
+void syscall_probe_entry(void);
+
+/* Lets ring 3 try SYSCALL: EFER.SCE on, LSTAR at syscall_probe_entry. */
+static uint64_t svc_r0_syscall(uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	(void)a0, (void)a1, (void)a2;
+	r0_wrmsr(0xc0000081, (uint64_t)SEL_KCODE64 << 32 | (uint64_t)SEL_KDATA << 48);
+	r0_wrmsr(0xc0000082, (uint64_t)(uintptr_t)syscall_probe_entry);
+	r0_wrmsr(0xc0000084, 0);
+	r0_wrmsr(MSR_EFER, r0_rdmsr(MSR_EFER) | 1);
+	return 0;
+}
+
 typedef uint64_t (*svc_fn)(uint64_t, uint64_t, uint64_t);
 
 static const svc_fn svc_table[SVC_COUNT] = {
 	[SVC_HALT] = svc_halt_cpu,
+	[SVC_R0_PROBE] = svc_r0_probe,
+	[SVC_R0_CPUID] = svc_r0_cpuid,
+	[SVC_R0_SYSCALL] = svc_r0_syscall,
 };
 
 uint64_t svc_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t nr);

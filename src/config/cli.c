@@ -44,6 +44,11 @@ const char cli_usage[] =
 	"                       kernel command line and in the DSDT (pci=off guests)\n"
 	"  --debug-exit         QEMU-compatible debug-exit device at port 0x501:\n"
 	"                       a guest write of v ends vireo with status (v << 1) | 1\n"
+	"  --pvm-compat auto|on|off\n"
+	"                       for kernels that are not PVM-aware on a PVM host: hide\n"
+	"                       the CPU features its ring-0 interpreter cannot run and\n"
+	"                       carry out ring-0 int3 and fwait (default auto: on when\n"
+	"                       the host's KVM is PVM)\n"
 	"\n"
 	"Exit status: 0 guest powered off or reset, 1 VMM error, 2 usage error,\n"
 	"(v << 1) | 1 guest wrote v to the debug-exit port.\n"
@@ -206,7 +211,7 @@ static int cli_add_net(const char *val, struct vm_config *cfg, struct errbuf *e)
 
 enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
-	FLAG_NET, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_HELP,
+	FLAG_NET, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
 };
 
 static const struct cli_flag cli_flags[] = {
@@ -215,6 +220,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
 	{ "--disk", FLAG_DISK, true }, { "--net", FLAG_NET, true },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
+	{ "--pvm-compat", FLAG_PVM_COMPAT, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
 };
 
@@ -301,6 +307,16 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 		break;
 	case FLAG_DEBUG_EXIT:
 		cfg->debug_exit = true;
+		break;
+	case FLAG_PVM_COMPAT:
+		if (!strcmp(val, "auto"))
+			cfg->pvm_compat = CONFIG_PVM_COMPAT_AUTO;
+		else if (!strcmp(val, "on"))
+			cfg->pvm_compat = CONFIG_PVM_COMPAT_ON;
+		else if (!strcmp(val, "off"))
+			cfg->pvm_compat = CONFIG_PVM_COMPAT_OFF;
+		else
+			return errf(e, -EINVAL, "--pvm-compat: '%s': expected auto, on or off", val);
 		break;
 	case FLAG_HELP:
 		cli->action = CLI_HELP;

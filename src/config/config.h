@@ -29,6 +29,9 @@ enum config_engine { CONFIG_ENGINE_URING, CONFIG_ENGINE_SYNC };
 /* How virtio devices reach the guest: PCI (MSI-X) or virtio-mmio windows
  * (for guests booted with pci=off, as Firecracker's are). */
 enum config_transport { CONFIG_TRANSPORT_PCI, CONFIG_TRANSPORT_MMIO };
+/* PVM compatibility (arch/x86/pvm_compat.h): auto turns it on when the
+ * host's KVM is PVM. */
+enum config_pvm_compat { CONFIG_PVM_COMPAT_AUTO, CONFIG_PVM_COMPAT_ON, CONFIG_PVM_COMPAT_OFF };
 enum config_log_level {
 	CONFIG_LOG_OFF, CONFIG_LOG_ERROR, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG,
 	CONFIG_LOG_TRACE,
@@ -88,6 +91,7 @@ struct vm_config {
 	bool debug_exit;
 	enum config_transport transport;
 	bool boot_timer;              /* Firecracker's boot timer page (--boot-timer) */
+	enum config_pvm_compat pvm_compat;
 	unsigned nr_disks;
 	struct config_disk disks[CONFIG_MAX_DISKS];
 	unsigned nr_nets;

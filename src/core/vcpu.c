@@ -147,6 +147,12 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		vcpu_end_vm(v, 0);
 		return true;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (v->env->retry_failure &&
+		    v->env->retry_failure(v->fd, run, v->env->retry_opaque)) {
+			metrics_inc(&v->stats[VCPU_EXIT_RETRIED]);
+			return false;
+		}
+		/* fall through */
 	case KVM_EXIT_FAIL_ENTRY:
 	default:
 		metrics_inc(&v->stats[VCPU_EXIT_FAILURE]);

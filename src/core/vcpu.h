@@ -33,6 +33,11 @@ struct vcpu_env {
 	/* Formats the registers of a failed vCPU (arch code) into buf, each
 	 * line starting "vireo:   " and ending '\n'; returns the length. */
 	size_t (*describe_regs)(int vcpu_fd, char *buf, size_t len);
+	/* Arch code's second look at a KVM_EXIT_INTERNAL_ERROR (PVM
+	 * compatibility): true when it carried out what KVM could not and the
+	 * vCPU may run on. NULL: every failure ends the VM. */
+	bool (*retry_failure)(int vcpu_fd, const struct kvm_run *run, const void *opaque);
+	const void *retry_opaque;
 	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
 	struct vcpu_park park;    /* vcpu_park_init() it */
 };
@@ -44,6 +49,7 @@ enum vcpu_stat {
 	VCPU_EXIT_HLT, VCPU_EXIT_SHUTDOWN, VCPU_EXIT_SYSTEM_EVENT,
 	VCPU_EXIT_INTERRUPTED,    /* KVM_RUN returned EINTR: a kick (pause, stop) */
 	VCPU_EXIT_FAILURE,        /* KVM could not run it: the VM ends */
+	VCPU_EXIT_RETRIED,        /* KVM could not, retry_failure could: runs on */
 	VCPU_STAT_NR
 };
 

@@ -19,6 +19,7 @@ const struct metric_desc metric_names_vcpu[VCPU_STAT_NR] = {
 	[VCPU_EXIT_SYSTEM_EVENT] = { "vcpu_exits_total", "reason=\"system_event\"", EXITS, NULL },
 	[VCPU_EXIT_INTERRUPTED] = { "vcpu_exits_total", "reason=\"interrupted\"", EXITS, NULL },
 	[VCPU_EXIT_FAILURE] = { "vcpu_exits_total", "reason=\"failure\"", EXITS, "vcpu.failures" },
+	[VCPU_EXIT_RETRIED] = { "vcpu_exits_total", "reason=\"vmm_emulated\"", EXITS, NULL },
 };
 
 #define ACTIONS "Lifecycle actions the VMM carried out"

@@ -20,6 +20,7 @@
 #include "arch/x86/cpuid.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/mptable.h"
+#include "arch/x86/pvm_compat.h"
 #include "arch/x86/regs.h"
 #include "backend/chardev.h"
 #include "core/bus.h"
@@ -62,6 +63,7 @@ struct vm {
 	struct irq_router irq;
 	struct devices devices;
 
+	bool pvm_compat;          /* arch/x86/pvm_compat.h is in force */
 	struct exit_hook end;     /* the guest or a vCPU ended the VM */
 	int stopping;             /* atomic: the vCPUs leave their run loops */
 	bool started, paused;
@@ -227,20 +229,35 @@ static void vm_acpi_layout(const struct vm *vm, struct acpi_layout *l)
 	}
 }
 
-/* The user's command line, then "virtio_mmio.device=4K@<base>:<gsi>" for
- * each virtio-mmio device (Linux's syntax), which a guest booted with
- * acpi=off (or without ACPI) needs to find them. malloc'd; NULL: no memory. */
+/* Where vireo's additions go in the user's command line: before a "--"
+ * word, since what follows it is init's arguments, else at the end. */
+static size_t vm_cmdline_split(const char *user)
+{
+	for (const char *p = strstr(user, "--"); p; p = strstr(p + 2, "--"))
+		if ((p == user || p[-1] == ' ') && (p[2] == ' ' || p[2] == '\0'))
+			return (size_t)(p - user);
+	return strlen(user);
+}
+
+/* The user's command line with vireo's additions: for each virtio-mmio
+ * device "virtio_mmio.device=4K@<base>:<gsi>" (Linux's syntax), which a
+ * guest booted with acpi=off (or without ACPI) needs to find them, and
+ * PVM compatibility's clearcpuid=. malloc'd; NULL: no memory. */
 static char *vm_kernel_cmdline(const struct vm *vm, const struct vm_config *cfg)
 {
 	const char *user = cfg->cmdline ? cfg->cmdline : "";
-	size_t len = strlen(user) + 1, n;
+	size_t split = vm_cmdline_split(user), len, n;
+	const char *compat = vm->pvm_compat ? pvm_compat_linux_cmdline() : "";
 	char *s;
 
-	len += vm->devices.nr * sizeof(" virtio_mmio.device=4K@0x0000000000000000:000");
+	len = strlen(user) + strlen(compat) + 3 +
+	      vm->devices.nr * sizeof(" virtio_mmio.device=4K@0x0000000000000000:000");
 	s = malloc(len);
 	if (!s)
 		return NULL;
-	n = (size_t)snprintf(s, len, "%s", user);
+	/* the part before "--", without the blank that ends it */
+	n = (size_t)snprintf(s, len, "%.*s", (int)(split && user[split - 1] == ' ' ?
+						split - 1 : split), user);
 	for (unsigned i = 0; i < vm->devices.nr && n < len; i++) {
 		const struct virtio_mmio *m = vm->devices.dev[i].mmio;
 
@@ -249,6 +266,10 @@ static char *vm_kernel_cmdline(const struct vm *vm, const struct vm_config *cfg)
 					      n ? " " : "", VIRTIO_MMIO_SIZE / 1024,
 					      (unsigned long long)m->base, m->gsi);
 	}
+	if (*compat && n < len)
+		n += (size_t)snprintf(s + n, len - n, "%s%s", n ? " " : "", compat);
+	if (user[split] && n < len)
+		snprintf(s + n, len - n, "%s%s", n ? " " : "", user + split);
 	return s;
 }
 
@@ -324,12 +345,20 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, uint64_t r
 	img.initrd = initrd;
 	ret = boot_load(&vm->mem, &img, bi, &why);
 	if (ret)
-		errf(e, ret, "kernel %s: %s", cfg->kernel, why.msg);
+		errf(e, ret, "kernel %s: %s%s", cfg->kernel, why.msg,
+		     !strncmp(why.msg, "cmdline", 7) &&
+		     strlen(cmdline) > strlen(cfg->cmdline ? cfg->cmdline : "") ?
+		     " (with what vireo adds to it: virtio_mmio.device=, clearcpuid=)" : "");
 out:
 	free(initrd);
 	free(kernel);
 	free(cmdline);
 	return ret;
+}
+
+static bool vm_pvm_retry(int vcpu_fd, const struct kvm_run *run, const void *opaque)
+{
+	return pvm_compat_retry(vcpu_fd, run, opaque);
 }
 
 /* A vCPU with CPUID (topology: vCPU i is core i) and its initial state. */
@@ -410,6 +439,10 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
 	if (ret)
 		goto err;
+	vm->pvm_compat = cfg->pvm_compat == CONFIG_PVM_COMPAT_ON ||
+			 (cfg->pvm_compat == CONFIG_PVM_COMPAT_AUTO && vm->kvm.pvm);
+	if (vm->pvm_compat)
+		pvm_compat_hide_cpuid(vm->cpuid);
 	ret = vcpu_setup_signals();
 	if (ret) {
 		errf(e, ret, "signals: %s", strerror(-ret));
@@ -457,6 +490,10 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	vm->vcpu_env.stopping = &vm->stopping;
 	vm->vcpu_env.end_vm = vm->end;
 	vm->vcpu_env.describe_regs = regs_describe;
+	if (vm->pvm_compat) {
+		vm->vcpu_env.retry_failure = vm_pvm_retry;
+		vm->vcpu_env.retry_opaque = &vm->mem;
+	}
 	vm->vcpu_env.run_size = vm->kvm.run_size;
 	for (unsigned i = 0; i < cfg->cpus; i++) {
 		ret = vm_create_vcpu(vm, &vm->vcpus[i], i, e);
@@ -484,7 +521,12 @@ int vm_start(struct vm *vm)
 
 	if (vm->started)
 		return -EALREADY;
-	if (vm->kvm.pvm)
+	if (vm->pvm_compat)
+		log_warn("note: PVM compatibility: hiding CPU features (%s) and carrying out "
+			 "ring-0 int3 and fwait for the guest%s (--pvm-compat=off to stop)",
+			 pvm_compat_hidden_names(),
+			 vm->kvm.pvm ? ", whose ring-0 code this PVM host interprets" : "");
+	else if (vm->kvm.pvm)
 		kvm_note_pvm();
 	vm->started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++) {

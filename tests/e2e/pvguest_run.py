@@ -5,8 +5,8 @@ usage: pvguest_run.py VIREO KERNEL [--cpus N] [--memory SIZE] [--test NAME]
                       [--initrd-bytes N] [--expect REGEX]... [--transport mmio]
 
 Checks: the guest prints PVGUEST READY, its echoed cmdline matches what was
-passed (over virtio-mmio, plus the virtio_mmio.device= entries vireo
-appends), PVGUEST RESULT <test> PASS with cpus/mem_mib matching the flags, and
+passed (plus what vireo appends: the virtio_mmio.device= entries over
+virtio-mmio, clearcpuid= on a PVM host), PVGUEST RESULT <test> PASS with cpus/mem_mib matching the flags, and
 vireo exits with status 1 (debug-exit value 0)."""
 import argparse
 import os
@@ -87,9 +87,11 @@ def main():
     if not re.search(r"^PVGUEST READY t_us=\d+\r?$", out, re.M):
         problems.append("no PVGUEST READY line")
     m = re.search(r"^PVGUEST CMDLINE (.*?)\r?$", out, re.M)
-    # vireo announces each virtio-mmio window after the given command line
+    # vireo announces each virtio-mmio window after the given command line,
+    # then, under PVM compatibility (a PVM host), clearcpuid=
     mmio_tail = r"( virtio_mmio\.device=4K@0x[0-9a-f]+:\d+)*" if args.transport == "mmio" else ""
-    if not m or not re.fullmatch(re.escape(cmdline) + mmio_tail, m.group(1)):
+    compat_tail = r"( clearcpuid=[0-9,]+)?"
+    if not m or not re.fullmatch(re.escape(cmdline) + mmio_tail + compat_tail, m.group(1)):
         problems.append(f"cmdline not intact: {m.group(1) if m else None!r}")
     name = args.test.split(",")[0]  # options after a comma are not part of the name
     want = rf"^PVGUEST RESULT {re.escape(name)} PASS"
