@@ -3,6 +3,8 @@
 # Safe to run again: it installs only what is missing.
 #   scripts/deps.sh           what the build, tests and demo need
 #   scripts/deps.sh --bench   that, plus what scripts/bench.sh needs
+#   scripts/deps.sh --linux   that, plus what building the minimal Linux test
+#                             kernel needs (guest/linux/minimal/build.sh)
 set -eu
 
 # prometheus: for its promtool, which e2e/api-telemetry-pci checks GET /metrics with
@@ -11,6 +13,8 @@ liburing-dev libjansson-dev libmicrohttpd-dev curl python3 prometheus busybox-st
 clang libclang-rt-14-dev fio"
 # the report's charts; unshare and the cgroup/namespace tools of its container column
 [ "${1:-}" = "--bench" ] && PACKAGES="$PACKAGES python3-matplotlib util-linux iproute2"
+# a kernel build: Kconfig's parsers, bc for its headers, libelf for objtool
+[ "${1:-}" = "--linux" ] && PACKAGES="$PACKAGES bison flex bc libelf-dev patch"
 
 missing=""
 for p in $PACKAGES; do

@@ -21,45 +21,13 @@ kmeta=${VIREO_KERNEL_PKG:-linux-image-cloud-amd64}
 WANT="virtio_pci virtio_blk virtio_net virtio_rng virtio_balloon \
 virtio_console vmw_vsock_virtio_transport"
 
-log() { echo "$me: $*" >&2; }
-die() { echo "$me: error: $*" >&2; exit 1; }
-
-for t in apt-cache apt-get dpkg-deb dpkg-query cpio gzip sha256sum tsort; do
-	command -v "$t" >/dev/null 2>&1 || die "missing host tool '$t'"
-done
+. "$here/lib.sh"
+need apt-cache apt-get dpkg-deb dpkg-query cpio gzip sha256sum tsort
 
 mkdir -p "$out" || die "cannot create $out"
 out=$(cd "$out" && pwd)
 cache=$out/.cache
 mkdir -p "$cache"
-
-# candidate version of a package, or empty
-candidate() {
-	apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '^(none)$' || true
-}
-
-# fetch PKG VERSION -> prints the path of the cached .deb
-fetch() {
-	d=$cache/deb/$1_$(echo "$2" | tr ':' '+')
-	if [ -f "$d/ok" ]; then
-		log "have $1 $2"
-	else
-		rm -rf "$d" && mkdir -p "$d"
-		# as root, apt would warn that its sandbox user cannot write here
-		if [ "$(id -u)" = 0 ]; then sandbox=root; else sandbox=_apt; fi
-		if ! (cd "$d" && apt-get -o APT::Sandbox::User=$sandbox download "$1=$2") \
-			>"$cache/apt.log" 2>&1; then
-			why=$(grep '^E:' "$cache/apt.log" | head -n 1)
-			[ -n "$why" ] || why=$(tail -n 1 "$cache/apt.log")
-			die "cannot fetch $1 $2 ($why)"
-		fi
-		touch "$d/ok"
-		log "fetched $1 $2"
-	fi
-	set -- "$d"/*.deb
-	[ -f "$1" ] || die "no .deb in $d"
-	echo "$1"
-}
 
 # 1. resolve package versions
 kver_meta=$(candidate "$kmeta")
@@ -70,18 +38,13 @@ kpkg=$(apt-cache depends "$kmeta=$kver_meta" 2>/dev/null |
 kver=$(candidate "$kpkg")
 [ -n "$kver" ] || die "no installable version of $kpkg"
 
-bb_status=$(dpkg-query -W -f='${Status} ${Version}' busybox-static 2>/dev/null || true)
-case $bb_status in
-"install ok installed "*) bbver=${bb_status##* }; bb_from=host ;;
-*) bbver=$(candidate busybox-static); bb_from=deb
-   [ -n "$bbver" ] || die "no installable version of busybox-static" ;;
-esac
+busybox_resolve
 log "packages: $kpkg $kver (via $kmeta), busybox-static $bbver ($bb_from)"
 
 # Everything the outputs depend on; a change in any of them rebuilds.
 key="kernel=$kpkg=$kver busybox=$bbver from=$bb_from\
  init=$(sha256sum <"$here/init" | cut -c1-16)\
- script=$(sha256sum <"$here/build.sh" | cut -c1-16)"
+ script=$(cat "$here/build.sh" "$here/lib.sh" | sha256sum | cut -c1-16)"
 
 vmlinuz_ok=0
 [ -f "$out/vmlinuz" ] && [ "$(cat "$out/vmlinuz.key" 2>/dev/null)" = "kernel=$kpkg=$kver" ] && vmlinuz_ok=1
@@ -122,15 +85,7 @@ if [ $initrd_ok = 1 ]; then
 fi
 
 # 4. busybox
-if [ $bb_from = host ]; then
-	bb=/bin/busybox
-	[ -x "$bb" ] || die "busybox-static is installed but $bb is missing"
-else
-	bdeb=$(fetch busybox-static "$bbver")
-	dpkg-deb -x "$bdeb" "$tmp/bb" || die "cannot unpack $bdeb"
-	bb=$tmp/bb/bin/busybox
-	[ -x "$bb" ] || die "busybox-static has no /bin/busybox"
-fi
+bb=$(busybox_path "$tmp")
 
 # 5. modules: index name -> file, then close WANT over the dependencies
 find "$kmods" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.gz' -o -name '*.ko.zst' |
@@ -184,19 +139,10 @@ log "modules for $release: built in:${builtin:- none}; loaded in order: $(echo $
 
 # 6. the initramfs tree
 r=$tmp/root
-mkdir -p "$r/bin" "$r/sbin" "$r/usr/bin" "$r/usr/sbin" "$r/dev" "$r/proc" \
-	"$r/sys" "$r/tmp" "$r/run" "$r/root" "$r/etc" "$r/lib/modules/$release"
-cp "$bb" "$r/bin/busybox"
-"$bb" --list-full | while read -r a; do
-	case $a in */*) ;; *) continue ;; esac
-	[ -e "$r/$a" ] || ln -s /bin/busybox "$r/$a"
-done
-[ -e "$r/bin/sh" ] || ln -s busybox "$r/bin/sh"
+busybox_tree "$bb" "$r"
+mkdir -p "$r/lib/modules/$release"
 cp "$here/init" "$r/init"
 chmod 0755 "$r/init"
-: >"$r/etc/fstab"
-echo "root:x:0:0:root:/root:/bin/sh" >"$r/etc/passwd"
-echo "root:x:0:" >"$r/etc/group"
 for m in $order; do
 	f=$(modfile "$m")
 	dst=${f%%.ko*}.ko
@@ -213,9 +159,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # 7. pack: sorted, root-owned, fixed mtimes, so equal inputs give equal bytes
-find "$r" -exec touch -h -d @0 {} +
-(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) |
-	gzip -9 -n >"$out/initrd.img.new$$" || die "cannot write the initramfs"
+cpio_pack "$r" | gzip -9 -n >"$out/initrd.img.new$$" || die "cannot write the initramfs"
 mv "$out/initrd.img.new$$" "$out/initrd.img"
 echo "$key" >"$out/initrd.img.key"
 log "wrote $out/initrd.img ($(wc -c <"$out/initrd.img") bytes, $(find "$r" | wc -l) entries)"
