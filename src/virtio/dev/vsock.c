@@ -481,9 +481,10 @@ static void vsock_tx_request(struct vsock *v, const struct virtio_vsock_hdr *h,
 	int fd;
 
 	if (dup) {
-		/* GUEST: a second REQUEST for a live stream ends both */
+		/* GUEST: a second REQUEST for a live stream ends it; its
+		 * RST answers both */
 		vsock_conn_kill(dup);
-		vsock_malformed(v, h, "REQUEST for a stream that exists");
+		vsock_malformed(v, NULL, "REQUEST for a stream that exists");
 		return;
 	}
 	if (v->nr_conns >= v->max_conns) {
