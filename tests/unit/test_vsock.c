@@ -36,6 +36,7 @@
 #define CID 3
 #define RXBUF (4096 + VSOCK_HDR_LEN)
 #define GPORT 1234 /* the guest's end of its streams */
+#define VSOCK_STALL_TICKS_FOR_TESTS 2 /* vsock.h: "more than 2 ticks" */
 
 struct fx {
 	struct test_mem mem;
@@ -680,6 +681,54 @@ static void test_reset(void **state)
 	close(lfd);
 }
 
+/* Handshakes that never finish are ended on the device's timer: a
+ * program that never sends its line, a REQUEST the guest never answers
+ * (the guest gets an RST, in case it answers late), and a closing stream
+ * whose program never reads the rest. */
+static void test_stalls(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t chunk[VSOCK_MAX_PAYLOAD];
+	struct virtio_vsock_hdr h;
+	int quiet, asked, lfd = listen_port(f, 52), fd;
+	bool rst = false;
+
+	start(f);
+	quiet = host_connect(f);
+	asked = host_connect(f);
+	assert_int_equal(write(asked, "CONNECT 9\n", 10), 10);
+	expect_op(f, VIRTIO_VSOCK_OP_REQUEST, &h);
+	/* a stream whose program never reads, closed by the guest with data left */
+	fd = guest_open(f, lfd);
+	/* 320 KiB: more than the socket takes, less than it and the buffer */
+	for (int i = 0; i < 5; i++) {
+		struct virtio_vsock_hdr d = hdr(VIRTIO_VSOCK_OP_RW, 52, sizeof(chunk));
+
+		send_pkt(f, d, chunk);
+		while (recv_pkt(f, &d, NULL, 0))
+			rst |= d.op == VIRTIO_VSOCK_OP_RST;
+	}
+	assert_false(rst);
+	h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 52, 0);
+	h.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
+	send_pkt(f, h, NULL);
+	expect_op(f, VIRTIO_VSOCK_OP_RST, NULL);
+	assert_int_equal(vsock_nr_conns(f->v), 3);
+	for (int i = 0; i < VSOCK_STALL_TICKS_FOR_TESTS; i++)
+		vsock_tick(f->v);
+	assert_int_equal(vsock_nr_conns(f->v), 3);
+	vsock_tick(f->v);
+	assert_true(peer_closed(f, quiet));
+	assert_true(peer_closed(f, asked));
+	expect_op(f, VIRTIO_VSOCK_OP_RST, &h);
+	assert_int_equal(h.dst_port, 9);
+	assert_int_equal(vsock_nr_conns(f->v), 0);
+	close(quiet);
+	close(asked);
+	close(fd);
+	close(lfd);
+}
+
 /* --- hostile packets -------------------------------------------------------- */
 
 struct bad {
@@ -943,6 +992,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_half_close, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_conn_limit, fx_setup_small, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stalls, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_headers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_chains, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rx_buffers, fx_setup, fx_teardown),

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "backend/uds.h"
@@ -26,6 +27,11 @@
 
 #define VSOCK_ORPHAN_MAX 64      /* resets waiting for RX buffers, not tied to a stream */
 #define VSOCK_ACCEPT_BUDGET 64   /* host connections accepted per wakeup */
+#define VSOCK_TICK_MS 1000
+/* Ticks a stream may wait in a handshake (a program's CONNECT line, the
+ * guest's RESPONSE) or on its way out (a program that never reads the
+ * rest): Firecracker gives a REQUEST 2 s too. */
+#define VSOCK_STALL_TICKS 2
 #define VSOCK_RESCHED_TX 1u
 #define VSOCK_RESCHED_RX 2u
 
@@ -41,9 +47,8 @@ enum conn_state {
 #define PEND_RST 1u
 #define PEND_REQUEST 2u
 #define PEND_RESPONSE 4u
-#define PEND_SHUTDOWN 8u
-#define PEND_CREDIT 16u
-#define PEND_CREDIT_REQ 32u
+#define PEND_CREDIT 8u
+#define PEND_CREDIT_REQ 16u
 
 struct vsock_conn {
 	struct vsock *v;
@@ -68,6 +73,7 @@ struct vsock_conn {
 	uint32_t buf_head, buf_len;
 	char line[UDS_CONNECT_LINE_MAX];
 	size_t line_len;
+	unsigned ticks;           /* timer ticks spent in a handshake or CLOSING */
 };
 
 struct vsock_orphan {
@@ -84,12 +90,15 @@ struct vsock {
 	pthread_mutex_t lock;     /* everything below */
 	bool active;
 	bool rx_starved;          /* no RX buffers: wait for the driver's kick */
-	unsigned max_conns, nr_conns, rr;
+	unsigned max_conns, nr_conns, rr, next_slot;
 	uint32_t next_local_port;
 	struct vsock_conn *conns;
 	struct vsock_orphan orphan[VSOCK_ORPHAN_MAX];
 	unsigned orphan_head, orphan_n;
 	struct ev_resched resched;
+	int timer_fd;             /* ticks while a stream may stall; disarmed otherwise */
+	struct ev_handler timer_h;
+	bool timer_armed;
 	uint64_t st[VSOCK_STAT_NR];
 	struct vq_elem elem;
 	struct iovec win[VQ_MAX_IOV];
@@ -109,14 +118,33 @@ static uint32_t vsock_credit(const struct vsock_conn *c)
 	return in_flight > c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
+static bool vsock_conn_may_stall(const struct vsock_conn *c)
+{
+	return c->state == CONN_HOST_LINE || c->state == CONN_HOST_REQ ||
+	       c->state == CONN_CLOSING;
+}
+
+static void vsock_timer_arm(struct vsock *v)
+{
+	struct itimerspec its = { { VSOCK_TICK_MS / 1000, 0 }, { VSOCK_TICK_MS / 1000, 0 } };
+
+	if (!v->timer_armed && !timerfd_settime(v->timer_fd, 0, &its, NULL))
+		v->timer_armed = true;
+}
+
+/* Slots are taken round-robin: a slot freed in this round of events is
+ * not reused in it, so an event already fetched for its old socket cannot
+ * reach a new stream. */
 static struct vsock_conn *vsock_conn_alloc(struct vsock *v, int fd)
 {
-	for (unsigned i = 0; i < v->max_conns; i++) {
+	for (unsigned k = 0; k < v->max_conns; k++) {
+		unsigned i = (v->next_slot + k) % v->max_conns;
 		struct vsock_conn *c = &v->conns[i];
 		uint8_t *buf = c->buf;
 
 		if (c->state != CONN_FREE)
 			continue;
+		v->next_slot = i + 1;
 		memset(c, 0, sizeof(*c));
 		c->buf = buf; /* kept for the next stream */
 		c->v = v;
@@ -126,6 +154,7 @@ static struct vsock_conn *vsock_conn_alloc(struct vsock *v, int fd)
 			return NULL;
 		c->readable = c->writable = true;
 		v->nr_conns++;
+		vsock_timer_arm(v);
 		metrics_inc(&v->st[VSOCK_STAT_CONNS_ADDED]);
 		return c;
 	}
@@ -164,6 +193,8 @@ static void vsock_conn_kill(struct vsock_conn *c)
 	c->buf_len = 0;
 	c->state = CONN_CLOSING;
 	c->pend = PEND_RST;
+	c->ticks = 0;
+	vsock_timer_arm(c->v);
 }
 
 static void vsock_conn_maybe_free(struct vsock_conn *c)
@@ -334,11 +365,6 @@ static int vsock_rx_build(struct vsock *v, struct vsock_conn *c, const struct vq
 	} else if (c->pend & PEND_RESPONSE) {
 		h->op = VIRTIO_VSOCK_OP_RESPONSE;
 		c->pend &= ~PEND_RESPONSE;
-	} else if (c->pend & PEND_SHUTDOWN) {
-		/* the program closed its end: nothing more will come */
-		h->op = VIRTIO_VSOCK_OP_SHUTDOWN;
-		h->flags = VIRTIO_VSOCK_SHUTDOWN_SEND;
-		c->pend &= ~PEND_SHUTDOWN;
 	} else if (c->pend & PEND_CREDIT_REQ) {
 		h->op = VIRTIO_VSOCK_OP_CREDIT_REQUEST;
 		c->pend &= ~PEND_CREDIT_REQ;
@@ -374,6 +400,7 @@ static int vsock_rx_build(struct vsock *v, struct vsock_conn *c, const struct vq
 			return 0;
 		}
 		if (got == 0) {
+			/* the program closed its end: nothing more will come */
 			c->host_eof = true;
 			h->op = VIRTIO_VSOCK_OP_SHUTDOWN;
 			h->flags = VIRTIO_VSOCK_SHUTDOWN_SEND;
@@ -583,6 +610,8 @@ static void vsock_tx_shutdown(struct vsock_conn *c, uint32_t flags)
 		 * What the guest sent before still reaches the program. */
 		c->state = CONN_CLOSING;
 		c->pend = PEND_RST;
+		c->ticks = 0;
+		vsock_timer_arm(c->v);
 		return;
 	}
 	vsock_conn_flush(c); /* sends SHUT_WR once the buffer is empty */
@@ -801,6 +830,52 @@ static void vsock_on_conn(void *opaque, uint32_t events)
 	vsock_fail(v, why);
 }
 
+void vsock_tick(struct vsock *v)
+{
+	struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+	bool more = false;
+	const char *why;
+
+	pthread_mutex_lock(&v->lock);
+	for (unsigned i = 0; i < v->max_conns; i++) {
+		struct vsock_conn *c = &v->conns[i];
+
+		if (!vsock_conn_may_stall(c))
+			continue;
+		if (++c->ticks <= VSOCK_STALL_TICKS) {
+			more = true;
+			continue;
+		}
+		if (c->state == CONN_CLOSING) {
+			/* a program that never reads the rest loses it */
+			vsock_conn_close_fd(c);
+			c->buf_len = 0;
+			vsock_conn_maybe_free(c);
+			more |= c->state != CONN_FREE; /* its RST waits for a buffer */
+		} else {
+			/* a CONNECT line or a RESPONSE that never came */
+			metrics_inc(&v->st[VSOCK_STAT_CONNS_REFUSED]);
+			vsock_conn_kill(c);
+			more |= c->state != CONN_FREE;
+		}
+	}
+	if (!more && !timerfd_settime(v->timer_fd, 0, &off, NULL))
+		v->timer_armed = false;
+	why = vsock_rx(v);
+	pthread_mutex_unlock(&v->lock);
+	vsock_fail(v, why);
+}
+
+static void vsock_on_timer(void *opaque, uint32_t events)
+{
+	struct vsock *v = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(v->timer_fd, &n, sizeof(n)) == sizeof(n))
+		vsock_tick(v);
+}
+
 static void vsock_on_listen(void *opaque, uint32_t events)
 {
 	struct vsock *v = opaque;
@@ -908,6 +983,7 @@ int vsock_create(struct vsock **out, const struct vsock_config *cfg, struct gmem
 	v->max_conns = cfg->max_conns ? cfg->max_conns : VSOCK_DEFAULT_MAX_CONNS;
 	v->next_local_port = VSOCK_LOCAL_PORT_BASE;
 	v->listen_fd = -1;
+	v->timer_fd = -1;
 	pthread_mutex_init(&v->lock, NULL);
 	v->uds_path = strdup(cfg->uds_path);
 	v->conns = calloc(v->max_conns, sizeof(*v->conns));
@@ -926,16 +1002,30 @@ int vsock_create(struct vsock **out, const struct vsock_config *cfg, struct gmem
 		errf(e, ret, "%s", strerror(-ret));
 		goto err_listen;
 	}
+	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (v->timer_fd < 0) {
+		ret = errf(e, -errno, "timerfd: %s", strerror(errno));
+		goto err_resched;
+	}
+	ret = evloop_add(loop, &v->timer_h, v->timer_fd, EPOLLIN, vsock_on_timer, v);
+	if (ret) {
+		errf(e, ret, "%s", strerror(-ret));
+		goto err_timer;
+	}
 	ret = evloop_add(loop, &v->listen_h, v->listen_fd, EPOLLIN, vsock_on_listen, v);
 	if (ret) {
 		errf(e, ret, "%s", strerror(-ret));
-		goto err_resched;
+		goto err_timer_h;
 	}
 	virtio_dev_init(&v->vdev, cfg->name ? cfg->name : "vsock", VIRTIO_ID_VSOCK,
 			VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC), VSOCK_NR_QUEUES, VSOCK_QUEUE_SIZE,
 			sizeof(struct virtio_vsock_config), &vsock_ops, v, mem);
 	*out = v;
 	return 0;
+err_timer_h:
+	evloop_del(loop, &v->timer_h);
+err_timer:
+	close(v->timer_fd);
 err_resched:
 	ev_resched_destroy(&v->resched);
 err_listen:
@@ -979,6 +1069,8 @@ void vsock_destroy(struct vsock *v)
 		free(v->conns[i].buf);
 	}
 	evloop_del(v->loop, &v->listen_h);
+	evloop_del(v->loop, &v->timer_h);
+	close(v->timer_fd);
 	ev_resched_destroy(&v->resched);
 	close(v->listen_fd);
 	unlink(v->uds_path);

@@ -78,6 +78,12 @@ struct virtio_dev *vsock_virtio(struct vsock *v);
 uint64_t *vsock_counters(struct vsock *v);
 /* Live streams now; any thread (tests). */
 unsigned vsock_nr_conns(struct vsock *v);
+/* One tick of the device's timer (once a second while a stream may stall):
+ * a host program that has not sent its CONNECT line, a REQUEST the guest
+ * has not answered, or a closing stream whose program does not read the
+ * rest, each for more than 2 ticks, is ended (the guest gets an RST where
+ * it knew the stream). Exposed so tests need not wait for it. */
+void vsock_tick(struct vsock *v);
 /* After the event loop has stopped and the transport is gone: closes
  * every socket and removes uds_path. NULL: no-op. */
 void vsock_destroy(struct vsock *v);
