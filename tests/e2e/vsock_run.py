@@ -18,7 +18,12 @@ the guest served exactly BYTES, the host-side port vireo assigned, the
 socket at PATH gone after exit, vireo's status 1 (debug-exit 0), and
 nothing but "vireo: " lines on stderr.
 
-usage: vsock_run.py VIREO PVGUEST_ELF [--transport pci|mmio] [--bytes N]"""
+With --api the VM is built through Firecracker's API instead (PUT
+/boot-source, /machine-config, /vsock with the deprecated vsock_id,
+InstanceStart; --enable-pci for pci), and ends with the guest's reset
+(status 0).
+
+usage: vsock_run.py VIREO PVGUEST_ELF [--transport pci|mmio] [--bytes N] [--api]"""
 import argparse
 import os
 import random
@@ -30,7 +35,7 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import vmm  # noqa: E402
+from harness import fcapi, vmm  # noqa: E402
 
 TIMEOUT = 300  # a failure detector only: a healthy run takes a few seconds
 LISTEN = 1234
@@ -140,12 +145,65 @@ def client(path, port, nbytes, problems, result):
         problems.append(f"host client: {e}")
 
 
+def run_cli(args, uds, cmdline, start_client, out, err):
+    """`vireo run --vsock`; the guest's output line by line. Its status."""
+    devices = ["--transport", args.transport, "--vsock", f"cid=3,uds={uds}"]
+    cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M", 1, devices)
+    print("$", " ".join(cmd))
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, errors="replace")
+    et = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
+    et.start()
+    timer = threading.Timer(TIMEOUT, p.kill)
+    timer.start()
+    for line in p.stdout:
+        out.append(line)
+        m = re.match(r"PVGUEST INFO vsock listening port=(\d+)", line)
+        if m:
+            start_client(int(m.group(1)))
+    status = p.wait()
+    timer.cancel()
+    et.join(10)
+    return status
+
+
+def run_api(args, tmp, uds, cmdline, problems, start_client, out, err):
+    """The same VM through Firecracker's API. Its status."""
+    sock = os.path.join(tmp, "fc.sock")
+    vm = fcapi.Instance(args.vireo, ["--api-sock", sock] +
+                        (["--enable-pci"] if args.transport == "pci" else []), sock,
+                        boot_timeout=TIMEOUT)
+    if not vm.ok:
+        problems.append("the API socket never answered")
+    else:
+        for path, body in (
+                ("/boot-source", {"kernel_image_path": args.kernel,
+                                  "boot_args": "console=ttyS0 reboot=k panic=1 " + cmdline}),
+                ("/machine-config", {"vcpu_count": 1, "mem_size_mib": 256}),
+                ("/vsock", {"vsock_id": "vsock0", "guest_cid": 3, "uds_path": uds}),
+                ("/actions", {"action_type": "InstanceStart"})):
+            status, body, headers = vm.api.put(path, body)
+            if status != 204:
+                problems.append(f"PUT {path}: {status} {body}")
+            if path == "/vsock" and headers.get("Deprecation") != "true":
+                problems.append("PUT /vsock with vsock_id: no Deprecation header")
+        marker = "PVGUEST INFO vsock listening port="
+        if vm.wait_output(marker):
+            tail = vm.out.decode(errors="replace").split(marker, 1)[1]
+            start_client(int(re.match(r"\d+", tail).group(0)))
+    status, text, etext = vm.finish(TIMEOUT)
+    out.append(text)
+    err.append(etext)
+    return status
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vireo")
     ap.add_argument("kernel")
     ap.add_argument("--transport", choices=("pci", "mmio"), default="pci")
     ap.add_argument("--bytes", type=int, default=1 << 20)
+    ap.add_argument("--api", action="store_true")
     args = ap.parse_args()
 
     problems, result, held = [], {}, []
@@ -155,28 +213,18 @@ def main():
         servers = [serve(uds + "_52", True, held, stop), serve(uds + "_53", False, held, stop)]
         cmdline = (f"pvguest.run=vsock,bytes={args.bytes},listen={LISTEN}+hostile-vsock "
                    f"pvguest.transport={args.transport}")
-        devices = ["--transport", args.transport, "--vsock", f"cid=3,uds={uds}"]
-        cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M", 1, devices)
-        print("$", " ".join(cmd))
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, errors="replace")
-        out, clients = [], []
-        err = []
-        et = threading.Thread(target=lambda: err.extend(p.stderr), daemon=True)
-        et.start()
-        timer = threading.Timer(TIMEOUT, p.kill)
-        timer.start()
-        for line in p.stdout:
-            out.append(line)
-            m = re.match(r"PVGUEST INFO vsock listening port=(\d+)", line)
-            if m:
-                t = threading.Thread(target=client, args=(
-                    uds, int(m.group(1)), args.bytes, problems, result), daemon=True)
-                t.start()
-                clients.append(t)
-        status = p.wait()
-        timer.cancel()
-        et.join(10)
+        clients, err, out = [], [], []
+
+        def start_client(port):
+            t = threading.Thread(target=client, args=(uds, port, args.bytes, problems, result),
+                                 daemon=True)
+            t.start()
+            clients.append(t)
+
+        if args.api:
+            status = run_api(args, tmp, uds, cmdline, problems, start_client, out, err)
+        else:
+            status = run_cli(args, uds, cmdline, start_client, out, err)
         for t in clients:
             t.join(60)
         stop.set()
@@ -190,8 +238,10 @@ def main():
     print(text)
     if err:
         print("stderr:", "".join(err))
-    if status != 1:
-        problems.append(f"exit status {status}, expected 1 (debug-exit 0)")
+    want = 0 if args.api else 1
+    if status != want:
+        problems.append(f"exit status {status}, expected {want} "
+                        f"({'the guest reset' if args.api else 'debug-exit 0'})")
     if not clients:
         problems.append("the guest never listened")
     m = re.search(r"^PVGUEST RESULT vsock PASS.* served_bytes=(\d+)", text, re.M)
@@ -213,7 +263,8 @@ def main():
             problems.append(f"stray stderr line: {line!r}")
     for pr in problems:
         print("FAIL:", pr)
-    print(f"vsock-run: transport={args.transport} bytes={args.bytes} hostile_cases={len(cases)}"
+    print(f"vsock-run: transport={args.transport} api={int(args.api)} bytes={args.bytes} "
+          f"hostile_cases={len(cases)}"
           f" {'FAIL' if problems else 'PASS'}")
     return 1 if problems else 0
 
