@@ -274,7 +274,7 @@ static int vs_serve(struct test_ctx *c, uint32_t listen, uint64_t *echoed)
 
 enum test_status test_vsock(struct test_ctx *c)
 {
-	uint64_t bytes = 1u << 20, port = 52, listen = 1234, echoed = 0;
+	uint64_t bytes = 1u << 20, port = 52, listen = 1234, echoed = 0, t0;
 	struct vstream s;
 	int op;
 
@@ -286,17 +286,24 @@ enum test_status test_vsock(struct test_ctx *c)
 	op = st_connect(c, &s, 5000, (uint32_t)port);
 	if (op != VSOCK_OP_RESPONSE)
 		return test_fail(c, "connect", "to host port %lu: op %d", (unsigned long)port, op);
-	if (st_echo(c, &s, bytes) || st_close(c, &s))
+	t0 = rdtsc();
+	if (st_echo(c, &s, bytes))
 		return TEST_FAIL;
-	test_kv(c, "echo_bytes=%lu credit_updates=%lu credit_waits=%lu", (unsigned long)bytes,
+	/* both ways through the host's echo server: bytes each way in echo_us */
+	test_kv(c, "echo_bytes=%lu echo_us=%lu credit_updates=%lu credit_waits=%lu",
+		(unsigned long)bytes, (unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000),
 		(unsigned long)s.credit_updates, (unsigned long)s.credit_waits);
+	if (st_close(c, &s))
+		return TEST_FAIL;
 	/* nobody there */
 	op = st_connect(c, &s, 5001, 51);
 	if (op != VSOCK_OP_RST)
 		return test_fail(c, "not-refused", "port 51: op %d", op);
 	/* the host connects */
+	t0 = rdtsc();
 	if (vs_serve(c, (uint32_t)listen, &echoed))
 		return TEST_FAIL;
+	test_kv(c, "served_us=%lu", (unsigned long)(tsc_to_ns(rdtsc() - t0) / 1000));
 	test_kv(c, "served_bytes=%lu", (unsigned long)echoed);
 	test_kv(c, "rx_pkts=%lu tx_pkts=%lu", (unsigned long)vs.rx_pkts, (unsigned long)vs.tx_pkts);
 	vvs_close(&vs);
