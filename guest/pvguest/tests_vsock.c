@@ -196,11 +196,11 @@ static int opt_u64(struct test_ctx *c, const char *key, uint64_t *v)
 	return 0;
 }
 
-static int vs_open(struct test_ctx *c)
+static int vs_open(struct test_ctx *c, uint64_t wanted)
 {
 	if (!vs_dev.type && vdev_find(VIRTIO_ID_VSOCK, 0, &vs_dev))
 		return test_fail(c, vs_dev.why, "no virtio-vsock device %s", vdev_where()), -1;
-	if (vvs_open(&vs, &vs_dev))
+	if (vvs_open(&vs, &vs_dev, wanted))
 		return test_fail(c, vs_dev.why ? vs_dev.why : "open-failed", "opening it"), -1;
 	return 0;
 }
@@ -208,7 +208,6 @@ static int vs_open(struct test_ctx *c)
 /* The host client's two streams: to listen+1 (refused) and to listen. */
 static int vs_serve(struct test_ctx *c, uint32_t listen, uint64_t *echoed)
 {
-	static uint8_t buf[VVS_PAYLOAD];
 	struct vstream s;
 	struct vsock_hdr h;
 	const uint8_t *p;
@@ -239,49 +238,63 @@ static int vs_serve(struct test_ctx *c, uint32_t listen, uint64_t *echoed)
 		break;
 	}
 	st_send(&s, VSOCK_OP_RESPONSE, 0, 0, 0);
-	/* echo until the client closes */
-	for (;;) {
-		int op = st_recv(c, &s, &h, &p, 30ull * 1000 * 1000);
-		uint32_t n;
+	/* echo until the client closes: what came waits in pb (never more
+	 * than our window: the host honours our credit) until the host's
+	 * credit lets it go back */
+	static uint8_t pb[GUEST_WINDOW];
+	uint32_t pb_len = 0;
+	int shut = 0;
 
-		if (op <= 0)
-			return test_fail(c, "serve-stalled", "echoed=%lu", (unsigned long)*echoed), -1;
-		if (op == VSOCK_OP_SHUTDOWN) {
+	for (;;) {
+		uint32_t n = st_credit(&s);
+		int op;
+
+		if (n > pb_len)
+			n = pb_len;
+		if (n > VVS_PAYLOAD)
+			n = VVS_PAYLOAD;
+		if (n) {
+			if (st_send(&s, VSOCK_OP_RW, pb, n, 0))
+				return test_fail(c, "tx-stuck", "echoed=%lu", (unsigned long)*echoed), -1;
+			memmove(pb, pb + n, pb_len - n);
+			pb_len -= n;
+			*echoed += n;
+			st_consumed(&s, n);
+		} else if (pb_len) {
+			s.credit_waits++;
+		}
+		if (shut && !pb_len) {
 			st_send(&s, VSOCK_OP_RST, 0, 0, 0);
 			return 0;
 		}
+		op = st_recv(c, &s, &h, &p, n ? 0 : 30ull * 1000 * 1000);
+		if (op < 0 || (op == 0 && !n))
+			return test_fail(c, "serve-stalled", "echoed=%lu", (unsigned long)*echoed), -1;
+		if (op == VSOCK_OP_SHUTDOWN)
+			shut = 1;
 		if (op == VSOCK_OP_RST)
 			return test_fail(c, "reset", "by the host at %lu", (unsigned long)*echoed), -1;
 		if (op != VSOCK_OP_RW)
 			continue;
-		n = h.len;
-		memcpy(buf, p, n);
-		vvs_rx_release(&vs);
-		/* wait for the host's credit, answering nothing else meanwhile */
-		while (st_credit(&s) < n) {
-			const uint8_t *q;
-
-			s.credit_waits++;
-			op = st_recv(c, &s, &h, &q, WAIT_US);
-			if (op != VSOCK_OP_CREDIT_UPDATE && op != VSOCK_OP_CREDIT_REQUEST)
-				return test_fail(c, "no-credit", "op %d while waiting", op), -1;
-		}
-		st_send(&s, VSOCK_OP_RW, buf, n, 0);
-		*echoed += n;
-		st_consumed(&s, n);
+		if (h.len > sizeof(pb) - pb_len)
+			return test_fail(c, "overrun", "the host sent past our credit"), -1;
+		memcpy(pb + pb_len, p, h.len);
+		pb_len += h.len;
 	}
 }
 
 enum test_status test_vsock(struct test_ctx *c)
 {
-	uint64_t bytes = 1u << 20, port = 52, listen = 1234, echoed = 0, t0;
+	uint64_t bytes = 1u << 20, port = 52, listen = 1234, echoed = 0, event_idx = 1, t0;
 	struct vstream s;
 	int op;
 
 	if (opt_u64(c, "bytes", &bytes) || opt_u64(c, "port", &port) ||
-	    opt_u64(c, "listen", &listen) || vs_open(c))
+	    opt_u64(c, "listen", &listen) || opt_u64(c, "event_idx", &event_idx) ||
+	    vs_open(c, event_idx ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0))
 		return TEST_FAIL;
-	test_kv(c, "cid=%lu", (unsigned long)vs.cid);
+	test_kv(c, "cid=%lu event_idx=%d", (unsigned long)vs.cid,
+		!!(vs_dev.drv_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)));
 	/* the guest connects */
 	op = st_connect(c, &s, 5000, (uint32_t)port);
 	if (op != VSOCK_OP_RESPONSE)
@@ -586,7 +599,7 @@ enum test_status test_hostile_vsock(struct test_ctx *c)
 			continue;
 		ran++;
 		memset(&s, 0, sizeof(s));
-		if (vvs_open(&vs, &vs_dev)) {
+		if (vvs_open(&vs, &vs_dev, 0)) {
 			test_fail(c, "open-failed", "%s", k->name);
 			virtio_dma_release(mark);
 			continue;
@@ -608,7 +621,7 @@ enum test_status test_hostile_vsock(struct test_ctx *c)
 			vvs_close(&vs);
 			virtio_dma_release(mark);
 			mark = virtio_dma_mark();
-			if (vvs_open(&vs, &vs_dev))
+			if (vvs_open(&vs, &vs_dev, 0))
 				fail = test_fail(c, "reopen", "%s", k->name);
 		}
 		if (!fail)

@@ -21,7 +21,7 @@ static void vvs_rx_post(struct vvsock *v, uint16_t i)
 		vring_kick(&v->rx);
 }
 
-int vvs_open(struct vvsock *v, struct vdev *d)
+int vvs_open(struct vvsock *v, struct vdev *d, uint64_t wanted)
 {
 	int r;
 
@@ -30,7 +30,7 @@ int vvs_open(struct vvsock *v, struct vdev *d)
 	v->rx_held = -1;
 	if (!d->probed && (r = vdev_probe(d)))
 		return r;
-	if ((r = vdev_negotiate(d, 0, 0)))
+	if ((r = vdev_negotiate(d, wanted, 0)))
 		return r;
 	v->cid = vdev_cfg_read64(d, VSOCK_CFG_GUEST_CID);
 	if ((r = vdev_queue_setup(d, 0, &v->rx, VVS_QSIZE, 0)) < 0 ||

@@ -52,11 +52,13 @@ struct vvsock {
 	uint64_t rx_pkts, tx_pkts, rx_bad;
 };
 
-/* Probe d, negotiate VERSION_1 (and INDIRECT_DESC if indirect), read the
+/* Probe d, negotiate VERSION_1 and what of wanted the device offers
+ * (VIRTIO_F_EVENT_IDX: kicks only where the device asks), read the
  * guest CID, set up the three queues (up to VVS_QSIZE entries), fill RX
  * and event with buffers, DRIVER_OK. 0 or -errno (d->why). Allocates DMA
  * memory each time: hostile tests wrap it in virtio_dma_mark/release. */
-int vvs_open(struct vvsock *v, struct vdev *d) __attribute__((warn_unused_result));
+int vvs_open(struct vvsock *v, struct vdev *d, uint64_t wanted)
+	__attribute__((warn_unused_result));
 int vvs_close(struct vvsock *v);
 
 /* One packet: h as given (any values) and len bytes of payload (at most

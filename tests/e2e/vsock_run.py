@@ -204,6 +204,8 @@ def main():
     ap.add_argument("--transport", choices=("pci", "mmio"), default="pci")
     ap.add_argument("--bytes", type=int, default=1 << 20)
     ap.add_argument("--api", action="store_true")
+    ap.add_argument("--guest-opts", default="", help="more options of the vsock test "
+                    "(',event_idx=0')")
     args = ap.parse_args()
 
     problems, result, held = [], {}, []
@@ -211,7 +213,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         uds = os.path.join(tmp, "v.sock")
         servers = [serve(uds + "_52", True, held, stop), serve(uds + "_53", False, held, stop)]
-        cmdline = (f"pvguest.run=vsock,bytes={args.bytes},listen={LISTEN}+hostile-vsock "
+        cmdline = (f"pvguest.run=vsock,bytes={args.bytes},listen={LISTEN}{args.guest_opts}+hostile-vsock "
                    f"pvguest.transport={args.transport}")
         clients, err, out = [], [], []
 

@@ -110,7 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f->ram[0x1000 + (i - off) % (FZ_MEM - 0x1000)] = data[i];
 
 	(void)fake_dev_negotiate(&f->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-				 (data[0] & 1 ? VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) : 0));
+				 (data[0] & 1 ? VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) : 0) |
+				 (data[0] & 2 ? VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) : 0));
 	for (unsigned q = 0; q < VSOCK_NR_QUEUES; q++) {
 		struct vq *vq = &d->vq[q];
 

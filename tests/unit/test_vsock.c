@@ -47,6 +47,7 @@ struct fx {
 	struct fake_dev dev;
 	unsigned next;
 	uint64_t rx_gpa[QSIZE];   /* by descriptor head */
+	uint64_t features;        /* what the fake driver accepts */
 	char dir[64], path[96];
 };
 
@@ -72,6 +73,7 @@ static int fx_setup_n(void **state, unsigned max_conns)
 
 	if (!f || test_mem_init(&f->mem, MEM_SIZE) || evloop_init(&f->loop))
 		return -1;
+	f->features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vireo-vsock-XXXXXX");
 	if (!mkdtemp(f->dir) || fx_make(f, max_conns))
 		return -1;
@@ -82,6 +84,16 @@ static int fx_setup_n(void **state, unsigned max_conns)
 static int fx_setup(void **state)
 {
 	return fx_setup_n(state, 0);
+}
+
+/* The same, with EVENT_IDX negotiated (as Linux does). */
+static int fx_setup_evi(void **state)
+{
+	int ret = fx_setup_n(state, 0);
+
+	if (!ret)
+		((struct fx *)*state)->features |= VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
+	return ret;
 }
 
 static int fx_setup_small(void **state)
@@ -132,7 +144,7 @@ static void start(struct fx *f)
 {
 	for (unsigned q = 0; q < 3; q++)
 		fake_vring_init_at(&f->ring[q], &f->mem.m, QSIZE, RING(q));
-	assert_true(fake_dev_start(&f->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1), f->ring, 3));
+	assert_true(fake_dev_start(&f->dev, f->features, f->ring, 3));
 	add_rx(f, 32, RXBUF);
 }
 
@@ -729,6 +741,36 @@ static void test_stalls(void **state)
 	close(lfd);
 }
 
+/* With EVENT_IDX the device asks for the next TX kick after draining
+ * (avail_event = where it stopped) and for RX kicks only once it ran out
+ * of buffers (virtio 1.2 §2.7.10). */
+static void test_event_idx(void **state)
+{
+	struct fx *f = *state;
+	struct fake_vring *tx = &f->ring[VSOCK_TXQ], *rx = &f->ring[VSOCK_RXQ];
+	struct virtio_vsock_hdr h;
+	uint32_t id, len;
+
+	start(f);
+	assert_true(f->d->vq[VSOCK_TXQ].event_idx);
+	for (int i = 0; i < 3; i++)
+		send_pkt(f, hdr(VIRTIO_VSOCK_OP_REQUEST, 60 + i, 0), NULL);
+	assert_int_equal(fake_vring_avail_event(tx), tx->avail_idx);
+	/* take the RX ring's 32 buffers without giving them back */
+	for (int i = 0; i < 40; i++)
+		send_pkt(f, hdr(VIRTIO_VSOCK_OP_REQUEST, 70, 0), NULL);
+	pump(f);
+	assert_int_equal(fake_vring_avail_event(rx), rx->avail_idx);
+	for (int i = 0; i < 32; i++)
+		assert_true(fake_vring_get_used(rx, &id, &len));
+	assert_false(fake_vring_get_used(rx, &id, &len));
+	/* a new buffer and its kick: the waiting RSTs flow again */
+	add_rx(f, 4, RXBUF);
+	pump(f);
+	assert_true(recv_pkt(f, &h, NULL, 0));
+	assert_int_equal(h.op, VIRTIO_VSOCK_OP_RST);
+}
+
 /* --- hostile packets -------------------------------------------------------- */
 
 struct bad {
@@ -993,6 +1035,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_conn_limit, fx_setup_small, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stalls, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_event_idx, fx_setup_evi, fx_teardown),
+		/* the data paths again, with EVENT_IDX */
+		cmocka_unit_test_setup_teardown(test_guest_connects, fx_setup_evi, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_host_connects, fx_setup_evi, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_credit_host_to_guest, fx_setup_evi, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_buffered_in_order, fx_setup_evi, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_headers, fx_setup_evi, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_headers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_chains, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rx_buffers, fx_setup, fx_teardown),

@@ -25,6 +25,8 @@
 #include "base/iov.h"
 #include "base/metrics.h"
 
+/* virtio 1.2 §5.10.3: stream sockets (implied when no type is negotiated) */
+#define VSOCK_F_STREAM 0
 #define VSOCK_ORPHAN_MAX 64      /* resets waiting for RX buffers, not tied to a stream */
 #define VSOCK_ACCEPT_BUDGET 64   /* host connections accepted per wakeup */
 #define VSOCK_TICK_MS 1000
@@ -432,6 +434,8 @@ static const char *vsock_rx(struct vsock *v)
 
 	if (!v->active || !vq->started || v->rx_starved)
 		return NULL;
+	/* kicks for RX buffers matter only once we run out (§2.7.10) */
+	vq_notify_disable(vq);
 	while (budget) {
 		struct vsock_conn *c = NULL;
 		struct virtio_vsock_hdr h;
@@ -448,8 +452,10 @@ static const char *vsock_rx(struct vsock *v)
 				break;
 		}
 		r = vq_pop(vq, &v->elem);
+		if (r == 0 && vq_notify_enable(vq))
+			continue; /* buffers came as we asked for kicks */
 		if (r == 0) {
-			v->rx_starved = true;
+			v->rx_starved = true; /* the driver's next RX kick wakes us */
 			break;
 		}
 		if (r < 0) {
@@ -673,59 +679,76 @@ static void vsock_tx_packet(struct vsock *v, const struct virtio_vsock_hdr *h,
 	}
 }
 
-/* Drains the TX queue. Returns NULL or why the device needs a reset. */
+/* One TX chain: its header checked, then acted on or answered. */
+static void vsock_tx_chain(struct vsock *v, const struct vq_elem *e)
+{
+	struct virtio_vsock_hdr h;
+	enum vsock_verdict vd;
+	const char *why;
+
+	/* GUEST: the header is copied once, then only the copy is used */
+	if (e->out_len < VSOCK_HDR_LEN) {
+		vsock_malformed(v, NULL, "chain shorter than a header");
+		return;
+	}
+	iov_to_buf(e->iov, e->out_num, 0, &h, VSOCK_HDR_LEN);
+	vsock_hdr_from_le(&h);
+	vd = vsock_hdr_check(&h, e->out_len - VSOCK_HDR_LEN, v->guest_cid, &why);
+	if (vd == VSOCK_PKT_OK && e->in_num) {
+		vd = VSOCK_PKT_RST;
+		why = "writable buffer in a TX chain";
+	}
+	if (vd == VSOCK_PKT_OK) {
+		vsock_tx_packet(v, &h, e);
+	} else {
+		struct vsock_conn *c = vsock_conn_find(v, h.dst_port, h.src_port);
+
+		/* a malformed packet ends the stream it names, and that
+		 * stream's RST answers it */
+		if (c && h.src_cid == v->guest_cid) {
+			if (h.op == VIRTIO_VSOCK_OP_RST)
+				vsock_conn_free(c); /* what it asked for */
+			else
+				vsock_conn_kill(c);
+			vd = VSOCK_PKT_DROP;
+		}
+		vsock_malformed(v, vd == VSOCK_PKT_RST ? &h : NULL, why);
+	}
+}
+
+/* Drains the TX queue with kicks off meanwhile (virtio 1.2 §2.7.10), at
+ * most VSOCK_BUDGET_PKTS chains a wakeup. Returns NULL or why the device
+ * needs a reset. */
 static const char *vsock_tx(struct vsock *v)
 {
 	struct vq *vq = &v->vdev.vq[VSOCK_TXQ];
-	bool pushed = false;
-	unsigned budget;
+	unsigned budget = VSOCK_BUDGET_PKTS;
+	bool pushed = false, more = false;
 
 	if (!v->active || !vq->started)
 		return NULL;
-	for (budget = VSOCK_BUDGET_PKTS; budget; budget--) {
-		const struct vq_elem *e = &v->elem;
-		struct virtio_vsock_hdr h;
-		const char *why;
-		int r = vq_pop(vq, &v->elem);
+	for (;;) {
+		vq_notify_disable(vq);
+		while (budget) {
+			int r = vq_pop(vq, &v->elem);
 
-		if (r == 0)
-			break;
-		if (r < 0)
-			return vq->error ? vq->error : "broken virtqueue";
-		/* GUEST: the header is copied once, then only the copy is used */
-		if (e->out_len < VSOCK_HDR_LEN) {
-			vsock_malformed(v, NULL, "chain shorter than a header");
-		} else {
-			enum vsock_verdict vd;
-
-			iov_to_buf(e->iov, e->out_num, 0, &h, VSOCK_HDR_LEN);
-			vsock_hdr_from_le(&h);
-			vd = vsock_hdr_check(&h, e->out_len - VSOCK_HDR_LEN, v->guest_cid, &why);
-			if (vd == VSOCK_PKT_OK && e->in_num) {
-				vd = VSOCK_PKT_RST;
-				why = "writable buffer in a TX chain";
-			}
-			if (vd == VSOCK_PKT_OK) {
-				vsock_tx_packet(v, &h, e);
-			} else {
-				struct vsock_conn *c = vsock_conn_find(v, h.dst_port, h.src_port);
-
-				/* a malformed packet ends the stream it names,
-				 * and that stream's RST answers it */
-				if (c && h.src_cid == v->guest_cid) {
-					if (h.op == VIRTIO_VSOCK_OP_RST)
-						vsock_conn_free(c); /* what it asked for */
-					else
-						vsock_conn_kill(c);
-					vd = VSOCK_PKT_DROP;
-				}
-				vsock_malformed(v, vd == VSOCK_PKT_RST ? &h : NULL, why);
-			}
+			if (r == 0)
+				break;
+			if (r < 0)
+				return vq->error ? vq->error : "broken virtqueue";
+			budget--;
+			vsock_tx_chain(v, &v->elem);
+			vq_push(vq, v->elem.head, 0);
+			pushed = true;
 		}
-		vq_push(vq, e->head, 0);
-		pushed = true;
+		if (!budget) {
+			more = vq_has_avail(vq) || vq_notify_enable(vq);
+			break;
+		}
+		if (!vq_notify_enable(vq))
+			break;
 	}
-	if (!budget)
+	if (more)
 		ev_resched_post(&v->resched, VSOCK_RESCHED_TX);
 	if (pushed)
 		virtio_signal_used(&v->vdev, VSOCK_TXQ);
@@ -1018,7 +1041,8 @@ int vsock_create(struct vsock **out, const struct vsock_config *cfg, struct gmem
 		goto err_timer_h;
 	}
 	virtio_dev_init(&v->vdev, cfg->name ? cfg->name : "vsock", VIRTIO_ID_VSOCK,
-			VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC), VSOCK_NR_QUEUES, VSOCK_QUEUE_SIZE,
+			VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
+			VIRTIO_BIT(VSOCK_F_STREAM), VSOCK_NR_QUEUES, VSOCK_QUEUE_SIZE,
 			sizeof(struct virtio_vsock_config), &vsock_ops, v, mem);
 	*out = v;
 	return 0;
