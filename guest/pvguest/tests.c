@@ -24,6 +24,8 @@ static const struct test tests[] = {
 	{ "net-echo", test_net_echo },
 	{ "bench-net", test_bench_net },
 	{ "hostile-net", test_hostile_net },
+	{ "vsock", test_vsock },
+	{ "hostile-vsock", test_hostile_vsock },
 	{ "bench-exits", test_bench_exits },
 	{ "bench-cpu", test_bench_cpu },
 	{ "bench-mem", test_bench_mem },

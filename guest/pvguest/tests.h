@@ -55,6 +55,8 @@ enum test_status test_bench_blk(struct test_ctx *c);
 enum test_status test_net_echo(struct test_ctx *c);
 enum test_status test_bench_net(struct test_ctx *c);
 enum test_status test_hostile_net(struct test_ctx *c);
+enum test_status test_vsock(struct test_ctx *c);
+enum test_status test_hostile_vsock(struct test_ctx *c);
 enum test_status test_bench_exits(struct test_ctx *c);
 enum test_status test_bench_cpu(struct test_ctx *c);
 enum test_status test_bench_mem(struct test_ctx *c);

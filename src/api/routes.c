@@ -374,6 +374,35 @@ static int api_put_boot_source(struct api_call *c)
 	return api_commit(c, &next, ret);
 }
 
+/* Firecracker binds uds_path at PUT /vsock: a path it could never bind
+ * (a file that is not a socket, a missing directory) is refused at once.
+ * A socket there is left for InstanceStart, which replaces a stale one. */
+static int api_put_vsock(struct api_call *c)
+{
+	struct vm_config next;
+	char dir[CONFIG_UDS_PATH_MAX + 1];
+	struct stat st;
+	char *slash;
+	int ret = api_begin(c, &next);
+
+	if (ret)
+		return ret;
+	ret = fc_put_vsock(&next, c->req->body, c->req->body_len, &c->note, &c->e);
+	if (!ret && !lstat(next.vsock.uds_path, &st) && !S_ISSOCK(st.st_mode))
+		ret = errf(&c->e, -EINVAL, "uds_path: %s exists and is not a socket",
+			   next.vsock.uds_path);
+	if (!ret) {
+		snprintf(dir, sizeof(dir), "%s", next.vsock.uds_path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+				ret = errf(&c->e, -EINVAL, "uds_path: %s: no such directory", dir);
+		}
+	}
+	return api_commit(c, &next, ret);
+}
+
 /* Machine config: Firecracker takes any size here and fails at boot;
  * vireo checks this host's limits (vCPUs, memory) at once. */
 static int api_machine_config(struct api_call *c, api_config_fn apply)
@@ -427,8 +456,8 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_ACTION("PUT", "logger", NULL, PRE, api_put_logger, "logger"),
 	ROUTE_ACTION("PUT", "metrics", NULL, PRE, api_put_metrics, "metrics"),
 	ROUTE_CONFIG("PUT", "serial", NULL, PRE, fc_put_serial, NULL),
+	ROUTE_ACTION("PUT", "vsock", NULL, PRE, api_put_vsock, "vsock"),
 	/* resources of later issues: bodies checked, then "not supported yet" */
-	ROUTE_CONFIG("PUT", "vsock", NULL, PRE, fc_put_vsock, "vsock"),
 	ROUTE_CONFIG("PUT", "balloon", NULL, PRE, fc_put_balloon, NULL),
 	ROUTE_CONFIG("PATCH", "balloon", NULL, API_ANY, fc_patch_balloon, NULL),
 	ROUTE_CONFIG("PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats, NULL),

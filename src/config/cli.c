@@ -39,6 +39,11 @@ const char cli_usage[] =
 	"                       a virtio-net NIC on TAP interface NAME (repeatable,\n"
 	"                       up to 4); it is created if missing and vireo may\n"
 	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP\n"
+	"  --vsock cid=N,uds=PATH\n"
+	"                       a virtio-vsock device for guest CID N (3 or more);\n"
+	"                       host programs connect to PATH and send\n"
+	"                       \"CONNECT <port>\\n\"; the guest's connections to\n"
+	"                       host port P go to PATH_P (Firecracker's scheme)\n"
 	"  --transport pci|mmio how virtio devices reach the guest: PCI with MSI-X\n"
 	"                       (default), or virtio-mmio windows announced on the\n"
 	"                       kernel command line and in the DSDT (pci=off guests)\n"
@@ -165,6 +170,28 @@ static const struct config_key net_keys[] = {
 	  .max = CONFIG_MAX_NET_QUEUES },
 };
 
+static int cli_parse_cid(const char *v, void *field, struct errbuf *e)
+{
+	return config_parse_cid(v, field, e);
+}
+
+static int cli_parse_uds(const char *v, void *field, struct errbuf *e)
+{
+	int ret = config_check_uds_path(v, e);
+
+	if (ret)
+		return ret;
+	return cli_set_string(field, v) ? errf(e, -ENOMEM, "out of memory") : 0;
+}
+
+#define VSOCK(f) offsetof(struct config_vsock, f)
+static const struct config_key vsock_keys[] = {
+	{ .name = "cid", .type = KEY_CUSTOM, .offset = VSOCK(cid), .parse = cli_parse_cid,
+	  .required = true },
+	{ .name = "uds", .type = KEY_CUSTOM, .offset = VSOCK(uds_path), .parse = cli_parse_uds,
+	  .required = true },
+};
+
 #define VM(f) offsetof(struct vm_config, f)
 static const struct config_key memory_keys[] = {
 	{ .label = "size", .type = KEY_CUSTOM, .offset = VM(mem_size),
@@ -207,11 +234,26 @@ static int cli_add_net(const char *val, struct vm_config *cfg, struct errbuf *e)
 	return ret;
 }
 
+static int cli_set_vsock(const char *val, struct vm_config *cfg, struct errbuf *e)
+{
+	struct config_vsock *v = &cfg->vsock;
+	int ret;
+
+	if (v->set)
+		return errf(e, -EINVAL, "--vsock: at most one vsock device");
+	v->set = true;
+	snprintf(v->where, sizeof(v->where), "--vsock");
+	ret = config_apply_keys(vsock_keys, ARRAY_SIZE(vsock_keys), v, val, e);
+	if (ret)
+		errf_prefix(e, v->where);
+	return ret;
+}
+
 /* --- the flags ------------------------------------------------------------- */
 
 enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
-	FLAG_NET, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
+	FLAG_NET, FLAG_VSOCK, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
 };
 
 static const struct cli_flag cli_flags[] = {
@@ -219,6 +261,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--cmdline", FLAG_CMDLINE, true }, { "--cpus", FLAG_CPUS, true },
 	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
 	{ "--disk", FLAG_DISK, true }, { "--net", FLAG_NET, true },
+	{ "--vsock", FLAG_VSOCK, true },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--pvm-compat", FLAG_PVM_COMPAT, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
@@ -297,6 +340,8 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 		return cli_add_disk(val, cfg, e);
 	case FLAG_NET:
 		return cli_add_net(val, cfg, e);
+	case FLAG_VSOCK:
+		return cli_set_vsock(val, cfg, e);
 	case FLAG_TRANSPORT:
 		if (!strcmp(val, "pci"))
 			cfg->transport = CONFIG_TRANSPORT_PCI;

@@ -47,6 +47,8 @@ void config_free(struct vm_config *cfg)
 		free(cfg->nets[i].tap);
 		free(cfg->nets[i].api_id);
 	}
+	free(cfg->vsock.uds_path);
+	free(cfg->vsock.api_id);
 	free(cfg->logger.path);
 	free(cfg->logger.module);
 	free(cfg->metrics.path);
@@ -87,6 +89,8 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 		ok &= config_dup_str(&dst->nets[i].tap);
 		ok &= config_dup_str(&dst->nets[i].api_id);
 	}
+	ok &= config_dup_str(&dst->vsock.uds_path);
+	ok &= config_dup_str(&dst->vsock.api_id);
 	ok &= config_dup_str(&dst->logger.path);
 	ok &= config_dup_str(&dst->logger.module);
 	ok &= config_dup_str(&dst->metrics.path);
@@ -94,6 +98,30 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 		return 0;
 	config_free(dst);
 	return -ENOMEM;
+}
+
+int config_check_uds_path(const char *path, struct errbuf *e)
+{
+	if (!*path)
+		return errf(e, -EINVAL, "must not be empty");
+	if (strlen(path) > CONFIG_UDS_PATH_MAX)
+		return errf(e, -EINVAL, "longer than %d bytes (a Unix socket's path, with room "
+			    "for \"_<port>\")", CONFIG_UDS_PATH_MAX);
+	return 0;
+}
+
+int config_parse_cid(const char *s, uint64_t *cid, struct errbuf *e)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v < CONFIG_VSOCK_MIN_CID || v > UINT32_MAX)
+		return errf(e, -EINVAL, "'%s': expected %d to %u", s, CONFIG_VSOCK_MIN_CID,
+			    UINT32_MAX);
+	*cid = v;
+	return 0;
 }
 
 int config_check_limits(const struct vm_config *cfg, const struct host_limits *lim,

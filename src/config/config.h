@@ -63,6 +63,17 @@ struct config_net {
 	unsigned mtu;                 /* the MTU offered to the guest; 0: the TAP's */
 };
 
+/* The virtio-vsock device (at most one, as in Firecracker). */
+#define CONFIG_UDS_PATH_MAX 96       /* sun_path's 107 bytes less "_<u32 port>" */
+#define CONFIG_VSOCK_MIN_CID 3
+struct config_vsock {
+	bool set;
+	char where[CONFIG_WHERE_MAX];
+	uint64_t cid;                 /* the guest's CID, 3..UINT32_MAX */
+	char *uds_path;               /* the host side's Unix socket */
+	char *api_id;                 /* Firecracker's deprecated vsock_id; NULL: none */
+};
+
 /* Firecracker's logger: where vireo's own log lines go and how they look. */
 struct config_logger {
 	bool set;                     /* configured (once: by a flag, the API or the file) */
@@ -96,6 +107,7 @@ struct vm_config {
 	struct config_disk disks[CONFIG_MAX_DISKS];
 	unsigned nr_nets;
 	struct config_net nets[CONFIG_MAX_NETS];
+	struct config_vsock vsock;
 	struct config_logger logger;
 	struct config_metrics metrics;
 };
@@ -135,6 +147,13 @@ int config_check_limits(const struct vm_config *cfg, const struct host_limits *l
 int config_parse_mac(const char *s, uint8_t mac[6], struct errbuf *e);
 /* A TAP's name: 1 to CONFIG_IFNAME_MAX bytes, no '/'. 0 or -EINVAL. */
 int config_check_ifname(const char *name, struct errbuf *e);
+
+/* A vsock's uds_path: 1 to CONFIG_UDS_PATH_MAX bytes (a Unix socket's path,
+ * with room for the "_<port>" of guest connections). 0 or -EINVAL. */
+int config_check_uds_path(const char *path, struct errbuf *e);
+/* A vsock's guest CID: CONFIG_VSOCK_MIN_CID to UINT32_MAX, decimal.
+ * 0 or -EINVAL; *cid is written only on success. */
+int config_parse_cid(const char *s, uint64_t *cid, struct errbuf *e);
 
 /* "256M", "3G", "1048576" -> bytes. -EINVAL on syntax, -ERANGE on overflow;
  * *out is written only on success. */

@@ -534,12 +534,22 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 		json_pack("{s:s, s:o, s:o}", "kernel_image_path", cfg->kernel,
 			  "initrd_path", fc_str_or_null(cfg->initrd),
 			  "boot_args", fc_str_or_null(cfg->cmdline)) : json_null();
+	json_t *vsock = !cfg->vsock.set ? json_null() :
+		json_pack("{s:I, s:s}", "guest_cid", (json_int_t)cfg->vsock.cid, "uds_path",
+			  cfg->vsock.uds_path);
+
+	if (vsock && cfg->vsock.set && cfg->vsock.api_id &&
+	    json_object_set_new(vsock, "vsock_id", json_string(cfg->vsock.api_id))) {
+		json_decref(vsock);
+		vsock = NULL;
+	}
 	/* vireo has none of the rest yet: Firecracker's null for each */
-	return fc_dump(json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:n, s:n}",
+	return fc_dump(json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:n}",
 				 "balloon", "drives", fc_drives_json(cfg), "boot-source", boot,
 				 "cpu-config", "logger", logger, "machine-config",
 				 fc_machine_json(cfg), "metrics", metrics, "mmds-config",
-				 "network-interfaces", fc_nets_json(cfg), "vsock", "entropy"));
+				 "network-interfaces", fc_nets_json(cfg), "vsock", vsock,
+				 "entropy"));
 }
 
 /* --- drives --------------------------------------------------------------- */
@@ -865,16 +875,34 @@ static int fc_unsupported(const json_t *v, const struct jf_object *o, const char
 static int fc_vsock_apply(struct vm_config *cfg, const char *id, const json_t *v,
 			  const char *where, struct fc_note *note, struct errbuf *e)
 {
+	struct config_vsock *vs = &cfg->vsock;
+	char *path, *api_id;
+	struct errbuf pe;
 	int ret;
 
-	(void)cfg;
 	(void)id;
 	ret = jf_check(v, &vsock_obj, where, e);
 	if (ret)
 		return ret;
+	if (config_check_uds_path(jf_string(v, "uds_path"), &pe))
+		return jf_fail(e, -EINVAL, where, "uds_path", "%s", pe.msg);
 	if (jf_get(v, "vsock_id"))
 		fc_note_set(note, "PUT /vsock: vsock_id is deprecated");
-	return fc_unsupported(v, NULL, where, "vsock", e);
+	if (!fc_dup(&path, jf_string(v, "uds_path")))
+		return errf(e, -ENOMEM, "out of memory");
+	if (!fc_dup(&api_id, jf_string(v, "vsock_id"))) {
+		free(path);
+		return errf(e, -ENOMEM, "out of memory");
+	}
+	/* a second PUT replaces the first, as in Firecracker */
+	free(vs->uds_path);
+	free(vs->api_id);
+	vs->uds_path = path;
+	vs->api_id = api_id;
+	vs->cid = jf_uint(v, "guest_cid", CONFIG_VSOCK_MIN_CID);
+	vs->set = true;
+	snprintf(vs->where, sizeof(vs->where), "vsock");
+	return 0;
 }
 
 static int fc_mmds_config_apply(struct vm_config *cfg, const char *id, const json_t *v,

@@ -11,6 +11,7 @@
 #include "arch/x86/layout.h"
 #include "virtio/dev/blk.h"
 #include "virtio/dev/net.h"
+#include "virtio/dev/vsock.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
 
@@ -128,6 +129,53 @@ static const char *net_type_api_id(const struct vm_config *cfg, unsigned i)
 	return cfg->nets[i].api_id;
 }
 
+/* --- virtio-vsock -------------------------------------------------------- */
+
+static unsigned vsock_type_count(const struct vm_config *cfg)
+{
+	return cfg->vsock.set ? 1 : 0;
+}
+
+static const char *vsock_type_origin(const struct vm_config *cfg, unsigned i)
+{
+	(void)i;
+	return cfg->vsock.where;
+}
+
+static int vsock_type_create(void **dev, const struct vm_config *cfg, unsigned i,
+			     const char *name, const struct device_env *env, struct errbuf *e)
+{
+	struct vsock_config vc = {
+		.name = name,
+		.guest_cid = cfg->vsock.cid,
+		.uds_path = cfg->vsock.uds_path,
+	};
+
+	(void)i;
+	return vsock_create((struct vsock **)dev, &vc, env->mem, env->loop, e);
+}
+
+static struct virtio_dev *vsock_type_virtio(void *dev)
+{
+	return vsock_virtio(dev);
+}
+
+static void vsock_type_destroy(void *dev)
+{
+	vsock_destroy(dev);
+}
+
+static uint64_t *vsock_type_counters(void *dev)
+{
+	return vsock_counters(dev);
+}
+
+static const char *vsock_type_api_id(const struct vm_config *cfg, unsigned i)
+{
+	(void)i;
+	return cfg->vsock.api_id;
+}
+
 /* --- the table ----------------------------------------------------------- */
 
 /* In this order on the PCI bus: the disks first, as the guests' tests
@@ -147,6 +195,14 @@ static const struct device_type device_types[] = {
 		.create = net_type_create, .virtio = net_type_virtio, .destroy = net_type_destroy,
 		.counters = net_type_counters, .names = &metric_names_net,
 		.api_id = net_type_api_id,
+	},
+	{
+		.name = "vsock", .virtio_id = VIRTIO_ID_VSOCK,
+		.count = vsock_type_count, .origin = vsock_type_origin,
+		.create = vsock_type_create, .virtio = vsock_type_virtio,
+		.destroy = vsock_type_destroy,
+		.counters = vsock_type_counters, .names = &metric_names_vsock,
+		.api_id = vsock_type_api_id,
 	},
 };
 

@@ -165,3 +165,49 @@ static const struct metric_desc *net_queue(unsigned q, unsigned nq)
 const struct metric_names_device metric_names_net = {
 	"net", net_own, NET_STAT_NR, net_core, net_queue,
 };
+
+#define VSOCK_PACKETS "vsock packets moved between the guest and host sockets"
+#define VSOCK_BYTES "vsock stream bytes moved between the guest and host sockets"
+
+static const struct metric_desc vsock_own[VSOCK_STAT_NR] = {
+	[VSOCK_STAT_TX_PACKETS] = { "vsock_packets_total", "direction=\"tx\"", VSOCK_PACKETS,
+				    "vsock.tx_packets_count" },
+	[VSOCK_STAT_TX_BYTES] = { "vsock_bytes_total", "direction=\"tx\"", VSOCK_BYTES,
+				  "vsock.tx_bytes_count" },
+	[VSOCK_STAT_RX_PACKETS] = { "vsock_packets_total", "direction=\"rx\"", VSOCK_PACKETS,
+				    "vsock.rx_packets_count" },
+	[VSOCK_STAT_RX_BYTES] = { "vsock_bytes_total", "direction=\"rx\"", VSOCK_BYTES,
+				  "vsock.rx_bytes_count" },
+	[VSOCK_STAT_CONNS_ADDED] = { "vsock_connections_added_total", NULL,
+				     "vsock streams opened (by the guest or a host program)",
+				     "vsock.conns_added" },
+	[VSOCK_STAT_CONNS_REMOVED] = { "vsock_connections_removed_total", NULL,
+				       "vsock streams closed", "vsock.conns_removed" },
+	[VSOCK_STAT_CONNS_REFUSED] = { "vsock_connections_refused_total", NULL,
+				       "vsock streams refused: nobody listening, or the limit "
+				       "reached", NULL },
+	[VSOCK_STAT_MALFORMED] = { "vsock_malformed_packets_total", NULL,
+				   "Guest packets refused (bad header, no stream, credit "
+				   "overrun)", "vsock.tx_queue_event_fails" },
+	[VSOCK_STAT_RST_SENT] = { "vsock_resets_sent_total", NULL,
+				  "RST packets sent to the guest", "vsock.conns_killed" },
+	[VSOCK_STAT_RST_DROPPED] = { "vsock_resets_dropped_total", NULL,
+				     "RSTs lost because too many waited for RX buffers", NULL },
+	[VSOCK_STAT_HOST_ERRORS] = { "vsock_host_errors_total", NULL,
+				     "Host socket reads and writes that failed",
+				     "vsock.tx_write_fails" },
+};
+static const struct metric_desc vsock_core[VIRTIO_STAT_NR] = CORE("vsock");
+static const struct metric_desc vsock_rxq[VIRTIO_QSTAT_NR] = QUEUE("vsock.rx_queue_event_count");
+static const struct metric_desc vsock_txq[VIRTIO_QSTAT_NR] = QUEUE("vsock.tx_queue_event_count");
+static const struct metric_desc vsock_evq[VIRTIO_QSTAT_NR] = QUEUE(NULL);
+
+static const struct metric_desc *vsock_queue(unsigned q, unsigned nq)
+{
+	(void)nq;
+	return q == VSOCK_RXQ ? vsock_rxq : q == VSOCK_TXQ ? vsock_txq : vsock_evq;
+}
+
+const struct metric_names_device metric_names_vsock = {
+	"vsock", vsock_own, VSOCK_STAT_NR, vsock_core, vsock_queue,
+};

@@ -10,6 +10,7 @@
 #include "core/vcpu.h"
 #include "virtio/dev/blk.h"
 #include "virtio/dev/net.h"
+#include "virtio/dev/vsock.h"
 #include "virtio/virtio.h"
 
 /* What the VMM itself counts (telemetry.h's). */
@@ -40,5 +41,6 @@ struct metric_names_device {
 
 extern const struct metric_names_device metric_names_blk;
 extern const struct metric_names_device metric_names_net;
+extern const struct metric_names_device metric_names_vsock;
 
 #endif

@@ -677,6 +677,47 @@ static void test_too_many_nets(void **state)
 	expect_too_many("--net", "tap=t", CLI_MAX_NETS, "--net: at most 4 NICs");
 }
 
+static void test_vsock(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "k", "--vsock", "cid=4294967295,uds=/run/v.sock" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_true(cfg.vsock.set);
+	assert_int_equal(cfg.vsock.cid, 4294967295u);
+	assert_string_equal(cfg.vsock.uds_path, "/run/v.sock");
+	assert_string_equal(cfg.vsock.where, "--vsock");
+	assert_null(cfg.vsock.api_id);
+}
+
+static void test_vsock_errors(void **state)
+{
+	static const struct { const char *val, *needle; } bad[] = {
+		{ "uds=/v", "--vsock: cid is required" },
+		{ "cid=3", "--vsock: uds is required" },
+		{ "cid=2,uds=/v", "--vsock: cid: '2': expected 3 to 4294967295" },
+		{ "cid=4294967296,uds=/v", "cid: '4294967296': expected 3" },
+		{ "cid=-3,uds=/v", "cid: '-3': expected 3" },
+		{ "cid=3x,uds=/v", "cid: '3x': expected 3" },
+		{ "cid=3,uds=", "--vsock: uds: must not be empty" },
+		{ "cid=3,uds=/0123456789012345678901234567890123456789012345678901234567890123456789"
+		  "012345678901234567890123456", "uds: longer than 96 bytes" },
+		{ "cid=3,uds=/v,port=5", "--vsock: unknown key 'port'" },
+	};
+	const char *twice[] = { "vireo", "run", "--kernel", "k", "--vsock", "cid=3,uds=/a",
+				"--vsock", "cid=4,uds=/b" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--vsock", bad[i].val };
+
+		expect_error(ARGC(argv), argv, bad[i].needle);
+	}
+	expect_error(ARGC(twice), twice, "--vsock: at most one vsock device");
+}
+
 /* The key-table parser alone, on a struct of its own. */
 struct kt {
 	char *s;
@@ -744,6 +785,8 @@ int main(void)
 		cmocka_unit_test(test_disk_keys_override),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_net_errors),
+		cmocka_unit_test(test_vsock),
+		cmocka_unit_test(test_vsock_errors),
 		cmocka_unit_test(test_too_many_nets),
 		cmocka_unit_test(test_keys_table),
 		cmocka_unit_test(test_defaults),

@@ -338,7 +338,9 @@ static const struct bad bad_inputs[] = {
 	{ R_VSOCK, NULL, "{'guest_cid':3,'uds_path':''}", 0, E, "uds_path: must not be empty" },
 	{ R_VSOCK, NULL, "{'guest_cid':3,'uds_path':'/v','vsock_id':5}", 0, E, "vsock_id: expected a string" },
 	{ R_VSOCK, NULL, "{'guest_cid':3,'uds_path':'/v','cid':3}", 0, E, "cid: unknown field" },
-	{ R_VSOCK, NULL, "{'guest_cid':3,'uds_path':'/v'}", 0, NS, "vsock: not supported yet" },
+	{ R_VSOCK, NULL, "{'guest_cid':3,'uds_path':'" "/0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456" "'}", 0, E, "uds_path: longer than 96 bytes" },
+	{ R_VSOCK, NULL, "{'guest_cid':3,'uds_path':null}", 0, E, "uds_path: expected a string" },
+	{ R_VSOCK, NULL, "{'guest_cid':'3','uds_path':'/v'}", 0, E, "guest_cid: expected an integer" },
 	/* balloon */
 	{ R_BALLOON, NULL, "{'deflate_on_oom':true}", 0, E, "amount_mib: missing (required)" },
 	{ R_BALLOON, NULL, "{'amount_mib':1}", 0, E, "deflate_on_oom: missing (required)" },
@@ -406,7 +408,8 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{" FB ",'network-interfaces':null}", 0, E, "network-interfaces: expected an array, got null" },
 	{ R_FILE, NULL, "{" FB ",'logger':{'level':'x'}}", 0, E, "logger.level: 'x' is not one of" },
 	{ R_FILE, NULL, "{" FB ",'metrics':{}}", 0, E, "metrics.metrics_path: missing (required)" },
-	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':3,'uds_path':'/v','vsock_id':'root'}}", 0, NS, "vsock: not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':3,'uds_path':''}}", 0, E, "vsock.uds_path: must not be empty" },
+	{ R_FILE, NULL, "{" FB ",'vsock':[]}", 0, E, "vsock: expected an object, got an array" },
 	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':1,'uds_path':'/v'}}", 0, E, "vsock.guest_cid: 1 is out of range" },
 	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1,'deflate_on_oom':false}}", 0, NS, "balloon: not supported yet" },
 	{ R_FILE, NULL, "{" FB ",'entropy':{}}", 0, NS, "entropy: not supported yet" },
@@ -741,6 +744,39 @@ static void test_logger_metrics_serial(void **state)
 	config_free(&cfg);
 }
 
+/* PUT /vsock and the file's vsock: the device's config, with the
+ * deprecation note for vsock_id; a second PUT replaces the first. */
+static void test_vsock(void **state)
+{
+	struct vm_config cfg;
+	struct fc_note note;
+	struct errbuf e;
+	char *b, *dump;
+
+	(void)state;
+	fc_config_init(&cfg);
+	b = json("{'vsock_id':'root','guest_cid':3,'uds_path':'/v.sock'}", 0);
+	assert_int_equal(fc_put_vsock(&cfg, b, strlen(b), &note, &e), 0);
+	assert_non_null(strstr(note.deprecation, "vsock_id"));
+	assert_true(cfg.vsock.set);
+	assert_int_equal(cfg.vsock.cid, 3);
+	assert_string_equal(cfg.vsock.uds_path, "/v.sock");
+	assert_string_equal(cfg.vsock.api_id, "root");
+	free(b);
+	b = json("{'guest_cid':4294967295,'uds_path':'/w.sock'}", 0);
+	assert_int_equal(fc_put_vsock(&cfg, b, strlen(b), &note, &e), 0);
+	assert_string_equal(note.deprecation, "");
+	assert_int_equal(cfg.vsock.cid, 4294967295u);
+	assert_string_equal(cfg.vsock.uds_path, "/w.sock");
+	assert_null(cfg.vsock.api_id);
+	free(b);
+	/* GET /vm/config gives it back */
+	dump = fc_get_vm_config(&cfg);
+	assert_non_null(strstr(dump, "\"vsock\":{\"guest_cid\":4294967295,\"uds_path\":\"/w.sock\"}"));
+	free(dump);
+	config_free(&cfg);
+}
+
 /* Valid bodies of resources vireo lacks: -ENOTSUP, and the deprecation
  * notes Firecracker would give. */
 static void test_unsupported_notes(void **state)
@@ -752,15 +788,6 @@ static void test_unsupported_notes(void **state)
 
 	(void)state;
 	fc_config_init(&cfg);
-	b = json("{'vsock_id':'root','guest_cid':3,'uds_path':'/v.sock'}", 0);
-	assert_int_equal(fc_put_vsock(&cfg, b, strlen(b), &note, &e), -ENOTSUP);
-	assert_string_equal(e.msg, "vsock: not supported yet");
-	assert_non_null(strstr(note.deprecation, "vsock_id"));
-	free(b);
-	b = json("{'guest_cid':3,'uds_path':'/v.sock'}", 0);
-	assert_int_equal(fc_put_vsock(&cfg, b, strlen(b), &note, &e), -ENOTSUP);
-	assert_string_equal(note.deprecation, "");
-	free(b);
 	b = json("{'network_interfaces':[]}", 0);
 	assert_int_equal(fc_put_mmds_config(&cfg, b, strlen(b), &note, &e), -ENOTSUP);
 	assert_non_null(strstr(note.deprecation, "V1"));
@@ -817,7 +844,7 @@ static void test_file_firecracker(void **state)
 
 /* Kata's file: a read-only root (as a plain drive), eight placeholders on
  * empty files, NICs with empty limiters, logger and metrics FIFOs, and a
- * vsock with the deprecated vsock_id, which vireo cannot serve yet. */
+ * vsock with the deprecated vsock_id. */
 #define KATA_DRIVE(n) "{'drive_id':'drive_" #n "','path_on_host':'/run/kata/drive_" #n "'," \
 	"'is_root_device':false,'is_read_only':false}"
 #define KATA_BODY(vsock) "{'boot-source':{'kernel_image_path':'/vmlinux','boot_args':" \
@@ -834,7 +861,7 @@ static void test_file_firecracker(void **state)
 
 static void test_file_kata(void **state)
 {
-	struct vm_config cfg, before;
+	struct vm_config cfg;
 	struct fc_note note;
 	struct errbuf e;
 	char *b;
@@ -856,15 +883,15 @@ static void test_file_kata(void **state)
 	ok(&cfg, R_DRIVE_PATCH, "drive_3", "{'drive_id':'drive_3','path_on_host':'/run/kata/c1.img'}");
 	assert_string_equal(cfg.disks[4].path, "/run/kata/c1.img");
 	config_free(&cfg);
-	/* with its vsock: refused whole, nothing applied */
+	/* with its vsock */
 	fc_config_init(&cfg);
-	assert_int_equal(config_copy(&before, &cfg), 0);
 	b = json(KATA_BODY(",'vsock':{'vsock_id':'root','guest_cid':3,'uds_path':'kata.hvsock'}"), 0);
-	assert_int_equal(fc_config_file(&cfg, b, strlen(b), &note, &e), -ENOTSUP);
-	assert_string_equal(e.msg, "vsock: not supported yet");
-	assert_null(config_diff(&cfg, &before));
+	assert_int_equal(fc_config_file(&cfg, b, strlen(b), &note, &e), 0);
+	assert_true(cfg.vsock.set);
+	assert_string_equal(cfg.vsock.uds_path, "kata.hvsock");
+	assert_string_equal(cfg.vsock.api_id, "root");
+	assert_int_equal(cfg.nr_disks, 9);
 	free(b);
-	config_free(&before);
 	config_free(&cfg);
 }
 
@@ -894,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_drive_limit),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_logger_metrics_serial),
+		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_unsupported_notes),
 		cmocka_unit_test(test_file_firecracker),
 		cmocka_unit_test(test_file_kata),
