@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""What a careless or hostile user does beyond a bad command line (that is
+bad_input.py): two VMs on one image, signals while a start blocks, FIFOs
+and huge sparse files as the kernel, a console file kept when a start
+fails, file-size and stack limits, SIGQUIT on a terminal. Each case must
+end with the documented status, at most one "vireo: " line, and nothing
+of the user's lost.
+
+usage: hostile_user.py VIREO PVGUEST_ELF"""
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+# The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import fcapi, verdict  # noqa: E402
+
+TIMEOUT = 120  # a failure detector only: every case ends in well under a second
+PATTERN = bytes(range(256)) * 256  # 64 KiB
+
+
+def pvguest_args(elf, test, *extra):
+    return ["run", "--kernel", elf, "--debug-exit",
+            "--cmdline", f"pvguest.run={test} console=ttyS0", *extra]
+
+
+def one_line(err):
+    """The problems with stderr: at most one line, a "vireo: " one."""
+    lines = err.decode(errors="replace").splitlines()
+    if len(lines) > 1 or (lines and not lines[0].startswith("vireo: ")):
+        return [f"stderr is not one 'vireo: ' line: {lines!r}"]
+    return []
+
+
+def wait_for(pred, what, proc=None):
+    """Polls pred until true; the timeout only detects a hang."""
+    end = time.monotonic() + TIMEOUT
+    while not pred():
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"vireo ended ({proc.returncode}) before {what}")
+        if time.monotonic() > end:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def read_until(proc, marker):
+    """Reads proc's stdout until marker (bytes) has been seen."""
+    buf = b""
+    while marker not in buf:
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            raise RuntimeError(f"stdout ended before {marker!r}: {buf[-200:]!r}")
+        buf += chunk
+    return buf
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(TIMEOUT)
+
+
+def check_lock(vireo, elf, tmp):
+    """Two VMs given one image: the second exits 1 with one line naming the
+    image and the lock, and the first VM's data is intact; one image given
+    twice to one VM is refused the same way; read-only users share."""
+    problems = []
+    img = os.path.join(tmp, "shared.img")
+    with open(img, "wb") as f:
+        f.write(PATTERN * 16)
+    first = subprocess.Popen([vireo] + pvguest_args(elf, "idle", "--disk", f"path={img}"),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        read_until(first, b"PVGUEST READY")
+        for opts, name in (("", "read-write"), (",readonly=on", "read-only")):
+            p = subprocess.run([vireo] + pvguest_args(elf, "blk-verify",
+                                                      "--disk", f"path={img}{opts}"),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+            err = p.stderr.decode(errors="replace")
+            if p.returncode != 1:
+                problems.append(f"second VM ({name}): status {p.returncode}, want 1")
+            problems += one_line(p.stderr)
+            if img not in err or "locked for writing" not in err:
+                problems.append(f"second VM ({name}): message lacks the image or the lock: "
+                                f"{err!r}")
+            if b"PVGUEST" in p.stdout:
+                problems.append(f"second VM ({name}): its guest ran")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(TIMEOUT)
+    if first.returncode != 128 + signal.SIGTERM:
+        problems.append(f"first VM: status {first.returncode} after SIGTERM")
+    with open(img, "rb") as f:
+        if f.read() != PATTERN * 16:
+            problems.append("the first VM's image changed")
+
+    p = subprocess.run([vireo] + pvguest_args(elf, "boot", "--disk", f"path={img}",
+                                              "--disk", f"path={img},readonly=on"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+    err = p.stderr.decode(errors="replace")
+    if p.returncode != 1 or "--disk #2" not in err or "in use" not in err:
+        problems.append(f"one image twice in one VM: status {p.returncode}, {err!r}")
+    problems += one_line(p.stderr)
+    p = subprocess.run([vireo] + pvguest_args(elf, "boot", "--disk", f"path={img},readonly=on",
+                                              "--disk", f"path={img},readonly=on"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+    if p.returncode != 1 or b"PVGUEST RESULT boot PASS" not in p.stdout:
+        problems.append(f"one image read-only twice: status {p.returncode}, {p.stderr!r}")
+    return problems
+
+
+def check_patch_locked(vireo, elf, tmp):
+    """PATCH /drives to an image another process has locked: 400 naming
+    the lock, and the drive keeps its old file."""
+    problems = []
+    old, locked = os.path.join(tmp, "old.img"), os.path.join(tmp, "locked.img")
+    for path in (old, locked):
+        with open(path, "wb") as f:
+            f.write(PATTERN)
+    cfg = os.path.join(tmp, "vm.json")
+    with open(cfg, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": elf,
+                                   "boot_args": "pvguest.run=idle console=ttyS0"},
+                   "drives": [{"drive_id": "data", "path_on_host": old,
+                               "is_root_device": False, "is_read_only": False}],
+                   "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}, f)
+    sock = os.path.join(tmp, "api.sock")
+    holder = open(locked, "rb+")
+    fcntl.lockf(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    vm = fcapi.Instance(vireo, ["--api-sock", sock, "--config-file", cfg], sock=sock)
+    try:
+        if not vm.ok or not vm.wait_output("PVGUEST READY"):
+            return [f"the VM did not start: {vm.finish()}"]
+        status, body, _ = vm.api.patch("/drives/data", {"drive_id": "data",
+                                                        "path_on_host": locked})
+        msg = (body or {}).get("fault_message", "")
+        if status != 400 or locked not in msg or f"process {os.getpid()}" not in msg:
+            problems.append(f"PATCH to a locked image: {status} {body}")
+        status, body, _ = vm.api.get("/vm/config")
+        drives = (body or {}).get("drives", [{}])
+        if status != 200 or drives[0].get("path_on_host") != old:
+            problems.append(f"the drive's file changed: {drives}")
+        holder.close()
+        status, body, _ = vm.api.patch("/drives/data", {"drive_id": "data",
+                                                        "path_on_host": locked})
+        if status != 204:
+            problems.append(f"PATCH once the lock is gone: {status} {body}")
+        status, body, _ = vm.api.patch("/drives/data", {"drive_id": "data",
+                                                        "path_on_host": locked})
+        if status != 204:
+            problems.append(f"PATCH to the same image again: {status} {body}")
+    finally:
+        holder.close()
+        status, _, err = vm.stop()
+    if status != 128 + signal.SIGTERM:
+        problems.append(f"status {status} after SIGTERM: {err!r}")
+    return problems
+
+
+CHECKS = [
+    ("image locking", check_lock),
+    ("PATCH /drives to a locked image", check_patch_locked),
+]
+
+
+def main():
+    vireo, elf = sys.argv[1:3]
+    failures = 0
+    tmp = tempfile.mkdtemp(prefix="vireo-hostile-")
+    try:
+        for name, fn in CHECKS:
+            try:
+                problems = fn(vireo, elf, tmp)
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as ex:
+                problems = [f"{type(ex).__name__}: {ex}"]
+            failures += verdict.case(name, problems)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return verdict.tally(len(CHECKS), failures, "hostile-user cases")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
