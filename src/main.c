@@ -61,7 +61,11 @@ static int run(const struct vm_config *cfg)
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	if (vmm_create(&vmm, &e) || vmm_boot(vmm, cfg, &e)) {
+	ret = vmm_create(&vmm, &e);
+	if (!ret)
+		ret = vmm_boot(vmm, cfg, &e);
+	/* -EINTR: a signal ended the start, with its status */
+	if (ret && ret != -EINTR) {
 		vmm_destroy(vmm);
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;
@@ -206,7 +210,8 @@ static int run_firecracker(const struct cli_firecracker *f)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	if (f->config_file && api_instance_start(&routes, &e)) {
+	ret = f->config_file ? api_instance_start(&routes, &e) : 0;
+	if (ret && ret != -EINTR) {
 		fail("--config-file %s: %s", f->config_file, e.msg);
 		ret = FC_EXIT_BAD_CONFIGURATION;
 		goto out;

@@ -486,6 +486,7 @@ int vm_start(struct vm *vm)
 		return -EALREADY;
 	if (vm->kvm.pvm)
 		kvm_note_pvm();
+	chardev_start(&vm->console);
 	vm->started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);

@@ -4,6 +4,7 @@
 #include "vmm/vmm.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,28 @@ static void vmm_end_hook(void *opaque, int status)
 	vmm_request_exit(opaque, status);
 }
 
+/* The signals that end the VM: 128 + n, the terminal restored, disks
+ * closed cleanly. SIGQUIT too: its core dump would leave a raw terminal. */
+static const int vmm_end_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+static void vmm_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(vmm_end_signals) / sizeof(vmm_end_signals[0]); i++)
+		sigaddset(set, vmm_end_signals[i]);
+}
+
+static void vmm_end_by_signal(struct vmm *v, int sig)
+{
+	switch (sig) {
+	case SIGTERM: metrics_inc(&v->tel.st[VMM_STAT_SIGTERM]); break;
+	case SIGINT: metrics_inc(&v->tel.st[VMM_STAT_SIGINT]); break;
+	case SIGHUP: metrics_inc(&v->tel.st[VMM_STAT_SIGHUP]); break;
+	}
+	log_info("%s: the VM ends", strsignal(sig));
+	vmm_request_exit(v, 128 + sig);
+}
+
 static void vmm_on_signal(void *opaque, uint32_t events)
 {
 	struct vmm *v = opaque;
@@ -108,27 +131,41 @@ static void vmm_on_signal(void *opaque, uint32_t events)
 	(void)events;
 	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
-	switch (si.ssi_signo) {
-	case SIGTERM: metrics_inc(&v->tel.st[VMM_STAT_SIGTERM]); break;
-	case SIGINT: metrics_inc(&v->tel.st[VMM_STAT_SIGINT]); break;
-	case SIGHUP: metrics_inc(&v->tel.st[VMM_STAT_SIGHUP]); break;
-	}
-	log_info("%s: the VM ends", strsignal((int)si.ssi_signo));
-	vmm_request_exit(v, 128 + (int)si.ssi_signo);
+	vmm_end_by_signal(v, (int)si.ssi_signo);
 }
 
-/* SIGTERM, SIGINT and SIGHUP arrive on the loop, so the VM ends cleanly
- * (the terminal restored, disks flushed by the kernel on close). */
+/* The signal that came while a start was under way (vmm_boot); 0: none. */
+static volatile sig_atomic_t vmm_start_signo;
+
+/* Runs only while vmm_boot has the signals unblocked on its thread. It has
+ * no SA_RESTART, so whatever blocks the start (open() of a FIFO, waiting
+ * for its other end) fails with EINTR, and vmm_boot ends it. A second
+ * signal ends the process here and now: the first may have come just
+ * before a call that then blocked. Nothing has run in the guest yet, and
+ * the terminal is not raw before the VM starts (chardev_start). */
+static void vmm_start_signal(int sig)
+{
+	if (vmm_start_signo)
+		_exit(128 + sig);
+	vmm_start_signo = sig;
+}
+
+/* The signals are blocked in every thread and arrive on the loop through a
+ * signalfd, except while a start runs (vmm_boot). Also: SIGXFSZ ignored,
+ * so that a guest write past a file-size limit (ulimit -f) fails with
+ * EFBIG (an I/O error for that request) instead of killing vireo. */
 static int vmm_setup_signals(struct vmm *v, struct errbuf *e)
 {
+	struct sigaction sa = { .sa_handler = vmm_start_signal };
 	sigset_t set;
 	int ret;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	vmm_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(vmm_end_signals) / sizeof(vmm_end_signals[0]); i++)
+		sigaction(vmm_end_signals[i], &sa, NULL);
+	signal(SIGXFSZ, SIG_IGN);
 	v->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (v->signal_fd < 0)
 		return errf(e, -errno, "signalfd: %s", strerror(errno));
@@ -161,13 +198,28 @@ int vmm_create(struct vmm **out, struct errbuf *e)
 
 int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 {
+	sigset_t set, old;
 	struct vm *vm;
-	int ret;
+	int ret, sig;
 
 	ret = vmm_allowed(v, VMM_BOOT, e);
 	if (ret)
 		return ret;
+	/* A start can block (a FIFO as the console file, a hung mount): the
+	 * signals must still end it, so they are let through on this thread
+	 * while the VM is built. One that came before is taken now. */
+	vmm_signal_set(&set);
+	vmm_start_signo = 0;
+	pthread_sigmask(SIG_UNBLOCK, &set, &old);
 	ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sig = vmm_start_signo;
+	if (sig) {
+		if (!ret)
+			vm_destroy(vm);
+		vmm_end_by_signal(v, sig);
+		return errf(e, -EINTR, "%s: the start was interrupted", strsignal(sig));
+	}
 	if (ret)
 		return ret;
 	ret = vm_start(vm);

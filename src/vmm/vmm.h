@@ -40,7 +40,9 @@ int vmm_allowed(const struct vmm *v, enum vmm_action a, struct errbuf *e)
 	__attribute__((warn_unused_result));
 /* VMM_BOOT: builds the VM from cfg (config_check_limits passed) and starts
  * its vCPUs. Returns 0 or -errno with e set; nothing is left of a VM that
- * failed. */
+ * failed. -EINTR: SIGTERM, SIGINT, SIGHUP or SIGQUIT came while it was
+ * built (they interrupt an open() that blocks); the exit is then requested
+ * with 128 + n, and vmm_run() returns that at once. */
 int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	__attribute__((warn_unused_result));
 /* VMM_PAUSE and VMM_RESUME: every vCPU held out of the guest, and back. */

@@ -10,11 +10,14 @@ usage: hostile_user.py VIREO PVGUEST_ELF"""
 import fcntl
 import json
 import os
+import pty
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 # The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
@@ -164,9 +167,130 @@ def check_patch_locked(vireo, elf, tmp):
     return problems
 
 
+def blocked_in_open(pid):
+    """True once pid sleeps in openat (waiting for a FIFO's other end)."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            return f.read().split()[0] == "257"
+    except (OSError, IndexError):
+        return False
+
+
+def start_by_api(sock, proc, elf, fifo):
+    """Configures a VM whose console is fifo and sends InstanceStart without
+    waiting for the answer (it blocks); returns the socket it went on."""
+    if not fcapi.wait_socket(sock, proc):
+        raise RuntimeError("the API socket never answered")
+    api = fcapi.Client(sock)
+    for path, body in (("/boot-source", {"kernel_image_path": elf,
+                                         "boot_args": "pvguest.run=boot"}),
+                       ("/serial", {"serial_out_path": fifo})):
+        status, reply, _ = api.put(path, body)
+        if status != 204:
+            raise RuntimeError(f"PUT {path}: {status} {reply}")
+    api.close()
+    body = b'{"action_type": "InstanceStart"}'
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock)
+    s.sendall(b"PUT /actions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
+              b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    return s
+
+
+def check_signal_start(vireo, elf, tmp):
+    """A start blocked in open() (a FIFO as the console file, nobody
+    reading) ends on SIGTERM, SIGINT, SIGHUP and SIGQUIT with 128 + n
+    (Firecracker's 156 for SIGHUP), the terminal as it was."""
+    problems = []
+    fifo = os.path.join(tmp, "console.fifo")
+    os.mkfifo(fifo)
+    cases = [(sig, ["run", "--kernel", elf, "--serial", f"file={fifo}"], 128 + sig)
+             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)]
+    sock = os.path.join(tmp, "start.sock")
+    cases.append((signal.SIGHUP, ["--api-sock", sock], 156))
+    for sig, args, want in cases:
+        master, slave = pty.openpty()
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([vireo] + args, stdin=slave, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        start = None
+        try:
+            if args[0] == "--api-sock":
+                start = start_by_api(sock, p, elf, fifo)
+            wait_for(lambda: blocked_in_open(p.pid), "the blocking open()", p)
+            p.send_signal(sig)
+            _, err = p.communicate(timeout=TIMEOUT)
+        finally:
+            stop(p)
+        if start is not None:
+            start.close()
+        what = f"{signal.Signals(sig).name} while {args[0]} blocks"
+        if p.returncode != want:
+            problems.append(f"{what}: status {p.returncode}, want {want}")
+        problems += one_line(err)
+        if termios.tcgetattr(slave) != before:
+            problems.append(f"{what}: the terminal was left changed")
+        os.close(master)
+        os.close(slave)
+    return problems
+
+
+def check_sigquit_tty(vireo, elf, tmp):
+    """SIGQUIT to a running VM on a terminal: 131, the terminal restored."""
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen([vireo] + pvguest_args(elf, "idle"), stdin=slave,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    problems = []
+    try:
+        read_until(p, b"PVGUEST READY")
+        if termios.tcgetattr(slave) == before:
+            problems.append("the terminal was not made raw")
+        p.send_signal(signal.SIGQUIT)
+        _, err = p.communicate(timeout=TIMEOUT)
+    finally:
+        stop(p)
+    if p.returncode != 128 + signal.SIGQUIT:
+        problems.append(f"status {p.returncode}, want {128 + signal.SIGQUIT}")
+    problems += one_line(err)
+    if termios.tcgetattr(slave) != before:
+        problems.append("the terminal was left raw")
+    os.close(master)
+    os.close(slave)
+    return problems
+
+
+def check_console_file_kept(vireo, elf, tmp):
+    """--serial file=: a start that fails keeps the last log; one that
+    succeeds replaces it."""
+    problems = []
+    log = os.path.join(tmp, "console.log")
+    with open(log, "wb") as f:
+        f.write(b"the last run's log\n")
+    p = subprocess.run([vireo] + pvguest_args(elf, "boot", "--serial", f"file={log}",
+                                              "--disk", "path=" + os.path.join(tmp, "nope")),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+    if p.returncode != 1:
+        problems.append(f"a failed start: status {p.returncode}")
+    problems += one_line(p.stderr)
+    with open(log, "rb") as f:
+        if f.read() != b"the last run's log\n":
+            problems.append("a failed start changed the console file")
+    p = subprocess.run([vireo] + pvguest_args(elf, "boot", "--serial", f"file={log}"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+    with open(log, "rb") as f:
+        text = f.read()
+    if p.returncode != 1 or not text.startswith(b"PVGUEST READY") or b"last run" in text:
+        problems.append(f"a run: status {p.returncode}, the file starts {text[:40]!r}")
+    return problems
+
+
 CHECKS = [
     ("image locking", check_lock),
     ("PATCH /drives to a locked image", check_patch_locked),
+    ("signals while a start blocks", check_signal_start),
+    ("SIGQUIT on a terminal", check_sigquit_tty),
+    ("console file kept by a failed start", check_console_file_kept),
 ]
 
 
