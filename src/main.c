@@ -3,17 +3,16 @@
  * read its config file. The only place that prints user errors, chooses
  * the exit status and exits. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/routes.h"
 #include "api/server.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "config/cli.h"
 #include "config/firecracker.h"
@@ -75,31 +74,23 @@ static int run(const struct vm_config *cfg)
 	return ret;
 }
 
-/* The whole of a --config-file, at most CONFIG_FILE_MAX bytes; malloc'd. */
+/* The whole of a --config-file, at most CONFIG_FILE_MAX bytes; malloc'd
+ * and NUL-terminated. */
 static int read_config_file(const char *path, char **text, size_t *len, struct errbuf *e)
 {
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf;
+	char *t;
+	int ret = file_read_all(path, CONFIG_FILE_MAX, &buf, len, e);
 
-	if (fd < 0)
-		return errf(e, -errno, "%s", strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
-		close(fd);
-		return errf(e, -EINVAL, "not a regular file of at most %u bytes", CONFIG_FILE_MAX);
-	}
-	*text = malloc((size_t)st.st_size + 1);
-	if (!*text) {
-		close(fd);
+	if (ret)
+		return ret;
+	t = realloc(buf, *len + 1);
+	if (!t) {
+		free(buf);
 		return errf(e, -ENOMEM, "out of memory");
 	}
-	for (*len = 0; *len < (size_t)st.st_size; *len += (size_t)n) {
-		n = read(fd, *text + *len, (size_t)st.st_size - *len);
-		if (n <= 0)
-			break;
-	}
-	close(fd);
-	(*text)[*len] = '\0';
+	t[*len] = '\0';
+	*text = t;
 	return 0;
 }
 

@@ -46,6 +46,15 @@ def check(vireo, elf, bz, tmp):
     big_initrd = write("big-initrd", b"\0" * (20 << 20))
     random_blob = write("random", os.urandom(8192))
     disk = write("disk.img", b"\0" * 65536)
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+
+    def sparse(name, size):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.truncate(size)
+        return path
+    sparse_2g, sparse_1t = sparse("sparse-2g", 2 << 30), sparse("sparse-1t", 1 << 40)
     cases = [
         # (name, args, expected status, a word the message must contain)
         ("no arguments", [], USAGE, "command"),
@@ -90,6 +99,22 @@ def check(vireo, elf, bz, tmp):
         ("initrd too large for memory",
          ["run", "--kernel", elf, "--memory", "16M", "--initrd", big_initrd], RUNTIME,
          "initrd"),
+        # a FIFO nobody writes must not hang the start; sizes are checked first
+        ("FIFO as kernel", ["run", "--kernel", fifo], RUNTIME, "kernel " + fifo +
+         ": not a regular file"),
+        ("FIFO as initrd", ["run", "--kernel", elf, "--initrd", fifo], RUNTIME,
+         "initrd " + fifo + ": not a regular file"),
+        ("FIFO as a read-only disk", ["run", "--kernel", elf, "--disk",
+                                      f"path={fifo},readonly=on"], RUNTIME,
+         "not a regular file or block device"),
+        ("FIFO as --config-file", ["--no-api", "--config-file", fifo], 152,
+         "not a regular file"),
+        ("sparse 2 GiB kernel, 256 MiB guest", ["run", "--kernel", sparse_2g], RUNTIME,
+         "2147483648 bytes do not fit in 256 MiB"),
+        ("sparse 1 TiB kernel", ["run", "--kernel", sparse_1t], RUNTIME,
+         "1099511627776 bytes do not fit"),
+        ("sparse 1 TiB initrd", ["run", "--kernel", elf, "--initrd", sparse_1t], RUNTIME,
+         "initrd " + sparse_1t + ": 1099511627776 bytes do not fit"),
         ("--memory 0", ["run", "--kernel", elf, "--memory", "0"], USAGE, "--memory"),
         ("--memory overflow", ["run", "--kernel", elf, "--memory", "99999999999999G"],
          USAGE, "too large"),
