@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import pty
+import resource
 import shutil
 import signal
 import socket
@@ -285,12 +286,41 @@ def check_console_file_kept(vireo, elf, tmp):
     return problems
 
 
+def check_file_size_limit(vireo, elf, tmp):
+    """Under a file-size limit (ulimit -f) below the image's size, a guest
+    write past it is an I/O error for that request, not SIGXFSZ (153)."""
+    problems = []
+    # /var/tmp: cache=none needs O_DIRECT, which tmpfs lacks
+    vartmp = tempfile.mkdtemp(prefix="vireo-hostile-", dir="/var/tmp")
+    img = os.path.join(vartmp, "fsize.img")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    try:
+        for opts in ("engine=uring", "engine=sync", "cache=none"):
+            with open(img, "wb") as f:
+                f.truncate(64 << 20)
+            p = subprocess.run([vireo, "run", "--kernel", elf, "--debug-exit",
+                                "--disk", f"path={img},id=vireo-test,{opts}", "--cmdline",
+                                "pvguest.run=blk-verify pvguest.blk_id=vireo-test"],
+                               stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=TIMEOUT, preexec_fn=limit)
+            out = p.stdout.decode(errors="replace")
+            # the guest's verdict ends it through debug-exit: an odd status
+            if p.returncode < 0 or p.returncode % 2 != 1 or "ioerr" not in out:
+                problems.append(f"{opts}: status {p.returncode}, {out[-200:]!r}")
+    finally:
+        shutil.rmtree(vartmp, ignore_errors=True)
+    return problems
+
+
 CHECKS = [
     ("image locking", check_lock),
     ("PATCH /drives to a locked image", check_patch_locked),
     ("signals while a start blocks", check_signal_start),
     ("SIGQUIT on a terminal", check_sigquit_tty),
     ("console file kept by a failed start", check_console_file_kept),
+    ("a file-size limit below the image", check_file_size_limit),
 ]
 
 
