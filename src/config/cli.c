@@ -116,6 +116,9 @@ static int cli_parse_mem_size(const char *v, void *field, struct errbuf *e)
 	if (*size < CONFIG_MIN_MEMORY)
 		return errf(e, -EINVAL, "'%s' is below the minimum of %lluM", v,
 			    CONFIG_MIN_MEMORY >> 20);
+	/* KVM maps guest RAM in whole pages */
+	if (*size % 4096)
+		return errf(e, -EINVAL, "'%s' is not a whole number of 4 KiB pages", v);
 	return 0;
 }
 

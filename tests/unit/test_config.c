@@ -355,11 +355,15 @@ static void test_memory_messages(void **state)
 	const char *a1[] = { "vireo", "run", "--kernel", "k", "--memory", "99999999999G" };
 	const char *a2[] = { "vireo", "run", "--kernel", "k", "--memory", "1M" };
 	const char *a3[] = { "vireo", "run", "--kernel", "k", "--memory", "0" };
+	const char *a4[] = { "vireo", "run", "--kernel", "k", "--memory", "10000000" };
+	const char *a5[] = { "vireo", "run", "--kernel", "k", "--memory", "9999K,thp=off" };
 
 	(void)state;
 	expect_error(ARGC(a1), a1, "too large");
 	expect_error(ARGC(a2), a2, "minimum");
 	expect_error(ARGC(a3), a3, "0");
+	expect_error(ARGC(a4), a4, "--memory: '10000000' is not a whole number of 4 KiB pages");
+	expect_error(ARGC(a5), a5, "--memory: '9999K' is not a whole number of 4 KiB pages");
 }
 
 static void test_memory_good(void **state)
@@ -651,6 +655,16 @@ static void test_net_errors(void **state)
 		{ "tap=0123456789abcdef",
 		  "--net #2: tap: '0123456789abcdef': not an interface name" },
 		{ "tap=a/b", "not an interface name" },
+		{ "tap=tap%d", "--net #2: tap: 'tap%d': not an interface name: '/', ':', '%'" },
+		{ "tap=a b", "not an interface name" },
+		{ "tap=a:1", "not an interface name" },
+		{ "tap=.", "--net #2: tap: '.': not an interface name: '.' and '..'" },
+		{ "tap=a\tb", "not an interface name" },
+		{ "tap=t2,mac=00:00:00:00:00:00", "--net #2: mac: 00:00:00:00:00:00 is no address" },
+		{ "tap=t2,mac=52:54:00:12:34:-1", "mac: expected a unicast" },
+		{ "tap=t2,mac=+2:54:00:12:34:56", "mac: expected a unicast" },
+		{ "tap=t2,mac= 2:54:00:12:34:56", "mac: expected a unicast" },
+		{ "tap=t2,mac=52:54:00:12:34:5", "mac: expected a unicast" },
 		{ "tap=t1", "--net #2: tap=t1 is taken by --net #1" },
 		{ "tap=t2,mac=53:54:00:12:34:56", "--net #2: mac: expected a unicast address" },
 		{ "tap=t2,mac=52:54:00:12:34", "--net #2: mac: expected a unicast" },
