@@ -33,12 +33,14 @@ static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * too when it goes to a file (its clients read that). */
 static void fail(const char *fmt, ...)
 {
-	char msg[1024];
+	char text[4096], msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* the flag's value (a --config-file path) is the user's: one line */
+	log_one_line(msg, sizeof(msg), text);
 	fprintf(stderr, "vireo: %s\n", msg);
 	if (log_has_file())
 		log_error("%s", msg);

@@ -115,6 +115,20 @@ def check(vireo, elf, bz, tmp):
          "1099511627776 bytes do not fit"),
         ("sparse 1 TiB initrd", ["run", "--kernel", elf, "--initrd", sparse_1t], RUNTIME,
          "initrd " + sparse_1t + ": 1099511627776 bytes do not fit"),
+        # what the user typed is escaped, never split, and the reason never cut off
+        ("newline in a path", ["run", "--kernel", os.path.join(tmp, "a\nb")], RUNTIME,
+         "a\\nb: No such file or directory"),
+        ("escape sequence in a path", ["run", "--kernel", os.path.join(tmp, "\x1b[31mred")],
+         RUNTIME, "\\x1b[31mred: No such file or directory"),
+        ("escape sequence in a flag", ["run", "--kernel", elf, "--\x1b[2Jx"], USAGE,
+         "unknown option '--\\x1b[2Jx'"),
+        ("800-byte path", ["run", "--kernel", os.path.join(tmp, "k" * 200, *["p" * 200] * 4)],
+         RUNTIME, "ppp: No such file or directory"),
+        ("800-byte disk path", ["run", "--kernel", elf, "--disk",
+                                   "path=" + os.path.join(tmp, *["d" * 200] * 4)], RUNTIME,
+         "ddd: No such file or directory"),
+        ("800-byte --memory", ["run", "--kernel", elf, "--memory", "1" * 800], USAGE,
+         "is too large"),
         ("--memory 0", ["run", "--kernel", elf, "--memory", "0"], USAGE, "--memory"),
         ("--memory overflow", ["run", "--kernel", elf, "--memory", "99999999999999G"],
          USAGE, "too large"),
@@ -183,6 +197,8 @@ def check(vireo, elf, bz, tmp):
         problems = []
         if p.returncode != want:
             problems.append(f"status {p.returncode}, want {want}")
+        if any(c < 0x20 and c != 0x0a for c in p.stderr):
+            problems.append(f"control characters on stderr: {p.stderr[:200]!r}")
         if len(err) != 1 or not err[0].startswith("vireo: "):
             problems.append(f"stderr is not one 'vireo: ' line: {err!r}")
         elif word.lower() not in err[0].lower():

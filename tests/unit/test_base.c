@@ -1,5 +1,6 @@
 /* base/: file_read_all (a FIFO never blocks, the size is checked before a
- * byte is read, what is not a regular file is refused). */
+ * byte is read, what is not a regular file is refused); one-line messages
+ * (control characters escaped, the middle of a long one cut, not its end). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,6 +73,41 @@ static void test_file_read_all(void **state)
 	assert_string_equal(e.msg, "No such file or directory");
 }
 
+static void test_one_line(void **state)
+{
+	struct errbuf e = { "" };
+	char path[801], out[64];
+
+	(void)state;
+	errf(&e, -ENOENT, "%s: %s", "a\nb\tc\rd\x1b[31me\x7f", "No such file");
+	assert_string_equal(e.msg, "a\\nb\\tc\\rd\\x1b[31me\\x7f: No such file");
+	/* UTF-8 stays; C1 controls (U+009B, CSI) and stray bytes do not */
+	errf(&e, -EINVAL, "caf\xc3\xa9 \xc2\x9b \xff \xe2\x82");
+	assert_string_equal(e.msg, "caf\xc3\xa9 \\xc2\\x9b \\xff \\xe2\\x82");
+
+	/* an 800-byte path: the reason stays, the path loses its middle */
+	memset(path, 'p', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	errf(&e, -ENOENT, "%s: %s", path, "No such file or directory");
+	assert_true(strlen(e.msg) < sizeof(e.msg));
+	assert_non_null(strstr(e.msg, "ppp...ppp"));
+	assert_non_null(strstr(e.msg, "pp: No such file or directory"));
+	errf_prefix(&e, "--disk #2");
+	assert_int_equal(strncmp(e.msg, "--disk #2: ppp", 14), 0);
+	assert_non_null(strstr(e.msg, "pp: No such file or directory"));
+	errf(&e, -ENOENT, "x");
+	errf_prefix(&e, path);
+	assert_non_null(strstr(e.msg, "ppp: x"));
+
+	/* escapes are never split by the cut, nor is UTF-8 */
+	log_one_line(out, 12, "\x01\x02\x03\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+	assert_string_equal(out, "...\xc3\xa9\xc3\xa9");
+	log_one_line(out, 16, "\x01\x02\x03\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+	assert_string_equal(out, "\\x01...\xc3\xa9\xc3\xa9\xc3\xa9");
+	log_one_line(out, sizeof(out), "short");
+	assert_string_equal(out, "short");
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -88,6 +124,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_read_all),
+		cmocka_unit_test(test_one_line),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
