@@ -220,9 +220,20 @@ out:
 	return ret;
 }
 
+/* What --help and --version printed must have reached stdout (a full disk,
+ * a closed pipe): 0, or EXIT_RUNTIME with the one line saying why. */
+static int report_stdout(const char *flag)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	fprintf(stderr, "vireo: %s: cannot write to stdout: %s\n", flag, strerror(errno));
+	return EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
-	struct cli cli;
+	/* static: some 20 KiB, too much for a small stack (ulimit -s 32) */
+	static struct cli cli;
 	struct errbuf e = { "" };
 	int ret;
 
@@ -235,13 +246,13 @@ int main(int argc, char **argv)
 	switch (cli.action) {
 	case CLI_HELP:
 		fputs(cli_usage, stdout);
-		ret = 0;
+		ret = report_stdout("--help");
 		break;
 	case CLI_VERSION:
 		/* line 1 for Kata (the second word is the semver), line 2 the
 		 * API version, as firecracker-go-sdk compares it with GET /version */
 		printf("vireo v%s\nFirecracker v%s\n", VIREO_VERSION, API_FIRECRACKER_VERSION);
-		ret = 0;
+		ret = report_stdout("--version");
 		break;
 	case CLI_FIRECRACKER:
 		ret = run_firecracker(&cli.fc);

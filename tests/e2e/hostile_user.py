@@ -2,7 +2,8 @@
 """What a careless or hostile user does beyond a bad command line (that is
 bad_input.py): two VMs on one image, signals while a start blocks, FIFOs
 and huge sparse files as the kernel, a console file kept when a start
-fails, file-size and stack limits, SIGQUIT on a terminal. Each case must
+fails, file-size and stack limits, SIGQUIT on a terminal, stdout on a
+full disk. Each case must
 end with the documented status, at most one "vireo: " line, and nothing
 of the user's lost.
 
@@ -314,6 +315,50 @@ def check_file_size_limit(vireo, elf, tmp):
     return problems
 
 
+def check_small_stack(vireo, elf, tmp):
+    """ulimit -s 32: the main thread's stack, and every thread's by default;
+    two vCPUs and a disk still pass blk-verify."""
+    img = os.path.join(tmp, "stack.img")
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_STACK, (32 << 10, resource.RLIM_INFINITY))
+    p = subprocess.run([vireo, "run", "--kernel", elf, "--debug-exit", "--cpus", "2",
+                        "--disk", f"path={img},id=vireo-test", "--cmdline",
+                        "pvguest.run=blk-verify pvguest.blk_id=vireo-test pvguest.cpus=2"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT,
+                       preexec_fn=limit)
+    if p.returncode != 1 or b"PVGUEST RESULT blk-verify PASS" not in p.stdout:
+        return [f"status {p.returncode}: {p.stdout[-200:]!r} {p.stderr[-300:]!r}"]
+    return []
+
+
+def check_stdout_unwritable(vireo, elf, tmp):
+    """--version and --help to a full disk: status 1 and why; the console
+    on a full disk: the guest runs on, and the user is told once."""
+    problems = []
+    with open("/dev/full", "wb") as full:
+        for args in (["--version"], ["run", "--version"], ["run", "--help"]):
+            p = subprocess.run([vireo] + args, stdin=subprocess.DEVNULL, stdout=full,
+                               stderr=subprocess.PIPE, timeout=TIMEOUT)
+            if p.returncode != 1 or b"cannot write to stdout" not in p.stderr:
+                problems.append(f"{args} > /dev/full: status {p.returncode}, {p.stderr!r}")
+            problems += one_line(p.stderr)
+        p = subprocess.run([vireo] + pvguest_args(elf, "boot"), stdin=subprocess.DEVNULL,
+                           stdout=full, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    said = [ln for ln in p.stderr.decode(errors="replace").splitlines() if "console" in ln]
+    if p.returncode != 1 or len(said) != 1 or "No space left" not in said[0]:
+        problems.append(f"console on /dev/full: status {p.returncode}, {p.stderr!r}")
+    for args, want in ((["run", "--version"], b"vireo v"), (["run", "--help"], b"usage:"),
+                       (["run", "--kernel", elf, "--version"], b"vireo v")):
+        p = subprocess.run([vireo] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=TIMEOUT)
+        if p.returncode != 0 or not p.stdout.startswith(want) or p.stderr:
+            problems.append(f"{args}: status {p.returncode}, {p.stdout[:40]!r} {p.stderr!r}")
+    return problems
+
+
 CHECKS = [
     ("image locking", check_lock),
     ("PATCH /drives to a locked image", check_patch_locked),
@@ -321,6 +366,8 @@ CHECKS = [
     ("SIGQUIT on a terminal", check_sigquit_tty),
     ("console file kept by a failed start", check_console_file_kept),
     ("a file-size limit below the image", check_file_size_limit),
+    ("ulimit -s 32", check_small_stack),
+    ("stdout that cannot be written; run --version, --help", check_stdout_unwritable),
 ]
 
 

@@ -147,13 +147,14 @@ static void test_serial_modes(void **state)
 		assert_string_equal(cfg.serial_path, "x");
 	}
 	{
-		/* the last occurrence wins */
-		const char *argv[] = { "vireo", "run", "--serial=none", "--serial=stdio", "--kernel=k",
-				       "--kernel=k2" };
+		/* twice is an error, not "the last one wins" */
+		const char *a1[] = { "vireo", "run", "--serial=none", "--serial=stdio", "--kernel=k" };
+		const char *a2[] = { "vireo", "run", "--kernel=k", "--cpus", "2", "--kernel", "k2" };
+		const char *a3[] = { "vireo", "run", "--kernel=k", "--debug-exit", "--debug-exit" };
 
-		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-		assert_int_equal(cfg.serial, SERIAL_STDIO);
-		assert_string_equal(cfg.kernel, "k2");
+		expect_error(ARGC(a1), a1, "--serial: given twice");
+		expect_error(ARGC(a2), a2, "--kernel: given twice");
+		expect_error(ARGC(a3), a3, "--debug-exit: given twice");
 	}
 }
 
@@ -398,12 +399,12 @@ static void test_memory_thp(void **state)
 	} good[] = {
 		{ "2G,thp=off", 2ull << 30, false }, { "2G,thp=on", 2ull << 30, true },
 		{ "512M,thp=0", 512ull << 20, false }, { "8M,thp=true", 8ull << 20, true },
-		{ "1G,thp=on,thp=off", 1ull << 30, false },
 	};
 	static const struct {
 		const char *s, *needle;
 	} bad[] = {
 		{ "2G,thp=maybe", "thp=maybe: expected on or off" },
+		{ "1G,thp=on,thp=off", "--memory: thp given twice" },
 		{ "2G,thp=", "thp=: expected on or off" },
 		{ "2G,thp=offoffoff", "expected on or off" },
 		{ "2G,", "'' is not key=value" },
@@ -608,10 +609,15 @@ static void test_disk_errors(void **state)
 	}
 }
 
-/* Later keys win; strings are the config's own (argv may go away). */
-static void test_disk_keys_override(void **state)
+/* A key given twice, or through its alias, is an error; strings are the
+ * config's own (argv may go away). */
+static void test_disk_keys_twice(void **state)
 {
-	char spec[] = "path=first,id=a,path=second,readonly=on,ro=off,cache=none,cache=writeback";
+	static const char *const bad[] = {
+		"path=first,id=a,path=second", "path=x,readonly=on,ro=off",
+		"path=x,cache=none,cache=writeback", "path=x,queues=1,queues=2",
+	};
+	char spec[] = "path=first,id=a,readonly=on,cache=none";
 	const char *argv[] = { "vireo", "run", "--kernel", "k", "--disk", spec };
 	struct vm_config cfg;
 	struct errbuf e;
@@ -619,10 +625,16 @@ static void test_disk_keys_override(void **state)
 	(void)state;
 	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
 	memset(spec, 'x', sizeof(spec) - 1);
-	assert_string_equal(cfg.disks[0].path, "second");
+	assert_string_equal(cfg.disks[0].path, "first");
 	assert_string_equal(cfg.disks[0].id, "a");
-	assert_false(cfg.disks[0].readonly);
-	assert_int_equal(cfg.disks[0].cache, CONFIG_CACHE_WRITEBACK);
+	assert_true(cfg.disks[0].readonly);
+	assert_int_equal(cfg.disks[0].cache, CONFIG_CACHE_NONE);
+	config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *a[] = { "vireo", "run", "--kernel", "k", "--disk", bad[i] };
+
+		expect_error(ARGC(a), a, "given twice");
+	}
 }
 
 static void test_nets(void **state)
@@ -755,7 +767,7 @@ int main(void)
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_errors),
 		cmocka_unit_test(test_too_many_disks),
-		cmocka_unit_test(test_disk_keys_override),
+		cmocka_unit_test(test_disk_keys_twice),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_net_errors),
 		cmocka_unit_test(test_too_many_nets),
