@@ -3,7 +3,6 @@
  * read its config file. The only place that prints user errors, chooses
  * the exit status and exits. */
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,11 +61,7 @@ static int run(const struct vm_config *cfg)
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	ret = vmm_create(&vmm, &e);
-	if (!ret)
-		ret = vmm_boot(vmm, cfg, &e);
-	/* -EINTR: a signal ended the start, with its status */
-	if (ret && ret != -EINTR) {
+	if (vmm_create(&vmm, &e) || vmm_boot(vmm, cfg, &e)) {
 		vmm_destroy(vmm);
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;
@@ -179,6 +174,7 @@ static int run_firecracker(const struct cli_firecracker *f)
 		return EXIT_RUNTIME;
 	}
 	vmm_set_id(vmm, f->id);
+	vmm_set_sighup_status(FC_EXIT_SIGHUP);
 	api_routes_init(&routes, vmm, &lim, f->id, f->enable_pci);
 	routes.boot_timer = f->boot_timer;
 	if (apply_telemetry_flags(f, &routes, &flag_logger, &flag_metrics, &e)) {
@@ -203,15 +199,12 @@ static int run_firecracker(const struct cli_firecracker *f)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	ret = f->config_file ? api_instance_start(&routes, &e) : 0;
-	if (ret && ret != -EINTR) {
+	if (f->config_file && api_instance_start(&routes, &e)) {
 		fail("--config-file %s: %s", f->config_file, e.msg);
 		ret = FC_EXIT_BAD_CONFIGURATION;
 		goto out;
 	}
 	ret = vmm_run(vmm);
-	if (ret == 128 + SIGHUP)
-		ret = FC_EXIT_SIGHUP;
 	log_info("exiting with status %d", ret);
 out:
 	api_server_stop(api);

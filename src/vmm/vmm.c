@@ -112,6 +112,20 @@ static void vmm_signal_set(sigset_t *set)
 		sigaddset(set, vmm_end_signals[i]);
 }
 
+/* What a signal ends vireo with: 128 + n, or what vmm_set_sighup_status
+ * chose (Firecracker's 156 for SIGHUP). Read by the handler below. */
+static volatile sig_atomic_t vmm_sighup_status = 128 + SIGHUP;
+
+static int vmm_signal_status(int sig)
+{
+	return sig == SIGHUP ? vmm_sighup_status : 128 + sig;
+}
+
+void vmm_set_sighup_status(int status)
+{
+	vmm_sighup_status = status;
+}
+
 static void vmm_end_by_signal(struct vmm *v, int sig)
 {
 	switch (sig) {
@@ -120,7 +134,7 @@ static void vmm_end_by_signal(struct vmm *v, int sig)
 	case SIGHUP: metrics_inc(&v->tel.st[VMM_STAT_SIGHUP]); break;
 	}
 	log_info("%s: the VM ends", strsignal(sig));
-	vmm_request_exit(v, 128 + sig);
+	vmm_request_exit(v, vmm_signal_status(sig));
 }
 
 static void vmm_on_signal(void *opaque, uint32_t events)
@@ -134,20 +148,15 @@ static void vmm_on_signal(void *opaque, uint32_t events)
 	vmm_end_by_signal(v, (int)si.ssi_signo);
 }
 
-/* The signal that came while a start was under way (vmm_boot); 0: none. */
-static volatile sig_atomic_t vmm_start_signo;
-
-/* Runs only while vmm_boot has the signals unblocked on its thread. It has
- * no SA_RESTART, so whatever blocks the start (open() of a FIFO, waiting
- * for its other end) fails with EINTR, and vmm_boot ends it. A second
- * signal ends the process here and now: the first may have come just
- * before a call that then blocked. Nothing has run in the guest yet, and
- * the terminal is not raw before the VM starts (chardev_start). */
+/* Runs only while vmm_boot has the signals unblocked on its thread, and
+ * ends the process at once, from wherever the start was: an open() that
+ * waits for a FIFO's other end, or the instant before one (a flag checked
+ * later would miss that). Nothing to undo: nothing has run in the guest,
+ * the terminal is not raw and the console file not emptied before the VM
+ * starts (chardev_start), and the kernel drops the image locks. */
 static void vmm_start_signal(int sig)
 {
-	if (vmm_start_signo)
-		_exit(128 + sig);
-	vmm_start_signo = sig;
+	_exit(vmm_signal_status(sig));
 }
 
 /* The signals are blocked in every thread and arrive on the loop through a
@@ -163,8 +172,15 @@ static int vmm_setup_signals(struct vmm *v, struct errbuf *e)
 	vmm_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(vmm_end_signals) / sizeof(vmm_end_signals[0]); i++)
+	for (size_t i = 0; i < sizeof(vmm_end_signals) / sizeof(vmm_end_signals[0]); i++) {
+		struct sigaction was;
+
+		/* one ignored by whoever started vireo (nohup, a shell's
+		 * background job) stays ignored, as it did with the signalfd */
+		if (sigaction(vmm_end_signals[i], NULL, &was) == 0 && was.sa_handler == SIG_IGN)
+			continue;
 		sigaction(vmm_end_signals[i], &sa, NULL);
+	}
 	signal(SIGXFSZ, SIG_IGN);
 	v->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (v->signal_fd < 0)
@@ -200,26 +216,19 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 {
 	sigset_t set, old;
 	struct vm *vm;
-	int ret, sig;
+	int ret;
 
 	ret = vmm_allowed(v, VMM_BOOT, e);
 	if (ret)
 		return ret;
 	/* A start can block (a FIFO as the console file, a hung mount): the
 	 * signals must still end it, so they are let through on this thread
-	 * while the VM is built. One that came before is taken now. */
+	 * while the VM is built (vmm_start_signal). One that came before is
+	 * taken now. */
 	vmm_signal_set(&set);
-	vmm_start_signo = 0;
 	pthread_sigmask(SIG_UNBLOCK, &set, &old);
 	ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	sig = vmm_start_signo;
-	if (sig) {
-		if (!ret)
-			vm_destroy(vm);
-		vmm_end_by_signal(v, sig);
-		return errf(e, -EINTR, "%s: the start was interrupted", strsignal(sig));
-	}
 	if (ret)
 		return ret;
 	ret = vm_start(vm);

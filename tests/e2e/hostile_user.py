@@ -199,6 +199,14 @@ def start_by_api(sock, proc, elf, fifo):
     return s
 
 
+def default_signals():
+    """The dispositions of a shell's foreground job: a background one (the
+    test run by a script with &) starts with SIGINT and SIGQUIT ignored,
+    and vireo leaves ignored signals ignored."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def check_signal_start(vireo, elf, tmp):
     """A start blocked in open() (a FIFO as the console file, nobody
     reading) ends on SIGTERM, SIGINT, SIGHUP and SIGQUIT with 128 + n
@@ -214,7 +222,7 @@ def check_signal_start(vireo, elf, tmp):
         master, slave = pty.openpty()
         before = termios.tcgetattr(slave)
         p = subprocess.Popen([vireo] + args, stdin=slave, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+                             stderr=subprocess.PIPE, preexec_fn=default_signals)
         start = None
         try:
             if args[0] == "--api-sock":
@@ -242,7 +250,8 @@ def check_sigquit_tty(vireo, elf, tmp):
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
     p = subprocess.Popen([vireo] + pvguest_args(elf, "idle"), stdin=slave,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=default_signals)
     problems = []
     try:
         read_until(p, b"PVGUEST READY")

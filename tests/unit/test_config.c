@@ -629,7 +629,6 @@ static void test_disk_keys_twice(void **state)
 	assert_string_equal(cfg.disks[0].id, "a");
 	assert_true(cfg.disks[0].readonly);
 	assert_int_equal(cfg.disks[0].cache, CONFIG_CACHE_NONE);
-	config_free(&cfg);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *a[] = { "vireo", "run", "--kernel", "k", "--disk", bad[i] };
 
