@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """What a careless or hostile user does beyond a bad command line (that is
-bad_input.py): two VMs on one image, signals while a start blocks, FIFOs
-and huge sparse files as the kernel, a console file kept when a start
-fails, file-size and stack limits, SIGQUIT on a terminal, stdout on a
-full disk. Each case must
-end with the documented status, at most one "vireo: " line, and nothing
-of the user's lost.
+bad_input.py, with FIFOs and sparse files as the kernel): two VMs on one
+image, PATCH /drives to a locked one, signals while a start blocks,
+SIGQUIT on a terminal, a console file kept when a start fails, file-size
+and stack limits, stdout on a full disk. Each case must end with the
+documented status, at most one "vireo: " line, and nothing of the user's
+lost.
 
 usage: hostile_user.py VIREO PVGUEST_ELF"""
 import fcntl
