@@ -3,17 +3,15 @@
  * read its config file. The only place that prints user errors, chooses
  * the exit status and exits. */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/routes.h"
 #include "api/server.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "config/cli.h"
 #include "config/firecracker.h"
@@ -34,12 +32,14 @@ static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * too when it goes to a file (its clients read that). */
 static void fail(const char *fmt, ...)
 {
-	char msg[1024];
+	char text[4096], msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* the flag's value (a --config-file path) is the user's: one line */
+	log_one_line(msg, sizeof(msg), text);
 	fprintf(stderr, "vireo: %s\n", msg);
 	if (log_has_file())
 		log_error("%s", msg);
@@ -71,31 +71,23 @@ static int run(const struct vm_config *cfg)
 	return ret;
 }
 
-/* The whole of a --config-file, at most CONFIG_FILE_MAX bytes; malloc'd. */
+/* The whole of a --config-file, at most CONFIG_FILE_MAX bytes; malloc'd
+ * and NUL-terminated. */
 static int read_config_file(const char *path, char **text, size_t *len, struct errbuf *e)
 {
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint8_t *buf;
+	char *t;
+	int ret = file_read_all(path, CONFIG_FILE_MAX, &buf, len, e);
 
-	if (fd < 0)
-		return errf(e, -errno, "%s", strerror(errno));
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
-		close(fd);
-		return errf(e, -EINVAL, "not a regular file of at most %u bytes", CONFIG_FILE_MAX);
-	}
-	*text = malloc((size_t)st.st_size + 1);
-	if (!*text) {
-		close(fd);
+	if (ret)
+		return ret;
+	t = realloc(buf, *len + 1);
+	if (!t) {
+		free(buf);
 		return errf(e, -ENOMEM, "out of memory");
 	}
-	for (*len = 0; *len < (size_t)st.st_size; *len += (size_t)n) {
-		n = read(fd, *text + *len, (size_t)st.st_size - *len);
-		if (n <= 0)
-			break;
-	}
-	close(fd);
-	(*text)[*len] = '\0';
+	t[*len] = '\0';
+	*text = t;
 	return 0;
 }
 
@@ -182,6 +174,7 @@ static int run_firecracker(const struct cli_firecracker *f)
 		return EXIT_RUNTIME;
 	}
 	vmm_set_id(vmm, f->id);
+	vmm_set_sighup_status(FC_EXIT_SIGHUP);
 	api_routes_init(&routes, vmm, &lim, f->id, f->enable_pci);
 	routes.boot_timer = f->boot_timer;
 	if (apply_telemetry_flags(f, &routes, &flag_logger, &flag_metrics, &e)) {
@@ -212,8 +205,6 @@ static int run_firecracker(const struct cli_firecracker *f)
 		goto out;
 	}
 	ret = vmm_run(vmm);
-	if (ret == 128 + SIGHUP)
-		ret = FC_EXIT_SIGHUP;
 	log_info("exiting with status %d", ret);
 out:
 	api_server_stop(api);
@@ -222,9 +213,20 @@ out:
 	return ret;
 }
 
+/* What --help and --version printed must have reached stdout (a full disk,
+ * a closed pipe): 0, or EXIT_RUNTIME with the one line saying why. */
+static int report_stdout(const char *flag)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	fprintf(stderr, "vireo: %s: cannot write to stdout: %s\n", flag, strerror(errno));
+	return EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
-	struct cli cli;
+	/* static: some 20 KiB, too much for a small stack (ulimit -s 32) */
+	static struct cli cli;
 	struct errbuf e = { "" };
 	int ret;
 
@@ -237,13 +239,13 @@ int main(int argc, char **argv)
 	switch (cli.action) {
 	case CLI_HELP:
 		fputs(cli_usage, stdout);
-		ret = 0;
+		ret = report_stdout("--help");
 		break;
 	case CLI_VERSION:
 		/* line 1 for Kata (the second word is the semver), line 2 the
 		 * API version, as firecracker-go-sdk compares it with GET /version */
 		printf("vireo v%s\nFirecracker v%s\n", VIREO_VERSION, API_FIRECRACKER_VERSION);
-		ret = 0;
+		ret = report_stdout("--version");
 		break;
 	case CLI_FIRECRACKER:
 		ret = run_firecracker(&cli.fc);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -19,7 +20,10 @@ int chardev_open(struct chardev *c, enum chardev_kind kind, const char *path, st
 	case CHARDEV_NULL:
 		break;
 	case CHARDEV_FILE:
-		c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* not truncated yet: a start that fails keeps the last log
+		 * (chardev_start empties it). A FIFO waits here for a reader;
+		 * the start's signals interrupt that (vmm_boot). */
+		c->out_fd = open(path, O_WRONLY | O_CREAT | O_NOCTTY | O_CLOEXEC, 0644);
 		if (c->out_fd < 0)
 			return errf(e, -errno, "%s: %s", path, strerror(errno));
 		c->owns_out = true;
@@ -27,17 +31,27 @@ int chardev_open(struct chardev *c, enum chardev_kind kind, const char *path, st
 	case CHARDEV_STDIO:
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
-		if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &c->saved) == 0) {
-			struct termios raw = c->saved;
-
-			cfmakeraw(&raw);
-			raw.c_oflag |= OPOST | ONLCR; /* keep host-side newline handling sane */
-			if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
-				c->raw = true;
-		}
+		c->tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &c->saved) == 0;
 		break;
 	}
 	return 0;
+}
+
+void chardev_start(struct chardev *c)
+{
+	struct stat st;
+
+	if (c->owns_out && fstat(c->out_fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    ftruncate(c->out_fd, 0))
+		log_warn("console: cannot empty the file: %s", strerror(errno));
+	if (c->tty && !c->raw) {
+		struct termios raw = c->saved;
+
+		cfmakeraw(&raw);
+		raw.c_oflag |= OPOST | ONLCR; /* keep host-side newline handling sane */
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+			c->raw = true;
+	}
 }
 
 /* Offers pending bytes to the sink; pauses reading while it is full.

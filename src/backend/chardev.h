@@ -20,7 +20,7 @@ enum chardev_kind { CHARDEV_STDIO, CHARDEV_NULL, CHARDEV_FILE };
 struct chardev {
 	pthread_mutex_t lock; /* the loop reads, a vCPU thread resumes */
 	int in_fd, out_fd;
-	bool owns_out, raw, escape, paused, watching;
+	bool owns_out, tty, raw, escape, paused, watching;
 	struct termios saved;
 	struct evloop *loop;
 	struct ev_handler h;
@@ -31,10 +31,15 @@ struct chardev {
 	size_t pend_off, pend_len;
 };
 
-/* Opens the output (and for stdio, input). Puts a tty stdin in raw mode;
- * chardev_close() restores it. */
+/* Opens the output (and for stdio, input); changes nothing yet: neither
+ * the terminal nor a file's contents, so that a start that fails leaves
+ * both as they were. */
 int chardev_open(struct chardev *c, enum chardev_kind kind, const char *path, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* Once the VM has been built, before it runs: empties a regular output
+ * file (the last run's log), and puts a tty stdin in raw mode (Ctrl-C
+ * works until then); chardev_close() restores it. */
+void chardev_start(struct chardev *c);
 /* Starts feeding input to sink on loop (no-op without input). */
 int chardev_attach(struct chardev *c, struct evloop *loop,
 		   size_t (*sink)(void *, const uint8_t *, size_t), void *sink_opaque,

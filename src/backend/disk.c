@@ -16,6 +16,45 @@
 #define DISK_SECTOR 512u
 #define NO_DIRECT "this file system does not support O_DIRECT (uncached I/O)"
 
+/* An OFD lock on the whole image, as QEMU takes one: a write lock for a
+ * read-write disk, a read lock for a read-only one, so that two writers
+ * (two VMs, or one image given twice) never share an image, and a reader
+ * never sees one written under it. OFD locks belong to the open file
+ * description: they conflict within one process too, and go when it is
+ * closed, whatever happens to the process. A disk that replaces one on the
+ * same file (PATCH /drives) keeps the old one's lock through a dup of its
+ * fd, since a second lock on the file would conflict with its own. */
+static int disk_lock(struct disk *d, const struct stat *st, const struct disk_config *cfg,
+		     const char *path, struct errbuf *e)
+{
+	struct flock fl = { .l_type = cfg->readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	const struct disk *old = cfg->replaces;
+
+	d->dev = st->st_dev;
+	d->ino = st->st_ino;
+	if (old && old->dev == d->dev && old->ino == d->ino && old->readonly == cfg->readonly) {
+		d->lock_fd = fcntl(old->lock_fd >= 0 ? old->lock_fd : old->fd, F_DUPFD_CLOEXEC, 0);
+		return d->lock_fd < 0 ? errf(e, -errno, "%s: %s", path, strerror(errno)) : 0;
+	}
+	if (fcntl(d->fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES) {
+		/* a file system without locks (some network ones): run unlocked */
+		log_warn("%s: not locked (%s): another process could write it too", path,
+			 strerror(errno));
+		return 0;
+	}
+	/* say which lock is in the way; an OFD lock has no owner pid */
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(d->fd, F_OFD_GETLK, &fl) || fl.l_type == F_UNLCK)
+		fl.l_type = F_WRLCK;
+	if (fl.l_pid > 0)
+		return errf(e, -EBUSY, "%s: in use: process %d holds a %s lock on it", path,
+			    (int)fl.l_pid, fl.l_type == F_WRLCK ? "write" : "read");
+	return errf(e, -EBUSY, "%s: in use: locked for %s by another VM or another disk of "
+		    "this one", path, fl.l_type == F_WRLCK ? "writing" : "reading");
+}
+
 static bool is_pow2(uint32_t v)
 {
 	return v && !(v & (v - 1));
@@ -77,7 +116,10 @@ int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *l
 		return errf(e, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
 	d->readonly = cfg->readonly;
 	d->direct = cfg->cache == DISK_CACHE_NONE;
-	d->fd = open(path, flags);
+	d->lock_fd = -1;
+	/* O_NONBLOCK: a FIFO must not hang the start (its type is refused
+	 * below); cleared again once the file is known to be a disk */
+	d->fd = open(path, flags | O_NONBLOCK | O_NOCTTY);
 	if (d->fd < 0) {
 		ret = -errno;
 		if (ret == -EINVAL && d->direct)
@@ -101,6 +143,13 @@ int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *l
 		ret = errf(e, -EINVAL, "%s: not a regular file or block device", path);
 		goto err_close;
 	}
+	if (fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) & ~O_NONBLOCK)) {
+		ret = errf(e, -errno, "%s: %s", path, strerror(errno));
+		goto err_close;
+	}
+	ret = disk_lock(d, &st, cfg, path, e);
+	if (ret)
+		goto err_close;
 	if (d->size % DISK_SECTOR) {
 		ret = errf(e, -EINVAL,
 			   "%s: size %llu is not a multiple of 512 bytes",
@@ -130,6 +179,8 @@ int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *l
 	*out = d;
 	return 0;
 err_close:
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	close(d->fd);
 err_free:
 	free(d);
@@ -143,6 +194,8 @@ void disk_close(struct disk *d)
 	d->ops->drain(d);
 	d->ops->close(d);
 	close(d->fd);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	free(d->zeros);
 	free(d);
 }

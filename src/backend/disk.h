@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "base/evloop.h"
@@ -43,14 +44,17 @@ struct disk_req {
 	} be;
 };
 
+struct disk;
+
 struct disk_config {
 	const char *path;
 	bool readonly;
 	enum disk_cache cache;
 	enum disk_engine engine;
+	/* the disk this one will replace (a new backing file under a running
+	 * VM), or NULL: on the same file, its lock is taken over */
+	const struct disk *replaces;
 };
-
-struct disk;
 
 struct disk_ops {
 	/* Queues a request; the caller batches several, then calls submit_batch.
@@ -68,6 +72,10 @@ struct disk_ops {
 struct disk {
 	const struct disk_ops *ops;
 	int fd;
+	int lock_fd;             /* -1: fd holds the image's lock; else a dup of the
+				  * replaced disk's fd, which holds it */
+	dev_t dev;               /* the image, to tell when a replacement is the same */
+	ino_t ino;
 	uint64_t size;           /* bytes */
 	uint32_t logical_block;  /* 512, or the device's for O_DIRECT */
 	uint32_t mem_align;      /* O_DIRECT buffer alignment (STATX_DIOALIGN) */
@@ -87,8 +95,11 @@ struct disk {
 };
 
 /* Opens path with the chosen cache mode and engine (the file opened O_RDONLY
- * when readonly, so the host refuses writes too). On error returns -errno
- * with e saying why. loop is where io_uring completions are delivered. */
+ * when readonly, so the host refuses writes too), and locks it: a write
+ * lock, or a read lock when readonly (-EBUSY when another open file holds
+ * one that conflicts, in this process or another). Never blocks on a FIFO.
+ * On error returns -errno with e saying why. loop is where io_uring
+ * completions are delivered. */
 int disk_open(struct disk **out, const struct disk_config *cfg, struct evloop *loop,
 	      struct errbuf *e) __attribute__((warn_unused_result));
 /* Drains, then closes. */

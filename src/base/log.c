@@ -29,32 +29,116 @@ struct log_sink {
 static struct log_sink *log_sink; /* atomic; NULL: stderr, "vireo: " */
 static uint64_t log_stats[LOG_STAT_NR];
 
+/* One unit of text as it goes on a line: a printable ASCII byte or a
+ * valid UTF-8 character as it is; a control character, a C1 control and
+ * a byte that is not UTF-8 as \n, \t, \r or \xNN (a path with a newline
+ * or an escape sequence must neither split the line nor reach the
+ * terminal). Writes out (at most 8 bytes); returns its length and in *used
+ * how many bytes of s it took. */
+static size_t log_unit(const unsigned char *s, size_t len, char *out, size_t *used)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 &&
+		   s[0] < 0xf0 ? 3 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
+	size_t k = 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (i >= len || (s[i] & 0xc0) != 0x80)
+			n = 0;
+	/* overlong 3- and 4-byte forms, surrogates, past U+10FFFF, C1 controls */
+	if ((n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
+	    (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))) ||
+	    (n == 2 && s[0] == 0xc2 && s[1] < 0xa0))
+		n = 0;
+	if (n == 1 && s[0] >= 0x20 && s[0] < 0x7f) {
+		out[0] = (char)s[0];
+		*used = 1;
+		return 1;
+	}
+	if (n > 1) {
+		memcpy(out, s, n);
+		*used = n;
+		return n;
+	}
+	*used = 1;
+	out[k++] = '\\';
+	if (s[0] == '\n' || s[0] == '\t' || s[0] == '\r') {
+		out[k++] = s[0] == '\n' ? 'n' : s[0] == '\t' ? 't' : 'r';
+		return k;
+	}
+	out[k++] = 'x';
+	out[k++] = hex[s[0] >> 4];
+	out[k++] = hex[s[0] & 15];
+	return k;
+}
+
+void log_one_line(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t len = strlen(src), total = 0, head, tail, n = 0, used, w, pos;
+	char u[8];
+
+	if (!size)
+		return;
+	for (pos = 0; pos < len; pos += used)
+		total += log_unit(s + pos, len - pos, u, &used);
+	/* too long: the middle goes, so that both where the input came from
+	 * (the start) and why it is wrong (the end) stay */
+	head = total < size ? total : (size - 1) / 3;
+	tail = total < size ? 0 : size - 1 - head - 3;
+	for (pos = 0; pos < len; pos += used) {
+		w = log_unit(s + pos, len - pos, u, &used);
+		if (n + w > head)
+			break;
+		memcpy(dst + n, u, w);
+		n += w;
+	}
+	if (total >= size) {
+		size_t before = 0;
+
+		memcpy(dst + n, "...", 3);
+		n += 3;
+		for (pos = 0; pos < len; pos += used, before += w) {
+			w = log_unit(s + pos, len - pos, u, &used);
+			if (total - before <= tail) {
+				memcpy(dst + n, u, w);
+				n += w;
+			}
+		}
+	}
+	dst[n] = '\0';
+}
+
 int errf(struct errbuf *e, int code, const char *fmt, ...)
 {
-	va_list ap;
+	char tmp[2048], *text = tmp;
+	va_list ap, again;
+	int w;
 
-	if (e) {
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	}
+	if (!e)
+		return code;
+	/* formatted whole (the reason is at the end), then made one line */
+	va_start(ap, fmt);
+	va_copy(again, ap);
+	w = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	if (w >= (int)sizeof(tmp) && (text = malloc((size_t)w + 1)))
+		vsnprintf(text, (size_t)w + 1, fmt, again);
+	va_end(again);
+	va_end(ap);
+	log_one_line(e->msg, sizeof(e->msg), text ? text : tmp);
+	if (text != tmp)
+		free(text);
 	return code;
 }
 
 void errf_prefix(struct errbuf *e, const char *where)
 {
-	size_t size = sizeof(e->msg), w, m;
+	char joined[sizeof(e->msg) + 2048 + 4];
 
 	if (!e || !where || !where[0])
 		return;
-	w = strnlen(where, size - 3);
-	m = strnlen(e->msg, size - 1);
-	if (w + 2 + m > size - 1)
-		m = size - 1 - w - 2; /* the end of the message goes */
-	memmove(e->msg + w + 2, e->msg, m);
-	memcpy(e->msg, where, w);
-	memcpy(e->msg + w, ": ", 2);
-	e->msg[w + 2 + m] = '\0';
+	snprintf(joined, sizeof(joined), "%.2048s: %s", where, e->msg);
+	log_one_line(e->msg, sizeof(e->msg), joined);
 }
 
 static const struct log_sink *log_current(void)
@@ -143,10 +227,11 @@ static void log_vline(const struct log_sink *s, enum log_level level, const char
 	char buf[LOG_LINE_MAX];
 	size_t n = s ? log_prefix(s, level, file, line, buf, sizeof(buf))
 		     : (size_t)snprintf(buf, sizeof(buf), "vireo: ");
-	int w = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	char text[LOG_LINE_MAX];
 
-	if (w > 0)
-		n += (size_t)w < sizeof(buf) - n - 1 ? (size_t)w : sizeof(buf) - n - 2;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	log_one_line(buf + n, sizeof(buf) - n - 1, text);
+	n += strlen(buf + n);
 	buf[n++] = '\n';
 	log_write(s, buf, n);
 }

@@ -24,6 +24,13 @@ int errf(struct errbuf *e, int code, const char *fmt, ...)
  * input came from ("--disk #2"), the callee said what is wrong with it. */
 void errf_prefix(struct errbuf *e, const char *where);
 
+/* src as one line of at most size - 1 bytes into dst: control characters,
+ * C1 controls and bytes that are not UTF-8 escaped (\n, \t, \r, \xNN);
+ * when too long, the middle cut out ("...") so that the start (where)
+ * and the end (why) stay. errf, errf_prefix and every log line go through
+ * it; so does any other text a user gave that reaches stderr. */
+void log_one_line(char *dst, size_t size, const char *src);
+
 /* Levels, Firecracker's (the order of config_log_level). Unconfigured,
  * lines up to LOG_WARN are printed. */
 enum log_level { LOG_OFF, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ const char cli_usage[] =
 	"       vireo --api-sock PATH [--id ID] [--config-file F [--no-api]] [--enable-pci]\n"
 	"             [--prometheus-textfile PATH]\n"
 	"             (Firecracker's flags and REST API; see README \"Firecracker's API\")\n"
-	"       vireo --version | --help\n"
+	"       vireo [run] --version | --help\n"
 	"\n"
 	"  --kernel PATH        bzImage or ELF vmlinux with a PVH note\n"
 	"  --initrd PATH        initial ramdisk\n"
@@ -126,6 +127,9 @@ static int cli_parse_mem_size(const char *v, void *field, struct errbuf *e)
 	if (*size < CONFIG_MIN_MEMORY)
 		return errf(e, -EINVAL, "'%s' is below the minimum of %lluM", v,
 			    CONFIG_MIN_MEMORY >> 20);
+	/* KVM maps guest RAM in whole pages */
+	if (*size % 4096)
+		return errf(e, -EINVAL, "'%s' is not a whole number of 4 KiB pages", v);
 	return 0;
 }
 
@@ -239,8 +243,7 @@ static int cli_set_vsock(const char *val, struct vm_config *cfg, struct errbuf *
 	struct config_vsock *v = &cfg->vsock;
 	int ret;
 
-	if (v->set)
-		return errf(e, -EINVAL, "--vsock: at most one vsock device");
+	/* a second --vsock is refused by cli_walk, as any flag given twice */
 	v->set = true;
 	snprintf(v->where, sizeof(v->where), "--vsock");
 	ret = config_apply_keys(vsock_keys, ARRAY_SIZE(vsock_keys), v, val, e);
@@ -254,17 +257,20 @@ static int cli_set_vsock(const char *val, struct vm_config *cfg, struct errbuf *
 enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
 	FLAG_NET, FLAG_VSOCK, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
+	FLAG_VERSION,
 };
 
 static const struct cli_flag cli_flags[] = {
 	{ "--kernel", FLAG_KERNEL, true }, { "--initrd", FLAG_INITRD, true },
 	{ "--cmdline", FLAG_CMDLINE, true }, { "--cpus", FLAG_CPUS, true },
 	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
-	{ "--disk", FLAG_DISK, true }, { "--net", FLAG_NET, true },
+	{ "--disk", FLAG_DISK, CLI_VALUE | CLI_REPEATABLE },
+	{ "--net", FLAG_NET, CLI_VALUE | CLI_REPEATABLE },
 	{ "--vsock", FLAG_VSOCK, true },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--pvm-compat", FLAG_PVM_COMPAT, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
+	{ "--version", FLAG_VERSION, false },
 };
 
 /* Splits "--flag=value"; returns the value pointer or NULL. */
@@ -283,6 +289,10 @@ static const char *cli_inline_value(const char *arg, char *name, size_t namelen)
 int cli_walk(int argc, char *const argv[], const struct cli_flag *flags, size_t n,
 	     cli_flag_fn fn, void *ctx, struct errbuf *e)
 {
+	uint64_t seen = 0;
+
+	if (n > 64)
+		return errf(e, -EINVAL, "too many flags");
 	for (int i = 0; i < argc; i++) {
 		char name[48];
 		const char *val = cli_inline_value(argv[i], name, sizeof(name));
@@ -296,13 +306,17 @@ int cli_walk(int argc, char *const argv[], const struct cli_flag *flags, size_t 
 				f = &flags[k];
 		if (!f)
 			return errf(e, -EINVAL, "unknown option '%s' (try --help)", argv[i]);
-		if (!f->takes_value && val)
+		if (!(f->takes_value & CLI_VALUE) && val)
 			return errf(e, -EINVAL, "%s: takes no value", name);
-		if (f->takes_value && !val) {
+		if ((f->takes_value & CLI_VALUE) && !val) {
 			if (i + 1 >= argc)
 				return errf(e, -EINVAL, "%s: missing value", name);
 			val = argv[++i];
 		}
+		/* "the last one wins" would hide a typo in a long command line */
+		if (!(f->takes_value & CLI_REPEATABLE) && (seen & (1ull << (f - flags))))
+			return errf(e, -EINVAL, "%s: given twice", name);
+		seen |= 1ull << (f - flags);
 		ret = fn(ctx, f->id, val ? val : "", e);
 		if (ret)
 			return ret < 0 ? ret : 0;
@@ -366,6 +380,9 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FLAG_HELP:
 		cli->action = CLI_HELP;
 		return 1;
+	case FLAG_VERSION:
+		cli->action = CLI_VERSION;
+		return 1;
 	}
 	return ret ? errf(e, ret, "out of memory") : 0;
 }
@@ -374,7 +391,7 @@ static int cli_parse_run(int argc, char *const argv[], struct cli *cli, struct e
 {
 	int ret = cli_walk(argc, argv, cli_flags, ARRAY_SIZE(cli_flags), cli_apply, cli, e);
 
-	if (ret || cli->action == CLI_HELP)
+	if (ret || cli->action == CLI_HELP || cli->action == CLI_VERSION)
 		return ret;
 	if (!cli->vm.kernel || !*cli->vm.kernel)
 		return errf(e, -EINVAL, "run: --kernel is required");
@@ -434,7 +451,8 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 		for (int i = 1; ret && i < argc; i++)
 			for (size_t k = 0; k < ARRAY_SIZE(cli_flags); k++)
 				if (!strncmp(argv[i], cli_flags[k].name, strlen(cli_flags[k].name)) &&
-				    strcmp(cli_flags[k].name, "--help") && strcmp(cli_flags[k].name, "-h"))
+				    strcmp(cli_flags[k].name, "--help") && strcmp(cli_flags[k].name, "-h") &&
+				    strcmp(cli_flags[k].name, "--version"))
 					return errf(e, ret, "%s is a flag of `vireo run` (try: vireo run "
 						    "%s ...)", cli_flags[k].name, argv[1]);
 		return ret;

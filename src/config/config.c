@@ -155,20 +155,44 @@ int config_parse_mac(const char *s, uint8_t mac[6], struct errbuf *e)
 			goto bad;
 		out[i] = (uint8_t)(config_hex(s[0]) << 4 | config_hex(s[1]));
 	}
-	if (!(out[0] & 1)) {
-		memcpy(mac, out, 6);
-		return 0;
-	}
+	if (out[0] & 1)
+		goto bad;
+	/* all zero: no address at all (Linux's is_valid_ether_addr) */
+	if (!(out[0] | out[1] | out[2] | out[3] | out[4] | out[5]))
+		return errf(e, -EINVAL, "00:00:00:00:00:00 is no address; expected a unicast "
+			    "address like 52:54:00:12:34:56");
+	memcpy(mac, out, 6);
+	return 0;
 bad:
 	return errf(e, -EINVAL, "expected a unicast address like 52:54:00:12:34:56");
 }
 
+const char *config_ifname_problem(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len)
+		return "empty";
+	if (len > CONFIG_IFNAME_MAX)
+		return "longer than " CONFIG_IFNAME_MAX_STR " bytes";
+	/* the kernel's dev_valid_name */
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "'.' and '..' are not names";
+	for (const char *c = name; *c; c++) {
+		/* '%': TUNSETIFF takes "tap%d" as a template and makes another
+		 * interface, while vireo would go on using the literal name */
+		if (*c == '/' || *c == ':' || *c == '%' || isspace((unsigned char)*c) ||
+		    iscntrl((unsigned char)*c))
+			return "'/', ':', '%', spaces and control characters are not allowed";
+	}
+	return NULL;
+}
+
 int config_check_ifname(const char *name, struct errbuf *e)
 {
-	if (!*name || strlen(name) > CONFIG_IFNAME_MAX || strchr(name, '/'))
-		return errf(e, -EINVAL, "'%s': not an interface name (1 to %d characters, no '/')",
-			    name, CONFIG_IFNAME_MAX);
-	return 0;
+	const char *why = config_ifname_problem(name);
+
+	return why ? errf(e, -EINVAL, "'%s': not an interface name: %s", name, why) : 0;
 }
 
 int config_parse_size(const char *s, uint64_t *out)

@@ -20,6 +20,7 @@
 #define CONFIG_MAX_NETS 8
 #define CONFIG_MAX_NET_QUEUES 8
 #define CONFIG_IFNAME_MAX 15         /* IFNAMSIZ - 1 */
+#define CONFIG_IFNAME_MAX_STR "15"
 #define CONFIG_WHERE_MAX 96         /* "network interface <64-byte id>" */
 #define CONFIG_API_ID_MAX 64       /* a drive's or NIC's id in Firecracker's API */
 
@@ -142,11 +143,15 @@ int config_check_limits(const struct vm_config *cfg, const struct host_limits *l
 			enum config_source from, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
-/* "52:54:00:12:34:56": six hex pairs, a unicast address. 0, or -EINVAL
+/* "52:54:00:12:34:56": six hex pairs, a unicast address, not all zero. 0, or -EINVAL
  * with e saying what is expected; mac is written only on success. */
 int config_parse_mac(const char *s, uint8_t mac[6], struct errbuf *e);
-/* A TAP's name: 1 to CONFIG_IFNAME_MAX bytes, no '/'. 0 or -EINVAL. */
+/* A TAP's name as the kernel takes it and means it: 1 to CONFIG_IFNAME_MAX
+ * bytes, not "." or "..", no '/', ':', whitespace or control characters,
+ * and no '%' (a template to the kernel). 0 or -EINVAL with e saying why;
+ * config_ifname_problem: why not, or NULL. */
 int config_check_ifname(const char *name, struct errbuf *e);
+const char *config_ifname_problem(const char *name);
 
 /* A vsock's uds_path: 1 to CONFIG_UDS_PATH_MAX bytes (a Unix socket's path,
  * with room for the "_<port>" of guest connections). 0 or -EINVAL. */

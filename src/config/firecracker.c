@@ -694,9 +694,9 @@ static int fc_net_check(const struct vm_config *cfg, const json_t *v, const char
 	char shown[JF_SHOW_MAX], why[128];
 	int ret;
 
-	if (config_check_ifname(tap, NULL))
-		return jf_fail(e, -EINVAL, where, "host_dev_name", "'%s' is not an interface name "
-			       "(1 to %d bytes, no '/')", jf_show(tap, shown), CONFIG_IFNAME_MAX);
+	if (config_ifname_problem(tap))
+		return jf_fail(e, -EINVAL, where, "host_dev_name", "'%s' is not an interface name: "
+			       "%s", jf_show(tap, shown), config_ifname_problem(tap));
 	if (mac && (ret = config_parse_mac(mac, n->mac, e))) {
 		snprintf(why, sizeof(why), "%.120s", e->msg);
 		return jf_fail(e, ret, where, "guest_mac", "'%s': %s", jf_show(mac, shown), why);

@@ -127,6 +127,10 @@ int config_apply_keys(const struct config_key *keys, unsigned n, void *obj, cons
 		if (i < 0)
 			return errf(e, -EINVAL, "unknown key '%.*s'", (int)it.key_len, it.key);
 		k = &keys[i];
+		/* twice, or through an alias ("ro" and "readonly"): an error */
+		for (unsigned j = 0; j < n; j++)
+			if ((seen & (1u << j)) && keys[j].offset == k->offset)
+				return errf(e, -EINVAL, "%s given twice", key_name(k));
 		if (!k->name) {
 			it.val = it.key;
 			it.val_len = it.key_len;

@@ -35,8 +35,8 @@ struct config_key {
 
 #define CONFIG_KEYS_MAX 32
 
-/* Applies spec to obj through the table keys[0..n). Later keys override
- * earlier ones. Returns 0, or -EINVAL with e naming the key and the
+/* Applies spec to obj through the table keys[0..n). A key given twice (or
+ * with an alias of the same field) is an error. Returns 0, or -EINVAL with e naming the key and the
  * problem; -ENOMEM. obj keeps what was applied either way (config_free
  * releases its strings). */
 int config_apply_keys(const struct config_key *keys, unsigned n, void *obj, const char *spec,

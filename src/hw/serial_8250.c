@@ -3,8 +3,11 @@
  * the interrupt identification logic, kept in serial_update_irq(). */
 #include "hw/serial_8250.h"
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "base/log.h"
 
 enum {
 	UART_RBR_THR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3,
@@ -93,9 +96,15 @@ static void serial_tx(struct serial_8250 *s, uint8_t c)
 	if (s->mcr & MCR_LOOP) {
 		serial_rx_push(s, c);
 	} else if (s->out_fd >= 0) {
-		/* an unwritable console (closed pipe) must not stop the guest */
+		/* an unwritable console (closed pipe, full disk) must not stop
+		 * the guest; the user hears of it once, not per byte */
 		if (write(s->out_fd, &c, 1) == 1)
 			s->tx_bytes++;
+		else if (!s->tx_failed) {
+			s->tx_failed = true;
+			log_warn("console: cannot write the guest's output: %s (what cannot be "
+				 "written is lost; said once)", strerror(errno));
+		}
 	}
 	s->thri = true;
 }

@@ -31,6 +31,7 @@ struct serial_8250 {
 	void *rx_ready_opaque;
 	bool rx_was_full;
 	uint64_t tx_bytes, rx_bytes;
+	bool tx_failed;       /* a write to out_fd failed: said once */
 };
 
 void serial_init(struct serial_8250 *s, struct irq_line irq, int out_fd);

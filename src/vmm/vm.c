@@ -5,13 +5,11 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 #include "arch/x86/pvm_compat.h"
 #include "arch/x86/regs.h"
 #include "backend/chardev.h"
+#include "base/file.h"
 #include "core/bus.h"
 #include "core/irq.h"
 #include "core/kvm.h"
@@ -273,45 +272,21 @@ static char *vm_kernel_cmdline(const struct vm *vm, const struct vm_config *cfg)
 	return s;
 }
 
-static int vm_read_file(const char *what, const char *path, uint8_t **buf, size_t *len,
-			struct errbuf *e)
+/* The kernel or the initrd, which must fit in the guest's RAM: checked
+ * before a byte is read, so a huge sparse file costs nothing. */
+static int vm_read_file(const char *what, const char *path, uint64_t max, uint8_t **buf,
+			size_t *len, struct errbuf *e)
 {
-	struct stat st;
-	ssize_t n;
-	size_t off = 0;
-	int fd, ret;
+	char where[sizeof(e->msg)];
+	int ret = file_read_all(path, max, buf, len, e);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errf(e, -errno, "%s %s: %s", what, path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = errf(e, -EINVAL, "%s %s: not a regular file", what, path);
-		goto out;
+	if (ret == -EFBIG)
+		ret = errf(e, -E2BIG, "%zu bytes do not fit in %llu MiB of memory", *len,
+			   (unsigned long long)((max + 1) >> 20));
+	if (ret) {
+		snprintf(where, sizeof(where), "%s %s", what, path);
+		errf_prefix(e, where);
 	}
-	if (st.st_size == 0) {
-		ret = errf(e, -EINVAL, "%s %s: file is empty", what, path);
-		goto out;
-	}
-	*buf = malloc(st.st_size);
-	if (!*buf) {
-		ret = errf(e, -ENOMEM, "%s %s: out of memory (%lld bytes)", what, path,
-			   (long long)st.st_size);
-		goto out;
-	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, *buf + off, st.st_size - off);
-		if (n <= 0) {
-			ret = errf(e, n < 0 ? -errno : -EIO, "%s %s: read failed", what, path);
-			free(*buf);
-			*buf = NULL;
-			goto out;
-		}
-		off += n;
-	}
-	*len = off;
-	ret = 0;
-out:
-	close(fd);
 	return ret;
 }
 
@@ -327,19 +302,14 @@ static int vm_load_kernel(struct vm *vm, const struct vm_config *cfg, uint64_t r
 	if (!cmdline)
 		return errf(e, -ENOMEM, "out of memory");
 	img.cmdline = cmdline;
-	ret = vm_read_file("kernel", cfg->kernel, &kernel, &img.kernel_len, e);
+	ret = vm_read_file("kernel", cfg->kernel, cfg->mem_size - 1, &kernel, &img.kernel_len, e);
 	if (ret)
 		goto out;
 	if (cfg->initrd) {
-		ret = vm_read_file("initrd", cfg->initrd, &initrd, &img.initrd_len, e);
+		ret = vm_read_file("initrd", cfg->initrd, cfg->mem_size - 1, &initrd,
+				   &img.initrd_len, e);
 		if (ret)
 			goto out;
-		if (img.initrd_len >= cfg->mem_size) {
-			ret = errf(e, -E2BIG, "initrd %s: %zu bytes do not fit in %llu MiB of memory",
-				   cfg->initrd, img.initrd_len,
-				   (unsigned long long)(cfg->mem_size >> 20));
-			goto out;
-		}
 	}
 	img.kernel = kernel;
 	img.initrd = initrd;
@@ -528,6 +498,7 @@ int vm_start(struct vm *vm)
 			 vm->kvm.pvm ? ", whose ring-0 code this PVM host interprets" : "");
 	else if (vm->kvm.pvm)
 		kvm_note_pvm();
+	chardev_start(&vm->console);
 	vm->started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);

@@ -30,7 +30,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
-/* Starts the vCPU threads. Returns 0 or -errno (a thread that could not
+/* Starts the console (its file emptied, the terminal raw) and the vCPU
+ * threads. Returns 0 or -errno (a thread that could not
  * start); -EALREADY the second time. */
 int vm_start(struct vm *vm) __attribute__((warn_unused_result));
 /* Takes every vCPU out of the guest and holds it; returns when all are

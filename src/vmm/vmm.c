@@ -4,6 +4,7 @@
 #include "vmm/vmm.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,42 @@ static void vmm_end_hook(void *opaque, int status)
 	vmm_request_exit(opaque, status);
 }
 
+/* The signals that end the VM: 128 + n, the terminal restored, disks
+ * closed cleanly. SIGQUIT too: its core dump would leave a raw terminal. */
+static const int vmm_end_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+static void vmm_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(vmm_end_signals) / sizeof(vmm_end_signals[0]); i++)
+		sigaddset(set, vmm_end_signals[i]);
+}
+
+/* What a signal ends vireo with: 128 + n, or what vmm_set_sighup_status
+ * chose (Firecracker's 156 for SIGHUP). Read by the handler below. */
+static volatile sig_atomic_t vmm_sighup_status = 128 + SIGHUP;
+
+static int vmm_signal_status(int sig)
+{
+	return sig == SIGHUP ? vmm_sighup_status : 128 + sig;
+}
+
+void vmm_set_sighup_status(int status)
+{
+	vmm_sighup_status = status;
+}
+
+static void vmm_end_by_signal(struct vmm *v, int sig)
+{
+	switch (sig) {
+	case SIGTERM: metrics_inc(&v->tel.st[VMM_STAT_SIGTERM]); break;
+	case SIGINT: metrics_inc(&v->tel.st[VMM_STAT_SIGINT]); break;
+	case SIGHUP: metrics_inc(&v->tel.st[VMM_STAT_SIGHUP]); break;
+	}
+	log_info("%s: the VM ends", strsignal(sig));
+	vmm_request_exit(v, vmm_signal_status(sig));
+}
+
 static void vmm_on_signal(void *opaque, uint32_t events)
 {
 	struct vmm *v = opaque;
@@ -108,27 +145,43 @@ static void vmm_on_signal(void *opaque, uint32_t events)
 	(void)events;
 	if (read(v->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
-	switch (si.ssi_signo) {
-	case SIGTERM: metrics_inc(&v->tel.st[VMM_STAT_SIGTERM]); break;
-	case SIGINT: metrics_inc(&v->tel.st[VMM_STAT_SIGINT]); break;
-	case SIGHUP: metrics_inc(&v->tel.st[VMM_STAT_SIGHUP]); break;
-	}
-	log_info("%s: the VM ends", strsignal((int)si.ssi_signo));
-	vmm_request_exit(v, 128 + (int)si.ssi_signo);
+	vmm_end_by_signal(v, (int)si.ssi_signo);
 }
 
-/* SIGTERM, SIGINT and SIGHUP arrive on the loop, so the VM ends cleanly
- * (the terminal restored, disks flushed by the kernel on close). */
+/* Runs only while vmm_boot has the signals unblocked on its thread, and
+ * ends the process at once, from wherever the start was: an open() that
+ * waits for a FIFO's other end, or the instant before one (a flag checked
+ * later would miss that). Nothing to undo: nothing has run in the guest,
+ * the terminal is not raw and the console file not emptied before the VM
+ * starts (chardev_start), and the kernel drops the image locks. */
+static void vmm_start_signal(int sig)
+{
+	_exit(vmm_signal_status(sig));
+}
+
+/* The signals are blocked in every thread and arrive on the loop through a
+ * signalfd, except while a start runs (vmm_boot). Also: SIGXFSZ ignored,
+ * so that a guest write past a file-size limit (ulimit -f) fails with
+ * EFBIG (an I/O error for that request) instead of killing vireo. */
 static int vmm_setup_signals(struct vmm *v, struct errbuf *e)
 {
+	struct sigaction sa = { .sa_handler = vmm_start_signal };
 	sigset_t set;
 	int ret;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
+	vmm_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(vmm_end_signals) / sizeof(vmm_end_signals[0]); i++) {
+		struct sigaction was;
+
+		/* one ignored by whoever started vireo (nohup, a shell's
+		 * background job) stays ignored, as it did with the signalfd */
+		if (sigaction(vmm_end_signals[i], NULL, &was) == 0 && was.sa_handler == SIG_IGN)
+			continue;
+		sigaction(vmm_end_signals[i], &sa, NULL);
+	}
+	signal(SIGXFSZ, SIG_IGN);
 	v->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (v->signal_fd < 0)
 		return errf(e, -errno, "signalfd: %s", strerror(errno));
@@ -161,13 +214,21 @@ int vmm_create(struct vmm **out, struct errbuf *e)
 
 int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 {
+	sigset_t set, old;
 	struct vm *vm;
 	int ret;
 
 	ret = vmm_allowed(v, VMM_BOOT, e);
 	if (ret)
 		return ret;
+	/* A start can block (a FIFO as the console file, a hung mount): the
+	 * signals must still end it, so they are let through on this thread
+	 * while the VM is built (vmm_start_signal). One that came before is
+	 * taken now. */
+	vmm_signal_set(&set);
+	pthread_sigmask(SIG_UNBLOCK, &set, &old);
 	ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		return ret;
 	ret = vm_start(vm);

@@ -40,9 +40,15 @@ int vmm_allowed(const struct vmm *v, enum vmm_action a, struct errbuf *e)
 	__attribute__((warn_unused_result));
 /* VMM_BOOT: builds the VM from cfg (config_check_limits passed) and starts
  * its vCPUs. Returns 0 or -errno with e set; nothing is left of a VM that
- * failed. */
+ * failed. SIGTERM, SIGINT, SIGHUP or SIGQUIT while it builds the VM (an
+ * open() that blocks, say) ends the process at once, with the status the
+ * signal always gives (128 + n; see vmm_set_sighup_status). */
 int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	__attribute__((warn_unused_result));
+
+/* The status SIGHUP ends vireo with, instead of 128 + SIGHUP (Firecracker's
+ * 156). Before vmm_boot; process-wide. */
+void vmm_set_sighup_status(int status);
 /* VMM_PAUSE and VMM_RESUME: every vCPU held out of the guest, and back. */
 int vmm_pause(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
 int vmm_resume(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));

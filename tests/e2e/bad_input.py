@@ -46,6 +46,15 @@ def check(vireo, elf, bz, tmp):
     big_initrd = write("big-initrd", b"\0" * (20 << 20))
     random_blob = write("random", os.urandom(8192))
     disk = write("disk.img", b"\0" * 65536)
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+
+    def sparse(name, size):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.truncate(size)
+        return path
+    sparse_2g, sparse_1t = sparse("sparse-2g", 2 << 30), sparse("sparse-1t", 1 << 40)
     cases = [
         # (name, args, expected status, a word the message must contain)
         ("no arguments", [], USAGE, "command"),
@@ -90,9 +99,55 @@ def check(vireo, elf, bz, tmp):
         ("initrd too large for memory",
          ["run", "--kernel", elf, "--memory", "16M", "--initrd", big_initrd], RUNTIME,
          "initrd"),
+        # a FIFO nobody writes must not hang the start; sizes are checked first
+        ("FIFO as kernel", ["run", "--kernel", fifo], RUNTIME, "kernel " + fifo +
+         ": not a regular file"),
+        ("FIFO as initrd", ["run", "--kernel", elf, "--initrd", fifo], RUNTIME,
+         "initrd " + fifo + ": not a regular file"),
+        ("FIFO as a read-only disk", ["run", "--kernel", elf, "--disk",
+                                      f"path={fifo},readonly=on"], RUNTIME,
+         "not a regular file or block device"),
+        ("FIFO as --config-file", ["--no-api", "--config-file", fifo], 152,
+         "not a regular file"),
+        ("sparse 2 GiB kernel, 256 MiB guest", ["run", "--kernel", sparse_2g], RUNTIME,
+         "2147483648 bytes do not fit in 256 MiB"),
+        ("sparse 1 TiB kernel", ["run", "--kernel", sparse_1t], RUNTIME,
+         "1099511627776 bytes do not fit"),
+        ("sparse 1 TiB initrd", ["run", "--kernel", elf, "--initrd", sparse_1t], RUNTIME,
+         "initrd " + sparse_1t + ": 1099511627776 bytes do not fit"),
+        # what the user typed is escaped, never split, and the reason never cut off
+        ("newline in a path", ["run", "--kernel", os.path.join(tmp, "a\nb")], RUNTIME,
+         "a\\nb: No such file or directory"),
+        ("escape sequence in a path", ["run", "--kernel", os.path.join(tmp, "\x1b[31mred")],
+         RUNTIME, "\\x1b[31mred: No such file or directory"),
+        ("escape sequence in a flag", ["run", "--kernel", elf, "--\x1b[2Jx"], USAGE,
+         "unknown option '--\\x1b[2Jx'"),
+        ("800-byte path", ["run", "--kernel", os.path.join(tmp, "k" * 200, *["p" * 200] * 4)],
+         RUNTIME, "ppp: No such file or directory"),
+        ("800-byte disk path", ["run", "--kernel", elf, "--disk",
+                                   "path=" + os.path.join(tmp, *["d" * 200] * 4)], RUNTIME,
+         "ddd: No such file or directory"),
+        ("800-byte --memory", ["run", "--kernel", elf, "--memory", "1" * 800], USAGE,
+         "is too large"),
+        # given twice is an error, not "the last one wins" (only --disk and --net repeat)
+        ("--kernel twice", ["run", "--kernel", elf, "--kernel", elf], USAGE,
+         "--kernel: given twice"),
+        ("--memory twice", ["run", "--kernel", elf, "--memory", "1G", "--memory=2G"], USAGE,
+         "--memory: given twice"),
+        ("--disk key twice", ["run", "--kernel", elf, "--disk", f"path={disk},path={disk}"],
+         USAGE, "--disk #1: path given twice"),
+        ("--disk readonly and ro", ["run", "--kernel", elf, "--disk",
+                                    f"path={disk},readonly=on,ro=off"], USAGE,
+         "--disk #1: ro given twice"),
+        ("Firecracker flag twice", ["--api-sock", os.path.join(tmp, "a.sock"), "--api-sock",
+                                    os.path.join(tmp, "b.sock")], 153, "--api-sock: given twice"),
         ("--memory 0", ["run", "--kernel", elf, "--memory", "0"], USAGE, "--memory"),
         ("--memory overflow", ["run", "--kernel", elf, "--memory", "99999999999999G"],
          USAGE, "too large"),
+        ("--memory not whole pages", ["run", "--kernel", elf, "--memory", "10000000"], USAGE,
+         "--memory: '10000000' is not a whole number of 4 KiB pages"),
+        ("--memory 9999K", ["run", "--kernel", elf, "--memory", "9999K"], USAGE,
+         "--memory: '9999K' is not a whole number"),
         ("--memory not a size", ["run", "--kernel", elf, "--memory", "lots"], USAGE,
          "--memory"),
         ("--memory above the host", ["run", "--kernel", elf, "--memory", "64T"], USAGE,
@@ -129,12 +184,27 @@ def check(vireo, elf, bz, tmp):
         ("--vsock without uds", ["run", "--kernel", elf, "--vsock", "cid=3"], USAGE,
          "--vsock: uds is required"),
         ("--vsock twice", ["run", "--kernel", elf, "--vsock", "cid=3,uds=" + tmp + "/v",
-                           "--vsock", "cid=4,uds=" + tmp + "/w"], USAGE, "at most one"),
+                           "--vsock", "cid=4,uds=" + tmp + "/w"], USAGE, "--vsock: given twice"),
         ("--vsock on a regular file", ["run", "--kernel", elf, "--vsock", "cid=3,uds=" + disk],
          RUNTIME, "--vsock: " + disk + ": exists and is not a socket"),
         ("--vsock in a missing directory",
          ["run", "--kernel", elf, "--vsock", "cid=3,uds=" + tmp + "/nope/v.sock"], RUNTIME,
          "--vsock: " + tmp + "/nope/v.sock: No such file or directory"),
+        ("--net all-zero MAC", ["run", "--kernel", elf, "--net", "tap=vbad0,mac=00:00:00:00:00:00"],
+         USAGE, "--net #1: mac: 00:00:00:00:00:00 is no address"),
+        ("--net MAC with a sign", ["run", "--kernel", elf, "--net", "tap=vbad0,mac=52:54:00:12:34:-1"],
+         USAGE, "--net #1: mac: expected a unicast address"),
+        ("--net MAC with a space", ["run", "--kernel", elf, "--net", "tap=vbad0,mac= 2:54:00:12:34:56"],
+         USAGE, "--net #1: mac: expected a unicast address"),
+        # names the kernel refuses, or takes as a template ('%d'), are usage errors
+        ("--net tap=NAME%d", ["run", "--kernel", elf, "--net", "tap=vbad%d"], USAGE,
+         "--net #1: tap: 'vbad%d': not an interface name"),
+        ("--net tap name too long", ["run", "--kernel", elf, "--net", "tap=" + "t" * 16], USAGE,
+         "longer than 15 bytes"),
+        ("--net tap name with ':'", ["run", "--kernel", elf, "--net", "tap=vbad:0"], USAGE,
+         "not an interface name"),
+        ("--net tap name '..'", ["run", "--kernel", elf, "--net", "tap=.."], USAGE,
+         "not an interface name"),
         ("cmdline over the PVH limit", ["run", "--kernel", elf, "--cmdline", "x" * 2048],
          RUNTIME, "cmdline"),
         ("cmdline over the bzImage limit", ["run", "--kernel", bz, "--cmdline", "x" * 4096],
@@ -150,6 +220,8 @@ def check(vireo, elf, bz, tmp):
         problems = []
         if p.returncode != want:
             problems.append(f"status {p.returncode}, want {want}")
+        if any(c < 0x20 and c != 0x0a for c in p.stderr):
+            problems.append(f"control characters on stderr: {p.stderr[:200]!r}")
         if len(err) != 1 or not err[0].startswith("vireo: "):
             problems.append(f"stderr is not one 'vireo: ' line: {err!r}")
         elif word.lower() not in err[0].lower():

@@ -95,7 +95,7 @@ CASES = [
     ("serial input reaches the guest", ECHO, ["--debug-exit"], 1, "hello vm", None,
      b"hello vmq"),
     ("virtio-mmio windows answer", VIRTIO_MMIO,
-     ["--transport", "mmio", "--disk", "path={disk}", "--disk", "path={disk},readonly=on"],
+     ["--transport", "mmio", "--disk", "path={disk}", "--disk", "path={disk2},readonly=on"],
      0, "M2b0b", None),
     # jump into the unbacked PCI hole: KVM cannot fetch the instruction
     ("internal error is reported", b"\xb8\x00\x00\x00\xc0\xff\xe0", [], 1, "", "rip="),
@@ -175,12 +175,14 @@ def main():
     vireo = sys.argv[1]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        disk = os.path.join(tmp, "disk.img")
-        with open(disk, "wb") as f:
-            f.truncate(1 << 20)
+        # two images: one image twice in a VM is refused (its lock)
+        disk, disk2 = os.path.join(tmp, "disk.img"), os.path.join(tmp, "disk2.img")
+        for path in (disk, disk2):
+            with open(path, "wb") as f:
+                f.truncate(1 << 20)
         for case in CASES:
             name, code, flags, want, want_out, word = case[:6]
-            flags = [a.replace("{disk}", disk) for a in flags]
+            flags = [a.replace("{disk}", disk).replace("{disk2}", disk2) for a in flags]
             stdin = case[6] if len(case) > 6 else None
             path = os.path.join(tmp, "guest.elf")
             with open(path, "wb") as f:

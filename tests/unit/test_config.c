@@ -147,13 +147,14 @@ static void test_serial_modes(void **state)
 		assert_string_equal(cfg.serial_path, "x");
 	}
 	{
-		/* the last occurrence wins */
-		const char *argv[] = { "vireo", "run", "--serial=none", "--serial=stdio", "--kernel=k",
-				       "--kernel=k2" };
+		/* twice is an error, not "the last one wins" */
+		const char *a1[] = { "vireo", "run", "--serial=none", "--serial=stdio", "--kernel=k" };
+		const char *a2[] = { "vireo", "run", "--kernel=k", "--cpus", "2", "--kernel", "k2" };
+		const char *a3[] = { "vireo", "run", "--kernel=k", "--debug-exit", "--debug-exit" };
 
-		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
-		assert_int_equal(cfg.serial, SERIAL_STDIO);
-		assert_string_equal(cfg.kernel, "k2");
+		expect_error(ARGC(a1), a1, "--serial: given twice");
+		expect_error(ARGC(a2), a2, "--kernel: given twice");
+		expect_error(ARGC(a3), a3, "--debug-exit: given twice");
 	}
 }
 
@@ -355,11 +356,15 @@ static void test_memory_messages(void **state)
 	const char *a1[] = { "vireo", "run", "--kernel", "k", "--memory", "99999999999G" };
 	const char *a2[] = { "vireo", "run", "--kernel", "k", "--memory", "1M" };
 	const char *a3[] = { "vireo", "run", "--kernel", "k", "--memory", "0" };
+	const char *a4[] = { "vireo", "run", "--kernel", "k", "--memory", "10000000" };
+	const char *a5[] = { "vireo", "run", "--kernel", "k", "--memory", "9999K,thp=off" };
 
 	(void)state;
 	expect_error(ARGC(a1), a1, "too large");
 	expect_error(ARGC(a2), a2, "minimum");
 	expect_error(ARGC(a3), a3, "0");
+	expect_error(ARGC(a4), a4, "--memory: '10000000' is not a whole number of 4 KiB pages");
+	expect_error(ARGC(a5), a5, "--memory: '9999K' is not a whole number of 4 KiB pages");
 }
 
 static void test_memory_good(void **state)
@@ -394,12 +399,12 @@ static void test_memory_thp(void **state)
 	} good[] = {
 		{ "2G,thp=off", 2ull << 30, false }, { "2G,thp=on", 2ull << 30, true },
 		{ "512M,thp=0", 512ull << 20, false }, { "8M,thp=true", 8ull << 20, true },
-		{ "1G,thp=on,thp=off", 1ull << 30, false },
 	};
 	static const struct {
 		const char *s, *needle;
 	} bad[] = {
 		{ "2G,thp=maybe", "thp=maybe: expected on or off" },
+		{ "1G,thp=on,thp=off", "--memory: thp given twice" },
 		{ "2G,thp=", "thp=: expected on or off" },
 		{ "2G,thp=offoffoff", "expected on or off" },
 		{ "2G,", "'' is not key=value" },
@@ -604,10 +609,15 @@ static void test_disk_errors(void **state)
 	}
 }
 
-/* Later keys win; strings are the config's own (argv may go away). */
-static void test_disk_keys_override(void **state)
+/* A key given twice, or through its alias, is an error; strings are the
+ * config's own (argv may go away). */
+static void test_disk_keys_twice(void **state)
 {
-	char spec[] = "path=first,id=a,path=second,readonly=on,ro=off,cache=none,cache=writeback";
+	static const char *const bad[] = {
+		"path=first,id=a,path=second", "path=x,readonly=on,ro=off",
+		"path=x,cache=none,cache=writeback", "path=x,queues=1,queues=2",
+	};
+	char spec[] = "path=first,id=a,readonly=on,cache=none";
 	const char *argv[] = { "vireo", "run", "--kernel", "k", "--disk", spec };
 	struct vm_config cfg;
 	struct errbuf e;
@@ -615,10 +625,15 @@ static void test_disk_keys_override(void **state)
 	(void)state;
 	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
 	memset(spec, 'x', sizeof(spec) - 1);
-	assert_string_equal(cfg.disks[0].path, "second");
+	assert_string_equal(cfg.disks[0].path, "first");
 	assert_string_equal(cfg.disks[0].id, "a");
-	assert_false(cfg.disks[0].readonly);
-	assert_int_equal(cfg.disks[0].cache, CONFIG_CACHE_WRITEBACK);
+	assert_true(cfg.disks[0].readonly);
+	assert_int_equal(cfg.disks[0].cache, CONFIG_CACHE_NONE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *a[] = { "vireo", "run", "--kernel", "k", "--disk", bad[i] };
+
+		expect_error(ARGC(a), a, "given twice");
+	}
 }
 
 static void test_nets(void **state)
@@ -651,6 +666,16 @@ static void test_net_errors(void **state)
 		{ "tap=0123456789abcdef",
 		  "--net #2: tap: '0123456789abcdef': not an interface name" },
 		{ "tap=a/b", "not an interface name" },
+		{ "tap=tap%d", "--net #2: tap: 'tap%d': not an interface name: '/', ':', '%'" },
+		{ "tap=a b", "not an interface name" },
+		{ "tap=a:1", "not an interface name" },
+		{ "tap=.", "--net #2: tap: '.': not an interface name: '.' and '..'" },
+		{ "tap=a\tb", "not an interface name" },
+		{ "tap=t2,mac=00:00:00:00:00:00", "--net #2: mac: 00:00:00:00:00:00 is no address" },
+		{ "tap=t2,mac=52:54:00:12:34:-1", "mac: expected a unicast" },
+		{ "tap=t2,mac=+2:54:00:12:34:56", "mac: expected a unicast" },
+		{ "tap=t2,mac= 2:54:00:12:34:56", "mac: expected a unicast" },
+		{ "tap=t2,mac=52:54:00:12:34:5", "mac: expected a unicast" },
 		{ "tap=t1", "--net #2: tap=t1 is taken by --net #1" },
 		{ "tap=t2,mac=53:54:00:12:34:56", "--net #2: mac: expected a unicast address" },
 		{ "tap=t2,mac=52:54:00:12:34", "--net #2: mac: expected a unicast" },
@@ -715,7 +740,7 @@ static void test_vsock_errors(void **state)
 
 		expect_error(ARGC(argv), argv, bad[i].needle);
 	}
-	expect_error(ARGC(twice), twice, "--vsock: at most one vsock device");
+	expect_error(ARGC(twice), twice, "--vsock: given twice");
 }
 
 /* The key-table parser alone, on a struct of its own. */
@@ -782,7 +807,7 @@ int main(void)
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_errors),
 		cmocka_unit_test(test_too_many_disks),
-		cmocka_unit_test(test_disk_keys_override),
+		cmocka_unit_test(test_disk_keys_twice),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_net_errors),
 		cmocka_unit_test(test_vsock),

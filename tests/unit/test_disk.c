@@ -2,7 +2,8 @@
  * (sync and io_uring): multi-iovec round trips, flush, discard, write
  * zeroes (and its write-the-zeros fallback on tmpfs), read-only enforced by
  * the host, O_DIRECT with aligned and unaligned (bounced) buffers, the
- * sticky flush error, early end of file, drain, and disk_open's errors. */
+ * sticky flush error, early end of file, drain, and disk_open's errors,
+ * image locks and FIFOs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -489,6 +490,63 @@ static void test_open_errors(void **state)
 	assert_int_equal(t->d->size, 4096);
 }
 
+static int open_other(struct env *t, struct disk **d, bool ro, const struct disk *replaces,
+		      struct errbuf *e)
+{
+	struct disk_config c = { .path = t->path, .readonly = ro, .engine = t->engine,
+				 .replaces = replaces };
+
+	return disk_open(d, &c, &t->loop, e);
+}
+
+/* Every image is locked: a write lock read-write, a read lock read-only;
+ * a second open that conflicts is refused, in this process as in another. */
+static void test_lock(void **state)
+{
+	struct env *t = *state;
+	struct errbuf e = { { 0 } };
+	struct disk *d2 = NULL, *d3 = NULL;
+
+	make_file(t, "/var/tmp", 4096);
+	must_open(t, false, false);
+	assert_int_equal(open_other(t, &d2, false, NULL, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, t->path));
+	assert_non_null(strstr(e.msg, "in use: locked for writing"));
+	assert_int_equal(open_other(t, &d2, true, NULL, &e), -EBUSY);
+
+	/* a new backing file on the same image keeps the lock it replaces */
+	assert_int_equal(open_other(t, &d2, false, t->d, &e), 0);
+	disk_close(t->d);
+	t->d = NULL;
+	assert_int_equal(open_other(t, &d3, false, NULL, &e), -EBUSY);
+	disk_close(d2);
+	d2 = NULL;
+
+	/* readers share; a writer waits for none of them */
+	must_open(t, true, false);
+	assert_int_equal(open_other(t, &d2, true, NULL, &e), 0);
+	assert_int_equal(open_other(t, &d3, false, NULL, &e), -EBUSY);
+	assert_non_null(strstr(e.msg, "locked for reading"));
+	disk_close(d2);
+	disk_close(t->d);
+	t->d = NULL;
+	assert_int_equal(open_other(t, &d3, false, NULL, &e), 0);
+	disk_close(d3);
+}
+
+/* A FIFO is refused at once, read-only too (an open O_RDONLY would wait
+ * for a writer). */
+static void test_fifo_refused(void **state)
+{
+	struct env *t = *state;
+	struct errbuf e = { { 0 } };
+
+	snprintf(t->path, sizeof(t->path), "/var/tmp/vireo-test-fifo-%d", (int)getpid());
+	assert_int_equal(mkfifo(t->path, 0600), 0);
+	assert_int_equal(open_disk(t, true, false, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "not a regular file or block device"));
+}
+
 static void test_helpers(void **state)
 {
 	struct disk d = { .direct = true, .logical_block = 512, .mem_align = 512 };
@@ -544,6 +602,8 @@ int main(void)
 		BOTH(test_early_eof),
 		BOTH(test_drain),
 		BOTH(test_open_errors),
+		BOTH(test_lock),
+		BOTH(test_fifo_refused),
 		cmocka_unit_test(test_helpers),
 	};
 

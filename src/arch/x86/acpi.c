@@ -3,6 +3,7 @@
 #include "arch/x86/acpi.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/x86/aml.h"
@@ -137,55 +138,64 @@ static void acpi_finish(void *table)
 
 /* Device VRnn: what Linux's virtio_mmio driver matches ("LNRO0005"), its
  * window and its interrupt. */
-static void acpi_build_virtio_mmio(struct aml *dsdt, unsigned i, const struct acpi_virtio_mmio *v)
+static void acpi_build_virtio_mmio(struct aml *dsdt, unsigned i, const struct acpi_virtio_mmio *v,
+				   struct aml *dev, struct aml *crs)
 {
 	static const char hexdigit[] = "0123456789ABCDEF";
-	struct aml dev = { .n = 0 }, crs = { .n = 0 };
 	char seg[5] = { 'V', 'R', hexdigit[(i >> 4) & 0xF], hexdigit[i & 0xF], 0 };
 
-	aml_res_mem32_fixed(&crs, v->base, v->len);
-	aml_res_ext_irq(&crs, v->gsi);
-	aml_res_end(&crs);
-	aml_name_string(&dev, "_HID", "LNRO0005");
-	aml_name_int(&dev, "_UID", i);
-	aml_name_buffer(&dev, "_CRS", &crs);
-	aml_device(dsdt, seg, &dev);
+	*dev = (struct aml){ .n = 0 };
+	*crs = (struct aml){ .n = 0 };
+	aml_res_mem32_fixed(crs, v->base, v->len);
+	aml_res_ext_irq(crs, v->gsi);
+	aml_res_end(crs);
+	aml_name_string(dev, "_HID", "LNRO0005");
+	aml_name_int(dev, "_UID", i);
+	aml_name_buffer(dev, "_CRS", crs);
+	aml_device(dsdt, seg, dev);
 }
 
-static void acpi_build_dsdt(struct aml *dsdt, const struct acpi_layout *l)
+/* The scratch terms the DSDT is built from: on the heap, not the stack
+ * (4 KiB each; vireo must start under `ulimit -s 32`). */
+enum { ACPI_T_DSDT, ACPI_T_PCI, ACPI_T_CRS, ACPI_T_COM1, ACPI_T_COM1_CRS, ACPI_T_DEV,
+       ACPI_T_DEV_CRS, ACPI_T_NR };
+
+static void acpi_build_dsdt(struct aml *t, const struct acpi_layout *l)
 {
 	static const uint64_t s5[] = { ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP };
-	struct aml pci = { .n = 0 }, crs = { .n = 0 }, com1 = { .n = 0 }, com1_crs = { .n = 0 };
+	struct aml *dsdt = &t[ACPI_T_DSDT], *pci = &t[ACPI_T_PCI], *crs = &t[ACPI_T_CRS];
+	struct aml *com1 = &t[ACPI_T_COM1], *com1_crs = &t[ACPI_T_COM1_CRS];
 
 	/* the host bridge and what it decodes: bus 0-N, all I/O but conf1, the
 	 * two BAR windows */
-	aml_res_word_bus(&crs, 0, l->ecam_end_bus);
-	aml_res_io(&crs, 0x0CF8, 8);
-	aml_res_word_io(&crs, 0x0000, 0x0CF7);
-	aml_res_word_io(&crs, 0x0D00, 0xFFFF);
-	aml_res_dword_mem(&crs, l->mmio32_base, l->mmio32_base + l->mmio32_size - 1);
-	aml_res_qword_mem(&crs, l->mmio64_base, l->mmio64_base + l->mmio64_size - 1);
-	aml_res_end(&crs);
+	aml_res_word_bus(crs, 0, l->ecam_end_bus);
+	aml_res_io(crs, 0x0CF8, 8);
+	aml_res_word_io(crs, 0x0000, 0x0CF7);
+	aml_res_word_io(crs, 0x0D00, 0xFFFF);
+	aml_res_dword_mem(crs, l->mmio32_base, l->mmio32_base + l->mmio32_size - 1);
+	aml_res_qword_mem(crs, l->mmio64_base, l->mmio64_base + l->mmio64_size - 1);
+	aml_res_end(crs);
 
-	aml_name_eisaid(&pci, "_HID", "PNP0A08");
-	aml_name_eisaid(&pci, "_CID", "PNP0A03");
-	aml_name_int(&pci, "_UID", 0);
-	aml_name_int(&pci, "_SEG", 0);
-	aml_name_int(&pci, "_BBN", 0);
-	aml_name_buffer(&pci, "_CRS", &crs);
+	aml_name_eisaid(pci, "_HID", "PNP0A08");
+	aml_name_eisaid(pci, "_CID", "PNP0A03");
+	aml_name_int(pci, "_UID", 0);
+	aml_name_int(pci, "_SEG", 0);
+	aml_name_int(pci, "_BBN", 0);
+	aml_name_buffer(pci, "_CRS", crs);
 
-	aml_res_io(&com1_crs, l->com1_base, l->com1_len);
-	aml_res_irq(&com1_crs, l->com1_irq);
-	aml_res_end(&com1_crs);
-	aml_name_eisaid(&com1, "_HID", "PNP0501");
-	aml_name_int(&com1, "_UID", 0);
-	aml_name_buffer(&com1, "_CRS", &com1_crs);
+	aml_res_io(com1_crs, l->com1_base, l->com1_len);
+	aml_res_irq(com1_crs, l->com1_irq);
+	aml_res_end(com1_crs);
+	aml_name_eisaid(com1, "_HID", "PNP0501");
+	aml_name_int(com1, "_UID", 0);
+	aml_name_buffer(com1, "_CRS", com1_crs);
 
 	aml_name_package(dsdt, "_S5_", s5, 2);
-	aml_device(dsdt, "COM1", &com1);
+	aml_device(dsdt, "COM1", com1);
 	for (unsigned i = 0; i < l->nr_virtio_mmio && i < ACPI_MAX_VIRTIO_MMIO; i++)
-		acpi_build_virtio_mmio(dsdt, i, &l->virtio_mmio[i]);
-	aml_device(dsdt, "PCI0", &pci);
+		acpi_build_virtio_mmio(dsdt, i, &l->virtio_mmio[i], &t[ACPI_T_DEV],
+				       &t[ACPI_T_DEV_CRS]);
+	aml_device(dsdt, "PCI0", pci);
 }
 
 uint64_t acpi_write_tables(struct gmem *mem, unsigned nr_cpus, const struct acpi_layout *l)
@@ -195,27 +205,34 @@ uint64_t acpi_write_tables(struct gmem *mem, unsigned nr_cpus, const struct acpi
 	struct acpi_rsdp *rsdp;
 	struct acpi_header *xsdt, *dsdt, *madt, *mcfg;
 	struct acpi_fadt *fadt;
-	struct aml aml = { .n = 0 };
+	struct aml *t = calloc(ACPI_T_NR, sizeof(*t)), *aml = t;
 	uint64_t entries[3];
 	size_t madt_len = sizeof(struct acpi_header) + 8 + nr_cpus * 8 + 12 + 6;
 	uint8_t *p;
 
-	acpi_build_dsdt(&aml, l);
-	if (aml.overflow)
+	if (!t)
 		return 0;
+	acpi_build_dsdt(t, l);
+	if (aml->overflow) {
+		free(t);
+		return 0;
+	}
 
 	rsdp = (void *)acpi_alloc(&c, sizeof(*rsdp), &rsdp_gpa);
 	xsdt = (void *)acpi_alloc(&c, sizeof(*xsdt) + sizeof(entries), &xsdt_gpa);
 	fadt = (void *)acpi_alloc(&c, sizeof(*fadt), &fadt_gpa);
-	dsdt = (void *)acpi_alloc(&c, sizeof(*dsdt) + aml.n, &dsdt_gpa);
+	dsdt = (void *)acpi_alloc(&c, sizeof(*dsdt) + aml->n, &dsdt_gpa);
 	madt = (void *)acpi_alloc(&c, madt_len, &madt_gpa);
 	mcfg = (void *)acpi_alloc(&c, sizeof(*mcfg) + 8 + 16, &mcfg_gpa);
-	if (c.failed)
+	if (c.failed) {
+		free(t);
 		return 0;
+	}
 
-	acpi_header_init(dsdt, "DSDT", sizeof(*dsdt) + aml.n, 2);
-	memcpy(dsdt + 1, aml.b, aml.n);
+	acpi_header_init(dsdt, "DSDT", sizeof(*dsdt) + aml->n, 2);
+	memcpy(dsdt + 1, aml->b, aml->n);
 	acpi_finish(dsdt);
+	free(t);
 
 	acpi_header_init(&fadt->h, "FACP", sizeof(*fadt), 6);
 	fadt->dsdt = dsdt_gpa;

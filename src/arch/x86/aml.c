@@ -115,33 +115,37 @@ void aml_name_eisaid(struct aml *a, const char *seg, const char *id)
 	aml_le(a, __builtin_bswap32(v), 4);
 }
 
+/* How many bytes aml_int(v) writes: no scratch buffer needed to measure a
+ * length (each struct aml is 4 KiB, and vireo must run on a small stack). */
+static size_t aml_int_len(uint64_t v)
+{
+	return v <= 1 ? 1 : v <= 0xFF ? 2 : v <= 0xFFFF ? 3 : v <= 0xFFFFFFFF ? 5 : 9;
+}
+
 void aml_name_buffer(struct aml *a, const char *seg, const struct aml *bytes)
 {
-	struct aml size = { .n = 0 };
-
-	aml_int(&size, bytes->n);
 	aml_byte(a, AML_NAME_OP);
 	aml_seg(a, seg);
 	aml_byte(a, AML_BUFFER_OP);
-	aml_pkglen(a, size.n + bytes->n);
-	aml_bytes(a, size.b, size.n);
+	aml_pkglen(a, aml_int_len(bytes->n) + bytes->n);
+	aml_int(a, bytes->n);
 	aml_bytes(a, bytes->b, bytes->n);
 	a->overflow |= bytes->overflow;
 }
 
 void aml_name_package(struct aml *a, const char *seg, const uint64_t *v, unsigned n)
 {
-	struct aml body = { .n = 0 };
+	size_t body = 1;
 
-	aml_byte(&body, n);
 	for (unsigned i = 0; i < n; i++)
-		aml_int(&body, v[i]);
+		body += aml_int_len(v[i]);
 	aml_byte(a, AML_NAME_OP);
 	aml_seg(a, seg);
 	aml_byte(a, AML_PACKAGE_OP);
-	aml_pkglen(a, body.n);
-	aml_bytes(a, body.b, body.n);
-	a->overflow |= body.overflow;
+	aml_pkglen(a, body);
+	aml_byte(a, n);
+	for (unsigned i = 0; i < n; i++)
+		aml_int(a, v[i]);
 }
 
 void aml_device(struct aml *a, const char *seg, const struct aml *body)

@@ -576,6 +576,7 @@ int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *
 	int ret;
 
 	keep.readonly = b->disk->readonly; /* what the driver was offered */
+	keep.replaces = b->disk;
 	ret = disk_open(&nd, &keep, b->loop, e);
 	if (ret) {
 		metrics_inc(&b->st[BLK_STAT_SWAP_FAILS]);
