@@ -12,9 +12,13 @@ I/O, then an ext2 filesystem made, mounted, written, remounted and read;
 on the NIC (a TAP in a fresh network namespace, bench/harness/netns.py) a
 ping of the host end, then 256 KiB sent over TCP to a peer this script
 runs there, which answers with its SHA-256 of what it got and 256 KiB of
-its own. Passes when every check passes in the guest and here: the disk
-file holds what the guest wrote, the peer got what the guest sent, the
-guest got what the peer sent, and vireo exits 0 (the guest powered off).
+its own; on the vsock (vireo only: QEMU has no vsock without vhost here)
+64 KiB echoed by a Unix-socket server here (`<uds>_<port>`, the guest
+connecting), then 64 KiB sent by a client here through `CONNECT <port>`
+and echoed by the guest. Passes when every check passes in the guest and
+here: the disk file holds what the guest wrote, the peer got what the
+guest sent, the guest got what the peer sent, the vsock client got its
+bytes back, and vireo exits 0 (the guest powered off).
 
 It prints the times from start to the kernel's first line, to /init and to
 the end of the checks. The kernel is built when missing
@@ -34,6 +38,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,6 +53,8 @@ SEND_BYTES = 256 << 10      # what the guest sends (guest/linux/minimal/init)
 REPLY = bytes(i % 251 for i in range(256 << 10))
 BLK_OFFSET = 32 << 20       # where the guest writes 1 MiB of /bin/busybox
 BLK_BYTES = 1 << 20
+VSOCK_PORT = 1234          # the host's echo port; the guest listens on the next one
+VSOCK_BYTES = 64 << 10
 TIMEOUT = 900               # a failure detector only; a boot here takes ~3 min
 # What vireo's PVM compatibility hides (src/arch/x86/pvm_compat.c), as
 # QEMU's -cpu names, for the reference run.
@@ -82,6 +89,79 @@ def serve(host, port):
     print(f"got bytes={len(got)} sha256={h}", flush=True)
 
 
+def vsock_pattern(n):
+    """What guest/linux/minimal/vsock_check.c sends: byte i is i*7 + i/251 + 3."""
+    return bytes((i * 7 + i // 251 + 3) & 0xFF for i in range(n))
+
+
+def vsock_echo_server(path):
+    """A Unix-socket server at path (vireo connects there for the guest's
+    connection to the host's port): echoes one connection until EOF."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(TIMEOUT)
+
+    def serve_one():
+        try:
+            c, _ = srv.accept()
+            c.settimeout(120)
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                c.sendall(d)
+            c.close()
+        except OSError:
+            pass
+        finally:
+            srv.close()
+    t = threading.Thread(target=serve_one, daemon=True)
+    t.start()
+    return t
+
+
+def vsock_client(uds, port, result):
+    """Connects through vireo's socket with CONNECT, sends the pattern,
+    shuts the write side and reads the echo; result gets a summary. The
+    guest may not listen yet: a refused CONNECT is tried again."""
+    want = vsock_pattern(VSOCK_BYTES)
+    for _ in range(20):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(60)
+        try:
+            c.connect(uds)
+            c.sendall(f"CONNECT {port}\n".encode())
+            line = b""
+            while not line.endswith(b"\n"):
+                d = c.recv(1)
+                if not d:
+                    break
+                line += d
+            if not line.startswith(b"OK "):
+                c.close()
+                time.sleep(1)
+                continue
+            c.sendall(want)
+            c.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    break
+                got += d
+            result["line"] = line.decode(errors="replace").strip()
+            result["ok"] = got == want
+            result["got"] = len(got)
+            return
+        except OSError as e:
+            result["error"] = str(e)
+            time.sleep(1)
+        finally:
+            c.close()
+    result.setdefault("error", "the guest never accepted CONNECT")
+
+
 def build_kernel():
     """guest/linux/minimal/build.sh; returns None or why it failed."""
     p = subprocess.run([os.path.join(MINIMAL, "build.sh"), OUT], capture_output=True, text=True)
@@ -89,7 +169,7 @@ def build_kernel():
     return None if p.returncode == 0 else f"guest/linux/minimal/build.sh failed ({p.returncode})"
 
 
-def vmm_cmd(args, kernel, initrd, disk, cmdline):
+def vmm_cmd(args, kernel, initrd, disk, cmdline, uds):
     if args.qemu:
         # -arch-capabilities: this host's KVM refuses MSR 0x10a (bench/harness/vmm.py)
         return [args.qemu, "-accel", "kvm", "-M", "q35", "-cpu",
@@ -104,12 +184,12 @@ def vmm_cmd(args, kernel, initrd, disk, cmdline):
     return [args.vireo, "run", "--kernel", kernel, "--initrd", initrd,
             "--cpus", str(args.cpus), "--memory", "256M", "--serial", "stdio",
             "--disk", f"path={disk}", "--net", f"tap={netns.TAP},mac={netns.GUEST_MAC}",
-            "--transport", args.transport, "--cmdline", cmdline]
+            "--vsock", f"cid=3,uds={uds}", "--transport", args.transport, "--cmdline", cmdline]
 
 
-def run_guest(cmd, out_path, limit):
+def run_guest(cmd, out_path, limit, on_line=None):
     """Runs the VMM with its output in out_path, each line stamped with the
-    seconds since the start; returns (status, lines)."""
+    seconds since the start, each given to on_line; returns (status, lines)."""
     t0 = time.monotonic()
     lines = []
     with open(out_path, "w") as log:
@@ -127,6 +207,8 @@ def run_guest(cmd, out_path, limit):
                     text = line.decode(errors="replace").rstrip("\r")
                     lines.append((time.monotonic() - t0, text))
                     log.write(f"{lines[-1][0]:8.2f} {text}\n")
+                    if on_line:
+                        on_line(text)
                     if "KVM internal error" in text:
                         status = "internal-error"   # QEMU pauses there instead of exiting
             elif p.poll() is not None:
@@ -155,7 +237,7 @@ def first(lines, pattern):
     return None, None
 
 
-def check(args, status, lines, disk, peer_out):
+def check(args, status, lines, disk, peer_out, vsock):
     problems = []
     want_status = 0
     if status != want_status:
@@ -178,7 +260,13 @@ def check(args, status, lines, disk, peer_out):
         r = re.match(r"^VIREO-LINUX RESULT (\S+) (PASS|FAIL) ?(.*)$", text)
         if r:
             results[r.group(1)] = (r.group(2), r.group(3))
-    for name in ("blk-rw", "blk-ext2", "net-ping", "net-tcp"):
+    names = ["blk-rw", "blk-ext2", "net-ping", "net-tcp"]
+    if not args.qemu:
+        names += ["vsock-connect", "vsock-accept"]
+        if "19/vmw_vsock_virtio_transport" not in m.group(3).split(","):
+            problems.append(f"no 19/vmw_vsock_virtio_transport among the guest's virtio "
+                            f"devices ({m.group(3)})")
+    for name in names:
         verdict, detail = results.get(name, ("missing", ""))
         if verdict != "PASS":
             problems.append(f"{name}: {verdict} {detail}")
@@ -200,6 +288,12 @@ def check(args, status, lines, disk, peer_out):
     if not back or back.group(2) != hashlib.sha256(REPLY).hexdigest():
         problems.append(f"the guest got {back.group(0) if back else 'nothing'} back, "
                         f"want {len(REPLY)} bytes of sha256 {hashlib.sha256(REPLY).hexdigest()}")
+    if not args.qemu:
+        if not re.search(r"ok sent=65536 echoed=65536 mismatched=0",
+                         results.get("vsock-connect", ("", ""))[1]):
+            problems.append("vsock-connect: the guest did not get its 64 KiB back from the host")
+        if not vsock.get("ok"):
+            problems.append(f"vsock-accept: the host's client through CONNECT got {vsock}")
     _, done = first(lines, r"^VIREO-LINUX DONE fails=(\d+)")
     if not done:
         problems.append("no VIREO-LINUX DONE line: the checks did not finish")
@@ -244,6 +338,8 @@ def main():
     cmdline = (f"console=ttyS0 panic=-1 lpj=1000000 tsc=reliable no_timer_check "
                f"vireo.marker={args.marker} vireo.blk=vda vireo.ip={netns.GUEST_IP}/"
                f"{netns.PREFIX} vireo.peer={netns.HOST_IP} vireo.port={PEER_PORT}")
+    if not args.qemu:
+        cmdline += f" vireo.vsock={VSOCK_PORT}"
     if args.qemu:
         cmdline += " " + CLEARCPUID
 
@@ -254,18 +350,33 @@ def main():
         peer = subprocess.Popen(ns.cmd([sys.executable, os.path.abspath(__file__), "--serve",
                                         netns.HOST_IP, str(PEER_PORT)]),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        uds = os.path.join(tmp, "v.sock")
+        vsock = {}
+        clients = []
+
+        def on_line(text):
+            m = re.match(r"^VIREO-LINUX VSOCK-LISTENING port=(\d+)", text)
+            if m and not clients:
+                clients.append(threading.Thread(target=vsock_client, daemon=True,
+                                                args=(uds, int(m.group(1)), vsock)))
+                clients[0].start()
         try:
             if peer.stdout.readline().strip() != "listening":
                 print("FAIL: the TCP peer did not start")
                 return 1
-            cmd = ns.cmd(vmm_cmd(args, kernel, initrd, disk, cmdline))
+            if not args.qemu:
+                vsock_echo_server(f"{uds}_{VSOCK_PORT}")
+            cmd = ns.cmd(vmm_cmd(args, kernel, initrd, disk, cmdline, uds))
             print("$", shlex.join(cmd))
-            status, lines = run_guest(cmd, os.path.join(tmp, "serial.log"), args.timeout)
+            status, lines = run_guest(cmd, os.path.join(tmp, "serial.log"), args.timeout,
+                                      on_line)
+            for t in clients:
+                t.join(timeout=30)
         finally:
             if peer.poll() is None:
                 peer.kill()
             peer_out = peer.communicate()[0]
-        problems = check(args, status, lines, disk, peer_out)
+        problems = check(args, status, lines, disk, peer_out, vsock)
 
     if args.qemu and status == "internal-error" and os.path.isdir("/sys/module/kvm_pvm"):
         # QEMU has no answer to the instructions vireo's PVM compatibility
@@ -299,8 +410,8 @@ def main():
         for _, text in lines[-40:]:
             print(text)
         return 1
-    print(f"PASS: Linux's virtio drivers under {who}: blk (direct I/O, ext2) and net "
-          "(ping, TCP both ways)")
+    print(f"PASS: Linux's virtio drivers under {who}: blk (direct I/O, ext2), net "
+          f"(ping, TCP both ways){'' if args.qemu else ', vsock (both ways)'}")
     return 0
 
 
