@@ -46,7 +46,7 @@ struct blk {
 	struct evloop *loop;
 	/* Guards everything below. Recursive: the sync engine completes a
 	 * request inside submit, i.e. inside the queue loop. Order: d->lock,
-	 * then this; never held while calling virtio_set_needs_reset. */
+	 * then this; held while calling virtio_set_needs_reset (blk_fail). */
 	pthread_mutex_t lock;
 	bool active;                      /* DRIVER_OK and not broken */
 	bool writethrough;                /* every write is made stable before it completes */
@@ -344,6 +344,15 @@ out:
 	return NULL;
 }
 
+/* In the critical section that found why (b->lock held), so that a
+ * failure found before a reset cannot mark the device of the driver that
+ * comes after it: the reset takes this lock before the status goes to 0. */
+static void blk_fail(struct blk *b, const char *why)
+{
+	if (why)
+		virtio_set_needs_reset(&b->vdev, why);
+}
+
 static void blk_queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct blk *b = d->priv;
@@ -351,9 +360,8 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned q)
 
 	pthread_mutex_lock(&b->lock);
 	why = blk_process(b, q);
+	blk_fail(b, why);
 	pthread_mutex_unlock(&b->lock);
-	if (why)
-		virtio_set_needs_reset(d, why);
 }
 
 static void blk_on_resched(void *opaque)
@@ -367,9 +375,8 @@ static void blk_on_resched(void *opaque)
 	for (unsigned q = 0; q < b->nq && !why; q++)
 		if (mask & (1u << q))
 			why = blk_process(b, q);
+	blk_fail(b, why);
 	pthread_mutex_unlock(&b->lock);
-	if (why)
-		virtio_set_needs_reset(&b->vdev, why);
 }
 
 /* --- device ops -------------------------------------------------------- */

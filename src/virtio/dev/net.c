@@ -147,9 +147,12 @@ static const char *net_ctrl(struct net *n)
 
 /* --- event loop entry points ------------------------------------------- */
 
+/* n->lock held, so that a failure found before a reset cannot mark the
+ * device of the driver that comes after it: net_reset clears active under
+ * this lock before the status goes back to 0. */
 static void net_fail(struct net *n, const char *why)
 {
-	if (why)
+	if (why && n->active)
 		virtio_set_needs_reset(&n->vdev, why);
 }
 
@@ -176,8 +179,8 @@ static void net_queue_notify(struct virtio_dev *d, unsigned q)
 			why = net_rx(n, p);
 		}
 	}
-	pthread_mutex_unlock(&n->lock);
 	net_fail(n, why);
+	pthread_mutex_unlock(&n->lock);
 }
 
 static void net_on_tap(void *opaque, uint32_t events)
@@ -198,8 +201,8 @@ static void net_on_tap(void *opaque, uint32_t events)
 		if (!why && (events & EPOLLIN))
 			why = net_rx(n, p);
 	}
-	pthread_mutex_unlock(&n->lock);
 	net_fail(n, why);
+	pthread_mutex_unlock(&n->lock);
 }
 
 /* Runs fn, under the lock, for each pair whose bit take() hands over:
@@ -215,8 +218,8 @@ static void net_run_pending(struct net *n, uint32_t (*take)(struct net *n),
 	for (unsigned i = 0; i < n->max_pairs && !why; i++)
 		if (mask & (1u << i))
 			why = fn(n, &n->p[i]);
-	pthread_mutex_unlock(&n->lock);
 	net_fail(n, why);
+	pthread_mutex_unlock(&n->lock);
 }
 
 static uint32_t net_take_resched(struct net *n)

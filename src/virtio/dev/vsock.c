@@ -757,9 +757,12 @@ static const char *vsock_tx(struct vsock *v)
 
 /* --- event loop entry points --------------------------------------------- */
 
+/* v->lock held, so that a failure found before a reset cannot mark the
+ * device of the driver that comes after it: the reset clears active under
+ * this lock before the status goes back to 0. */
 static void vsock_fail(struct vsock *v, const char *why)
 {
-	if (why)
+	if (why && v->active)
 		virtio_set_needs_reset(&v->vdev, why);
 }
 
@@ -776,8 +779,8 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned q)
 	}
 	if (!why)
 		why = vsock_rx(v);
-	pthread_mutex_unlock(&v->lock);
 	vsock_fail(v, why);
+	pthread_mutex_unlock(&v->lock);
 }
 
 static void vsock_on_resched(void *opaque)
@@ -792,8 +795,8 @@ static void vsock_on_resched(void *opaque)
 		why = vsock_tx(v);
 	if (!why)
 		why = vsock_rx(v);
-	pthread_mutex_unlock(&v->lock);
 	vsock_fail(v, why);
+	pthread_mutex_unlock(&v->lock);
 }
 
 /* The host program's request line, on a CONN_HOST_LINE stream. */
@@ -849,8 +852,8 @@ static void vsock_on_conn(void *opaque, uint32_t events)
 		break;
 	}
 	why = vsock_rx(v);
-	pthread_mutex_unlock(&v->lock);
 	vsock_fail(v, why);
+	pthread_mutex_unlock(&v->lock);
 }
 
 void vsock_tick(struct vsock *v)
@@ -885,8 +888,8 @@ void vsock_tick(struct vsock *v)
 	if (!more && !timerfd_settime(v->timer_fd, 0, &off, NULL))
 		v->timer_armed = false;
 	why = vsock_rx(v);
-	pthread_mutex_unlock(&v->lock);
 	vsock_fail(v, why);
+	pthread_mutex_unlock(&v->lock);
 }
 
 static void vsock_on_timer(void *opaque, uint32_t events)
@@ -928,8 +931,8 @@ static void vsock_on_listen(void *opaque, uint32_t events)
 		vsock_conn_read_line(v, c);
 	}
 	why = vsock_rx(v);
-	pthread_mutex_unlock(&v->lock);
 	vsock_fail(v, why);
+	pthread_mutex_unlock(&v->lock);
 }
 
 /* --- device ops ------------------------------------------------------------ */
