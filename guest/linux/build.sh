@@ -2,7 +2,8 @@
 # Build vireo's default Linux guest from Debian packages:
 #   OUTDIR/vmlinuz      Debian's linux-image-cloud-amd64 kernel (bzImage)
 #   OUTDIR/initrd.img   gzip'd newc cpio: busybox-static, the virtio modules
-#                       of that kernel, and guest/linux/init as /init
+#                       of that kernel, guest/linux/init as /init, and what
+#                       checks.sh needs (lib.sh guest_tools)
 # Usage: guest/linux/build.sh [OUTDIR]       (default guest/linux/out)
 #
 # Nothing is installed on the host: packages are fetched with
@@ -21,8 +22,9 @@ kmeta=${VIREO_KERNEL_PKG:-linux-image-cloud-amd64}
 WANT="virtio_pci virtio_blk virtio_net virtio_rng virtio_balloon \
 virtio_console vmw_vsock_virtio_transport"
 
+linux_dir=$here
 . "$here/lib.sh"
-need apt-cache apt-get dpkg-deb dpkg-query cpio gzip sha256sum tsort
+need apt-cache apt-get dpkg-deb dpkg-query cpio gzip sha256sum tsort gcc
 
 mkdir -p "$out" || die "cannot create $out"
 out=$(cd "$out" && pwd)
@@ -43,7 +45,7 @@ log "packages: $kpkg $kver (via $kmeta), busybox-static $bbver ($bb_from)"
 
 # Everything the outputs depend on; a change in any of them rebuilds.
 key="kernel=$kpkg=$kver busybox=$bbver from=$bb_from\
- init=$(sha256sum <"$here/init" | cut -c1-16)\
+ init=$(cat "$here/init" "$here/checks.sh" "$here/minimal/vsock_check.c" | sha256sum | cut -c1-16)\
  script=$(cat "$here/build.sh" "$here/lib.sh" | sha256sum | cut -c1-16)"
 
 vmlinuz_ok=0
@@ -143,6 +145,7 @@ busybox_tree "$bb" "$r"
 mkdir -p "$r/lib/modules/$release"
 cp "$here/init" "$r/init"
 chmod 0755 "$r/init"
+guest_tools "$r"
 for m in $order; do
 	f=$(modfile "$m")
 	dst=${f%%.ko*}.ko

@@ -1,6 +1,6 @@
 # Shell helpers shared by guest/linux/build.sh and guest/linux/minimal/build.sh
-# (sourced; POSIX sh). The caller sets `me` (its name, for messages) and,
-# before fetch, `cache` (a directory for downloads).
+# (sourced; POSIX sh). The caller sets `me` (its name, for messages),
+# `linux_dir` (guest/linux) and, before fetch, `cache` (for downloads).
 
 log() { echo "$me: $*" >&2; }
 die() { echo "$me: error: $*" >&2; exit 1; }
@@ -85,4 +85,14 @@ busybox_tree() {
 cpio_pack() {
 	find "$1" -exec touch -h -d @0 {} +
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet)
+}
+
+# guest_tools ROOT: what guest/linux/checks.sh needs beside busybox, into
+# ROOT: the script itself as /checks.sh and /bin/vsock_check, built here
+# freestanding (a few KiB, no libc)
+guest_tools() {
+	cp "$linux_dir/checks.sh" "$1/checks.sh"
+	gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin -O2 \
+		-o "$1/bin/vsock_check" "$linux_dir/minimal/vsock_check.c" ||
+		die "cannot build vsock_check"
 }

@@ -3,7 +3,7 @@
 #   OUTDIR/vmlinux      ELF with a PVH entry (boot it with --kernel)
 #   OUTDIR/bzImage      the same kernel for the Linux boot protocol
 #   OUTDIR/initrd.cpio  uncompressed newc cpio: busybox-static, ./init and
-#                       ./vsock_check.c (built here, freestanding)
+#                       what ../checks.sh needs (lib.sh guest_tools)
 # Usage: guest/linux/minimal/build.sh [OUTDIR]   (default guest/linux/out/minimal)
 #
 # From Debian packages only: linux-source-6.1 (fetched with apt-get download
@@ -20,7 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../out/minimal}
 srcpkg=linux-source-6.1
 
-. "$here/../lib.sh"
+linux_dir=$(cd "$here/.." && pwd)
+. "$linux_dir/lib.sh"
 need apt-cache apt-get dpkg-deb dpkg-query cpio sha256sum tar xz make gcc bison flex bc
 
 mkdir -p "$out" || die "cannot create $out"
@@ -35,8 +36,8 @@ busybox_resolve
 sum() { cat "$@" | sha256sum | cut -c1-16; }
 kkey="src=$srcpkg=$srcver config=$(sum "$here/kernel.config")\
  patches=$(sum "$here"/patches/*.patch) script=$(sum "$here/build.sh")"
-ikey="busybox=$bbver from=$bb_from init=$(sum "$here/init" "$here/vsock_check.c")\
- script=$(sum "$here/build.sh" "$here/../lib.sh")"
+ikey="busybox=$bbver from=$bb_from init=$(sum "$here/init" "$linux_dir/checks.sh" "$here/vsock_check.c")\
+ script=$(sum "$here/build.sh" "$linux_dir/lib.sh")"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vireo-minimal.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -95,8 +96,7 @@ else
 	busybox_tree "$bb" "$tmp/root"
 	cp "$here/init" "$tmp/root/init"
 	chmod 0755 "$tmp/root/init"
-	gcc -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin -O2 \
-		-o "$tmp/root/bin/vsock_check" "$here/vsock_check.c" || die "cannot build vsock_check"
+	guest_tools "$tmp/root"
 	if [ "$(id -u)" = 0 ]; then
 		mknod -m 600 "$tmp/root/dev/console" c 5 1 2>/dev/null || true
 	fi
