@@ -26,10 +26,7 @@ linux_dir=$here
 . "$here/lib.sh"
 need apt-cache apt-get dpkg-deb dpkg-query cpio gzip sha256sum tsort gcc
 
-mkdir -p "$out" || die "cannot create $out"
-out=$(cd "$out" && pwd)
-cache=$out/.cache
-mkdir -p "$cache"
+out_dir "$out"
 
 # 1. resolve package versions
 kver_meta=$(candidate "$kmeta")

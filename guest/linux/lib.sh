@@ -12,6 +12,14 @@ need() {
 	done
 }
 
+# out_dir DIR: makes DIR, sets out (its absolute path) and cache (DIR/.cache)
+out_dir() {
+	mkdir -p "$1" || die "cannot create $1"
+	out=$(cd "$1" && pwd)
+	cache=$out/.cache
+	mkdir -p "$cache"
+}
+
 # candidate PKG: the version apt would install, or empty
 candidate() {
 	apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '^(none)$' || true

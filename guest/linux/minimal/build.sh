@@ -24,10 +24,7 @@ linux_dir=$(cd "$here/.." && pwd)
 . "$linux_dir/lib.sh"
 need apt-cache apt-get dpkg-deb dpkg-query cpio sha256sum tar xz make gcc bison flex bc
 
-mkdir -p "$out" || die "cannot create $out"
-out=$(cd "$out" && pwd)
-cache=$out/.cache
-mkdir -p "$cache"
+out_dir "$out"
 
 srcver=$(candidate "$srcpkg")
 [ -n "$srcver" ] || die "no installable version of $srcpkg (run apt-get update?)"
