@@ -12,7 +12,9 @@ I/O, then an ext2 filesystem made, mounted, written, remounted and read;
 on the NIC (a TAP in a fresh network namespace, bench/harness/netns.py) a
 ping of the host end, then 256 KiB sent over TCP to a peer this script
 runs there, which answers with its SHA-256 of what it got and 256 KiB of
-its own. Passes when every check passes in the guest and here: the disk
+its own; from the entropy device (--rng; QEMU's virtio-rng-pci), 64 KiB
+read whole from /dev/hwrng with Linux's virtio_rng as the current source.
+Passes when every check passes in the guest and here: the disk
 file holds what the guest wrote, the peer got what the guest sent, the
 guest got what the peer sent, and vireo exits 0 (the guest powered off).
 
@@ -100,11 +102,12 @@ def vmm_cmd(args, kernel, initrd, disk, cmdline):
                 "-drive", f"file={disk},format=raw,if=none,id=d0,cache=none,aio=threads",
                 "-device", "virtio-blk-pci,drive=d0",
                 "-netdev", f"tap,id=n0,ifname={netns.TAP},script=no,downscript=no,vhost=off",
-                "-device", f"virtio-net-pci,netdev=n0,mac={netns.GUEST_MAC},romfile="]
+                "-device", f"virtio-net-pci,netdev=n0,mac={netns.GUEST_MAC},romfile=",
+                "-device", "virtio-rng-pci"]
     return [args.vireo, "run", "--kernel", kernel, "--initrd", initrd,
             "--cpus", str(args.cpus), "--memory", "256M", "--serial", "stdio",
             "--disk", f"path={disk}", "--net", f"tap={netns.TAP},mac={netns.GUEST_MAC}",
-            "--transport", args.transport, "--cmdline", cmdline]
+            "--rng", "--transport", args.transport, "--cmdline", cmdline]
 
 
 def run_guest(cmd, out_path, limit):
@@ -168,7 +171,7 @@ def check(args, status, lines, disk, peer_out):
         problems.append(f"the guest sees {m.group(1)} CPUs, want {args.cpus}")
     if not 196608 <= int(m.group(2)) <= 262144:
         problems.append(f"MemTotal {m.group(2)} KiB for 256 MiB (want 192-256 MiB)")
-    for dev in ("2/virtio_blk", "1/virtio_net"):
+    for dev in ("2/virtio_blk", "1/virtio_net", "4/virtio_rng"):
         if dev not in m.group(3).split(","):
             problems.append(f"no {dev} among the guest's virtio devices ({m.group(3)})")
     if m.group(4) != args.marker:
@@ -178,7 +181,7 @@ def check(args, status, lines, disk, peer_out):
         r = re.match(r"^VIREO-LINUX RESULT (\S+) (PASS|FAIL) ?(.*)$", text)
         if r:
             results[r.group(1)] = (r.group(2), r.group(3))
-    for name in ("blk-rw", "blk-ext2", "net-ping", "net-tcp"):
+    for name in ("blk-rw", "blk-ext2", "net-ping", "net-tcp", "rng-read"):
         verdict, detail = results.get(name, ("missing", ""))
         if verdict != "PASS":
             problems.append(f"{name}: {verdict} {detail}")
