@@ -12,8 +12,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "base/metrics.h"
-
 #define RNG_REQUESTQ 0
 #define RNG_NR_QUEUES 1
 /* getrandom() may return early on a signal; a few tries, never a loop */
