@@ -40,10 +40,12 @@ STEPS = [
     ("network", "net.py", ["net.json"], ["--report"], ["--report", "--secs", "0.5"]),
     ("start", "start.py", ["start.json"], [], ["--launch-secs", "3"]),
     ("exits", "exits.py", ["exits.json"], [], []),
+    ("rng", "rng.py", ["rng.json"], [], ["--bytes", str(8 << 20)]),
 ]
-GROUP_ORDER = ["cpu", "memory", "disk", "disk-direct", "net", "start", "exits"]
+GROUP_ORDER = ["cpu", "memory", "disk", "disk-direct", "net", "start", "exits", "rng"]
 TITLE = {"cpu.json": "CPU", "memory.json": "Memory", "blk.json": "Disk",
-         "net.json": "Network", "start.json": "Start and footprint", "exits.json": "Exit costs"}
+         "net.json": "Network", "start.json": "Start and footprint", "exits.json": "Exit costs",
+         "rng.json": "Entropy"}
 
 
 def log(msg):

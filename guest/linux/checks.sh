@@ -16,6 +16,7 @@
 #   vireo.vsock=PORT        vsock: send 64 KiB to the host's PORT and read
 #                           the echo; listen on PORT+1 for the host (line
 #                           "VSOCK-LISTENING port=N") and echo what it sends
+# and, whenever the VM has a virtio-rng, 64 KiB read from /dev/hwrng.
 
 marker= blk= ip= peer= port=5000 vsock=
 set -f
@@ -90,6 +91,18 @@ if [ -n "$ip" ] && [ -n "$peer" ]; then
 	st=1
 	[ "$got" = "$want" ] && st=0
 	result net-tcp $st "sent_sha256=$want peer_sha256=${got:-none} reply_bytes=$(($(wc -c </tmp/reply) - 65)) reply_sha256=$back"
+fi
+
+# --- virtio-rng: when the VM has one, Linux's hwrng core uses it; 64 KiB
+# read from /dev/hwrng must come whole and hold more than a few byte values
+if grep -qx 0x0004 /sys/bus/virtio/devices/*/device 2>/dev/null; then
+	cur=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
+	dd if=/dev/hwrng of=/tmp/rng bs=4096 count=16 2>/dev/null
+	n=$(wc -c </tmp/rng)
+	vals=$(od -An -v -tu1 -w1 /tmp/rng | sort -u | wc -l)
+	st=1
+	case $cur in virtio_rng.*) [ "$n" = 65536 ] && [ "$vals" -gt 200 ] && st=0 ;; esac
+	result rng-read $st "rng_current=${cur:-none} bytes=$n values=$vals"
 fi
 
 # --- virtio-vsock: the guest connects to the host, then the host to the guest

@@ -45,6 +45,8 @@ const char cli_usage[] =
 	"                       host programs connect to PATH and send\n"
 	"                       \"CONNECT <port>\\n\"; the guest's connections to\n"
 	"                       host port P go to PATH_P (Firecracker's scheme)\n"
+	"  --rng                a virtio-rng entropy device: the guest's requests are\n"
+	"                       filled from the host's getrandom() (at most one)\n"
 	"  --transport pci|mmio how virtio devices reach the guest: PCI with MSI-X\n"
 	"                       (default), or virtio-mmio windows announced on the\n"
 	"                       kernel command line and in the DSDT (pci=off guests)\n"
@@ -256,7 +258,7 @@ static int cli_set_vsock(const char *val, struct vm_config *cfg, struct errbuf *
 
 enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
-	FLAG_NET, FLAG_VSOCK, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
+	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
 	FLAG_VERSION,
 };
 
@@ -266,7 +268,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
 	{ "--disk", FLAG_DISK, CLI_VALUE | CLI_REPEATABLE },
 	{ "--net", FLAG_NET, CLI_VALUE | CLI_REPEATABLE },
-	{ "--vsock", FLAG_VSOCK, true },
+	{ "--vsock", FLAG_VSOCK, true }, { "--rng", FLAG_RNG, false },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--pvm-compat", FLAG_PVM_COMPAT, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
@@ -356,6 +358,11 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 		return cli_add_net(val, cfg, e);
 	case FLAG_VSOCK:
 		return cli_set_vsock(val, cfg, e);
+	case FLAG_RNG:
+		/* a second --rng is refused by cli_walk, as any flag given twice */
+		cfg->rng.set = true;
+		snprintf(cfg->rng.where, sizeof(cfg->rng.where), "--rng");
+		break;
 	case FLAG_TRANSPORT:
 		if (!strcmp(val, "pci"))
 			cfg->transport = CONFIG_TRANSPORT_PCI;

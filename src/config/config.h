@@ -75,6 +75,13 @@ struct config_vsock {
 	char *api_id;                 /* Firecracker's deprecated vsock_id; NULL: none */
 };
 
+/* The virtio-rng entropy device (at most one, as in Firecracker). Its
+ * rate_limiter is checked where it is parsed; nothing is kept of it. */
+struct config_rng {
+	bool set;
+	char where[CONFIG_WHERE_MAX];
+};
+
 /* Firecracker's logger: where vireo's own log lines go and how they look. */
 struct config_logger {
 	bool set;                     /* configured (once: by a flag, the API or the file) */
@@ -109,6 +116,7 @@ struct vm_config {
 	unsigned nr_nets;
 	struct config_net nets[CONFIG_MAX_NETS];
 	struct config_vsock vsock;
+	struct config_rng rng;
 	struct config_logger logger;
 	struct config_metrics metrics;
 };

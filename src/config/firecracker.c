@@ -537,6 +537,7 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 	json_t *vsock = !cfg->vsock.set ? json_null() :
 		json_pack("{s:I, s:s}", "guest_cid", (json_int_t)cfg->vsock.cid, "uds_path",
 			  cfg->vsock.uds_path);
+	json_t *entropy = cfg->rng.set ? json_pack("{s:n}", "rate_limiter") : json_null();
 
 	if (vsock && cfg->vsock.set && cfg->vsock.api_id &&
 	    json_object_set_new(vsock, "vsock_id", json_string(cfg->vsock.api_id))) {
@@ -544,12 +545,12 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 		vsock = NULL;
 	}
 	/* vireo has none of the rest yet: Firecracker's null for each */
-	return fc_dump(json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:n}",
+	return fc_dump(json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:o}",
 				 "balloon", "drives", fc_drives_json(cfg), "boot-source", boot,
 				 "cpu-config", "logger", logger, "machine-config",
 				 fc_machine_json(cfg), "metrics", metrics, "mmds-config",
 				 "network-interfaces", fc_nets_json(cfg), "vsock", vsock,
-				 "entropy"));
+				 "entropy", entropy));
 }
 
 /* --- drives --------------------------------------------------------------- */
@@ -857,6 +858,25 @@ static int fc_serial_apply(struct vm_config *cfg, const char *id, const json_t *
 	return 0;
 }
 
+/* The entropy device: nothing but a rate_limiter, checked as every
+ * device's is (an empty one accepted); a second PUT replaces the first. */
+static int fc_entropy_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			    const char *where, struct fc_note *note, struct errbuf *e)
+{
+	int ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &entropy_obj, where, e);
+	if (!ret)
+		ret = fc_check_limiter(v, "rate_limiter", where, e);
+	if (ret)
+		return ret;
+	cfg->rng.set = true;
+	snprintf(cfg->rng.where, sizeof(cfg->rng.where), "entropy");
+	return 0;
+}
+
 /* --- resources vireo does not have yet -------------------------------------- */
 
 static int fc_unsupported(const json_t *v, const struct jf_object *o, const char *where,
@@ -1030,7 +1050,7 @@ FC_REQUEST(fc_put_vsock, .apply = fc_vsock_apply)
 FC_REQUEST(fc_put_balloon, .obj = &balloon_obj, .name = "balloon")
 FC_REQUEST(fc_patch_balloon, .obj = &balloon_patch, .name = "balloon")
 FC_REQUEST(fc_patch_balloon_stats, .obj = &balloon_stats, .name = "balloon")
-FC_REQUEST(fc_put_entropy, .obj = &entropy_obj, .name = "entropy device")
+FC_REQUEST(fc_put_entropy, .apply = fc_entropy_apply)
 FC_REQUEST(fc_put_mmds, .name = "MMDS")              /* the data: any JSON at all */
 FC_REQUEST(fc_put_mmds_config, .apply = fc_mmds_config_apply)
 FC_REQUEST(fc_put_cpu_config, .apply = fc_cpu_config_apply)
@@ -1059,7 +1079,7 @@ static const struct {
 	{ "vsock", { .apply = fc_vsock_apply }, JF_OBJECT, OPT },
 	{ "balloon", { .obj = &balloon_obj }, JF_OBJECT, OPT },
 	{ "mmds-config", { .apply = fc_mmds_config_apply }, JF_OBJECT, OPT },
-	{ "entropy", { .obj = &entropy_obj }, JF_OBJECT, OPT },
+	{ "entropy", { .apply = fc_entropy_apply }, JF_OBJECT, OPT },
 	{ "pmem", { .apply = fc_pmem_apply }, JF_ARRAY, 0 },
 	{ "memory-hotplug", { .obj = &hotplug_obj }, JF_OBJECT, OPT },
 };

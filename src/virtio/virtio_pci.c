@@ -412,7 +412,10 @@ int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vdev, struct p
 		goto err_free;
 	vp_add_cap(&vp->pci, VIRTIO_PCI_CAP_COMMON_CFG, VP_COMMON, VP_COMMON_SIZE, 0, 16);
 	vp_add_cap(&vp->pci, VIRTIO_PCI_CAP_ISR_CFG, VP_ISR, 1, 0, 16);
-	vp_add_cap(&vp->pci, VIRTIO_PCI_CAP_DEVICE_CFG, VP_DEVICE, vdev->config_size, 0, 16);
+	/* virtio 1.2 §4.1.4.6: only a device that has a configuration space
+	 * presents its capability (Linux refuses one of length 0: virtio-rng) */
+	if (vdev->config_size)
+		vp_add_cap(&vp->pci, VIRTIO_PCI_CAP_DEVICE_CFG, VP_DEVICE, vdev->config_size, 0, 16);
 	vp_add_cap(&vp->pci, VIRTIO_PCI_CAP_NOTIFY_CFG, VP_NOTIFY,
 		   VP_NOTIFY_MULT * vdev->nr_queues, VP_NOTIFY_MULT, 20);
 	vp->pci_cfg_cap = pci_cap_add(&vp->pci, PCI_CAP_ID_VNDR, 20);

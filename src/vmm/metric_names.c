@@ -211,3 +211,29 @@ static const struct metric_desc *vsock_queue(unsigned q, unsigned nq)
 const struct metric_names_device metric_names_vsock = {
 	"vsock", vsock_own, VSOCK_STAT_NR, vsock_core, vsock_queue,
 };
+
+static const struct metric_desc rng_own[RNG_STAT_NR] = {
+	[RNG_STAT_REQUESTS] = { "rng_requests_total", NULL, "virtio-rng requests completed",
+				NULL },
+	[RNG_STAT_BYTES] = { "rng_bytes_total", NULL, "Random bytes given to the guest",
+			     "entropy.entropy_bytes" },
+	[RNG_STAT_HOST_FAILS] = { "rng_host_failures_total", NULL,
+				  "getrandom() failures (the request got fewer bytes)",
+				  "entropy.host_rng_fails" },
+	[RNG_STAT_MALFORMED] = { "rng_malformed_requests_total", NULL,
+				 "Requests with device-readable buffers or no writable byte",
+				 "entropy.entropy_event_fails" },
+};
+static const struct metric_desc rng_core[VIRTIO_STAT_NR] = CORE("entropy");
+static const struct metric_desc rng_reqq[VIRTIO_QSTAT_NR] = QUEUE("entropy.entropy_event_count");
+
+static const struct metric_desc *rng_queue(unsigned q, unsigned nq)
+{
+	(void)q;
+	(void)nq;
+	return rng_reqq;
+}
+
+const struct metric_names_device metric_names_rng = {
+	"entropy", rng_own, RNG_STAT_NR, rng_core, rng_queue,
+};

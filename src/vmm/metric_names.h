@@ -10,6 +10,7 @@
 #include "core/vcpu.h"
 #include "virtio/dev/blk.h"
 #include "virtio/dev/net.h"
+#include "virtio/dev/rng.h"
 #include "virtio/dev/vsock.h"
 #include "virtio/virtio.h"
 
@@ -42,5 +43,6 @@ struct metric_names_device {
 extern const struct metric_names_device metric_names_blk;
 extern const struct metric_names_device metric_names_net;
 extern const struct metric_names_device metric_names_vsock;
+extern const struct metric_names_device metric_names_rng;
 
 #endif

@@ -14,7 +14,10 @@ with pvguest as the kernel.
   status and Firecracker's fault message, and the configuration unchanged;
 - SendCtrlAltDel: the guest sees Ctrl, Alt, Delete on its PS/2 controller;
 - config file: --no-api --config-file boots at once; a bad file exits 152,
-  bad flags 153; --version; an API socket path that exists is left alone.
+  bad flags 153; --version; an API socket path that exists is left alone;
+- entropy: PUT /entropy (an empty rate_limiter) and InstanceStart, and the
+  config file's entropy key: pvguest's rng test passes on the device, and
+  GET /vm/config gives it back.
 
 usage: api_firecracker.py VIREO PVGUEST_ELF [--transport pci|mmio]"""
 import argparse
@@ -364,6 +367,46 @@ def case_config_file(vireo, elf, tmp, transport):
     return problems
 
 
+def case_entropy(vireo, elf, tmp, transport):
+    problems = []
+    test = "rng,exact=1,bytes=65536"
+    vm = start_vm(vireo, tmp, "entropy", ["--enable-pci"] if transport == "pci" else [])
+    if not vm.ok:
+        vm.stop()
+        return ["the API socket never answered"]
+    api = vm.api
+    expect(problems, "PUT /boot-source", api.put("/boot-source", boot_source(
+        elf, transport, test)), 204)
+    expect(problems, "PUT /entropy with a limit", api.put("/entropy", {
+        "rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 100}}}), 400,
+        "not supported yet")
+    expect(problems, "PUT /entropy", api.put("/entropy", {"rate_limiter": {}}), 204)
+    status, body, _ = api.get("/vm/config")
+    if status != 200 or (body or {}).get("entropy") != {"rate_limiter": None}:
+        problems.append(f"GET /vm/config: {status} entropy {(body or {}).get('entropy')!r}")
+    expect(problems, "PUT /actions InstanceStart", api.put("/actions", {
+        "action_type": "InstanceStart"}), 204)
+    expect(problems, "PUT /entropy after boot", api.put("/entropy", {}), 400,
+           "not supported after starting the microVM")
+    status, out, err = vm.finish()
+    if status != 0 or "PVGUEST RESULT rng PASS" not in out:
+        problems.append(f"through the API: status {status}, out {out[-300:]!r}, "
+                        f"err {err.strip()!r}")
+    conf = {"boot-source": boot_source(elf, transport, test), "drives": [],
+            "machine-config": {"vcpu_count": 1, "mem_size_mib": 128}, "entropy": {}}
+    path = os.path.join(tmp, "entropy.json")
+    with open(path, "w") as f:
+        json.dump(conf, f)
+    args = ["--no-api", "--config-file", path]
+    if transport == "pci":
+        args.append("--enable-pci")
+    status, out, err = run_cli(vireo, args)
+    if status != 0 or "PVGUEST RESULT rng PASS" not in out:
+        problems.append(f"config file's entropy: status {status}, out {out[-300:]!r}, "
+                        f"err {err.strip()!r}")
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vireo")
@@ -374,7 +417,8 @@ def main():
              ("lifecycle and phase rules", case_lifecycle),
              ("bad requests", case_bad_requests),
              ("SendCtrlAltDel", case_ctrl_alt_del),
-             ("config file, flags, version", case_config_file)]
+             ("config file, flags, version", case_config_file),
+             ("entropy device", case_entropy)]
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name, fn in cases:

@@ -12,8 +12,10 @@ I/O, then an ext2 filesystem made, mounted, written, remounted and read;
 on the NIC (a TAP in a fresh network namespace, bench/harness/netns.py) a
 ping of the host end, then 256 KiB sent over TCP to a peer this script
 runs there, which answers with its SHA-256 of what it got and 256 KiB of
-its own; on the vsock (vireo only: QEMU has no vsock without vhost here)
-64 KiB echoed by a Unix-socket server here (`<uds>_<port>`, the guest
+its own; from the entropy device (--rng; QEMU's virtio-rng-pci), 64 KiB
+read whole from /dev/hwrng with Linux's virtio_rng as the current source;
+on the vsock (vireo only: QEMU has no vsock without vhost here) 64 KiB
+echoed by a Unix-socket server here (`<uds>_<port>`, the guest
 connecting), then 64 KiB sent by a client here through `CONNECT <port>`
 and echoed by the guest. Passes when every check passes in the guest and
 here: the disk file holds what the guest wrote, the peer got what the
@@ -187,11 +189,13 @@ def vmm_cmd(args, kernel, initrd, disk, cmdline, uds):
                 "-drive", f"file={disk},format=raw,if=none,id=d0,cache=none,aio=threads",
                 "-device", "virtio-blk-pci,drive=d0",
                 "-netdev", f"tap,id=n0,ifname={netns.TAP},script=no,downscript=no,vhost=off",
-                "-device", f"virtio-net-pci,netdev=n0,mac={netns.GUEST_MAC},romfile="]
+                "-device", f"virtio-net-pci,netdev=n0,mac={netns.GUEST_MAC},romfile=",
+                "-device", "virtio-rng-pci"]
     return [args.vireo, "run", "--kernel", kernel, "--initrd", initrd,
             "--cpus", str(args.cpus), "--memory", "256M", "--serial", "stdio",
             "--disk", f"path={disk}", "--net", f"tap={netns.TAP},mac={netns.GUEST_MAC}",
-            "--vsock", f"cid=3,uds={uds}", "--transport", args.transport, "--cmdline", cmdline]
+            "--vsock", f"cid=3,uds={uds}", "--rng", "--transport", args.transport,
+            "--cmdline", cmdline]
 
 
 def run_guest(cmd, out_path, limit, on_line=None):
@@ -257,7 +261,7 @@ def check(args, status, lines, disk, peer_out, vsock):
         problems.append(f"the guest sees {m.group(1)} CPUs, want {args.cpus}")
     if not 196608 <= int(m.group(2)) <= 262144:
         problems.append(f"MemTotal {m.group(2)} KiB for 256 MiB (want 192-256 MiB)")
-    for dev in ("2/virtio_blk", "1/virtio_net"):
+    for dev in ("2/virtio_blk", "1/virtio_net", "4/virtio_rng"):
         if dev not in m.group(3).split(","):
             problems.append(f"no {dev} among the guest's virtio devices ({m.group(3)})")
     if m.group(4) != args.marker:
@@ -267,7 +271,7 @@ def check(args, status, lines, disk, peer_out, vsock):
         r = re.match(r"^VIREO-LINUX RESULT (\S+) (PASS|FAIL) ?(.*)$", text)
         if r:
             results[r.group(1)] = (r.group(2), r.group(3))
-    names = ["blk-rw", "blk-ext2", "net-ping", "net-tcp"]
+    names = ["blk-rw", "blk-ext2", "net-ping", "net-tcp", "rng-read"]
     if not args.qemu:
         names += ["vsock-connect", "vsock-accept"]
         if "19/vmw_vsock_virtio_transport" not in m.group(3).split(","):

@@ -2,7 +2,7 @@
 """Boots pvguest under vireo and checks what the guest reports.
 
 usage: pvguest_run.py VIREO KERNEL [--cpus N] [--memory SIZE] [--test NAME]
-                      [--initrd-bytes N] [--expect REGEX]... [--transport mmio]
+                      [--initrd-bytes N] [--expect REGEX]... [--transport mmio] [--rng]
 
 Checks: the guest prints PVGUEST READY, its echoed cmdline matches what was
 passed (plus what vireo appends: the virtio_mmio.device= entries over
@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--extra", default="", help="more guest cmdline")
     ap.add_argument("--transport", choices=("pci", "mmio"), default="pci",
                     help="vireo's --transport; pvguest.transport follows it")
+    ap.add_argument("--rng", action="store_true", help="vireo's --rng (an entropy device)")
     args = ap.parse_args()
 
     cmdline = f"pvguest.run={args.test} pvguest.cpus={args.cpus} console=ttyS0 x=\"a b\""
@@ -50,6 +51,8 @@ def main():
     if args.transport == "mmio":
         cmdline += " pvguest.transport=mmio"
         devices += ["--transport", "mmio"]
+    if args.rng:
+        devices += ["--rng"]
     if args.extra:
         cmdline += " " + args.extra
     with tempfile.TemporaryDirectory() as tmp:

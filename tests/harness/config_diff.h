@@ -49,6 +49,8 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 	    (a->vsock.cid != b->vsock.cid || !config_same_str(a->vsock.uds_path, b->vsock.uds_path) ||
 	     !config_same_str(a->vsock.api_id, b->vsock.api_id))))
 		return "vsock";
+	if (a->rng.set != b->rng.set)
+		return "entropy";
 	if (a->logger.set != b->logger.set || !config_same_str(a->logger.path, b->logger.path) ||
 	    a->logger.level != b->logger.level || a->logger.show_level != b->logger.show_level ||
 	    a->logger.show_origin != b->logger.show_origin ||

@@ -158,8 +158,10 @@ static void test_vm_config_round_trip(void **state)
 	assert_int_equal(fc_put_logger(&f->r.cfg, LOGGER, strlen(LOGGER), &note, &e), 0);
 	assert_int_equal(fc_put_metrics(&f->r.cfg, METRICS, strlen(METRICS), &note, &e), 0);
 
+	expect(f, "PUT", "/entropy", "{\"rate_limiter\": {}}", 204, NULL);
 	assert_int_equal(call(f, "GET", "/vm/config", NULL, &out), 200);
-	for (const char *k = "balloon\0cpu-config\0mmds-config\0entropy\0"; *k;
+	assert_non_null(strstr(out, "\"entropy\":{\"rate_limiter\":null}"));
+	for (const char *k = "balloon\0cpu-config\0mmds-config\0"; *k;
 	     k += strlen(k) + 1) {
 		char want[64];
 
@@ -213,7 +215,8 @@ static void test_phase_and_not_yet(void **state)
 	       400, "not supported before starting the microVM");
 	expect(f, "PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}", 400,
 	       "not supported yet");
-	expect(f, "PUT", "/entropy", "{}", 400, "not supported yet");
+	expect(f, "PUT", "/entropy", "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
+	       "\"refill_time\": 100}}}", 400, "rate limiting is not supported yet");
 	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1}", 400, "not supported yet");
 	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 400,
 	       "not supported yet");

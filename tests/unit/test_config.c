@@ -743,6 +743,25 @@ static void test_vsock_errors(void **state)
 	expect_error(ARGC(twice), twice, "--vsock: given twice");
 }
 
+static void test_rng(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "k", "--rng" };
+	const char *none[] = { "vireo", "run", "--kernel", "k" };
+	const char *twice[] = { "vireo", "run", "--kernel", "k", "--rng", "--rng" };
+	const char *value[] = { "vireo", "run", "--kernel", "k", "--rng=on" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_true(cfg.rng.set);
+	assert_string_equal(cfg.rng.where, "--rng");
+	assert_int_equal(parse(ARGC(none), none, &cfg, &e), 0);
+	assert_false(cfg.rng.set);
+	expect_error(ARGC(twice), twice, "--rng: given twice");
+	expect_error(ARGC(value), value, "--rng");
+}
+
 /* The key-table parser alone, on a struct of its own. */
 struct kt {
 	char *s;
@@ -811,6 +830,7 @@ int main(void)
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_net_errors),
 		cmocka_unit_test(test_vsock),
+		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_vsock_errors),
 		cmocka_unit_test(test_too_many_nets),
 		cmocka_unit_test(test_keys_table),

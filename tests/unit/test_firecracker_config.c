@@ -361,7 +361,12 @@ static const struct bad bad_inputs[] = {
 	/* entropy, MMDS, CPU templates, snapshots, pmem, memory hotplug */
 	{ R_ENTROPY, NULL, "{'rate_limiter':5}", 0, E, "rate_limiter: expected an object" },
 	{ R_ENTROPY, NULL, "{'foo':1}", 0, E, "foo: unknown field (expected one of: rate_limiter)" },
-	{ R_ENTROPY, NULL, "{}", 0, NS, "entropy device: not supported yet" },
+	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':1000,'one_time_burst':0,'refill_time':100}}}", 0, NS, "rate_limiter: rate limiting is not supported yet (only an empty {} is accepted)" },
+	{ R_ENTROPY, NULL, "{'rate_limiter':{'ops':{'size':1,'refill_time':1}}}", 0, NS, "rate_limiter: rate limiting is not supported yet" },
+	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':'x','refill_time':1}}}", 0, E, "rate_limiter.bandwidth.size: expected an integer" },
+	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':1}}}", 0, E, "rate_limiter.bandwidth.refill_time: missing (required)" },
+	{ R_ENTROPY, NULL, "{'rate_limiter':{'burst':{}}}", 0, E, "rate_limiter.burst: unknown field" },
+	{ R_ENTROPY, NULL, "[]", 0, E, "expected a JSON object, got an array" },
 	{ R_MMDS, NULL, "{'latest':{'meta-data':{}}}", 0, NS, "MMDS: not supported yet" },
 	{ R_MMDS, NULL, "{'latest':", 0, E, "malformed JSON" },
 	{ R_MMDS_CONFIG, NULL, "{}", 0, E, "network_interfaces: missing (required)" },
@@ -416,7 +421,9 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{" FB ",'vsock':[]}", 0, E, "vsock: expected an object, got an array" },
 	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':1,'uds_path':'/v'}}", 0, E, "vsock.guest_cid: 1 is out of range" },
 	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1,'deflate_on_oom':false}}", 0, NS, "balloon: not supported yet" },
-	{ R_FILE, NULL, "{" FB ",'entropy':{}}", 0, NS, "entropy: not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'entropy':{'rate_limiter':{'bandwidth':{'size':10,'refill_time':10}}}}", 0, NS, "entropy.rate_limiter: rate limiting is not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'entropy':{'foo':1}}", 0, E, "entropy.foo: unknown field (expected one of: rate_limiter)" },
+	{ R_FILE, NULL, "{" FB ",'entropy':[]}", 0, E, "entropy: expected an object, got an array" },
 	{ R_FILE, NULL, "{" FB ",'mmds-config':{'network_interfaces':['eth0']}}", 0, NS, "mmds-config: not supported yet" },
 	{ R_FILE, NULL, "{" FB ",'mmds-config':{}}", 0, E, "mmds-config.network_interfaces: missing (required)" },
 	{ R_FILE, NULL, "{" FB ",'cpu-config':'/etc/template.json'}", 0, NS, "cpu-config: not supported yet" },
@@ -781,6 +788,50 @@ static void test_vsock(void **state)
 	config_free(&cfg);
 }
 
+/* PUT /entropy and the file's entropy: the device is on with no
+ * limiter, an empty one, or buckets that are off; GET /vm/config gives it
+ * back as Firecracker does ({"rate_limiter": null}) and the file reads
+ * that back. */
+static void test_entropy(void **state)
+{
+	static const char *const bodies[] = {
+		"{}", "{'rate_limiter':null}", "{'rate_limiter':{}}",
+		"{'rate_limiter':{'bandwidth':{'size':0,'refill_time':100}}}",
+		"{'rate_limiter':{'ops':null,'bandwidth':{'size':5,'refill_time':0}}}",
+	};
+	struct vm_config cfg, back;
+	struct fc_note note;
+	struct errbuf e;
+	char *dump;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		fc_config_init(&cfg);
+		ok(&cfg, R_ENTROPY, NULL, bodies[i]);
+		assert_true(cfg.rng.set);
+		assert_string_equal(cfg.rng.where, "entropy");
+		/* a second PUT: still one device */
+		ok(&cfg, R_ENTROPY, NULL, bodies[i]);
+		assert_true(cfg.rng.set);
+		config_free(&cfg);
+	}
+	fc_config_init(&cfg);
+	dump = fc_get_vm_config(&cfg);
+	assert_non_null(strstr(dump, "\"entropy\":null"));
+	free(dump);
+	ok(&cfg, R_FILE, NULL, "{" FB ",'entropy':{'rate_limiter':{}}}");
+	assert_true(cfg.rng.set);
+	dump = fc_get_vm_config(&cfg);
+	assert_non_null(strstr(dump, "\"entropy\":{\"rate_limiter\":null}"));
+	fc_config_init(&back);
+	assert_int_equal(fc_config_file(&back, dump, strlen(dump), &note, &e), 0);
+	assert_true(back.rng.set);
+	assert_null(config_diff(&cfg, &back));
+	free(dump);
+	config_free(&back);
+	config_free(&cfg);
+}
+
 /* Valid bodies of resources vireo lacks: -ENOTSUP, and the deprecation
  * notes Firecracker would give. */
 static void test_unsupported_notes(void **state)
@@ -926,6 +977,7 @@ int main(void)
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_logger_metrics_serial),
 		cmocka_unit_test(test_vsock),
+		cmocka_unit_test(test_entropy),
 		cmocka_unit_test(test_unsupported_notes),
 		cmocka_unit_test(test_file_firecracker),
 		cmocka_unit_test(test_file_kata),
