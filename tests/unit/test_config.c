@@ -84,6 +84,29 @@ static void test_defaults(void **state)
 	assert_true(cfg.mem_thp);
 	assert_int_equal(cfg.serial, SERIAL_STDIO);
 	assert_false(cfg.debug_exit);
+	assert_int_equal(cfg.pvm_compat, CONFIG_PVM_COMPAT_AUTO);
+}
+
+static void test_pvm_compat(void **state)
+{
+	static const struct { const char *arg; enum config_pvm_compat want; } cases[] = {
+		{ "auto", CONFIG_PVM_COMPAT_AUTO }, { "on", CONFIG_PVM_COMPAT_ON },
+		{ "off", CONFIG_PVM_COMPAT_OFF },
+	};
+	const char *bad[] = { "vireo", "run", "--kernel", "k", "--pvm-compat", "yes" };
+	const char *empty[] = { "vireo", "run", "--kernel", "k", "--pvm-compat=" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--pvm-compat", cases[i].arg };
+		struct vm_config cfg;
+		struct errbuf e;
+
+		assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+		assert_int_equal(cfg.pvm_compat, cases[i].want);
+	}
+	expect_error(ARGC(bad), bad, "--pvm-compat: 'yes': expected auto, on or off");
+	expect_error(ARGC(empty), empty, "--pvm-compat: '': expected auto, on or off");
 }
 
 static void test_all_flags_separate(void **state)
@@ -835,6 +858,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_nets),
 		cmocka_unit_test(test_keys_table),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_pvm_compat),
 		cmocka_unit_test(test_all_flags_separate),
 		cmocka_unit_test(test_all_flags_inline),
 		cmocka_unit_test(test_serial_modes),
