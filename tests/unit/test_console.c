@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -221,6 +223,53 @@ static void test_tx_full_host_drops(void **state)
 	fake_dev_kick(&f->dev, TXQ);
 	assert_int_equal(used_len(f, TXQ, h), 0);
 	assert_int_equal(f->st[CONSOLE_STAT_TX_BYTES], 4);
+}
+
+/* A terminal nobody reads (a pty's master left alone), in blocking mode as
+ * a shell's stdout is: 250 KiB of text all completed at once, what did
+ * not fit dropped and counted, the loop never blocked; the caller's
+ * descriptor keeps its flags. */
+static void test_tx_stuck_terminal(void **state)
+{
+	struct fx *f = *state;
+	struct errbuf e = { { 0 } };
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), slave;
+	struct console_config cc = { .name = "console1" };
+	/* 4000: the terminal's room ends inside a write, which poll() allows */
+	struct fake_buf b = { BUF, 4000, false };
+	struct termios t;
+	uint32_t id, len;
+	unsigned n = 0;
+
+	if (master < 0 || grantpt(master) || unlockpt(master))
+		skip();
+	slave = open(ptsname(master), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	assert_true(slave >= 0);
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	cfmakeraw(&t);
+	assert_int_equal(tcsetattr(slave, TCSANOW, &t), 0);
+	console_destroy(f->c);
+	cc.out_fd = slave;
+	assert_int_equal(console_create(&f->c, &cc, &f->mem.m, &f->loop, &e), 0);
+	f->d = console_virtio(f->c);
+	f->st = console_counters(f->c);
+	fake_dev_attach(&f->dev, f->d, &f->loop);
+	start(f, 0);
+	memset(gp(f, BUF, 4096), 'q', 4096);
+	for (unsigned i = 0; i < 64; i++)
+		fake_vring_add(&f->ring[TXQ], &b, 1);
+	fake_dev_kick(&f->dev, TXQ);
+	pump(f);
+	while (fake_vring_get_used(&f->ring[TXQ], &id, &len))
+		n++;
+	assert_int_equal(n, 64);
+	assert_int_equal(f->st[CONSOLE_STAT_TX_BYTES] + f->st[CONSOLE_STAT_TX_DROPPED], 64 * 4000);
+	assert_true(f->st[CONSOLE_STAT_TX_DROPPED] > 0);
+	assert_int_equal(fcntl(slave, F_GETFL) & O_NONBLOCK, 0);
+	console_destroy(f->c);
+	f->c = NULL;
+	close(slave);
+	close(master);
 }
 
 /* No host side at all: everything is dropped, counted, and completed. */
@@ -526,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_indirect, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_full_host_drops, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_no_host, fx_setup_nofd, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_stuck_terminal, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_chain_cap, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_budget, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_writable_buffer, fx_setup, fx_teardown),

@@ -1,19 +1,25 @@
 /* virtio-console: the device side of virtio 1.2 §5.3 with no feature bits
  * (port 0 only); see console.h. Transmit chains go to the host fd without
- * ever waiting on it: what it cannot take now is dropped and counted.
+ * ever waiting on it: what it cannot take now is dropped and counted (a
+ * write of at most PIPE_BUF after poll() said POLLOUT, which a pipe, a
+ * socket or a file then takes without a wait; a terminal may not, so the
+ * device writes to one through a description of its own, O_NONBLOCK).
  * Receive buffers are filled only from console_receive(); while the guest
  * has posted none the host side stops reading (rx_ready restarts it), so
  * nothing spins. Everything runs under c->lock; reset takes it too. */
 #include "virtio/dev/console.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CONSOLE_NR_QUEUES 2
@@ -26,6 +32,7 @@ struct console {
 	struct virtio_dev vdev;
 	struct evloop *loop;
 	int out_fd;
+	int own_fd;                 /* out_fd when it is the device's own (a terminal's), else -1 */
 	void (*rx_ready)(void *opaque);
 	void *rx_ready_opaque;
 	pthread_mutex_t lock;       /* everything below */
@@ -316,6 +323,25 @@ static const struct virtio_dev_ops console_ops = {
 
 /* --- construction ------------------------------------------------------------ */
 
+/* A terminal takes a write only as far as its room, then blocks however
+ * poll() answered: a description of its own with O_NONBLOCK (the caller's
+ * stdout keeps its flags). -1 where fd is no blocking terminal, or it
+ * cannot be reopened (then poll() alone guards it). */
+static int console_tty_fd(int fd)
+{
+	char path[32];
+	struct stat st;
+	int fl;
+
+	if (fd < 0 || fstat(fd, &st) || !S_ISCHR(st.st_mode) || !isatty(fd))
+		return -1;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_NONBLOCK))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+}
+
 int console_create(struct console **out, const struct console_config *cfg, struct gmem *mem,
 		   struct evloop *loop, struct errbuf *e)
 {
@@ -327,7 +353,8 @@ int console_create(struct console **out, const struct console_config *cfg, struc
 	if (!c)
 		return errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 	c->loop = loop;
-	c->out_fd = cfg->out_fd;
+	c->own_fd = console_tty_fd(cfg->out_fd);
+	c->out_fd = c->own_fd >= 0 ? c->own_fd : cfg->out_fd;
 	c->rx_ready = cfg->rx_ready;
 	c->rx_ready_opaque = cfg->rx_ready_opaque;
 	pthread_mutex_init(&c->lock, NULL);
@@ -367,5 +394,7 @@ void console_destroy(struct console *c)
 	virtio_dev_destroy(&c->vdev);
 	ev_resched_destroy(&c->resched);
 	pthread_mutex_destroy(&c->lock);
+	if (c->own_fd >= 0)
+		close(c->own_fd);
 	free(c);
 }

@@ -39,7 +39,9 @@ enum console_stat {
 
 struct console_config {
 	const char *name;           /* the instance, "console0": in every message */
-	int out_fd;                 /* where the guest's bytes go; -1: nowhere (counted as dropped) */
+	/* where the guest's bytes go, the caller's (a terminal is reopened
+	 * O_NONBLOCK for the device); -1: nowhere (counted as dropped) */
+	int out_fd;
 	/* Called, without the device's lock, when the guest has posted receive
 	 * buffers after console_receive() took less than it was offered; NULL:
 	 * nobody to tell. The chardev's chardev_resume. */
