@@ -2,9 +2,10 @@
 # qemu_console.sh: run pvguest's console test under QEMU, the reference
 # VMM, on virtio-serial-pci with a virtconsole (port 0, which a driver that
 # does not take MULTIPORT gets, as with vireo's device), to tell a pvguest
-# driver bug from a vireo device bug. What hvc0 wrote (a chardev file) must
-# be byte for byte what pvguest_run.py expects. Output only: QEMU's input
-# side would need a socket. Does not run vireo.
+# driver bug from a vireo device bug. The port's chardev is a pair of
+# FIFOs: what hvc0 wrote must be byte for byte what pvguest_run.py expects,
+# and the 4 KiB of its pattern written here must reach the guest. Does not
+# run vireo.
 #
 # usage: qemu_console.sh PVGUEST_ELF
 #   Exit 0 if it passed, 1 if it failed, 77 if it could not run (prints
@@ -28,17 +29,32 @@ cmd=("$qemu" -accel kvm -cpu host,-arch-capabilities -M q35 -m 256M
 	-nodefaults -nographic -no-reboot -serial stdio
 	-device isa-debug-exit,iobase=0x501,iosize=2
 	-device virtio-serial-pci,disable-legacy=on
-	-chardev file,id=hvc,path="$tmp/hvc.out"
+	-chardev pipe,id=hvc,path="$tmp/hvc"
 	-device virtconsole,chardev=hvc
-	-kernel "$elf" -append "pvguest.run=console")
+	-kernel "$elf" -append "pvguest.run=console,rx=4096")
+# QEMU opens both FIFOs read-write: neither side waits for the other here
+mkfifo "$tmp/hvc.in" "$tmp/hvc.out"
+cat "$tmp/hvc.out" >"$tmp/hvc.got" &
+reader=$!
+python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import pvguest_run
+sys.stdout.buffer.write(pvguest_run.console_input(4096))' "$here" >"$tmp/hvc.in" &
+writer=$!
 qemu_check console "$tmp/console.out" "$timeout_s" 1 \
-	'^PVGUEST RESULT console PASS event_idx=1 indirect=1 lines=256' "${cmd[@]}"
+	'^PVGUEST RESULT console PASS event_idx=1 indirect=1 lines=256 rx_bytes=4096' "${cmd[@]}"
+# QEMU has gone: the output FIFO's reader sees its end, the writer is done
+# (both wait in open() for ever if QEMU never opened the FIFOs: ended here)
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	kill -0 "$reader" 2>/dev/null || break
+	sleep 0.2
+done
+kill "$reader" "$writer" 2>/dev/null
+wait "$reader" "$writer" 2>/dev/null
 if [ "$passed" = 1 ]; then
 	if python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import pvguest_run
 want = pvguest_run.console_expected(256)
 got = open(sys.argv[2], "rb").read()
 print(f"hvc0: {len(got)} bytes, {len(want)} written")
-sys.exit(got != want)' "$here" "$tmp/hvc.out"; then
+sys.exit(got != want)' "$here" "$tmp/hvc.got"; then
 		:
 	else
 		echo "FAIL: console: hvc0 output is not what the guest wrote"
