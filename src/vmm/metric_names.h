@@ -9,6 +9,7 @@
 #include "base/metrics.h"
 #include "core/vcpu.h"
 #include "virtio/dev/blk.h"
+#include "virtio/dev/console.h"
 #include "virtio/dev/net.h"
 #include "virtio/dev/rng.h"
 #include "virtio/dev/vsock.h"
@@ -44,5 +45,6 @@ extern const struct metric_names_device metric_names_blk;
 extern const struct metric_names_device metric_names_net;
 extern const struct metric_names_device metric_names_vsock;
 extern const struct metric_names_device metric_names_rng;
+extern const struct metric_names_device metric_names_console;
 
 #endif
