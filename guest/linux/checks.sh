@@ -16,7 +16,8 @@
 #   vireo.vsock=PORT        vsock: send 64 KiB to the host's PORT and read
 #                           the echo; listen on PORT+1 for the host (line
 #                           "VSOCK-LISTENING port=N") and echo what it sends
-# and, whenever the VM has a virtio-rng, 64 KiB read from /dev/hwrng.
+# and, whenever the VM has them, 64 KiB read from /dev/hwrng (virtio-rng)
+# and a line "VIREO-HVC0 marker=WORD" written to hvc0 (virtio-console).
 
 marker= blk= ip= peer= port=5000 vsock=
 set -f
@@ -103,6 +104,13 @@ if grep -qx 0x0004 /sys/bus/virtio/devices/*/device 2>/dev/null; then
 	st=1
 	case $cur in virtio_rng.*) [ "$n" = 65536 ] && [ "$vals" -gt 200 ] && st=0 ;; esac
 	result rng-read $st "rng_current=${cur:-none} bytes=$n values=$vals"
+fi
+
+# --- virtio-console: a line to hvc0 (the host finds it in its --console file)
+if grep -qx 0x0003 /sys/bus/virtio/devices/*/device 2>/dev/null; then
+	st=1
+	[ -c /dev/hvc0 ] && echo "VIREO-HVC0 marker=${marker:-none}" >/dev/hvc0 && st=0
+	result hvc-write $st "dev=$(ls /dev/hvc0 2>/dev/null || echo none)"
 fi
 
 # --- virtio-vsock: the guest connects to the host, then the host to the guest

@@ -17,7 +17,8 @@ read whole from /dev/hwrng with Linux's virtio_rng as the current source;
 on the vsock (vireo only: QEMU has no vsock without vhost here) 64 KiB
 echoed by a Unix-socket server here (`<uds>_<port>`, the guest
 connecting), then 64 KiB sent by a client here through `CONNECT <port>`
-and echoed by the guest. Passes when every check passes in the guest and
+and echoed by the guest; on the virtio-console (vireo's --console file=)
+a line through hvc0. Passes when every check passes in the guest and
 here: the disk file holds what the guest wrote, the peer got what the
 guest sent, the guest got what the peer sent, the vsock client got its
 bytes back, and vireo exits 0 (the guest powered off).
@@ -178,7 +179,7 @@ def build_kernel(distro):
     return None if p.returncode == 0 else f"{os.path.relpath(script, REPO)} failed ({p.returncode})"
 
 
-def vmm_cmd(args, kernel, initrd, disk, cmdline, uds):
+def vmm_cmd(args, kernel, initrd, disk, cmdline, uds, hvc):
     if args.qemu:
         # -arch-capabilities: this host's KVM refuses MSR 0x10a (bench/harness/vmm.py)
         return [args.qemu, "-accel", "kvm", "-M", "q35", "-cpu",
@@ -194,8 +195,8 @@ def vmm_cmd(args, kernel, initrd, disk, cmdline, uds):
     return [args.vireo, "run", "--kernel", kernel, "--initrd", initrd,
             "--cpus", str(args.cpus), "--memory", "256M", "--serial", "stdio",
             "--disk", f"path={disk}", "--net", f"tap={netns.TAP},mac={netns.GUEST_MAC}",
-            "--vsock", f"cid=3,uds={uds}", "--rng", "--transport", args.transport,
-            "--cmdline", cmdline]
+            "--vsock", f"cid=3,uds={uds}", "--rng", "--console", f"file={hvc}",
+            "--transport", args.transport, "--cmdline", cmdline]
 
 
 def run_guest(cmd, out_path, limit, on_line=None):
@@ -248,7 +249,7 @@ def first(lines, pattern):
     return None, None
 
 
-def check(args, status, lines, disk, peer_out, vsock):
+def check(args, status, lines, disk, peer_out, vsock, hvc):
     problems = []
     want_status = 0
     if status != want_status:
@@ -273,10 +274,17 @@ def check(args, status, lines, disk, peer_out, vsock):
             results[r.group(1)] = (r.group(2), r.group(3))
     names = ["blk-rw", "blk-ext2", "net-ping", "net-tcp", "rng-read"]
     if not args.qemu:
-        names += ["vsock-connect", "vsock-accept"]
-        if "19/vmw_vsock_virtio_transport" not in m.group(3).split(","):
-            problems.append(f"no 19/vmw_vsock_virtio_transport among the guest's virtio "
-                            f"devices ({m.group(3)})")
+        names += ["vsock-connect", "vsock-accept", "hvc-write"]
+        try:
+            with open(hvc, errors="replace") as f:
+                hvc_text = f.read()
+        except OSError:
+            hvc_text = ""
+        if f"VIREO-HVC0 marker={args.marker}" not in hvc_text:
+            problems.append(f"the --console file lacks the guest's hvc0 line: {hvc_text[-200:]!r}")
+        for dev in ("19/vmw_vsock_virtio_transport", "3/virtio_console"):
+            if dev not in m.group(3).split(","):
+                problems.append(f"no {dev} among the guest's virtio devices ({m.group(3)})")
     for name in names:
         verdict, detail = results.get(name, ("missing", ""))
         if verdict != "PASS":
@@ -387,7 +395,8 @@ def main():
                 return 1
             if not args.qemu:
                 vsock_echo_server(f"{uds}_{VSOCK_PORT}")
-            cmd = ns.cmd(vmm_cmd(args, kernel, initrd, disk, cmdline, uds))
+            hvc = os.path.join(tmp, "hvc0.log")
+            cmd = ns.cmd(vmm_cmd(args, kernel, initrd, disk, cmdline, uds, hvc))
             print("$", shlex.join(cmd))
             status, lines = run_guest(cmd, os.path.join(tmp, "serial.log"), args.timeout,
                                       on_line)
@@ -397,7 +406,7 @@ def main():
             if peer.poll() is None:
                 peer.kill()
             peer_out = peer.communicate()[0]
-        problems = check(args, status, lines, disk, peer_out, vsock)
+        problems = check(args, status, lines, disk, peer_out, vsock, hvc)
 
     if args.qemu and status == "internal-error" and os.path.isdir("/sys/module/kvm_pvm"):
         # QEMU has no answer to the instructions vireo's PVM compatibility
@@ -432,7 +441,7 @@ def main():
             print(text)
         return 1
     print(f"PASS: Linux's virtio drivers under {who}: blk (direct I/O, ext2), net "
-          f"(ping, TCP both ways){'' if args.qemu else ', vsock (both ways)'}")
+          f"(ping, TCP both ways), rng{'' if args.qemu else ', vsock (both ways), console'}")
     return 0
 
 
