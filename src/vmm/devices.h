@@ -80,7 +80,7 @@ struct device {
 	struct metrics_group mg[2 + VIRTIO_MAX_QUEUES];
 };
 
-#define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS + 2) /* + the vsock and the rng */
+#define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS + 3) /* + vsock, rng, balloon */
 
 struct devices {
 	unsigned nr;

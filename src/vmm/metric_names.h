@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "core/vcpu.h"
+#include "virtio/dev/balloon.h"
 #include "virtio/dev/blk.h"
 #include "virtio/dev/net.h"
 #include "virtio/dev/rng.h"
@@ -44,5 +45,6 @@ extern const struct metric_names_device metric_names_blk;
 extern const struct metric_names_device metric_names_net;
 extern const struct metric_names_device metric_names_vsock;
 extern const struct metric_names_device metric_names_rng;
+extern const struct metric_names_device metric_names_balloon;
 
 #endif
