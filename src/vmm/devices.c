@@ -431,6 +431,14 @@ int devices_update(struct devices *ds, const char *type, unsigned i, const struc
 	return errf(e, -ENOENT, "no %s%u", type, i);
 }
 
+void *devices_model(struct devices *ds, const char *type, unsigned i)
+{
+	for (unsigned k = 0; k < ds->nr; k++)
+		if (!strcmp(ds->dev[k].type->name, type) && ds->dev[k].index == i)
+			return ds->dev[k].dev;
+	return NULL;
+}
+
 void devices_destroy(struct devices *ds)
 {
 	while (ds->nr) {
