@@ -3,6 +3,7 @@
 
 usage: pvguest_run.py VIREO KERNEL [--cpus N] [--memory SIZE] [--test NAME]
                       [--initrd-bytes N] [--expect REGEX]... [--transport mmio] [--rng]
+                      [--balloon SPEC]
 
 Checks: the guest prints PVGUEST READY, its echoed cmdline matches what was
 passed (plus what vireo appends: the virtio_mmio.device= entries over
@@ -44,6 +45,7 @@ def main():
     ap.add_argument("--transport", choices=("pci", "mmio"), default="pci",
                     help="vireo's --transport; pvguest.transport follows it")
     ap.add_argument("--rng", action="store_true", help="vireo's --rng (an entropy device)")
+    ap.add_argument("--balloon", help="vireo's --balloon value (a balloon device)")
     args = ap.parse_args()
 
     cmdline = f"pvguest.run={args.test} pvguest.cpus={args.cpus} console=ttyS0 x=\"a b\""
@@ -53,6 +55,8 @@ def main():
         devices += ["--transport", "mmio"]
     if args.rng:
         devices += ["--rng"]
+    if args.balloon:
+        devices += ["--balloon", args.balloon]
     if args.extra:
         cmdline += " " + args.extra
     with tempfile.TemporaryDirectory() as tmp:

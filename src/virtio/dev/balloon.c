@@ -80,6 +80,8 @@ static void bl_pfn(struct balloon *b, uint32_t pfn, bool inflate, struct bl_run 
 		return;
 	}
 	bl_count(b, BALLOON_STAT_INFLATED, 1);
+	if (r->len && p >= r->start && p < r->start + r->len)
+		return;         /* named again: it goes with the run */
 	if (r->len && r->start + r->len == p) {
 		r->len += BALLOON_PAGE_SIZE;
 		return;

@@ -25,8 +25,10 @@
  * a chain over all of RAM costs the host a bounded amount of work. */
 #define BALLOON_MAX_PFNS_PER_REQ (64u << 10)
 /* Per wakeup (DESIGN.md §2): at most this many PFNs (or reported pages) or
- * chains, then the rest waits for the event loop's next round. */
-#define BALLOON_BUDGET_PFNS (256u << 10)
+ * chains, then the rest waits for the event loop's next round. A guest
+ * that names scattered pages costs one madvise() each: 64Ki of them is
+ * tens of milliseconds, the most one wakeup may take. */
+#define BALLOON_BUDGET_PFNS (64u << 10)
 #define BALLOON_BUDGET_REQS 128u
 
 /* Counters, for tests and metrics. Bumped on the event loop, read by anyone. */
