@@ -1,6 +1,9 @@
 /* tests_balloon.c: virtio-balloon (virtio 1.2 §5.5) under vireo.
  *
- * "balloon[,hold_ms=N]": reads the host's target (num_pages), touches that
+ * "balloon[,hold_ms=N][,follow=1]": reads the host's target (num_pages;
+ * follow=1: announces "phase=waiting" and waits up to 30 s for the host to
+ * move it, PATCH /balloon, which must also bump the configuration
+ * generation), touches that
  * much free RAM, inflates every page of it (arrays of 256 PFNs, as Linux
  * sends) and writes actual; the pages read back zero. Then deflates them,
  * writes actual 0 and touches them again (alloc_mib_s: how fast the guest
@@ -94,13 +97,13 @@ static int bal_report(struct test_ctx *c, uint64_t base, uint64_t bytes)
 
 enum test_status test_balloon(struct test_ctx *c)
 {
-	uint64_t hold_ms = 300, pages, bytes, base, t0, ns;
+	uint64_t hold_ms = 300, follow = 0, pages, bytes, base, t0, ns;
 	size_t mark = virtio_dma_mark();
 	struct bench_ram ram;
 	uint32_t *arr;
 	int fail = 0;
 
-	if (opt_u64(c, "hold_ms", &hold_ms))
+	if (opt_u64(c, "hold_ms", &hold_ms) || opt_u64(c, "follow", &follow))
 		return TEST_FAIL;
 	if (!bal_dev.type && vdev_find(VIRTIO_ID_BALLOON, 0, &bal_dev))
 		return test_fail(c, bal_dev.why, "no virtio-balloon device %s", vdev_where());
@@ -109,6 +112,20 @@ enum test_status test_balloon(struct test_ctx *c)
 		return test_fail(c, bal_dev.why ? bal_dev.why : "open-failed", "opening it");
 	arr = virtio_dma_pages(VBAL_PFNS_PER_BUF * 4);
 	pages = vballoon_target(&bal);
+	if (follow) {
+		uint32_t gen = vdev_cfg_generation(&bal_dev), first = (uint32_t)pages;
+
+		phase(c, "waiting", 0);
+		for (unsigned ms = 0; ms < 30000 && vballoon_target(&bal) == first; ms++)
+			udelay(1000);
+		pages = vballoon_target(&bal);
+		if (pages == first || vdev_cfg_generation(&bal_dev) == gen) {
+			vballoon_close(&bal);
+			virtio_dma_release(mark);
+			return test_fail(c, "no-patch", "num_pages stayed %u", first);
+		}
+		test_kv(c, "followed=%u", first);
+	}
 	bytes = pages * PAGE;
 	if (!arr || !pages || bench_ram_init(c, &ram) || !(base = (uint64_t)bench_ram_take(&ram, bytes))) {
 		vballoon_close(&bal);
