@@ -135,7 +135,11 @@ enum test_status test_balloon(struct test_ctx *c)
 	test_kv(c, "mib=%lu reporting=%d deflate_on_oom=%d", (unsigned long)(bytes >> 20),
 		bal.reporting,
 		!!(bal_dev.drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM)));
+	t0 = now_ns();
 	memset((void *)base, FILL, bytes);
+	ns = now_ns() - t0;
+	/* first touch, beside alloc_mib_s: the same pages again after deflate */
+	test_kv(c, "touch_mib_s=%lu", (unsigned long)(ns ? (bytes >> 20) * 1000000000ull / ns : 0));
 	phase(c, "touched", hold_ms);
 
 	t0 = now_ns();
