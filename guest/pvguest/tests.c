@@ -29,6 +29,8 @@ static const struct test tests[] = {
 	{ "rng", test_rng },
 	{ "bench-rng", test_bench_rng },
 	{ "hostile-rng", test_hostile_rng },
+	{ "console", test_console },
+	{ "hostile-console", test_hostile_console },
 	{ "balloon", test_balloon },
 	{ "hostile-balloon", test_hostile_balloon },
 	{ "bench-exits", test_bench_exits },

@@ -32,6 +32,9 @@ const char cli_usage[] =
 	"                       backs it with 4 KiB host pages (default on: huge\n"
 	"                       pages where the host's THP allows)\n"
 	"  --serial MODE        stdio (default), none, or file=PATH\n"
+	"  --console MODE       a virtio-console, the guest's hvc0, beside the serial\n"
+	"                       port: none (default), stdio or file=PATH; only one\n"
+	"                       of the two may be on stdio\n"
 	"  --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]\n"
 	"         [,engine=uring|sync][,queues=N]\n"
 	"                       a virtio-blk disk (repeatable, up to 8); defaults:\n"
@@ -85,24 +88,26 @@ static int cli_parse_cpus(const char *s, unsigned *out, struct errbuf *e)
 	return 0;
 }
 
-static int cli_parse_serial(const char *s, struct vm_config *cfg, struct errbuf *e)
+/* --serial's and --console's MODE, into *mode and *pathp (flag: for the message) */
+static int cli_parse_chardev(const char *flag, const char *s, enum serial_mode *mode,
+			     char **pathp, struct errbuf *e)
 {
 	char *path = NULL;
 
 	if (!strcmp(s, "stdio")) {
-		cfg->serial = SERIAL_STDIO;
+		*mode = SERIAL_STDIO;
 	} else if (!strcmp(s, "none")) {
-		cfg->serial = SERIAL_NONE;
+		*mode = SERIAL_NONE;
 	} else if (!strncmp(s, "file=", 5) && s[5]) {
 		path = strdup(s + 5);
 		if (!path)
 			return errf(e, -ENOMEM, "out of memory");
-		cfg->serial = SERIAL_FILE;
+		*mode = SERIAL_FILE;
 	} else {
-		return errf(e, -EINVAL, "--serial: '%s': expected stdio, none or file=PATH", s);
+		return errf(e, -EINVAL, "%s: '%s': expected stdio, none or file=PATH", flag, s);
 	}
-	free(cfg->serial_path);
-	cfg->serial_path = path;
+	free(*pathp);
+	*pathp = path;
 	return 0;
 }
 
@@ -284,7 +289,8 @@ static int cli_set_balloon(const char *val, struct vm_config *cfg, struct errbuf
 /* --- the flags ------------------------------------------------------------- */
 
 enum cli_run_flag {
-	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_DISK,
+	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_CONSOLE,
+	FLAG_DISK,
 	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_BALLOON, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
 	FLAG_VERSION,
 };
@@ -293,6 +299,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--kernel", FLAG_KERNEL, true }, { "--initrd", FLAG_INITRD, true },
 	{ "--cmdline", FLAG_CMDLINE, true }, { "--cpus", FLAG_CPUS, true },
 	{ "--memory", FLAG_MEMORY, true }, { "--serial", FLAG_SERIAL, true },
+	{ "--console", FLAG_CONSOLE, true },
 	{ "--disk", FLAG_DISK, CLI_VALUE | CLI_REPEATABLE },
 	{ "--net", FLAG_NET, CLI_VALUE | CLI_REPEATABLE },
 	{ "--vsock", FLAG_VSOCK, true }, { "--rng", FLAG_RNG, false },
@@ -379,7 +386,9 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 			errf_prefix(e, "--memory");
 		return ret;
 	case FLAG_SERIAL:
-		return cli_parse_serial(val, cfg, e);
+		return cli_parse_chardev("--serial", val, &cfg->serial, &cfg->serial_path, e);
+	case FLAG_CONSOLE:
+		return cli_parse_chardev("--console", val, &cfg->console, &cfg->console_path, e);
 	case FLAG_DISK:
 		return cli_add_disk(val, cfg, e);
 	case FLAG_NET:
@@ -432,6 +441,10 @@ static int cli_parse_run(int argc, char *const argv[], struct cli *cli, struct e
 		return ret;
 	if (!cli->vm.kernel || !*cli->vm.kernel)
 		return errf(e, -EINVAL, "run: --kernel is required");
+	/* one reader of stdin, one owner of the terminal's raw mode */
+	if (cli->vm.serial == SERIAL_STDIO && cli->vm.console == SERIAL_STDIO)
+		return errf(e, -EINVAL, "--console stdio: the serial port is on stdio too "
+			    "(give --serial none or --serial file=PATH)");
 	return 0;
 }
 

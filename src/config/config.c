@@ -28,6 +28,7 @@ void config_init(struct vm_config *cfg)
 	cfg->mem_size = CONFIG_DEFAULT_MEMORY;
 	cfg->mem_thp = true;
 	cfg->serial = SERIAL_STDIO;
+	cfg->console = SERIAL_NONE;
 	cfg->logger.level = CONFIG_LOG_INFO;
 }
 
@@ -37,6 +38,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->serial_path);
+	free(cfg->console_path);
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
 		free(cfg->disks[i].path);
 		free(cfg->disks[i].id);
@@ -77,6 +79,7 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 	ok &= config_dup_str(&dst->initrd);
 	ok &= config_dup_str(&dst->cmdline);
 	ok &= config_dup_str(&dst->serial_path);
+	ok &= config_dup_str(&dst->console_path);
 	for (unsigned i = 0; i < dst->nr_disks; i++) {
 		struct config_disk *d = &dst->disks[i];
 

@@ -119,6 +119,10 @@ struct vm_config {
 	bool mem_thp;                 /* ask for huge host pages */
 	enum serial_mode serial;
 	char *serial_path;            /* SERIAL_FILE */
+	/* hvc0, the virtio-console beside the UART: SERIAL_NONE (the
+	 * default) builds no device; at most one of the two on stdio */
+	enum serial_mode console;
+	char *console_path;           /* SERIAL_FILE */
 	bool debug_exit;
 	enum config_transport transport;
 	bool boot_timer;              /* Firecracker's boot timer page (--boot-timer) */

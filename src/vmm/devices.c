@@ -11,6 +11,7 @@
 #include "arch/x86/layout.h"
 #include "virtio/dev/balloon.h"
 #include "virtio/dev/blk.h"
+#include "virtio/dev/console.h"
 #include "virtio/dev/net.h"
 #include "virtio/dev/rng.h"
 #include "virtio/dev/vsock.h"
@@ -224,6 +225,67 @@ static const char *rng_type_api_id(const struct vm_config *cfg, unsigned i)
 	return NULL;
 }
 
+/* --- virtio-console -------------------------------------------------------- */
+
+static unsigned console_type_count(const struct vm_config *cfg)
+{
+	return cfg->console != SERIAL_NONE ? 1 : 0;
+}
+
+static const char *console_type_origin(const struct vm_config *cfg, unsigned i)
+{
+	(void)cfg;
+	(void)i;
+	return "--console";
+}
+
+static size_t console_type_sink(void *opaque, const uint8_t *buf, size_t len)
+{
+	return console_receive(opaque, buf, len);
+}
+
+static int console_type_create(void **dev, const struct vm_config *cfg, unsigned i,
+			       const char *name, const struct device_env *env, struct errbuf *e)
+{
+	struct console_config cc = {
+		.name = name, .out_fd = env->console->out_fd,
+		.rx_ready = chardev_resume, .rx_ready_opaque = env->console,
+	};
+	int ret;
+
+	(void)cfg;
+	(void)i;
+	ret = console_create((struct console **)dev, &cc, env->mem, env->loop, e);
+	if (ret)
+		return ret;
+	ret = chardev_attach(env->console, env->loop, console_type_sink, *dev, env->end);
+	if (ret)
+		return errf(e, ret, "%s", strerror(-ret));
+	return 0;
+}
+
+static struct virtio_dev *console_type_virtio(void *dev)
+{
+	return console_virtio(dev);
+}
+
+static void console_type_destroy(void *dev)
+{
+	console_destroy(dev);
+}
+
+static uint64_t *console_type_counters(void *dev)
+{
+	return console_counters(dev);
+}
+
+static const char *console_type_api_id(const struct vm_config *cfg, unsigned i)
+{
+	(void)cfg;
+	(void)i;
+	return NULL;
+}
+
 /* --- virtio-balloon -------------------------------------------------------- */
 
 static unsigned balloon_type_count(const struct vm_config *cfg)
@@ -324,6 +386,14 @@ static const struct device_type device_types[] = {
 		.create = rng_type_create, .virtio = rng_type_virtio, .destroy = rng_type_destroy,
 		.counters = rng_type_counters, .names = &metric_names_rng,
 		.api_id = rng_type_api_id,
+	},
+	{
+		.name = "console", .virtio_id = VIRTIO_ID_CONSOLE,
+		.count = console_type_count, .origin = console_type_origin,
+		.create = console_type_create, .virtio = console_type_virtio,
+		.destroy = console_type_destroy,
+		.counters = console_type_counters, .names = &metric_names_console,
+		.api_id = console_type_api_id,
 	},
 	{
 		.name = "balloon", .virtio_id = VIRTIO_ID_BALLOON,

@@ -8,7 +8,9 @@
 
 #include <stdint.h>
 
+#include "backend/chardev.h"
 #include "base/evloop.h"
+#include "base/exit_hook.h"
 #include "base/log.h"
 #include "base/metrics.h"
 #include "config/config.h"
@@ -31,6 +33,10 @@ struct device_env {
 	int vm_fd;
 	enum config_transport transport;
 	struct metrics *metrics;      /* where the devices' counters go; NULL: nowhere */
+	/* hvc0's host side, opened by the VM (cfg->console); the console
+	 * device attaches its input to it. end: what Ctrl-A x on it does. */
+	struct chardev *console;
+	struct exit_hook end;
 };
 
 struct virtio_dev;
@@ -80,7 +86,7 @@ struct device {
 	struct metrics_group mg[2 + VIRTIO_MAX_QUEUES];
 };
 
-#define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS + 3) /* + vsock, rng, balloon */
+#define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS + 4) /* + vsock, rng, console, balloon */
 
 struct devices {
 	unsigned nr;

@@ -238,6 +238,43 @@ const struct metric_names_device metric_names_rng = {
 	"entropy", rng_own, RNG_STAT_NR, rng_core, rng_queue,
 };
 
+/* Firecracker has no console device: no fields of its schema */
+static const struct metric_desc console_own[CONSOLE_STAT_NR] = {
+	[CONSOLE_STAT_TX_BYTES] = { "console_tx_bytes_total", NULL,
+				    "hvc0 bytes from the guest written to the host side", NULL },
+	[CONSOLE_STAT_TX_DROPPED] = { "console_tx_dropped_bytes_total", NULL,
+				      "hvc0 bytes from the guest the host side could not take",
+				      NULL },
+	[CONSOLE_STAT_RX_BYTES] = { "console_rx_bytes_total", NULL,
+				    "Host bytes put into hvc0's receive buffers", NULL },
+	[CONSOLE_STAT_MALFORMED] = { "console_malformed_chains_total", NULL,
+				     "Chains with buffers of the wrong direction, or none writable",
+				     NULL },
+};
+static const struct metric_desc console_core[VIRTIO_STAT_NR] = {
+	[VIRTIO_STAT_CONFIG_IRQS] = { "virtio_config_interrupts_total", NULL,
+				      "Configuration-change interrupts raised", NULL },
+	[VIRTIO_STAT_RESETS] = { "virtio_driver_resets_total", NULL, "Device resets by the driver",
+				 NULL },
+	[VIRTIO_STAT_NEEDS_RESET] = { "virtio_needs_reset_total", NULL,
+				      "Times the driver broke a rule and the device set "
+				      "DEVICE_NEEDS_RESET", NULL },
+	[VIRTIO_STAT_ACTIVATE_FAILS] = { "virtio_activate_failures_total", NULL,
+					 "DRIVER_OK refused (bad queue setup)", NULL },
+};
+static const struct metric_desc console_q[VIRTIO_QSTAT_NR] = QUEUE(NULL);
+
+static const struct metric_desc *console_queue(unsigned q, unsigned nq)
+{
+	(void)q;
+	(void)nq;
+	return console_q;
+}
+
+const struct metric_names_device metric_names_console = {
+	"console", console_own, CONSOLE_STAT_NR, console_core, console_queue,
+};
+
 static const struct metric_desc balloon_own[BALLOON_STAT_NR] = {
 	[BALLOON_STAT_INFLATED] = { "balloon_inflated_pages_total", NULL,
 				    "4 KiB pages the guest gave back on inflate", NULL },

@@ -10,6 +10,7 @@
 #include "core/vcpu.h"
 #include "virtio/dev/balloon.h"
 #include "virtio/dev/blk.h"
+#include "virtio/dev/console.h"
 #include "virtio/dev/net.h"
 #include "virtio/dev/rng.h"
 #include "virtio/dev/vsock.h"
@@ -45,6 +46,7 @@ extern const struct metric_names_device metric_names_blk;
 extern const struct metric_names_device metric_names_net;
 extern const struct metric_names_device metric_names_vsock;
 extern const struct metric_names_device metric_names_rng;
+extern const struct metric_names_device metric_names_console;
 extern const struct metric_names_device metric_names_balloon;
 
 #endif

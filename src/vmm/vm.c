@@ -53,6 +53,7 @@ struct vm {
 	struct metrics_group *vcpu_mg; /* nr_vcpus, registered with metrics */
 
 	struct chardev console;
+	struct chardev hvc;       /* the virtio-console's host side (cfg->console) */
 	struct serial_8250 serial;
 	struct i8042 i8042;
 	struct boot_timer boot_timer;
@@ -155,9 +156,17 @@ static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct 
 	struct exit_hook hook = vm->end;
 	int ret;
 
+	if (cfg->serial == SERIAL_STDIO && cfg->console == SERIAL_STDIO)
+		return errf(e, -EINVAL, "the serial port and the console cannot both be on stdio");
 	ret = chardev_open(&vm->console, kinds[cfg->serial], cfg->serial_path, e);
 	if (ret) {
 		errf_prefix(e, "console");
+		return ret;
+	}
+	/* hvc0's, opened here with the UART's so that one fails as early */
+	ret = chardev_open(&vm->hvc, kinds[cfg->console], cfg->console_path, e);
+	if (ret) {
+		errf_prefix(e, "--console");
 		return ret;
 	}
 	serial_init(&vm->serial, irq_line_kvm(&vm->vm_fd, SERIAL_COM1_IRQ), vm->console.out_fd);
@@ -427,7 +436,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	ret = devices_create(&vm->devices, cfg, &(struct device_env){
 		.mem = &vm->mem, .loop = vm->loop, .pci = &vm->pci, .irq = &vm->irq,
 		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport,
-		.metrics = vm->metrics }, e);
+		.metrics = vm->metrics, .console = &vm->hvc, .end = vm->end }, e);
 	if (ret)
 		goto err;
 	/* Both ways to find the CPUs: the MP table for guests without ACPI,
@@ -500,6 +509,7 @@ int vm_start(struct vm *vm)
 	else if (vm->kvm.pvm)
 		kvm_note_pvm();
 	chardev_start(&vm->console);
+	chardev_start(&vm->hvc);
 	vm->started = true;
 	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
@@ -568,6 +578,7 @@ void vm_destroy(struct vm *vm)
 	}
 	devices_destroy(&vm->devices);
 	chardev_close(&vm->console);
+	chardev_close(&vm->hvc);
 	serial_destroy(&vm->serial);
 	i8042_destroy(&vm->i8042);
 	pci_destroy(&vm->pci);

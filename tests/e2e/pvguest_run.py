@@ -3,12 +3,18 @@
 
 usage: pvguest_run.py VIREO KERNEL [--cpus N] [--memory SIZE] [--test NAME]
                       [--initrd-bytes N] [--expect REGEX]... [--transport mmio] [--rng]
+                      [--console RX_BYTES]
                       [--balloon SPEC]
 
 Checks: the guest prints PVGUEST READY, its echoed cmdline matches what was
 passed (plus what vireo appends: the virtio_mmio.device= entries over
 virtio-mmio, clearcpuid= on a PVM host), PVGUEST RESULT <test> PASS with cpus/mem_mib matching the flags, and
-vireo exits with status 1 (debug-exit value 0)."""
+vireo exits with status 1 (debug-exit value 0).
+
+--console N: a virtio-console on stdio (vireo's stdin and stdout) and the
+serial port in a file, whose lines are the ones checked; N bytes of
+CONSOLE_PATTERN go to stdin. For the `console` test, what came out of hvc0
+must be exactly what tests_console.c writes."""
 import argparse
 import os
 import random
@@ -23,6 +29,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import vmm  # noqa: E402
 
 TIMEOUT = 300  # a failure detector only: a healthy run takes well under a second
+CONSOLE_PATTERN = b"abcdefghijklmnopqrstuvwxyz0123456789"  # tests_console.c's rx_pattern
+
+
+def console_input(n):
+    return (CONSOLE_PATTERN * (n // len(CONSOLE_PATTERN) + 1))[:n]
+
+
+def console_expected(lines, indirect=True):
+    """What pvguest's console test writes to hvc0."""
+    out = b"PVGUEST-HVC0 hello\nPVGUEST-HVC0 chain a-b-c\n"
+    if indirect:
+        out += b"PVGUEST-HVC0 indirect x\n"
+    for i in range(lines):
+        out += b"PVGUEST-HVC0 %04d " % i
+        out += bytes(97 + (i + j) % 26 for j in range(48)) + b"\n"
+    return out
 
 
 def mem_mib(size):
@@ -45,6 +67,8 @@ def main():
     ap.add_argument("--transport", choices=("pci", "mmio"), default="pci",
                     help="vireo's --transport; pvguest.transport follows it")
     ap.add_argument("--rng", action="store_true", help="vireo's --rng (an entropy device)")
+    ap.add_argument("--console", type=int, default=None, metavar="RX_BYTES",
+                    help="--console stdio fed RX_BYTES of the pattern, --serial to a file")
     ap.add_argument("--balloon", help="vireo's --balloon value (a balloon device)")
     args = ap.parse_args()
 
@@ -73,15 +97,25 @@ def main():
                 f.write(data)
             cmdline += f" pvguest.initrd={len(data)}:{zlib.crc32(data):08x}"
             devices += ["--initrd", path]
+        serial_log = os.path.join(tmp, "serial.log")
+        if args.console is not None:
+            devices += ["--serial", f"file={serial_log}", "--console", "stdio"]
         cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, args.memory, args.cpus, devices)
         print("$", " ".join(cmd))
+        stdin = {"stdin": subprocess.DEVNULL}
+        if args.console is not None:
+            stdin = {"input": console_input(args.console)}
         try:
-            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=TIMEOUT)
+            p = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, **stdin)
         except subprocess.TimeoutExpired as e:
             print((e.stdout or b"").decode(errors="replace"))
             print(f"FAIL: vireo did not exit within {TIMEOUT}s")
             return 1
+        hvc = None
+        if args.console is not None:
+            hvc = p.stdout
+            with open(serial_log, "rb") as f:
+                p.stdout = f.read()
     out = p.stdout.decode(errors="replace")
     err = p.stderr.decode(errors="replace")
     print(out)
@@ -111,6 +145,15 @@ def main():
     for ex in args.expect:
         if not re.search(ex, out, re.M):
             problems.append(f"no line matching {ex!r}")
+    if hvc is not None and name == "console":
+        lines = re.search(r"\blines=(\d+)", out)
+        want_hvc = console_expected(int(lines.group(1)) if lines else 256,
+                                    re.search(r"\bindirect=1\b", out) is not None)
+        if hvc != want_hvc:
+            problems.append(f"hvc0 gave {len(hvc)} bytes, not the {len(want_hvc)} written: "
+                            f"{hvc[:120]!r}")
+        else:
+            print(f"hvc0: {len(hvc)} bytes, as written")
     for line in err.splitlines():
         if not line.startswith("vireo: "):
             problems.append(f"stray stderr line: {line!r}")

@@ -785,6 +785,52 @@ static void test_rng(void **state)
 	expect_error(ARGC(value), value, "--rng");
 }
 
+/* --console: none by default, stdio or file=PATH like --serial; on stdio
+ * only with the serial port off it; bad values and twice refused. */
+static void test_console(void **state)
+{
+	const char *none[] = { "vireo", "run", "--kernel", "k" };
+	const char *file[] = { "vireo", "run", "--kernel", "k", "--console", "file=/x/hvc.log" };
+	const char *io[] = { "vireo", "run", "--kernel", "k", "--serial", "none",
+			     "--console=stdio" };
+	const char *io_file[] = { "vireo", "run", "--kernel", "k", "--serial=file=s.log",
+				  "--console", "stdio" };
+	const char *off[] = { "vireo", "run", "--kernel", "k", "--console", "none" };
+	const char *both[] = { "vireo", "run", "--kernel", "k", "--console", "stdio" };
+	const char *both2[] = { "vireo", "run", "--kernel", "k", "--serial", "stdio",
+				"--console", "stdio" };
+	const char *twice[] = { "vireo", "run", "--kernel", "k", "--console", "none",
+				"--console", "none" };
+	const char *bad[] = { "tty", "file=", "file", "socket=/x", "" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(none), none, &cfg, &e), 0);
+	assert_int_equal(cfg.console, SERIAL_NONE);
+	assert_null(cfg.console_path);
+	assert_int_equal(parse(ARGC(file), file, &cfg, &e), 0);
+	assert_int_equal(cfg.console, SERIAL_FILE);
+	assert_string_equal(cfg.console_path, "/x/hvc.log");
+	assert_int_equal(cfg.serial, SERIAL_STDIO);
+	assert_int_equal(parse(ARGC(io), io, &cfg, &e), 0);
+	assert_int_equal(cfg.console, SERIAL_STDIO);
+	assert_int_equal(cfg.serial, SERIAL_NONE);
+	assert_int_equal(parse(ARGC(io_file), io_file, &cfg, &e), 0);
+	assert_int_equal(cfg.console, SERIAL_STDIO);
+	assert_int_equal(cfg.serial, SERIAL_FILE);
+	assert_int_equal(parse(ARGC(off), off, &cfg, &e), 0);
+	assert_int_equal(cfg.console, SERIAL_NONE);
+	expect_error(ARGC(both), both, "--console stdio: the serial port is on stdio too");
+	expect_error(ARGC(both2), both2, "--console stdio: the serial port is on stdio too");
+	expect_error(ARGC(twice), twice, "--console: given twice");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "vireo", "run", "--kernel", "k", "--console", bad[i] };
+
+		expect_error(ARGC(argv), argv, "expected stdio, none or file=PATH");
+	}
+}
+
 static void test_balloon(void **state)
 {
 	const char *argv[] = { "vireo", "run", "--kernel", "k", "--memory", "64M", "--balloon",
@@ -899,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_net_errors),
 		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_rng),
+		cmocka_unit_test(test_console),
 		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_vsock_errors),
 		cmocka_unit_test(test_too_many_nets),
