@@ -31,6 +31,8 @@ static const struct test tests[] = {
 	{ "hostile-rng", test_hostile_rng },
 	{ "console", test_console },
 	{ "hostile-console", test_hostile_console },
+	{ "balloon", test_balloon },
+	{ "hostile-balloon", test_hostile_balloon },
 	{ "bench-exits", test_bench_exits },
 	{ "bench-cpu", test_bench_cpu },
 	{ "bench-mem", test_bench_mem },

@@ -374,6 +374,36 @@ static int api_put_boot_source(struct api_call *c)
 	return api_commit(c, &next, ret);
 }
 
+/* GET /balloon: the balloon's settings, and once the VM runs, what the
+ * guest says it holds (actual_pages, actual_mib: beyond Firecracker,
+ * which has them in /balloon/statistics). */
+static int api_get_balloon(struct api_call *c)
+{
+	uint32_t actual;
+	long long pages = vmm_balloon_actual(c->r->vmm, &actual) ? -1 : (long long)actual;
+
+	if (!c->r->cfg.balloon.set)
+		return errf(&c->e, -EINVAL, "balloon: there is no balloon device");
+	return api_text(c, fc_get_balloon(&c->r->cfg, pages));
+}
+
+/* PATCH /balloon: a new target; once the VM runs, the device takes it
+ * and interrupts the driver (a configuration change). */
+static int api_patch_balloon(struct api_call *c)
+{
+	struct vm_config next;
+	int ret = api_begin(c, &next);
+
+	if (ret)
+		return ret;
+	ret = fc_patch_balloon(&next, c->req->body, c->req->body_len, &c->note, &c->e);
+	if (!ret)
+		ret = config_check_limits(&next, &c->r->limits, CONFIG_FROM_FIRECRACKER, &c->e);
+	if (!ret && vmm_state(c->r->vmm) != VMM_NOT_STARTED)
+		ret = vmm_update_device(c->r->vmm, "balloon", 0, &next, &c->e);
+	return api_commit(c, &next, ret);
+}
+
 /* Firecracker binds uds_path at PUT /vsock: a path it could never bind
  * (a file that is not a socket, a missing directory) is refused at once.
  * A socket there is left for InstanceStart, which replaces a stale one. */
@@ -458,11 +488,11 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_CONFIG("PUT", "serial", NULL, PRE, fc_put_serial, NULL),
 	ROUTE_ACTION("PUT", "vsock", NULL, PRE, api_put_vsock, "vsock"),
 	ROUTE_CONFIG("PUT", "entropy", NULL, PRE, fc_put_entropy, NULL),
-	/* resources of later issues: bodies checked, then "not supported yet" */
 	ROUTE_CONFIG("PUT", "balloon", NULL, PRE, fc_put_balloon, NULL),
-	ROUTE_CONFIG("PATCH", "balloon", NULL, API_ANY, fc_patch_balloon, NULL),
+	ROUTE_ACTION("PATCH", "balloon", NULL, API_ANY, api_patch_balloon, NULL),
+	ROUTE_ACTION("GET", "balloon", NULL, API_ANY, api_get_balloon, NULL),
+	/* resources of later issues: bodies checked, then "not supported yet" */
 	ROUTE_CONFIG("PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats, NULL),
-	ROUTE_ACTION("GET", "balloon", NULL, API_ANY, api_unsupported, NULL),
 	ROUTE_ACTION("GET", "balloon", "statistics", API_ANY, api_unsupported, NULL),
 	ROUTE_CONFIG("PUT", "mmds", NULL, API_ANY, fc_put_mmds, "mmds"),
 	ROUTE_CONFIG("PUT", "mmds", "config", PRE, fc_put_mmds_config, NULL),

@@ -50,6 +50,10 @@ const char cli_usage[] =
 	"                       host port P go to PATH_P (Firecracker's scheme)\n"
 	"  --rng                a virtio-rng entropy device: the guest's requests are\n"
 	"                       filled from the host's getrandom() (at most one)\n"
+	"  --balloon amount_mib=N[,deflate_on_oom=on][,free_page_reporting=on]\n"
+	"                       a virtio-balloon device asking the guest to give back\n"
+	"                       N MiB; free_page_reporting=on lets the guest return its\n"
+	"                       free memory with no host action (at most one)\n"
 	"  --transport pci|mmio how virtio devices reach the guest: PCI with MSI-X\n"
 	"                       (default), or virtio-mmio windows announced on the\n"
 	"                       kernel command line and in the DSDT (pci=off guests)\n"
@@ -203,6 +207,15 @@ static const struct config_key vsock_keys[] = {
 	  .required = true },
 };
 
+#define BALLOON(f) offsetof(struct config_balloon, f)
+static const struct config_key balloon_keys[] = {
+	{ .name = "amount_mib", .type = KEY_UINT, .offset = BALLOON(amount_mib), .min = 0,
+	  .max = CONFIG_BALLOON_MAX_MIB, .required = true },
+	{ .name = "deflate_on_oom", .type = KEY_BOOL, .offset = BALLOON(deflate_on_oom) },
+	{ .name = "free_page_reporting", .type = KEY_BOOL,
+	  .offset = BALLOON(free_page_reporting) },
+};
+
 #define VM(f) offsetof(struct vm_config, f)
 static const struct config_key memory_keys[] = {
 	{ .label = "size", .type = KEY_CUSTOM, .offset = VM(mem_size),
@@ -259,12 +272,26 @@ static int cli_set_vsock(const char *val, struct vm_config *cfg, struct errbuf *
 	return ret;
 }
 
+static int cli_set_balloon(const char *val, struct vm_config *cfg, struct errbuf *e)
+{
+	struct config_balloon *b = &cfg->balloon;
+	int ret;
+
+	/* a second --balloon is refused by cli_walk, as any flag given twice */
+	b->set = true;
+	snprintf(b->where, sizeof(b->where), "--balloon");
+	ret = config_apply_keys(balloon_keys, ARRAY_SIZE(balloon_keys), b, val, e);
+	if (ret)
+		errf_prefix(e, b->where);
+	return ret;
+}
+
 /* --- the flags ------------------------------------------------------------- */
 
 enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_CONSOLE,
 	FLAG_DISK,
-	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
+	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_BALLOON, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
 	FLAG_VERSION,
 };
 
@@ -276,6 +303,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--disk", FLAG_DISK, CLI_VALUE | CLI_REPEATABLE },
 	{ "--net", FLAG_NET, CLI_VALUE | CLI_REPEATABLE },
 	{ "--vsock", FLAG_VSOCK, true }, { "--rng", FLAG_RNG, false },
+	{ "--balloon", FLAG_BALLOON, true },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--pvm-compat", FLAG_PVM_COMPAT, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
@@ -372,6 +400,8 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 		cfg->rng.set = true;
 		snprintf(cfg->rng.where, sizeof(cfg->rng.where), "--rng");
 		break;
+	case FLAG_BALLOON:
+		return cli_set_balloon(val, cfg, e);
 	case FLAG_TRANSPORT:
 		if (!strcmp(val, "pci"))
 			cfg->transport = CONFIG_TRANSPORT_PCI;

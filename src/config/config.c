@@ -140,6 +140,11 @@ int config_check_limits(const struct vm_config *cfg, const struct host_limits *l
 			    cli ? "--memory" : "mem_size_mib",
 			    (unsigned long long)(cfg->mem_size >> 20),
 			    (unsigned long long)(lim->max_memory >> 20));
+	/* Firecracker refuses a target over the guest's RAM the same way */
+	if (cfg->balloon.set && (uint64_t)cfg->balloon.amount_mib > cfg->mem_size >> 20)
+		return errf(e, -EINVAL, "%s: amount_mib %u is more than the guest's %llu MiB",
+			    cli ? "--balloon" : "balloon", cfg->balloon.amount_mib,
+			    (unsigned long long)(cfg->mem_size >> 20));
 	return 0;
 }
 

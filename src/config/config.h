@@ -82,6 +82,18 @@ struct config_rng {
 	char where[CONFIG_WHERE_MAX];
 };
 
+/* The virtio-balloon device (at most one, as in Firecracker): its target
+ * and what it offers. The target moves after boot (PATCH /balloon). */
+#define CONFIG_BALLOON_MAX_MIB (1u << 20)    /* 1 TiB: num_pages must fit 32 bits */
+struct config_balloon {
+	bool set;
+	char where[CONFIG_WHERE_MAX];
+	uint32_t amount_mib;          /* the target: MiB the guest should give back */
+	bool deflate_on_oom;          /* offer VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	bool free_page_reporting;     /* offer VIRTIO_BALLOON_F_REPORTING */
+	unsigned stats_polling_interval_s; /* kept for GET; 0: no statistics */
+};
+
 /* Firecracker's logger: where vireo's own log lines go and how they look. */
 struct config_logger {
 	bool set;                     /* configured (once: by a flag, the API or the file) */
@@ -121,6 +133,7 @@ struct vm_config {
 	struct config_net nets[CONFIG_MAX_NETS];
 	struct config_vsock vsock;
 	struct config_rng rng;
+	struct config_balloon balloon;
 	struct config_logger logger;
 	struct config_metrics metrics;
 };

@@ -521,6 +521,34 @@ static json_t *fc_nets_json(const struct vm_config *cfg)
 	return a;
 }
 
+static json_t *fc_balloon_json(const struct vm_config *cfg)
+{
+	const struct config_balloon *b = &cfg->balloon;
+
+	if (!b->set)
+		return json_null();
+	return json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib", (json_int_t)b->amount_mib,
+			 "deflate_on_oom", b->deflate_on_oom, "stats_polling_interval_s",
+			 (json_int_t)b->stats_polling_interval_s, "free_page_hinting", 0,
+			 "free_page_reporting", b->free_page_reporting);
+}
+
+char *fc_get_balloon(const struct vm_config *cfg, long long actual_pages)
+{
+	json_t *o;
+
+	if (!cfg->balloon.set)
+		return NULL;
+	o = fc_balloon_json(cfg);
+	if (o && actual_pages >= 0 &&
+	    (json_object_set_new(o, "actual_pages", json_integer(actual_pages)) ||
+	     json_object_set_new(o, "actual_mib", json_integer(actual_pages >> 8)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return fc_dump(o);
+}
+
 char *fc_get_vm_config(const struct vm_config *cfg)
 {
 	const struct config_logger *lg = &cfg->logger;
@@ -538,6 +566,7 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 		json_pack("{s:I, s:s}", "guest_cid", (json_int_t)cfg->vsock.cid, "uds_path",
 			  cfg->vsock.uds_path);
 	json_t *entropy = cfg->rng.set ? json_pack("{s:n}", "rate_limiter") : json_null();
+	json_t *balloon = fc_balloon_json(cfg);
 
 	if (vsock && cfg->vsock.set && cfg->vsock.api_id &&
 	    json_object_set_new(vsock, "vsock_id", json_string(cfg->vsock.api_id))) {
@@ -545,8 +574,8 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 		vsock = NULL;
 	}
 	/* vireo has none of the rest yet: Firecracker's null for each */
-	return fc_dump(json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:o}",
-				 "balloon", "drives", fc_drives_json(cfg), "boot-source", boot,
+	return fc_dump(json_pack("{s:o, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:o}",
+				 "balloon", balloon, "drives", fc_drives_json(cfg), "boot-source", boot,
 				 "cpu-config", "logger", logger, "machine-config",
 				 fc_machine_json(cfg), "metrics", metrics, "mmds-config",
 				 "network-interfaces", fc_nets_json(cfg), "vsock", vsock,
@@ -877,6 +906,58 @@ static int fc_entropy_apply(struct vm_config *cfg, const char *id, const json_t 
 	return 0;
 }
 
+/* The balloon (PUT /balloon, the file's "balloon"): a second PUT replaces
+ * the first. Free page hinting is not there yet; a target over the guest's
+ * RAM is refused by config_check_limits, at boot or PATCH. */
+static int fc_balloon_apply(struct vm_config *cfg, const char *id, const json_t *v,
+			    const char *where, struct fc_note *note, struct errbuf *e)
+{
+	struct config_balloon *b = &cfg->balloon;
+	uint64_t mib;
+	int ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &balloon_obj, where, e);
+	if (ret)
+		return ret;
+	mib = jf_uint(v, "amount_mib", 0);
+	if (mib > CONFIG_BALLOON_MAX_MIB)
+		return jf_fail(e, -EINVAL, where, "amount_mib", "%llu is more than %u",
+			       (unsigned long long)mib, CONFIG_BALLOON_MAX_MIB);
+	if (jf_bool(v, "free_page_hinting", false))
+		return jf_fail(e, -ENOTSUP, where, "free_page_hinting", "not supported yet");
+	b->set = true;
+	snprintf(b->where, sizeof(b->where), "balloon");
+	b->amount_mib = (uint32_t)mib;
+	b->deflate_on_oom = jf_bool(v, "deflate_on_oom", false);
+	b->free_page_reporting = jf_bool(v, "free_page_reporting", false);
+	b->stats_polling_interval_s = (unsigned)jf_uint(v, "stats_polling_interval_s", 0);
+	return 0;
+}
+
+/* PATCH /balloon: a new target for the balloon there is. */
+static int fc_balloon_patch_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	uint64_t mib;
+	int ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &balloon_patch, where, e);
+	if (ret)
+		return ret;
+	if (!cfg->balloon.set)
+		return errf(e, -EINVAL, "balloon: there is no balloon device (PUT /balloon first)");
+	mib = jf_uint(v, "amount_mib", 0);
+	if (mib > CONFIG_BALLOON_MAX_MIB)
+		return jf_fail(e, -EINVAL, where, "amount_mib", "%llu is more than %u",
+			       (unsigned long long)mib, CONFIG_BALLOON_MAX_MIB);
+	cfg->balloon.amount_mib = (uint32_t)mib;
+	return 0;
+}
+
 /* --- resources vireo does not have yet -------------------------------------- */
 
 static int fc_unsupported(const json_t *v, const struct jf_object *o, const char *where,
@@ -1047,8 +1128,8 @@ FC_REQUEST(fc_put_logger, .apply = fc_logger_apply)
 FC_REQUEST(fc_put_metrics, .apply = fc_metrics_apply)
 FC_REQUEST(fc_put_serial, .apply = fc_serial_apply)
 FC_REQUEST(fc_put_vsock, .apply = fc_vsock_apply)
-FC_REQUEST(fc_put_balloon, .obj = &balloon_obj, .name = "balloon")
-FC_REQUEST(fc_patch_balloon, .obj = &balloon_patch, .name = "balloon")
+FC_REQUEST(fc_put_balloon, .apply = fc_balloon_apply)
+FC_REQUEST(fc_patch_balloon, .apply = fc_balloon_patch_apply)
 FC_REQUEST(fc_patch_balloon_stats, .obj = &balloon_stats, .name = "balloon")
 FC_REQUEST(fc_put_entropy, .apply = fc_entropy_apply)
 FC_REQUEST(fc_put_mmds, .name = "MMDS")              /* the data: any JSON at all */
@@ -1077,7 +1158,7 @@ static const struct {
 	{ "drives", { .apply = fc_drive_apply }, JF_ARRAY, REQ },
 	{ "network-interfaces", { .apply = fc_net_apply }, JF_ARRAY, 0 },
 	{ "vsock", { .apply = fc_vsock_apply }, JF_OBJECT, OPT },
-	{ "balloon", { .obj = &balloon_obj }, JF_OBJECT, OPT },
+	{ "balloon", { .apply = fc_balloon_apply }, JF_OBJECT, OPT },
 	{ "mmds-config", { .apply = fc_mmds_config_apply }, JF_OBJECT, OPT },
 	{ "entropy", { .apply = fc_entropy_apply }, JF_OBJECT, OPT },
 	{ "pmem", { .apply = fc_pmem_apply }, JF_ARRAY, 0 },

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arch/x86/layout.h"
+#include "virtio/dev/balloon.h"
 #include "virtio/dev/blk.h"
 #include "virtio/dev/console.h"
 #include "virtio/dev/net.h"
@@ -285,6 +286,72 @@ static const char *console_type_api_id(const struct vm_config *cfg, unsigned i)
 	return NULL;
 }
 
+/* --- virtio-balloon -------------------------------------------------------- */
+
+static unsigned balloon_type_count(const struct vm_config *cfg)
+{
+	return cfg->balloon.set ? 1 : 0;
+}
+
+static const char *balloon_type_origin(const struct vm_config *cfg, unsigned i)
+{
+	(void)i;
+	return cfg->balloon.where;
+}
+
+/* MiB to 4 KiB pages: amount_mib is at most CONFIG_BALLOON_MAX_MIB */
+static uint32_t balloon_type_pages(const struct vm_config *cfg)
+{
+	return cfg->balloon.amount_mib << (20 - BALLOON_PFN_SHIFT);
+}
+
+static int balloon_type_create(void **dev, const struct vm_config *cfg, unsigned i,
+			       const char *name, const struct device_env *env, struct errbuf *e)
+{
+	struct balloon_config bc = {
+		.name = name,
+		.target_pages = balloon_type_pages(cfg),
+		.deflate_on_oom = cfg->balloon.deflate_on_oom,
+		.free_page_reporting = cfg->balloon.free_page_reporting,
+	};
+
+	(void)i;
+	return balloon_create((struct balloon **)dev, &bc, env->mem, env->loop, e);
+}
+
+/* PATCH /balloon: a new target, and a config interrupt for the driver */
+static int balloon_type_update(void *dev, const struct vm_config *cfg, unsigned i,
+			       struct errbuf *e)
+{
+	(void)i;
+	(void)e;
+	balloon_set_target(dev, balloon_type_pages(cfg));
+	return 0;
+}
+
+static struct virtio_dev *balloon_type_virtio(void *dev)
+{
+	return balloon_virtio(dev);
+}
+
+static void balloon_type_destroy(void *dev)
+{
+	balloon_destroy(dev);
+}
+
+static uint64_t *balloon_type_counters(void *dev)
+{
+	return balloon_counters(dev);
+}
+
+/* Firecracker's balloon has no id: its metrics are "balloon" alone */
+static const char *balloon_type_api_id(const struct vm_config *cfg, unsigned i)
+{
+	(void)cfg;
+	(void)i;
+	return NULL;
+}
+
 /* --- the table ----------------------------------------------------------- */
 
 /* In this order on the PCI bus: the disks first, as the guests' tests
@@ -327,6 +394,14 @@ static const struct device_type device_types[] = {
 		.destroy = console_type_destroy,
 		.counters = console_type_counters, .names = &metric_names_console,
 		.api_id = console_type_api_id,
+	},
+	{
+		.name = "balloon", .virtio_id = VIRTIO_ID_BALLOON,
+		.count = balloon_type_count, .origin = balloon_type_origin,
+		.create = balloon_type_create, .virtio = balloon_type_virtio,
+		.destroy = balloon_type_destroy, .update = balloon_type_update,
+		.counters = balloon_type_counters, .names = &metric_names_balloon,
+		.api_id = balloon_type_api_id,
 	},
 };
 
@@ -424,6 +499,14 @@ int devices_update(struct devices *ds, const char *type, unsigned i, const struc
 		return d->type->update(d->dev, cfg, i, e);
 	}
 	return errf(e, -ENOENT, "no %s%u", type, i);
+}
+
+void *devices_model(struct devices *ds, const char *type, unsigned i)
+{
+	for (unsigned k = 0; k < ds->nr; k++)
+		if (!strcmp(ds->dev[k].type->name, type) && ds->dev[k].index == i)
+			return ds->dev[k].dev;
+	return NULL;
 }
 
 void devices_destroy(struct devices *ds)

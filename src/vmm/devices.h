@@ -86,7 +86,7 @@ struct device {
 	struct metrics_group mg[2 + VIRTIO_MAX_QUEUES];
 };
 
-#define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS + 3) /* + vsock, rng, console */
+#define DEVICES_MAX (CONFIG_MAX_DISKS + CONFIG_MAX_NETS + 4) /* + vsock, rng, console, balloon */
 
 struct devices {
 	unsigned nr;
@@ -107,6 +107,8 @@ int devices_create(struct devices *ds, const struct vm_config *cfg, const struct
 int devices_update(struct devices *ds, const char *type, unsigned i, const struct vm_config *cfg,
 		   struct errbuf *e) __attribute__((warn_unused_result));
 /* Counters unregistered, transports, then the devices, in reverse order. */
+/* The model (struct balloon, ...) of instance i of type, or NULL. */
+void *devices_model(struct devices *ds, const char *type, unsigned i);
 void devices_destroy(struct devices *ds);
 
 #endif

@@ -274,3 +274,35 @@ static const struct metric_desc *console_queue(unsigned q, unsigned nq)
 const struct metric_names_device metric_names_console = {
 	"console", console_own, CONSOLE_STAT_NR, console_core, console_queue,
 };
+
+static const struct metric_desc balloon_own[BALLOON_STAT_NR] = {
+	[BALLOON_STAT_INFLATED] = { "balloon_inflated_pages_total", NULL,
+				    "4 KiB pages the guest gave back on inflate", NULL },
+	[BALLOON_STAT_DEFLATED] = { "balloon_deflated_pages_total", NULL,
+				    "4 KiB pages the guest took back on deflate", NULL },
+	[BALLOON_STAT_BAD_PFNS] = { "balloon_bad_pfns_total", NULL,
+				    "PFNs outside guest RAM, skipped", NULL },
+	[BALLOON_STAT_MALFORMED] = { "balloon_malformed_requests_total", NULL,
+				     "Chains with writable arrays, odd lengths or too many PFNs",
+				     "balloon.event_fails" },
+	[BALLOON_STAT_REPORTED] = { "balloon_reported_bytes_total", NULL,
+				    "Bytes of free page reports given back to the host", NULL },
+	[BALLOON_STAT_REPORTS] = { "balloon_reports_total", NULL,
+				   "Free page reports completed", NULL },
+	[BALLOON_STAT_HOST_FAILS] = { "balloon_host_failures_total", NULL,
+				      "Pages madvise() did not give back", NULL },
+};
+static const struct metric_desc balloon_core[VIRTIO_STAT_NR] = CORE("balloon");
+static const struct metric_desc balloon_infq[VIRTIO_QSTAT_NR] = QUEUE("balloon.inflate_count");
+static const struct metric_desc balloon_defq[VIRTIO_QSTAT_NR] = QUEUE("balloon.deflate_count");
+static const struct metric_desc balloon_repq[VIRTIO_QSTAT_NR] = QUEUE(NULL);
+
+static const struct metric_desc *balloon_queue(unsigned q, unsigned nq)
+{
+	(void)nq;
+	return q == 0 ? balloon_infq : q == 1 ? balloon_defq : balloon_repq;
+}
+
+const struct metric_names_device metric_names_balloon = {
+	"balloon", balloon_own, BALLOON_STAT_NR, balloon_core, balloon_queue,
+};

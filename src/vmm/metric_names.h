@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "core/vcpu.h"
+#include "virtio/dev/balloon.h"
 #include "virtio/dev/blk.h"
 #include "virtio/dev/console.h"
 #include "virtio/dev/net.h"
@@ -46,5 +47,6 @@ extern const struct metric_names_device metric_names_net;
 extern const struct metric_names_device metric_names_vsock;
 extern const struct metric_names_device metric_names_rng;
 extern const struct metric_names_device metric_names_console;
+extern const struct metric_names_device metric_names_balloon;
 
 #endif

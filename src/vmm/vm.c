@@ -33,6 +33,7 @@
 #include "hw/pci.h"
 #include "hw/serial_8250.h"
 #include "virtio/virtio_mmio.h"
+#include "virtio/dev/balloon.h"
 #include "vmm/devices.h"
 #include "vmm/metric_names.h"
 
@@ -537,6 +538,16 @@ void vm_resume(struct vm *vm)
 int vm_ctrl_alt_del(struct vm *vm)
 {
 	return i8042_ctrl_alt_del(&vm->i8042);
+}
+
+int vm_balloon_actual(struct vm *vm, uint32_t *pages)
+{
+	struct balloon *b = devices_model(&vm->devices, "balloon", 0);
+
+	if (!b)
+		return -ENODEV;
+	*pages = balloon_actual(b);
+	return 0;
 }
 
 int vm_update_device(struct vm *vm, const char *type, unsigned i, const struct vm_config *cfg,

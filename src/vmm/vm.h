@@ -50,6 +50,9 @@ int vm_update_device(struct vm *vm, const char *type, unsigned i, const struct v
 /* Ctrl-Alt-Del pressed on the VM's keyboard (i8042). 0, or -ENOSPC when the
  * guest has not read the last keys yet. Any thread. */
 int vm_ctrl_alt_del(struct vm *vm) __attribute__((warn_unused_result));
+/* The balloon's actual (4 KiB pages, the driver's word). 0, or -ENODEV
+ * without a balloon. Any thread. */
+int vm_balloon_actual(struct vm *vm, uint32_t *pages) __attribute__((warn_unused_result));
 /* Stops what runs, then frees everything. NULL is a no-op. */
 void vm_destroy(struct vm *vm);
 

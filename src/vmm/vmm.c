@@ -288,6 +288,13 @@ int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct 
 	return ret;
 }
 
+int vmm_balloon_actual(struct vmm *v, uint32_t *pages)
+{
+	struct vm *vm = __atomic_load_n(&v->vm, __ATOMIC_ACQUIRE);
+
+	return vm ? vm_balloon_actual(vm, pages) : -ENODEV;
+}
+
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e)
 {
 	int ret = vmm_allowed(v, VMM_CTRL_ALT_DEL, e);

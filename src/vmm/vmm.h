@@ -58,6 +58,10 @@ int vmm_resume(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_resul
 int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct vm_config *cfg,
 		      struct errbuf *e) __attribute__((warn_unused_result));
 
+/* The running (or paused) VM's balloon's actual, in 4 KiB pages. 0, or
+ * -ENODEV before boot or without a balloon. */
+int vmm_balloon_actual(struct vmm *v, uint32_t *pages) __attribute__((warn_unused_result));
+
 /* VMM_CTRL_ALT_DEL: the keys pressed on the running VM's keyboard; a guest
  * that handles them reboots, which ends the VM. */
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));

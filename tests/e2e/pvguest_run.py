@@ -4,6 +4,7 @@
 usage: pvguest_run.py VIREO KERNEL [--cpus N] [--memory SIZE] [--test NAME]
                       [--initrd-bytes N] [--expect REGEX]... [--transport mmio] [--rng]
                       [--console RX_BYTES]
+                      [--balloon SPEC]
 
 Checks: the guest prints PVGUEST READY, its echoed cmdline matches what was
 passed (plus what vireo appends: the virtio_mmio.device= entries over
@@ -68,6 +69,7 @@ def main():
     ap.add_argument("--rng", action="store_true", help="vireo's --rng (an entropy device)")
     ap.add_argument("--console", type=int, default=None, metavar="RX_BYTES",
                     help="--console stdio fed RX_BYTES of the pattern, --serial to a file")
+    ap.add_argument("--balloon", help="vireo's --balloon value (a balloon device)")
     args = ap.parse_args()
 
     cmdline = f"pvguest.run={args.test} pvguest.cpus={args.cpus} console=ttyS0 x=\"a b\""
@@ -77,6 +79,8 @@ def main():
         devices += ["--transport", "mmio"]
     if args.rng:
         devices += ["--rng"]
+    if args.balloon:
+        devices += ["--balloon", args.balloon]
     if args.extra:
         cmdline += " " + args.extra
     with tempfile.TemporaryDirectory() as tmp:

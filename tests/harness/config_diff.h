@@ -51,6 +51,12 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 		return "vsock";
 	if (a->rng.set != b->rng.set)
 		return "entropy";
+	if (a->balloon.set != b->balloon.set || (a->balloon.set &&
+	    (a->balloon.amount_mib != b->balloon.amount_mib ||
+	     a->balloon.deflate_on_oom != b->balloon.deflate_on_oom ||
+	     a->balloon.free_page_reporting != b->balloon.free_page_reporting ||
+	     a->balloon.stats_polling_interval_s != b->balloon.stats_polling_interval_s)))
+		return "balloon";
 	if (a->logger.set != b->logger.set || !config_same_str(a->logger.path, b->logger.path) ||
 	    a->logger.level != b->logger.level || a->logger.show_level != b->logger.show_level ||
 	    a->logger.show_origin != b->logger.show_origin ||

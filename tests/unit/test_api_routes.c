@@ -159,9 +159,12 @@ static void test_vm_config_round_trip(void **state)
 	assert_int_equal(fc_put_metrics(&f->r.cfg, METRICS, strlen(METRICS), &note, &e), 0);
 
 	expect(f, "PUT", "/entropy", "{\"rate_limiter\": {}}", 204, NULL);
+	expect(f, "PUT", "/balloon", "{\"amount_mib\": 8, \"deflate_on_oom\": true, "
+	       "\"free_page_reporting\": true}", 204, NULL);
 	assert_int_equal(call(f, "GET", "/vm/config", NULL, &out), 200);
+	assert_non_null(strstr(out, "\"balloon\":{\"amount_mib\":8,\"deflate_on_oom\":true,"));
 	assert_non_null(strstr(out, "\"entropy\":{\"rate_limiter\":null}"));
-	for (const char *k = "balloon\0cpu-config\0mmds-config\0"; *k;
+	for (const char *k = "cpu-config\0mmds-config\0"; *k;
 	     k += strlen(k) + 1) {
 		char want[64];
 
@@ -199,6 +202,31 @@ static void test_put_vsock(void **state)
 	assert_string_equal(f->r.cfg.vsock.uds_path, "v.sock");
 }
 
+/* PUT, PATCH and GET /balloon before boot: the target moves in the
+ * configuration (no actual yet: no driver), and over the guest's RAM it
+ * is refused with the configuration left as it was. */
+static void test_balloon(void **state)
+{
+	struct fixture *f = *state;
+	char *out = NULL;
+
+	expect(f, "PUT", "/balloon", "{\"amount_mib\": 16, \"deflate_on_oom\": true, "
+	       "\"stats_polling_interval_s\": 1, \"free_page_reporting\": true}", 204, NULL);
+	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 32}", 204, NULL);
+	assert_int_equal(f->r.cfg.balloon.amount_mib, 32);
+	assert_int_equal(call(f, "GET", "/balloon", NULL, &out), 200);
+	assert_string_equal(out, "{\"amount_mib\":32,\"deflate_on_oom\":true,"
+			    "\"stats_polling_interval_s\":1,\"free_page_hinting\":false,"
+			    "\"free_page_reporting\":true}");
+	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1048576}", 400,
+	       "amount_mib 1048576 is more than the guest's");
+	assert_int_equal(f->r.cfg.balloon.amount_mib, 32);
+	expect(f, "PATCH", "/balloon", "{\"amount_mib\": \"1\"}", 400,
+	       "amount_mib: expected an integer");
+	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true}", 400,
+	       "deflate_on_oom: unknown field");
+}
+
 /* What only a booted VM may do is refused before boot, with Firecracker's
  * words, and what later issues build says so. */
 static void test_phase_and_not_yet(void **state)
@@ -213,11 +241,12 @@ static void test_phase_and_not_yet(void **state)
 	       400, "not supported before starting the microVM");
 	expect(f, "PUT", "/snapshot/create", "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\"}",
 	       400, "not supported before starting the microVM");
-	expect(f, "PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false}", 400,
-	       "not supported yet");
+	expect(f, "PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false, "
+	       "\"free_page_hinting\": true}", 400, "free_page_hinting: not supported yet");
+	expect(f, "GET", "/balloon", NULL, 400, "there is no balloon device");
 	expect(f, "PUT", "/entropy", "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
 	       "\"refill_time\": 100}}}", 400, "rate limiting is not supported yet");
-	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1}", 400, "not supported yet");
+	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1}", 400, "there is no balloon device");
 	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 400,
 	       "not supported yet");
 	expect(f, "PUT", "/mmds", "{}", 400, "not supported yet");
@@ -233,7 +262,7 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "PUT", "/serial", "{\"serial_out_path\": \"/tmp/s\"}", 204, NULL);
 	/* the GETs and PATCHes of those resources say the same */
 	static const char *const not_yet[][2] = {
-		{ "GET", "/balloon" }, { "GET", "/balloon/statistics" }, { "GET", "/mmds" },
+		{ "GET", "/balloon/statistics" }, { "GET", "/mmds" },
 		{ "PATCH", "/mmds" }, { "GET", "/hotplug/memory" }, { "PATCH", "/hotplug/memory" },
 	};
 	for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++)
@@ -368,6 +397,7 @@ int main(void)
 		T(test_pre_boot_resources),
 		T(test_vm_config_round_trip),
 		T(test_put_vsock),
+		T(test_balloon),
 		T(test_phase_and_not_yet),
 		T(test_bad_paths_and_bodies),
 		T(test_logger_and_metrics),

@@ -831,6 +831,51 @@ static void test_console(void **state)
 	}
 }
 
+static void test_balloon(void **state)
+{
+	const char *argv[] = { "vireo", "run", "--kernel", "k", "--memory", "64M", "--balloon",
+			       "amount_mib=64,deflate_on_oom=on,free_page_reporting=on" };
+	const char *plain[] = { "vireo", "run", "--kernel", "k", "--balloon=amount_mib=0" };
+	static const struct { const char *val, *needle; } bad[] = {
+		{ "", "--balloon: '' is not key=value" },
+		{ "deflate_on_oom=on", "--balloon: amount_mib is required" },
+		{ "amount_mib=-1", "--balloon: amount_mib=-1: expected 0 to 1048576" },
+		{ "amount_mib=1048577", "--balloon: amount_mib=1048577: expected 0 to 1048576" },
+		{ "amount_mib=1x", "--balloon: amount_mib=1x" },
+		{ "amount_mib=1,deflate_on_oom=maybe", "--balloon: deflate_on_oom" },
+		{ "amount_mib=1,free_page_hinting=on", "--balloon: unknown key 'free_page_hinting'" },
+		{ "amount_mib=1,amount_mib=2", "--balloon: amount_mib" },
+	};
+	const char *twice[] = { "vireo", "run", "--kernel", "k", "--balloon", "amount_mib=1",
+				"--balloon", "amount_mib=2" };
+	struct host_limits lim = { .max_cpus = 4, .max_memory = 1ull << 40 };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(argv), argv, &cfg, &e), 0);
+	assert_true(cfg.balloon.set);
+	assert_int_equal(cfg.balloon.amount_mib, 64);
+	assert_true(cfg.balloon.deflate_on_oom);
+	assert_true(cfg.balloon.free_page_reporting);
+	assert_string_equal(cfg.balloon.where, "--balloon");
+	/* the whole of RAM may be asked for, not a MiB more */
+	assert_int_equal(config_check_limits(&cfg, &lim, CONFIG_FROM_CLI, &e), 0);
+	cfg.balloon.amount_mib = 65;
+	assert_int_equal(config_check_limits(&cfg, &lim, CONFIG_FROM_CLI, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "--balloon: amount_mib 65 is more than the guest's 64 MiB"));
+	assert_int_equal(parse(ARGC(plain), plain, &cfg, &e), 0);
+	assert_int_equal(cfg.balloon.amount_mib, 0);
+	assert_false(cfg.balloon.deflate_on_oom);
+	assert_false(cfg.balloon.free_page_reporting);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *bv[] = { "vireo", "run", "--kernel", "k", "--balloon", bad[i].val };
+
+		expect_error(ARGC(bv), bv, bad[i].needle);
+	}
+	expect_error(ARGC(twice), twice, "--balloon: given twice");
+}
+
 /* The key-table parser alone, on a struct of its own. */
 struct kt {
 	char *s;
@@ -901,6 +946,7 @@ int main(void)
 		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_rng),
 		cmocka_unit_test(test_console),
+		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_vsock_errors),
 		cmocka_unit_test(test_too_many_nets),
 		cmocka_unit_test(test_keys_table),

@@ -351,10 +351,13 @@ static const struct bad bad_inputs[] = {
 	{ R_BALLOON, NULL, "{'amount_mib':-1,'deflate_on_oom':true}", 0, E, "amount_mib: -1 is negative" },
 	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'stats_polling_interval_s':65536}", 0, E, "stats_polling_interval_s: 65536 is out of range" },
 	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'target':1}", 0, E, "target: unknown field" },
-	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true}", 0, NS, "balloon: not supported yet" },
+	{ R_BALLOON, NULL, "{'amount_mib':1048577,'deflate_on_oom':true}", 0, E, "amount_mib: 1048577 is more than 1048576" },
+	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'free_page_hinting':true}", 0, NS, "free_page_hinting: not supported yet" },
+	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':'yes'}", 0, E, "deflate_on_oom: expected true or false" },
+	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'free_page_reporting':1}", 0, E, "free_page_reporting: expected true or false" },
 	{ R_BALLOON_PATCH, NULL, "{}", 0, E, "amount_mib: missing (required)" },
 	{ R_BALLOON_PATCH, NULL, "{'amount_mib':1,'deflate_on_oom':true}", 0, E, "deflate_on_oom: unknown field" },
-	{ R_BALLOON_PATCH, NULL, "{'amount_mib':1}", 0, NS, "balloon: not supported yet" },
+	{ R_BALLOON_PATCH, NULL, "{'amount_mib':1}", 0, E, "balloon: there is no balloon device" },
 	{ R_BALLOON_STATS, NULL, "{}", 0, E, "stats_polling_interval_s: missing (required)" },
 	{ R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':'x'}", 0, E, "stats_polling_interval_s: expected an integer" },
 	{ R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':1}", 0, NS, "balloon: not supported yet" },
@@ -420,7 +423,8 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':3,'uds_path':''}}", 0, E, "vsock.uds_path: must not be empty" },
 	{ R_FILE, NULL, "{" FB ",'vsock':[]}", 0, E, "vsock: expected an object, got an array" },
 	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':1,'uds_path':'/v'}}", 0, E, "vsock.guest_cid: 1 is out of range" },
-	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1,'deflate_on_oom':false}}", 0, NS, "balloon: not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1,'deflate_on_oom':false,'free_page_hinting':true}}", 0, NS, "balloon.free_page_hinting: not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1}}", 0, E, "balloon.deflate_on_oom: missing (required)" },
 	{ R_FILE, NULL, "{" FB ",'entropy':{'rate_limiter':{'bandwidth':{'size':10,'refill_time':10}}}}", 0, NS, "entropy.rate_limiter: rate limiting is not supported yet" },
 	{ R_FILE, NULL, "{" FB ",'entropy':{'foo':1}}", 0, E, "entropy.foo: unknown field (expected one of: rate_limiter)" },
 	{ R_FILE, NULL, "{" FB ",'entropy':[]}", 0, E, "entropy: expected an object, got an array" },
@@ -832,6 +836,54 @@ static void test_entropy(void **state)
 	config_free(&cfg);
 }
 
+/* PUT /balloon and the file's key: every field kept, a second PUT replaces
+ * the first, PATCH moves only the target; GET /vm/config reads back. */
+static void test_balloon(void **state)
+{
+	struct vm_config cfg, back;
+	struct fc_note note;
+	struct errbuf e;
+	char *dump;
+
+	(void)state;
+	fc_config_init(&cfg);
+	assert_null(fc_get_balloon(&cfg, -1));
+	ok(&cfg, R_BALLOON, NULL, "{'amount_mib':64,'deflate_on_oom':true,"
+	   "'stats_polling_interval_s':5,'free_page_hinting':false,'free_page_reporting':true}");
+	assert_true(cfg.balloon.set);
+	assert_int_equal(cfg.balloon.amount_mib, 64);
+	assert_true(cfg.balloon.deflate_on_oom);
+	assert_true(cfg.balloon.free_page_reporting);
+	assert_int_equal(cfg.balloon.stats_polling_interval_s, 5);
+	ok(&cfg, R_BALLOON, NULL, "{'amount_mib':0,'deflate_on_oom':false}");
+	assert_int_equal(cfg.balloon.amount_mib, 0);
+	assert_false(cfg.balloon.deflate_on_oom);
+	assert_false(cfg.balloon.free_page_reporting);
+	assert_int_equal(cfg.balloon.stats_polling_interval_s, 0);
+	ok(&cfg, R_BALLOON_PATCH, NULL, "{'amount_mib':1048576}");
+	assert_int_equal(cfg.balloon.amount_mib, 1048576);
+	dump = fc_get_balloon(&cfg, 512);
+	assert_string_equal(dump, "{\"amount_mib\":1048576,\"deflate_on_oom\":false,"
+			    "\"stats_polling_interval_s\":0,\"free_page_hinting\":false,"
+			    "\"free_page_reporting\":false,\"actual_pages\":512,\"actual_mib\":2}");
+	free(dump);
+	config_free(&cfg);
+
+	fc_config_init(&cfg);
+	ok(&cfg, R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':16,'deflate_on_oom':true,"
+	   "'free_page_reporting':true}}");
+	assert_true(cfg.balloon.set);
+	assert_string_equal(cfg.balloon.where, "balloon");
+	dump = fc_get_vm_config(&cfg);
+	assert_non_null(strstr(dump, "\"balloon\":{\"amount_mib\":16,"));
+	fc_config_init(&back);
+	assert_int_equal(fc_config_file(&back, dump, strlen(dump), &note, &e), 0);
+	assert_null(config_diff(&cfg, &back));
+	free(dump);
+	config_free(&back);
+	config_free(&cfg);
+}
+
 /* Valid bodies of resources vireo lacks: -ENOTSUP, and the deprecation
  * notes Firecracker would give. */
 static void test_unsupported_notes(void **state)
@@ -978,6 +1030,7 @@ int main(void)
 		cmocka_unit_test(test_logger_metrics_serial),
 		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_entropy),
+		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_unsupported_notes),
 		cmocka_unit_test(test_file_firecracker),
 		cmocka_unit_test(test_file_kata),

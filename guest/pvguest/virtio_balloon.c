@@ -1,0 +1,80 @@
+/* virtio_balloon.c: the virtio-balloon driver of virtio_balloon.h. A
+ * completion is matched by its cookie (the driver's own), never by the
+ * device's words. */
+#include "virtio_balloon.h"
+#include "virtio_dma.h"
+#include "lib.h"
+
+int vballoon_open(struct vballoon *b, struct vdev *d, uint64_t wanted)
+{
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->dev = d;
+	if (!d->probed && (ret = vdev_probe(d)))
+		return ret;
+	if ((ret = vdev_negotiate(d, wanted, 0)))
+		return ret;
+	b->reporting = !!(d->drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING));
+	for (unsigned q = 0; q < 2u + b->reporting; q++) {
+		ret = vdev_queue_setup(d, (uint16_t)q, &b->q[q], VBAL_QSIZE, 0);
+		if (ret < 0)
+			goto err;
+	}
+	if ((ret = vdev_driver_ok(d)))
+		goto err;
+	return 0;
+err:
+	vdev_fail(d);
+	return ret;
+}
+
+int vballoon_close(struct vballoon *b)
+{
+	return vdev_reset(b->dev, VBAL_TIMEOUT_US);
+}
+
+long vballoon_request(struct vballoon *b, unsigned q, const struct vring_seg *segs, unsigned n,
+		      uint64_t timeout_us)
+{
+	static char mine;
+	void *cookie = 0;
+	uint32_t len = 0;
+	int head, got;
+
+	if (q > 2)
+		return -EINVAL;
+	head = vring_add(&b->q[q], segs, n, 0, &mine);
+	if (head < 0)
+		return head;
+	vring_kick(&b->q[q]);
+	got = vring_wait_used(&b->q[q], timeout_us, &len, &cookie);
+	if (got < 0)
+		return got;
+	if (got != head || cookie != &mine)
+		return -EIO;
+	return len;
+}
+
+long vballoon_pfns(struct vballoon *b, unsigned q, const uint32_t *pfns, unsigned n)
+{
+	struct vring_seg s = { virtio_dma_pa(pfns), 4 * n, 0 };
+
+	return vballoon_request(b, q, &s, 1, VBAL_TIMEOUT_US);
+}
+
+/* virtio 1.2 §5.5.4: le32 num_pages at 0, le32 actual at 4 */
+uint32_t vballoon_target(const struct vballoon *b)
+{
+	return vdev_cfg_read32(b->dev, 0);
+}
+
+uint32_t vballoon_actual(const struct vballoon *b)
+{
+	return vdev_cfg_read32(b->dev, 4);
+}
+
+void vballoon_set_actual(const struct vballoon *b, uint32_t pages)
+{
+	b->dev->ops->cfg_write(b->dev, 4, 4, pages);
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""virtio-balloon end to end: memory flows back to the host. Boots pvguest's
+`balloon` test under `vireo run --balloon amount_mib=N,...` and reads
+vireo's resident set (VmRSS of /proc/PID/status) at each phase the guest
+announces ("PVGUEST INFO balloon phase=..."; the guest then waits so that
+the reading is of that phase):
+
+- touched: the guest wrote all N MiB;
+- inflated: it gave every page back (inflateq): RSS must have fallen by
+  at least 90% of N MiB;
+- deflated: it took them back and wrote them again: RSS rose again;
+- reported (free_page_reporting=on): it reported them free, with no host
+  action: RSS fell by at least 90% of N MiB again.
+
+With --api the VM is built through Firecracker's API (PUT /boot-source,
+/machine-config, /balloon with amount_mib 0, InstanceStart; --enable-pci
+for pci); once the guest waits, PATCH /balloon gives the target, which
+the guest must see change (a configuration change), and GET /balloon
+must say actual_pages once it has inflated. The VM ends with the guest's
+reset (status 0).
+
+Prints one line of figures (MiB returned, the guest's inflate and report
+times, its write speed after deflate). Checks the RESULT line PASS and
+vireo's status (1, debug-exit 0; 0 with --api).
+
+usage: balloon_run.py VIREO PVGUEST_ELF [--mib N] [--memory SIZE]
+                      [--transport pci|mmio] [--no-reporting] [--api]"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import fcapi, vmm  # noqa: E402
+
+TIMEOUT = 120
+PHASES = ["touched", "inflated", "deflated", "reported"]
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def run_cli(args, cmdline, devices, rss, out):
+    """vireo run with --balloon; its status."""
+    cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, args.memory, 1, devices)
+    print("$", " ".join(cmd))
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        for raw in p.stdout:
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            out.append(line)
+            m = re.match(r"PVGUEST INFO balloon phase=(\w+)", line)
+            if m:
+                rss[m.group(1)] = rss_kib(p.pid) >> 10
+        p.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        out.append(f"FAIL: vireo did not exit within {TIMEOUT}s")
+    err = p.stderr.read().decode(errors="replace")
+    if err:
+        out.append("stderr: " + err)
+    return p.returncode
+
+
+def run_api(args, cmdline, rss, out, problems):
+    """The same through Firecracker's API, the target given by PATCH; the status."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "fc.sock")
+        vm = fcapi.Instance(args.vireo, ["--api-sock", sock] +
+                            (["--enable-pci"] if args.transport == "pci" else []), sock,
+                            boot_timeout=TIMEOUT)
+        if not vm.ok:
+            problems.append("the API socket never answered")
+        else:
+            balloon = {"amount_mib": 0, "deflate_on_oom": True,
+                       "free_page_reporting": not args.no_reporting}
+            for path, body in (
+                    ("/boot-source", {"kernel_image_path": args.kernel,
+                                      "boot_args": "console=ttyS0 " + cmdline}),
+                    ("/machine-config", {"vcpu_count": 1,
+                                         "mem_size_mib": int(args.memory.rstrip("M"))}),
+                    ("/balloon", balloon),
+                    ("/actions", {"action_type": "InstanceStart"})):
+                status, text, _ = vm.api.put(path, body)
+                if status != 204:
+                    problems.append(f"PUT {path}: {status} {text}")
+            if not vm.wait_output("PVGUEST INFO balloon phase=waiting"):
+                problems.append("the guest never waited for the target")
+            else:
+                status, text, _ = vm.api.patch("/balloon", {"amount_mib": args.mib})
+                if status != 204:
+                    problems.append(f"PATCH /balloon: {status} {text}")
+                for ph in PHASES[:3 if args.no_reporting else 4]:
+                    if not vm.wait_output(f"PVGUEST INFO balloon phase={ph}"):
+                        break
+                    rss[ph] = rss_kib(vm.proc.pid) >> 10
+                    if ph == "inflated":
+                        status, got, _ = vm.api.get("/balloon")
+                        got = got if status == 200 and isinstance(got, dict) else {}
+                        if got.get("amount_mib") != args.mib or \
+                                got.get("actual_pages") != args.mib * 256:
+                            problems.append(f"GET /balloon after the inflate: {status} {got}")
+                        else:
+                            out.append("GET /balloon: " + json.dumps(got))
+        status, text, etext = vm.finish(TIMEOUT)
+        out.extend(text.splitlines())
+        if etext:
+            out.append("stderr: " + etext)
+        return status
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("vireo")
+    ap.add_argument("kernel")
+    ap.add_argument("--mib", type=int, default=256)
+    ap.add_argument("--memory", default="512M")
+    ap.add_argument("--transport", choices=("pci", "mmio"), default="pci")
+    ap.add_argument("--no-reporting", action="store_true")
+    ap.add_argument("--api", action="store_true")
+    args = ap.parse_args()
+
+    spec = f"amount_mib={args.mib},deflate_on_oom=on"
+    if not args.no_reporting:
+        spec += ",free_page_reporting=on"
+    cmdline = "pvguest.run=balloon,hold_ms=400"
+    devices = ["--balloon", spec]
+    if args.transport == "mmio":
+        cmdline += " pvguest.transport=mmio"
+        devices += ["--transport", "mmio"]
+    rss, out, problems = {}, [], []
+    t0 = time.monotonic()
+    if args.api:
+        status = run_api(args, cmdline.replace("balloon,", "balloon,follow=1,"), rss, out,
+                         problems)
+    else:
+        status = run_cli(args, cmdline, devices, rss, out)
+    print("\n".join(out))
+    print(f"RSS MiB by phase ({time.monotonic() - t0:.1f} s):", rss)
+
+    want_status = 0 if args.api else 1
+    if status != want_status:
+        problems.append(f"exit status {status}, expected {want_status}")
+    res = re.search(r"^PVGUEST RESULT balloon PASS .*$", "\n".join(out), re.M)
+    if not res:
+        problems.append("no PASS RESULT line")
+    want = PHASES[:3 if args.no_reporting else 4]
+    missing = [k for k in want if k not in rss]
+    if missing:
+        problems.append(f"phases never announced: {missing}")
+    else:
+        need = args.mib * 0.9
+        inflated = rss["touched"] - rss["inflated"]
+        if inflated < need:
+            problems.append(f"inflate gave back {inflated} MiB, wanted {need:.0f}")
+        if rss["deflated"] - rss["inflated"] < need:
+            problems.append(f"deflate and touch: RSS {rss['inflated']} -> {rss['deflated']} MiB")
+        line = f"balloon: {args.mib} MiB target, inflate returned {inflated} MiB"
+        if not args.no_reporting:
+            reported = rss["deflated"] - rss["reported"]
+            if reported < need:
+                problems.append(f"free page reporting gave back {reported} MiB, wanted {need:.0f}")
+            line += f", free page reporting returned {reported} MiB"
+        if res:
+            line += "; guest: " + res.group(0).split(" PASS ", 1)[1]
+        print(line)
+    for pr in problems:
+        print("FAIL:", pr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+/* libFuzzer target: the virtio-balloon device as a hostile guest drives it.
+ * The input is laid into guest memory as the three queues' descriptor
+ * tables, rings, PFN arrays and reported ranges (avail indexes included),
+ * picks the features, the kicks on each queue and config-space writes.
+ * Afterwards the device must not have crashed, hung, or touched memory
+ * outside guest RAM (ASan; guest RAM is an anonymous mapping, so every
+ * MADV_DONTNEED is real), no chain may have acted on more PFNs than the
+ * per-request cap, and a reset must leave it serving. Built with
+ * -DFUZZ_GEN_SEEDS it writes a few well-formed rings as seeds. */
+#include <errno.h>
+#include <linux/virtio_balloon.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "fake_dev.h"
+#include "fake_mem.h"
+#include "virtio/dev/balloon.h"
+
+#define FZ_MEM (1u << 20)
+#define FZ_QSIZE 16
+#define FZ_RING(q) (0x1000ull + 0x2000ull * (q))
+#define FZ_KICKS 4
+#define FZ_HDR 16
+
+#ifndef FUZZ_GEN_SEEDS
+struct fz {
+	uint8_t *ram;
+	struct gmem mem;
+	struct evloop loop;
+	struct balloon *b;
+	struct virtio_dev *d;
+	struct fake_dev dev;
+};
+
+static struct fz z;
+
+static void fz_cleanup(void)
+{
+	balloon_destroy(z.b);
+}
+
+static struct fz *fz_get(void)
+{
+	static int ready;
+	struct balloon_config c = { .name = "balloon0", .target_pages = 16,
+				    .deflate_on_oom = true, .free_page_reporting = true };
+	struct errbuf e;
+
+	if (ready)
+		return &z;
+	z.ram = mmap(NULL, FZ_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (z.ram == MAP_FAILED || evloop_init(&z.loop))
+		abort();
+	fake_gmem_init(&z.mem, z.ram, FZ_MEM);
+	if (balloon_create(&z.b, &c, &z.mem, &z.loop, &e))
+		abort();
+	z.d = balloon_virtio(z.b);
+	fake_dev_attach(&z.dev, z.d, &z.loop);
+	atexit(fz_cleanup);
+	ready = 1;
+	return &z;
+}
+
+static void fz_start(struct fz *f, uint64_t features)
+{
+	(void)fake_dev_negotiate(&f->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | features);
+	for (unsigned q = 0; q < 3; q++) {
+		struct vq *vq = &f->d->vq[q];
+
+		vq->size = FZ_QSIZE;
+		vq->desc_gpa = FZ_RING(q);
+		vq->avail_gpa = FZ_RING(q) + 16 * FZ_QSIZE;
+		vq->used_gpa = FZ_RING(q) + 0x1000;
+		fake_dev_enable_queue(&f->dev, q);
+	}
+	(void)fake_dev_driver_ok(&f->dev);
+}
+
+static uint64_t fz_acted(const uint64_t *st)
+{
+	return st[BALLOON_STAT_INFLATED] + st[BALLOON_STAT_DEFLATED] + st[BALLOON_STAT_BAD_PFNS];
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz *f = fz_get();
+	uint64_t *st = balloon_counters(f->b);
+	uint64_t acted0 = fz_acted(st);
+	struct vring_used *used[3];
+
+	if (size < FZ_HDR)
+		return 0;
+	memset(f->ram, 0, FZ_MEM);
+	for (size_t i = FZ_HDR; i < size; i++)
+		f->ram[FZ_RING(0) + (i - FZ_HDR) % (FZ_MEM - FZ_RING(0))] = data[i];
+	for (unsigned q = 0; q < 3; q++) {
+		used[q] = (struct vring_used *)(f->ram + FZ_RING(q) + 0x1000);
+		memset(used[q], 0, 6 + 8 * FZ_QSIZE);
+	}
+	fz_start(f, (data[0] & 1 ? VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) : 0) |
+		    (data[0] & 2 ? VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) : 0) |
+		    (data[0] & 4 ? VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) : 0) |
+		    (data[0] & 8 ? VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) : 0));
+	/* config space: a write anywhere, of any width the transports allow */
+	{
+		static const uint32_t widths[4] = { 1, 2, 4, 8 };
+		uint8_t buf[8];
+
+		memcpy(buf, data + 8, 8);
+		f->d->ops->config_write(f->d, data[1] % 12, buf, widths[data[2] & 3]);
+		f->d->ops->config_read(f->d, data[3] % 12, buf, widths[(data[2] >> 2) & 3]);
+	}
+	for (unsigned k = 0; k < FZ_KICKS; k++) {
+		uint8_t m = data[4 + k];
+
+		for (unsigned q = 0; q < 3; q++)
+			if (m & (1u << q))
+				virtio_kick(f->d, q, 1);
+		for (int round = 0; round < 4; round++)
+			fake_dev_pump(&f->dev, 0);
+		if (m & 8)
+			balloon_set_target(f->b, m);
+	}
+	/* each chain acts on at most the cap: no more than the queue's
+	 * chains a wakeup, kicks and rescheduled rounds together */
+	if (fz_acted(st) - acted0 > (uint64_t)BALLOON_MAX_PFNS_PER_REQ * FZ_QSIZE * 2 * FZ_KICKS * 5)
+		abort();
+	/* a reset, then a well-formed inflate: served whatever came before */
+	fake_dev_write_status(&f->dev, 0);
+	memset(f->ram, 0, FZ_MEM);
+	fz_start(f, 0);
+	{
+		struct vring_desc *desc = (struct vring_desc *)(f->ram + FZ_RING(0));
+		struct vring_avail *avail = (struct vring_avail *)(f->ram + FZ_RING(0) + 16 * FZ_QSIZE);
+		uint32_t pfn = 0x80;
+		uint64_t inflated = st[BALLOON_STAT_INFLATED];
+
+		memcpy(f->ram + 0x8000, &pfn, 4);
+		f->ram[0x80000] = 1;
+		desc[0] = (struct vring_desc){ 0x8000, 4, 0, 0 };
+		avail->ring[0] = 0;
+		avail->idx = 1;
+		virtio_kick(f->d, 0, 1);
+		if (used[0]->idx != 1 || st[BALLOON_STAT_INFLATED] != inflated + 1 ||
+		    f->ram[0x80000] != 0) {
+			fprintf(stderr, "idx %u status 0x%x why %s\n", used[0]->idx, f->d->status,
+				f->d->needs_reset_why ? f->d->needs_reset_why : "-");
+			abort();
+		}
+	}
+	fake_dev_write_status(&f->dev, 0);
+	return 0;
+}
+#endif
+
+#ifdef FUZZ_GEN_SEEDS
+#include "fuzz_seeds.h"
+
+/* Seeds: an inflate of four PFNs, good and bad; a deflate chain split over
+ * two buffers; a free page report of three ranges; an indirect table. */
+int main(int argc, char **argv)
+{
+	static uint8_t img[FZ_HDR + 0xa000];
+	uint8_t *ram = img + FZ_HDR - FZ_RING(0); /* img[FZ_HDR] is guest address 0x1000 */
+	struct vring_desc *desc[3];
+	struct vring_avail *avail[3];
+	struct fuzz_part p = { img, sizeof(img) };
+	uint32_t pfns[4] = { 0x9, 0xa, 0xfffff, 0x100 };
+	int err = 0;
+
+	if (argc < 2)
+		return 1;
+	for (unsigned q = 0; q < 3; q++) {
+		desc[q] = (struct vring_desc *)(ram + FZ_RING(q));
+		avail[q] = (struct vring_avail *)(ram + FZ_RING(q) + 16 * FZ_QSIZE);
+	}
+	img[0] = 4;
+	img[4] = img[5] = 7;   /* two rounds of kicks on all three queues */
+	memcpy(ram + 0x7000, pfns, sizeof(pfns));
+	desc[0][0] = (struct vring_desc){ 0x7000, 16, 0, 0 };
+	avail[0]->ring[0] = 0;
+	avail[0]->idx = 1;
+	err |= fuzz_write_seed(argv[1], 0, &p, 1);
+	desc[1][0] = (struct vring_desc){ 0x7000, 6, VRING_DESC_F_NEXT, 1 };
+	desc[1][1] = (struct vring_desc){ 0x7006, 10, 0, 0 };
+	avail[1]->ring[0] = 0;
+	avail[1]->idx = 1;
+	err |= fuzz_write_seed(argv[1], 1, &p, 1);
+	for (unsigned i = 0; i < 3; i++)
+		desc[2][i] = (struct vring_desc){ 0x9000 + 0x1000 * i, 0x1000 - 0x100 * i,
+						  VRING_DESC_F_WRITE | (i < 2 ? VRING_DESC_F_NEXT : 0),
+						  (uint16_t)(i + 1) };
+	avail[2]->ring[0] = 0;
+	avail[2]->idx = 1;
+	err |= fuzz_write_seed(argv[1], 2, &p, 1);
+	img[0] = 5;
+	desc[0][0] = (struct vring_desc){ 0x6000, 32, VRING_DESC_F_INDIRECT, 0 };
+	desc[0][1] = (struct vring_desc){ 0, 0, 0, 0 };
+	{
+		struct vring_desc *t = (struct vring_desc *)(ram + 0x6000);
+
+		t[0] = (struct vring_desc){ 0x7000, 8, VRING_DESC_F_NEXT, 1 };
+		t[1] = (struct vring_desc){ 0x7008, 8, 0, 0 };
+	}
+	err |= fuzz_write_seed(argv[1], 3, &p, 1);
+	return err;
+}
+#endif
