@@ -27,6 +27,8 @@ logs="build/meson-logs/testlog.json build-san/meson-logs/testlog.json:san"
 # suite runs there too: the sanitizers would only slow the host side.
 meson test -C build --num-processes 2 --print-errorlogs --no-suite linux >/dev/null 2>&1 ||
 	status=1
+# UBSan only reports by default: make undefined behaviour fail the test
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 meson test -C build-san --num-processes 2 --print-errorlogs --no-suite qemu --no-suite fuzz \
 	--no-suite linux >/dev/null 2>&1 || status=1
 if [ $linux = 1 ]; then

@@ -244,8 +244,10 @@ int metrics_prometheus(struct metrics *m, char **text, size_t *len)
 	for (const struct metrics_group *g = m->head; g; g = g->next)
 		for (unsigned i = 0; i < g->n; i++, n++)
 			s[n] = (struct metrics_sample){ g, i, n };
-	/* a family's samples must be together, whichever groups they are in */
-	qsort(s, n, sizeof(*s), metrics_sample_cmp);
+	/* a family's samples must be together, whichever groups they are in
+	 * (qsort's base must not be NULL, even for none) */
+	if (n)
+		qsort(s, n, sizeof(*s), metrics_sample_cmp);
 	for (size_t k = 0; k < n; k++) {
 		const struct metric_desc *d = &s[k].g->desc[s[k].i];
 
