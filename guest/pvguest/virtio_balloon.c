@@ -37,23 +37,9 @@ int vballoon_close(struct vballoon *b)
 long vballoon_request(struct vballoon *b, unsigned q, const struct vring_seg *segs, unsigned n,
 		      uint64_t timeout_us)
 {
-	static char mine;
-	void *cookie = 0;
-	uint32_t len = 0;
-	int head, got;
-
 	if (q > 2)
 		return -EINVAL;
-	head = vring_add(&b->q[q], segs, n, 0, &mine);
-	if (head < 0)
-		return head;
-	vring_kick(&b->q[q]);
-	got = vring_wait_used(&b->q[q], timeout_us, &len, &cookie);
-	if (got < 0)
-		return got;
-	if (got != head || cookie != &mine)
-		return -EIO;
-	return len;
+	return vring_post_wait(&b->q[q], segs, n, 0, timeout_us);
 }
 
 long vballoon_pfns(struct vballoon *b, unsigned q, const uint32_t *pfns, unsigned n)

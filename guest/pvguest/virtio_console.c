@@ -39,21 +39,10 @@ int vcons_close(struct vcons *c)
 
 long vcons_tx_chain(struct vcons *c, const struct vring_seg *segs, unsigned n, int indirect)
 {
-	static char mine;
-	void *cookie = 0;
-	uint32_t len = 0;
-	int head = vring_add(&c->tx, segs, n, indirect, &mine), got;
+	long len = vring_post_wait(&c->tx, segs, n, indirect, VCONS_TIMEOUT_US);
 
-	if (head < 0)
-		return head;
-	vring_kick(&c->tx);
-	got = vring_wait_used(&c->tx, VCONS_TIMEOUT_US, &len, &cookie);
-	if (got < 0)
-		return got;
-	/* GUEST side of the contract: the used entry must be the chain we
-	 * posted (the only one in flight) */
-	if (got != head || cookie != &mine)
-		return -EIO;
+	if (len < 0)
+		return len;
 	for (unsigned i = 0; i < n; i++)
 		c->tx_bytes += segs[i].len;
 	return len;

@@ -36,21 +36,10 @@ int vrng_close(struct vrng *r)
 long vrng_request(struct vrng *r, const struct vring_seg *segs, unsigned n, int indirect,
 		  uint64_t timeout_us)
 {
-	static char mine;
-	void *cookie = 0;
-	uint32_t len = 0;
-	int head = vring_add(&r->rq, segs, n, indirect, &mine), got;
+	long len = vring_post_wait(&r->rq, segs, n, indirect, timeout_us);
 
-	if (head < 0)
-		return head;
-	vring_kick(&r->rq);
-	got = vring_wait_used(&r->rq, timeout_us, &len, &cookie);
-	if (got < 0)
-		return got;
-	/* GUEST side of the contract: the used entry must be the chain we
-	 * posted (the only one in flight) */
-	if (got != head || cookie != &mine)
-		return -EIO;
+	if (len < 0)
+		return len;
 	r->reqs++;
 	r->bytes += len;
 	return len;

@@ -272,3 +272,24 @@ void vring_raw_set_avail_idx(struct vring *vr, uint16_t idx)
 	vr->avail_idx = idx;
 	vr->avail->idx = idx;
 }
+
+long vring_post_wait(struct vring *vr, const struct vring_seg *segs, unsigned n, int indirect,
+		     uint64_t timeout_us)
+{
+	static char mine;
+	void *cookie = 0;
+	uint32_t len = 0;
+	int head = vring_add(vr, segs, n, indirect, &mine), got;
+
+	if (head < 0)
+		return head;
+	vring_kick(vr);
+	got = vring_wait_used(vr, timeout_us, &len, &cookie);
+	if (got < 0)
+		return got;
+	/* GUEST side of the contract: the used entry must be the chain we
+	 * posted (the only one in flight) */
+	if (got != head || cookie != &mine)
+		return -EIO;
+	return len;
+}

@@ -90,6 +90,11 @@ void vring_notify_as(const struct vring *vr, uint32_t value);
 int vring_get_used(struct vring *vr, uint32_t *len, void **cookie);
 /* vring_get_used, polling until timeout_us passes (TSC): -ETIMEDOUT then. */
 int vring_wait_used(struct vring *vr, uint64_t timeout_us, uint32_t *len, void **cookie);
+/* Posts one chain, kicks, and waits up to timeout_us for it to come back:
+ * the used length, or a negative errno (-EIO if the device returned another
+ * head: with one chain in flight, it must return that one). */
+long vring_post_wait(struct vring *vr, const struct vring_seg *segs, unsigned n, int indirect,
+		     uint64_t timeout_us);
 /* Completions not yet taken: used->idx - last_used as the device wrote it. */
 uint16_t vring_used_pending(const struct vring *vr);
 
