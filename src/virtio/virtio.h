@@ -122,8 +122,10 @@ void virtio_signal_used(struct virtio_dev *d, unsigned q);
 /* The driver broke a rule the device cannot recover from: set
  * DEVICE_NEEDS_RESET and raise a config interrupt (§2.1.2). The device
  * must stop using its queues until the driver resets it. Lock-free (status
- * is updated atomically), so a device may call it from queue processing
- * with its own locks held. */
+ * is updated atomically). Call it in the critical section that found the
+ * failure, with the device's lock held: the device's reset op takes that
+ * lock before the status goes back to 0, so a failure found before a reset
+ * cannot land on the device of the driver that comes after it. */
 void virtio_set_needs_reset(struct virtio_dev *d, const char *why);
 /* True from DRIVER_OK until reset, and not NEEDS_RESET. */
 bool virtio_is_live(const struct virtio_dev *d);

@@ -214,9 +214,9 @@ static void bl_run(struct balloon *b, uint32_t mask)
 	for (unsigned q = 0; q <= BALLOON_REPORTQ && !why; q++)
 		if (mask & (1u << q))
 			why = bl_drain(b, q, &reqs, &pfns);
-	pthread_mutex_unlock(&b->lock);
-	if (why)
+	if (why) /* before the unlock: see virtio_set_needs_reset */
 		virtio_set_needs_reset(&b->vdev, why);
+	pthread_mutex_unlock(&b->lock);
 }
 
 static void bl_queue_notify(struct virtio_dev *d, unsigned q)

@@ -218,9 +218,9 @@ size_t console_receive(struct console *c, const uint8_t *buf, size_t len)
 
 	pthread_mutex_lock(&c->lock);
 	n = console_rx_locked(c, buf, len, &why);
-	pthread_mutex_unlock(&c->lock);
-	if (why)
+	if (why) /* before the unlock: see virtio_set_needs_reset */
 		virtio_set_needs_reset(&c->vdev, why);
+	pthread_mutex_unlock(&c->lock);
 	return n;
 }
 
@@ -245,9 +245,9 @@ static void console_tx_run(struct console *c)
 
 	pthread_mutex_lock(&c->lock);
 	why = console_tx_drain(c);
-	pthread_mutex_unlock(&c->lock);
-	if (why)
+	if (why) /* before the unlock: see virtio_set_needs_reset */
 		virtio_set_needs_reset(&c->vdev, why);
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void console_queue_notify(struct virtio_dev *d, unsigned q)

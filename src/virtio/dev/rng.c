@@ -135,9 +135,9 @@ static void rng_run(struct rng *r)
 
 	pthread_mutex_lock(&r->lock);
 	why = rng_drain(r);
-	pthread_mutex_unlock(&r->lock);
-	if (why)
+	if (why) /* before the unlock: see virtio_set_needs_reset */
 		virtio_set_needs_reset(&r->vdev, why);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static void rng_queue_notify(struct virtio_dev *d, unsigned q)
