@@ -2,7 +2,7 @@
 # The test command (README, .ci/run): installs what is missing, builds the
 # normal and the sanitizer build, runs every test in both, and ends on a line
 # "N passed, N failed, N skipped". Exit status 0 only if nothing failed.
-#   scripts/test.sh           the default run (about 6 minutes on 2 cores)
+#   scripts/test.sh           the default run (about 7 minutes on 2 cores)
 #   scripts/test.sh --linux   that, then the Linux suite: the minimal test
 #                             kernel built (about 4 minutes, once) and booted
 #                             under vireo over both transports and under QEMU
