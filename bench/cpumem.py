@@ -482,7 +482,7 @@ def main():
         f"{cdesc} {pin_txt}")
     cpu_method = (common + " CPU kernels, each about 0.2-0.5 s on one thread: " +
                   "; ".join(f"{k}: {d}" for k, _, d in CPU_KERNELS) +
-                  f". hostbench's buffers (at most 8 MiB) are madvised MADV_HUGEPAGE; the "
+                  ". hostbench's buffers (at most 8 MiB) are madvised MADV_HUGEPAGE; the "
                   "VMs run with their default RAM (vireo and QEMU both madvise it huge).")
     mem_method = (
         common + " memcpy: one `rep movsb` (written in the kernel source, so host and guest "
