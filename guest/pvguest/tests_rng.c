@@ -302,22 +302,7 @@ static void h_fill(void)
 /* A raw chain of n descriptors at fresh ring slots, as given, published. */
 static int h_raw(const struct vring_desc *d, unsigned n, int head_override, uint16_t head)
 {
-	int idx[16];
-
-	if (n > 16)
-		return -1;
-	for (unsigned i = 0; i < n; i++)
-		if ((idx[i] = vring_raw_alloc_desc(&rng.rq)) < 0)
-			return -1;
-	for (unsigned i = 0; i < n; i++) {
-		/* next names the i-th raw slot, or is taken as given when out of them */
-		uint16_t next = d[i].next < n ? (uint16_t)idx[d[i].next] : d[i].next;
-
-		vring_raw_desc(&rng.rq, (uint16_t)idx[i], d[i].addr, d[i].len, d[i].flags, next);
-	}
-	vring_raw_publish(&rng.rq, head_override ? head : (uint16_t)idx[0], hb);
-	vring_notify(&rng.rq);
-	return 0;
+	return vring_raw_chain(&rng.rq, d, n, head_override, head, hb);
 }
 
 static int h_one(uint64_t addr, uint32_t len, uint16_t flags)

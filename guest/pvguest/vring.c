@@ -293,3 +293,23 @@ long vring_post_wait(struct vring *vr, const struct vring_seg *segs, unsigned n,
 		return -EIO;
 	return len;
 }
+
+int vring_raw_chain(struct vring *vr, const struct vring_desc *d, unsigned n, int head_override,
+		    uint16_t head, void *cookie)
+{
+	int idx[VRING_RAW_CHAIN_MAX];
+
+	if (n > VRING_RAW_CHAIN_MAX)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		if ((idx[i] = vring_raw_alloc_desc(vr)) < 0)
+			return -1;
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t next = d[i].next < n ? (uint16_t)idx[d[i].next] : d[i].next;
+
+		vring_raw_desc(vr, (uint16_t)idx[i], d[i].addr, d[i].len, d[i].flags, next);
+	}
+	vring_raw_publish(vr, head_override ? head : (uint16_t)idx[0], cookie);
+	vring_notify(vr);
+	return 0;
+}

@@ -113,5 +113,12 @@ void vring_raw_desc(struct vring *vr, uint16_t i, uint64_t addr, uint32_t len, u
  * mark it in flight so that its completion is accepted. No kick. */
 void vring_raw_publish(struct vring *vr, uint16_t head, void *cookie);
 void vring_raw_set_avail_idx(struct vring *vr, uint16_t idx);  /* and the shadow */
+/* n (at most VRING_RAW_CHAIN_MAX) descriptors as given, at fresh slots: a
+ * d[i].next below n names the slot of d[next], any other is written as is.
+ * Publishes the first slot, or head when head_override, with cookie, and
+ * kicks. 0, or -1 when n is too big or the free slots ran out. */
+#define VRING_RAW_CHAIN_MAX 16
+int vring_raw_chain(struct vring *vr, const struct vring_desc *d, unsigned n, int head_override,
+		    uint16_t head, void *cookie);
 
 #endif
