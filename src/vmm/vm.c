@@ -65,7 +65,8 @@ struct vm {
 	struct devices devices;
 
 	bool pvm_compat;          /* arch/x86/pvm_compat.h is in force */
-	struct exit_hook end;     /* the guest or a vCPU ended the VM */
+	struct exit_hook end;     /* the guest or a vCPU ended the VM: vm_on_end */
+	struct exit_hook owner_end; /* what vm_create was given, told after */
 	int stopping;             /* atomic: the vCPUs leave their run loops */
 	bool started, paused;
 };
@@ -74,6 +75,17 @@ void vm_request_stop(struct vm *vm)
 {
 	__atomic_store_n(&vm->stopping, 1, __ATOMIC_RELEASE);
 	vcpu_park_wake(&vm->vcpu_env.park);
+}
+
+/* The guest powered off or reset, or a vCPU failed: no vCPU runs on, even
+ * before the owner knows this VM (its vCPUs start inside vm_start), then
+ * the owner is told. Any thread; vcpu_park_init has run (see vm_create). */
+static void vm_on_end(void *opaque, int status)
+{
+	struct vm *vm = opaque;
+
+	vm_request_stop(vm);
+	vm->owner_end.fn(vm->owner_end.opaque, status);
 }
 
 int vm_probe_host(struct host_limits *lim, struct errbuf *e)
@@ -394,7 +406,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 		return errf(e, -ENOMEM, "out of memory");
 	vm->kvm.fd = vm->vm_fd = -1;
 	vm->loop = loop;
-	vm->end = end;
+	vm->owner_end = end;
+	vm->end = (struct exit_hook){ vm_on_end, vm };
 	vm->metrics = metrics;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
