@@ -167,8 +167,6 @@ static int run_firecracker(const struct cli_firecracker *f)
 	bool flag_logger, flag_metrics;
 	int ret;
 
-	if (!f->no_api)
-		api_server_prefetch();
 	if (vm_probe_host(&lim, &e) || vmm_create(&vmm, &e)) {
 		fail("%s", e.msg);
 		return EXIT_RUNTIME;

@@ -1,110 +1,64 @@
-/* The API's HTTP server; see server.h. libmicrohttpd's own thread reads
- * requests and writes answers; the call to the VMM goes through an eventfd
- * on its loop and comes back through a condition variable. The library is
- * loaded only when an API is served: with the TLS stack it pulls in, it
- * costs about 2 ms of dynamic loading, which `vireo run` should not pay. */
+/* The API's HTTP server; see server.h. It runs on the VMM's event loop:
+ * a non-blocking listening socket, up to API_CONNECTION_LIMIT clients,
+ * each with an input buffer that holds at most one request head and body
+ * (http.c frames them) and an output buffer for the answer. A client that
+ * stops mid-request or stops reading its answer is closed after
+ * API_CONNECTION_TIMEOUT_MS; one that is idle between requests stays until
+ * its slot is needed. No thread and no library: with libmicrohttpd and
+ * the TLS stack it needs, the API cost 3 ms of start and 3 MiB of
+ * resident memory (bench/api.py). */
 #include "api/server.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <microhttpd.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-#define API_CONNECTION_TIMEOUT_S 30 /* a client that stops mid-request */
+#include "api/http.h"
+
 #define API_CONNECTION_LIMIT 64
+#define API_CONNECTION_TIMEOUT_MS 30000  /* a request or an answer half-way */
+#define API_HEAD_MAX 16384               /* request line and headers */
+#define API_ACCEPTS_PER_WAKEUP 16        /* others get their turn */
+#define API_FIRST_BUFFER 1024
 
-/* libmicrohttpd, resolved at run time (one copy for the process) */
-static struct {
-	pthread_once_t once;
-	bool ok;
-	char why[160];
-	__typeof__(MHD_start_daemon) *start_daemon;
-	__typeof__(MHD_stop_daemon) *stop_daemon;
-	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
-	__typeof__(MHD_add_response_header) *add_response_header;
-	__typeof__(MHD_queue_response) *queue_response;
-	__typeof__(MHD_destroy_response) *destroy_response;
-} mhd = { .once = PTHREAD_ONCE_INIT };
-
-static void mhd_load(void)
-{
-	void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		snprintf(mhd.why, sizeof(mhd.why), "%s", dlerror());
-		return;
-	}
-#define MHD_SYM(field, name) \
-	if (!(*(void **)&mhd.field = dlsym(h, #name))) { \
-		snprintf(mhd.why, sizeof(mhd.why), "libmicrohttpd: no %s", #name); \
-		return; \
-	}
-	MHD_SYM(start_daemon, MHD_start_daemon)
-	MHD_SYM(stop_daemon, MHD_stop_daemon)
-	MHD_SYM(create_response_from_buffer, MHD_create_response_from_buffer)
-	MHD_SYM(add_response_header, MHD_add_response_header)
-	MHD_SYM(queue_response, MHD_queue_response)
-	MHD_SYM(destroy_response, MHD_destroy_response)
-#undef MHD_SYM
-	mhd.ok = true;
-}
-
-static void *api_prefetch_thread(void *arg)
-{
-	(void)arg;
-	pthread_once(&mhd.once, mhd_load);
-	return NULL;
-}
-
-void api_server_prefetch(void)
-{
-	pthread_t t;
-
-	/* libmicrohttpd needs GnuTLS, whose load-time init (crypto backends,
-	 * PKCS#11 modules, system policy) is half of loading both; vireo
-	 * serves plain HTTP on a Unix socket and never calls GnuTLS, so that
-	 * init is skipped. Set here, before any thread could read the
-	 * environment; a user's own setting stands. */
-	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
-
-	if (!pthread_create(&t, NULL, api_prefetch_thread, NULL))
-		pthread_detach(t);
-}
+struct api_conn {
+	struct api_server *s;
+	int fd;                 /* -1: a free slot */
+	struct ev_handler h;
+	uint32_t events;        /* what h waits for now */
+	char *in;               /* what the client sent and we did not act on */
+	size_t in_len, in_cap;
+	char *out;              /* the answer, not yet all sent */
+	size_t out_len, out_off;
+	uint64_t discard;       /* body bytes still to drop (a body over the limit) */
+	uint64_t deadline_ms;   /* 0: nothing half-way */
+	uint64_t last_use;      /* s->uses when it last came or asked: whom to evict */
+	bool continue_sent;     /* "100 Continue" for the request being read */
+	bool peer_done;         /* the client will send nothing more */
+	bool close_after;       /* close once out is sent */
+};
 
 struct api_server {
-	struct MHD_Daemon *daemon;
-	int listen_fd;
+	int listen_fd, timer_fd;
+	uint64_t timer_ms;      /* the deadline the timer is armed for; 0: none */
+	uint64_t uses;          /* clients accepted and requests served */
+	struct ev_handler listen_h, timer_h;
+	bool listen_added, timer_added;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	size_t max_payload;
 	struct evloop *loop;
 	api_handler handler;
 	void *opaque;
-	/* the call in flight, from the HTTP thread to the loop and back */
-	pthread_mutex_t lock;
-	pthread_cond_t done_cond;
-	int call_fd;                       /* eventfd on the loop */
-	struct ev_handler call_h;
-	const struct api_request *call;    /* NULL: none waiting */
-	struct api_response *answer;
-	bool done, stopping;
-};
-
-/* One connection's request body, gathered over the calls MHD makes. */
-struct api_conn {
-	char *body;
-	size_t len, cap;
-	bool too_big;
+	struct api_conn conns[API_CONNECTION_LIMIT];
 };
 
 static char *api_fault(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -135,172 +89,338 @@ static char *api_fault(const char *fmt, ...)
 	return out;
 }
 
-/* --- the loop's side ---------------------------------------------------- */
-
-static void api_on_call(void *opaque, uint32_t events)
+static uint64_t now_ms(void)
 {
-	struct api_server *s = opaque;
-	const struct api_request *req;
-	struct api_response *resp;
-	uint64_t n;
+	struct timespec t;
 
-	(void)events;
-	if (read(s->call_fd, &n, sizeof(n)) < 0)
-		return;
-	pthread_mutex_lock(&s->lock);
-	req = s->call;
-	resp = s->answer;
-	pthread_mutex_unlock(&s->lock);
-	if (!req)
-		return;
-	s->handler(s->opaque, req, resp);
-	pthread_mutex_lock(&s->lock);
-	s->done = true;
-	pthread_cond_broadcast(&s->done_cond);
-	pthread_mutex_unlock(&s->lock);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-/* The HTTP thread's side: hands req over and waits for the answer. False
- * when the server is stopping (the loop will not answer). */
-static bool api_call(struct api_server *s, const struct api_request *req,
-		     struct api_response *resp)
+/* Arms the timer for the earliest deadline, or disarms it. */
+static void api_arm_timer(struct api_server *s)
 {
-	uint64_t one = 1;
-	bool answered;
+	struct itimerspec its = { 0 };
+	uint64_t first = 0;
 
-	pthread_mutex_lock(&s->lock);
-	if (s->stopping) {
-		pthread_mutex_unlock(&s->lock);
-		return false;
+	for (size_t i = 0; i < API_CONNECTION_LIMIT; i++) {
+		uint64_t d = s->conns[i].fd >= 0 ? s->conns[i].deadline_ms : 0;
+
+		if (d && (!first || d < first))
+			first = d;
 	}
-	s->call = req;
-	s->answer = resp;
-	s->done = false;
-	pthread_mutex_unlock(&s->lock);
-	if (write(s->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		return false;
-	pthread_mutex_lock(&s->lock);
-	while (!s->done && !s->stopping)
-		pthread_cond_wait(&s->done_cond, &s->lock);
-	answered = s->done;
-	s->call = NULL;
-	s->answer = NULL;
-	pthread_mutex_unlock(&s->lock);
-	return answered;
+	if (first == s->timer_ms)
+		return;
+	s->timer_ms = first;
+	if (first) {
+		its.it_value.tv_sec = (time_t)(first / 1000);
+		its.it_value.tv_nsec = (long)(first % 1000) * 1000000;
+	}
+	timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* --- the HTTP thread's side -------------------------------------------- */
-
-static enum MHD_Result api_send(struct MHD_Connection *c, struct api_response *r)
+static void conn_close(struct api_conn *c)
 {
-	struct MHD_Response *m;
-	enum MHD_Result ret;
-	size_t len = r->body ? strlen(r->body) : 0;
-
-	m = mhd.create_response_from_buffer(len, r->body ? r->body : (char *)"",
-					    MHD_RESPMEM_MUST_COPY);
-	free(r->body);
-	r->body = NULL;
-	if (!m)
-		return MHD_NO;
-	if (len)
-		mhd.add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE,
-					r->content_type ? r->content_type : "application/json");
-	if (r->deprecated)
-		mhd.add_response_header(m, "Deprecation", "true");
-	ret = mhd.queue_response(c, r->status, m);
-	mhd.destroy_response(m);
-	return ret;
+	evloop_del(c->s->loop, &c->h);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	*c = (struct api_conn){ .s = c->s, .fd = -1 };
 }
 
-static bool api_append(struct api_conn *a, const char *data, size_t len, size_t max)
+/* Drops the first n bytes of the input. */
+static void conn_consume(struct api_conn *c, size_t n)
 {
-	if (a->too_big || len > max - a->len) {
-		a->too_big = true;
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+}
+
+/* Room for at least want bytes of input (and a NUL after them). */
+static bool conn_reserve(struct api_conn *c, size_t want)
+{
+	size_t cap = c->in_cap ? c->in_cap : API_FIRST_BUFFER;
+	char *b;
+
+	if (want + 1 <= c->in_cap)
 		return true;
-	}
-	if (a->len + len + 1 > a->cap) {
-		size_t cap = a->cap ? a->cap : 1024;
-		char *b;
-
-		while (cap < a->len + len + 1)
-			cap *= 2;
-		b = realloc(a->body, cap);
-		if (!b)
-			return false;
-		a->body = b;
-		a->cap = cap;
-	}
-	memcpy(a->body + a->len, data, len);
-	a->len += len;
-	a->body[a->len] = '\0';
+	while (cap < want + 1)
+		cap *= 2;
+	b = realloc(c->in, cap);
+	if (!b)
+		return false;
+	c->in = b;
+	c->in_cap = cap;
 	return true;
 }
 
-static enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
+/* Queues bytes to send after what is queued already. */
+static bool conn_queue(struct api_conn *c, const char *data, size_t len)
 {
-	struct api_server *s = cls;
-	struct api_conn *a = *con_cls;
-	struct api_response resp = { .status = 500 };
-	struct api_request req;
+	char *b;
 
-	(void)version;
-	if (!a) {
-		a = calloc(1, sizeof(*a));
-		if (!a)
-			return MHD_NO;
-		*con_cls = a;
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		if (!api_append(a, upload_data, *upload_data_size, s->max_payload))
-			return MHD_NO;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	/* the whole request is in */
-	if (a->too_big) {
-		resp.status = MHD_HTTP_BAD_REQUEST;
-		resp.body = api_fault("Request payload with size %zu is larger than the limit of "
-				      "%zu allowed by server.", a->len, s->max_payload);
-		return api_send(c, &resp);
-	}
-	req = (struct api_request){
-		.method = method, .path = url, .body = a->body ? a->body : "",
-		.body_len = a->len,
-	};
-	if (!api_call(s, &req, &resp)) {
-		resp.status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		resp.body = api_fault("The VMM is shutting down.");
-	}
-	return api_send(c, &resp);
+	if (!len)
+		return true;
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	b = realloc(c->out, c->out_len + len);
+	if (!b)
+		return false;
+	c->out = b;
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	return true;
 }
 
-static void api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-			  enum MHD_RequestTerminationCode toe)
+static void conn_answer(struct api_conn *c, struct api_response *r, bool keep_alive)
 {
-	struct api_conn *a = *con_cls;
+	size_t body_len = r->body ? strlen(r->body) : 0;
+	const char *type = body_len ? (r->content_type ? r->content_type : "application/json")
+				    : NULL;
+	char head[512];
+	size_t n = http_format_head(head, sizeof(head), r->status, type, body_len,
+				    r->deprecated, keep_alive);
 
-	(void)cls;
-	(void)c;
-	(void)toe;
-	if (a) {
-		free(a->body);
-		free(a);
-	}
-	*con_cls = NULL;
+	if (!n || !conn_queue(c, head, n) || !conn_queue(c, r->body ? r->body : "", body_len))
+		c->peer_done = true;        /* out of memory: give up on this client */
+	free(r->body);
+	r->body = NULL;
+	if (!keep_alive)
+		c->close_after = true;
 }
 
-static void api_mhd_log(void *cls, const char *fmt, va_list ap)
+static void conn_fault(struct api_conn *c, unsigned status, char *body, bool keep_alive)
 {
-	char line[256];
+	struct api_response r = { .status = status, .body = body };
 
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	log_ratelimited(NULL, "api: %s", line);
+	conn_answer(c, &r, keep_alive);
+}
+
+/* Sends what it can of out; false when the client is gone. */
+static bool conn_flush(struct api_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		c->out_off += (size_t)n;
+	}
+	return true;
+}
+
+/* Acts on the complete requests in the input, one answer at a time: the
+ * next is looked at only once the last answer has gone out, so a client
+ * that pipelines and never reads holds one answer's memory at most. */
+static void conn_serve(struct api_conn *c)
+{
+	struct api_server *s = c->s;
+
+	while (c->out_off == c->out_len && !c->close_after && c->in_len) {
+		struct http_head h;
+		size_t drop = c->discard < c->in_len ? (size_t)c->discard : c->in_len;
+		struct api_request req;
+		struct api_response resp = { .status = 500 };
+		size_t need;
+		char saved;
+
+		if (drop) {
+			conn_consume(c, drop);
+			c->discard -= drop;
+			continue;
+		}
+		switch (http_parse_head(c->in, c->in_len, API_HEAD_MAX, &h)) {
+		case HTTP_NEED_MORE:
+			return;
+		case HTTP_HEAD_BAD:
+			conn_fault(c, h.status, api_fault("%s", h.why), false);
+			return;
+		case HTTP_HEAD_OK:
+			break;
+		}
+		if (h.content_length > s->max_payload) {
+			/* answered at once; the body that follows is read and
+			 * dropped, unless the client waits for "100 Continue"
+			 * and so will not send it: then the connection ends */
+			conn_consume(c, h.head_len);
+			c->discard = h.expect_continue ? 0 : h.content_length;
+			conn_fault(c, 400, api_fault("Request payload with size %llu is larger than "
+						     "the limit of %zu allowed by server.",
+						     (unsigned long long)h.content_length,
+						     s->max_payload),
+				   h.keep_alive && !h.expect_continue);
+			if (!conn_flush(c))
+				c->peer_done = c->close_after = true;
+			continue;
+		}
+		need = h.head_len + (size_t)h.content_length;
+		if (c->in_len < need) {
+			if (h.expect_continue && !c->continue_sent) {
+				char line[64];
+				size_t n = http_format_head(line, sizeof(line), 100, NULL, 0,
+							    false, true);
+
+				c->continue_sent = true;
+				if (!conn_queue(c, line, n))
+					c->peer_done = true;
+			}
+			if (!conn_reserve(c, need))
+				c->peer_done = true;
+			return;
+		}
+		/* the body as a string, without copying it: the byte after it
+		 * may be the next request's, so it is put back after */
+		saved = c->in[need];
+		c->in[need] = '\0';
+		req = (struct api_request){
+			.method = h.method, .path = h.path, .body = c->in + h.head_len,
+			.body_len = (size_t)h.content_length,
+		};
+		s->handler(s->opaque, &req, &resp);
+		c->in[need] = saved;
+		conn_consume(c, need);
+		c->continue_sent = false;
+		c->last_use = ++s->uses;
+		c->deadline_ms = 0;     /* the next request has its own time */
+		conn_answer(c, &resp, h.keep_alive);
+		if (!conn_flush(c))
+			c->peer_done = c->close_after = true;
+	}
+}
+
+/* Reads what the client sent, as far as the buffer may grow. */
+static void conn_read(struct api_conn *c)
+{
+	size_t limit = API_HEAD_MAX + c->s->max_payload;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->in_len >= limit)
+			return;
+		if (c->in_len + 1 >= c->in_cap &&
+		    !conn_reserve(c, c->in_cap ? c->in_cap * 2 : API_FIRST_BUFFER)) {
+			c->peer_done = true;
+			return;
+		}
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - 1 - c->in_len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			c->peer_done = true;
+		return;
+	}
+}
+
+static void api_on_conn(void *opaque, uint32_t events)
+{
+	struct api_conn *c = opaque;
+	struct api_server *s = c->s;
+	uint32_t want;
+	bool pending;
+
+	evloop_no_poll(s->loop);
+	if (!conn_flush(c)) {
+		conn_close(c);
+		goto out;
+	}
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && c->out_off == c->out_len)
+		conn_read(c);
+	conn_serve(c);
+	pending = c->out_off < c->out_len;
+	/* a full buffer with nothing to act on cannot happen (a head is at
+	 * most API_HEAD_MAX, a body at most max_payload); if it ever did,
+	 * waiting for more would wake the loop forever */
+	if (!pending && c->in_len >= API_HEAD_MAX + s->max_payload)
+		c->close_after = true;
+	if (!pending && (c->close_after || c->peer_done)) {
+		/* the peer_done case also ends a request it left half-sent */
+		conn_close(c);
+		goto out;
+	}
+	if (!pending && c->in_len == 0 && c->in_cap > API_FIRST_BUFFER) {
+		/* an idle client keeps no large buffer */
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	/* while an answer waits to go out, nothing more is read */
+	want = pending ? EPOLLOUT : EPOLLIN;
+	if (want != c->events && !evloop_mod(s->loop, &c->h, want))
+		c->events = want;
+	if (!pending && !c->in_len && !c->discard)
+		c->deadline_ms = 0;
+	else if (!c->deadline_ms)
+		c->deadline_ms = now_ms() + API_CONNECTION_TIMEOUT_MS;
+out:
+	api_arm_timer(s);
+}
+
+/* A slot for a new client: a free one, or the one idle the longest. */
+static struct api_conn *api_slot(struct api_server *s)
+{
+	struct api_conn *idle = NULL;
+
+	for (size_t i = 0; i < API_CONNECTION_LIMIT; i++) {
+		struct api_conn *c = &s->conns[i];
+
+		if (c->fd < 0)
+			return c;
+		if (!c->deadline_ms && !c->in_len && !c->discard && c->out_off == c->out_len &&
+		    (!idle || c->last_use < idle->last_use))
+			idle = c;
+	}
+	if (idle)
+		conn_close(idle);
+	return idle;
+}
+
+static void api_on_listen(void *opaque, uint32_t events)
+{
+	struct api_server *s = opaque;
+
+	(void)events;
+	evloop_no_poll(s->loop);
+	for (int i = 0; i < API_ACCEPTS_PER_WAKEUP; i++) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct api_conn *c;
+
+		if (fd < 0)
+			return;
+		c = api_slot(s);
+		if (!c) {
+			/* every slot is mid-request: this one waits no better */
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->events = EPOLLIN;
+		c->last_use = ++s->uses;
+		if (evloop_add(s->loop, &c->h, fd, EPOLLIN, api_on_conn, c)) {
+			close(fd);
+			c->fd = -1;
+		}
+	}
+}
+
+static void api_on_timer(void *opaque, uint32_t events)
+{
+	struct api_server *s = opaque;
+	uint64_t expirations, now = now_ms();
+
+	(void)events;
+	evloop_no_poll(s->loop);
+	if (read(s->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	for (size_t i = 0; i < API_CONNECTION_LIMIT; i++) {
+		struct api_conn *c = &s->conns[i];
+
+		if (c->fd >= 0 && c->deadline_ms && c->deadline_ms <= now)
+			conn_close(c);
+	}
+	api_arm_timer(s);
 }
 
 static int api_listen(struct api_server *s, const char *path, struct errbuf *e)
@@ -312,7 +432,7 @@ static int api_listen(struct api_server *s, const char *path, struct errbuf *e)
 		return errf(e, -ENAMETOOLONG, "%s: a socket path is 1 to %zu bytes", path,
 			    sizeof(sa.sun_path) - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0)
 		return errf(e, -errno, "%s: %s", path, strerror(errno));
 	/* bind fails on an existing file: a leftover socket or anything else
@@ -336,45 +456,31 @@ int api_server_start(struct api_server **out, const char *path, size_t max_paylo
 
 	if (!s)
 		return errf(e, -ENOMEM, "out of memory");
-	s->listen_fd = s->call_fd = -1;
+	s->listen_fd = s->timer_fd = -1;
 	s->max_payload = max_payload;
 	s->loop = loop;
 	s->handler = handler;
 	s->opaque = opaque;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->done_cond, NULL);
+	for (size_t i = 0; i < API_CONNECTION_LIMIT; i++)
+		s->conns[i] = (struct api_conn){ .s = s, .fd = -1 };
 	ret = api_listen(s, path, e);
 	if (ret)
 		goto err;
-	s->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->call_fd < 0) {
-		ret = errf(e, -errno, "eventfd: %s", strerror(errno));
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->timer_fd < 0) {
+		ret = errf(e, -errno, "timerfd: %s", strerror(errno));
 		goto err;
 	}
-	ret = evloop_add(loop, &s->call_h, s->call_fd, EPOLLIN, api_on_call, s);
+	ret = evloop_add(loop, &s->timer_h, s->timer_fd, EPOLLIN, api_on_timer, s);
+	if (!ret) {
+		s->timer_added = true;
+		ret = evloop_add(loop, &s->listen_h, s->listen_fd, EPOLLIN, api_on_listen, s);
+	}
 	if (ret) {
-		close(s->call_fd);
-		s->call_fd = -1;
 		errf(e, ret, "event loop: %s", strerror(-ret));
 		goto err;
 	}
-	pthread_once(&mhd.once, mhd_load);
-	if (!mhd.ok) {
-		ret = errf(e, -ENOSYS, "%s: cannot serve the API: %s", path, mhd.why);
-		goto err;
-	}
-	s->daemon = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-				     NULL, NULL, api_access, s,
-				     MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, s,
-				     MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-				     MHD_OPTION_NOTIFY_COMPLETED, api_completed, s,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_CONNECTION_TIMEOUT_S,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONNECTION_LIMIT,
-				     MHD_OPTION_END);
-	if (!s->daemon) {
-		ret = errf(e, -EIO, "%s: cannot start the HTTP server", path);
-		goto err;
-	}
+	s->listen_added = true;
 	*out = s;
 	return 0;
 err:
@@ -386,21 +492,18 @@ void api_server_stop(struct api_server *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->done_cond);
-	pthread_mutex_unlock(&s->lock);
-	if (s->daemon)
-		mhd.stop_daemon(s->daemon);
-	if (s->call_fd >= 0) {
-		evloop_del(s->loop, &s->call_h);
-		close(s->call_fd);
-	}
+	for (size_t i = 0; i < API_CONNECTION_LIMIT; i++)
+		if (s->conns[i].fd >= 0)
+			conn_close(&s->conns[i]);
+	if (s->listen_added)
+		evloop_del(s->loop, &s->listen_h);
+	if (s->timer_added)
+		evloop_del(s->loop, &s->timer_h);
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	if (s->path[0])
 		unlink(s->path);
-	pthread_cond_destroy(&s->done_cond);
-	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -1,8 +1,8 @@
-/* The HTTP side of Firecracker's REST API: HTTP/1.1 on a Unix socket
- * through libmicrohttpd, on a thread of its own. A request is read whole
- * (its body at most max_payload bytes), handed to the VMM's event loop as
- * one struct api_request, and answered with what the handler there says:
- * the API thread never touches the VM. What a path means is routes.c's. */
+/* The HTTP side of Firecracker's REST API: HTTP/1.1 on a Unix socket,
+ * served on the VMM's event loop. A request is read whole (its body at
+ * most max_payload bytes), handed to the handler as one struct
+ * api_request, and answered with what the handler says. What a path means
+ * is routes.c's; how bytes become a request is http.c's. */
 #ifndef VIREO_API_SERVER_H
 #define VIREO_API_SERVER_H
 
@@ -32,21 +32,15 @@ typedef void (*api_handler)(void *opaque, const struct api_request *req,
 
 struct api_server;
 
-/* Starts loading the HTTP library on a thread of its own, so that it
- * overlaps the rest of start-up; api_server_start waits for it. Optional;
- * call it while the process has one thread (it sets an environment
- * variable). */
-void api_server_prefetch(void);
-
 /* Binds path (which must not exist: an existing file is never replaced),
- * listens, and serves on a new thread; each request goes to handler on
- * loop's thread. Returns 0 or -errno with e saying why ("api.sock:
+ * listens, and serves on loop; each request goes to handler on loop's
+ * thread. Returns 0 or -errno with e saying why ("api.sock:
  * Address already in use"). Call before the loop runs. */
 int api_server_start(struct api_server **out, const char *path, size_t max_payload,
 		     struct evloop *loop, api_handler handler, void *opaque, struct errbuf *e)
 	__attribute__((warn_unused_result));
-/* Answers what waits with an error, stops the thread, closes and removes
- * the socket. After the loop has stopped. NULL: no-op. */
+/* Closes every client and the socket, and removes it. After the loop has
+ * stopped. NULL: no-op. */
 void api_server_stop(struct api_server *s);
 
 #endif
