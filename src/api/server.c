@@ -29,6 +29,7 @@
 #define API_HEAD_MAX 16384               /* request line and headers */
 #define API_ACCEPTS_PER_WAKEUP 16        /* others get their turn */
 #define API_FIRST_BUFFER 1024
+#define API_ACCEPT_RETRY_MS 100          /* after running out of fds */
 
 struct api_conn {
 	struct api_server *s;
@@ -51,6 +52,7 @@ struct api_server {
 	int listen_fd, timer_fd;
 	uint64_t timer_ms;      /* the deadline the timer is armed for; 0: none */
 	uint64_t uses;          /* clients accepted and requests served */
+	uint64_t listen_retry_ms; /* accepting paused until then (out of fds); 0: not */
 	struct ev_handler listen_h, timer_h;
 	bool listen_added, timer_added;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -109,6 +111,8 @@ static void api_arm_timer(struct api_server *s)
 		if (d && (!first || d < first))
 			first = d;
 	}
+	if (s->listen_retry_ms && (!first || s->listen_retry_ms < first))
+		first = s->listen_retry_ms;
 	if (first == s->timer_ms)
 		return;
 	s->timer_ms = first;
@@ -387,8 +391,18 @@ static void api_on_listen(void *opaque, uint32_t events)
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct api_conn *c;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* out of file descriptors, the pending client stays
+			 * queued and the socket readable: waiting for it
+			 * would spin the loop, so accepting pauses a while */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				evloop_mod(s->loop, &s->listen_h, 0);
+				s->listen_retry_ms = now_ms() + API_ACCEPT_RETRY_MS;
+				api_arm_timer(s);
+			}
 			return;
+		}
 		c = api_slot(s);
 		if (!c) {
 			/* every slot is mid-request: this one waits no better */
@@ -419,6 +433,10 @@ static void api_on_timer(void *opaque, uint32_t events)
 
 		if (c->fd >= 0 && c->deadline_ms && c->deadline_ms <= now)
 			conn_close(c);
+	}
+	if (s->listen_retry_ms && s->listen_retry_ms <= now) {
+		s->listen_retry_ms = 0;
+		evloop_mod(s->loop, &s->listen_h, EPOLLIN);
 	}
 	api_arm_timer(s);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -408,6 +409,37 @@ static void test_server_more_clients_than_slots(void **state)
 	spin(f);
 }
 
+static void test_server_out_of_fds(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, low;
+	char buf[512] = "";
+	bool closed;
+	int fd, events = 0;
+
+	/* no fd left to accept with: the pending client must not wake the
+	 * loop again and again; it is served once fds are back */
+	fd = client(f);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)fd + 1;  /* the client's own fd is the highest */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (int i = 0; i < 20; i++) {
+		int n = evloop_run_once(&f->loop, 2);
+
+		events += n > 0 ? n : 0;
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(events <= 2);
+	assert_true(send(fd, "GET /j HTTP/1.1\r\n\r\n", 19, 0) > 0);
+	for (int i = 0; i < 30 && !strstr(buf, "/j"); i++) {
+		evloop_run_once(&f->loop, 10);
+		recv_now(fd, buf, sizeof(buf), &closed);
+	}
+	assert_non_null(strstr(buf, "\"p\":\"/j\""));
+	close(fd);
+}
+
 static void test_server_path_exists(void **state)
 {
 	struct fixture *f = *state;
@@ -432,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_server_oversize_and_continue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_bad_and_half, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_more_clients_than_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_path_exists, setup, teardown),
 	};
 
