@@ -97,8 +97,8 @@ static void vm_queue_write(struct virtio_mmio *m, uint32_t off, uint32_t v)
 		return;
 	}
 	switch (off) {
-	case VIRTIO_MMIO_QUEUE_NUM: /* checked by vq_start, which refuses 0 */
-		vq->size = v > UINT16_MAX ? 0 : (uint16_t)v;
+	case VIRTIO_MMIO_QUEUE_NUM: /* vq_start refuses 0 */
+		vq_write_size(vq, v, d->queue_max);
 		return;
 	case VIRTIO_MMIO_QUEUE_READY: d->queue_enabled[m->queue_sel] = v == 1; return;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: case VIRTIO_MMIO_QUEUE_DESC_HIGH:
@@ -131,8 +131,10 @@ static void vm_reg_write(struct virtio_mmio *m, uint32_t off, uint32_t v)
 		virtio_write_status(d, (uint8_t)v);
 		/* §4.2.2.1: a reset clears InterruptStatus (and, in the core,
 		 * every queue's ready bit) */
-		if (!v)
+		if (!v) {
 			__atomic_store_n(&m->interrupt_status, 0, __ATOMIC_RELEASE);
+			m->device_features_sel = m->driver_features_sel = m->queue_sel = 0;
+		}
 		return;
 	case VIRTIO_MMIO_QUEUE_NUM: case VIRTIO_MMIO_QUEUE_READY:
 	case VIRTIO_MMIO_QUEUE_DESC_LOW: case VIRTIO_MMIO_QUEUE_DESC_HIGH:

@@ -111,6 +111,19 @@ static uint16_t vp_checked_vector(const struct virtio_pci *vp, uint16_t v)
 	return v < vp->msix.nr ? v : VIRTIO_MSI_NO_VECTOR;
 }
 
+/* A reset (device_status 0) puts the transport's own registers back as
+ * they were at power-on, as the core does its own: a vector the last
+ * driver set must not route this one's interrupts (§4.1.5.1.2). */
+static void vp_reset_registers(struct virtio_pci *vp)
+{
+	vp->device_feature_select = 0;
+	vp->driver_feature_select = 0;
+	vp->queue_select = 0;
+	vp->msix_config = VIRTIO_MSI_NO_VECTOR;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
+}
+
 static void vp_common_write(struct virtio_pci *vp, uint32_t off, uint64_t val, uint32_t len)
 {
 	struct virtio_dev *d = vp->vdev;
@@ -122,7 +135,11 @@ static void vp_common_write(struct virtio_pci *vp, uint32_t off, uint64_t val, u
 	case CC(guest_feature_select): vp->driver_feature_select = val; return;
 	case CC(guest_feature): virtio_write_guest_features(d, vp->driver_feature_select, val); return;
 	case CC(msix_config): vp->msix_config = vp_checked_vector(vp, val); return;
-	case CC(device_status): virtio_write_status(d, val); return;
+	case CC(device_status):
+		virtio_write_status(d, val);
+		if (!val)
+			vp_reset_registers(vp);
+		return;
 	case CC(queue_select): vp->queue_select = val; return;
 	}
 	/* GUEST: queue registers are the driver's only until DRIVER_OK. Once the
@@ -135,7 +152,7 @@ static void vp_common_write(struct virtio_pci *vp, uint32_t off, uint64_t val, u
 		return;
 	}
 	switch (off) {
-	case CC(queue_size): vq->size = val; return; /* checked by vq_start */
+	case CC(queue_size): vq_write_size(vq, (uint32_t)val, d->queue_max); return;
 	case CC(queue_msix_vector): vp->queue_vector[q] = vp_checked_vector(vp, val); return;
 	case CC(queue_enable):
 		if (val == 1)

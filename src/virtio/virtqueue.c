@@ -90,6 +90,8 @@ int vq_start(struct vq *vq, struct gmem *mem, uint16_t max_size, bool event_idx)
 
 	vq->started = false;
 	/* virtio 1.2 §2.7: Queue Size is a power of 2 */
+	if (vq->size_refused)
+		return vq_start_fail(vq, "queue size not a power of two up to the maximum");
 	if (n == 0 || (n & (n - 1)))
 		return vq_start_fail(vq, "queue size not a power of two");
 	if (n > max_size || n > VQ_MAX_SIZE)
@@ -133,6 +135,13 @@ int vq_start(struct vq *vq, struct gmem *mem, uint16_t max_size, bool event_idx)
 		vq_store16(vq_avail_event(vq), 0);
 	vq->started = true;
 	return 0;
+}
+
+void vq_write_size(struct vq *vq, uint32_t val, uint16_t max_size)
+{
+	vq->size_refused = val > max_size || (val & (val - 1));
+	if (!vq->size_refused)
+		vq->size = (uint16_t)val;
 }
 
 void vq_reset(struct vq *vq)

@@ -19,7 +19,8 @@
 
 struct vq {
 	/* Set by the transport while the driver configures the queue. */
-	uint16_t size;        /* queue_size: a power of two <= the device's max */
+	uint16_t size;        /* queue_size: 0 or a power of two <= the device's max */
+	bool size_refused;    /* the driver's last size was neither: it cannot start */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 
 	/* Set by vq_start(); host views of the rings, checked to lie in RAM. */
@@ -48,6 +49,11 @@ struct vq_elem {
 	struct iovec iov[VQ_MAX_IOV];
 };
 
+/* The driver writes queue_size: 0 or a power of two up to max_size is
+ * taken; anything else leaves the register as it was (virtio 1.2 §2.7
+ * allows no other value to be read back) and marks the queue so that
+ * vq_start refuses it, until a good size is written. */
+void vq_write_size(struct vq *vq, uint32_t val, uint16_t max_size);
 /* Validates the driver's configuration (size a power of two and at most
  * max_size; desc 16-, avail 2-, used 4-byte aligned; each ring wholly in
  * RAM) and maps the rings, with kicks enabled. Returns 0 or -EINVAL with

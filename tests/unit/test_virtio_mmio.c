@@ -435,6 +435,51 @@ static void test_odd_widths_ignored(void **state)
 
 /* Every register offset with garbage, in every width: the device never
  * breaks the process, and comes back with a reset. */
+/* A reset puts the selectors back to 0 (so reads show queue 0 and feature
+ * word 0), and every queue to not ready with no addresses. */
+static void test_reset_restores_registers(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t word0;
+
+	word0 = rd(f, VIRTIO_MMIO_DEVICE_FEATURES);
+	bring_up(f);
+	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	wr(f, VIRTIO_MMIO_QUEUE_SEL, 7);       /* no such queue */
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES), word0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), f->dev.vdev.queue_max);
+	assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_READY), 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	for (unsigned q = 0; q < f->dev.vdev.nr_queues; q++) {
+		assert_int_equal(f->dev.vdev.vq[q].desc_gpa, 0);
+		assert_int_equal(f->dev.vdev.vq[q].avail_gpa, 0);
+		assert_int_equal(f->dev.vdev.vq[q].used_gpa, 0);
+	}
+}
+
+/* QueueNum takes 0 or a power of two up to QueueNumMax; after another
+ * value the queue cannot start until a good one is written. */
+static void test_queue_num_values(void **state)
+{
+	struct fixture *f = *state;
+
+	negotiate(f);
+	setup_queue(f, 0, 64);
+	wr(f, VIRTIO_MMIO_QUEUE_NUM, 48);
+	assert_int_equal(f->dev.vdev.vq[0].size, 64);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_true(rd(f, VIRTIO_MMIO_STATUS) & S_NR);
+	negotiate(f);
+	setup_queue(f, 0, 48);
+	wr(f, VIRTIO_MMIO_QUEUE_NUM, 32);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FOK | S_DOK);
+	assert_int_equal(f->dev.vdev.vq[0].size, 32);
+}
+
 static void test_register_garbage(void **state)
 {
 	static const uint64_t vals[] = { 0, 1, 0xff, 0x7fffffff, 0xffffffff, ~0ull };
@@ -457,6 +502,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_identity),
+		T(test_reset_restores_registers),
+		T(test_queue_num_values),
 		T(test_features),
 		T(test_status_machine),
 		T(test_queue_num_max),

@@ -305,6 +305,80 @@ static void test_vectors(void **state)
 	assert_int_equal(rd(f, CC(queue_enable), 2), 0);
 }
 
+/* A reset puts every common-configuration register back to its power-on
+ * value, the vectors included: one the last driver set must not route the
+ * next one's interrupts. */
+static void test_reset_restores_registers(void **state)
+{
+	struct fixture *f = *state;
+
+	/* what a driver sets before DRIVER_OK */
+	wr(f, CC(device_status), S_ACK | S_DRV, 1);
+	wr(f, CC(msix_config), 0, 2);
+	for (unsigned q = 0; q < 2; q++) {
+		setup_queue(f, q, 32);
+		wr(f, CC(queue_msix_vector), q + 1, 2);
+	}
+	wr(f, CC(device_feature_select), 1, 4);
+	wr(f, CC(guest_feature_select), 1, 4);
+	assert_int_equal(rd(f, CC(msix_config), 2), 0);
+	assert_int_equal(rd(f, CC(queue_msix_vector), 2), 2);
+
+	wr(f, CC(device_status), 0, 1);
+	assert_int_equal(status(f), 0);
+	assert_int_equal(rd(f, CC(device_feature_select), 4), 0);
+	assert_int_equal(rd(f, CC(guest_feature_select), 4), 0);
+	assert_int_equal(rd(f, CC(guest_feature), 4), 0);
+	assert_int_equal(rd(f, CC(msix_config), 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(rd(f, CC(queue_select), 2), 0);
+	for (unsigned q = 0; q < 2; q++) {
+		wr(f, CC(queue_select), q, 2);
+		assert_int_equal(rd(f, CC(queue_msix_vector), 2), VIRTIO_MSI_NO_VECTOR);
+		assert_int_equal(rd(f, CC(queue_size), 2), f->dev.vdev.queue_max);
+		assert_int_equal(rd(f, CC(queue_enable), 2), 0);
+		assert_int_equal(rd(f, CC(queue_desc_lo), 4), 0);
+		assert_int_equal(rd(f, CC(queue_desc_hi), 4), 0);
+		assert_int_equal(rd(f, CC(queue_avail_lo), 4), 0);
+		assert_int_equal(rd(f, CC(queue_avail_hi), 4), 0);
+		assert_int_equal(rd(f, CC(queue_used_lo), 4), 0);
+		assert_int_equal(rd(f, CC(queue_used_hi), 4), 0);
+	}
+}
+
+/* queue_size takes 0 or a power of two up to the maximum; anything else
+ * is not read back, and the queue cannot start until a good size comes. */
+static void test_queue_size_values(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t max = f->dev.vdev.queue_max;
+
+	wr(f, CC(device_status), S_ACK, 1);
+	wr(f, CC(queue_select), 0, 2);
+	wr(f, CC(queue_size), 16, 2);
+	assert_int_equal(rd(f, CC(queue_size), 2), 16);
+	wr(f, CC(queue_size), 100, 2);
+	assert_int_equal(rd(f, CC(queue_size), 2), 16);
+	wr(f, CC(queue_size), max * 2, 2);
+	assert_int_equal(rd(f, CC(queue_size), 2), 16);
+	wr(f, CC(queue_size), 0, 2);
+	assert_int_equal(rd(f, CC(queue_size), 2), 0);
+
+	/* a refused size, then the rest of the bring-up: NEEDS_RESET */
+	wr(f, CC(device_status), 0, 1);
+	wr(f, CC(device_status), S_ACK, 1);
+	wr(f, CC(device_status), S_ACK | S_DRV, 1);
+	wr(f, CC(guest_feature_select), 1, 4);
+	wr(f, CC(guest_feature), 1u << (VIRTIO_F_VERSION_1 - 32), 4);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK, 1);
+	setup_queue(f, 0, 64);
+	wr(f, CC(queue_size), 48, 2);
+	wr(f, CC(device_status), S_ACK | S_DRV | S_FOK | S_DOK, 1);
+	assert_true(status(f) & S_NR);
+	/* and with a good size after the bad one, it starts */
+	bring_up(f);
+	assert_int_equal(status(f), S_ACK | S_DRV | S_FOK | S_DOK);
+}
+
 static void test_config_space(void **state)
 {
 	struct fixture *f = *state;
@@ -409,7 +483,8 @@ int main(void)
 		T(test_capabilities), T(test_features), T(test_status_machine),
 		T(test_driver_ok_starts_queues), T(test_queue_frozen_after_driver_ok),
 		T(test_bad_queue_needs_reset), T(test_device_refuses), T(test_needs_reset_from_device),
-		T(test_vectors), T(test_config_space), T(test_odd_widths_ignored), T(test_msix_table),
+		T(test_vectors), T(test_reset_restores_registers), T(test_queue_size_values),
+		T(test_config_space), T(test_odd_widths_ignored), T(test_msix_table),
 		T(test_kick_through_bus), T(test_pci_cfg_window),
 	};
 
