@@ -2,8 +2,11 @@
 (vtap0, 10.77.0.1/24) for a VMM, a veth pair between two, one with only
 loopback, all made with iproute2 and removed on the way out (context managers).
 Not the VMM's command line (vmm.py) nor what runs inside (the scripts)."""
+import ctypes
 import os
+import socket
 import subprocess
+import threading
 
 TAP = "vtap0"
 HOST_IP = "10.77.0.1"
@@ -13,6 +16,7 @@ GUEST_MAC = "52:54:00:12:34:56"
 VETH_IPS = ("10.78.0.1", "10.78.0.2")   # ends A and B of a veth pair
 PEER_PORT = 7777    # the host end's UDP port (netpeer echo or sink at HOST_IP)
 
+CLONE_NEWNET = 0x40000000
 _seq = 0
 
 
@@ -142,6 +146,39 @@ class TapNs(Netns):
         if self._made:
             self.ip("link", "del", TAP, check=False)
         super().destroy()
+
+    def packet_socket(self):
+        """A raw packet socket on this namespace's TAP, made from a thread
+        that enters the namespace (a socket stays in the namespace it was
+        made in; the caller's own threads stay where they are)."""
+        made = []
+
+        def enter_and_make():
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET):
+                    raise OSError(ctypes.get_errno(), "setns")
+            finally:
+                os.close(fd)
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+            s.bind((TAP, 0))
+            made.append(s)
+        t = threading.Thread(target=enter_and_make)
+        t.start()
+        t.join()
+        if not made:
+            raise RuntimeError(f"in {self.name}: no packet socket on {TAP}")
+        return made[0]
+
+    @staticmethod
+    def send_junk_frame(sock):
+        """One broadcast frame of a local experimental EtherType towards the
+        guest: traffic no stack answers, that a NIC must still take or drop."""
+        try:
+            sock.send(b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + bytes(46))
+        except OSError:
+            pass
 
     def tap_stats(self):
         """The TAP's counters as the host sees them (rx = from the guest)."""

@@ -647,6 +647,7 @@ enum test_status hostile_run_tables(struct test_ctx *c, const char *suite,
 		unsigned mask = h->strict ? k->expect : k->allowed;
 		if (o != HO_BROKEN && !(mask & (1u << o)) && !h->why)
 			h->why = "outcome";
+		test_quiet(c, suite, k->name);
 		const char *rec = h_recover(h, o == HO_ACCEPTED && !(k->flags & HC_GUARD));
 		int pass = !h->why && !rec;
 		h->note[h->note_len] = 0;

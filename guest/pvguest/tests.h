@@ -31,6 +31,13 @@ enum test_status test_fail(struct test_ctx *c, const char *reason, const char *f
 	__attribute__((format(printf, 3, 4)));
 /* Print "PVGUEST INFO <test> <formatted>" without failing. */
 void test_info(struct test_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* With the suite's option quiet=MS, after a case has done its malformed
+ * thing and before the recovery: prints "PVGUEST QUIET <suite> <case>
+ * ms=MS" and keeps this CPU in ring 3 for MS ms, touching no device, so
+ * that the host can see that none of the VMM's own threads works
+ * meanwhile (a device left broken must not spin its loop). Nothing
+ * without the option. */
+void test_quiet(struct test_ctx *c, const char *suite, const char *name);
 
 /* Run the tests that "pvguest.run=<name>[,opts][+<name>[,opts]]..." names
  * ("boot" if absent), in turn, each printing its RESULT line. Returns 1 if

@@ -602,6 +602,7 @@ enum test_status test_hostile_rng(struct test_ctx *c)
 			fail = test_fail(c, "post", "%s", k->name);
 		else
 			fail = h_outcome(c, k);
+		test_quiet(c, "hostile-rng", k->name);
 		if (k->expect == EXP_NEEDS_RESET) {
 			vrng_close(&rng);
 			virtio_dma_release(mark);

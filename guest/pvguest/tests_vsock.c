@@ -617,6 +617,7 @@ enum test_status test_hostile_vsock(struct test_ctx *c)
 			else
 				fail = h_outcome(c, k, src, dst);
 		}
+		test_quiet(c, "hostile-vsock", k->name);
 		if (k->expect == EXP_NEEDS_RESET) {
 			vvs_close(&vs);
 			virtio_dma_release(mark);

@@ -37,19 +37,21 @@ import time
 
 # The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import netns, vmm  # noqa: E402
+from harness import netns, quiet, vmm  # noqa: E402
 from harness.netpeer import Netpeer  # noqa: E402
 
 TIMEOUT = 120       # a failure detector only: a healthy vireo run takes well under a second
 
 
-def run_vmm(cmd, out_path, err_path, limit, is_qemu):
+def run_vmm(cmd, out_path, err_path, limit, is_qemu, watch=None):
     """Runs the VMM with stdout and stderr in files; returns its exit
     status, or "timeout" / "internal-error" (QEMU pauses instead of exiting
-    on a KVM internal error, so its output is watched for one)."""
+    on a KVM internal error, so its output is watched for one). watch:
+    called with the VMM's pid once it runs; returns a thread to stop after."""
     print("$", shlex.join(cmd))
     with open(out_path, "w") as o, open(err_path, "w") as e:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=o, stderr=e)
+    watcher = watch(p.pid) if watch else None
     end = time.monotonic() + limit
     status = None
     try:
@@ -68,6 +70,8 @@ def run_vmm(cmd, out_path, err_path, limit, is_qemu):
         if p.poll() is None:
             p.kill()
         p.wait()
+        if watcher:
+            watcher.stop()
     return status if status else p.returncode
 
 
@@ -127,7 +131,28 @@ def run(args, cmdline):
                                  devices=vmm.vireo_net(args.queues) +
                                  ["--transport", args.transport]))
             out_path, err_path = os.path.join(tmp, "vmm.out"), os.path.join(tmp, "vmm.err")
-            status = run_vmm(ns.cmd(cmd), out_path, err_path, args.timeout, bool(args.qemu))
+            quiet_watch = None
+
+            def watch(pid):
+                # quiet=MS in the test's options: frames keep reaching the
+                # TAP through each window, as a broken NIC's host would see
+                nonlocal quiet_watch
+                sock = ns.packet_socket()
+
+                def flood(ms):
+                    # one frame every 5 ms: a NIC that takes them costs the
+                    # loop ~1% (each wakeup polls 50 us, base/evloop.h);
+                    # one that leaves a frame unread spins at once
+                    end = time.monotonic() + ms / 1000
+                    while time.monotonic() < end:
+                        ns.send_junk_frame(sock)
+                        time.sleep(0.005)
+                quiet_watch = quiet.QuietWatch(pid, out_path, flood)
+                quiet_watch.start()
+                return quiet_watch
+            wants_quiet = not args.qemu and "quiet=" in args.test
+            status = run_vmm(ns.cmd(cmd), out_path, err_path, args.timeout, bool(args.qemu),
+                             watch if wants_quiet else None)
             tap = ns.tap_stats()
         finally:
             peer_line = (peer.stop()[0] or "").strip()
@@ -136,7 +161,7 @@ def run(args, cmdline):
             out = vmm.serial_text(f.read())
         with open(err_path, errors="replace") as f:
             err = f.read()
-    return status, out, err, peer_line, tap
+    return status, out, err, peer_line, tap, quiet_watch
 
 
 def on_sigterm(signum, frame):
@@ -181,7 +206,7 @@ def main():
     problems, hints = [], []
     t0 = time.monotonic()
     try:
-        status, out, err, peer_line, tap = run(args, cmdline)
+        status, out, err, peer_line, tap, quiet_watch = run(args, cmdline)
     except RuntimeError as e:   # the set-up failed: ip, netpeer
         print(f"FAIL: {e}")
         return 1
@@ -200,6 +225,9 @@ def main():
     if not re.search(want, out, re.M):
         got = re.findall(rf"^PVGUEST RESULT {re.escape(name)} .*$", out, re.M)
         problems.append(f"no line matching {want!r}" + (f"; got {got[-1]!r}" if got else ""))
+    if quiet_watch:
+        print("host:", quiet_watch.summary())
+        problems += quiet_watch.problems()
     if not args.qemu:
         for line in err.splitlines():
             if line and not line.startswith("vireo: "):

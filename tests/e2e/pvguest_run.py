@@ -26,7 +26,7 @@ import zlib
 
 # The harness shared with the benchmarks is bench/harness: bench/ on sys.path.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import vmm  # noqa: E402
+from harness import quiet, vmm  # noqa: E402
 
 TIMEOUT = 300  # a failure detector only: a healthy run takes well under a second
 CONSOLE_PATTERN = b"abcdefghijklmnopqrstuvwxyz0123456789"  # tests_console.c's rx_pattern
@@ -50,6 +50,26 @@ def console_expected(lines, indirect=True):
 def mem_mib(size):
     units = {"K": 1 / 1024, "M": 1, "G": 1024}
     return int(float(size[:-1]) * units[size[-1]]) if size[-1] in units else int(size) >> 20
+
+
+def run_watched(cmd, tmp):
+    """subprocess.run, with the guest's output in a file that a
+    quiet.QuietWatch follows (the test's option quiet=MS)."""
+    out_path, err_path = os.path.join(tmp, "vmm.out"), os.path.join(tmp, "vmm.err")
+    with open(out_path, "wb") as o, open(err_path, "wb") as e:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=o, stderr=e)
+    watch = quiet.QuietWatch(proc.pid, out_path)
+    watch.start()
+    try:
+        proc.wait(TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        watch.stop()
+    with open(out_path, "rb") as o, open(err_path, "rb") as e:
+        return subprocess.CompletedProcess(cmd, proc.returncode, o.read(), e.read()), watch
 
 
 def main():
@@ -105,8 +125,12 @@ def main():
         stdin = {"stdin": subprocess.DEVNULL}
         if args.console is not None:
             stdin = {"input": console_input(args.console)}
+        quiet_watch = None
         try:
-            p = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, **stdin)
+            if "quiet=" in args.test and args.console is None:
+                p, quiet_watch = run_watched(cmd, tmp)
+            else:
+                p = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, **stdin)
         except subprocess.TimeoutExpired as e:
             print((e.stdout or b"").decode(errors="replace"))
             print(f"FAIL: vireo did not exit within {TIMEOUT}s")
@@ -123,6 +147,9 @@ def main():
         print("stderr:", err)
 
     problems = []
+    if quiet_watch:
+        print("host:", quiet_watch.summary())
+        problems += quiet_watch.problems()
     if p.returncode != 1:
         problems.append(f"exit status {p.returncode}, expected 1 (debug-exit 0)")
     if not re.search(r"^PVGUEST READY t_us=\d+\r?$", out, re.M):

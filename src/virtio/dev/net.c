@@ -39,7 +39,7 @@ void net_set_events(struct net *n, struct net_pair *p)
 
 	if (!p->registered)
 		return;
-	if (n->active && p->idx < n->pairs && !p->tap_lost) {
+	if (n->active && !n->failed && p->idx < n->pairs && !p->tap_lost) {
 		if (!p->rx_starved && !p->rx_paced)
 			ev |= EPOLLIN;
 		if (p->tx_blocked)
@@ -152,8 +152,12 @@ static const char *net_ctrl(struct net *n)
  * this lock before the status goes back to 0. */
 static void net_fail(struct net *n, const char *why)
 {
-	if (why && n->active)
-		virtio_set_needs_reset(&n->vdev, why);
+	if (!why || !n->active || n->failed)
+		return;
+	virtio_set_needs_reset(&n->vdev, why);
+	n->failed = true;
+	for (unsigned i = 0; i < n->max_pairs; i++)
+		net_set_events(n, &n->p[i]);
 }
 
 static void net_queue_notify(struct virtio_dev *d, unsigned q)
@@ -162,7 +166,7 @@ static void net_queue_notify(struct virtio_dev *d, unsigned q)
 	const char *why = NULL;
 
 	pthread_mutex_lock(&n->lock);
-	if (!n->active || q >= d->nr_queues) {
+	if (!n->active || n->failed || q >= d->nr_queues) {
 		pthread_mutex_unlock(&n->lock);
 		return;
 	}
@@ -374,6 +378,7 @@ static int net_activate(struct virtio_dev *d)
 	}
 	n->pairs = 1; /* virtio 1.2 §5.1.6.5.5: until VQ_PAIRS_SET */
 	n->active = true;
+	n->failed = false;
 	for (unsigned i = 0; i < n->max_pairs; i++) {
 		struct net_pair *p = &n->p[i];
 
@@ -393,6 +398,7 @@ static void net_reset(struct virtio_dev *d)
 
 	pthread_mutex_lock(&n->lock);
 	n->active = false;
+	n->failed = false;
 	(void)ev_resched_take(&n->resched);
 	n->rx_paced_mask = 0; /* a pending tick finds nothing to do */
 	for (unsigned i = 0; i < n->max_pairs; i++) {

@@ -60,6 +60,10 @@ struct net {
 	struct tap tap;
 	pthread_mutex_t lock;   /* everything below */
 	bool active;
+	/* NEEDS_RESET set: nothing is read from the TAP until the reset, or
+	 * a frame waiting there would wake the loop for ever (level-triggered
+	 * EPOLLIN that nobody consumes) */
+	bool failed;
 	unsigned max_pairs;
 	unsigned pairs;         /* in use: 1 until VQ_PAIRS_SET */
 	uint8_t mac[6];

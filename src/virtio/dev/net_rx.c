@@ -131,7 +131,7 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 	bool pushed = false;
 	const char *why = NULL;
 
-	if (!n->active || !vq->started || p->rx_starved || p->tap_lost || p->idx >= n->pairs)
+	if (!n->active || n->failed || !vq->started || p->rx_starved || p->tap_lost || p->idx >= n->pairs)
 		return NULL;
 	while (budget && bytes < NET_BUDGET_BYTES) {
 		unsigned niov, used = 0;
