@@ -44,18 +44,31 @@ def thread_times(pid):
 
 
 class QuietWatch(threading.Thread):
-    """Follows out_path (the guest's output, as the VMM writes it) while
-    the VMM pid runs; for each QUIET line, calls during(ms) if given (to
-    send the host-side traffic the window must survive, for up to ms) and
-    measures the VMM's threads over half the window."""
+    """Follows the guest's output while the VMM pid runs, from out_path (a
+    file the VMM writes) or, without it, from the lines the caller hands to
+    feed(); for each QUIET line, calls during(ms) if given (to send the
+    host-side traffic the window must survive, for up to ms) and measures
+    the VMM's threads over half the window."""
 
-    def __init__(self, pid, out_path, during=None):
+    def __init__(self, pid, out_path=None, during=None):
         super().__init__(daemon=True)
         self.pid = pid
         self.out_path = out_path
         self.during = during
         self.stop_event = threading.Event()
         self.windows = []       # (suite, case, measured, worst share, worst thread)
+        self.fed = 0            # lines handed to feed()
+        self.queue = []
+        self.cond = threading.Condition()
+
+    def feed(self, line):
+        """One line of the guest's output (the caller reads it)."""
+        with self.cond:
+            self.fed += 1
+            m = QUIET_RE.match(line.rstrip("\r\n").encode(errors="replace"))
+            if m:
+                self.queue.append((m, self.fed))
+                self.cond.notify()
 
     def stop(self):
         self.stop_event.set()
@@ -68,6 +81,18 @@ class QuietWatch(threading.Thread):
             return 0
 
     def run(self):
+        if self.out_path:
+            self._follow_file()
+            return
+        while not self.stop_event.is_set():
+            with self.cond:
+                if not self.queue:
+                    self.cond.wait(0.05)
+                    continue
+                m, index = self.queue.pop(0)
+            self._measure(m, lambda: self.fed == index)
+
+    def _follow_file(self):
         base = 0        # the file offset of buf[0]
         buf = b""
         while not self.stop_event.is_set():
@@ -87,12 +112,13 @@ class QuietWatch(threading.Thread):
             base += cut
             buf = buf[cut:]
             for m in QUIET_RE.finditer(lines):
-                self._measure(m.group(1).decode(), m.group(2).decode(), int(m.group(3)),
-                              start + m.end() + 1, base + len(buf))
+                line_end = start + m.end() + 1
+                self._measure(m, lambda: self._size() <= line_end)
 
-    def _measure(self, suite, case, ms, line_end, seen):
-        # a line already followed by more output: its window is over
-        if seen > line_end or self._size() > line_end:
+    def _measure(self, m, still):
+        """still(): has the guest printed nothing since the QUIET line?"""
+        suite, case, ms = m.group(1).decode(), m.group(2).decode(), int(m.group(3))
+        if not still():     # seen late: its window is over
             self.windows.append((suite, case, False, 0.0, ""))
             return
         span = ms / 2000.0
@@ -101,7 +127,7 @@ class QuietWatch(threading.Thread):
             self.during(ms / 2)
         time.sleep(max(0.0, span - (time.monotonic() - t0)))
         t1, after = time.monotonic(), thread_times(self.pid)
-        measured = self._size() <= line_end
+        measured = still()
         worst, who = 0.0, "none"
         for tid, (name, ns) in after.items():
             if tid in before:

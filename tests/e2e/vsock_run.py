@@ -33,9 +33,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import fcapi, vmm  # noqa: E402
+from harness import fcapi, quiet, vmm  # noqa: E402
 
 TIMEOUT = 300  # a failure detector only: a healthy run takes a few seconds
 LISTEN = 1234
@@ -145,6 +146,21 @@ def client(path, port, nbytes, problems, result):
         problems.append(f"host client: {e}")
 
 
+def knock(uds, ms):
+    """A host program that connects while the guest keeps still and sends
+    half a CONNECT line: the listening socket and a connection's fd turn
+    readable, which a device left broken must neither spin on nor take to
+    the guest (the line never ends, so no request reaches it)."""
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(uds)
+        s.sendall(b"CONN")
+        time.sleep(ms / 1000)
+        s.close()
+    except OSError:
+        pass
+
+
 def run_cli(args, uds, cmdline, start_client, out, err):
     """`vireo run --vsock`; the guest's output line by line. Its status."""
     devices = ["--transport", args.transport, "--vsock", f"cid=3,uds={uds}"]
@@ -156,14 +172,24 @@ def run_cli(args, uds, cmdline, start_client, out, err):
     et.start()
     timer = threading.Timer(TIMEOUT, p.kill)
     timer.start()
+    watch = None
+    if args.quiet:
+        watch = quiet.QuietWatch(p.pid, during=lambda ms: knock(uds, ms))
+        watch.start()
     for line in p.stdout:
         out.append(line)
+        if watch:
+            watch.feed(line)
         m = re.match(r"PVGUEST INFO vsock listening port=(\d+)", line)
         if m:
             start_client(int(m.group(1)))
     status = p.wait()
     timer.cancel()
     et.join(10)
+    if watch:
+        watch.stop()
+        print("host:", watch.summary())
+        args.quiet_problems = watch.problems()
     return status
 
 
@@ -206,14 +232,18 @@ def main():
     ap.add_argument("--api", action="store_true")
     ap.add_argument("--guest-opts", default="", help="more options of the vsock test "
                     "(',event_idx=0')")
+    ap.add_argument("--quiet", type=int, default=0, metavar="MS",
+                    help="quiet windows of MS ms after each hostile case (quiet.py)")
     args = ap.parse_args()
+    args.quiet_problems = []
 
     problems, result, held = [], {}, []
     stop = threading.Event()
     with tempfile.TemporaryDirectory() as tmp:
         uds = os.path.join(tmp, "v.sock")
         servers = [serve(uds + "_52", True, held, stop), serve(uds + "_53", False, held, stop)]
-        cmdline = (f"pvguest.run=vsock,bytes={args.bytes},listen={LISTEN}{args.guest_opts}+hostile-vsock "
+        cmdline = (f"pvguest.run=vsock,bytes={args.bytes},listen={LISTEN}{args.guest_opts}"
+                   f"+hostile-vsock{f',quiet={args.quiet}' if args.quiet else ''} "
                    f"pvguest.transport={args.transport}")
         clients, err, out = [], [], []
 
@@ -260,6 +290,7 @@ def main():
         problems.append("hostile cases failed: " + " ".join(n for n, v in cases if v != "PASS"))
     if not re.search(r"^PVGUEST RESULT hostile-vsock PASS", text, re.M):
         problems.append("no PVGUEST RESULT hostile-vsock PASS")
+    problems += args.quiet_problems
     for line in "".join(err).splitlines():
         if not line.startswith("vireo: "):
             problems.append(f"stray stderr line: {line!r}")
