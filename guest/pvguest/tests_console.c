@@ -1,13 +1,15 @@
 /* tests_console.c: virtio-console (virtio 1.2 §5.3), port 0 as hvc0, under
  * vireo and under QEMU's virtio-serial-pci + virtconsole as the reference.
  *
- * "console[,lines=N][,rx=N][,event_idx=0]": text out on transmitq0 (one
- * buffer, a chain of three, an indirect chain when offered, then N lines
- * (256)) that the harness finds, byte for byte, on the host side; each
- * chain completes with used length 0. Then rx bytes (0: none) that the
- * host sends, read through receiveq0 buffers of 32 bytes kept posted:
- * the pattern of pvguest_run.py ("abc...xyz0...9" repeated), with nothing
- * written past any used length.
+ * "console[,lines=N][,rx=N][,event_idx=0][,rx_first=1]": text out on
+ * transmitq0 (one buffer, a chain of three, an indirect chain when offered,
+ * then N lines (256)) that the harness finds, byte for byte, on the host
+ * side; each chain completes with used length 0. Then rx bytes (0: none)
+ * that the host sends, read through receiveq0 buffers of 32 bytes kept
+ * posted: the pattern of pvguest_run.py ("abc...xyz0...9" repeated), with
+ * nothing written past any used length. rx_first=1 reads first, then
+ * writes: a host side that comes and goes (a socket's client) is there by
+ * the time the text goes out.
  *
  * "hostile-console[,only=NAME]": malformed chains and rings on both queues,
  * each on a freshly reset device, each answered as vireo promises (a
@@ -151,13 +153,14 @@ static int cons_rx(struct test_ctx *c, uint8_t *bufs, uint64_t want)
 
 enum test_status test_console(struct test_ctx *c)
 {
-	uint64_t lines = 256, rx = 0, event_idx = 1;
+	uint64_t lines = 256, rx = 0, event_idx = 1, rx_first = 0;
 	size_t mark = virtio_dma_mark();
 	uint8_t *buf;
 	int fail;
 
 	if (opt_u64(c, "lines", &lines) || opt_u64(c, "rx", &rx) ||
-	    opt_u64(c, "event_idx", &event_idx) || cons_find(c))
+	    opt_u64(c, "event_idx", &event_idx) || opt_u64(c, "rx_first", &rx_first) ||
+	    cons_find(c))
 		return TEST_FAIL;
 	if (vcons_open(&cons, &cons_dev, (event_idx ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0) |
 		       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)))
@@ -169,7 +172,10 @@ enum test_status test_console(struct test_ctx *c)
 	}
 	test_kv(c, "event_idx=%d",
 		!!(cons_dev.drv_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)));
-	fail = cons_tx(c, (char *)buf, lines) || (rx && cons_rx(c, buf + 4096, rx));
+	if (rx_first)
+		fail = (rx && cons_rx(c, buf + 4096, rx)) || cons_tx(c, (char *)buf, lines);
+	else
+		fail = cons_tx(c, (char *)buf, lines) || (rx && cons_rx(c, buf + 4096, rx));
 	if (!fail)
 		test_kv(c, "tx_bytes=%lu", (unsigned long)cons.tx_bytes);
 	vcons_close(&cons);
