@@ -118,6 +118,8 @@ void chardev_start(struct chardev *c)
 	}
 }
 
+static void chardev_on_input(void *opaque, uint32_t events);
+
 /* Offers pending bytes to the sink; pauses reading while it is full.
  * Called with c->lock held. */
 static void chardev_feed(struct chardev *c)
@@ -136,8 +138,13 @@ static void chardev_feed(struct chardev *c)
 			evloop_mod(c->loop, c->in_h, 0);
 	} else if (c->pend_off == c->pend_len && c->paused) {
 		c->paused = false;
-		if (c->watching && !c->eof)
+		if (c->parked) {
+			c->parked = false;
+			c->watching = evloop_add(c->loop, c->in_h, c->in_fd, EPOLLIN,
+						 chardev_on_input, c) == 0;
+		} else if (c->watching && !c->eof) {
 			evloop_mod(c->loop, c->in_h, EPOLLIN);
+		}
 	}
 }
 
@@ -205,6 +212,14 @@ static void chardev_input(struct chardev *c, uint32_t events)
 	if (sock && (events & (EPOLLHUP | EPOLLERR)) &&
 	    (!(events & EPOLLIN) || c->paused || c->eof)) {
 		chardev_detach(c);
+		return;
+	}
+	/* stdin's writer gone while paused: what it wrote is still to be read
+	 * once the sink has room (chardev_feed watches it again) */
+	if (!sock && (events & (EPOLLHUP | EPOLLERR)) && c->paused) {
+		evloop_del(c->loop, c->in_h);
+		c->watching = false;
+		c->parked = true;
 		return;
 	}
 	if (c->pend_off < c->pend_len)

@@ -27,6 +27,10 @@ struct chardev {
 	enum chardev_kind kind;
 	int in_fd, out_fd;
 	bool owns_out, tty, raw, escape, paused, watching;
+	/* stdin's writer hung up while reading was paused: it is no longer
+	 * watched (epoll would report the hang-up again and again) until the
+	 * pending bytes are taken, then read to its end */
+	bool parked;
 	struct termios saved;
 	/* CHARDEV_SOCKET: vireo listens on path; in_fd is the one client (-1:
 	 * none), out_client the same fd as chardev_write sees it, under

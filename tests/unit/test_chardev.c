@@ -3,7 +3,8 @@
  * existing path refused and left alone, one client at a time, output
  * dropped with no client or a client that does not read, input paced by
  * the sink, hang-ups while paused, half-closed clients, the file removed
- * at close. No KVM, no virtio. */
+ * at close; and stdin as a pipe whose writer leaves while reading is
+ * paused. No KVM, no virtio. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -350,6 +351,47 @@ static void test_flood(void **state)
 	close(a);
 }
 
+/* stdin a pipe whose writer wrote more than the sink takes and left:
+ * while reading is paused the hang-up is seen once (not again and again,
+ * as epoll reports it even with no events asked), and once the sink has
+ * room the rest of the pipe is read to its end. */
+static void test_stdin_hangup_while_paused(void **state)
+{
+	struct fx *f = *state;
+	struct errbuf e = { { 0 } };
+	static uint8_t data[1000];
+	int p[2], saved = dup(STDIN_FILENO);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)('a' + i % 26);
+	assert_true(saved >= 0);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+	close(p[0]);
+	f->room = 10;
+	assert_int_equal(chardev_open(&f->c, CHARDEV_STDIO, NULL, &e), 0);
+	f->c.out_fd = -1; /* the test's stdout is left alone */
+	f->open = true;
+	assert_int_equal(chardev_attach(&f->c, &f->loop, fx_sink, f,
+					(struct exit_hook){ fx_quit, f }), 0);
+	assert_int_equal(write(p[1], data, sizeof(data)), (ssize_t)sizeof(data));
+	close(p[1]);
+	assert_true(fx_settle(f) < 5);
+	assert_int_equal(f->got_len, 10);
+	assert_true(f->c.paused);
+	assert_int_equal(evloop_run_once(&f->loop, 0), 0);
+	f->room = SIZE_MAX;
+	chardev_resume(&f->c);
+	fx_settle(f);
+	assert_int_equal(f->got_len, sizeof(data));
+	assert_memory_equal(f->got, data, sizeof(data));
+	assert_false(f->c.watching); /* its end was read: no longer watched */
+	chardev_close(&f->c);
+	f->open = false;
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+}
+
 /* chardev_close removes the socket file, but not a file put in its place. */
 static void test_close_removes(void **state)
 {
@@ -391,6 +433,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconnect_same_round, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_flood, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_close_removes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stdin_hangup_while_paused, fx_setup,
+						fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
