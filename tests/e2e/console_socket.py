@@ -10,12 +10,14 @@ Cases:
                byte what the guest wrote; a second client that comes
                meanwhile is closed at once and the first goes on
   mid-stream   a client reads the start of 500 KB of output and hangs up;
-               the guest runs on, and the next client is taken and reads
+               the guest runs on, and the next client is taken: the 16
+               bytes it sends reach the guest (console,rx_last=16)
   no client    nobody connects: the output is dropped, the guest passes
   exists       a regular file, then a live socket, already at PATH: exit
                status 1, one "vireo: --console: PATH: already exists" line,
                the file untouched, the other program's socket still served
   too long     a 108-byte PATH: exit status 2, one line
+  failed start a start that fails after the socket was made leaves none
 In every run vireo exits as the guest asks (status 1, debug-exit 0), says
 nothing on stderr but "vireo: " lines, and leaves no socket file behind."""
 import argparse
@@ -149,7 +151,10 @@ def case_through(args, tmp):
 def case_mid_stream(args, tmp):
     problems = []
     lines = 8000
-    r = Run(args, tmp, f"console,rx=16,rx_first=1,lines={lines}", "midstream")
+    # read 16 bytes, write 500 KB, then read 16 more: the second client's
+    # input reaching the guest shows it was taken, however fast the guest
+    # wrote meanwhile
+    r = Run(args, tmp, f"console,rx=16,rx_first=1,lines={lines},rx_last=16", "midstream")
     try:
         r.wait_socket()
         a = r.connect()
@@ -160,23 +165,31 @@ def case_mid_stream(args, tmp):
         if len(first) < 4096 or not want.startswith(first):
             problems.append(f"the first client got {len(first)} bytes, not the start of "
                             f"the output: {first[:80]!r}")
-        # the next client is taken once the first one's hang-up is seen
-        second, tries = b"", 0
-        while r.p.poll() is None and not second and time.monotonic() < r.deadline:
+        # the next client is taken once the first one's hang-up is seen; one
+        # turned away (EOF at once) tries again
+        second, tries = None, 0
+        while second is None and r.p.poll() is None and time.monotonic() < r.deadline:
             tries += 1
-            try:
-                s = r.connect()
-            except (FileNotFoundError, ConnectionRefusedError):
-                break  # vireo is ending
+            s = r.connect()
+            s.sendall(console_input(16))
             s.settimeout(r.left())
-            second = read_all(s)
+            data = read_all(s)  # to EOF: for a client taken, vireo's exit
             s.close()
-        print(f"the second client: {len(second)} bytes after {tries} connect(s)")
-        if not second:
-            problems.append("no later client got any output")
-        elif not re.fullmatch(rb"[ -~\n]*", second) or b"PVGUEST-HVC0 " not in second:
+            if data:
+                second = data
+                break
+            try:
+                r.p.wait(timeout=2)
+                second = b""  # taken, and the guest wrote nothing more
+            except subprocess.TimeoutExpired:
+                pass  # turned away while vireo runs on
+        print(f"the second client: {len(second or b'')} bytes after {tries} connect(s)")
+        if second and (not re.fullmatch(rb"[ -~\n]*", second) or
+                       b"PVGUEST-HVC0 " not in second):
             problems.append(f"the second client got something else: {second[:80]!r}")
-        r.finish(problems)
+        serial = r.finish(problems)
+        if not re.search(r"\brx_last_bytes=16\b", serial):
+            problems.append("the second client's 16 bytes did not reach the guest")
     finally:
         r.kill()
     return problems
@@ -249,6 +262,19 @@ def case_too_long(args, tmp):
     return problems
 
 
+def case_failed_start(args, tmp):
+    """A start that fails after the socket was made (a missing disk) leaves
+    no socket file behind."""
+    path = os.path.join(tmp, "failed.sock")
+    cmd = [args.vireo, "run", "--kernel", args.kernel, "--serial", "none", "--console",
+           f"socket={path}", "--disk", f"path={tmp}/missing.img"]
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    problems = [] if p.returncode == 1 else [f"status {p.returncode}, want 1"]
+    if os.path.exists(path):
+        problems.append(f"{path} left behind")
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vireo")
@@ -257,7 +283,7 @@ def main():
     args = ap.parse_args()
     cases = [("through", case_through), ("mid-stream", case_mid_stream),
              ("no client", case_no_client), ("exists", case_exists),
-             ("too long", case_too_long)]
+             ("too long", case_too_long), ("failed start", case_failed_start)]
     failures = 0
     with tempfile.TemporaryDirectory(prefix="vireo-hvc-") as tmp:
         for name, fn in cases:
