@@ -24,8 +24,10 @@
 #define CONFIG_WHERE_MAX 96         /* "network interface <64-byte id>" */
 #define CONFIG_API_ID_MAX 64       /* a drive's or NIC's id in Firecracker's API */
 
-/* SERIAL_SOCKET: a Unix socket vireo listens on (--console only) */
+/* SERIAL_SOCKET: a Unix socket vireo listens on (--console only), its
+ * path at most sun_path's 107 bytes */
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE, SERIAL_SOCKET };
+#define CONFIG_SOCKET_PATH_MAX 107
 enum config_cache { CONFIG_CACHE_WRITEBACK, CONFIG_CACHE_NONE };
 enum config_engine { CONFIG_ENGINE_URING, CONFIG_ENGINE_SYNC };
 /* How virtio devices reach the guest: PCI (MSI-X) or virtio-mmio windows
@@ -66,7 +68,6 @@ struct config_net {
 };
 
 /* The virtio-vsock device (at most one, as in Firecracker). */
-#define CONFIG_SOCKET_PATH_MAX 107   /* sun_path less its NUL: --console socket= */
 #define CONFIG_UDS_PATH_MAX 96       /* sun_path's 107 bytes less "_<u32 port>" */
 #define CONFIG_VSOCK_MIN_CID 3
 struct config_vsock {

@@ -1,8 +1,8 @@
 /* virtio-console (virtio 1.2 §5.3): one port, hvc0, a second console beside
  * the UART. No feature bits: no size, no multiport, no control queues, so
  * only receiveq0 and transmitq0. The device moves bytes; the host side
- * (stdio, a file, a socket: backend/chardev) is the caller's. Runs on the event
- * loop; knows nothing of PCI or MMIO. */
+ * (stdio, a file, a socket: backend/chardev) is the caller's. Runs on the
+ * event loop; knows nothing of PCI or MMIO. */
 #ifndef VIREO_VIRTIO_CONSOLE_H
 #define VIREO_VIRTIO_CONSOLE_H
 
