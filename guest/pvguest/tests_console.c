@@ -1,13 +1,17 @@
 /* tests_console.c: virtio-console (virtio 1.2 §5.3), port 0 as hvc0, under
  * vireo and under QEMU's virtio-serial-pci + virtconsole as the reference.
  *
- * "console[,lines=N][,rx=N][,event_idx=0]": text out on transmitq0 (one
- * buffer, a chain of three, an indirect chain when offered, then N lines
- * (256)) that the harness finds, byte for byte, on the host side; each
- * chain completes with used length 0. Then rx bytes (0: none) that the
- * host sends, read through receiveq0 buffers of 32 bytes kept posted:
- * the pattern of pvguest_run.py ("abc...xyz0...9" repeated), with nothing
- * written past any used length.
+ * "console[,lines=N][,rx=N][,event_idx=0][,rx_first=1][,rx_last=N]":
+ * text out on transmitq0 (one buffer, a chain of three, an indirect chain when offered,
+ * then N lines (256)) that the harness finds, byte for byte, on the host
+ * side; each chain completes with used length 0. Then rx bytes (0: none)
+ * that the host sends, read through receiveq0 buffers of 32 bytes kept
+ * posted: the pattern of pvguest_run.py ("abc...xyz0...9" repeated), with
+ * nothing written past any used length. rx_first=1 reads first, then
+ * writes: a host side that comes and goes (a socket's client) is there by
+ * the time the text goes out. rx_last=N reads N more bytes after the text
+ * (the pattern from its start again), through the buffers still posted:
+ * the host side that sends them is there while the guest still runs.
  *
  * "hostile-console[,only=NAME]": malformed chains and rings on both queues,
  * each on a freshly reset device, each answered as vireo promises (a
@@ -107,13 +111,15 @@ static int cons_tx(struct test_ctx *c, char *dma, uint64_t lines)
 	return 0;
 }
 
-/* rx bytes from the host through buffers kept posted. */
-static int cons_rx(struct test_ctx *c, uint8_t *bufs, uint64_t want)
+/* rx bytes from the host through buffers kept posted; post: post them
+ * first (else they are still posted from the last call). key: the
+ * result's key for the count. */
+static int cons_rx(struct test_ctx *c, uint8_t *bufs, uint64_t want, int post, const char *key)
 {
 	unsigned nbuf = VCONS_QSIZE / 2;
 	uint64_t got = 0, t0 = rdtsc();
 
-	for (unsigned i = 0; i < nbuf; i++) {
+	for (unsigned i = 0; post && i < nbuf; i++) {
 		memset(bufs + i * 64, FILL, 64);
 		if (vcons_post_rx(&cons, bufs + i * 64, RXBUF))
 			return test_fail(c, "rx-post", "buffer %u", i);
@@ -145,19 +151,20 @@ static int cons_rx(struct test_ctx *c, uint8_t *bufs, uint64_t want)
 		if (vcons_post_rx(&cons, b, RXBUF))
 			return test_fail(c, "rx-repost", "after %lu bytes", (unsigned long)got);
 	}
-	test_kv(c, "rx_bytes=%lu", (unsigned long)got);
+	test_kv(c, "%s=%lu", key, (unsigned long)got);
 	return 0;
 }
 
 enum test_status test_console(struct test_ctx *c)
 {
-	uint64_t lines = 256, rx = 0, event_idx = 1;
+	uint64_t lines = 256, rx = 0, event_idx = 1, rx_first = 0, rx_last = 0;
 	size_t mark = virtio_dma_mark();
 	uint8_t *buf;
 	int fail;
 
 	if (opt_u64(c, "lines", &lines) || opt_u64(c, "rx", &rx) ||
-	    opt_u64(c, "event_idx", &event_idx) || cons_find(c))
+	    opt_u64(c, "event_idx", &event_idx) || opt_u64(c, "rx_first", &rx_first) ||
+	    opt_u64(c, "rx_last", &rx_last) || cons_find(c))
 		return TEST_FAIL;
 	if (vcons_open(&cons, &cons_dev, (event_idx ? VIRTIO_BIT(VIRTIO_F_EVENT_IDX) : 0) |
 		       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)))
@@ -169,7 +176,14 @@ enum test_status test_console(struct test_ctx *c)
 	}
 	test_kv(c, "event_idx=%d",
 		!!(cons_dev.drv_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)));
-	fail = cons_tx(c, (char *)buf, lines) || (rx && cons_rx(c, buf + 4096, rx));
+	if (rx_first)
+		fail = (rx && cons_rx(c, buf + 4096, rx, 1, "rx_bytes")) ||
+		       cons_tx(c, (char *)buf, lines);
+	else
+		fail = cons_tx(c, (char *)buf, lines) ||
+		       (rx && cons_rx(c, buf + 4096, rx, 1, "rx_bytes"));
+	if (!fail && rx_last)
+		fail = cons_rx(c, buf + 4096, rx_last, !rx, "rx_last_bytes");
 	if (!fail)
 		test_kv(c, "tx_bytes=%lu", (unsigned long)cons.tx_bytes);
 	vcons_close(&cons);

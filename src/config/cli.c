@@ -33,8 +33,9 @@ const char cli_usage[] =
 	"                       pages where the host's THP allows)\n"
 	"  --serial MODE        stdio (default), none, or file=PATH\n"
 	"  --console MODE       a virtio-console, the guest's hvc0, beside the serial\n"
-	"                       port: none (default), stdio or file=PATH; only one\n"
-	"                       of the two may be on stdio\n"
+	"                       port: none (default), stdio, file=PATH, or\n"
+	"                       socket=PATH (vireo listens there, one client at a\n"
+	"                       time); only one of the two may be on stdio\n"
 	"  --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]\n"
 	"         [,engine=uring|sync][,queues=N]\n"
 	"                       a virtio-blk disk (repeatable, up to 8); defaults:\n"
@@ -88,10 +89,13 @@ static int cli_parse_cpus(const char *s, unsigned *out, struct errbuf *e)
 	return 0;
 }
 
-/* --serial's and --console's MODE, into *mode and *pathp (flag: for the message) */
-static int cli_parse_chardev(const char *flag, const char *s, enum serial_mode *mode,
-			     char **pathp, struct errbuf *e)
+/* --serial's and --console's MODE, into *mode and *pathp (flag: for the
+ * message); socket=PATH only where sockets is set (--console) */
+static int cli_parse_chardev(const char *flag, const char *s, bool sockets,
+			     enum serial_mode *mode, char **pathp, struct errbuf *e)
 {
+	const char *want = sockets ? "stdio, none, file=PATH or socket=PATH" :
+				     "stdio, none or file=PATH";
 	char *path = NULL;
 
 	if (!strcmp(s, "stdio")) {
@@ -103,8 +107,16 @@ static int cli_parse_chardev(const char *flag, const char *s, enum serial_mode *
 		if (!path)
 			return errf(e, -ENOMEM, "out of memory");
 		*mode = SERIAL_FILE;
+	} else if (sockets && !strncmp(s, "socket=", 7) && s[7]) {
+		if (strlen(s + 7) > CONFIG_SOCKET_PATH_MAX)
+			return errf(e, -EINVAL, "%s: socket=%.32s...: longer than %d bytes "
+				    "(a Unix socket's path)", flag, s + 7, CONFIG_SOCKET_PATH_MAX);
+		path = strdup(s + 7);
+		if (!path)
+			return errf(e, -ENOMEM, "out of memory");
+		*mode = SERIAL_SOCKET;
 	} else {
-		return errf(e, -EINVAL, "%s: '%s': expected stdio, none or file=PATH", flag, s);
+		return errf(e, -EINVAL, "%s: '%s': expected %s", flag, s, want);
 	}
 	free(*pathp);
 	*pathp = path;
@@ -386,9 +398,9 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 			errf_prefix(e, "--memory");
 		return ret;
 	case FLAG_SERIAL:
-		return cli_parse_chardev("--serial", val, &cfg->serial, &cfg->serial_path, e);
+		return cli_parse_chardev("--serial", val, false, &cfg->serial, &cfg->serial_path, e);
 	case FLAG_CONSOLE:
-		return cli_parse_chardev("--console", val, &cfg->console, &cfg->console_path, e);
+		return cli_parse_chardev("--console", val, true, &cfg->console, &cfg->console_path, e);
 	case FLAG_DISK:
 		return cli_add_disk(val, cfg, e);
 	case FLAG_NET:

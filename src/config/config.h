@@ -24,7 +24,10 @@
 #define CONFIG_WHERE_MAX 96         /* "network interface <64-byte id>" */
 #define CONFIG_API_ID_MAX 64       /* a drive's or NIC's id in Firecracker's API */
 
-enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
+/* SERIAL_SOCKET: a Unix socket vireo listens on (--console only), its
+ * path at most sun_path's 107 bytes */
+enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE, SERIAL_SOCKET };
+#define CONFIG_SOCKET_PATH_MAX 107
 enum config_cache { CONFIG_CACHE_WRITEBACK, CONFIG_CACHE_NONE };
 enum config_engine { CONFIG_ENGINE_URING, CONFIG_ENGINE_SYNC };
 /* How virtio devices reach the guest: PCI (MSI-X) or virtio-mmio windows
@@ -122,7 +125,7 @@ struct vm_config {
 	/* hvc0, the virtio-console beside the UART: SERIAL_NONE (the
 	 * default) builds no device; at most one of the two on stdio */
 	enum serial_mode console;
-	char *console_path;           /* SERIAL_FILE */
+	char *console_path;           /* SERIAL_FILE, SERIAL_SOCKET */
 	bool debug_exit;
 	enum config_transport transport;
 	bool boot_timer;              /* Firecracker's boot timer page (--boot-timer) */

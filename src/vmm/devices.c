@@ -253,6 +253,12 @@ static int console_type_create(void **dev, const struct vm_config *cfg, unsigned
 	};
 	int ret;
 
+	/* a socket's client comes and goes: the chardev writes to it */
+	if (env->console->kind == CHARDEV_SOCKET) {
+		cc.write = chardev_write;
+		cc.write_opaque = env->console;
+	}
+
 	(void)cfg;
 	(void)i;
 	ret = console_create((struct console **)dev, &cc, env->mem, env->loop, e);

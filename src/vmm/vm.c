@@ -163,13 +163,15 @@ static int vm_setup_platform(struct vm *vm, const struct vm_config *cfg, struct 
 {
 	static const enum chardev_kind kinds[] = {
 		[SERIAL_STDIO] = CHARDEV_STDIO, [SERIAL_NONE] = CHARDEV_NULL,
-		[SERIAL_FILE] = CHARDEV_FILE,
+		[SERIAL_FILE] = CHARDEV_FILE, [SERIAL_SOCKET] = CHARDEV_SOCKET,
 	};
 	struct exit_hook hook = vm->end;
 	int ret;
 
 	if (cfg->serial == SERIAL_STDIO && cfg->console == SERIAL_STDIO)
 		return errf(e, -EINVAL, "the serial port and the console cannot both be on stdio");
+	if (cfg->serial == SERIAL_SOCKET)
+		return errf(e, -EINVAL, "the serial port cannot be a socket");
 	ret = chardev_open(&vm->console, kinds[cfg->serial], cfg->serial_path, e);
 	if (ret) {
 		errf_prefix(e, "console");

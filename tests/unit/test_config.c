@@ -785,8 +785,9 @@ static void test_rng(void **state)
 	expect_error(ARGC(value), value, "--rng");
 }
 
-/* --console: none by default, stdio or file=PATH like --serial; on stdio
- * only with the serial port off it; bad values and twice refused. */
+/* --console: none by default, stdio or file=PATH like --serial, or
+ * socket=PATH (a Unix socket's path, at most 107 bytes; not for --serial);
+ * on stdio only with the serial port off it; bad values and twice refused. */
 static void test_console(void **state)
 {
 	const char *none[] = { "vireo", "run", "--kernel", "k" };
@@ -801,7 +802,12 @@ static void test_console(void **state)
 				"--console", "stdio" };
 	const char *twice[] = { "vireo", "run", "--kernel", "k", "--console", "none",
 				"--console", "none" };
-	const char *bad[] = { "tty", "file=", "file", "socket=/x", "" };
+	const char *bad[] = { "tty", "file=", "file", "socket=", "socket", "" };
+	const char *sock[] = { "vireo", "run", "--kernel", "k", "--console", "socket=/x/hvc.sock" };
+	const char *serial_sock[] = { "vireo", "run", "--kernel", "k", "--serial", "socket=/x" };
+	char longest[7 + 107 + 1], too_long[7 + 108 + 1];
+	const char *at_max[] = { "vireo", "run", "--kernel", "k", "--console", longest };
+	const char *over[] = { "vireo", "run", "--kernel", "k", "--console", too_long };
 	struct vm_config cfg;
 	struct errbuf e;
 
@@ -827,8 +833,22 @@ static void test_console(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *argv[] = { "vireo", "run", "--kernel", "k", "--console", bad[i] };
 
-		expect_error(ARGC(argv), argv, "expected stdio, none or file=PATH");
+		expect_error(ARGC(argv), argv, "expected stdio, none, file=PATH or socket=PATH");
 	}
+	assert_int_equal(parse(ARGC(sock), sock, &cfg, &e), 0);
+	assert_int_equal(cfg.console, SERIAL_SOCKET);
+	assert_string_equal(cfg.console_path, "/x/hvc.sock");
+	expect_error(ARGC(serial_sock), serial_sock,
+		     "--serial: 'socket=/x': expected stdio, none or file=PATH");
+	memcpy(longest, "socket=", 7);
+	memset(longest + 7, 'a', 107);
+	longest[7 + 107] = '\0';
+	memcpy(too_long, "socket=", 7);
+	memset(too_long + 7, 'a', 108);
+	too_long[7 + 108] = '\0';
+	assert_int_equal(parse(ARGC(at_max), at_max, &cfg, &e), 0);
+	assert_int_equal(strlen(cfg.console_path), 107);
+	expect_error(ARGC(over), over, "longer than 107 bytes");
 }
 
 static void test_balloon(void **state)

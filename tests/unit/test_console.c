@@ -41,7 +41,24 @@ struct fx {
 	uint64_t *st;
 	int pipe[2];              /* the host side: the device writes pipe[1] */
 	unsigned rx_ready;        /* calls of the rx_ready callback */
+	/* the write hook (a socket's chardev_write) instead of a host fd */
+	size_t hook_room;         /* bytes it takes before it is "full" */
+	char hook_out[64];
+	size_t hook_len;
 };
+
+static size_t fx_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct fx *f = opaque;
+	size_t n = len < f->hook_room ? len : f->hook_room;
+
+	if (n > sizeof(f->hook_out) - f->hook_len)
+		n = sizeof(f->hook_out) - f->hook_len;
+	memcpy(f->hook_out + f->hook_len, buf, n);
+	f->hook_len += n;
+	f->hook_room -= n;
+	return n;
+}
 
 static void fx_rx_ready(void *opaque)
 {
@@ -50,7 +67,7 @@ static void fx_rx_ready(void *opaque)
 	f->rx_ready++;
 }
 
-static int fx_setup_fd(void **state, bool with_fd)
+static int fx_setup_fd(void **state, bool with_fd, bool hook)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct errbuf e = { { 0 } };
@@ -62,6 +79,10 @@ static int fx_setup_fd(void **state, bool with_fd)
 		return -1;
 	if (with_fd)
 		c.out_fd = f->pipe[1];
+	if (hook) {
+		c.write = fx_write;
+		c.write_opaque = f;
+	}
 	c.rx_ready = fx_rx_ready;
 	c.rx_ready_opaque = f;
 	if (console_create(&f->c, &c, &f->mem.m, &f->loop, &e)) {
@@ -77,12 +98,18 @@ static int fx_setup_fd(void **state, bool with_fd)
 
 static int fx_setup(void **state)
 {
-	return fx_setup_fd(state, true);
+	return fx_setup_fd(state, true, false);
 }
 
 static int fx_setup_nofd(void **state)
 {
-	return fx_setup_fd(state, false);
+	return fx_setup_fd(state, false, false);
+}
+
+/* The write hook beside a host fd: the hook alone gets the bytes. */
+static int fx_setup_hook(void **state)
+{
+	return fx_setup_fd(state, true, true);
 }
 
 static int fx_teardown(void **state)
@@ -283,6 +310,32 @@ static void test_tx_no_host(void **state)
 	fake_dev_kick(&f->dev, TXQ);
 	assert_int_equal(used_len(f, TXQ, h), 0);
 	assert_int_equal(f->st[CONSOLE_STAT_TX_DROPPED], 7);
+}
+
+/* With a write hook (a socket whose client comes and goes), the guest's
+ * bytes go to it, never to out_fd; what it does not take (no client, or
+ * one that does not read) is dropped and counted, and the chain completes. */
+static void test_tx_write_hook(void **state)
+{
+	struct fx *f = *state;
+	char out[8];
+	uint16_t h;
+
+	start(f, 0);
+	f->hook_room = 0; /* no client */
+	h = tx_text(f, BUF, "lost");
+	fake_dev_kick(&f->dev, TXQ);
+	assert_int_equal(used_len(f, TXQ, h), 0);
+	assert_int_equal(f->st[CONSOLE_STAT_TX_DROPPED], 4);
+	f->hook_room = 6; /* a client that takes 6 bytes, then is full */
+	h = tx_text(f, BUF, "hello world");
+	fake_dev_kick(&f->dev, TXQ);
+	assert_int_equal(used_len(f, TXQ, h), 0);
+	assert_int_equal(f->hook_len, 6);
+	assert_memory_equal(f->hook_out, "hello ", 6);
+	assert_int_equal(f->st[CONSOLE_STAT_TX_BYTES], 6);
+	assert_int_equal(f->st[CONSOLE_STAT_TX_DROPPED], 4 + 5);
+	assert_int_equal(host_read(f, out, sizeof(out)), 0);
 }
 
 /* A chain larger than CONSOLE_TX_MAX_PER_CHAIN puts out that much, the
@@ -575,6 +628,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_indirect, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_full_host_drops, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_no_host, fx_setup_nofd, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_write_hook, fx_setup_hook, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_stuck_terminal, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_chain_cap, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_budget, fx_setup, fx_teardown),

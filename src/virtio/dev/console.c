@@ -33,6 +33,8 @@ struct console {
 	struct evloop *loop;
 	int out_fd;
 	int own_fd;                 /* out_fd when it is the device's own (a terminal's), else -1 */
+	size_t (*write)(void *opaque, const uint8_t *buf, size_t len); /* instead of out_fd */
+	void *write_opaque;
 	void (*rx_ready)(void *opaque);
 	void *rx_ready_opaque;
 	pthread_mutex_t lock;       /* everything below */
@@ -58,6 +60,8 @@ static size_t console_write(struct console *c, const uint8_t *p, size_t len)
 	size_t done = 0;
 	unsigned tries = 0;
 
+	if (c->write)
+		return c->write(c->write_opaque, p, len);
 	if (c->out_fd < 0)
 		return 0;
 	while (done < len) {
@@ -353,7 +357,9 @@ int console_create(struct console **out, const struct console_config *cfg, struc
 	if (!c)
 		return errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 	c->loop = loop;
-	c->own_fd = console_tty_fd(cfg->out_fd);
+	c->write = cfg->write;
+	c->write_opaque = cfg->write_opaque;
+	c->own_fd = cfg->write ? -1 : console_tty_fd(cfg->out_fd);
 	c->out_fd = c->own_fd >= 0 ? c->own_fd : cfg->out_fd;
 	c->rx_ready = cfg->rx_ready;
 	c->rx_ready_opaque = cfg->rx_ready_opaque;

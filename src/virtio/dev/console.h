@@ -1,8 +1,8 @@
 /* virtio-console (virtio 1.2 §5.3): one port, hvc0, a second console beside
  * the UART. No feature bits: no size, no multiport, no control queues, so
  * only receiveq0 and transmitq0. The device moves bytes; the host side
- * (stdio, a file: backend/chardev) is the caller's. Runs on the event
- * loop; knows nothing of PCI or MMIO. */
+ * (stdio, a file, a socket: backend/chardev) is the caller's. Runs on the
+ * event loop; knows nothing of PCI or MMIO. */
 #ifndef VIREO_VIRTIO_CONSOLE_H
 #define VIREO_VIRTIO_CONSOLE_H
 
@@ -42,6 +42,12 @@ struct console_config {
 	/* where the guest's bytes go, the caller's (a terminal is reopened
 	 * O_NONBLOCK for the device); -1: nowhere (counted as dropped) */
 	int out_fd;
+	/* Instead of out_fd when set: takes what it can of len bytes now,
+	 * never waiting, and returns how many (the rest is dropped and
+	 * counted); called under the device's lock, on any thread. The
+	 * chardev's chardev_write for a Unix socket's client. */
+	size_t (*write)(void *opaque, const uint8_t *buf, size_t len);
+	void *write_opaque;
 	/* Called, without the device's lock, when the guest has posted receive
 	 * buffers after console_receive() took less than it was offered; NULL:
 	 * nobody to tell. The chardev's chardev_resume. */
