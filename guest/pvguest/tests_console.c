@@ -506,6 +506,7 @@ enum test_status test_hostile_console(struct test_ctx *c)
 			fail = test_fail(c, "post", "%s", k->name);
 		else
 			fail = h_outcome(c, k);
+		test_quiet(c, "hostile-console", k->name);
 		if (k->expect == EXP_NEEDS_RESET) {
 			vcons_close(&cons);
 			virtio_dma_release(mark);
