@@ -675,6 +675,28 @@ static void test_stats_broken_then_reset(void **state)
 	used_one(f, SQ, h);
 }
 
+/* A driver that takes only REPORTING (of all three) finds the
+ * reporting_vq at 2, as Linux numbers it; the queues past it are none. */
+static void test_numbering_follows_features(void **state)
+{
+	struct fx *f = *state;
+	struct fake_buf b = { PAGES, 0x1000, true };
+	uint16_t h;
+
+	start(f, VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING));
+	touch(f, PAGES, 1);
+	h = fake_vring_add(&f->ring[2], &b, 1);
+	fake_dev_kick(&f->dev, 2);
+	used_one(f, 2, h);
+	assert_int_equal(f->st[BALLOON_STAT_REPORTS], 1);
+	assert_int_equal(f->st[BALLOON_STAT_STATS_UPDATES], 0);
+	h = fake_vring_add(&f->ring[4], &b, 1);
+	fake_dev_kick(&f->dev, 4);
+	assert_int_equal(f->ring[4].used->idx, 0);
+	assert_int_equal(f->st[BALLOON_STAT_REPORTS], 1);
+	assert_true(virtio_is_live(f->d));
+}
+
 /* --- free page hinting --------------------------------------------------- */
 
 static uint32_t cfg_cmd(struct fx *f)
@@ -836,6 +858,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stats_interval, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stats_interval_all, fx_setup_all, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stats_broken_then_reset, fx_setup_all,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_numbering_follows_features, fx_setup_all,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hint_run, fx_setup_all, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hint_no_ack, fx_setup_all, fx_teardown),

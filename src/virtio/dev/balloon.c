@@ -22,8 +22,9 @@
 #include <unistd.h>
 
 /* virtio 1.2 §5.5.2: inflateq and deflateq, then statsq, free_page_vq and
- * reporting_vq, each only if its feature is offered; the queues are
- * numbered over those that exist (as Linux and QEMU number them) */
+ * reporting_vq, each only if its feature is negotiated; the queues are
+ * numbered over those that exist, as Linux's driver numbers them (it
+ * skips the queues of features it did not take) */
 #define BALLOON_INFLATEQ 0
 #define BALLOON_DEFLATEQ 1
 #define BALLOON_NOQ 0xffu
@@ -45,12 +46,12 @@ struct balloon {
 	uint32_t num_pages;       /* atomic: the host's target */
 	uint32_t actual;          /* atomic: the driver's word */
 	uint32_t hint_cmd;        /* atomic: free_page_hint_cmd_id */
-	uint8_t q_stats, q_hint, q_report;  /* queue numbers, or BALLOON_NOQ */
 	bool stats_on, hint_on;   /* offered: fixed at create */
 	int stats_fd;             /* timerfd: the polling interval; -1 without stats */
 	struct ev_handler stats_h;
 	pthread_mutex_t lock;     /* everything below */
 	bool active;
+	uint8_t q_stats, q_hint, q_report;  /* queue numbers at DRIVER_OK, or BALLOON_NOQ */
 	struct ev_resched resched;
 	unsigned stats_interval_s;
 	bool stats_held;          /* the driver's statistics buffer is ours */
@@ -299,6 +300,9 @@ static const char *bl_drain(struct balloon *b, unsigned q, unsigned *reqs, uint3
 
 	if (!b->active || q >= b->vdev.nr_queues || !vq->started)
 		return NULL;
+	/* a queue past those the negotiated features number is no queue */
+	if (q > BALLOON_DEFLATEQ && q != b->q_stats && q != b->q_hint && q != b->q_report)
+		return NULL;
 	for (;;) {
 		vq_notify_disable(vq);
 		while (*reqs && *pfns) {
@@ -380,7 +384,7 @@ static void bl_on_stats_timer(void *opaque, uint32_t events)
 	if (read(b->stats_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&b->lock);
-	if (b->active && b->stats_held && virtio_is_live(&b->vdev)) {
+	if (b->active && b->stats_held && b->q_stats != BALLOON_NOQ && virtio_is_live(&b->vdev)) {
 		b->stats_held = false;
 		vq_push(&b->vdev.vq[b->q_stats], b->stats_head, 0);
 		virtio_signal_used(&b->vdev, b->q_stats);
@@ -417,7 +421,12 @@ static int bl_activate(struct virtio_dev *d)
 {
 	struct balloon *b = d->priv;
 
+	uint8_t nq = 2;
+
 	pthread_mutex_lock(&b->lock);
+	b->q_stats = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) ? nq++ : BALLOON_NOQ;
+	b->q_hint = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT) ? nq++ : BALLOON_NOQ;
+	b->q_report = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) ? nq++ : BALLOON_NOQ;
 	b->active = true;
 	pthread_mutex_unlock(&b->lock);
 	return 0;
@@ -506,9 +515,8 @@ int balloon_create(struct balloon **out, const struct balloon_config *cfg, struc
 	b->stats_on = cfg->stats_interval_s > 0;
 	b->hint_on = cfg->free_page_hinting;
 	b->stats_interval_s = cfg->stats_interval_s;
-	b->q_stats = b->stats_on ? (uint8_t)nq++ : BALLOON_NOQ;
-	b->q_hint = b->hint_on ? (uint8_t)nq++ : BALLOON_NOQ;
-	b->q_report = cfg->free_page_reporting ? (uint8_t)nq++ : BALLOON_NOQ;
+	b->q_stats = b->q_hint = b->q_report = BALLOON_NOQ;
+	nq += b->stats_on + b->hint_on + cfg->free_page_reporting;
 	pthread_mutex_init(&b->lock, NULL);
 	ret = ev_resched_init(&b->resched, loop, bl_on_resched, b);
 	if (ret) {
