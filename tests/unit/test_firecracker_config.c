@@ -885,11 +885,14 @@ static void test_balloon(void **state)
 
 	fc_config_init(&cfg);
 	ok(&cfg, R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':16,'deflate_on_oom':true,"
-	   "'free_page_reporting':true}}");
+	   "'free_page_reporting':true,'free_page_hinting':true,'stats_polling_interval_s':3}}");
 	assert_true(cfg.balloon.set);
+	assert_true(cfg.balloon.free_page_hinting);
+	assert_int_equal(cfg.balloon.stats_polling_interval_s, 3);
 	assert_string_equal(cfg.balloon.where, "balloon");
 	dump = fc_get_vm_config(&cfg);
 	assert_non_null(strstr(dump, "\"balloon\":{\"amount_mib\":16,"));
+	assert_non_null(strstr(dump, "\"stats_polling_interval_s\":3,\"free_page_hinting\":true"));
 	fc_config_init(&back);
 	assert_int_equal(fc_config_file(&back, dump, strlen(dump), &note, &e), 0);
 	assert_null(config_diff(&cfg, &back));

@@ -28,7 +28,6 @@
 #define BALLOON_INFLATEQ 0
 #define BALLOON_DEFLATEQ 1
 #define BALLOON_NOQ 0xffu
-#define BALLOON_MAXQ 5
 
 /* virtio 1.2 §5.5.4: le32 num_pages, le32 actual, le32
  * free_page_hint_cmd_id, le32 poison_val (x86 is little-endian); the last
@@ -349,7 +348,6 @@ static void bl_run(struct balloon *b, uint32_t mask)
 	unsigned reqs = BALLOON_BUDGET_REQS;
 	uint32_t pfns = BALLOON_BUDGET_PFNS;
 	const char *why = NULL;
-
 	bool done_due;
 
 	pthread_mutex_lock(&b->lock);
@@ -358,6 +356,7 @@ static void bl_run(struct balloon *b, uint32_t mask)
 			why = bl_drain(b, q, &reqs, &pfns);
 	if (why) /* before the unlock: see virtio_set_needs_reset */
 		virtio_set_needs_reset(&b->vdev, why);
+	/* the driver's STOP, answered with DONE (acknowledge_on_stop) */
 	done_due = b->hint_done_due && !why;
 	b->hint_done_due = false;
 	if (done_due)
@@ -420,7 +419,6 @@ static void bl_on_resched(void *opaque)
 static int bl_activate(struct virtio_dev *d)
 {
 	struct balloon *b = d->priv;
-
 	uint8_t nq = 2;
 
 	pthread_mutex_lock(&b->lock);
