@@ -33,6 +33,7 @@ static const struct test tests[] = {
 	{ "hostile-console", test_hostile_console },
 	{ "balloon", test_balloon },
 	{ "hostile-balloon", test_hostile_balloon },
+	{ "balloon-extras", test_balloon_extras },
 	{ "bench-exits", test_bench_exits },
 	{ "bench-cpu", test_bench_cpu },
 	{ "bench-mem", test_bench_mem },

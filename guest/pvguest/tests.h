@@ -71,6 +71,7 @@ enum test_status test_console(struct test_ctx *c);
 enum test_status test_hostile_console(struct test_ctx *c);
 enum test_status test_balloon(struct test_ctx *c);
 enum test_status test_hostile_balloon(struct test_ctx *c);
+enum test_status test_balloon_extras(struct test_ctx *c);
 enum test_status test_bench_exits(struct test_ctx *c);
 enum test_status test_bench_cpu(struct test_ctx *c);
 enum test_status test_bench_mem(struct test_ctx *c);

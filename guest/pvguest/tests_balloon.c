@@ -13,10 +13,26 @@
  * phase=<touched|inflated|deflated|reported>" and waits hold_ms (300) so
  * that the host harness (tests/e2e/balloon_run.py) reads vireo's RSS.
  *
+ * "balloon-extras[,mib=N][,polls=N][,hold_ms=N]": the statistics queue
+ * and free page hinting, driven by the host's API (tests/e2e/balloon_run.py
+ * --extras). Posts a statistics buffer of 8 values (total_memory: the RAM
+ * of the memory map; major_faults 7; minor_faults: the buffers posted so
+ * far), announces "phase=stats total=<bytes>", and refills it each time
+ * the device hands it back, polls times (gap_ms_max: the longest wait),
+ * then "phase=stats-done". Touches N MiB (64), announces "phase=touched"
+ * and waits up to 60 s for a hinting run (free_page_hint_cmd_id > 1):
+ * sends the run's id, hints the N MiB (4 MiB ranges, 32 a chain, as
+ * page reporting does), sends STOP, waits for the host's DONE, checks the
+ * pages read zero and announces "phase=hinted".
+ *
  * "hostile-balloon[,only=NAME]": malformed requests and rings, each on a
  * freshly reset device, each answered as vireo promises (a completion, or
  * DEVICE_NEEDS_RESET for a broken ring rule), and after each the device
- * must still take a page back (it reads zero afterwards). */
+ * must still take a page back (it reads zero afterwards). Statistics
+ * buffers (odd, writable, oversized, straddling, unknown tags, two at
+ * once) and free_page_vq garbage (short and long command ids, hints with
+ * no run or another run's id, mixed chains) are among them when the device
+ * offers those queues. */
 #include "tests.h"
 #include "bench_kern.h"
 #include "boot.h"
@@ -74,7 +90,9 @@ static void phase(struct test_ctx *c, const char *name, uint64_t hold_ms)
 	udelay(hold_ms * 1000);
 }
 
-static int bal_report(struct test_ctx *c, uint64_t base, uint64_t bytes)
+/* [base, base + bytes) as writable free ranges on q (reporting_vq or
+ * free_page_vq): 4 MiB a range, REPORT_PER_REQ ranges a chain. */
+static int bal_ranges(struct test_ctx *c, unsigned q, uint64_t base, uint64_t bytes)
 {
 	struct vring_seg s[REPORT_PER_REQ];
 
@@ -88,11 +106,16 @@ static int bal_report(struct test_ctx *c, uint64_t base, uint64_t bytes)
 			s[n++] = (struct vring_seg){ p, (uint32_t)len, VRING_DESC_F_WRITE };
 			p += len;
 		}
-		r = vballoon_request(&bal, VBAL_REPORTQ, s, n, VBAL_TIMEOUT_US);
+		r = vballoon_request(&bal, q, s, n, VBAL_TIMEOUT_US);
 		if (r < 0)
-			return test_fail(c, "report", "%ld", r);
+			return test_fail(c, "report", "queue %u: %ld", q, r);
 	}
 	return 0;
+}
+
+static int bal_report(struct test_ctx *c, uint64_t base, uint64_t bytes)
+{
+	return bal_ranges(c, VBAL_REPORTQ, base, bytes);
 }
 
 enum test_status test_balloon(struct test_ctx *c)
@@ -187,6 +210,133 @@ enum test_status test_balloon(struct test_ctx *c)
 	return fail ? TEST_FAIL : TEST_PASS;
 }
 
+
+/* ---- balloon-extras ------------------------------------------------------- */
+
+static uint64_t ram_bytes(void)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < boot_info.nr_mem; i++)
+		if (boot_info.mem[i].type == MEM_TYPE_RAM)
+			n += boot_info.mem[i].size;
+	return n;
+}
+
+/* The statistics: posted, handed back by each poll, refilled. */
+static int bx_stats(struct test_ctx *c, uint64_t polls)
+{
+	static const uint16_t tags[8] = { VBAL_S_SWAP_IN, VBAL_S_SWAP_OUT, VBAL_S_MAJFLT,
+					  VBAL_S_MINFLT, VBAL_S_MEMFREE, VBAL_S_MEMTOT,
+					  VBAL_S_AVAIL, VBAL_S_CACHES };
+	uint8_t *buf = virtio_dma_pages(PAGE);
+	uint64_t total = ram_bytes(), gap_max = 0, t = now_ns();
+
+	if (!buf)
+		return test_fail(c, "no-memory", "stats buffer");
+	for (uint64_t i = 0;; i++) {
+		uint64_t vals[8] = { 0, 0, 7, i + 1, total / 2, total, total / 2 + PAGE, 3 * PAGE };
+		uint32_t len = 1;
+		void *cookie;
+		int r;
+
+		if (vballoon_stats_post(&bal, buf, tags, vals, 8))
+			return test_fail(c, "stats-post", "buffer %lu", (unsigned long)i);
+		if (!i)
+			test_info(c, "phase=stats total=%lu", (unsigned long)total);
+		if (i == polls)
+			break;
+		r = vring_wait_used(&bal.q[VBAL_STATSQ], 10u * 1000 * 1000, &len, &cookie);
+		if (r < 0)
+			return test_fail(c, "no-poll", "buffer %lu: %d", (unsigned long)i, r);
+		if (len || cookie != buf)
+			return test_fail(c, "stats-used", "len %u", len);
+		if (now_ns() - t > gap_max)
+			gap_max = now_ns() - t;
+		t = now_ns();
+	}
+	test_kv(c, "polls=%lu gap_ms_max=%lu", (unsigned long)polls,
+		(unsigned long)(gap_max / 1000000));
+	test_info(c, "phase=stats-done");
+	return 0;
+}
+
+/* The driver's command id, one readable le32 on the free_page_vq. */
+static int bx_send_cmd(struct test_ctx *c, uint32_t *word, uint32_t cmd)
+{
+	struct vring_seg s = { virtio_dma_pa(word), 4, 0 };
+	long r;
+
+	*word = cmd;
+	r = vballoon_request(&bal, VBAL_HINTQ, &s, 1, VBAL_TIMEOUT_US);
+	return r < 0 ? test_fail(c, "hint-cmd", "%u: %ld", cmd, r) : 0;
+}
+
+/* One run of free page hinting, as Linux's driver answers it. */
+static int bx_hint(struct test_ctx *c, uint64_t base, uint64_t bytes, uint64_t hold_ms)
+{
+	uint32_t *word = virtio_dma_pages(PAGE), cmd = 0;
+	uint64_t t0;
+	unsigned ms;
+
+	if (!word)
+		return test_fail(c, "no-memory", "command word");
+	memset((void *)base, FILL, bytes);
+	phase(c, "touched", hold_ms);
+	for (ms = 0; ms < 60000 && (cmd = vballoon_hint_cmd(&bal)) <= VBAL_CMD_DONE; ms++)
+		udelay(1000);
+	if (cmd <= VBAL_CMD_DONE)
+		return test_fail(c, "no-run", "free_page_hint_cmd_id stayed %u", cmd);
+	t0 = now_ns();
+	if (bx_send_cmd(c, word, cmd) || bal_ranges(c, VBAL_HINTQ, base, bytes) ||
+	    bx_send_cmd(c, word, VBAL_CMD_STOP))
+		return -1;
+	for (ms = 0; ms < 5000 && vballoon_hint_cmd(&bal) != VBAL_CMD_DONE; ms++)
+		udelay(1000);
+	if (vballoon_hint_cmd(&bal) != VBAL_CMD_DONE)
+		return test_fail(c, "no-done", "free_page_hint_cmd_id is %u",
+				 vballoon_hint_cmd(&bal));
+	test_kv(c, "run=%u hint_ms=%lu", cmd, (unsigned long)((now_ns() - t0) / 1000000));
+	/* the host dropped every hinted page */
+	for (uint64_t p = base; p < base + bytes; p += 64 * PAGE)
+		if (*(volatile uint64_t *)p || *(volatile uint8_t *)(p + PAGE - 1))
+			return test_fail(c, "not-zero", "page %#lx kept its bytes", (unsigned long)p);
+	phase(c, "hinted", hold_ms);
+	return 0;
+}
+
+enum test_status test_balloon_extras(struct test_ctx *c)
+{
+	uint64_t hold_ms = 300, polls = 3, mib = 64, base;
+	size_t mark = virtio_dma_mark();
+	struct bench_ram ram;
+	int fail = 0;
+
+	if (opt_u64(c, "hold_ms", &hold_ms) || opt_u64(c, "polls", &polls) ||
+	    opt_u64(c, "mib", &mib))
+		return TEST_FAIL;
+	if (!bal_dev.type && vdev_find(VIRTIO_ID_BALLOON, 0, &bal_dev))
+		return test_fail(c, bal_dev.why, "no virtio-balloon device %s", vdev_where());
+	if (vballoon_open(&bal, &bal_dev, VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) |
+			  VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT)))
+		return test_fail(c, bal_dev.why ? bal_dev.why : "open-failed", "opening it");
+	if (!bal.stats || !bal.hinting)
+		fail = test_fail(c, "features", "stats %d hinting %d: both wanted", bal.stats,
+				 bal.hinting);
+	if (!fail)
+		fail = bx_stats(c, polls);
+	if (!fail && (bench_ram_init(c, &ram) ||
+		      !(base = (uint64_t)bench_ram_take(&ram, mib << 20))))
+		fail = test_fail(c, "setup", "%lu MiB", (unsigned long)mib);
+	if (!fail)
+		fail = bx_hint(c, base, mib << 20, hold_ms);
+	if (vdev_status(&bal_dev) & VIRTIO_STATUS_NEEDS_RESET)
+		fail = test_fail(c, "needs-reset", "the device gave up");
+	vballoon_close(&bal);
+	virtio_dma_release(mark);
+	return fail ? TEST_FAIL : TEST_PASS;
+}
+
 /* ---- hostile-balloon --------------------------------------------------------- */
 
 enum expect { EXP_DONE, EXP_NEEDS_RESET };
@@ -195,8 +345,12 @@ struct hcase {
 	const char *name;
 	enum expect expect;
 	int (*run)(struct test_ctx *c);   /* EXP_DONE: waits itself; 0 or test_fail */
-	int reporting;                    /* needs the reporting_vq */
+	int needs;                        /* the queue it needs (NEED_*), 0: none */
 };
+
+#define NEED_REPORT 1
+#define NEED_STATS 2
+#define NEED_HINT 3
 
 static uint8_t *hb;                       /* 2 MiB + 2 pages of DMA memory, kept */
 #define HB_SIZE ((2u << 20) + 2 * PAGE)
@@ -432,6 +586,232 @@ static int h_writable_then_readable(struct test_ctx *c)
 	return h_raw(VBAL_INFLATEQ, d, 2, 0, 0);
 }
 
+
+/* --- the statsq: the device keeps a buffer until its next poll (the
+ * suite's devices poll every second), then hands it back with length 0 --- */
+
+static int h_stats(struct test_ctx *c, uint32_t len, uint16_t flags)
+{
+	struct vring_desc d = { (uint64_t)hb, len, flags, 0 };
+
+	return h_done(c, VBAL_STATSQ, &d, 1);
+}
+
+static int h_stats_odd(struct test_ctx *c)
+{
+	memset(hb, 0, 16);
+	return h_stats(c, 15, 0);
+}
+
+static int h_stats_writable(struct test_ctx *c)
+{
+	return h_stats(c, 20, VRING_DESC_F_WRITE);
+}
+
+/* 2 MiB of pairs: read up to the device's cap */
+static int h_stats_huge(struct test_ctx *c)
+{
+	memset(hb, 0x11, 2u << 20);
+	return h_stats(c, 2u << 20, 0);
+}
+
+static int h_stats_empty(struct test_ctx *c)
+{
+	return h_stats(c, 0, 0);
+}
+
+static int h_stats_unknown_tags(struct test_ctx *c)
+{
+	static const uint16_t tags[4] = { 0xffff, 16, 0x8000, 4 };
+
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t v = 0xfffffffffffffff0ull + i;
+
+		memcpy(hb + 10 * i, &tags[i], 2);
+		memcpy(hb + 10 * i + 2, &v, 8);
+	}
+	return h_stats(c, 40, 0);
+}
+
+/* one pair over three buffers: 1 + 8 + 1 bytes */
+static int h_stats_straddle(struct test_ctx *c)
+{
+	struct vring_desc d[3] = { { (uint64_t)hb, 1, VRING_DESC_F_NEXT, 1 },
+				   { (uint64_t)hb + 1, 8, VRING_DESC_F_NEXT, 2 },
+				   { (uint64_t)hb + 9, 1, 0, 0 } };
+
+	memset(hb, 0, 10);
+	return h_done(c, VBAL_STATSQ, d, 3);
+}
+
+/* two buffers where the protocol has one: both come back */
+static int h_stats_two(struct test_ctx *c)
+{
+	struct vring_seg s = { (uint64_t)hb, 10, 0 };
+	uint32_t len;
+	void *cookie;
+
+	for (int i = 0; i < 2; i++)
+		if (vring_add(&bal.q[VBAL_STATSQ], &s, 1, 0, hb) < 0)
+			return test_fail(c, "post", "buffer %d", i);
+	vring_notify(&bal.q[VBAL_STATSQ]);
+	for (int i = 0; i < 2; i++)
+		if (vring_wait_used(&bal.q[VBAL_STATSQ], VBAL_TIMEOUT_US, &len, &cookie) < 0)
+			return test_fail(c, "no-completion", "buffer %d", i);
+	return 0;
+}
+
+static int h_stats_kick_storm(struct test_ctx *c)
+{
+	for (unsigned i = 0; i < 10000; i++)
+		vring_notify(&bal.q[VBAL_STATSQ]);
+	return h_stats(c, 10, 0);
+}
+
+static int h_stats_past_ram(struct test_ctx *c)
+{
+	struct vring_desc d = { ram_end - 5, 10, 0, 0 };
+
+	(void)c;
+	return h_raw(VBAL_STATSQ, &d, 1, 0, 0);
+}
+
+static int h_stats_loop(struct test_ctx *c)
+{
+	struct vring_desc d[2] = { { (uint64_t)hb, 10, VRING_DESC_F_NEXT, 1 },
+				   { (uint64_t)hb, 10, VRING_DESC_F_NEXT, 0 } };
+
+	(void)c;
+	return h_raw(VBAL_STATSQ, d, 2, 0, 0);
+}
+
+static int h_stats_head_out_of_range(struct test_ctx *c)
+{
+	struct vring_desc d = { (uint64_t)hb, 10, 0, 0 };
+
+	(void)c;
+	return h_raw(VBAL_STATSQ, &d, 1, 1, 0xffff);
+}
+
+/* --- the free_page_vq: no run is started, so no hint may cost the guest
+ * a page; each chain comes back at once --- */
+
+/* the victim, filled, must keep its bytes after a hint the host must not take */
+static int h_hint_kept(struct test_ctx *c, const struct vring_desc *d, unsigned n)
+{
+	memset((void *)victim(), FILL, PAGE);
+	if (h_done(c, VBAL_HINTQ, d, n))
+		return -1;
+	if (*(volatile uint8_t *)victim() != FILL)
+		return test_fail(c, "hint-taken", "a page hinted outside a run was dropped");
+	return 0;
+}
+
+static int h_hint_short_cmd(struct test_ctx *c)
+{
+	struct vring_desc d = { (uint64_t)hb, 3, 0, 0 };
+
+	return h_done(c, VBAL_HINTQ, &d, 1);
+}
+
+static int h_hint_long_cmd(struct test_ctx *c)
+{
+	struct vring_desc d = { (uint64_t)hb, 8, 0, 0 };
+
+	return h_done(c, VBAL_HINTQ, &d, 1);
+}
+
+static int h_hint_no_run(struct test_ctx *c)
+{
+	struct vring_desc d = { victim(), PAGE, VRING_DESC_F_WRITE, 0 };
+
+	return h_hint_kept(c, &d, 1);
+}
+
+/* the driver names a run the host never started */
+static int h_hint_stale_id(struct test_ctx *c)
+{
+	struct vring_desc d[2] = { { (uint64_t)hb, 4, VRING_DESC_F_NEXT, 1 },
+				   { victim(), PAGE, VRING_DESC_F_WRITE, 0 } };
+	uint32_t id = 12345;
+
+	memcpy(hb, &id, 4);
+	return h_hint_kept(c, d, 2);
+}
+
+/* an id, garbage, STOP, then the victim and a 2 MiB range, one chain */
+static int h_hint_mixed(struct test_ctx *c)
+{
+	struct vring_desc d[5] = { { (uint64_t)hb, 4, VRING_DESC_F_NEXT, 1 },
+				   { (uint64_t)hb + 8, 7, VRING_DESC_F_NEXT, 2 },
+				   { (uint64_t)hb + 4, 4, VRING_DESC_F_NEXT, 3 },
+				   { victim(), PAGE, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 4 },
+				   { (uint64_t)hb, 2u << 20, VRING_DESC_F_WRITE, 0 } };
+	uint32_t ids[2] = { 2, 0 };
+
+	memcpy(hb, ids, 8);
+	return h_hint_kept(c, d, 5);
+}
+
+static int h_hint_unaligned(struct test_ctx *c)
+{
+	struct vring_desc d = { victim() + 1, PAGE - 2, VRING_DESC_F_WRITE, 0 };
+
+	return h_hint_kept(c, &d, 1);
+}
+
+/* a whole queue of command ids on one kick */
+static int h_hint_cmd_flood(struct test_ctx *c)
+{
+	uint32_t id = 0x55aa55aau;
+	unsigned n = 0;
+
+	memcpy(hb, &id, 4);
+	for (; n < VBAL_QSIZE; n++) {
+		struct vring_seg s = { (uint64_t)hb, 4, 0 };
+
+		if (vring_add(&bal.q[VBAL_HINTQ], &s, 1, 0, hb) < 0)
+			break;
+	}
+	vring_notify(&bal.q[VBAL_HINTQ]);
+	for (unsigned k = 0; k < n; k++) {
+		uint32_t len;
+		void *cookie;
+
+		if (vring_wait_used(&bal.q[VBAL_HINTQ], VBAL_TIMEOUT_US, &len, &cookie) < 0)
+			return test_fail(c, "no-completion", "%u of %u", k, n);
+	}
+	return 0;
+}
+
+/* free_page_hint_cmd_id is the host's: a write changes nothing */
+static int h_hint_cmd_write(struct test_ctx *c)
+{
+	uint32_t was = vballoon_hint_cmd(&bal);
+
+	bal_dev.ops->cfg_write(&bal_dev, 8, 4, 0x77777777u);
+	bal_dev.ops->cfg_write(&bal_dev, 12, 4, 0xffffffffu);
+	if (vballoon_hint_cmd(&bal) != was)
+		return test_fail(c, "cmd-id", "%u became %u", was, vballoon_hint_cmd(&bal));
+	return 0;
+}
+
+static int h_hint_past_ram(struct test_ctx *c)
+{
+	struct vring_desc d = { ram_end - PAGE, 2 * PAGE, VRING_DESC_F_WRITE, 0 };
+
+	(void)c;
+	return h_raw(VBAL_HINTQ, &d, 1, 0, 0);
+}
+
+static int h_hint_in_hole(struct test_ctx *c)
+{
+	struct vring_desc d = { 0xB0000000ull, 4, 0, 0 };
+
+	(void)c;
+	return h_raw(VBAL_HINTQ, &d, 1, 0, 0);
+}
+
 static const struct hcase hcases[] = {
 	{ "pfns-outside-ram", EXP_DONE, h_pfns_outside, 0 },
 	{ "deflate-outside-ram", EXP_DONE, h_deflate_outside, 0 },
@@ -443,9 +823,9 @@ static const struct hcase hcases[] = {
 	{ "flood-whole-queue", EXP_DONE, h_flood, 0 },
 	{ "kick-storm", EXP_DONE, h_kick_storm, 0 },
 	{ "config-writes", EXP_DONE, h_config_writes, 0 },
-	{ "report-readable", EXP_DONE, h_report_readable, 1 },
-	{ "report-unaligned", EXP_DONE, h_report_unaligned, 1 },
-	{ "report-past-ram", EXP_NEEDS_RESET, h_report_past_ram, 1 },
+	{ "report-readable", EXP_DONE, h_report_readable, NEED_REPORT },
+	{ "report-unaligned", EXP_DONE, h_report_unaligned, NEED_REPORT },
+	{ "report-past-ram", EXP_NEEDS_RESET, h_report_past_ram, NEED_REPORT },
 	{ "array-past-ram", EXP_NEEDS_RESET, h_array_past_ram, 0 },
 	{ "array-in-pci-hole", EXP_NEEDS_RESET, h_array_in_hole, 0 },
 	{ "array-wraps", EXP_NEEDS_RESET, h_array_wraps, 0 },
@@ -453,6 +833,27 @@ static const struct hcase hcases[] = {
 	{ "head-out-of-range", EXP_NEEDS_RESET, h_head_out_of_range, 0 },
 	{ "avail-idx-jump", EXP_NEEDS_RESET, h_avail_jump, 0 },
 	{ "writable-then-readable", EXP_NEEDS_RESET, h_writable_then_readable, 0 },
+	{ "stats-odd-length", EXP_DONE, h_stats_odd, NEED_STATS },
+	{ "stats-writable", EXP_DONE, h_stats_writable, NEED_STATS },
+	{ "stats-huge", EXP_DONE, h_stats_huge, NEED_STATS },
+	{ "stats-empty", EXP_DONE, h_stats_empty, NEED_STATS },
+	{ "stats-unknown-tags", EXP_DONE, h_stats_unknown_tags, NEED_STATS },
+	{ "stats-pair-straddles", EXP_DONE, h_stats_straddle, NEED_STATS },
+	{ "stats-two-buffers", EXP_DONE, h_stats_two, NEED_STATS },
+	{ "stats-kick-storm", EXP_DONE, h_stats_kick_storm, NEED_STATS },
+	{ "stats-past-ram", EXP_NEEDS_RESET, h_stats_past_ram, NEED_STATS },
+	{ "stats-desc-loop", EXP_NEEDS_RESET, h_stats_loop, NEED_STATS },
+	{ "stats-head-out-of-range", EXP_NEEDS_RESET, h_stats_head_out_of_range, NEED_STATS },
+	{ "hint-short-cmd", EXP_DONE, h_hint_short_cmd, NEED_HINT },
+	{ "hint-long-cmd", EXP_DONE, h_hint_long_cmd, NEED_HINT },
+	{ "hint-no-run", EXP_DONE, h_hint_no_run, NEED_HINT },
+	{ "hint-stale-id", EXP_DONE, h_hint_stale_id, NEED_HINT },
+	{ "hint-mixed-chain", EXP_DONE, h_hint_mixed, NEED_HINT },
+	{ "hint-unaligned", EXP_DONE, h_hint_unaligned, NEED_HINT },
+	{ "hint-cmd-flood", EXP_DONE, h_hint_cmd_flood, NEED_HINT },
+	{ "hint-cmd-id-write", EXP_DONE, h_hint_cmd_write, NEED_HINT },
+	{ "hint-past-ram", EXP_NEEDS_RESET, h_hint_past_ram, NEED_HINT },
+	{ "hint-in-pci-hole", EXP_NEEDS_RESET, h_hint_in_hole, NEED_HINT },
 };
 
 static int h_needs_reset(struct test_ctx *c, const struct hcase *k)
@@ -481,7 +882,9 @@ static int h_proof(struct test_ctx *c, const char *name)
 
 enum test_status test_hostile_balloon(struct test_ctx *c)
 {
-	uint64_t wanted = VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING);
+	uint64_t wanted = VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) |
+			  VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) |
+			  VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	unsigned ran = 0, passed = 0, skipped = 0;
 	char only[40] = "";
 
@@ -511,7 +914,9 @@ enum test_status test_hostile_balloon(struct test_ctx *c)
 			ran++;
 			continue;
 		}
-		if (k->reporting && !bal.reporting) {
+		if ((k->needs == NEED_REPORT && !bal.reporting) ||
+		    (k->needs == NEED_STATS && !bal.stats) ||
+		    (k->needs == NEED_HINT && !bal.hinting)) {
 			printf("PVGUEST CASE hostile-balloon %s SKIP\n", k->name);
 			skipped++;
 			vballoon_close(&bal);

@@ -16,8 +16,17 @@ int vballoon_open(struct vballoon *b, struct vdev *d, uint64_t wanted)
 	if ((ret = vdev_negotiate(d, wanted, 0)))
 		return ret;
 	b->reporting = !!(d->drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING));
-	for (unsigned q = 0; q < 2u + b->reporting; q++) {
-		ret = vdev_queue_setup(d, (uint16_t)q, &b->q[q], VBAL_QSIZE, 0);
+	b->stats = !!(d->drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ));
+	b->hinting = !!(d->drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT));
+	b->has[VBAL_INFLATEQ] = b->has[VBAL_DEFLATEQ] = 1;
+	b->has[VBAL_STATSQ] = b->stats;
+	b->has[VBAL_HINTQ] = b->hinting;
+	b->has[VBAL_REPORTQ] = b->reporting;
+	/* virtio 1.2 §5.5.2: the device's numbers skip absent queues */
+	for (unsigned q = 0, idx = 0; q < VBAL_NQ; q++) {
+		if (!b->has[q])
+			continue;
+		ret = vdev_queue_setup(d, (uint16_t)idx++, &b->q[q], VBAL_QSIZE, 0);
 		if (ret < 0)
 			goto err;
 	}
@@ -37,7 +46,7 @@ int vballoon_close(struct vballoon *b)
 long vballoon_request(struct vballoon *b, unsigned q, const struct vring_seg *segs, unsigned n,
 		      uint64_t timeout_us)
 {
-	if (q > 2)
+	if (q >= VBAL_NQ || !b->has[q])
 		return -EINVAL;
 	return vring_post_wait(&b->q[q], segs, n, 0, timeout_us);
 }
@@ -49,7 +58,32 @@ long vballoon_pfns(struct vballoon *b, unsigned q, const uint32_t *pfns, unsigne
 	return vballoon_request(b, q, &s, 1, VBAL_TIMEOUT_US);
 }
 
-/* virtio 1.2 §5.5.4: le32 num_pages at 0, le32 actual at 4 */
+int vballoon_stats_post(struct vballoon *b, uint8_t *buf, const uint16_t *tags,
+			const uint64_t *vals, unsigned n)
+{
+	struct vring_seg s = { virtio_dma_pa(buf), VBAL_STAT_PAIR * n, 0 };
+	int head;
+
+	if (!b->stats)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(buf + VBAL_STAT_PAIR * i, &tags[i], 2);
+		memcpy(buf + VBAL_STAT_PAIR * i + 2, &vals[i], 8);
+	}
+	head = vring_add(&b->q[VBAL_STATSQ], &s, 1, 0, buf);
+	if (head < 0)
+		return head;
+	vring_notify(&b->q[VBAL_STATSQ]);
+	return 0;
+}
+
+/* virtio 1.2 §5.5.4: le32 num_pages at 0, le32 actual at 4, le32
+ * free_page_hint_cmd_id at 8 */
+uint32_t vballoon_hint_cmd(const struct vballoon *b)
+{
+	return vdev_cfg_read32(b->dev, 8);
+}
+
 uint32_t vballoon_target(const struct vballoon *b)
 {
 	return vdev_cfg_read32(b->dev, 0);

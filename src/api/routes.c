@@ -48,6 +48,7 @@ struct api_route_entry {
 	/* its name in Firecracker's <method>_api_requests metrics ("drive" of
 	 * drive_count and drive_fails); NULL: it has none */
 	const char *fc;
+	bool body_optional;                  /* a PUT or PATCH without a body is fine */
 };
 
 /* --- answers ------------------------------------------------------------ */
@@ -404,6 +405,112 @@ static int api_patch_balloon(struct api_call *c)
 	return api_commit(c, &next, ret);
 }
 
+/* PATCH /balloon/statistics: before boot any interval; after it,
+ * Firecracker's rule: statistics enabled before boot stay on (no 0), and
+ * a balloon built without them never gets them. */
+static int api_patch_balloon_stats(struct api_call *c)
+{
+	bool booted = vmm_state(c->r->vmm) != VMM_NOT_STARTED;
+	struct vm_config next;
+	int ret = api_begin(c, &next);
+
+	if (ret)
+		return ret;
+	ret = fc_patch_balloon_stats(&next, c->req->body, c->req->body_len, &c->note, &c->e);
+	if (!ret && booted && !c->r->cfg.balloon.stats_polling_interval_s)
+		ret = errf(&c->e, -EINVAL, "balloon: statistics were not enabled pre-boot");
+	if (!ret && booted && !next.balloon.stats_polling_interval_s)
+		ret = errf(&c->e, -EINVAL, "balloon: statistics cannot be turned off after boot");
+	if (!ret && booted)
+		ret = vmm_update_device(c->r->vmm, "balloon", 0, &next, &c->e);
+	return api_commit(c, &next, ret);
+}
+
+/* Why a balloon request of a running VM failed, in Firecracker's words
+ * where it has them. */
+static int api_balloon_err(struct api_call *c, int ret, const char *what)
+{
+	if (ret == -ENODEV)
+		return errf(&c->e, -EINVAL, "balloon: there is no balloon device");
+	if (ret == -ENOTSUP)
+		return errf(&c->e, -EINVAL, "balloon: %s %s not enabled when the device was "
+			    "configured", what, strcmp(what, "statistics") ? "was" : "were");
+	return errf(&c->e, ret, "balloon: %s", strerror(-ret));
+}
+
+/* GET /balloon/statistics: the target and actual of the device, and the
+ * guest's statistics that it has sent at least once (Firecracker's names) */
+static int api_get_balloon_stats(struct api_call *c)
+{
+	static const char *const names[VM_BALLOON_NSTATS] = {
+		"swap_in", "swap_out", "major_faults", "minor_faults", "free_memory",
+		"total_memory", "available_memory", "disk_caches", "hugetlb_allocations",
+		"hugetlb_failures", "oom_kill", "alloc_stall", "async_scan", "direct_scan",
+		"async_reclaim", "direct_reclaim",
+	};
+	struct vm_balloon_stats st;
+	int ret = vmm_balloon_stats(c->r->vmm, &st);
+	json_t *o;
+
+	if (ret)
+		return api_balloon_err(c, ret, "statistics");
+	o = json_pack("{s:I, s:I, s:I, s:I}", "target_pages", (json_int_t)st.target_pages,
+		      "actual_pages", (json_int_t)st.actual_pages,
+		      "target_mib", (json_int_t)(st.target_pages >> 8),
+		      "actual_mib", (json_int_t)(st.actual_pages >> 8));
+	for (unsigned t = 0; o && t < VM_BALLOON_NSTATS; t++) {
+		/* JSON integers are signed 64-bit: the guest's u64 is clamped */
+		json_int_t v = st.val[t] > INT64_MAX ? INT64_MAX : (json_int_t)st.val[t];
+
+		if ((st.present & (1u << t)) && json_object_set_new(o, names[t], json_integer(v))) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	api_json(c->resp, o);
+	return 0;
+}
+
+/* PATCH /balloon/hinting/start, with an optional body */
+static int api_balloon_hint_start(struct api_call *c)
+{
+	bool ack;
+	int ret = fc_balloon_hint_start(c->req->body, c->req->body_len, &ack, &c->e);
+
+	if (ret)
+		return ret;
+	ret = vmm_balloon_hint(c->r->vmm, VM_HINT_START, ack, NULL);
+	return ret ? api_balloon_err(c, ret, "free page hinting") : 0;
+}
+
+/* PATCH /balloon/hinting/stop: DONE, so the guest takes its hinted pages
+ * back; the body, if any, is not read (Firecracker's has none) */
+static int api_balloon_hint_stop(struct api_call *c)
+{
+	int ret = vmm_balloon_hint(c->r->vmm, VM_HINT_STOP, false, NULL);
+
+	return ret ? api_balloon_err(c, ret, "free page hinting") : 0;
+}
+
+/* GET /balloon/hinting/status: guest_cmd only once the driver sent one */
+static int api_balloon_hint_status(struct api_call *c)
+{
+	struct vm_balloon_hint st;
+	int ret = vmm_balloon_hint(c->r->vmm, VM_HINT_STATUS, false, &st);
+	json_t *o;
+
+	if (ret)
+		return api_balloon_err(c, ret, "free page hinting");
+	o = json_pack("{s:I}", "host_cmd", (json_int_t)st.host_cmd);
+	if (o && st.has_guest_cmd &&
+	    json_object_set_new(o, "guest_cmd", json_integer((json_int_t)st.guest_cmd))) {
+		json_decref(o);
+		o = NULL;
+	}
+	api_json(c->resp, o);
+	return 0;
+}
+
 /* Firecracker binds uds_path at PUT /vsock: a path it could never bind
  * (a file that is not a socket, a missing directory) is refused at once.
  * A socket there is left for InstanceStart, which replaces a stale one. */
@@ -460,10 +567,12 @@ static int api_patch_machine_config(struct api_call *c)
 
 /* --- the table ---------------------------------------------------------- */
 
-#define ROUTE_ACTION(m, p, s, ph, fn, fc) { m, p, s, false, ph, NULL, NULL, fn, fc }
-#define ROUTE_ACTION_ID(m, p, ph, fn, fc) { m, p, NULL, true, ph, NULL, NULL, fn, fc }
-#define ROUTE_CONFIG(m, p, s, ph, fn, fc) { m, p, s, false, ph, fn, NULL, NULL, fc }
-#define ROUTE_CONFIG_ID(m, p, ph, fn, fc) { m, p, NULL, true, ph, NULL, fn, NULL, fc }
+#define ROUTE_ACTION(m, p, s, ph, fn, fc) { m, p, s, false, ph, NULL, NULL, fn, fc, false }
+#define ROUTE_ACTION_ID(m, p, ph, fn, fc) { m, p, NULL, true, ph, NULL, NULL, fn, fc, false }
+#define ROUTE_CONFIG(m, p, s, ph, fn, fc) { m, p, s, false, ph, fn, NULL, NULL, fc, false }
+/* Firecracker's hinting PATCHes may come with no body at all */
+#define ROUTE_ACTION_NB(m, p, s, ph, fn) { m, p, s, false, ph, NULL, NULL, fn, NULL, true }
+#define ROUTE_CONFIG_ID(m, p, ph, fn, fc) { m, p, NULL, true, ph, NULL, fn, NULL, fc, false }
 #define PRE API_PRE_BOOT
 #define POST API_POST_BOOT
 
@@ -491,9 +600,12 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_CONFIG("PUT", "balloon", NULL, PRE, fc_put_balloon, NULL),
 	ROUTE_ACTION("PATCH", "balloon", NULL, API_ANY, api_patch_balloon, NULL),
 	ROUTE_ACTION("GET", "balloon", NULL, API_ANY, api_get_balloon, NULL),
+	ROUTE_ACTION("PATCH", "balloon", "statistics", API_ANY, api_patch_balloon_stats, NULL),
+	ROUTE_ACTION("GET", "balloon", "statistics", POST, api_get_balloon_stats, NULL),
+	ROUTE_ACTION_NB("PATCH", "balloon", "hinting/start", POST, api_balloon_hint_start),
+	ROUTE_ACTION_NB("PATCH", "balloon", "hinting/stop", POST, api_balloon_hint_stop),
+	ROUTE_ACTION("GET", "balloon", "hinting/status", POST, api_balloon_hint_status, NULL),
 	/* resources of later issues: bodies checked, then "not supported yet" */
-	ROUTE_CONFIG("PATCH", "balloon", "statistics", API_ANY, fc_patch_balloon_stats, NULL),
-	ROUTE_ACTION("GET", "balloon", "statistics", API_ANY, api_unsupported, NULL),
 	ROUTE_CONFIG("PUT", "mmds", NULL, API_ANY, fc_put_mmds, "mmds"),
 	ROUTE_CONFIG("PUT", "mmds", "config", PRE, fc_put_mmds_config, NULL),
 	ROUTE_ACTION("GET", "mmds", NULL, API_ANY, api_unsupported, "mmds"),
@@ -559,26 +671,33 @@ static int api_dispatch(struct api_call *c)
 	const struct api_request *req = c->req;
 	const char *seg[API_PATH_SEGMENTS];
 	bool has_body = req->body_len > 0;
-	char buf[256];
+	bool empty = (!strcmp(req->method, "PUT") || !strcmp(req->method, "PATCH")) && !has_body;
+	char buf[256], tail[256] = "";
 	int n = api_split(req->path, buf, seg);
 
 	if (!strcmp(req->method, "GET") && has_body)
 		return errf(&c->e, -EINVAL, "GET request cannot have a body.");
-	if ((!strcmp(req->method, "PUT") || !strcmp(req->method, "PATCH")) && !has_body)
-		return errf(&c->e, -EINVAL, "Empty %s request.", req->method);
+	/* a sub-path may be two segments deep (/balloon/hinting/start) */
+	if (n == 2)
+		snprintf(tail, sizeof(tail), "%s", seg[1]);
+	else if (n == 3)
+		snprintf(tail, sizeof(tail), "%s/%s", seg[1], seg[2]);
 	for (size_t i = 0; n > 0 && i < API_NR_ROUTES; i++) {
 		const struct api_route_entry *t = &api_routes_table[i];
 		int ret;
 
 		if (strcmp(t->method, req->method) || strcmp(t->path, seg[0]))
 			continue;
-		if (t->sub && (n != 2 || strcmp(t->sub, seg[1])))
-			continue;
-		if (n != (t->has_id || t->sub ? 2 : 1)) {
-			if (t->has_id && n == 1)
+		if (t->sub) {
+			if (n < 2 || strcmp(t->sub, tail))
+				continue;
+		} else if (n != (t->has_id ? 2 : 1)) {
+			if (t->has_id && n == 1 && !empty)
 				return api_check_id(NULL, &c->e);
 			continue;
 		}
+		if (empty && !t->body_optional)
+			break;
 		c->route = (int)i;
 		/* counted before it runs, as Firecracker does: a FlushMetrics is
 		 * in its own line */
@@ -594,6 +713,8 @@ static int api_dispatch(struct api_call *c)
 			return t->config(&c->r->cfg, req->body, req->body_len, &c->note, &c->e);
 		return t->config_id(&c->r->cfg, seg[1], req->body, req->body_len, &c->note, &c->e);
 	}
+	if (empty)
+		return errf(&c->e, -EINVAL, "Empty %s request.", req->method);
 	return errf(&c->e, -EINVAL, "Invalid request method and/or path: %s %s.", req->method,
 		    req->path);
 }

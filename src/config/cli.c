@@ -52,9 +52,12 @@ const char cli_usage[] =
 	"  --rng                a virtio-rng entropy device: the guest's requests are\n"
 	"                       filled from the host's getrandom() (at most one)\n"
 	"  --balloon amount_mib=N[,deflate_on_oom=on][,free_page_reporting=on]\n"
+	"            [,free_page_hinting=on][,stats_polling_interval_s=S]\n"
 	"                       a virtio-balloon device asking the guest to give back\n"
 	"                       N MiB; free_page_reporting=on lets the guest return its\n"
-	"                       free memory with no host action (at most one)\n"
+	"                       free memory with no host action, free_page_hinting=on\n"
+	"                       when the API asks (/balloon/hinting/*); S > 0 polls the\n"
+	"                       guest's statistics every S s (at most one)\n"
 	"  --transport pci|mmio how virtio devices reach the guest: PCI with MSI-X\n"
 	"                       (default), or virtio-mmio windows announced on the\n"
 	"                       kernel command line and in the DSDT (pci=off guests)\n"
@@ -226,6 +229,10 @@ static const struct config_key balloon_keys[] = {
 	{ .name = "deflate_on_oom", .type = KEY_BOOL, .offset = BALLOON(deflate_on_oom) },
 	{ .name = "free_page_reporting", .type = KEY_BOOL,
 	  .offset = BALLOON(free_page_reporting) },
+	{ .name = "free_page_hinting", .type = KEY_BOOL, .offset = BALLOON(free_page_hinting) },
+	{ .name = "stats_polling_interval_s", .type = KEY_UINT,
+	  .offset = BALLOON(stats_polling_interval_s), .min = 0,
+	  .max = CONFIG_BALLOON_MAX_STATS_S },
 };
 
 #define VM(f) offsetof(struct vm_config, f)

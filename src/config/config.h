@@ -88,13 +88,17 @@ struct config_rng {
 /* The virtio-balloon device (at most one, as in Firecracker): its target
  * and what it offers. The target moves after boot (PATCH /balloon). */
 #define CONFIG_BALLOON_MAX_MIB (1u << 20)    /* 1 TiB: num_pages must fit 32 bits */
+#define CONFIG_BALLOON_MAX_STATS_S 65535u    /* Firecracker's u16 */
 struct config_balloon {
 	bool set;
 	char where[CONFIG_WHERE_MAX];
 	uint32_t amount_mib;          /* the target: MiB the guest should give back */
 	bool deflate_on_oom;          /* offer VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
 	bool free_page_reporting;     /* offer VIRTIO_BALLOON_F_REPORTING */
-	unsigned stats_polling_interval_s; /* kept for GET; 0: no statistics */
+	bool free_page_hinting;       /* offer VIRTIO_BALLOON_F_FREE_PAGE_HINT */
+	/* > 0: offer the statistics queue, polled this often. After boot
+	 * it changes only between nonzero values (Firecracker's rule) */
+	unsigned stats_polling_interval_s;
 };
 
 /* Firecracker's logger: where vireo's own log lines go and how they look. */

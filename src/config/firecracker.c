@@ -155,7 +155,7 @@ static const struct jf_object vsock_obj = OBJ(vsock_fields);
 static const struct jf_field balloon_fields[] = {
 	UINT("amount_mib", REQ, 0, U32_MAX),
 	BOOL("deflate_on_oom", REQ),
-	UINT("stats_polling_interval_s", 0, 0, 65535),
+	UINT("stats_polling_interval_s", 0, 0, CONFIG_BALLOON_MAX_STATS_S),
 	BOOL("free_page_hinting", 0),
 	BOOL("free_page_reporting", 0),
 };
@@ -163,9 +163,11 @@ static const struct jf_object balloon_obj = OBJ(balloon_fields);
 static const struct jf_field balloon_patch_fields[] = { UINT("amount_mib", REQ, 0, U32_MAX) };
 static const struct jf_object balloon_patch = OBJ(balloon_patch_fields);
 static const struct jf_field balloon_stats_fields[] = {
-	UINT("stats_polling_interval_s", REQ, 0, 65535),
+	UINT("stats_polling_interval_s", REQ, 0, CONFIG_BALLOON_MAX_STATS_S),
 };
 static const struct jf_object balloon_stats = OBJ(balloon_stats_fields);
+static const struct jf_field balloon_hint_start_fields[] = { BOOL("acknowledge_on_stop", 0) };
+static const struct jf_object balloon_hint_start = OBJ(balloon_hint_start_fields);
 
 static const struct jf_field entropy_fields[] = { OBJECT("rate_limiter", OPT, limiter) };
 static const struct jf_object entropy_obj = OBJ(entropy_fields);
@@ -529,7 +531,8 @@ static json_t *fc_balloon_json(const struct vm_config *cfg)
 		return json_null();
 	return json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib", (json_int_t)b->amount_mib,
 			 "deflate_on_oom", b->deflate_on_oom, "stats_polling_interval_s",
-			 (json_int_t)b->stats_polling_interval_s, "free_page_hinting", 0,
+			 (json_int_t)b->stats_polling_interval_s, "free_page_hinting",
+			 b->free_page_hinting,
 			 "free_page_reporting", b->free_page_reporting);
 }
 
@@ -907,8 +910,8 @@ static int fc_entropy_apply(struct vm_config *cfg, const char *id, const json_t 
 }
 
 /* The balloon (PUT /balloon, the file's "balloon"): a second PUT replaces
- * the first. Free page hinting is not there yet; a target over the guest's
- * RAM is refused by config_check_limits, at boot or PATCH. */
+ * the first. A target over the guest's RAM is refused by
+ * config_check_limits, at boot or PATCH. */
 static int fc_balloon_apply(struct vm_config *cfg, const char *id, const json_t *v,
 			    const char *where, struct fc_note *note, struct errbuf *e)
 {
@@ -925,13 +928,12 @@ static int fc_balloon_apply(struct vm_config *cfg, const char *id, const json_t 
 	if (mib > CONFIG_BALLOON_MAX_MIB)
 		return jf_fail(e, -EINVAL, where, "amount_mib", "%llu is more than %u",
 			       (unsigned long long)mib, CONFIG_BALLOON_MAX_MIB);
-	if (jf_bool(v, "free_page_hinting", false))
-		return jf_fail(e, -ENOTSUP, where, "free_page_hinting", "not supported yet");
 	b->set = true;
 	snprintf(b->where, sizeof(b->where), "balloon");
 	b->amount_mib = (uint32_t)mib;
 	b->deflate_on_oom = jf_bool(v, "deflate_on_oom", false);
 	b->free_page_reporting = jf_bool(v, "free_page_reporting", false);
+	b->free_page_hinting = jf_bool(v, "free_page_hinting", false);
 	b->stats_polling_interval_s = (unsigned)jf_uint(v, "stats_polling_interval_s", 0);
 	return 0;
 }
@@ -955,6 +957,25 @@ static int fc_balloon_patch_apply(struct vm_config *cfg, const char *id, const j
 		return jf_fail(e, -EINVAL, where, "amount_mib", "%llu is more than %u",
 			       (unsigned long long)mib, CONFIG_BALLOON_MAX_MIB);
 	cfg->balloon.amount_mib = (uint32_t)mib;
+	return 0;
+}
+
+/* PATCH /balloon/statistics: a new polling interval. Whether it may change
+ * once the VM runs is the caller's to say (it knows the booted one). */
+static int fc_balloon_stats_apply(struct vm_config *cfg, const char *id, const json_t *v,
+				  const char *where, struct fc_note *note, struct errbuf *e)
+{
+	int ret;
+
+	(void)id;
+	(void)note;
+	ret = jf_check(v, &balloon_stats, where, e);
+	if (ret)
+		return ret;
+	if (!cfg->balloon.set)
+		return errf(e, -EINVAL, "balloon: there is no balloon device (PUT /balloon first)");
+	cfg->balloon.stats_polling_interval_s =
+		(unsigned)jf_uint(v, "stats_polling_interval_s", 0);
 	return 0;
 }
 
@@ -1101,6 +1122,24 @@ static int fc_request(struct vm_config *cfg, const char *id, bool has_id, const 
 	return ret;
 }
 
+int fc_balloon_hint_start(const char *body, size_t len, bool *ack_on_stop, struct errbuf *e)
+{
+	json_t *v = NULL;
+	int ret;
+
+	/* Firecracker's default: the run ends itself */
+	*ack_on_stop = true;
+	if (!len)
+		return 0;
+	ret = jf_parse(body, len, &v, e);
+	if (!ret)
+		ret = jf_check(v, &balloon_hint_start, "", e);
+	if (!ret)
+		*ack_on_stop = jf_bool(v, "acknowledge_on_stop", true);
+	json_decref(v);
+	return ret;
+}
+
 /* The public functions of firecracker.h, each one resource's request. */
 #define FC_REQUEST(fn, ...)                                                                \
 	int fn(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,  \
@@ -1130,7 +1169,7 @@ FC_REQUEST(fc_put_serial, .apply = fc_serial_apply)
 FC_REQUEST(fc_put_vsock, .apply = fc_vsock_apply)
 FC_REQUEST(fc_put_balloon, .apply = fc_balloon_apply)
 FC_REQUEST(fc_patch_balloon, .apply = fc_balloon_patch_apply)
-FC_REQUEST(fc_patch_balloon_stats, .obj = &balloon_stats, .name = "balloon")
+FC_REQUEST(fc_patch_balloon_stats, .apply = fc_balloon_stats_apply)
 FC_REQUEST(fc_put_entropy, .apply = fc_entropy_apply)
 FC_REQUEST(fc_put_mmds, .name = "MMDS")              /* the data: any JSON at all */
 FC_REQUEST(fc_put_mmds_config, .apply = fc_mmds_config_apply)

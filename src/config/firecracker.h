@@ -83,9 +83,11 @@ int fc_put_metrics(struct vm_config *cfg, const char *body, size_t len, struct f
 int fc_put_serial(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		  struct errbuf *e) __attribute__((warn_unused_result));
 
-/* The balloon: PUT sets it all (free_page_hinting=true is -ENOTSUP, not
- * there yet); PATCH only a new amount_mib, -EINVAL without a balloon. The
- * target against the guest's RAM is config_check_limits's. */
+/* The balloon: PUT sets it all; PATCH only a new amount_mib, -EINVAL
+ * without a balloon. The target against the guest's RAM is
+ * config_check_limits's. PATCH /balloon/statistics sets the polling
+ * interval (-EINVAL without a balloon); whether it may change after boot
+ * is the caller's rule. */
 int fc_put_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		   struct errbuf *e) __attribute__((warn_unused_result));
 int fc_patch_balloon(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
@@ -95,15 +97,19 @@ int fc_patch_balloon(struct vm_config *cfg, const char *body, size_t len, struct
  * word, once the VM runs). The caller frees it; NULL if there is no
  * balloon or no memory. */
 char *fc_get_balloon(const struct vm_config *cfg, long long actual_pages);
+int fc_patch_balloon_stats(struct vm_config *cfg, const char *body, size_t len,
+			   struct fc_note *note, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* PATCH /balloon/hinting/start's optional body: acknowledge_on_stop
+ * (Firecracker's default: true). 0 or -EINVAL with e set. */
+int fc_balloon_hint_start(const char *body, size_t len, bool *ack_on_stop, struct errbuf *e)
+	__attribute__((warn_unused_result));
 
 /* Resources vireo does not have yet: the body's shape is checked in full
  * (a malformed one is -EINVAL, with the deprecation note where due), then
  * -ENOTSUP "<resource>: not supported yet". cfg is never changed. */
 int fc_put_vsock(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		 struct errbuf *e) __attribute__((warn_unused_result));
-int fc_patch_balloon_stats(struct vm_config *cfg, const char *body, size_t len,
-			   struct fc_note *note, struct errbuf *e)
-	__attribute__((warn_unused_result));
 int fc_put_entropy(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		   struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_mmds(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,

@@ -319,18 +319,29 @@ static int balloon_type_create(void **dev, const struct vm_config *cfg, unsigned
 		.target_pages = balloon_type_pages(cfg),
 		.deflate_on_oom = cfg->balloon.deflate_on_oom,
 		.free_page_reporting = cfg->balloon.free_page_reporting,
+		.free_page_hinting = cfg->balloon.free_page_hinting,
+		.stats_interval_s = cfg->balloon.stats_polling_interval_s,
 	};
 
 	(void)i;
 	return balloon_create((struct balloon **)dev, &bc, env->mem, env->loop, e);
 }
 
-/* PATCH /balloon: a new target, and a config interrupt for the driver */
+/* PATCH /balloon: a new target, and a config interrupt for the driver;
+ * PATCH /balloon/statistics: a new polling interval, the next poll now */
 static int balloon_type_update(void *dev, const struct vm_config *cfg, unsigned i,
 			       struct errbuf *e)
 {
+	unsigned s = cfg->balloon.stats_polling_interval_s;
+	int ret;
+
 	(void)i;
-	(void)e;
+	if (s != balloon_stats_interval(dev)) {
+		ret = balloon_set_stats_interval(dev, s);
+		if (ret)
+			return errf(e, ret, "balloon: statistics were not enabled pre-boot, or "
+				    "stats_polling_interval_s 0 turns them off");
+	}
 	balloon_set_target(dev, balloon_type_pages(cfg));
 	return 0;
 }

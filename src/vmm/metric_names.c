@@ -291,6 +291,16 @@ static const struct metric_desc balloon_own[BALLOON_STAT_NR] = {
 				   "Free page reports completed", NULL },
 	[BALLOON_STAT_HOST_FAILS] = { "balloon_host_failures_total", NULL,
 				      "Pages madvise() did not give back", NULL },
+	[BALLOON_STAT_STATS_UPDATES] = { "balloon_stats_updates_total", NULL,
+					 "Statistics buffers the guest sent",
+					 "balloon.stats_updates_count" },
+	[BALLOON_STAT_STATS_FAILS] = { "balloon_stats_failures_total", NULL,
+				       "Statistics buffers malformed or posted out of turn",
+				       "balloon.stats_update_fails" },
+	[BALLOON_STAT_HINTED] = { "balloon_hinted_bytes_total", NULL,
+				  "Bytes of free page hints given back to the host", NULL },
+	[BALLOON_STAT_HINTS_SKIPPED] = { "balloon_hints_skipped_total", NULL,
+					 "Free page hints outside the host's current run", NULL },
 };
 static const struct metric_desc balloon_core[VIRTIO_STAT_NR] = CORE("balloon");
 static const struct metric_desc balloon_infq[VIRTIO_QSTAT_NR] = QUEUE("balloon.inflate_count");

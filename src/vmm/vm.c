@@ -565,6 +565,49 @@ int vm_balloon_actual(struct vm *vm, uint32_t *pages)
 	return 0;
 }
 
+_Static_assert(VM_BALLOON_NSTATS == BALLOON_GS_NR, "one slot per statistic");
+
+int vm_balloon_stats(struct vm *vm, struct vm_balloon_stats *out)
+{
+	struct balloon *b = devices_model(&vm->devices, "balloon", 0);
+	struct balloon_guest_stats gs;
+	int ret;
+
+	if (!b)
+		return -ENODEV;
+	ret = balloon_stats(b, &gs);
+	if (ret)
+		return ret;
+	out->target_pages = balloon_target(b);
+	out->actual_pages = balloon_actual(b);
+	out->present = gs.present;
+	memcpy(out->val, gs.val, sizeof(out->val));
+	return 0;
+}
+
+int vm_balloon_hint(struct vm *vm, enum vm_balloon_hint_op op, bool ack_on_stop,
+		    struct vm_balloon_hint *out)
+{
+	struct balloon *b = devices_model(&vm->devices, "balloon", 0);
+	struct balloon_hint_status st;
+	int ret;
+
+	if (!b)
+		return -ENODEV;
+	switch (op) {
+	case VM_HINT_START:
+		return balloon_hint_start(b, ack_on_stop);
+	case VM_HINT_STOP:
+		return balloon_hint_stop(b);
+	case VM_HINT_STATUS:
+		break;
+	}
+	ret = balloon_hint_status(b, &st);
+	if (!ret && out)
+		*out = (struct vm_balloon_hint){ st.host_cmd, st.has_guest_cmd, st.guest_cmd };
+	return ret;
+}
+
 int vm_update_device(struct vm *vm, const char *type, unsigned i, const struct vm_config *cfg,
 		     struct errbuf *e)
 {

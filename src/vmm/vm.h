@@ -53,6 +53,31 @@ int vm_ctrl_alt_del(struct vm *vm) __attribute__((warn_unused_result));
 /* The balloon's actual (4 KiB pages, the driver's word). 0, or -ENODEV
  * without a balloon. Any thread. */
 int vm_balloon_actual(struct vm *vm, uint32_t *pages) __attribute__((warn_unused_result));
+
+/* The balloon's statistics (Firecracker's GET /balloon/statistics): the
+ * target and actual, and the guest's last values by virtio tag (bit t of
+ * present: tag t was sent). */
+#define VM_BALLOON_NSTATS 16
+struct vm_balloon_stats {
+	uint32_t target_pages, actual_pages;
+	uint32_t present;
+	uint64_t val[VM_BALLOON_NSTATS];
+};
+/* Free page hinting's state (GET /balloon/hinting/status). */
+struct vm_balloon_hint {
+	uint32_t host_cmd;
+	bool has_guest_cmd;
+	uint32_t guest_cmd;
+};
+enum vm_balloon_hint_op { VM_HINT_START, VM_HINT_STOP, VM_HINT_STATUS };
+/* 0; -ENODEV without a balloon; -ENOTSUP when the balloon was built
+ * without statistics (hinting). Any thread. */
+int vm_balloon_stats(struct vm *vm, struct vm_balloon_stats *out)
+	__attribute__((warn_unused_result));
+/* START (ack_on_stop as Firecracker's acknowledge_on_stop), STOP, or
+ * STATUS into out (which may be NULL for the others). */
+int vm_balloon_hint(struct vm *vm, enum vm_balloon_hint_op op, bool ack_on_stop,
+		    struct vm_balloon_hint *out) __attribute__((warn_unused_result));
 /* Stops what runs, then frees everything. NULL is a no-op. */
 void vm_destroy(struct vm *vm);
 

@@ -295,6 +295,20 @@ int vmm_balloon_actual(struct vmm *v, uint32_t *pages)
 	return vm ? vm_balloon_actual(vm, pages) : -ENODEV;
 }
 
+int vmm_balloon_stats(struct vmm *v, struct vm_balloon_stats *out)
+{
+	struct vm *vm = __atomic_load_n(&v->vm, __ATOMIC_ACQUIRE);
+
+	return vm ? vm_balloon_stats(vm, out) : -ENODEV;
+}
+
+int vmm_balloon_hint(struct vmm *v, int op, bool ack_on_stop, struct vm_balloon_hint *out)
+{
+	struct vm *vm = __atomic_load_n(&v->vm, __ATOMIC_ACQUIRE);
+
+	return vm ? vm_balloon_hint(vm, (enum vm_balloon_hint_op)op, ack_on_stop, out) : -ENODEV;
+}
+
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e)
 {
 	int ret = vmm_allowed(v, VMM_CTRL_ALT_DEL, e);

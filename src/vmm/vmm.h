@@ -61,6 +61,14 @@ int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct 
 /* The running (or paused) VM's balloon's actual, in 4 KiB pages. 0, or
  * -ENODEV before boot or without a balloon. */
 int vmm_balloon_actual(struct vmm *v, uint32_t *pages) __attribute__((warn_unused_result));
+/* The running (or paused) VM's balloon statistics and free page hinting
+ * (vm_balloon_stats, vm_balloon_hint); -ENODEV before boot. */
+struct vm_balloon_stats;
+struct vm_balloon_hint;
+int vmm_balloon_stats(struct vmm *v, struct vm_balloon_stats *out)
+	__attribute__((warn_unused_result));
+int vmm_balloon_hint(struct vmm *v, int op, bool ack_on_stop, struct vm_balloon_hint *out)
+	__attribute__((warn_unused_result));
 
 /* VMM_CTRL_ALT_DEL: the keys pressed on the running VM's keyboard; a guest
  * that handles them reboots, which ends the VM. */

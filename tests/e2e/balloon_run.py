@@ -19,12 +19,22 @@ the guest must see change (a configuration change), and GET /balloon
 must say actual_pages once it has inflated. The VM ends with the guest's
 reset (status 0).
 
+With --extras (through the API) the guest runs `balloon-extras`: PUT
+/balloon with stats_polling_interval_s 1 and free_page_hinting; once the
+guest posted its statistics, GET /balloon/statistics must give back what
+it sent (total_memory, major_faults 7, disk_caches 12288, minor_faults
+growing with each poll), PATCH /balloon/statistics 0 is refused after
+boot and 2 is taken (GET /balloon says 2); once it touched N MiB, PATCH
+/balloon/hinting/start (acknowledge_on_stop) must get them hinted and
+given back (RSS falls by at least 90% of N MiB) and GET
+/balloon/hinting/status must say host_cmd 1 (DONE) and guest_cmd 0.
+
 Prints one line of figures (MiB returned, the guest's inflate and report
 times, its write speed after deflate). Checks the RESULT line PASS and
 vireo's status (1, debug-exit 0; 0 with --api).
 
 usage: balloon_run.py VIREO PVGUEST_ELF [--mib N] [--memory SIZE]
-                      [--transport pci|mmio] [--no-reporting] [--api]"""
+                      [--transport pci|mmio] [--no-reporting] [--api] [--extras]"""
 import argparse
 import json
 import os
@@ -120,6 +130,120 @@ def run_api(args, cmdline, rss, out, problems):
         return status
 
 
+def api_boot(args, vm, cmdline, balloon, problems):
+    """PUT boot-source, machine-config, balloon, InstanceStart."""
+    for path, body in (
+            ("/boot-source", {"kernel_image_path": args.kernel,
+                              "boot_args": "console=ttyS0 " + cmdline}),
+            ("/machine-config", {"vcpu_count": 1,
+                                 "mem_size_mib": int(args.memory.rstrip("M"))}),
+            ("/balloon", balloon),
+            ("/actions", {"action_type": "InstanceStart"})):
+        status, text, _ = vm.api.put(path, body)
+        if status != 204:
+            problems.append(f"PUT {path}: {status} {text}")
+
+
+def stats_now(vm, want_minor=1, timeout=5.0):
+    """GET /balloon/statistics until minor_faults reaches want_minor."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, got, _ = vm.api.get("/balloon/statistics")
+        got = got if status == 200 and isinstance(got, dict) else {}
+        if got.get("minor_faults", 0) >= want_minor or time.monotonic() > deadline:
+            return status, got
+        time.sleep(0.05)
+
+
+def run_extras(args, cmdline, rss, out, problems):
+    """Statistics and free page hinting through the API; the status."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "fc.sock")
+        vm = fcapi.Instance(args.vireo, ["--api-sock", sock] +
+                            (["--enable-pci"] if args.transport == "pci" else []), sock,
+                            boot_timeout=TIMEOUT)
+        if not vm.ok:
+            problems.append("the API socket never answered")
+            return vm.finish(TIMEOUT)[0]
+        api_boot(args, vm, cmdline, {"amount_mib": 0, "deflate_on_oom": False,
+                                     "stats_polling_interval_s": 1,
+                                     "free_page_hinting": True}, problems)
+        if not vm.wait_output("PVGUEST INFO balloon-extras phase=stats total="):
+            problems.append("the guest never posted its statistics")
+        else:
+            # the line may still be arriving: wait for its end
+            deadline = time.monotonic() + 5
+            while not (m := re.search(rb"phase=stats total=(\d+)\r?\n", vm.out)) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.01)
+            total = int(m.group(1)) if m else -1
+            status, got = stats_now(vm)
+            out.append(f"GET /balloon/statistics: {status} {json.dumps(got)}")
+            want = {"total_memory": total, "major_faults": 7, "disk_caches": 12288,
+                    "swap_in": 0, "free_memory": total // 2,
+                    "available_memory": total // 2 + 4096, "target_pages": 0,
+                    "target_mib": 0, "actual_pages": 0}
+            bad = {k: got.get(k) for k, v in want.items() if got.get(k) != v}
+            if bad or "hugetlb_failures" in got:
+                problems.append(f"GET /balloon/statistics: {bad or got}")
+            status, text, _ = vm.api.patch("/balloon/statistics",
+                                           {"stats_polling_interval_s": 0})
+            if status != 400:
+                problems.append(f"PATCH /balloon/statistics 0 after boot: {status} {text}")
+            status, text, _ = vm.api.patch("/balloon/statistics",
+                                           {"stats_polling_interval_s": 2})
+            if status != 204:
+                problems.append(f"PATCH /balloon/statistics 2: {status} {text}")
+            status, got, _ = vm.api.get("/balloon")
+            if status != 200 or got.get("stats_polling_interval_s") != 2:
+                problems.append(f"GET /balloon after the PATCH: {status} {got}")
+            if not vm.wait_output("PVGUEST INFO balloon-extras phase=stats-done", 30):
+                problems.append("the guest's statistics were never polled again")
+            else:
+                status, got = stats_now(vm, 5)
+                if got.get("minor_faults") != 5:
+                    problems.append(f"after 4 polls: minor_faults {got.get('minor_faults')}")
+        if not vm.wait_output("PVGUEST INFO balloon-extras phase=touched"):
+            problems.append("the guest never touched its memory")
+        else:
+            rss["touched"] = rss_kib(vm.proc.pid) >> 10
+            status, text, _ = vm.api.patch("/balloon/hinting/start",
+                                           {"acknowledge_on_stop": True})
+            if status != 204:
+                problems.append(f"PATCH /balloon/hinting/start: {status} {text}")
+            if vm.wait_output("PVGUEST INFO balloon-extras phase=hinted", 30):
+                rss["hinted"] = rss_kib(vm.proc.pid) >> 10
+                status, got, _ = vm.api.get("/balloon/hinting/status")
+                out.append(f"GET /balloon/hinting/status: {status} {json.dumps(got)}")
+                if status != 200 or got != {"host_cmd": 1, "guest_cmd": 0}:
+                    problems.append(f"GET /balloon/hinting/status: {status} {got}")
+                status, text, _ = vm.api.patch("/balloon/hinting/stop")
+                if status != 204:
+                    problems.append(f"PATCH /balloon/hinting/stop: {status} {text}")
+        status, text, etext = vm.finish(TIMEOUT)
+        out.extend(text.splitlines())
+        if etext:
+            out.append("stderr: " + etext)
+        return status
+
+
+def check_extras(args, status, rss, out, problems):
+    if status != 0:
+        problems.append(f"exit status {status}, expected 0")
+    res = re.search(r"^PVGUEST RESULT balloon-extras PASS .*$", "\n".join(out), re.M)
+    if not res:
+        problems.append("no PASS RESULT line")
+    if "touched" in rss and "hinted" in rss:
+        hinted = rss["touched"] - rss["hinted"]
+        if hinted < args.mib * 0.9:
+            problems.append(f"free page hinting gave back {hinted} MiB, wanted "
+                            f"{args.mib * 0.9:.0f}")
+        print(f"balloon: free page hinting returned {hinted} MiB of {args.mib}" +
+              ("; guest: " + res.group(0).split(" PASS ", 1)[1] if res else ""))
+    else:
+        problems.append(f"phases never announced: {rss}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vireo")
@@ -129,7 +253,22 @@ def main():
     ap.add_argument("--transport", choices=("pci", "mmio"), default="pci")
     ap.add_argument("--no-reporting", action="store_true")
     ap.add_argument("--api", action="store_true")
+    ap.add_argument("--extras", action="store_true")
     args = ap.parse_args()
+
+    if args.extras:
+        cmdline = f"pvguest.run=balloon-extras,mib={args.mib},polls=4,hold_ms=400"
+        if args.transport == "mmio":
+            cmdline += " pvguest.transport=mmio"
+        rss, out, problems = {}, [], []
+        t0 = time.monotonic()
+        status = run_extras(args, cmdline, rss, out, problems)
+        print("\n".join(out))
+        print(f"RSS MiB by phase ({time.monotonic() - t0:.1f} s):", rss)
+        check_extras(args, status, rss, out, problems)
+        for pr in problems:
+            print("FAIL:", pr)
+        return 1 if problems else 0
 
     spec = f"amount_mib={args.mib},deflate_on_oom=on"
     if not args.no_reporting:

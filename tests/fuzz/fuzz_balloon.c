@@ -1,7 +1,9 @@
 /* libFuzzer target: the virtio-balloon device as a hostile guest drives it.
- * The input is laid into guest memory as the three queues' descriptor
- * tables, rings, PFN arrays and reported ranges (avail indexes included),
- * picks the features, the kicks on each queue and config-space writes.
+ * The input is laid into guest memory as the five queues' descriptor
+ * tables, rings, PFN arrays, statistics buffers, hints and reported ranges
+ * (avail indexes included), picks the features, the kicks on each queue,
+ * config-space writes, statistics polls and hinting runs started and
+ * stopped.
  * Afterwards the device must not have crashed, hung, or touched memory
  * outside guest RAM (ASan; guest RAM is an anonymous mapping, so every
  * MADV_DONTNEED is real), no chain may have acted on more PFNs than the
@@ -21,9 +23,11 @@
 
 #define FZ_MEM (1u << 20)
 #define FZ_QSIZE 16
-#define FZ_RING(q) (0x1000ull + 0x2000ull * (q))
+/* queues 3 and 4 above the seeds' buffers (0x6000 to 0xbfff) */
+#define FZ_RING(q) ((q) < 3 ? 0x1000ull + 0x2000ull * (q) : 0xc000ull + 0x2000ull * ((q) - 3))
 #define FZ_KICKS 4
 #define FZ_HDR 16
+#define FZ_NQ 5                 /* inflateq, deflateq, statsq, free_page_vq, reporting_vq */
 
 #ifndef FUZZ_GEN_SEEDS
 struct fz {
@@ -46,7 +50,8 @@ static struct fz *fz_get(void)
 {
 	static int ready;
 	struct balloon_config c = { .name = "balloon0", .target_pages = 16,
-				    .deflate_on_oom = true, .free_page_reporting = true };
+				    .deflate_on_oom = true, .free_page_reporting = true,
+				    .stats_interval_s = 3600, .free_page_hinting = true };
 	struct errbuf e;
 
 	if (ready)
@@ -67,7 +72,7 @@ static struct fz *fz_get(void)
 static void fz_start(struct fz *f, uint64_t features)
 {
 	(void)fake_dev_negotiate(&f->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | features);
-	for (unsigned q = 0; q < 3; q++) {
+	for (unsigned q = 0; q < FZ_NQ; q++) {
 		struct vq *vq = &f->d->vq[q];
 
 		vq->size = FZ_QSIZE;
@@ -90,40 +95,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz *f = fz_get();
 	uint64_t *st = balloon_counters(f->b);
 	uint64_t acted0 = fz_acted(st);
-	struct vring_used *used[3];
+	struct vring_used *used[FZ_NQ];
 
 	if (size < FZ_HDR)
 		return 0;
 	memset(f->ram, 0, FZ_MEM);
 	for (size_t i = FZ_HDR; i < size; i++)
 		f->ram[FZ_RING(0) + (i - FZ_HDR) % (FZ_MEM - FZ_RING(0))] = data[i];
-	for (unsigned q = 0; q < 3; q++) {
+	for (unsigned q = 0; q < FZ_NQ; q++) {
 		used[q] = (struct vring_used *)(f->ram + FZ_RING(q) + 0x1000);
 		memset(used[q], 0, 6 + 8 * FZ_QSIZE);
 	}
 	fz_start(f, (data[0] & 1 ? VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) : 0) |
 		    (data[0] & 2 ? VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) : 0) |
 		    (data[0] & 4 ? VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) : 0) |
-		    (data[0] & 8 ? VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) : 0));
+		    (data[0] & 8 ? VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) : 0) |
+		    (data[0] & 16 ? VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) : 0) |
+		    (data[0] & 32 ? VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT) : 0));
 	/* config space: a write anywhere, of any width the transports allow */
 	{
 		static const uint32_t widths[4] = { 1, 2, 4, 8 };
 		uint8_t buf[8];
 
 		memcpy(buf, data + 8, 8);
-		f->d->ops->config_write(f->d, data[1] % 12, buf, widths[data[2] & 3]);
-		f->d->ops->config_read(f->d, data[3] % 12, buf, widths[(data[2] >> 2) & 3]);
+		f->d->ops->config_write(f->d, data[1] % 20, buf, widths[data[2] & 3]);
+		f->d->ops->config_read(f->d, data[3] % 20, buf, widths[(data[2] >> 2) & 3]);
 	}
 	for (unsigned k = 0; k < FZ_KICKS; k++) {
+		/* bits 0-2: kicks on queues 0-2, 3: a new target, 4-5: kicks
+		 * on queues 3-4, 6: a hinting run (7: acknowledged), 7 alone:
+		 * a statistics poll at once */
+		static const uint8_t kick_bit[FZ_NQ] = { 1, 2, 4, 16, 32 };
 		uint8_t m = data[4 + k];
+		struct balloon_guest_stats gs;
+		struct balloon_hint_status hs;
 
-		for (unsigned q = 0; q < 3; q++)
-			if (m & (1u << q))
+		if (m & 64)
+			(void)balloon_hint_start(f->b, m & 128);
+		else if (m & 128)
+			(void)balloon_set_stats_interval(f->b, 3600);
+		for (unsigned q = 0; q < FZ_NQ; q++)
+			if (m & kick_bit[q])
 				virtio_kick(f->d, q, 1);
 		for (int round = 0; round < 4; round++)
 			fake_dev_pump(&f->dev, 0);
 		if (m & 8)
 			balloon_set_target(f->b, m);
+		if ((m & 0xc0) == 0xc0)
+			(void)balloon_hint_stop(f->b);
+		if (balloon_stats(f->b, &gs) || balloon_hint_status(f->b, &hs))
+			abort();
 	}
 	/* each chain acts on at most the cap: no more than the queue's
 	 * chains a wakeup, kicks and rescheduled rounds together */
@@ -161,20 +182,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #include "fuzz_seeds.h"
 
 /* Seeds: an inflate of four PFNs, good and bad; a deflate chain split over
- * two buffers; a free page report of three ranges; an indirect table. */
+ * two buffers; a free page report of three ranges; an indirect table; a
+ * statistics buffer; a hinting run's id and a hint. */
 int main(int argc, char **argv)
 {
-	static uint8_t img[FZ_HDR + 0xa000];
+	static uint8_t img[FZ_HDR + 0xf000];
 	uint8_t *ram = img + FZ_HDR - FZ_RING(0); /* img[FZ_HDR] is guest address 0x1000 */
-	struct vring_desc *desc[3];
-	struct vring_avail *avail[3];
+	struct vring_desc *desc[FZ_NQ];
+	struct vring_avail *avail[FZ_NQ];
 	struct fuzz_part p = { img, sizeof(img) };
 	uint32_t pfns[4] = { 0x9, 0xa, 0xfffff, 0x100 };
 	int err = 0;
 
 	if (argc < 2)
 		return 1;
-	for (unsigned q = 0; q < 3; q++) {
+	for (unsigned q = 0; q < FZ_NQ; q++) {
 		desc[q] = (struct vring_desc *)(ram + FZ_RING(q));
 		avail[q] = (struct vring_avail *)(ram + FZ_RING(q) + 16 * FZ_QSIZE);
 	}
@@ -207,6 +229,30 @@ int main(int argc, char **argv)
 		t[1] = (struct vring_desc){ 0x7008, 8, 0, 0 };
 	}
 	err |= fuzz_write_seed(argv[1], 3, &p, 1);
+	img[0] = 16 | 32;
+	img[4] = 16 | 128;      /* the stats buffer, then a poll */
+	img[5] = 32 | 64 | 128; /* a run, acknowledged, and the driver's hints */
+	{
+		uint8_t *s = ram + 0xb000;
+		uint32_t run = 2;
+
+		for (uint16_t t = 0; t < 12; t++) {
+			uint64_t v = 1000u * t;
+
+			memcpy(s + 10 * t, &t, 2);
+			memcpy(s + 10 * t + 2, &v, 8);
+		}
+		desc[2][0] = (struct vring_desc){ 0xb000, 120, 0, 0 };
+		avail[2]->ring[0] = 0;
+		avail[2]->idx = 1;
+		memcpy(ram + 0xb800, &run, 4);
+		desc[3][0] = (struct vring_desc){ 0xb800, 4, 0, 0 };
+		desc[3][1] = (struct vring_desc){ 0xa000, 0x1000, VRING_DESC_F_WRITE, 0 };
+		avail[3]->ring[0] = 0;
+		avail[3]->ring[1] = 1;
+		avail[3]->idx = 2;
+	}
+	err |= fuzz_write_seed(argv[1], 4, &p, 1);
 	return err;
 }
 #endif

@@ -55,6 +55,7 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 	    (a->balloon.amount_mib != b->balloon.amount_mib ||
 	     a->balloon.deflate_on_oom != b->balloon.deflate_on_oom ||
 	     a->balloon.free_page_reporting != b->balloon.free_page_reporting ||
+	     a->balloon.free_page_hinting != b->balloon.free_page_hinting ||
 	     a->balloon.stats_polling_interval_s != b->balloon.stats_polling_interval_s)))
 		return "balloon";
 	if (a->logger.set != b->logger.set || !config_same_str(a->logger.path, b->logger.path) ||

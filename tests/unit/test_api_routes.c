@@ -225,6 +225,17 @@ static void test_balloon(void **state)
 	       "amount_mib: expected an integer");
 	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1, \"deflate_on_oom\": true}", 400,
 	       "deflate_on_oom: unknown field");
+	/* before boot the interval may go anywhere, off included */
+	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 0}", 204, NULL);
+	assert_int_equal(f->r.cfg.balloon.stats_polling_interval_s, 0);
+	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 4}", 204, NULL);
+	assert_int_equal(f->r.cfg.balloon.stats_polling_interval_s, 4);
+	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 70000}", 400,
+	       "out of range");
+	assert_int_equal(f->r.cfg.balloon.stats_polling_interval_s, 4);
+	expect(f, "PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false, "
+	       "\"free_page_hinting\": true}", 204, NULL);
+	assert_true(f->r.cfg.balloon.free_page_hinting);
 }
 
 /* What only a booted VM may do is refused before boot, with Firecracker's
@@ -241,14 +252,23 @@ static void test_phase_and_not_yet(void **state)
 	       400, "not supported before starting the microVM");
 	expect(f, "PUT", "/snapshot/create", "{\"snapshot_path\": \"a\", \"mem_file_path\": \"b\"}",
 	       400, "not supported before starting the microVM");
-	expect(f, "PUT", "/balloon", "{\"amount_mib\": 0, \"deflate_on_oom\": false, "
-	       "\"free_page_hinting\": true}", 400, "free_page_hinting: not supported yet");
 	expect(f, "GET", "/balloon", NULL, 400, "there is no balloon device");
+	expect(f, "GET", "/balloon/statistics", NULL, 400,
+	       "not supported before starting the microVM");
+	expect(f, "PATCH", "/balloon/hinting/start", NULL, 400,
+	       "not supported before starting the microVM");
+	expect(f, "PATCH", "/balloon/hinting/stop", "{}", 400,
+	       "not supported before starting the microVM");
+	expect(f, "GET", "/balloon/hinting/status", NULL, 400,
+	       "not supported before starting the microVM");
+	expect(f, "GET", "/balloon/hinting", NULL, 400, "Invalid request method and/or path");
+	expect(f, "PATCH", "/balloon/hinting/go", NULL, 400, "Empty PATCH request");
+	expect(f, "PATCH", "/balloon/statistics", NULL, 400, "Empty PATCH request");
 	expect(f, "PUT", "/entropy", "{\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
 	       "\"refill_time\": 100}}}", 400, "rate limiting is not supported yet");
 	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1}", 400, "there is no balloon device");
 	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 400,
-	       "not supported yet");
+	       "there is no balloon device");
 	expect(f, "PUT", "/mmds", "{}", 400, "not supported yet");
 	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\": [\"eth0\"]}", 400,
 	       "not supported yet");
@@ -262,7 +282,7 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "PUT", "/serial", "{\"serial_out_path\": \"/tmp/s\"}", 204, NULL);
 	/* the GETs and PATCHes of those resources say the same */
 	static const char *const not_yet[][2] = {
-		{ "GET", "/balloon/statistics" }, { "GET", "/mmds" },
+		{ "GET", "/mmds" },
 		{ "PATCH", "/mmds" }, { "GET", "/hotplug/memory" }, { "PATCH", "/hotplug/memory" },
 	};
 	for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++)

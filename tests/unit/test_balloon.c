@@ -4,7 +4,10 @@
  * reports give back the whole pages inside each range; the config space
  * (num_pages, actual) and its change interrupt; hostile chains (PFNs outside
  * RAM, writable arrays, odd lengths, straddling PFNs, huge arrays, broken
- * rings), each handled while the device lives on. No KVM. */
+ * rings), each handled while the device lives on. The statistics queue
+ * (pairs read, the buffer kept until the timer hands it back, malformed
+ * buffers) and free page hinting (command ids, hints of the current run
+ * only, DONE on the driver's STOP). No KVM. */
 #include <errno.h>
 #include <linux/virtio_balloon.h>
 #include <setjmp.h>
@@ -27,6 +30,8 @@
 #define RING0 0x10000ull
 #define RING1 0x14000ull
 #define RING2 0x18000ull
+#define RING3 0x1c000ull
+#define RING4 0x20000ull
 #define ARR 0x100000ull       /* PFN arrays */
 #define PAGES 0x400000ull     /* the pages given and taken */
 #define QSIZE 256
@@ -36,17 +41,18 @@ struct fx {
 	struct evloop loop;
 	struct balloon *b;
 	struct virtio_dev *d;
-	struct fake_vring ring[3];
+	struct fake_vring ring[5];
 	struct fake_dev dev;
 	uint64_t *st;
 };
 
-static int fx_setup_cfg(void **state, bool reporting)
+static int fx_setup_cfg(void **state, bool reporting, bool all)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct errbuf e = { { 0 } };
 	struct balloon_config c = { .name = "balloon0", .target_pages = 10,
-				    .deflate_on_oom = reporting, .free_page_reporting = reporting };
+				    .deflate_on_oom = reporting, .free_page_reporting = reporting,
+				    .stats_interval_s = all ? 3600 : 0, .free_page_hinting = all };
 
 	if (!f || test_mem_init(&f->mem, MEM_SIZE) || evloop_init(&f->loop))
 		return -1;
@@ -63,12 +69,19 @@ static int fx_setup_cfg(void **state, bool reporting)
 
 static int fx_setup(void **state)
 {
-	return fx_setup_cfg(state, false);
+	return fx_setup_cfg(state, false, false);
 }
 
 static int fx_setup_rep(void **state)
 {
-	return fx_setup_cfg(state, true);
+	return fx_setup_cfg(state, true, false);
+}
+
+/* statsq (2), free_page_vq (3) and reporting_vq (4); the interval is an
+ * hour, so that only balloon_set_stats_interval polls */
+static int fx_setup_all(void **state)
+{
+	return fx_setup_cfg(state, true, true);
 }
 
 static int fx_teardown(void **state)
@@ -84,7 +97,7 @@ static int fx_teardown(void **state)
 
 static void start(struct fx *f, uint64_t features)
 {
-	static const uint64_t at[3] = { RING0, RING1, RING2 };
+	static const uint64_t at[5] = { RING0, RING1, RING2, RING3, RING4 };
 	unsigned n = f->d->nr_queues;
 
 	for (unsigned q = 0; q < n; q++)
@@ -476,6 +489,352 @@ static void test_self_discard(void **state)
 	assert_true(virtio_is_live(f->d));
 }
 
+
+/* --- statistics -------------------------------------------------------- */
+
+#define SQ 2
+#define HQ 3
+#define STATS 0x200000ull     /* statistics buffers */
+#define ALL_FEATURES (VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) |                            \
+		      VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT) |                      \
+		      VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING))
+
+/* One packed le16 tag, le64 value pair at gpa. */
+static void put_pair(struct fx *f, uint64_t gpa, uint16_t tag, uint64_t val)
+{
+	memcpy(gp(f, gpa, 2), &tag, 2);
+	memcpy(gp(f, gpa + 2, 8), &val, 8);
+}
+
+/* Polls now and runs the loop until the timer fired. */
+static void poll_stats(struct fx *f)
+{
+	uint16_t was = f->ring[SQ].used->idx;
+
+	assert_int_equal(balloon_set_stats_interval(f->b, 3600), 0);
+	for (int i = 0; i < 20 && f->ring[SQ].used->idx == was; i++)
+		fake_dev_pump(&f->dev, 10);
+}
+
+static void test_identity_all(void **state)
+{
+	struct fx *f = *state;
+
+	/* virtio 1.2 §5.5.2: the queues are numbered over those offered */
+	assert_int_equal(f->d->nr_queues, 5);
+	assert_int_equal(f->d->config_size, 16);     /* + free_page_hint_cmd_id, poison_val */
+	assert_true(f->d->host_features & VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ));
+	assert_true(f->d->host_features & VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT));
+	assert_false(f->d->host_features & VIRTIO_BIT(VIRTIO_BALLOON_F_PAGE_POISON));
+}
+
+/* The driver's buffer is read and kept; the timer hands it back; known
+ * tags land, unknown ones are ignored, a pair may straddle buffers; values
+ * not sent again keep their last value. */
+static void test_stats(void **state)
+{
+	struct fx *f = *state;
+	struct balloon_guest_stats gs;
+	struct fake_buf b = { STATS, 40, false };
+	struct fake_buf two[2] = { { STATS + 0x100, 13, false }, { STATS + 0x200, 7, false } };
+	uint8_t tmp[20];
+	uint16_t h;
+
+	assert_int_equal(balloon_stats(f->b, &gs), 0);
+	assert_int_equal(gs.present, 0);
+	start(f, ALL_FEATURES);
+	put_pair(f, STATS, VIRTIO_BALLOON_S_MEMFREE, 111ull << 20);
+	put_pair(f, STATS + 10, VIRTIO_BALLOON_S_MEMTOT, 0xfedcba9876543210ull);
+	put_pair(f, STATS + 20, 999, 5);                             /* unknown */
+	put_pair(f, STATS + 30, 10, 3);                              /* oom_kill */
+	h = fake_vring_add(&f->ring[SQ], &b, 1);
+	fake_dev_kick(&f->dev, SQ);
+	assert_int_equal(f->ring[SQ].used->idx, 0);                  /* kept */
+	assert_int_equal(balloon_stats(f->b, &gs), 0);
+	assert_int_equal(gs.present, (1u << 4) | (1u << 5) | (1u << 10));
+	assert_int_equal(gs.val[BALLOON_GS_MEMFREE], 111ull << 20);
+	assert_true(gs.val[BALLOON_GS_MEMTOT] == 0xfedcba9876543210ull);
+	assert_int_equal(gs.val[BALLOON_GS_OOM_KILL], 3);
+	assert_int_equal(f->st[BALLOON_STAT_STATS_UPDATES], 1);
+	poll_stats(f);
+	used_one(f, SQ, h);
+	assert_int_equal(f->dev.signals[SQ], 1);
+
+	/* the refill: MEMFREE split 13 + 7 over two buffers */
+	put_pair(f, STATS + 0x300, VIRTIO_BALLOON_S_MEMFREE, 222);
+	put_pair(f, STATS + 0x30a, VIRTIO_BALLOON_S_SWAP_IN, 7);
+	memcpy(tmp, gp(f, STATS + 0x300, 20), 20);
+	memcpy(gp(f, STATS + 0x100, 13), tmp, 13);
+	memcpy(gp(f, STATS + 0x200, 7), tmp + 13, 7);
+	h = fake_vring_add(&f->ring[SQ], two, 2);
+	fake_dev_kick(&f->dev, SQ);
+	assert_int_equal(balloon_stats(f->b, &gs), 0);
+	assert_int_equal(gs.val[BALLOON_GS_MEMFREE], 222);
+	assert_int_equal(gs.val[BALLOON_GS_SWAP_IN], 7);
+	assert_int_equal(gs.val[BALLOON_GS_OOM_KILL], 3);            /* kept */
+	assert_int_equal(f->st[BALLOON_STAT_STATS_FAILS], 0);
+	poll_stats(f);
+	used_one(f, SQ, h);
+	assert_true(virtio_is_live(f->d));
+}
+
+/* Malformed buffers are counted, what whole pairs they have read, and the
+ * device lives on; a second buffer while one is kept gives the first back. */
+static void test_stats_hostile(void **state)
+{
+	struct fx *f = *state;
+	struct balloon_guest_stats gs;
+	struct fake_buf odd = { STATS, 15, false };          /* a pair and a half */
+	struct fake_buf wr = { STATS + 0x1000, 10, true };   /* writable: not read */
+	struct fake_buf big = { STATS + 0x2000, 10 * (BALLOON_STATS_MAX_PAIRS + 1), false };
+	struct fake_buf empty = { STATS, 0, false };
+	uint16_t h1, h2, h3, h4;
+
+	start(f, ALL_FEATURES);
+	put_pair(f, STATS, VIRTIO_BALLOON_S_MAJFLT, 42);
+	put_pair(f, STATS + 10, VIRTIO_BALLOON_S_MINFLT, 43);
+	put_pair(f, STATS + 0x1000, VIRTIO_BALLOON_S_CACHES, 44);
+	for (unsigned i = 0; i <= BALLOON_STATS_MAX_PAIRS; i++)
+		put_pair(f, STATS + 0x2000 + 10ull * i, VIRTIO_BALLOON_S_AVAIL, i);
+	h1 = fake_vring_add(&f->ring[SQ], &odd, 1);
+	fake_dev_kick(&f->dev, SQ);
+	assert_int_equal(balloon_stats(f->b, &gs), 0);
+	assert_int_equal(gs.present, 1u << BALLOON_GS_MAJFLT);
+	assert_int_equal(f->st[BALLOON_STAT_STATS_FAILS], 1);
+	h2 = fake_vring_add(&f->ring[SQ], &wr, 1);
+	fake_dev_kick(&f->dev, SQ);
+	used_one(f, SQ, h1);                                 /* the first, back at once */
+	assert_int_equal(balloon_stats(f->b, &gs), 0);
+	assert_false(gs.present & (1u << BALLOON_GS_CACHES));
+	h3 = fake_vring_add(&f->ring[SQ], &big, 1);
+	fake_dev_kick(&f->dev, SQ);
+	used_one(f, SQ, h2);
+	assert_int_equal(balloon_stats(f->b, &gs), 0);
+	/* the pairs up to the cap, not the one past it */
+	assert_int_equal(gs.val[BALLOON_GS_AVAIL], BALLOON_STATS_MAX_PAIRS - 1);
+	h4 = fake_vring_add(&f->ring[SQ], &empty, 1);
+	fake_dev_kick(&f->dev, SQ);
+	used_one(f, SQ, h3);
+	poll_stats(f);
+	used_one(f, SQ, h4);
+	assert_int_equal(f->st[BALLOON_STAT_STATS_UPDATES], 4);
+	assert_int_equal(f->st[BALLOON_STAT_STATS_FAILS], 6);
+	assert_true(virtio_is_live(f->d));
+}
+
+/* The interval: only where statistics are offered, never 0 (Firecracker:
+ * not turned off once on). */
+static void test_stats_interval(void **state)
+{
+	struct fx *f = *state;
+	struct balloon_guest_stats gs;
+	struct balloon_hint_status hs;
+
+	assert_int_equal(balloon_stats(f->b, &gs), -ENOTSUP);
+	assert_int_equal(balloon_set_stats_interval(f->b, 5), -ENOTSUP);
+	assert_int_equal(balloon_stats_interval(f->b), 0);
+	assert_int_equal(balloon_hint_start(f->b, true), -ENOTSUP);
+	assert_int_equal(balloon_hint_stop(f->b), -ENOTSUP);
+	assert_int_equal(balloon_hint_status(f->b, &hs), -ENOTSUP);
+}
+
+static void test_stats_interval_all(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(balloon_stats_interval(f->b), 3600);
+	assert_int_equal(balloon_set_stats_interval(f->b, 0), -EINVAL);
+	assert_int_equal(balloon_set_stats_interval(f->b, 65536), -EINVAL);
+	assert_int_equal(balloon_set_stats_interval(f->b, 2), 0);
+	assert_int_equal(balloon_stats_interval(f->b), 2);
+}
+
+/* A broken statsq sets NEEDS_RESET; the buffer kept before the reset is
+ * forgotten (the timer hands nothing to the next driver). */
+static void test_stats_broken_then_reset(void **state)
+{
+	struct fx *f = *state;
+	struct fake_buf b = { STATS, 10, false };
+	uint16_t h;
+
+	start(f, ALL_FEATURES);
+	put_pair(f, STATS, 0, 1);
+	(void)fake_vring_add(&f->ring[SQ], &b, 1);
+	fake_dev_kick(&f->dev, SQ);
+	h = fake_vring_alloc(&f->ring[SQ]);
+	fake_vring_set_desc(&f->ring[SQ], h, 0xB0000000ull, 10, 0, 0);
+	fake_vring_publish(&f->ring[SQ], h);
+	fake_dev_kick(&f->dev, SQ);
+	assert_true(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	start(f, ALL_FEATURES);
+	poll_stats(f);
+	assert_int_equal(f->ring[SQ].used->idx, 0);
+	h = fake_vring_add(&f->ring[SQ], &b, 1);
+	fake_dev_kick(&f->dev, SQ);
+	poll_stats(f);
+	used_one(f, SQ, h);
+}
+
+/* A driver that takes only REPORTING (of all three) finds the
+ * reporting_vq at 2, as Linux numbers it; the queues past it are none. */
+static void test_numbering_follows_features(void **state)
+{
+	struct fx *f = *state;
+	struct fake_buf b = { PAGES, 0x1000, true };
+	uint16_t h;
+
+	start(f, VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING));
+	touch(f, PAGES, 1);
+	h = fake_vring_add(&f->ring[2], &b, 1);
+	fake_dev_kick(&f->dev, 2);
+	used_one(f, 2, h);
+	assert_int_equal(f->st[BALLOON_STAT_REPORTS], 1);
+	assert_int_equal(f->st[BALLOON_STAT_STATS_UPDATES], 0);
+	h = fake_vring_add(&f->ring[4], &b, 1);
+	fake_dev_kick(&f->dev, 4);
+	assert_int_equal(f->ring[4].used->idx, 0);
+	assert_int_equal(f->st[BALLOON_STAT_REPORTS], 1);
+	assert_true(virtio_is_live(f->d));
+}
+
+/* --- free page hinting --------------------------------------------------- */
+
+static uint32_t cfg_cmd(struct fx *f)
+{
+	uint32_t v = 0xffffffffu;
+
+	f->d->ops->config_read(f->d, 8, &v, 4);
+	return v;
+}
+
+/* The driver's command id as one readable le32 buffer. */
+static void hint_cmd(struct fx *f, uint32_t cmd)
+{
+	struct fake_buf b = { ARR, 4, false };
+	uint16_t h;
+
+	memcpy(gp(f, ARR, 4), &cmd, 4);
+	h = fake_vring_add(&f->ring[HQ], &b, 1);
+	fake_dev_kick(&f->dev, HQ);
+	used_one(f, HQ, h);
+}
+
+static void hint_range(struct fx *f, uint64_t gpa, uint32_t len)
+{
+	struct fake_buf b = { gpa, len, true };
+	uint16_t h = fake_vring_add(&f->ring[HQ], &b, 1);
+
+	fake_dev_kick(&f->dev, HQ);
+	used_one(f, HQ, h);
+}
+
+/* A run: the host's new id, the driver's hints under it given back, its
+ * STOP answered with DONE (acknowledge_on_stop); hints after that, or
+ * under another id, are not. */
+static void test_hint_run(void **state)
+{
+	struct fx *f = *state;
+	struct balloon_hint_status hs;
+
+	assert_int_equal(cfg_cmd(f), BALLOON_HINT_CMD_STOP);
+	assert_int_equal(balloon_hint_start(f->b, true), 0);   /* before the driver: no irq */
+	assert_int_equal(f->dev.config_signals, 0);
+	start(f, ALL_FEATURES);
+	assert_int_equal(balloon_hint_start(f->b, true), 0);
+	assert_int_equal(f->dev.config_signals, 1);
+	assert_int_equal(cfg_cmd(f), 3);
+	assert_int_equal(balloon_hint_status(f->b, &hs), 0);
+	assert_int_equal(hs.host_cmd, 3);
+	assert_false(hs.has_guest_cmd);
+	touch(f, PAGES, 16);
+	hint_range(f, PAGES, 0x1000);                          /* before any id: kept */
+	assert_true(page_is(f, PAGES, 0x5a));
+	hint_cmd(f, 2);                                        /* an old run's id */
+	hint_range(f, PAGES, 0x1000);
+	assert_true(page_is(f, PAGES, 0x5a));
+	hint_cmd(f, 3);
+	hint_range(f, PAGES, 0x4000);
+	hint_range(f, PAGES + 0x8800, 0x2000);                 /* one whole page inside */
+	for (unsigned i = 0; i < 4; i++)
+		assert_true(page_is(f, PAGES + 0x1000ull * i, 0));
+	assert_true(page_is(f, PAGES + 0x8000, 0x5a));
+	assert_true(page_is(f, PAGES + 0x9000, 0));
+	assert_true(page_is(f, PAGES + 0xa000, 0x5a));
+	assert_int_equal(f->st[BALLOON_STAT_HINTED], 5 * 4096);
+	assert_int_equal(f->st[BALLOON_STAT_HINTS_SKIPPED], 2);
+	hint_cmd(f, BALLOON_HINT_CMD_STOP);
+	assert_int_equal(cfg_cmd(f), BALLOON_HINT_CMD_DONE);
+	assert_int_equal(f->dev.config_signals, 2);
+	assert_int_equal(balloon_hint_status(f->b, &hs), 0);
+	assert_int_equal(hs.host_cmd, BALLOON_HINT_CMD_DONE);
+	assert_true(hs.has_guest_cmd);
+	assert_int_equal(hs.guest_cmd, BALLOON_HINT_CMD_STOP);
+	touch(f, PAGES + 0xc000, 1);
+	hint_range(f, PAGES + 0xc000, 0x1000);                 /* after DONE: the guest's again */
+	assert_true(page_is(f, PAGES + 0xc000, 0x5a));
+	assert_true(virtio_is_live(f->d));
+}
+
+/* Without acknowledge_on_stop the host holds the run until it says stop. */
+static void test_hint_no_ack(void **state)
+{
+	struct fx *f = *state;
+
+	start(f, ALL_FEATURES);
+	assert_int_equal(balloon_hint_start(f->b, false), 0);
+	assert_int_equal(cfg_cmd(f), 2);
+	hint_cmd(f, 2);
+	hint_cmd(f, BALLOON_HINT_CMD_STOP);
+	assert_int_equal(cfg_cmd(f), 2);
+	assert_int_equal(f->dev.config_signals, 1);
+	assert_int_equal(balloon_hint_stop(f->b), 0);
+	assert_int_equal(cfg_cmd(f), BALLOON_HINT_CMD_DONE);
+	assert_int_equal(f->dev.config_signals, 2);
+	/* ids go on from the last run's, past 0 and 1 */
+	assert_int_equal(balloon_hint_start(f->b, false), 0);
+	assert_int_equal(cfg_cmd(f), 3);
+}
+
+/* Garbage on the free_page_vq: a readable buffer that is not 4 bytes, a
+ * chain of both kinds, ranges outside RAM (a broken chain: NEEDS_RESET,
+ * then a reset device serves again). */
+static void test_hint_hostile(void **state)
+{
+	struct fx *f = *state;
+	struct fake_buf bad[3] = { { ARR, 3, false }, { ARR + 8, 8, false },
+				   { PAGES, 0x2000, true } };
+	struct fake_buf mixed[2] = { { ARR, 4, false }, { PAGES + 0x4000, 0x1000, true } };
+	uint32_t id;
+	uint16_t h;
+
+	start(f, ALL_FEATURES);
+	assert_int_equal(balloon_hint_start(f->b, true), 0);
+	id = cfg_cmd(f);
+	touch(f, PAGES, 8);
+	h = fake_vring_add(&f->ring[HQ], bad, 3);              /* no valid id: range skipped */
+	fake_dev_kick(&f->dev, HQ);
+	used_one(f, HQ, h);
+	assert_int_equal(f->st[BALLOON_STAT_MALFORMED], 2);
+	assert_true(page_is(f, PAGES, 0x5a));
+	memcpy(gp(f, ARR, 4), &id, 4);                         /* id and range in one chain */
+	h = fake_vring_add(&f->ring[HQ], mixed, 2);
+	fake_dev_kick(&f->dev, HQ);
+	used_one(f, HQ, h);
+	assert_true(page_is(f, PAGES + 0x4000, 0));
+	f->d->ops->config_write(f->d, 8, &(uint32_t){ 77 }, 4);   /* the host's word */
+	assert_int_equal(cfg_cmd(f), id);
+	h = fake_vring_alloc(&f->ring[HQ]);
+	fake_vring_set_desc(&f->ring[HQ], h, MEM_SIZE - 0x1000, 0x2000, VRING_DESC_F_WRITE, 0);
+	fake_vring_publish(&f->ring[HQ], h);
+	fake_dev_kick(&f->dev, HQ);
+	assert_true(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_true(page_is(f, PAGES + 0x1000, 0x5a));
+	start(f, ALL_FEATURES);
+	hint_cmd(f, id);
+	hint_range(f, PAGES + 0x1000, 0x1000);
+	assert_true(page_is(f, PAGES + 0x1000, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +852,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_report_queue, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_broken_ring, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_self_discard, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_identity_all, fx_setup_all, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats, fx_setup_all, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats_hostile, fx_setup_all, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats_interval, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats_interval_all, fx_setup_all, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats_broken_then_reset, fx_setup_all,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_numbering_follows_features, fx_setup_all,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hint_run, fx_setup_all, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hint_no_ack, fx_setup_all, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hint_hostile, fx_setup_all, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -854,7 +854,8 @@ static void test_console(void **state)
 static void test_balloon(void **state)
 {
 	const char *argv[] = { "vireo", "run", "--kernel", "k", "--memory", "64M", "--balloon",
-			       "amount_mib=64,deflate_on_oom=on,free_page_reporting=on" };
+			       "amount_mib=64,deflate_on_oom=on,free_page_reporting=on,"
+			       "free_page_hinting=on,stats_polling_interval_s=7" };
 	const char *plain[] = { "vireo", "run", "--kernel", "k", "--balloon=amount_mib=0" };
 	static const struct { const char *val, *needle; } bad[] = {
 		{ "", "--balloon: '' is not key=value" },
@@ -863,7 +864,11 @@ static void test_balloon(void **state)
 		{ "amount_mib=1048577", "--balloon: amount_mib=1048577: expected 0 to 1048576" },
 		{ "amount_mib=1x", "--balloon: amount_mib=1x" },
 		{ "amount_mib=1,deflate_on_oom=maybe", "--balloon: deflate_on_oom" },
-		{ "amount_mib=1,free_page_hinting=on", "--balloon: unknown key 'free_page_hinting'" },
+		{ "amount_mib=1,free_page_hinting=yes", "--balloon: free_page_hinting" },
+		{ "amount_mib=1,stats_polling_interval_s=65536",
+		  "--balloon: stats_polling_interval_s=65536: expected 0 to 65535" },
+		{ "amount_mib=1,stats_polling_interval_s=-1", "--balloon: stats_polling_interval_s" },
+		{ "amount_mib=1,free_page_hints=on", "--balloon: unknown key 'free_page_hints'" },
 		{ "amount_mib=1,amount_mib=2", "--balloon: amount_mib" },
 	};
 	const char *twice[] = { "vireo", "run", "--kernel", "k", "--balloon", "amount_mib=1",
@@ -878,6 +883,8 @@ static void test_balloon(void **state)
 	assert_int_equal(cfg.balloon.amount_mib, 64);
 	assert_true(cfg.balloon.deflate_on_oom);
 	assert_true(cfg.balloon.free_page_reporting);
+	assert_true(cfg.balloon.free_page_hinting);
+	assert_int_equal(cfg.balloon.stats_polling_interval_s, 7);
 	assert_string_equal(cfg.balloon.where, "--balloon");
 	/* the whole of RAM may be asked for, not a MiB more */
 	assert_int_equal(config_check_limits(&cfg, &lim, CONFIG_FROM_CLI, &e), 0);
@@ -888,6 +895,8 @@ static void test_balloon(void **state)
 	assert_int_equal(cfg.balloon.amount_mib, 0);
 	assert_false(cfg.balloon.deflate_on_oom);
 	assert_false(cfg.balloon.free_page_reporting);
+	assert_false(cfg.balloon.free_page_hinting);
+	assert_int_equal(cfg.balloon.stats_polling_interval_s, 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *bv[] = { "vireo", "run", "--kernel", "k", "--balloon", bad[i].val };
 

@@ -352,7 +352,7 @@ static const struct bad bad_inputs[] = {
 	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'stats_polling_interval_s':65536}", 0, E, "stats_polling_interval_s: 65536 is out of range" },
 	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'target':1}", 0, E, "target: unknown field" },
 	{ R_BALLOON, NULL, "{'amount_mib':1048577,'deflate_on_oom':true}", 0, E, "amount_mib: 1048577 is more than 1048576" },
-	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'free_page_hinting':true}", 0, NS, "free_page_hinting: not supported yet" },
+	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'free_page_hinting':1}", 0, E, "free_page_hinting: expected true or false" },
 	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':'yes'}", 0, E, "deflate_on_oom: expected true or false" },
 	{ R_BALLOON, NULL, "{'amount_mib':1,'deflate_on_oom':true,'free_page_reporting':1}", 0, E, "free_page_reporting: expected true or false" },
 	{ R_BALLOON_PATCH, NULL, "{}", 0, E, "amount_mib: missing (required)" },
@@ -360,7 +360,9 @@ static const struct bad bad_inputs[] = {
 	{ R_BALLOON_PATCH, NULL, "{'amount_mib':1}", 0, E, "balloon: there is no balloon device" },
 	{ R_BALLOON_STATS, NULL, "{}", 0, E, "stats_polling_interval_s: missing (required)" },
 	{ R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':'x'}", 0, E, "stats_polling_interval_s: expected an integer" },
-	{ R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':1}", 0, NS, "balloon: not supported yet" },
+	{ R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':1}", 0, E, "balloon: there is no balloon device" },
+	{ R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':65536}", 0, E, "stats_polling_interval_s: 65536 is out of range" },
+	{ R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':1,'x':1}", 0, E, "x: unknown field" },
 	/* entropy, MMDS, CPU templates, snapshots, pmem, memory hotplug */
 	{ R_ENTROPY, NULL, "{'rate_limiter':5}", 0, E, "rate_limiter: expected an object" },
 	{ R_ENTROPY, NULL, "{'foo':1}", 0, E, "foo: unknown field (expected one of: rate_limiter)" },
@@ -423,7 +425,7 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':3,'uds_path':''}}", 0, E, "vsock.uds_path: must not be empty" },
 	{ R_FILE, NULL, "{" FB ",'vsock':[]}", 0, E, "vsock: expected an object, got an array" },
 	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':1,'uds_path':'/v'}}", 0, E, "vsock.guest_cid: 1 is out of range" },
-	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1,'deflate_on_oom':false,'free_page_hinting':true}}", 0, NS, "balloon.free_page_hinting: not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1,'deflate_on_oom':false,'free_page_hinting':'on'}}", 0, E, "balloon.free_page_hinting: expected true or false" },
 	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1}}", 0, E, "balloon.deflate_on_oom: missing (required)" },
 	{ R_FILE, NULL, "{" FB ",'entropy':{'rate_limiter':{'bandwidth':{'size':10,'refill_time':10}}}}", 0, NS, "entropy.rate_limiter: rate limiting is not supported yet" },
 	{ R_FILE, NULL, "{" FB ",'entropy':{'foo':1}}", 0, E, "entropy.foo: unknown field (expected one of: rate_limiter)" },
@@ -855,7 +857,19 @@ static void test_balloon(void **state)
 	assert_true(cfg.balloon.deflate_on_oom);
 	assert_true(cfg.balloon.free_page_reporting);
 	assert_int_equal(cfg.balloon.stats_polling_interval_s, 5);
+	assert_false(cfg.balloon.free_page_hinting);
+	ok(&cfg, R_BALLOON_STATS, NULL, "{'stats_polling_interval_s':9}");
+	assert_int_equal(cfg.balloon.stats_polling_interval_s, 9);
+	ok(&cfg, R_BALLOON, NULL, "{'amount_mib':3,'deflate_on_oom':false,'free_page_hinting':true,"
+	   "'stats_polling_interval_s':2}");
+	assert_true(cfg.balloon.free_page_hinting);
+	dump = fc_get_balloon(&cfg, -1);
+	assert_string_equal(dump, "{\"amount_mib\":3,\"deflate_on_oom\":false,"
+			    "\"stats_polling_interval_s\":2,\"free_page_hinting\":true,"
+			    "\"free_page_reporting\":false}");
+	free(dump);
 	ok(&cfg, R_BALLOON, NULL, "{'amount_mib':0,'deflate_on_oom':false}");
+	assert_false(cfg.balloon.free_page_hinting);
 	assert_int_equal(cfg.balloon.amount_mib, 0);
 	assert_false(cfg.balloon.deflate_on_oom);
 	assert_false(cfg.balloon.free_page_reporting);
@@ -871,11 +885,14 @@ static void test_balloon(void **state)
 
 	fc_config_init(&cfg);
 	ok(&cfg, R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':16,'deflate_on_oom':true,"
-	   "'free_page_reporting':true}}");
+	   "'free_page_reporting':true,'free_page_hinting':true,'stats_polling_interval_s':3}}");
 	assert_true(cfg.balloon.set);
+	assert_true(cfg.balloon.free_page_hinting);
+	assert_int_equal(cfg.balloon.stats_polling_interval_s, 3);
 	assert_string_equal(cfg.balloon.where, "balloon");
 	dump = fc_get_vm_config(&cfg);
 	assert_non_null(strstr(dump, "\"balloon\":{\"amount_mib\":16,"));
+	assert_non_null(strstr(dump, "\"stats_polling_interval_s\":3,\"free_page_hinting\":true"));
 	fc_config_init(&back);
 	assert_int_equal(fc_config_file(&back, dump, strlen(dump), &note, &e), 0);
 	assert_null(config_diff(&cfg, &back));

@@ -4,8 +4,10 @@
  * (anonymous memory: the next guest touch faults in a zero page, so a
  * deflate needs nothing). The reporting_vq carries free ranges, each given
  * back the same way. Every page is found through gmem_ptr(); a PFN outside
- * RAM is skipped and counted. Queue work runs under b->lock on the event
- * loop; reset takes the lock too. */
+ * RAM is skipped and counted. The statsq buffer is kept until the polling
+ * timer hands it back; free_page_vq hints are discarded like reports, but
+ * only those of the host's current run. Queue work runs under b->lock on
+ * the event loop; reset takes the lock too. */
 #include "virtio/dev/balloon.h"
 
 #include <errno.h>
@@ -14,26 +16,51 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
-/* virtio 1.2 §5.5.2: queues are numbered over the features that exist; we
- * offer neither STATS_VQ nor FREE_PAGE_HINT, so reporting_vq is the third */
+/* virtio 1.2 §5.5.2: inflateq and deflateq, then statsq, free_page_vq and
+ * reporting_vq, each only if its feature is negotiated; the queues are
+ * numbered over those that exist, as Linux's driver numbers them (it
+ * skips the queues of features it did not take) */
 #define BALLOON_INFLATEQ 0
 #define BALLOON_DEFLATEQ 1
-#define BALLOON_REPORTQ 2
+#define BALLOON_NOQ 0xffu
 
-/* virtio 1.2 §5.5.4: num_pages, then actual; both le32 (x86 is little-endian) */
+/* virtio 1.2 §5.5.4: le32 num_pages, le32 actual, le32
+ * free_page_hint_cmd_id, le32 poison_val (x86 is little-endian); the last
+ * two only with FREE_PAGE_HINT (we never offer PAGE_POISON: poison_val 0) */
 #define BALLOON_CFG_ACTUAL 4
 #define BALLOON_CFG_SIZE 8
+#define BALLOON_CFG_SIZE_HINT 16
+
+/* virtio 1.2 §5.5.6.3: le16 tag, le64 val, packed */
+#define BALLOON_STAT_PAIR 10
 
 struct balloon {
 	struct virtio_dev vdev;
 	struct evloop *loop;
 	uint32_t num_pages;       /* atomic: the host's target */
 	uint32_t actual;          /* atomic: the driver's word */
+	uint32_t hint_cmd;        /* atomic: free_page_hint_cmd_id */
+	bool stats_on, hint_on;   /* offered: fixed at create */
+	int stats_fd;             /* timerfd: the polling interval; -1 without stats */
+	struct ev_handler stats_h;
 	pthread_mutex_t lock;     /* everything below */
 	bool active;
+	uint8_t q_stats, q_hint, q_report;  /* queue numbers at DRIVER_OK, or BALLOON_NOQ */
 	struct ev_resched resched;
+	unsigned stats_interval_s;
+	bool stats_held;          /* the driver's statistics buffer is ours */
+	uint16_t stats_head;
+	struct balloon_guest_stats gs;
+	uint32_t hint_last;       /* the last run's command id */
+	bool hint_ack;            /* answer the driver's STOP with DONE */
+	bool hint_has_guest;
+	uint32_t hint_guest;
+	bool hint_done_due;       /* the run ended: DONE goes out after the unlock */
 	uint64_t st[BALLOON_STAT_NR];
 	struct vq_elem elem;
 };
@@ -132,6 +159,21 @@ static uint32_t bl_serve_pfns(struct balloon *b, const struct vq_elem *e, bool i
 	return n;
 }
 
+/* Gives back the whole 4 KiB pages inside one buffer of a chain, never a
+ * byte past it. Returns how many. */
+static uint64_t bl_discard_iov(struct balloon *b, const struct iovec *v)
+{
+	uintptr_t s = (uintptr_t)v->iov_base;
+	uintptr_t end = s + v->iov_len;
+	uintptr_t a = (s + BALLOON_PAGE_SIZE - 1) & ~(uintptr_t)(BALLOON_PAGE_SIZE - 1);
+	uintptr_t z = end & ~(uintptr_t)(BALLOON_PAGE_SIZE - 1);
+
+	if (z <= a)
+		return 0;
+	bl_discard(b, (uint8_t *)a, z - a);
+	return (z - a) >> BALLOON_PFN_SHIFT;
+}
+
 /* One reporting_vq chain: each buffer is a free range the driver reports
  * (virtio 1.2 §5.5.6.6); its whole pages go back to the host. Returns the
  * pages given back. */
@@ -140,22 +182,110 @@ static uint32_t bl_serve_report(struct balloon *b, const struct vq_elem *e)
 	uint64_t pages = 0;
 
 	/* GUEST: each buffer lies in RAM (vq_pop, through gmem_ptr); Linux
-	 * posts them device-writable, either direction is taken. Only the
-	 * whole 4 KiB pages inside a buffer are discarded, never a byte
-	 * past it. */
-	for (unsigned i = 0; i < (unsigned)e->out_num + e->in_num; i++) {
-		uintptr_t s = (uintptr_t)e->iov[i].iov_base;
-		uintptr_t end = s + e->iov[i].iov_len;
-		uintptr_t a = (s + BALLOON_PAGE_SIZE - 1) & ~(uintptr_t)(BALLOON_PAGE_SIZE - 1);
-		uintptr_t z = end & ~(uintptr_t)(BALLOON_PAGE_SIZE - 1);
-
-		if (z <= a)
-			continue;
-		bl_discard(b, (uint8_t *)a, z - a);
-		pages += (z - a) >> BALLOON_PFN_SHIFT;
-	}
+	 * posts them device-writable, either direction is taken. */
+	for (unsigned i = 0; i < (unsigned)e->out_num + e->in_num; i++)
+		pages += bl_discard_iov(b, &e->iov[i]);
 	bl_count(b, BALLOON_STAT_REPORTED, pages << BALLOON_PFN_SHIFT);
 	bl_count(b, BALLOON_STAT_REPORTS, 1);
+	return pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+}
+
+/* One statsq chain: the tag/value pairs of its readable bytes, a pair
+ * possibly straddling buffers. The chain itself is kept (its head only:
+ * nothing of it is read again) until the timer hands it back; a driver
+ * that posts another meanwhile gets the old one back at once. Returns
+ * whether it did. */
+static bool bl_serve_stats(struct balloon *b, const struct vq_elem *e)
+{
+	struct vq *vq = &b->vdev.vq[b->q_stats];
+	uint8_t pair[BALLOON_STAT_PAIR];
+	unsigned have = 0, n = 0;
+	bool pushed;
+
+	/* GUEST: vq_pop checked each buffer to lie in RAM. virtio 1.2
+	 * §5.5.6.3: the buffer is device-readable, a whole number of pairs;
+	 * a writable buffer is not read, a broken length or more than
+	 * BALLOON_STATS_MAX_PAIRS pairs is counted, what whole pairs there
+	 * are (up to the cap) are taken, and an unknown tag is ignored. */
+	if (e->in_num || e->out_len % BALLOON_STAT_PAIR ||
+	    e->out_len > BALLOON_STATS_MAX_PAIRS * BALLOON_STAT_PAIR)
+		bl_count(b, BALLOON_STAT_STATS_FAILS, 1);
+	for (unsigned i = 0; i < e->out_num && n < BALLOON_STATS_MAX_PAIRS; i++) {
+		const uint8_t *src = e->iov[i].iov_base;
+		size_t len = e->iov[i].iov_len;
+
+		for (size_t k = 0; k < len && n < BALLOON_STATS_MAX_PAIRS;) {
+			size_t take = BALLOON_STAT_PAIR - have;
+			uint16_t tag;
+			uint64_t val;
+
+			if (take > len - k)
+				take = len - k;
+			memcpy(pair + have, src + k, take);
+			have += (unsigned)take;
+			k += take;
+			if (have < BALLOON_STAT_PAIR)
+				continue;
+			have = 0;
+			n++;
+			memcpy(&tag, pair, 2);
+			memcpy(&val, pair + 2, 8);
+			if (tag >= BALLOON_GS_NR)
+				continue;
+			b->gs.val[tag] = val;
+			b->gs.present |= 1u << tag;
+		}
+	}
+	bl_count(b, BALLOON_STAT_STATS_UPDATES, 1);
+	if (b->stats_held) {
+		/* not the protocol (one buffer, always ours or the driver's):
+		 * the old one goes back so that no chain is lost */
+		bl_count(b, BALLOON_STAT_STATS_FAILS, 1);
+		vq_push(vq, b->stats_head, 0);
+	}
+	pushed = b->stats_held;
+	b->stats_held = true;
+	b->stats_head = e->head;
+	return pushed;
+}
+
+/* One free_page_vq chain (virtio 1.2 §5.5.6.4, Linux's protocol): a
+ * readable le32 is the command id the driver works on (STOP: it has sent
+ * all its hints); a writable buffer is a free range, given back like a
+ * report, but only while the host's run is the one the driver named:
+ * hints of an old run, or sent after DONE or STOP, may be pages the
+ * guest uses again. Returns the pages given back. */
+static uint32_t bl_serve_hint(struct balloon *b, const struct vq_elem *e)
+{
+	uint32_t host = __atomic_load_n(&b->hint_cmd, __ATOMIC_RELAXED);
+	uint64_t pages = 0;
+
+	/* GUEST: each buffer lies in RAM (vq_pop); a readable one that is
+	 * not 4 bytes is counted malformed and skipped */
+	for (unsigned i = 0; i < (unsigned)e->out_num + e->in_num; i++) {
+		const struct iovec *v = &e->iov[i];
+		uint32_t cmd;
+
+		if (i < e->out_num) {
+			if (v->iov_len != 4) {
+				bl_count(b, BALLOON_STAT_MALFORMED, 1);
+				continue;
+			}
+			memcpy(&cmd, v->iov_base, 4);
+			b->hint_guest = cmd;
+			b->hint_has_guest = true;
+			if ((cmd == BALLOON_HINT_CMD_STOP || cmd == BALLOON_HINT_CMD_DONE) &&
+			    b->hint_ack && host > BALLOON_HINT_CMD_DONE)
+				b->hint_done_due = true;
+			continue;
+		}
+		if (host <= BALLOON_HINT_CMD_DONE || !b->hint_has_guest || b->hint_guest != host) {
+			bl_count(b, BALLOON_STAT_HINTS_SKIPPED, 1);
+			continue;
+		}
+		pages += bl_discard_iov(b, v);
+	}
+	bl_count(b, BALLOON_STAT_HINTED, pages << BALLOON_PFN_SHIFT);
 	return pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
 }
 
@@ -169,6 +299,9 @@ static const char *bl_drain(struct balloon *b, unsigned q, unsigned *reqs, uint3
 
 	if (!b->active || q >= b->vdev.nr_queues || !vq->started)
 		return NULL;
+	/* a queue past those the negotiated features number is no queue */
+	if (q > BALLOON_DEFLATEQ && q != b->q_stats && q != b->q_hint && q != b->q_report)
+		return NULL;
 	for (;;) {
 		vq_notify_disable(vq);
 		while (*reqs && *pfns) {
@@ -180,8 +313,14 @@ static const char *bl_drain(struct balloon *b, unsigned q, unsigned *reqs, uint3
 			if (ret < 0)
 				return vq->error ? vq->error : "broken virtqueue";
 			(*reqs)--;
-			if (q == BALLOON_REPORTQ)
+			if (q == b->q_stats) {
+				pushed |= bl_serve_stats(b, &b->elem);
+				continue;
+			}
+			if (q == b->q_report)
 				done = bl_serve_report(b, &b->elem);
+			else if (q == b->q_hint)
+				done = bl_serve_hint(b, &b->elem);
 			else
 				done = bl_serve_pfns(b, &b->elem, q == BALLOON_INFLATEQ);
 			*pfns -= done < *pfns ? done : *pfns;
@@ -209,20 +348,59 @@ static void bl_run(struct balloon *b, uint32_t mask)
 	unsigned reqs = BALLOON_BUDGET_REQS;
 	uint32_t pfns = BALLOON_BUDGET_PFNS;
 	const char *why = NULL;
+	bool done_due;
 
 	pthread_mutex_lock(&b->lock);
-	for (unsigned q = 0; q <= BALLOON_REPORTQ && !why; q++)
+	for (unsigned q = 0; q < b->vdev.nr_queues && !why; q++)
 		if (mask & (1u << q))
 			why = bl_drain(b, q, &reqs, &pfns);
 	if (why) /* before the unlock: see virtio_set_needs_reset */
 		virtio_set_needs_reset(&b->vdev, why);
+	/* the driver's STOP, answered with DONE (acknowledge_on_stop) */
+	done_due = b->hint_done_due && !why;
+	b->hint_done_due = false;
+	if (done_due)
+		__atomic_store_n(&b->hint_cmd, BALLOON_HINT_CMD_DONE, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&b->lock);
+	if (done_due)
+		virtio_config_changed(&b->vdev);
 }
 
 static void bl_queue_notify(struct virtio_dev *d, unsigned q)
 {
-	if (q <= BALLOON_REPORTQ)
+	if (q < d->nr_queues)
 		bl_run(d->priv, 1u << q);
+}
+
+/* The polling interval passed: the kept statistics buffer goes back to
+ * the driver, which refills it and posts it again. */
+static void bl_on_stats_timer(void *opaque, uint32_t events)
+{
+	struct balloon *b = opaque;
+	uint64_t ticks;
+
+	(void)events;
+	if (read(b->stats_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&b->lock);
+	if (b->active && b->stats_held && b->q_stats != BALLOON_NOQ && virtio_is_live(&b->vdev)) {
+		b->stats_held = false;
+		vq_push(&b->vdev.vq[b->q_stats], b->stats_head, 0);
+		virtio_signal_used(&b->vdev, b->q_stats);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* first: when the next poll is (0: now), then every seconds */
+static void bl_stats_arm(struct balloon *b, unsigned first, unsigned seconds)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = seconds },
+		.it_value = { .tv_sec = first, .tv_nsec = first ? 0 : 1 },
+	};
+
+	/* a timerfd on a valid fd with a sane value does not fail */
+	(void)timerfd_settime(b->stats_fd, 0, &its, NULL);
 }
 
 static void bl_on_resched(void *opaque)
@@ -241,8 +419,12 @@ static void bl_on_resched(void *opaque)
 static int bl_activate(struct virtio_dev *d)
 {
 	struct balloon *b = d->priv;
+	uint8_t nq = 2;
 
 	pthread_mutex_lock(&b->lock);
+	b->q_stats = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) ? nq++ : BALLOON_NOQ;
+	b->q_hint = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT) ? nq++ : BALLOON_NOQ;
+	b->q_report = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) ? nq++ : BALLOON_NOQ;
 	b->active = true;
 	pthread_mutex_unlock(&b->lock);
 	return 0;
@@ -255,6 +437,11 @@ static void bl_reset(struct virtio_dev *d)
 	pthread_mutex_lock(&b->lock);
 	b->active = false;
 	(void)ev_resched_take(&b->resched);
+	/* the driver that comes next posts its own buffer and names its
+	 * own runs */
+	b->stats_held = false;
+	b->hint_has_guest = false;
+	b->hint_done_due = false;
 	pthread_mutex_unlock(&b->lock);
 	/* virtio 1.2 §5.5.5: the device starts from actual 0 */
 	__atomic_store_n(&b->actual, 0, __ATOMIC_RELAXED);
@@ -263,15 +450,19 @@ static void bl_reset(struct virtio_dev *d)
 static void bl_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
 {
 	struct balloon *b = d->priv;
-	uint32_t cfg[2] = {
+	uint32_t cfg[4] = {
 		__atomic_load_n(&b->num_pages, __ATOMIC_RELAXED),
 		__atomic_load_n(&b->actual, __ATOMIC_RELAXED),
+		__atomic_load_n(&b->hint_cmd, __ATOMIC_RELAXED),
+		0,
 	};
 
-	virtio_config_copy(cfg, BALLOON_CFG_SIZE, off, data, len);
+	virtio_config_copy(cfg, b->hint_on ? BALLOON_CFG_SIZE_HINT : BALLOON_CFG_SIZE, off, data,
+			   len);
 }
 
-/* virtio 1.2 §5.5.4: the driver writes actual, nothing else */
+/* virtio 1.2 §5.5.4: the driver writes actual (and poison_val, which we
+ * never offer), nothing else */
 static void bl_config_write(struct virtio_dev *d, uint32_t off, const void *data, uint32_t len)
 {
 	struct balloon *b = d->priv;
@@ -305,30 +496,63 @@ int balloon_create(struct balloon **out, const struct balloon_config *cfg, struc
 	uint64_t features = VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
 			    VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX);
 	struct balloon *b;
+	unsigned nq = 2;
 	int ret;
 
 	*out = NULL;
+	if (cfg->stats_interval_s > BALLOON_STATS_MAX_INTERVAL_S)
+		return errf(e, -EINVAL, "stats_polling_interval_s %u is more than %u",
+			    cfg->stats_interval_s, BALLOON_STATS_MAX_INTERVAL_S);
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 	b->loop = loop;
 	b->num_pages = cfg->target_pages;
+	b->hint_cmd = BALLOON_HINT_CMD_STOP;
+	b->stats_fd = -1;
+	b->stats_on = cfg->stats_interval_s > 0;
+	b->hint_on = cfg->free_page_hinting;
+	b->stats_interval_s = cfg->stats_interval_s;
+	b->q_stats = b->q_hint = b->q_report = BALLOON_NOQ;
+	nq += b->stats_on + b->hint_on + cfg->free_page_reporting;
 	pthread_mutex_init(&b->lock, NULL);
 	ret = ev_resched_init(&b->resched, loop, bl_on_resched, b);
 	if (ret) {
 		errf(e, ret, "%s", strerror(-ret));
 		goto err_free;
 	}
+	if (b->stats_on) {
+		b->stats_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (b->stats_fd < 0) {
+			ret = -errno;
+			errf(e, ret, "timerfd: %s", strerror(errno));
+			goto err_resched;
+		}
+		ret = evloop_add(loop, &b->stats_h, b->stats_fd, EPOLLIN, bl_on_stats_timer, b);
+		if (ret) {
+			errf(e, ret, "%s", strerror(-ret));
+			goto err_timer;
+		}
+		bl_stats_arm(b, cfg->stats_interval_s, cfg->stats_interval_s);
+	}
 	/* virtio 1.2 §5.5.3 */
 	if (cfg->deflate_on_oom)
 		features |= VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
+	if (b->stats_on)
+		features |= VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ);
+	if (b->hint_on)
+		features |= VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT);
 	if (cfg->free_page_reporting)
 		features |= VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING);
 	virtio_dev_init(&b->vdev, cfg->name ? cfg->name : "balloon", VIRTIO_ID_BALLOON, features,
-			cfg->free_page_reporting ? 3 : 2, BALLOON_QUEUE_SIZE, BALLOON_CFG_SIZE,
+			nq, BALLOON_QUEUE_SIZE, b->hint_on ? BALLOON_CFG_SIZE_HINT : BALLOON_CFG_SIZE,
 			&balloon_ops, b, mem);
 	*out = b;
 	return 0;
+err_timer:
+	close(b->stats_fd);
+err_resched:
+	ev_resched_destroy(&b->resched);
 err_free:
 	pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -358,6 +582,84 @@ uint32_t balloon_actual(struct balloon *b)
 	return __atomic_load_n(&b->actual, __ATOMIC_RELAXED);
 }
 
+int balloon_stats(struct balloon *b, struct balloon_guest_stats *out)
+{
+	if (!b->stats_on)
+		return -ENOTSUP;
+	pthread_mutex_lock(&b->lock);
+	*out = b->gs;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+int balloon_set_stats_interval(struct balloon *b, unsigned seconds)
+{
+	if (!b->stats_on)
+		return -ENOTSUP;
+	if (!seconds || seconds > BALLOON_STATS_MAX_INTERVAL_S)
+		return -EINVAL;
+	pthread_mutex_lock(&b->lock);
+	b->stats_interval_s = seconds;
+	bl_stats_arm(b, 0, seconds);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+unsigned balloon_stats_interval(struct balloon *b)
+{
+	unsigned s;
+
+	pthread_mutex_lock(&b->lock);
+	s = b->stats_interval_s;
+	pthread_mutex_unlock(&b->lock);
+	return s;
+}
+
+/* A new free_page_hint_cmd_id, and a config interrupt for a live driver. */
+static void bl_hint_cmd(struct balloon *b, uint32_t cmd)
+{
+	__atomic_store_n(&b->hint_cmd, cmd, __ATOMIC_RELAXED);
+	if (virtio_is_live(&b->vdev))
+		virtio_config_changed(&b->vdev);
+}
+
+int balloon_hint_start(struct balloon *b, bool ack_on_stop)
+{
+	uint32_t id;
+
+	if (!b->hint_on)
+		return -ENOTSUP;
+	pthread_mutex_lock(&b->lock);
+	id = b->hint_last + 1;
+	if (id <= BALLOON_HINT_CMD_DONE)        /* the two ids that mean no run */
+		id = BALLOON_HINT_CMD_DONE + 1;
+	b->hint_last = id;
+	b->hint_ack = ack_on_stop;
+	pthread_mutex_unlock(&b->lock);
+	bl_hint_cmd(b, id);
+	return 0;
+}
+
+int balloon_hint_stop(struct balloon *b)
+{
+	if (!b->hint_on)
+		return -ENOTSUP;
+	bl_hint_cmd(b, BALLOON_HINT_CMD_DONE);
+	return 0;
+}
+
+int balloon_hint_status(struct balloon *b, struct balloon_hint_status *out)
+{
+	if (!b->hint_on)
+		return -ENOTSUP;
+	pthread_mutex_lock(&b->lock);
+	out->host_cmd = __atomic_load_n(&b->hint_cmd, __ATOMIC_RELAXED);
+	out->has_guest_cmd = b->hint_has_guest;
+	out->guest_cmd = b->hint_guest;
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
 uint64_t *balloon_counters(struct balloon *b)
 {
 	return b->st;
@@ -368,6 +670,10 @@ void balloon_destroy(struct balloon *b)
 	if (!b)
 		return;
 	virtio_dev_destroy(&b->vdev);
+	if (b->stats_fd >= 0) {
+		evloop_del(b->loop, &b->stats_h);
+		close(b->stats_fd);
+	}
 	ev_resched_destroy(&b->resched);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
