@@ -929,6 +929,7 @@ enum test_status test_hostile_balloon(struct test_ctx *c)
 				fail = test_fail(c, "post", "%s", k->name);
 			else
 				fail = h_needs_reset(c, k);
+			test_quiet(c, "hostile-balloon", k->name);
 			vballoon_close(&bal);
 			virtio_dma_release(mark);
 			mark = virtio_dma_mark();
@@ -936,6 +937,7 @@ enum test_status test_hostile_balloon(struct test_ctx *c)
 				fail = test_fail(c, "reopen", "%s", k->name);
 		} else {
 			fail = k->run(c);
+			test_quiet(c, "hostile-balloon", k->name);
 		}
 		if (!fail)
 			fail = h_proof(c, k->name);
