@@ -37,9 +37,12 @@ const char cli_usage[] =
 	"                       socket=PATH (vireo listens there, one client at a\n"
 	"                       time); only one of the two may be on stdio\n"
 	"  --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]\n"
-	"         [,engine=uring|sync][,queues=N]\n"
+	"         [,engine=uring|sync][,queues=N][,bw=BYTES/MS][,ops=N/MS]\n"
+	"         [,bw_burst=BYTES][,ops_burst=N]\n"
 	"                       a virtio-blk disk (repeatable, up to 8); defaults:\n"
-	"                       read-write, cache=writeback, engine=uring, queues=1\n"
+	"                       read-write, cache=writeback, engine=uring, queues=1;\n"
+	"                       bw/ops: a rate limit, BYTES (K, M, G) or N requests\n"
+	"                       every MS ms, as Firecracker's token buckets\n"
 	"  --net tap=NAME[,mac=MAC][,queues=N]\n"
 	"                       a virtio-net NIC on TAP interface NAME (repeatable,\n"
 	"                       up to 4); it is created if missing and vireo may\n"
@@ -178,7 +181,25 @@ static const char *const cache_names[] = { [CONFIG_CACHE_WRITEBACK] = "writeback
 static const char *const engine_names[] = { [CONFIG_ENGINE_URING] = "uring",
 					    [CONFIG_ENGINE_SYNC] = "sync", NULL };
 
+static int cli_parse_bucket(const char *v, void *field, struct errbuf *e)
+{
+	return config_parse_bucket(v, field, e);
+}
+
+static int cli_parse_burst(const char *v, void *field, struct errbuf *e)
+{
+	uint64_t n;
+
+	if (config_parse_size(v, &n) || n > RATE_MAX_TOKENS)
+		return errf(e, -EINVAL, "'%s': 0 to %llu tokens (K, M, G allowed)", v,
+			    RATE_MAX_TOKENS);
+	*(uint64_t *)field = n;
+	return 0;
+}
+
 #define DISK(f) offsetof(struct config_disk, f)
+#define LIMIT(s, bucket, f) (offsetof(s, limit) + offsetof(struct rate_limiter_config, bucket) + \
+			     offsetof(struct rate_bucket_config, f))
 static const struct config_key disk_keys[] = {
 	{ .name = "path", .type = KEY_STRING, .offset = DISK(path), .required = true },
 	{ .name = "readonly", .type = KEY_BOOL, .offset = DISK(readonly) },
@@ -188,6 +209,15 @@ static const struct config_key disk_keys[] = {
 	{ .name = "engine", .type = KEY_ENUM, .offset = DISK(engine), .choices = engine_names },
 	{ .name = "queues", .type = KEY_UINT, .offset = DISK(queues), .min = 1,
 	  .max = CONFIG_MAX_DISK_QUEUES },
+	{ .name = "bw", .type = KEY_CUSTOM, .offset = LIMIT(struct config_disk, bandwidth, size),
+	  .parse = cli_parse_bucket },
+	{ .name = "bw_burst", .type = KEY_CUSTOM,
+	  .offset = LIMIT(struct config_disk, bandwidth, one_time_burst),
+	  .parse = cli_parse_burst },
+	{ .name = "ops", .type = KEY_CUSTOM, .offset = LIMIT(struct config_disk, ops, size),
+	  .parse = cli_parse_bucket },
+	{ .name = "ops_burst", .type = KEY_CUSTOM,
+	  .offset = LIMIT(struct config_disk, ops, one_time_burst), .parse = cli_parse_burst },
 };
 
 #define NET(f) offsetof(struct config_net, f)

@@ -232,3 +232,24 @@ int config_parse_size(const char *s, uint64_t *out)
 	*out = v << shift;
 	return 0;
 }
+
+int config_parse_bucket(const char *s, struct rate_bucket_config *b, struct errbuf *e)
+{
+	const char *slash = strchr(s, '/');
+	char size[32];
+	uint64_t n, ms;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(size))
+		return errf(e, -EINVAL, "'%s': expected SIZE/MS (tokens per refill time in ms)", s);
+	memcpy(size, s, (size_t)(slash - s));
+	size[slash - s] = '\0';
+	if (config_parse_size(size, &n) || n > RATE_MAX_TOKENS)
+		return errf(e, -EINVAL, "'%s': size: 0 to %llu tokens (K, M, G allowed)", s,
+			    RATE_MAX_TOKENS);
+	if (config_parse_size(slash + 1, &ms) || strpbrk(slash + 1, "kKmMgGtT") ||
+	    ms > RATE_MAX_REFILL_MS)
+		return errf(e, -EINVAL, "'%s': refill time: 0 to %llu ms", s, RATE_MAX_REFILL_MS);
+	b->size = n;
+	b->refill_ms = ms;
+	return 0;
+}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "base/log.h"
+#include "base/rate_limiter.h"
 
 #define CONFIG_MIN_MEMORY (8ull << 20)
 #define CONFIG_DEFAULT_MEMORY (256ull << 20)
@@ -54,6 +55,8 @@ struct config_disk {
 	char *api_id;                 /* the API's drive_id; NULL from the command line */
 	bool root;                    /* the root device: root= goes on the kernel command line */
 	char *partuuid;               /* root=PARTUUID=... instead of root=/dev/vda; NULL: none */
+	struct rate_limiter_config limit; /* requests and bytes; all off: unlimited */
+	bool patch_path;              /* the last PATCH /drives named path_on_host: reopen it */
 };
 
 /* A virtio-net NIC on a TAP. */
@@ -83,6 +86,7 @@ struct config_vsock {
 struct config_rng {
 	bool set;
 	char where[CONFIG_WHERE_MAX];
+	struct rate_limiter_config limit; /* requests and bytes; all off: unlimited */
 };
 
 /* The virtio-balloon device (at most one, as in Firecracker): its target
@@ -195,5 +199,8 @@ int config_parse_cid(const char *s, uint64_t *cid, struct errbuf *e);
 /* "256M", "3G", "1048576" -> bytes. -EINVAL on syntax, -ERANGE on overflow;
  * *out is written only on success. */
 int config_parse_size(const char *s, uint64_t *out);
+/* "SIZE/MS" (a bucket of SIZE tokens, K/M/G allowed, refilled every MS
+ * ms) into b, its burst untouched; 0, or -EINVAL with e saying why. */
+int config_parse_bucket(const char *s, struct rate_bucket_config *b, struct errbuf *e);
 
 #endif

@@ -289,18 +289,90 @@ static bool fc_bucket_active(const json_t *b)
 	return b && jf_uint(b, "size", 0) && jf_uint(b, "refill_time", 0);
 }
 
-/* vireo has no rate limiting yet: a limiter that would limit is refused,
- * an empty one ({}, as Kata sends, or buckets that are off) is accepted. */
-static int fc_check_limiter(const json_t *v, const char *field, const char *where,
-			    struct errbuf *e)
+/* A bucket's numbers within what base/rate_limiter.c computes with. */
+static int fc_check_bucket(const json_t *b, const char *where, const char *field,
+			   const char *name, struct errbuf *e)
+{
+	if (!b)
+		return 0;
+	if (jf_uint(b, "size", 0) > RATE_MAX_TOKENS ||
+	    jf_uint(b, "one_time_burst", 0) > RATE_MAX_TOKENS)
+		return jf_fail(e, -EINVAL, where, field, "%s: size and one_time_burst are at most "
+			       "%llu", name, RATE_MAX_TOKENS);
+	if (jf_uint(b, "refill_time", 0) > RATE_MAX_REFILL_MS)
+		return jf_fail(e, -EINVAL, where, field, "%s: refill_time is at most %llu ms",
+			       name, RATE_MAX_REFILL_MS);
+	return 0;
+}
+
+/* Drives and the entropy device have rate limiting; for the others a
+ * limiter that would limit is refused, an empty one ({}, as Kata sends,
+ * or buckets that are off) accepted. */
+static int fc_check_limiter(const json_t *v, const char *field, bool supported,
+			    const char *where, struct errbuf *e)
 {
 	const json_t *rl = jf_get(v, field);
+	int ret;
 
-	if (rl && (fc_bucket_active(jf_get(rl, "bandwidth")) ||
-		   fc_bucket_active(jf_get(rl, "ops"))))
+	if (!rl)
+		return 0;
+	if (!supported && (fc_bucket_active(jf_get(rl, "bandwidth")) ||
+			   fc_bucket_active(jf_get(rl, "ops"))))
 		return jf_fail(e, -ENOTSUP, where, field, "rate limiting is not supported yet "
-			       "(only an empty {} is accepted)");
-	return 0;
+			       "here (only an empty {} is accepted)");
+	ret = fc_check_bucket(jf_get(rl, "bandwidth"), where, field, "bandwidth", e);
+	return ret ? ret : fc_check_bucket(jf_get(rl, "ops"), where, field, "ops", e);
+}
+
+/* The limiter in v's field into c: each bucket given replaces c's (so a
+ * PATCH changes only what it names); one with size or refill_time 0 is
+ * off. Checked by fc_check_limiter first. */
+static void fc_limiter_get(const json_t *v, const char *field, struct rate_limiter_config *c)
+{
+	const json_t *rl = jf_get(v, field);
+	static const char *const names[] = { "bandwidth", "ops" };
+	struct rate_bucket_config *buckets[] = { &c->bandwidth, &c->ops };
+
+	for (unsigned i = 0; rl && i < 2; i++) {
+		const json_t *b = jf_get(rl, names[i]);
+
+		if (b)
+			*buckets[i] = (struct rate_bucket_config){
+				.size = jf_uint(b, "size", 0),
+				.one_time_burst = jf_uint(b, "one_time_burst", 0),
+				.refill_ms = jf_uint(b, "refill_time", 0),
+			};
+		/* one that is off is all zeros, as GET /vm/config gives it back */
+		if (!rate_bucket_config_on(buckets[i]))
+			*buckets[i] = (struct rate_bucket_config){ 0 };
+	}
+}
+
+/* Firecracker's RateLimiter for GET /vm/config: null when nothing limits */
+static json_t *fc_limiter_json(const struct rate_limiter_config *c)
+{
+	static const char *const names[] = { "bandwidth", "ops" };
+	const struct rate_bucket_config *buckets[] = { &c->bandwidth, &c->ops };
+	json_t *o;
+
+	if (!rate_limiter_config_on(c))
+		return json_null();
+	o = json_object();
+	for (unsigned i = 0; o && i < 2; i++) {
+		const struct rate_bucket_config *b = buckets[i];
+
+		if (rate_bucket_config_on(b) &&
+		    json_object_set_new(o, names[i], json_pack("{s:I, s:I, s:I}",
+							       "size", (json_int_t)b->size,
+							       "one_time_burst",
+							       (json_int_t)b->one_time_burst,
+							       "refill_time",
+							       (json_int_t)b->refill_ms))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
 }
 
 /* What every device request checks first: the table, the body's id
@@ -314,7 +386,8 @@ static int fc_check_device(const json_t *v, const struct jf_object *o, const cha
 		ret = fc_check_body_id(v, id_field, path_id, where, e);
 	for (unsigned i = 0; !ret && i < o->n; i++)
 		if (o->fields[i].object == &limiter)
-			ret = fc_check_limiter(v, o->fields[i].name, where, e);
+			ret = fc_check_limiter(v, o->fields[i].name,
+					       o == &drive_obj || o == &drive_patch, where, e);
 	return ret;
 }
 
@@ -477,14 +550,14 @@ static json_t *fc_drives_json(const struct vm_config *cfg)
 
 	for (unsigned i = 0; a && i < cfg->nr_disks; i++) {
 		const struct config_disk *d = &cfg->disks[i];
-		json_t *o = json_pack("{s:o, s:s, s:b, s:o, s:b, s:s, s:s, s:n}",
+		json_t *o = json_pack("{s:o, s:s, s:b, s:o, s:b, s:s, s:s, s:o}",
 				      "drive_id", fc_str_or_null(d->api_id ? d->api_id : d->id),
 				      "path_on_host", d->path, "is_root_device", d->root,
 				      "partuuid", fc_str_or_null(d->partuuid),
 				      "is_read_only", d->readonly,
 				      "cache_type", cache_types[d->flush ? 1 : 0],
 				      "io_engine", io_engines[d->engine == CONFIG_ENGINE_URING],
-				      "rate_limiter");
+				      "rate_limiter", fc_limiter_json(&d->limit));
 
 		if (!o || json_array_append_new(a, o)) {
 			json_decref(a);
@@ -568,7 +641,9 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 	json_t *vsock = !cfg->vsock.set ? json_null() :
 		json_pack("{s:I, s:s}", "guest_cid", (json_int_t)cfg->vsock.cid, "uds_path",
 			  cfg->vsock.uds_path);
-	json_t *entropy = cfg->rng.set ? json_pack("{s:n}", "rate_limiter") : json_null();
+	json_t *entropy = cfg->rng.set ? json_pack("{s:o}", "rate_limiter",
+						   fc_limiter_json(&cfg->rng.limit))
+				       : json_null();
 	json_t *balloon = fc_balloon_json(cfg);
 
 	if (vsock && cfg->vsock.set && cfg->vsock.api_id &&
@@ -651,6 +726,7 @@ static int fc_drive_apply(struct vm_config *cfg, const char *id, const json_t *v
 	d.flush = jf_enum(v, "cache_type", cache_types, 0) == 1;
 	d.engine = jf_enum(v, "io_engine", io_engines, 0) == 1 ? CONFIG_ENGINE_URING
 							       : CONFIG_ENGINE_SYNC;
+	fc_limiter_get(v, "rate_limiter", &d.limit);
 	if (!fc_dup(&d.path, jf_string(v, "path_on_host")) ||
 	    !fc_dup(&d.api_id, jf_string(v, "drive_id")) ||
 	    !fc_dup(&d.partuuid, jf_string(v, "partuuid"))) {
@@ -697,7 +773,9 @@ static int fc_drive_patch_apply(struct vm_config *cfg, const char *id, const jso
 	if (pos < 0)
 		return jf_fail(e, -EINVAL, where, "drive_id", "no drive '%s'",
 			       jf_show(jf_string(v, "drive_id"), shown));
+	fc_limiter_get(v, "rate_limiter", &cfg->disks[pos].limit);
 	path = jf_string(v, "path_on_host");
+	cfg->disks[pos].patch_path = path != NULL;
 	if (!path)
 		return 0;
 	if (!fc_dup(&copy, path))
@@ -901,10 +979,12 @@ static int fc_entropy_apply(struct vm_config *cfg, const char *id, const json_t 
 	(void)note;
 	ret = jf_check(v, &entropy_obj, where, e);
 	if (!ret)
-		ret = fc_check_limiter(v, "rate_limiter", where, e);
+		ret = fc_check_limiter(v, "rate_limiter", true, where, e);
 	if (ret)
 		return ret;
 	cfg->rng.set = true;
+	cfg->rng.limit = (struct rate_limiter_config){ 0 };
+	fc_limiter_get(v, "rate_limiter", &cfg->rng.limit);
 	snprintf(cfg->rng.where, sizeof(cfg->rng.where), "entropy");
 	return 0;
 }

@@ -45,6 +45,7 @@ static int blk_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 		.id = a->id,
 		.queues = a->queues,
 		.no_flush = !a->flush,
+		.limit = a->limit,
 	};
 
 	return blk_create((struct blk **)dev, &bc, env->mem, env->loop, e);
@@ -61,7 +62,16 @@ static int blk_type_update(void *dev, const struct vm_config *cfg, unsigned i,
 		.engine = a->engine == CONFIG_ENGINE_SYNC ? DISK_ENGINE_SYNC : DISK_ENGINE_URING,
 	};
 
-	return blk_set_backing(dev, &dc, e);
+	/* the file first: if it will not open, the limits stay as they were
+	 * too, as the configuration does */
+	if (a->patch_path) {
+		int ret = blk_set_backing(dev, &dc, e);
+
+		if (ret)
+			return ret;
+	}
+	blk_set_rate_limit(dev, &a->limit);
+	return 0;
 }
 
 static struct virtio_dev *blk_type_virtio(void *dev)
@@ -195,9 +205,8 @@ static const char *rng_type_origin(const struct vm_config *cfg, unsigned i)
 static int rng_type_create(void **dev, const struct vm_config *cfg, unsigned i,
 			   const char *name, const struct device_env *env, struct errbuf *e)
 {
-	struct rng_config rc = { .name = name };
+	struct rng_config rc = { .name = name, .limit = cfg->rng.limit };
 
-	(void)cfg;
 	(void)i;
 	return rng_create((struct rng **)dev, &rc, env->mem, env->loop, e);
 }

@@ -103,6 +103,9 @@ static const struct metric_desc blk_own[BLK_STAT_NR] = {
 	[BLK_STAT_SWAP_FAILS] = { "blk_backing_swap_failures_total", NULL,
 				  "Backing-file swaps refused (the new file could not be opened)",
 				  "block.update_fails" },
+	[BLK_STAT_THROTTLED] = { "blk_throttled_requests_total", NULL,
+				 "Requests the rate limiter made wait",
+				 "block.rate_limiter_throttled_events" },
 };
 static const struct metric_desc blk_core[VIRTIO_STAT_NR] = CORE("block");
 static const struct metric_desc blk_queue_desc[VIRTIO_QSTAT_NR] = QUEUE("block.queue_event_count");
@@ -223,6 +226,9 @@ static const struct metric_desc rng_own[RNG_STAT_NR] = {
 	[RNG_STAT_MALFORMED] = { "rng_malformed_requests_total", NULL,
 				 "Requests with device-readable buffers or no writable byte",
 				 "entropy.entropy_event_fails" },
+	[RNG_STAT_THROTTLED] = { "rng_throttled_requests_total", NULL,
+				 "Requests the rate limiter made wait",
+				 "entropy.entropy_rate_limiter_throttled" },
 };
 static const struct metric_desc rng_core[VIRTIO_STAT_NR] = CORE("entropy");
 static const struct metric_desc rng_reqq[VIRTIO_QSTAT_NR] = QUEUE("entropy.entropy_event_count");

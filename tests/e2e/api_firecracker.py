@@ -377,9 +377,10 @@ def case_entropy(vireo, elf, tmp, transport):
     api = vm.api
     expect(problems, "PUT /boot-source", api.put("/boot-source", boot_source(
         elf, transport, test)), 204)
-    expect(problems, "PUT /entropy with a limit", api.put("/entropy", {
-        "rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 100}}}), 400,
-        "not supported yet")
+    expect(problems, "PUT /entropy with a limit beyond the buckets' range",
+           api.put("/entropy", {"rate_limiter": {"bandwidth": {"size": 1 << 41,
+                                                               "refill_time": 100}}}), 400,
+           "size and one_time_burst are at most")
     expect(problems, "PUT /entropy", api.put("/entropy", {"rate_limiter": {}}), 204)
     status, body, _ = api.get("/vm/config")
     if status != 200 or (body or {}).get("entropy") != {"rate_limiter": None}:

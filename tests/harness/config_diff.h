@@ -34,7 +34,8 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 		    !config_same_str(x->api_id, y->api_id) ||
 		    !config_same_str(x->partuuid, y->partuuid) || x->readonly != y->readonly ||
 		    x->cache != y->cache || x->engine != y->engine || x->queues != y->queues ||
-		    x->flush != y->flush || x->root != y->root || strcmp(x->where, y->where))
+		    x->flush != y->flush || x->root != y->root || strcmp(x->where, y->where) ||
+		    memcmp(&x->limit, &y->limit, sizeof(x->limit)))
 			return "a drive";
 	}
 	for (unsigned i = 0; i < a->nr_nets; i++) {
@@ -49,7 +50,7 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 	    (a->vsock.cid != b->vsock.cid || !config_same_str(a->vsock.uds_path, b->vsock.uds_path) ||
 	     !config_same_str(a->vsock.api_id, b->vsock.api_id))))
 		return "vsock";
-	if (a->rng.set != b->rng.set)
+	if (a->rng.set != b->rng.set || memcmp(&a->rng.limit, &b->rng.limit, sizeof(a->rng.limit)))
 		return "entropy";
 	if (a->balloon.set != b->balloon.set || (a->balloon.set &&
 	    (a->balloon.amount_mib != b->balloon.amount_mib ||

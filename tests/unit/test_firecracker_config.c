@@ -242,8 +242,9 @@ static const struct bad bad_inputs[] = {
 	{ R_DRIVE, "d2", DRV(",'drive_path':'/x'"), 0, E, "drive_path: unknown field" },
 	{ R_DRIVE, "d2", "[]", 0, E, "expected a JSON object, got an array" },
 	/* rate limiters */
-	{ R_DRIVE, "d2", RL("{'bandwidth':{'size':1000,'refill_time':100}}"), 0, NS, "rate_limiter: rate limiting is not supported yet (only an empty {} is accepted)" },
-	{ R_DRIVE, "d2", RL("{'ops':{'size':10,'refill_time':1000,'one_time_burst':5}}"), 0, NS, "rate_limiter: rate limiting is not supported yet" },
+	{ R_DRIVE, "d2", RL("{'bandwidth':{'size':1099511627777,'refill_time':100}}"), 0, E, "rate_limiter: bandwidth: size and one_time_burst are at most 1099511627776" },
+	{ R_DRIVE, "d2", RL("{'ops':{'size':10,'refill_time':1000,'one_time_burst':1099511627777}}"), 0, E, "rate_limiter: ops: size and one_time_burst are at most" },
+	{ R_DRIVE, "d2", RL("{'ops':{'size':10,'refill_time':4294967297}}"), 0, E, "rate_limiter: ops: refill_time is at most 4294967296 ms" },
 	{ R_DRIVE, "d2", RL("'x'"), 0, E, "rate_limiter: expected an object, got a string" },
 	{ R_DRIVE, "d2", RL("[]"), 0, E, "rate_limiter: expected an object, got an array" },
 	{ R_DRIVE, "d2", RL("{'foo':1}"), 0, E, "rate_limiter.foo: unknown field (expected one of: bandwidth, ops)" },
@@ -261,7 +262,7 @@ static const struct bad bad_inputs[] = {
 	{ R_DRIVE_PATCH, "data1", "{'path_on_host':'/x'}", 0, E, "drive_id: missing (required)" },
 	{ R_DRIVE_PATCH, "data1", "{'drive_id':'data1','path_on_host':''}", 0, E, "path_on_host: must not be empty" },
 	{ R_DRIVE_PATCH, "data1", "{'drive_id':'data1','path_on_host':5}", 0, E, "path_on_host: expected a string" },
-	{ R_DRIVE_PATCH, "data1", "{'drive_id':'data1','rate_limiter':{'bandwidth':{'size':1,'refill_time':1}}}", 0, NS, "rate_limiter: rate limiting is not supported yet" },
+	{ R_DRIVE_PATCH, "data1", "{'drive_id':'data1','rate_limiter':{'bandwidth':{'size':1,'refill_time':9223372036854775807}}}", 0, E, "rate_limiter: bandwidth: refill_time is at most" },
 	{ R_DRIVE_PATCH, "data1", "{'drive_id':'data1','is_read_only':true}", 0, E, "is_read_only: unknown field (expected one of: drive_id, path_on_host, rate_limiter)" },
 	{ R_DRIVE_PATCH, "data1", "{'drive_id':'data1','is_root_device':true}", 0, E, "is_root_device: unknown field" },
 	{ R_DRIVE_PATCH, "data-1", "{'drive_id':'data1'}", 0, E, "the id in the path: 'data-1'" },
@@ -366,8 +367,8 @@ static const struct bad bad_inputs[] = {
 	/* entropy, MMDS, CPU templates, snapshots, pmem, memory hotplug */
 	{ R_ENTROPY, NULL, "{'rate_limiter':5}", 0, E, "rate_limiter: expected an object" },
 	{ R_ENTROPY, NULL, "{'foo':1}", 0, E, "foo: unknown field (expected one of: rate_limiter)" },
-	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':1000,'one_time_burst':0,'refill_time':100}}}", 0, NS, "rate_limiter: rate limiting is not supported yet (only an empty {} is accepted)" },
-	{ R_ENTROPY, NULL, "{'rate_limiter':{'ops':{'size':1,'refill_time':1}}}", 0, NS, "rate_limiter: rate limiting is not supported yet" },
+	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':1099511627777,'one_time_burst':0,'refill_time':100}}}", 0, E, "rate_limiter: bandwidth: size and one_time_burst are at most" },
+	{ R_ENTROPY, NULL, "{'rate_limiter':{'ops':{'size':1,'refill_time':4294967297}}}", 0, E, "rate_limiter: ops: refill_time is at most" },
 	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':'x','refill_time':1}}}", 0, E, "rate_limiter.bandwidth.size: expected an integer" },
 	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':1}}}", 0, E, "rate_limiter.bandwidth.refill_time: missing (required)" },
 	{ R_ENTROPY, NULL, "{'rate_limiter':{'burst':{}}}", 0, E, "rate_limiter.burst: unknown field" },
@@ -412,7 +413,8 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a','is_root_device':false,'path_on_host':'/a'},{'drive_id':'b','is_root_device':false,'path_on_host':'/b'},{'drive_id':'c','is_root_device':true,'path_on_host':'/c'}]}", 0, E, "drives[2].is_root_device: drive 'rootfs' is already the root device" },
 	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a-1','is_root_device':false,'path_on_host':'/a'}]}", 0, E, "drives[0].drive_id: 'a-1': an id may hold only" },
 	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a','is_root_device':false,'path_on_host':'/a','foo':1}]}", 0, E, "drives[0].foo: unknown field" },
-	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a','is_root_device':false,'path_on_host':'/a','rate_limiter':{'bandwidth':{'size':5,'refill_time':5}}}]}", 0, NS, "drives[0].rate_limiter: rate limiting is not supported yet" },
+	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a','is_root_device':false,'path_on_host':'/a','rate_limiter':{'bandwidth':{'size':5,'refill_time':4294967297}}}]}", 0, E, "drives[0].rate_limiter: bandwidth: refill_time is at most" },
+	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[],'network-interfaces':[{'iface_id':'a','host_dev_name':'t','rx_rate_limiter':{'ops':{'size':5,'refill_time':5}}}]}", 0, NS, "network-interfaces[0].rx_rate_limiter: rate limiting is not supported yet" },
 	{ R_FILE, NULL, "{" FB ",'machine-config':{'vcpu_count':0,'mem_size_mib':128}}", 0, E, "machine-config.vcpu_count: 0 is out of range" },
 	{ R_FILE, NULL, "{" FB ",'machine-config':{'vcpu_count':1}}", 0, E, "machine-config.mem_size_mib: missing (required)" },
 	{ R_FILE, NULL, "{" FB ",'machine-config':{'vcpu_count':1,'mem_size_mib':128,'smt':true}}", 0, NS, "machine-config.smt: simultaneous multithreading is not supported yet" },
@@ -427,7 +429,7 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{" FB ",'vsock':{'guest_cid':1,'uds_path':'/v'}}", 0, E, "vsock.guest_cid: 1 is out of range" },
 	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1,'deflate_on_oom':false,'free_page_hinting':'on'}}", 0, E, "balloon.free_page_hinting: expected true or false" },
 	{ R_FILE, NULL, "{" FB ",'balloon':{'amount_mib':1}}", 0, E, "balloon.deflate_on_oom: missing (required)" },
-	{ R_FILE, NULL, "{" FB ",'entropy':{'rate_limiter':{'bandwidth':{'size':10,'refill_time':10}}}}", 0, NS, "entropy.rate_limiter: rate limiting is not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'entropy':{'rate_limiter':{'bandwidth':{'size':1099511627777,'refill_time':10}}}}", 0, E, "entropy.rate_limiter: bandwidth: size and one_time_burst are at most" },
 	{ R_FILE, NULL, "{" FB ",'entropy':{'foo':1}}", 0, E, "entropy.foo: unknown field (expected one of: rate_limiter)" },
 	{ R_FILE, NULL, "{" FB ",'entropy':[]}", 0, E, "entropy: expected an object, got an array" },
 	{ R_FILE, NULL, "{" FB ",'mmds-config':{'network_interfaces':['eth0']}}", 0, NS, "mmds-config: not supported yet" },
@@ -647,6 +649,52 @@ static void test_drive_limit(void **state)
 	assert_non_null(strstr(e.msg, "drive_id: at most 16 drives"));
 	assert_null(config_diff(&cfg, &before));
 	config_free(&before);
+	config_free(&cfg);
+}
+
+/* Rate limiters on drives and the entropy device: taken as given, a
+ * bucket that is off is no bucket, PATCH replaces only the buckets it
+ * names, and GET /vm/config gives them back. */
+static void test_rate_limiters(void **state)
+{
+	struct vm_config cfg, back;
+	struct fc_note note;
+	struct errbuf e;
+	char *dump;
+
+	(void)state;
+	fc_config_init(&cfg);
+	ok(&cfg, R_DRIVE, "d1", "{'drive_id':'d1','path_on_host':'/d1','is_root_device':false,"
+	   "'rate_limiter':{'bandwidth':{'size':1048576,'one_time_burst':4096,'refill_time':1000},"
+	   "'ops':{'size':0,'refill_time':100}}}");
+	assert_int_equal(cfg.disks[0].limit.bandwidth.size, 1048576);
+	assert_int_equal(cfg.disks[0].limit.bandwidth.one_time_burst, 4096);
+	assert_int_equal(cfg.disks[0].limit.bandwidth.refill_ms, 1000);
+	assert_int_equal(cfg.disks[0].limit.ops.size, 0);
+	assert_int_equal(cfg.disks[0].limit.ops.refill_ms, 0);
+	ok(&cfg, R_DRIVE_PATCH, "d1", "{'drive_id':'d1','rate_limiter':{'ops':{'size':100,"
+	   "'refill_time':1000}}}");
+	assert_int_equal(cfg.disks[0].limit.bandwidth.size, 1048576);   /* kept */
+	assert_int_equal(cfg.disks[0].limit.ops.size, 100);
+	assert_false(cfg.disks[0].patch_path);
+	ok(&cfg, R_DRIVE_PATCH, "d1", "{'drive_id':'d1','path_on_host':'/d1b'}");
+	assert_true(cfg.disks[0].patch_path);
+	assert_int_equal(cfg.disks[0].limit.ops.size, 100);
+	ok(&cfg, R_ENTROPY, NULL, "{'rate_limiter':{'ops':{'size':10,'refill_time':1000}}}");
+	assert_int_equal(cfg.rng.limit.ops.size, 10);
+	ok(&cfg, R_BOOT, NULL, "{'kernel_image_path':'/k'}");
+	dump = fc_get_vm_config(&cfg);
+	assert_non_null(strstr(dump, "\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
+			       "\"one_time_burst\":4096,\"refill_time\":1000},\"ops\":{\"size\":100,"
+			       "\"one_time_burst\":0,\"refill_time\":1000}}"));
+	assert_non_null(strstr(dump, "\"entropy\":{\"rate_limiter\":{\"ops\":{\"size\":10,"));
+	fc_config_init(&back);
+	assert_int_equal(fc_config_file(&back, dump, strlen(dump), &note, &e), 0);
+	/* patch_path is the last PATCH's, not part of the configuration */
+	back.disks[0].patch_path = cfg.disks[0].patch_path;
+	assert_null(config_diff(&cfg, &back));
+	free(dump);
+	config_free(&back);
 	config_free(&cfg);
 }
 
@@ -1043,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_machine_config),
 		cmocka_unit_test(test_drives),
 		cmocka_unit_test(test_drive_limit),
+		cmocka_unit_test(test_rate_limiters),
 		cmocka_unit_test(test_nets),
 		cmocka_unit_test(test_logger_metrics_serial),
 		cmocka_unit_test(test_vsock),

@@ -14,6 +14,7 @@
 
 #include "base/iov.h"
 #include "base/metrics.h"
+#include "base/throttle.h"
 
 /* The config space up to write_zeroes_may_unmap and its padding; the
  * secure-erase and zoned fields are not offered. */
@@ -58,6 +59,7 @@ struct blk {
 	uint64_t capacity;                /* sectors */
 	char serial[BLK_ID_BYTES];        /* NUL-padded */
 	struct ev_resched resched;        /* queues that ran out of budget */
+	struct throttle limit;            /* the rate limiter: requests and bytes */
 	struct vq_elem elem;              /* vq_pop's scratch; under lock */
 	struct blk_queue q[BLK_MAX_QUEUES];
 	uint64_t st[BLK_STAT_NR];
@@ -282,6 +284,15 @@ static void blk_stop_locked(struct blk *b)
 	}
 }
 
+/* What the bandwidth bucket counts of a request: its data, without the
+ * 16-byte header and the status byte (for a discard, its segments). */
+static uint64_t blk_data_bytes(const struct vq_elem *e)
+{
+	uint64_t all = e->out_len + e->in_len;
+
+	return all > 17 ? all - 17 : 0;
+}
+
 /* Pops and starts requests on queue q until it is empty or a queue's worth
  * was taken (then the rest is rescheduled through b->resched, so other
  * devices get their turn). Returns NULL, or why the device needs a reset.
@@ -294,7 +305,7 @@ static const char *blk_process(struct blk *b, unsigned q)
 	const char *why = NULL;
 	bool more = false;
 
-	if (!b->active || q >= b->nq || !vq->started)
+	if (!b->active || q >= b->nq || !vq->started || b->limit.waiting)
 		return NULL;
 	b->in_process++;
 	for (;;) {
@@ -314,6 +325,13 @@ static const char *blk_process(struct blk *b, unsigned q)
 				break;
 			if (r < 0) {
 				why = vq->error ? vq->error : "broken virtqueue";
+				goto out;
+			}
+			if (!throttle_take(&b->limit, blk_data_bytes(&b->elem))) {
+				/* back in the ring: taken again when the
+				 * limiter's timer says it may go */
+				vq_unpop(vq, 1);
+				metrics_inc(&b->st[BLK_STAT_THROTTLED]);
 				goto out;
 			}
 			budget--;
@@ -375,6 +393,37 @@ static void blk_on_resched(void *opaque)
 	for (unsigned q = 0; q < b->nq && !why; q++)
 		if (mask & (1u << q))
 			why = blk_process(b, q);
+	blk_fail(b, why);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* The limiter's wait is over: every queue is looked at again. */
+static void blk_on_throttle(void *opaque)
+{
+	struct blk *b = opaque;
+	const char *why = NULL;
+
+	pthread_mutex_lock(&b->lock);
+	throttle_expired(&b->limit);
+	for (unsigned q = 0; q < b->nq && !why; q++)
+		why = blk_process(b, q);
+	blk_fail(b, why);
+	pthread_mutex_unlock(&b->lock);
+}
+
+void blk_set_rate_limit(struct blk *b, const struct rate_limiter_config *cfg)
+{
+	const char *why = NULL;
+
+	pthread_mutex_lock(&b->lock);
+	if (!memcmp(&b->limit.rl.bandwidth.cfg, &cfg->bandwidth, sizeof(cfg->bandwidth)) &&
+	    !memcmp(&b->limit.rl.ops.cfg, &cfg->ops, sizeof(cfg->ops))) {
+		pthread_mutex_unlock(&b->lock);
+		return;         /* the same limits: the buckets keep their tokens */
+	}
+	throttle_set(&b->limit, cfg);
+	for (unsigned q = 0; q < b->nq && !why; q++)
+		why = blk_process(b, q);
 	blk_fail(b, why);
 	pthread_mutex_unlock(&b->lock);
 }
@@ -550,6 +599,12 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
 		errf(e, ret, "event loop: %s", strerror(-ret));
 		goto err_slots;
 	}
+	ret = throttle_init(&b->limit, &cfg->limit, loop, blk_on_throttle, b);
+	if (ret) {
+		errf(e, ret, "rate limiter: %s", strerror(-ret));
+		ev_resched_destroy(&b->resched);
+		goto err_slots;
+	}
 
 	features = VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
 		   VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_MQ) |
@@ -624,6 +679,7 @@ void blk_destroy(struct blk *b)
 	if (!b)
 		return;
 	virtio_dev_destroy(&b->vdev); /* resets: every request drained */
+	throttle_destroy(&b->limit);
 	ev_resched_destroy(&b->resched);
 	disk_close(b->disk);
 	for (unsigned q = 0; q < b->nq; q++)

@@ -8,6 +8,7 @@
 #include "backend/disk.h"
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/rate_limiter.h"
 #include "core/gmem.h"
 #include "virtio/dev/blk_req.h"
 #include "virtio/virtio.h"
@@ -23,6 +24,8 @@ struct blk_config {
 	/* Offer neither FLUSH nor CONFIG_WCE and never sync (Firecracker's
 	 * "Unsafe" cache): fast, and a host crash loses recent writes. */
 	bool no_flush;
+	/* requests (ops) and their data bytes (bandwidth), all queues together */
+	struct rate_limiter_config limit;
 };
 
 /* What the device counts, for metrics (base/metrics.h): requests completed
@@ -35,6 +38,7 @@ enum blk_stat {
 	BLK_STAT_READ_BYTES, BLK_STAT_WRITE_BYTES,
 	BLK_STAT_INVALID, BLK_STAT_IO_ERRORS,
 	BLK_STAT_SWAPS, BLK_STAT_SWAP_FAILS,
+	BLK_STAT_THROTTLED,     /* requests the rate limiter made wait */
 	BLK_STAT_NR
 };
 
@@ -53,6 +57,9 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
  * setting stay. Event loop thread. Returns 0 or -errno with e set. */
 int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* New rate limits (Firecracker's PATCH /drives rate_limiter), at once,
+ * with full buckets. Event loop thread. */
+void blk_set_rate_limit(struct blk *b, const struct rate_limiter_config *cfg);
 /* The device for the transport; owned by b. */
 struct virtio_dev *blk_virtio(struct blk *b);
 /* The BLK_STAT_NR counters; owned by b. */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/throttle.h"
+
 #define RNG_REQUESTQ 0
 #define RNG_NR_QUEUES 1
 /* getrandom() may return early on a signal; a few tries, never a loop */
@@ -24,6 +26,7 @@ struct rng {
 	pthread_mutex_t lock;     /* everything below */
 	bool active;
 	struct ev_resched resched;
+	struct throttle limit;    /* Firecracker's entropy rate_limiter */
 	uint64_t st[RNG_STAT_NR];
 	struct vq_elem elem;
 };
@@ -96,7 +99,7 @@ static const char *rng_drain(struct rng *r)
 	uint32_t bytes = RNG_BUDGET_BYTES;
 	bool pushed = false, more = false;
 
-	if (!r->active || !vq->started)
+	if (!r->active || !vq->started || r->limit.waiting)
 		return NULL;
 	for (;;) {
 		vq_notify_disable(vq);
@@ -109,6 +112,12 @@ static const char *rng_drain(struct rng *r)
 				break;
 			if (ret < 0)
 				return vq->error ? vq->error : "broken virtqueue";
+			if (!throttle_take(&r->limit, r->elem.in_len < cap ? r->elem.in_len : cap)) {
+				/* back in the ring until the limiter's timer */
+				vq_unpop(vq, 1);
+				__atomic_fetch_add(&r->st[RNG_STAT_THROTTLED], 1, __ATOMIC_RELAXED);
+				goto out;
+			}
 			reqs--;
 			len = rng_serve(r, &r->elem, cap);
 			bytes -= len;
@@ -122,6 +131,7 @@ static const char *rng_drain(struct rng *r)
 		if (!vq_notify_enable(vq))
 			break;
 	}
+out:
 	if (more)
 		ev_resched_post(&r->resched, 1);
 	if (pushed)
@@ -144,6 +154,17 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned q)
 {
 	if (q == RNG_REQUESTQ)
 		rng_run(d->priv);
+}
+
+/* The limiter's wait is over */
+static void rng_on_throttle(void *opaque)
+{
+	struct rng *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	throttle_expired(&r->limit);
+	pthread_mutex_unlock(&r->lock);
+	rng_run(r);
 }
 
 static void rng_on_resched(void *opaque)
@@ -221,6 +242,12 @@ int rng_create(struct rng **out, const struct rng_config *cfg, struct gmem *mem,
 		errf(e, ret, "%s", strerror(-ret));
 		goto err_free;
 	}
+	ret = throttle_init(&r->limit, &cfg->limit, loop, rng_on_throttle, r);
+	if (ret) {
+		errf(e, ret, "rate limiter: %s", strerror(-ret));
+		ev_resched_destroy(&r->resched);
+		goto err_free;
+	}
 	/* virtio 1.2 §5.4.3: no device feature bits; the ring's own are offered */
 	virtio_dev_init(&r->vdev, cfg->name ? cfg->name : "rng", VIRTIO_ID_RNG,
 			VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX),
@@ -248,6 +275,7 @@ void rng_destroy(struct rng *r)
 	if (!r)
 		return;
 	virtio_dev_destroy(&r->vdev);
+	throttle_destroy(&r->limit);
 	ev_resched_destroy(&r->resched);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

@@ -11,6 +11,7 @@
 
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/rate_limiter.h"
 #include "core/gmem.h"
 #include "virtio/virtio.h"
 
@@ -30,6 +31,7 @@ enum rng_stat {
 	RNG_STAT_BYTES,         /* random bytes written to the guest */
 	RNG_STAT_HOST_FAILS,    /* getrandom() failed: the request got fewer bytes, maybe 0 */
 	RNG_STAT_MALFORMED,     /* chains with device-readable buffers or no writable byte */
+	RNG_STAT_THROTTLED,     /* requests the rate limiter made wait */
 	RNG_STAT_NR
 };
 
@@ -40,6 +42,7 @@ typedef ssize_t (*rng_source_fn)(void *buf, size_t len);
 struct rng_config {
 	const char *name;       /* the instance, "rng0": in every message */
 	rng_source_fn source;   /* NULL: getrandom(GRND_NONBLOCK); tests inject failures */
+	struct rate_limiter_config limit; /* requests and bytes; all off: unlimited */
 };
 
 struct rng;
