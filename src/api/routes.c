@@ -278,6 +278,29 @@ static int api_patch_drive(struct api_call *c)
 	return api_commit(c, &next, ret);
 }
 
+/* PATCH /network-interfaces/{id}: new rate limiters for a running VM's
+ * NIC, in force at once; as for drives, the configuration changes only
+ * once the device took them. */
+static int api_patch_net(struct api_call *c)
+{
+	struct vm_config next;
+	unsigned i;
+	int ret;
+
+	ret = api_begin(c, &next);
+	if (ret)
+		return ret;
+	ret = fc_patch_net(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
+	for (i = 0; !ret && i < next.nr_nets; i++)
+		if (next.nets[i].api_id && !strcmp(next.nets[i].api_id, c->id))
+			break;
+	if (!ret && i == next.nr_nets)
+		ret = errf(&c->e, -EINVAL, "iface_id: no network interface %s", c->id);
+	if (!ret)
+		ret = vmm_update_device(c->r->vmm, "net", i, &next, &c->e);
+	return api_commit(c, &next, ret);
+}
+
 /* A file the VM will read: there, readable, and a regular file (a
  * directory opens too, and would fail only at InstanceStart). */
 static int api_check_file(const char *field, const char *path, struct errbuf *e)
@@ -591,7 +614,7 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_CONFIG_ID("PUT", "drives", PRE, fc_put_drive, "drive"),
 	ROUTE_ACTION_ID("PATCH", "drives", POST, api_patch_drive, "drive"),
 	ROUTE_CONFIG_ID("PUT", "network-interfaces", PRE, fc_put_net, "network"),
-	ROUTE_CONFIG_ID("PATCH", "network-interfaces", POST, fc_patch_net, "network"),
+	ROUTE_ACTION_ID("PATCH", "network-interfaces", POST, api_patch_net, "network"),
 	ROUTE_ACTION("PUT", "logger", NULL, PRE, api_put_logger, "logger"),
 	ROUTE_ACTION("PUT", "metrics", NULL, PRE, api_put_metrics, "metrics"),
 	ROUTE_CONFIG("PUT", "serial", NULL, PRE, fc_put_serial, NULL),

@@ -89,6 +89,46 @@ static void bucket_take(struct rate_bucket *b, uint64_t n, uint64_t from_bucket)
 	b->budget -= (int64_t)from_bucket;
 }
 
+/* Out of debt: the wait until the budget is back to 0, or 0. */
+static uint64_t bucket_debt_wait(struct rate_bucket *b, uint64_t now)
+{
+	u128 deficit;
+
+	if (!rate_bucket_config_on(&b->cfg))
+		return 0;
+	bucket_refill(b, now);
+	if (b->budget >= 0)
+		return 0;
+	deficit = (u128)(uint64_t)(-b->budget) * b->cfg.refill_ms * NS_PER_MS - b->rem;
+	return (uint64_t)((deficit + b->cfg.size - 1) / b->cfg.size) ?: 1;
+}
+
+bool rate_limiter_admit(struct rate_limiter *rl, uint64_t now_ns, uint64_t *wait_ns)
+{
+	uint64_t part, ops_wait, bw_wait = bucket_debt_wait(&rl->bandwidth, now_ns);
+
+	if (bucket_can(&rl->ops, 1, now_ns, &part, &ops_wait) && !bw_wait) {
+		*wait_ns = 0;
+		return true;
+	}
+	rl->throttled++;
+	*wait_ns = bw_wait > ops_wait ? bw_wait : ops_wait;
+	return false;
+}
+
+void rate_limiter_charge(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns)
+{
+	uint64_t part, wait;
+
+	if (bytes > RATE_MAX_TOKENS)
+		bytes = RATE_MAX_TOKENS;
+	/* taken whatever the answer: the request is done already */
+	(void)bucket_can(&rl->bandwidth, bytes, now_ns, &part, &wait);
+	bucket_take(&rl->bandwidth, bytes, part);
+	(void)bucket_can(&rl->ops, 1, now_ns, &part, &wait);
+	bucket_take(&rl->ops, 1, part);
+}
+
 bool rate_limiter_take(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns,
 		       uint64_t *wait_ns)
 {

@@ -67,6 +67,14 @@ static inline bool rate_limiter_on(const struct rate_limiter *rl)
 bool rate_limiter_take(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns,
 		       uint64_t *wait_ns);
 
+/* For a request whose size is known only once it is done (a frame read
+ * from a TAP): admit() lets one start while the ops bucket holds a token
+ * and the bandwidth bucket is out of debt (else false, nothing taken,
+ * *wait_ns set); charge() then takes the op and the bytes, into debt if
+ * need be, which the next admit() waits out. */
+bool rate_limiter_admit(struct rate_limiter *rl, uint64_t now_ns, uint64_t *wait_ns);
+void rate_limiter_charge(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns);
+
 /* CLOCK_MONOTONIC in ns, the clock devices use */
 uint64_t rate_now_ns(void);
 

@@ -50,21 +50,45 @@ void throttle_destroy(struct throttle *t)
 	t->timer_fd = -1;
 }
 
-bool throttle_take(struct throttle *t, uint64_t bytes)
+/* Refused: the timer for wait ns; false, or true if there is no timer. */
+static bool throttle_wait(struct throttle *t, uint64_t wait)
 {
 	struct itimerspec its = { 0 };
-	uint64_t wait;
 
-	if (t->waiting)
-		return false;
-	if (!rate_limiter_on(&t->rl) || rate_limiter_take(&t->rl, bytes, rate_now_ns(), &wait))
-		return true;
 	its.it_value.tv_sec = (time_t)(wait / 1000000000ull);
 	its.it_value.tv_nsec = (long)(wait % 1000000000ull);
 	if (timerfd_settime(t->timer_fd, 0, &its, NULL))
 		return true;   /* no timer to wait on: better unlimited than stuck */
 	t->waiting = true;
 	return false;
+}
+
+bool throttle_take(struct throttle *t, uint64_t bytes)
+{
+	uint64_t wait;
+
+	if (t->waiting)
+		return false;
+	if (!rate_limiter_on(&t->rl) || rate_limiter_take(&t->rl, bytes, rate_now_ns(), &wait))
+		return true;
+	return throttle_wait(t, wait);
+}
+
+bool throttle_admit(struct throttle *t)
+{
+	uint64_t wait;
+
+	if (t->waiting)
+		return false;
+	if (!rate_limiter_on(&t->rl) || rate_limiter_admit(&t->rl, rate_now_ns(), &wait))
+		return true;
+	return throttle_wait(t, wait);
+}
+
+void throttle_charge(struct throttle *t, uint64_t bytes)
+{
+	if (rate_limiter_on(&t->rl))
+		rate_limiter_charge(&t->rl, bytes, rate_now_ns());
 }
 
 void throttle_set(struct throttle *t, const struct rate_limiter_config *cfg)

@@ -32,6 +32,11 @@ void throttle_destroy(struct throttle *t);
 
 /* May a request of bytes bytes go now? False while waiting. */
 bool throttle_take(struct throttle *t, uint64_t bytes);
+/* For a request sized only once done (rate_limiter_admit/charge):
+ * admit() false while waiting, or arms the timer and says false; charge()
+ * counts what was done. */
+bool throttle_admit(struct throttle *t);
+void throttle_charge(struct throttle *t, uint64_t bytes);
 /* New limits (Firecracker's PATCH), in force at once with full buckets;
  * a wait in progress ends: the device should look at its queues again. */
 void throttle_set(struct throttle *t, const struct rate_limiter_config *cfg);

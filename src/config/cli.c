@@ -43,10 +43,12 @@ const char cli_usage[] =
 	"                       read-write, cache=writeback, engine=uring, queues=1;\n"
 	"                       bw/ops: a rate limit, BYTES (K, M, G) or N requests\n"
 	"                       every MS ms, as Firecracker's token buckets\n"
-	"  --net tap=NAME[,mac=MAC][,queues=N]\n"
+	"  --net tap=NAME[,mac=MAC][,queues=N][,rx_bw=BYTES/MS][,rx_ops=N/MS]\n"
+	"        [,tx_bw=BYTES/MS][,tx_ops=N/MS]\n"
 	"                       a virtio-net NIC on TAP interface NAME (repeatable,\n"
 	"                       up to 4); it is created if missing and vireo may\n"
-	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP\n"
+	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP;\n"
+	"                       rx_/tx_ bw, ops: rate limits each way, as --disk's\n"
 	"  --vsock cid=N,uds=PATH\n"
 	"                       a virtio-vsock device for guest CID N (3 or more);\n"
 	"                       host programs connect to PATH and send\n"
@@ -198,8 +200,10 @@ static int cli_parse_burst(const char *v, void *field, struct errbuf *e)
 }
 
 #define DISK(f) offsetof(struct config_disk, f)
-#define LIMIT(s, bucket, f) (offsetof(s, limit) + offsetof(struct rate_limiter_config, bucket) + \
-			     offsetof(struct rate_bucket_config, f))
+#define LIMIT_OF(s, lim, bucket, f) (offsetof(s, lim) + \
+				     offsetof(struct rate_limiter_config, bucket) + \
+				     offsetof(struct rate_bucket_config, f))
+#define LIMIT(s, bucket, f) LIMIT_OF(s, limit, bucket, f)
 static const struct config_key disk_keys[] = {
 	{ .name = "path", .type = KEY_STRING, .offset = DISK(path), .required = true },
 	{ .name = "readonly", .type = KEY_BOOL, .offset = DISK(readonly) },
@@ -228,6 +232,14 @@ static const struct config_key net_keys[] = {
 	  .seen_offset = NET(mac_set) },
 	{ .name = "queues", .type = KEY_UINT, .offset = NET(queues), .min = 1,
 	  .max = CONFIG_MAX_NET_QUEUES },
+	{ .name = "rx_bw", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_net, rx_limit, bandwidth, size), .parse = cli_parse_bucket },
+	{ .name = "rx_ops", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_net, rx_limit, ops, size), .parse = cli_parse_bucket },
+	{ .name = "tx_bw", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_net, tx_limit, bandwidth, size), .parse = cli_parse_bucket },
+	{ .name = "tx_ops", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_net, tx_limit, ops, size), .parse = cli_parse_bucket },
 };
 
 static int cli_parse_cid(const char *v, void *field, struct errbuf *e)

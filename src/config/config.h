@@ -68,6 +68,7 @@ struct config_net {
 	unsigned queues;              /* queue pairs */
 	char *api_id;                 /* the API's iface_id; NULL from the command line */
 	unsigned mtu;                 /* the MTU offered to the guest; 0: the TAP's */
+	struct rate_limiter_config rx_limit, tx_limit; /* each way; all off: unlimited */
 };
 
 /* The virtio-vsock device (at most one, as in Firecracker). */

@@ -305,9 +305,9 @@ static int fc_check_bucket(const json_t *b, const char *where, const char *field
 	return 0;
 }
 
-/* Drives and the entropy device have rate limiting; for the others a
- * limiter that would limit is refused, an empty one ({}, as Kata sends,
- * or buckets that are off) accepted. */
+/* Drives, NICs and the entropy device have rate limiting; for the others
+ * (the serial port's bucket) one that would limit is refused, an empty
+ * one ({}, as Kata sends, or buckets that are off) accepted. */
 static int fc_check_limiter(const json_t *v, const char *field, bool supported,
 			    const char *where, struct errbuf *e)
 {
@@ -387,7 +387,8 @@ static int fc_check_device(const json_t *v, const struct jf_object *o, const cha
 	for (unsigned i = 0; !ret && i < o->n; i++)
 		if (o->fields[i].object == &limiter)
 			ret = fc_check_limiter(v, o->fields[i].name,
-					       o == &drive_obj || o == &drive_patch, where, e);
+					       o == &drive_obj || o == &drive_patch ||
+					       o == &net_obj || o == &net_patch, where, e);
 	return ret;
 }
 
@@ -578,11 +579,12 @@ static json_t *fc_nets_json(const struct vm_config *cfg)
 
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
 			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
-		o = json_pack("{s:o, s:s, s:o, s:n, s:n}",
+		o = json_pack("{s:o, s:s, s:o, s:o, s:o}",
 			      "iface_id", fc_str_or_null(n->api_id ? n->api_id : n->tap),
 			      "host_dev_name", n->tap,
 			      "guest_mac", n->mac_set ? json_string(mac) : json_null(),
-			      "rx_rate_limiter", "tx_rate_limiter");
+			      "rx_rate_limiter", fc_limiter_json(&n->rx_limit),
+			      "tx_rate_limiter", fc_limiter_json(&n->tx_limit));
 		if (o && n->mtu && json_object_set_new(o, "mtu", json_integer(n->mtu))) {
 			json_decref(o);
 			o = NULL;
@@ -847,6 +849,8 @@ static int fc_net_apply(struct vm_config *cfg, const char *id, const json_t *v,
 		return ret;
 	snprintf(n.where, sizeof(n.where), "network interface %s", jf_string(v, "iface_id"));
 	n.mtu = (unsigned)jf_uint(v, "mtu", 0);
+	fc_limiter_get(v, "rx_rate_limiter", &n.rx_limit);
+	fc_limiter_get(v, "tx_rate_limiter", &n.tx_limit);
 	if (!fc_dup(&n.tap, jf_string(v, "host_dev_name")) ||
 	    !fc_dup(&n.api_id, jf_string(v, "iface_id"))) {
 		free(n.tap);
@@ -869,16 +873,19 @@ static int fc_net_patch_apply(struct vm_config *cfg, const char *id, const json_
 			      const char *where, struct fc_note *note, struct errbuf *e)
 {
 	char shown[JF_SHOW_MAX];
-	int ret;
+	int ret, pos;
 
 	(void)note;
 	ret = fc_check_device(v, &net_patch, "iface_id", id, where, e);
 	if (ret)
 		return ret;
-	if (fc_find_net(cfg, jf_string(v, "iface_id")) < 0)
+	pos = fc_find_net(cfg, jf_string(v, "iface_id"));
+	if (pos < 0)
 		return jf_fail(e, -EINVAL, where, "iface_id", "no network interface '%s'",
 			       jf_show(jf_string(v, "iface_id"), shown));
-	return 0;     /* empty limiters: nothing changes */
+	fc_limiter_get(v, "rx_rate_limiter", &cfg->nets[pos].rx_limit);
+	fc_limiter_get(v, "tx_rate_limiter", &cfg->nets[pos].tx_limit);
+	return 0;
 }
 
 /* --- logger, metrics, serial ----------------------------------------------- */

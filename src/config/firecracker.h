@@ -66,8 +66,8 @@ int fc_put_drive(struct vm_config *cfg, const char *id, const char *body, size_t
 int fc_patch_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
 		   struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
 
-/* PUT /network-interfaces/{id}: adds or replaces the NIC. PATCH: rate
- * limiters only, of which vireo accepts the empty ones. */
+/* PUT /network-interfaces/{id}: adds or replaces the NIC. PATCH: its rate
+ * limiters, the buckets named replacing those there. */
 int fc_put_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
 	       struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
 int fc_patch_net(struct vm_config *cfg, const char *id, const char *body, size_t len,

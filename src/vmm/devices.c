@@ -116,10 +116,21 @@ static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 		.mac_set = a->mac_set,
 		.queues = a->queues,
 		.mtu = a->mtu,
+		.rx_limit = a->rx_limit,
+		.tx_limit = a->tx_limit,
 	};
 
 	memcpy(nc.mac, a->mac, sizeof(nc.mac));
 	return net_create((struct net **)dev, &nc, env->mem, env->loop, e);
+}
+
+/* PATCH /network-interfaces: the rate limiters, the only thing it changes */
+static int net_type_update(void *dev, const struct vm_config *cfg, unsigned i,
+			   struct errbuf *e)
+{
+	(void)e;
+	net_set_rate_limits(dev, &cfg->nets[i].rx_limit, &cfg->nets[i].tx_limit);
+	return 0;
 }
 
 static struct virtio_dev *net_type_virtio(void *dev)
@@ -395,6 +406,7 @@ static const struct device_type device_types[] = {
 		.name = "net", .virtio_id = VIRTIO_ID_NET,
 		.count = net_type_count, .origin = net_type_origin,
 		.create = net_type_create, .virtio = net_type_virtio, .destroy = net_type_destroy,
+		.update = net_type_update,
 		.counters = net_type_counters, .names = &metric_names_net,
 		.api_id = net_type_api_id,
 	},

@@ -150,6 +150,12 @@ static const struct metric_desc net_own[NET_STAT_NR] = {
 				"Times a TAP queue went away (the link went down)", NULL },
 	[NET_STAT_TAP_RESTORED] = { "net_tap_restored_total", NULL,
 				    "Times a lost TAP queue came back", NULL },
+	[NET_STAT_RX_THROTTLED] = { "net_throttled_total", "dir=\"rx\"",
+				    "Times the rate limiter made a queue wait",
+				    "net.rx_rate_limiter_throttled" },
+	[NET_STAT_TX_THROTTLED] = { "net_throttled_total", "dir=\"tx\"",
+				    "Times the rate limiter made a queue wait",
+				    "net.tx_rate_limiter_throttled" },
 };
 static const struct metric_desc net_core[VIRTIO_STAT_NR] = CORE("net");
 static const struct metric_desc net_rxq[VIRTIO_QSTAT_NR] = QUEUE("net.rx_queue_event_count");

@@ -166,9 +166,15 @@ def path_cases(elf):
          "guest_mac"),
         ("TAP name too long", "PUT", "/network-interfaces/eth0",
          b'{"iface_id": "eth0", "host_dev_name": "abcdefghijklmnopq"}', "host_dev_name"),
-        ("rate limiter with buckets", "PUT", "/network-interfaces/eth0",
+        ("rate limiter bucket without a refill time", "PUT", "/network-interfaces/eth0",
          b'{"iface_id": "eth0", "host_dev_name": "t0", "rx_rate_limiter": '
-         b'{"bandwidth": {"size": 1000, "refill_time": 100}}}', "not supported yet"),
+         b'{"bandwidth": {"size": 1000}}}', "refill_time: missing"),
+        ("rate limiter one_time_burst past 2^40", "PUT", "/network-interfaces/eth0",
+         b'{"iface_id": "eth0", "host_dev_name": "t0", "tx_rate_limiter": '
+         b'{"ops": {"size": 1, "one_time_burst": 1099511627777, "refill_time": 1}}}',
+         "size and one_time_burst are at most"),
+        ("serial rate limiter with tokens", "PUT", "/serial",
+         b'{"rate_limiter": {"size": 1000, "refill_time": 100}}', "not supported yet"),
         ("vsock on a file that is not a socket", "PUT", "/vsock",
          b'{"guest_cid": 3, "uds_path": "/etc/passwd"}', "not a socket"),
         ("vsock in no directory", "PUT", "/vsock",

@@ -14,9 +14,15 @@ load (the guest keeps 8 requests in flight, so only the limiter holds it):
   20 requests/s goes to 2000 in the middle of a run, and GET /vm/config
   gives the new limits back;
 - the entropy device's limiter from a config file (--no-api): 1 MiB at
-  640 KiB/s takes at least the time the limit says.
+  640 KiB/s takes at least the time the limit says;
+- a NIC's (`--net ...,tx_bw=1M/100` and `rx_bw=1M/100`, 10 MiB/s of
+  frames each way): pvguest's bench-net sends 1500-byte frames for 10 s
+  to a sink on the TAP's host end, then a host source floods the guest
+  for 10 s; the payload that arrives is 10 MiB/s x 1458/1500 within 5%.
+  Needs a TAP in a network namespace (root): without one these two say
+  SKIPPED and the rest still runs.
 
-usage: rate_limit.py VIREO PVGUEST_ELF"""
+usage: rate_limit.py VIREO PVGUEST_ELF [NETPEER]"""
 import json
 import os
 import re
@@ -26,7 +32,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import fcapi, quiet  # noqa: E402
+from harness import fcapi, netns, quiet, vmm  # noqa: E402
+from harness.netpeer import Netpeer  # noqa: E402
 
 BENCH = re.compile(r"^PVGUEST BENCH blk .*ops=(\d+) bytes=(\d+) secs=(\d+)\.(\d+)", re.M)
 
@@ -65,6 +72,92 @@ def loop_cpu(vireo, elf, disk_opts, test, img, secs):
     return sum(ns - before[t][1] for t, (_, ns) in after.items() if t in before) / 1e9
 
 
+NET_BENCH = re.compile(r"^PVGUEST BENCH net mode=rx .*bytes=(\d+) ms=(\d+)", re.M)
+FRAME, PAYLOAD = 1500, 1458         # bytes the limiter counts, bytes UDP carries
+
+
+def net_limits(vireo, elf, netpeer, problems):
+    """TX, then RX, of a NIC limited to 10 MiB/s of frames each way."""
+    why = netns.host_support()
+    if why:
+        print(f"net rate limits: SKIPPED ({why})")
+        return
+    want = 10 * 2**20 * PAYLOAD / FRAME
+    with netns.TapNs(guest_mac=netns.GUEST_MAC) as ns:
+        sink = Netpeer(ns, ["sink", "--bind", f"{netns.HOST_IP}:{netns.PEER_PORT}",
+                            "--secs", "30"], netpeer=netpeer)
+        cmd = vmm.vireo_cmd(vmm.net_cmdline(f"bench-net,mode=tx,size={PAYLOAD},ms=10000"),
+                            elf, vireo, devices=["--net", f"tap={netns.TAP},"
+                                                 f"mac={netns.GUEST_MAC},tx_bw=1M/100"])
+        p = subprocess.run(ns.cmd(cmd), capture_output=True, timeout=120)
+        got = sink.result(5)
+        if "PVGUEST BENCH net mode=tx" not in p.stdout.decode(errors="replace"):
+            problems.append(f"net tx: no BENCH line (status {p.returncode})")
+        else:
+            check_rate(problems, "net tx_bw=1M/100, payload MiB/s",
+                       float(got["bytes"]) / float(got["secs"]) / 2**20, want / 2**20)
+
+        cmd = vmm.vireo_cmd(vmm.net_cmdline(f"bench-net,mode=rx,size={PAYLOAD},ms=10000"),
+                            elf, vireo, devices=["--net", f"tap={netns.TAP},"
+                                                 f"mac={netns.GUEST_MAC},rx_bw=1M/100"])
+        guest = subprocess.Popen(ns.cmd(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        time.sleep(1)       # the guest is up and waits for the first datagram
+        # the guest listens on the peer's port + 1 (bench_net.c)
+        source = Netpeer(ns, ["source", "--dst", f"{netns.GUEST_IP}:{netns.PEER_PORT + 1}",
+                              "--size", str(PAYLOAD), "--secs", "13"], netpeer=netpeer)
+        try:
+            out, _ = guest.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            guest.kill()
+            out, _ = guest.communicate()
+        source.result(20)
+        m = NET_BENCH.search(out.decode(errors="replace"))
+        if not m:
+            problems.append("net rx: no BENCH line")
+        else:
+            check_rate(problems, "net rx_bw=1M/100, payload MiB/s",
+                       int(m.group(1)) / (int(m.group(2)) / 1000) / 2**20, want / 2**20)
+
+        # PATCH /network-interfaces while the guest sends: 10 frames/s, then 20000
+        sink = Netpeer(ns, ["sink", "--bind", f"{netns.HOST_IP}:{netns.PEER_PORT}",
+                            "--secs", "30"], netpeer=netpeer)
+        with tempfile.TemporaryDirectory() as tmp:
+            sock = os.path.join(tmp, "api.sock")
+            vm = fcapi.Instance(vireo, ["--api-sock", sock, "--enable-pci"], sock, wrap=ns.cmd)
+            if not vm.ok:
+                problems.append("net PATCH: the API socket never answered")
+                return
+            for path, body in (
+                    ("/boot-source", {"kernel_image_path": elf, "boot_args": vmm.net_cmdline(
+                        f"bench-net,mode=tx,size={PAYLOAD},ms=4000")}),
+                    ("/network-interfaces/eth0", {
+                        "iface_id": "eth0", "host_dev_name": netns.TAP,
+                        "guest_mac": netns.GUEST_MAC,
+                        "tx_rate_limiter": {"ops": {"size": 10, "refill_time": 1000}}}),
+                    ("/actions", {"action_type": "InstanceStart"})):
+                status, answer, _ = vm.api.put(path, body)
+                if status != 204:
+                    problems.append(f"PUT {path}: {status} {answer}")
+            time.sleep(1.5)
+            fast = {"ops": {"size": 2000, "refill_time": 100}}
+            status, answer, _ = vm.api.patch("/network-interfaces/eth0",
+                                             {"iface_id": "eth0", "tx_rate_limiter": fast})
+            if status != 204:
+                problems.append(f"PATCH /network-interfaces: {status} {answer}")
+            _, conf, _ = vm.api.get("/vm/config")
+            got = ((conf or {}).get("network-interfaces") or [{}])[0].get("tx_rate_limiter")
+            if got != {"ops": {"size": 2000, "one_time_burst": 0, "refill_time": 100}}:
+                problems.append(f"GET /vm/config after PATCH: tx_rate_limiter {got}")
+            vm.wait_output("PVGUEST RESULT", 30)
+            vm.stop()
+        pkts = int(sink.result(5).get("pkts", 0))
+        # ~1.5 s at 10/s, then ~2.5 s at up to 20000/s
+        if pkts < 1000:
+            problems.append(f"net PATCH: {pkts} frames arrived, want the new limit in force")
+        print(f"net PATCH at run time: {pkts} frames arrived")
+
+
 def check_rate(problems, what, got, want):
     if not want * 0.95 <= got <= want * 1.05:
         problems.append(f"{what}: {got:.1f}, want {want:.1f} within 5%")
@@ -74,6 +167,8 @@ def check_rate(problems, what, got, want):
 def main():
     vireo, elf = sys.argv[1], sys.argv[2]
     problems = []
+    if len(sys.argv) > 3:
+        net_limits(vireo, elf, sys.argv[3], problems)
     with tempfile.TemporaryDirectory() as tmp:
         img = os.path.join(tmp, "disk.img")
         with open(img, "wb") as f:

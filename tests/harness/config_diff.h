@@ -43,7 +43,9 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 
 		if (!config_same_str(x->tap, y->tap) || !config_same_str(x->api_id, y->api_id) ||
 		    memcmp(x->mac, y->mac, 6) || x->mac_set != y->mac_set ||
-		    x->queues != y->queues || x->mtu != y->mtu || strcmp(x->where, y->where))
+		    x->queues != y->queues || x->mtu != y->mtu || strcmp(x->where, y->where) ||
+		    memcmp(&x->rx_limit, &y->rx_limit, sizeof(x->rx_limit)) ||
+		    memcmp(&x->tx_limit, &y->tx_limit, sizeof(x->tx_limit)))
 			return "a NIC";
 	}
 	if (a->vsock.set != b->vsock.set || (a->vsock.set &&

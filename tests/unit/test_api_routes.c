@@ -264,9 +264,8 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "GET", "/balloon/hinting", NULL, 400, "Invalid request method and/or path");
 	expect(f, "PATCH", "/balloon/hinting/go", NULL, 400, "Empty PATCH request");
 	expect(f, "PATCH", "/balloon/statistics", NULL, 400, "Empty PATCH request");
-	expect(f, "PUT", "/network-interfaces/eth9", "{\"iface_id\": \"eth9\", \"host_dev_name\": "
-	       "\"tap9\", \"tx_rate_limiter\": {\"bandwidth\": {\"size\": 1000, "
-	       "\"refill_time\": 100}}}", 400, "rate limiting is not supported yet");
+	expect(f, "PUT", "/serial", "{\"rate_limiter\": {\"size\": 1000, \"refill_time\": 100}}",
+	       400, "rate limiting is not supported yet");
 	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1}", 400, "there is no balloon device");
 	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 400,
 	       "there is no balloon device");

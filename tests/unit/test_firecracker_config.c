@@ -295,8 +295,8 @@ static const struct bad bad_inputs[] = {
 	{ R_NET, "eth1", NET(",'mtu':65536"), 0, E, "mtu: 65536 is out of range" },
 	{ R_NET, "eth1", NET(",'mtu':-1"), 0, E, "mtu: -1 is negative" },
 	{ R_NET, "eth1", NET(",'mtu':'1500'"), 0, E, "mtu: expected an integer" },
-	{ R_NET, "eth1", NET(",'rx_rate_limiter':{'bandwidth':{'size':1,'refill_time':1}}"), 0, NS, "rx_rate_limiter: rate limiting is not supported yet" },
-	{ R_NET, "eth1", NET(",'tx_rate_limiter':{'ops':{'size':1,'refill_time':1}}"), 0, NS, "tx_rate_limiter: rate limiting is not supported yet" },
+	{ R_NET, "eth1", NET(",'rx_rate_limiter':{'bandwidth':{'size':1099511627777,'refill_time':1}}"), 0, E, "rx_rate_limiter: bandwidth: size and one_time_burst are at most" },
+	{ R_NET, "eth1", NET(",'tx_rate_limiter':{'ops':{'size':1,'refill_time':4294967297}}"), 0, E, "tx_rate_limiter: ops: refill_time is at most" },
 	{ R_NET, "eth1", NET(",'rx_rate_limiter':{'foo':{}}"), 0, E, "rx_rate_limiter.foo: unknown field" },
 	{ R_NET, "eth1", NET(",'tx_rate_limiter':1"), 0, E, "tx_rate_limiter: expected an object" },
 	{ R_NET, "eth2", NET(""), 0, E, "iface_id: 'eth1' does not match the id in the path ('eth2')" },
@@ -307,7 +307,7 @@ static const struct bad bad_inputs[] = {
 	/* PATCH /network-interfaces/{id} */
 	{ R_NET_PATCH, "eth9", "{'iface_id':'eth9'}", 0, E, "iface_id: no network interface 'eth9'" },
 	{ R_NET_PATCH, "eth0", "{'iface_id':'eth1'}", 0, E, "iface_id: 'eth1' does not match" },
-	{ R_NET_PATCH, "eth0", "{'iface_id':'eth0','rx_rate_limiter':{'bandwidth':{'size':9,'refill_time':9}}}", 0, NS, "rx_rate_limiter: rate limiting is not supported yet" },
+	{ R_NET_PATCH, "eth0", "{'iface_id':'eth0','rx_rate_limiter':{'bandwidth':{'size':9,'refill_time':4294967297}}}", 0, E, "rx_rate_limiter: bandwidth: refill_time is at most" },
 	{ R_NET_PATCH, "eth0", "{'iface_id':'eth0','host_dev_name':'tap9'}", 0, E, "host_dev_name: unknown field (expected one of: iface_id, rx_rate_limiter, tx_rate_limiter)" },
 	{ R_NET_PATCH, "eth0", "{}", 0, E, "iface_id: missing (required)" },
 	/* PUT /logger */
@@ -414,7 +414,7 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a-1','is_root_device':false,'path_on_host':'/a'}]}", 0, E, "drives[0].drive_id: 'a-1': an id may hold only" },
 	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a','is_root_device':false,'path_on_host':'/a','foo':1}]}", 0, E, "drives[0].foo: unknown field" },
 	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[{'drive_id':'a','is_root_device':false,'path_on_host':'/a','rate_limiter':{'bandwidth':{'size':5,'refill_time':4294967297}}}]}", 0, E, "drives[0].rate_limiter: bandwidth: refill_time is at most" },
-	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[],'network-interfaces':[{'iface_id':'a','host_dev_name':'t','rx_rate_limiter':{'ops':{'size':5,'refill_time':5}}}]}", 0, NS, "network-interfaces[0].rx_rate_limiter: rate limiting is not supported yet" },
+	{ R_FILE, NULL, "{'boot-source':{'kernel_image_path':'/k'},'drives':[],'network-interfaces':[{'iface_id':'a','host_dev_name':'t','rx_rate_limiter':{'ops':{'size':5,'refill_time':4294967297}}}]}", 0, E, "network-interfaces[0].rx_rate_limiter: ops: refill_time is at most" },
 	{ R_FILE, NULL, "{" FB ",'machine-config':{'vcpu_count':0,'mem_size_mib':128}}", 0, E, "machine-config.vcpu_count: 0 is out of range" },
 	{ R_FILE, NULL, "{" FB ",'machine-config':{'vcpu_count':1}}", 0, E, "machine-config.mem_size_mib: missing (required)" },
 	{ R_FILE, NULL, "{" FB ",'machine-config':{'vcpu_count':1,'mem_size_mib':128,'smt':true}}", 0, NS, "machine-config.smt: simultaneous multithreading is not supported yet" },
@@ -682,12 +682,21 @@ static void test_rate_limiters(void **state)
 	assert_int_equal(cfg.disks[0].limit.ops.size, 100);
 	ok(&cfg, R_ENTROPY, NULL, "{'rate_limiter':{'ops':{'size':10,'refill_time':1000}}}");
 	assert_int_equal(cfg.rng.limit.ops.size, 10);
+	ok(&cfg, R_NET, "eth0", "{'iface_id':'eth0','host_dev_name':'tap0','rx_rate_limiter':"
+	   "{'bandwidth':{'size':1000,'refill_time':10}},'tx_rate_limiter':{}}");
+	assert_int_equal(cfg.nets[0].rx_limit.bandwidth.size, 1000);
+	assert_false(rate_limiter_config_on(&cfg.nets[0].tx_limit));
+	ok(&cfg, R_NET_PATCH, "eth0", "{'iface_id':'eth0','tx_rate_limiter':{'ops':{'size':5,"
+	   "'one_time_burst':7,'refill_time':10}}}");
+	assert_int_equal(cfg.nets[0].rx_limit.bandwidth.size, 1000);      /* kept */
+	assert_int_equal(cfg.nets[0].tx_limit.ops.one_time_burst, 7);
 	ok(&cfg, R_BOOT, NULL, "{'kernel_image_path':'/k'}");
 	dump = fc_get_vm_config(&cfg);
 	assert_non_null(strstr(dump, "\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
 			       "\"one_time_burst\":4096,\"refill_time\":1000},\"ops\":{\"size\":100,"
 			       "\"one_time_burst\":0,\"refill_time\":1000}}"));
 	assert_non_null(strstr(dump, "\"entropy\":{\"rate_limiter\":{\"ops\":{\"size\":10,"));
+	assert_non_null(strstr(dump, "\"tx_rate_limiter\":{\"ops\":{\"size\":5,"));
 	fc_config_init(&back);
 	assert_int_equal(fc_config_file(&back, dump, strlen(dump), &note, &e), 0);
 	/* patch_path is the last PATCH's, not part of the configuration */

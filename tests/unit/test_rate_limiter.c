@@ -129,6 +129,32 @@ static void test_both_buckets(void **state)
 	assert_int_equal(rl.throttled, 2);
 }
 
+/* A frame's size is known once read: admitted while out of debt, charged
+ * after, and the debt waited out. */
+static void test_admit_then_charge(void **state)
+{
+	uint64_t wait;
+
+	(void)state;
+	init(1000, 0, 1000, 2, 0, 1000);
+	assert_true(rate_limiter_admit(&rl, 1000 * S, &wait));
+	rate_limiter_charge(&rl, 1500, 1000 * S);        /* 500 in debt */
+	assert_int_equal(rl.bandwidth.budget, -500);
+	assert_int_equal(rl.ops.budget, 1);
+	assert_false(rate_limiter_admit(&rl, 1000 * S, &wait));
+	assert_int_equal(wait, 500 * MS);
+	assert_true(rate_limiter_admit(&rl, 1000 * S + 500 * MS, &wait));
+	rate_limiter_charge(&rl, 10, 1000 * S + 500 * MS);
+	/* 10 bytes into debt again: 10 ms */
+	assert_false(rate_limiter_admit(&rl, 1000 * S + 500 * MS, &wait));
+	assert_int_equal(wait, 10 * MS);
+	/* and the ops bucket, emptied, holds the next one back */
+	rate_limiter_charge(&rl, 0, 1000 * S + 510 * MS);
+	rate_limiter_charge(&rl, 0, 1000 * S + 510 * MS);
+	assert_false(rate_limiter_admit(&rl, 1000 * S + 510 * MS, &wait));
+	assert_true(wait > 900 * MS && wait <= 1000 * MS);   /* two tokens short */
+}
+
 static void test_off(void **state)
 {
 	uint64_t wait;
@@ -169,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_rate_is_exact),
 		cmocka_unit_test(test_larger_than_bucket),
 		cmocka_unit_test(test_both_buckets),
+		cmocka_unit_test(test_admit_then_charge),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_extremes),
 	};

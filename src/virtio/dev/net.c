@@ -40,7 +40,8 @@ void net_set_events(struct net *n, struct net_pair *p)
 	if (!p->registered)
 		return;
 	if (n->active && !n->failed && p->idx < n->pairs && !p->tap_lost) {
-		if (!p->rx_starved && !p->rx_paced)
+		/* a throttled RX leaves frames in the TAP until its timer */
+		if (!p->rx_starved && !p->rx_paced && !n->rx_limit.waiting)
 			ev |= EPOLLIN;
 		if (p->tx_blocked)
 			ev |= EPOLLOUT;
@@ -143,6 +144,67 @@ static const char *net_ctrl(struct net *n)
 	if (pushed)
 		virtio_signal_used(&n->vdev, q);
 	return NULL;
+}
+
+/* --- rate limits ------------------------------------------------------ */
+
+static bool net_same_limits(const struct throttle *t, const struct rate_limiter_config *c)
+{
+	return !memcmp(&t->rl.bandwidth.cfg, &c->bandwidth, sizeof(c->bandwidth)) &&
+	       !memcmp(&t->rl.ops.cfg, &c->ops, sizeof(c->ops));
+}
+
+/* A limiter's wait is over, or its limits changed: RX reads the TAP
+ * again, TX takes the guest's frames again. n->lock held. */
+static const char *net_unthrottled(struct net *n)
+{
+	const char *why = NULL;
+
+	for (unsigned i = 0; i < n->max_pairs && !why; i++) {
+		net_set_events(n, &n->p[i]);
+		if (i < n->pairs) {
+			why = net_tx(n, &n->p[i]);
+			if (!why)
+				why = net_rx(n, &n->p[i]);
+		}
+	}
+	return why;
+}
+
+static void net_fail(struct net *n, const char *why);
+
+static void net_on_rx_throttle(void *opaque)
+{
+	struct net *n = opaque;
+
+	pthread_mutex_lock(&n->lock);
+	throttle_expired(&n->rx_limit);
+	net_fail(n, net_unthrottled(n));
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void net_on_tx_throttle(void *opaque)
+{
+	struct net *n = opaque;
+
+	pthread_mutex_lock(&n->lock);
+	throttle_expired(&n->tx_limit);
+	net_fail(n, net_unthrottled(n));
+	pthread_mutex_unlock(&n->lock);
+}
+
+void net_set_rate_limits(struct net *n, const struct rate_limiter_config *rx,
+			 const struct rate_limiter_config *tx)
+{
+	pthread_mutex_lock(&n->lock);
+	if (net_same_limits(&n->rx_limit, rx) && net_same_limits(&n->tx_limit, tx)) {
+		pthread_mutex_unlock(&n->lock);
+		return;         /* the buckets keep their tokens */
+	}
+	throttle_set(&n->rx_limit, rx);
+	throttle_set(&n->tx_limit, tx);
+	net_fail(n, net_unthrottled(n));
+	pthread_mutex_unlock(&n->lock);
 }
 
 /* --- event loop entry points ------------------------------------------- */
@@ -528,6 +590,14 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 		errf(e, ret, "%s", strerror(-ret));
 		goto err_retry;
 	}
+	n->rx_limit.timer_fd = n->tx_limit.timer_fd = -1;
+	ret = throttle_init(&n->rx_limit, &cfg->rx_limit, loop, net_on_rx_throttle, n);
+	if (!ret)
+		ret = throttle_init(&n->tx_limit, &cfg->tx_limit, loop, net_on_tx_throttle, n);
+	if (ret) {
+		errf(e, ret, "rate limiter: %s", strerror(-ret));
+		goto err_limits;
+	}
 	for (i = 0; i < n->max_pairs; i++) {
 		n->p[i].n = n;
 		n->p[i].idx = i;
@@ -560,6 +630,9 @@ err_pairs:
 			evloop_del(loop, &n->p[i].h);
 		free(n->p[i].tx);
 	}
+err_limits:
+	throttle_destroy(&n->rx_limit);
+	throttle_destroy(&n->tx_limit);
 	evloop_del(loop, &n->rx_timer_h);
 err_retry:
 	evloop_del(loop, &n->retry_h);
@@ -613,6 +686,8 @@ void net_destroy(struct net *n)
 			evloop_del(n->loop, &n->p[i].h);
 		free(n->p[i].tx);
 	}
+	throttle_destroy(&n->rx_limit);
+	throttle_destroy(&n->tx_limit);
 	evloop_del(n->loop, &n->rx_timer_h);
 	evloop_del(n->loop, &n->retry_h);
 	ev_resched_destroy(&n->resched);

@@ -12,6 +12,7 @@
 #include "backend/tap.h"
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/rate_limiter.h"
 #include "core/gmem.h"
 #include "virtio/virtio.h"
 
@@ -29,6 +30,8 @@ struct net_config {
 	bool mac_set;            /* else derived from the TAP's name */
 	unsigned queues;         /* queue pairs, 1..NET_MAX_PAIRS */
 	unsigned mtu;            /* offered to the guest (68..65535); 0: the TAP's */
+	/* frames and their bytes, each way, all queue pairs together */
+	struct rate_limiter_config rx_limit, tx_limit;
 	/* Tests: datagram fds standing in for the TAP's queues (queues of
 	 * them, then owned by the device); NULL opens the TAP. */
 	const int *fds;
@@ -41,6 +44,7 @@ enum net_stat {
 	NET_STAT_TX_PACKETS, NET_STAT_TX_BYTES, NET_STAT_TX_DROPPED, NET_STAT_TX_ERRORS,
 	NET_STAT_RX_PACKETS, NET_STAT_RX_BYTES, NET_STAT_RX_DROPPED, NET_STAT_RX_ERRORS,
 	NET_STAT_CTRL_ERRORS, NET_STAT_TAP_LOST, NET_STAT_TAP_RESTORED,
+	NET_STAT_RX_THROTTLED, NET_STAT_TX_THROTTLED,   /* times a limiter made a queue wait */
 	NET_STAT_NR
 };
 struct net_stats {
@@ -67,6 +71,11 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 struct virtio_dev *net_virtio(struct net *n);
 /* A snapshot of the counters; any thread. */
 void net_get_stats(struct net *n, struct net_stats *out);
+/* New rate limits (Firecracker's PATCH /network-interfaces), at once,
+ * with full buckets; limits equal to the current ones change nothing.
+ * Event loop thread. */
+void net_set_rate_limits(struct net *n, const struct rate_limiter_config *rx,
+			 const struct rate_limiter_config *tx);
 /* The NET_STAT_NR counters themselves; owned by n. */
 uint64_t *net_counters(struct net *n);
 /* Retries TAP queues that went bad (called by the device's own timer;

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "base/metrics.h"
+#include "base/throttle.h"
 #include "virtio/dev/net.h"
 
 
@@ -78,6 +79,7 @@ struct net {
 	int retry_fd;           /* timerfd: reopen lost TAP queues */
 	struct ev_handler retry_h;
 	bool retry_armed;
+	struct throttle rx_limit, tx_limit;
 	uint64_t st[NET_STAT_NR];
 	struct vq_elem elem;
 	struct iovec rx_iov[NET_RX_MAX_IOV];

@@ -131,15 +131,24 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 	bool pushed = false;
 	const char *why = NULL;
 
-	if (!n->active || n->failed || !vq->started || p->rx_starved || p->tap_lost || p->idx >= n->pairs)
+	if (!n->active || n->failed || !vq->started || p->rx_starved || p->tap_lost ||
+	    p->idx >= n->pairs || n->rx_limit.waiting)
 		return NULL;
 	while (budget && bytes < NET_BUDGET_BYTES) {
 		unsigned niov, used = 0;
 		uint64_t cap, left;
 		uint16_t nbuf;
 		ssize_t r;
-		int nch = net_rx_gather(n, vq, &niov, &cap, &why);
+		int nch;
 
+		/* a frame's size is known once read: it may start while the
+		 * limiter is out of debt, and is charged after */
+		if (!throttle_admit(&n->rx_limit)) {
+			metrics_inc(&n->st[NET_STAT_RX_THROTTLED]);
+			net_set_events(n, p);   /* the TAP waits for the timer */
+			break;
+		}
+		nch = net_rx_gather(n, vq, &niov, &cap, &why);
 		if (nch < 0)
 			break;
 		if (nch == 0) {
@@ -190,6 +199,7 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 			left -= l;
 		}
 		vq_unpop(vq, (uint16_t)(nch - (int)used));
+		throttle_charge(&n->rx_limit, (uint64_t)r > NET_HDR_LEN ? (uint64_t)r - NET_HDR_LEN : 0);
 		pushed = true;
 		frames++;
 		bytes += (uint64_t)r;

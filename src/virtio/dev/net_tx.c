@@ -208,7 +208,7 @@ const char *net_tx(struct net *n, struct net_pair *p)
 	struct vq *vq = &n->vdev.vq[q];
 	unsigned budget = vq->size;
 	uint64_t bytes = 0;
-	bool pushed, more = false;
+	bool pushed, more = false, throttled = false;
 
 	if (!n->active || n->failed || !vq->started || p->tx_blocked || p->idx >= n->pairs)
 		return NULL;
@@ -229,6 +229,16 @@ const char *net_tx(struct net *n, struct net_pair *p)
 				break;
 			if (r < 0)
 				return vq->error ? vq->error : "broken virtqueue";
+			/* the frame, without the header, against the limiter;
+			 * refused, it waits in the ring for the timer */
+			if (!throttle_take(&n->tx_limit, n->elem.out_len > NET_HDR_LEN ?
+					   n->elem.out_len - NET_HDR_LEN : 0)) {
+				vq_unpop(vq, 1);
+				if (!throttled)
+					metrics_inc(&n->st[NET_STAT_TX_THROTTLED]);
+				throttled = true;
+				break;
+			}
 			budget--;
 			bytes += n->elem.out_len;
 			if (!net_tx_stage(n, p, q))
@@ -237,6 +247,8 @@ const char *net_tx(struct net *n, struct net_pair *p)
 		pushed |= net_tx_flush(n, p, q);
 		if (p->tx_blocked)
 			break; /* resumed by EPOLLOUT, kicks stay off */
+		if (throttled)
+			break; /* resumed by the limiter's timer, kicks stay off */
 		if (!budget || bytes >= NET_BUDGET_BYTES) {
 			more = vq_has_avail(vq) || vq_notify_enable(vq);
 			break;
