@@ -13,13 +13,16 @@
 #include "vring.h"
 
 #define VIRTIO_ID_BALLOON 5
+#define VIRTIO_BALLOON_F_STATS_VQ 1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_FREE_PAGE_HINT 3
 #define VIRTIO_BALLOON_F_REPORTING 5
 #define VBAL_QSIZE 64
 #define VBAL_TIMEOUT_US (5000u * 1000)
 #define VBAL_INFLATEQ 0
 #define VBAL_DEFLATEQ 1
-#define VBAL_REPORTQ 2          /* no STATS_VQ nor FREE_PAGE_HINT before it */
+#define VBAL_REPORTQ 2          /* q[]'s slot; its device index counts statsq and
+				 * free_page_vq when negotiated (vballoon_open) */
 #define VBAL_PFNS_PER_BUF 256   /* what Linux sends a buffer */
 
 struct vballoon {
