@@ -34,7 +34,7 @@ import time
 # bench/harness is the library shared with tests/e2e (bench/, the script's
 # own directory, is on sys.path)
 from harness import balloon, hostinfo, results, vmm
-from harness.hostload import HostLoad
+from harness.hostload import HostLoad, wait_quiet
 from harness.results import COLUMNS
 from harness.stats import median_range, summary
 
@@ -42,6 +42,8 @@ VMMS = ["vireo", "qemu-q35", "qemu-microvm"]
 SYSTEMS = VMMS + ["native", "container"]
 # guest RAM: the balloon's MIB plus room for pvguest and its rings
 SPARE_MIB = 512
+# before each turn, wait (at most this long) for the host to be about idle
+QUIET_WAIT_S = 10
 # (row, key, unit, better, decimals)
 ROWS = [("inflate: MiB returned (RSS drop)", "inflate_mib", "MiB", "higher", 0),
         ("inflate: time to return", "inflate_ms", "ms", "lower", 0),
@@ -139,7 +141,7 @@ def main():
         for s in turns:
             if s.startswith("qemu"):
                 errors[s] = f"{vmm.QEMU} not installed"
-    load = HostLoad()
+    load, waited = HostLoad(), []
     container = None
     try:
         if "container" in turns:
@@ -156,6 +158,7 @@ def main():
             for s in order:
                 if s in given_up or (s in errors and not failures[s]):
                     continue
+                waited.append(wait_quiet(QUIET_WAIT_S, load))
                 t0 = time.monotonic()
                 before = load.snapshot()
                 try:
@@ -186,7 +189,8 @@ def main():
     host = hostinfo.host_info(args.vireo)
     method = (
         f"bench/balloon.py, {args.runs} rounds, the systems in turn (the order rotated each "
-        f"round), nothing pinned. The VMMs boot pvguest (1 vCPU, {args.mib + SPARE_MIB} MiB) "
+        f"round), nothing pinned; before each turn the script waits up to {QUIET_WAIT_S} s for "
+        f"the host to be about idle. The VMMs boot pvguest (1 vCPU, {args.mib + SPARE_MIB} MiB) "
         f"with a virtio-balloon device over PCI (vireo `--balloon amount_mib={args.mib},"
         "deflate_on_oom=on,free_page_reporting=on`; QEMU `-device virtio-balloon-pci,"
         "disable-legacy=on,deflate-on-oom=on,free-page-reporting=on`, the target given over "
@@ -219,7 +223,8 @@ def main():
            "systems": {s: {k: summary(v) for k, v in vals[s].items()} |
                        {"raw": vals[s], "rss_by_phase": rss_log[s]}
                        for s in SYSTEMS if s in systems},
-           "others_cpu_share": summary(others), "errors": errors, "report": report}
+           "others_cpu_share": summary(others), "waited_s": summary(waited),
+           "errors": errors, "report": report}
 
     sv = {s: {k: summary(vals[s][k]) for k in keys} for s in SYSTEMS}
     lines = [f"# Memory flows back: balloon and free page reporting ({stamp})", "",

@@ -46,7 +46,7 @@ import time
 # bench/harness is the library shared with tests/e2e (bench/, the script's
 # own directory, is on sys.path)
 from harness import hostinfo, netns, results, vmm
-from harness.hostload import HostLoad
+from harness.hostload import HostLoad, wait_quiet
 from harness.netpeer import Netpeer
 from harness.results import COLUMNS
 from harness.stats import median_range, summary
@@ -58,6 +58,8 @@ NET_SIZE = 1472
 BOOT_TIMEOUT = 60
 NO_QEMU_VSOCK = ("QEMU has no vsock on this host: vhost-vsock-pci needs /dev/vhost-vsock, "
                  "which this host lacks")
+# before each turn, wait (at most this long) for the host to be about idle
+QUIET_WAIT_S = 10
 # (row, key, unit, better)
 ROWS = [("stream guest->host", "mb_s", "MB/s", "higher"),
         (f"request/response {RR_SIZE} B, p50", "p50_us", "us", "lower"),
@@ -276,7 +278,7 @@ def main():
     vals = {s: {k: [None] * args.runs for k in keys} for s in SYSTEMS}
     errors = {}
     turns = [s for s in SYSTEMS if s in systems]
-    load, others = HostLoad(), []
+    load, others, waited = HostLoad(), [], []
     container = tap = None
     unusable = set()          # systems whose setup failed
     try:
@@ -303,6 +305,7 @@ def main():
                 if s in unusable:
                     continue
                 for mode in ("tx", "rr"):
+                    waited.append(wait_quiet(QUIET_WAIT_S, load))
                     t0 = time.monotonic()
                     before = load.snapshot()
                     try:
@@ -340,7 +343,8 @@ def main():
         qemu_why = f"{vmm.QEMU} not installed"
     method = (
         f"bench/vsock.py, {args.runs} rounds, the systems in turn (the order rotated each round), "
-        f"nothing pinned. vireo boots pvguest (1 vCPU, {vmm.MEM}) with `--vsock cid=3,uds=PATH` "
+        f"nothing pinned; before each test the script waits up to {QUIET_WAIT_S} s for the host "
+        f"to be about idle. vireo boots pvguest (1 vCPU, {vmm.MEM}) with `--vsock cid=3,uds=PATH` "
         f"and runs `bench-vsock`: a stream to host port {VSOCK_PORT} (vireo connects to "
         f"PATH_{VSOCK_PORT}, where a Python peer listens), tx: {args.bytes >> 20} MiB in 4 KiB "
         "packets as the host's credit allows, the peer's rate from its first byte to its last; "
@@ -385,7 +389,8 @@ def main():
     res = {"host": host, "runs": args.runs, "bytes": args.bytes, "secs": args.secs,
            "systems": {s: {k: summary(v) for k, v in vals[s].items()} | {"raw": vals[s]}
                        for s in SYSTEMS if s in systems},
-           "others_cpu_share": summary(others), "errors": errors, "report": report}
+           "others_cpu_share": summary(others), "waited_s": summary(waited),
+           "errors": errors, "report": report}
 
     head = ["native (Unix socketpair)", "container (Unix socket to the host)", "vireo vsock",
             "vireo virtio-net on a TAP (UDP)", "QEMU vsock"]
