@@ -19,7 +19,7 @@ byte written per page (after the return), munmap (as "reporting"); their
 own VmRSS read around each step.
 
 usage: bench/balloon.py [--runs N] [--systems a,b,...] [--out DIR]
-                        [--mib N] [--vireo PATH] [--pvguest PATH]
+                        [--mib N] [--quiet-wait S] [--vireo PATH] [--pvguest PATH]
 Run from the repository root (as root for the container) after
 ./scripts/build.sh --no-san. Writes balloon.md and balloon.json (with the
 "report" key bench/report.py reads) into DIR (default
@@ -121,6 +121,8 @@ def main():
     ap.add_argument("--systems", default=",".join(SYSTEMS),
                     help=f"comma-separated, of {','.join(SYSTEMS)}")
     ap.add_argument("--out")
+    ap.add_argument("--quiet-wait", type=float, default=QUIET_WAIT_S,
+                    help="seconds to wait at most for an idle host before each turn (0: none)")
     ap.add_argument("--vireo", default=vmm.VIREO)
     ap.add_argument("--pvguest", default=vmm.PVGUEST)
     ap.add_argument("--mib", type=int, default=1024, help="MiB touched and given back")
@@ -158,7 +160,8 @@ def main():
             for s in order:
                 if s in given_up or (s in errors and not failures[s]):
                     continue
-                waited.append(wait_quiet(QUIET_WAIT_S, load))
+                if args.quiet_wait > 0:
+                    waited.append(wait_quiet(args.quiet_wait, load))
                 t0 = time.monotonic()
                 before = load.snapshot()
                 try:
@@ -189,8 +192,9 @@ def main():
     host = hostinfo.host_info(args.vireo)
     method = (
         f"bench/balloon.py, {args.runs} rounds, the systems in turn (the order rotated each "
-        f"round), nothing pinned; before each turn the script waits up to {QUIET_WAIT_S} s for "
-        f"the host to be about idle. The VMMs boot pvguest (1 vCPU, {args.mib + SPARE_MIB} MiB) "
+        f"round), nothing pinned; before each turn the script waits up to {args.quiet_wait:g} s "
+        "for the host to be about idle. "
+        f"The VMMs boot pvguest (1 vCPU, {args.mib + SPARE_MIB} MiB) "
         f"with a virtio-balloon device over PCI (vireo `--balloon amount_mib={args.mib},"
         "deflate_on_oom=on,free_page_reporting=on`; QEMU `-device virtio-balloon-pci,"
         "disable-legacy=on,deflate-on-oom=on,free-page-reporting=on`, the target given over "

@@ -29,7 +29,8 @@ Python's blocking recv sleeps: the Python ends are the same in every
 column). RUNS rounds, the systems in turn (the order rotated each round).
 
 usage: bench/vsock.py [--runs N] [--systems a,b,...] [--out DIR]
-                      [--secs S] [--bytes N] [--vireo PATH] [--pvguest PATH]
+                      [--secs S] [--bytes N] [--quiet-wait S] [--vireo PATH]
+                      [--pvguest PATH]
 Run from the repository root as root after ./scripts/build.sh --no-san.
 Writes vsock.md and vsock.json (with the "report" key bench/report.py
 reads) into DIR (default bench/results/<UTC timestamp>/)."""
@@ -263,6 +264,8 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--secs", type=float, default=2.0, help="request/response run time")
     ap.add_argument("--bytes", type=int, default=64 << 20, help="bytes streamed")
+    ap.add_argument("--quiet-wait", type=float, default=QUIET_WAIT_S,
+                    help="seconds to wait at most for an idle host before each test (0: none)")
     ap.add_argument("--vireo", default=vmm.VIREO)
     ap.add_argument("--pvguest", default=vmm.PVGUEST)
     args = ap.parse_args()
@@ -305,7 +308,8 @@ def main():
                 if s in unusable:
                     continue
                 for mode in ("tx", "rr"):
-                    waited.append(wait_quiet(QUIET_WAIT_S, load))
+                    if args.quiet_wait > 0:
+                        waited.append(wait_quiet(args.quiet_wait, load))
                     t0 = time.monotonic()
                     before = load.snapshot()
                     try:
@@ -343,8 +347,8 @@ def main():
         qemu_why = f"{vmm.QEMU} not installed"
     method = (
         f"bench/vsock.py, {args.runs} rounds, the systems in turn (the order rotated each round), "
-        f"nothing pinned; before each test the script waits up to {QUIET_WAIT_S} s for the host "
-        f"to be about idle. vireo boots pvguest (1 vCPU, {vmm.MEM}) with `--vsock cid=3,uds=PATH` "
+        f"nothing pinned; before each test the script waits up to {args.quiet_wait:g} s for "
+        f"the host to be about idle. vireo boots pvguest (1 vCPU, {vmm.MEM}) with `--vsock cid=3,uds=PATH` "
         f"and runs `bench-vsock`: a stream to host port {VSOCK_PORT} (vireo connects to "
         f"PATH_{VSOCK_PORT}, where a Python peer listens), tx: {args.bytes >> 20} MiB in 4 KiB "
         "packets as the host's credit allows, the peer's rate from its first byte to its last; "

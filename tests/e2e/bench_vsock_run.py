@@ -23,7 +23,7 @@ def main():
         return 77
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "bench/vsock.py", "--runs", "1", "--systems", "vireo-vsock,native",
-               "--bytes", str(1 << 20), "--secs", "0.2", "--out", tmp, "--vireo", vireo,
+               "--bytes", str(1 << 20), "--secs", "0.2", "--quiet-wait", "0", "--out", tmp, "--vireo", vireo,
                "--pvguest", elf]
         print("$", " ".join(cmd))
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
