@@ -41,11 +41,28 @@ STEPS = [
     ("start", "start.py", ["start.json"], [], ["--launch-secs", "3"]),
     ("exits", "exits.py", ["exits.json"], [], []),
     ("rng", "rng.py", ["rng.json"], [], ["--bytes", str(8 << 20)]),
+    ("balloon", "balloon.py", ["balloon.json"], [], ["--mib", "256"]),
+    ("vsock", "vsock.py", ["vsock.json"], [], ["--bytes", str(16 << 20), "--secs", "0.5"]),
 ]
-GROUP_ORDER = ["cpu", "memory", "disk", "disk-direct", "net", "start", "exits", "rng"]
+GROUP_ORDER = ["cpu", "memory", "disk", "disk-direct", "net", "start", "exits", "rng", "balloon",
+               "vsock"]
 TITLE = {"cpu.json": "CPU", "memory.json": "Memory", "blk.json": "Disk",
          "net.json": "Network", "start.json": "Start and footprint", "exits.json": "Exit costs",
-         "rng.json": "Entropy"}
+         "rng.json": "Entropy", "balloon.json": "Memory flows back (balloon)",
+         "vsock.json": "Host-guest communication (vsock)"}
+
+# The classic container-vs-VM table (issue 5): each row's old verdict, and
+# the measured rows of this report that answer it, (group, row name) pairs.
+# Only the figures come from the report; a row whose groups did not run says so.
+CLASSIC = [
+    ("memory allocation", "flexible", "fixed: a VM holds its RAM until it exits",
+     "balloon", ["inflate: MiB returned (RSS drop)", "inflate: time to return",
+                 "free page reporting: MiB returned (RSS drop)",
+                 "free page reporting: time to return",
+                 "allocation after deflate (a word per page)"]),
+    ("host-guest communication", "a Unix socket", "poor: through the network",
+     "vsock", ["vsock: stream guest->host", "vsock: request/response 64 B, p50"]),
+]
 
 
 def log(msg):
@@ -259,6 +276,29 @@ def summary_md(groups):
     return lines
 
 
+def classic_md(groups):
+    """The classic container-vs-VM table's rows that this report measures:
+    the old verdicts beside the medians (min-max) of the rows behind them."""
+    by = {g["group"]: g for g in groups}
+    cols = ["container", "vireo", "qemu-q35"]
+    lines = ["| row | old verdict: container | old verdict: VM | measured | "
+             + " | ".join(LABEL[c] for c in cols) + " |",
+             "|---|---|---|---|" + "---|" * len(cols)]
+    for what, cont, vm, group, names in CLASSIC:
+        g = by.get(group)
+        if not g or g.get("failed"):
+            why = g["failed"] if g else "not run"
+            lines.append(f"| {what} | {cont} | {vm} | n/a: {why} |" + " |" * len(cols))
+            continue
+        for name in names:
+            row = next((r for r in g["rows"] if r["name"] == name), None)
+            if not row:
+                continue
+            lines.append(f"| {what} | {cont} | {vm} | {name} ({row['unit']}) | "
+                         + " | ".join(cell(row, c) for c in cols) + " |")
+    return lines
+
+
 def write_report(out, groups, meta):
     charts = {id(g): chart(g, out) for g in groups}
     md = [f"# vireo comparison report ({meta['stamp']})", "",
@@ -281,6 +321,10 @@ def write_report(out, groups, meta):
     if work:
         md += ["", "The same, leaving out start and footprint:", ""]
         md += [f"- {t}: {r['name']}: {v:.2f} of native" for v, t, r in work]
+    md += ["", "## The classic container-vs-VM table, measured", "",
+           "The rows of the old table that this report's groups answer (median [min-max] of "
+           "the rows named; the groups below give the method):", ""]
+    md += classic_md(groups)
     md.append("")
     for g in groups:
         md += group_md(g, charts[id(g)])

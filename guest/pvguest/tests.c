@@ -26,6 +26,7 @@ static const struct test tests[] = {
 	{ "hostile-net", test_hostile_net },
 	{ "vsock", test_vsock },
 	{ "hostile-vsock", test_hostile_vsock },
+	{ "bench-vsock", test_bench_vsock },
 	{ "rng", test_rng },
 	{ "bench-rng", test_bench_rng },
 	{ "hostile-rng", test_hostile_rng },

@@ -64,6 +64,7 @@ enum test_status test_bench_net(struct test_ctx *c);
 enum test_status test_hostile_net(struct test_ctx *c);
 enum test_status test_vsock(struct test_ctx *c);
 enum test_status test_hostile_vsock(struct test_ctx *c);
+enum test_status test_bench_vsock(struct test_ctx *c);
 enum test_status test_rng(struct test_ctx *c);
 enum test_status test_bench_rng(struct test_ctx *c);
 enum test_status test_hostile_rng(struct test_ctx *c);

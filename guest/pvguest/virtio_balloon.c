@@ -13,6 +13,13 @@ int vballoon_open(struct vballoon *b, struct vdev *d, uint64_t wanted)
 	b->dev = d;
 	if (!d->probed && (ret = vdev_probe(d)))
 		return ret;
+	/* virtio 1.2 §5.5.2: the reporting_vq's index counts the statsq and
+	 * free_page_vq before it when they exist. QEMU makes its statsq
+	 * whatever is negotiated (and always offers STATS_VQ), so accepting
+	 * STATS_VQ when reporting, as Linux does, makes both sides count the
+	 * same; the statsq itself is left disabled. */
+	if (wanted & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING))
+		wanted |= VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ);
 	if ((ret = vdev_negotiate(d, wanted, 0)))
 		return ret;
 	b->reporting = !!(d->drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING));
