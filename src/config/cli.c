@@ -49,7 +49,8 @@ const char cli_usage[] =
 	"                       up to 4); it is created if missing and vireo may\n"
 	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP;\n"
 	"                       rx_/tx_ bw, ops: rate limits each way, as --disk's\n"
-	"  --vsock cid=N,uds=PATH\n"
+	"  --vsock cid=N,uds=PATH[,rx_bw=BYTES/MS][,rx_ops=N/MS][,tx_bw=BYTES/MS]\n"
+	"          [,tx_ops=N/MS]\n"
 	"                       a virtio-vsock device for guest CID N (3 or more);\n"
 	"                       host programs connect to PATH and send\n"
 	"                       \"CONNECT <port>\\n\"; the guest's connections to\n"
@@ -262,6 +263,16 @@ static const struct config_key vsock_keys[] = {
 	  .required = true },
 	{ .name = "uds", .type = KEY_CUSTOM, .offset = VSOCK(uds_path), .parse = cli_parse_uds,
 	  .required = true },
+	{ .name = "rx_bw", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_vsock, rx_limit, bandwidth, size),
+	  .parse = cli_parse_bucket },
+	{ .name = "rx_ops", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_vsock, rx_limit, ops, size), .parse = cli_parse_bucket },
+	{ .name = "tx_bw", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_vsock, tx_limit, bandwidth, size),
+	  .parse = cli_parse_bucket },
+	{ .name = "tx_ops", .type = KEY_CUSTOM,
+	  .offset = LIMIT_OF(struct config_vsock, tx_limit, ops, size), .parse = cli_parse_bucket },
 };
 
 #define BALLOON(f) offsetof(struct config_balloon, f)

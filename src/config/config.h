@@ -80,10 +80,11 @@ struct config_vsock {
 	uint64_t cid;                 /* the guest's CID, 3..UINT32_MAX */
 	char *uds_path;               /* the host side's Unix socket */
 	char *api_id;                 /* Firecracker's deprecated vsock_id; NULL: none */
+	struct rate_limiter_config rx_limit, tx_limit; /* vireo's own; all off: unlimited */
 };
 
-/* The virtio-rng entropy device (at most one, as in Firecracker). Its
- * rate_limiter is checked where it is parsed; nothing is kept of it. */
+/* The virtio-rng entropy device (at most one, as in Firecracker), with
+ * its rate_limiter. */
 struct config_rng {
 	bool set;
 	char where[CONFIG_WHERE_MAX];

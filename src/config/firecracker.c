@@ -149,6 +149,9 @@ static const struct jf_field vsock_fields[] = {
 	STRMAX("vsock_id", OPT, CONFIG_API_ID_MAX),
 	UINT("guest_cid", REQ, 3, U32_MAX),
 	PATH("uds_path", REQ),
+	/* vireo's own: Firecracker has no vsock limits */
+	OBJECT("rx_rate_limiter", OPT, limiter),
+	OBJECT("tx_rate_limiter", OPT, limiter),
 };
 static const struct jf_object vsock_obj = OBJ(vsock_fields);
 
@@ -545,6 +548,25 @@ static json_t *fc_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+/* Firecracker's vsock, and vireo's limiters only when they limit, so that
+ * a Firecracker client reads back what it sent */
+static json_t *fc_vsock_json(const struct config_vsock *vs)
+{
+	json_t *o = json_pack("{s:I, s:s}", "guest_cid", (json_int_t)vs->cid, "uds_path",
+			      vs->uds_path);
+
+	if (o && rate_limiter_config_on(&vs->rx_limit) &&
+	    json_object_set_new(o, "rx_rate_limiter", fc_limiter_json(&vs->rx_limit)))
+		goto fail;
+	if (o && rate_limiter_config_on(&vs->tx_limit) &&
+	    json_object_set_new(o, "tx_rate_limiter", fc_limiter_json(&vs->tx_limit)))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
 static json_t *fc_drives_json(const struct vm_config *cfg)
 {
 	json_t *a = json_array();
@@ -640,9 +662,7 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 		json_pack("{s:s, s:o, s:o}", "kernel_image_path", cfg->kernel,
 			  "initrd_path", fc_str_or_null(cfg->initrd),
 			  "boot_args", fc_str_or_null(cfg->cmdline)) : json_null();
-	json_t *vsock = !cfg->vsock.set ? json_null() :
-		json_pack("{s:I, s:s}", "guest_cid", (json_int_t)cfg->vsock.cid, "uds_path",
-			  cfg->vsock.uds_path);
+	json_t *vsock = !cfg->vsock.set ? json_null() : fc_vsock_json(&cfg->vsock);
 	json_t *entropy = cfg->rng.set ? json_pack("{s:o}", "rate_limiter",
 						   fc_limiter_json(&cfg->rng.limit))
 				       : json_null();
@@ -1091,6 +1111,10 @@ static int fc_vsock_apply(struct vm_config *cfg, const char *id, const json_t *v
 
 	(void)id;
 	ret = jf_check(v, &vsock_obj, where, e);
+	if (!ret)
+		ret = fc_check_limiter(v, "rx_rate_limiter", true, where, e);
+	if (!ret)
+		ret = fc_check_limiter(v, "tx_rate_limiter", true, where, e);
 	if (ret)
 		return ret;
 	if (config_check_uds_path(jf_string(v, "uds_path"), &pe))
@@ -1109,6 +1133,9 @@ static int fc_vsock_apply(struct vm_config *cfg, const char *id, const json_t *v
 	vs->uds_path = path;
 	vs->api_id = api_id;
 	vs->cid = jf_uint(v, "guest_cid", CONFIG_VSOCK_MIN_CID);
+	vs->rx_limit = vs->tx_limit = (struct rate_limiter_config){ 0 };
+	fc_limiter_get(v, "rx_rate_limiter", &vs->rx_limit);
+	fc_limiter_get(v, "tx_rate_limiter", &vs->tx_limit);
 	vs->set = true;
 	snprintf(vs->where, sizeof(vs->where), "vsock");
 	return 0;

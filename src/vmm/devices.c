@@ -173,6 +173,8 @@ static int vsock_type_create(void **dev, const struct vm_config *cfg, unsigned i
 		.name = name,
 		.guest_cid = cfg->vsock.cid,
 		.uds_path = cfg->vsock.uds_path,
+		.rx_limit = cfg->vsock.rx_limit,
+		.tx_limit = cfg->vsock.tx_limit,
 	};
 
 	(void)i;

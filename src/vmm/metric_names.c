@@ -205,6 +205,10 @@ static const struct metric_desc vsock_own[VSOCK_STAT_NR] = {
 	[VSOCK_STAT_HOST_ERRORS] = { "vsock_host_errors_total", NULL,
 				     "Host socket reads and writes that failed",
 				     "vsock.tx_write_fails" },
+	[VSOCK_STAT_RX_THROTTLED] = { "vsock_throttled_total", "dir=\"rx\"",
+				      "Times the rate limiter made a queue wait", NULL },
+	[VSOCK_STAT_TX_THROTTLED] = { "vsock_throttled_total", "dir=\"tx\"",
+				      "Times the rate limiter made a queue wait", NULL },
 };
 static const struct metric_desc vsock_core[VIRTIO_STAT_NR] = CORE("vsock");
 static const struct metric_desc vsock_rxq[VIRTIO_QSTAT_NR] = QUEUE("vsock.rx_queue_event_count");

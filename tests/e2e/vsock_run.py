@@ -163,7 +163,7 @@ def knock(uds, ms):
 
 def run_cli(args, uds, cmdline, start_client, out, err):
     """`vireo run --vsock`; the guest's output line by line. Its status."""
-    devices = ["--transport", args.transport, "--vsock", f"cid=3,uds={uds}"]
+    devices = ["--transport", args.transport, "--vsock", f"cid=3,uds={uds}{args.vsock_opts}"]
     cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M", 1, devices)
     print("$", " ".join(cmd))
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -232,6 +232,9 @@ def main():
     ap.add_argument("--api", action="store_true")
     ap.add_argument("--guest-opts", default="", help="more options of the vsock test "
                     "(',event_idx=0')")
+    ap.add_argument("--vsock-opts", default="", help="more --vsock options (',tx_bw=1M/100')")
+    ap.add_argument("--min-echo-ms", type=int, default=0,
+                    help="the guest's echo must take at least this long (a rate limit)")
     ap.add_argument("--quiet", type=int, default=0, metavar="MS",
                     help="quiet windows of MS ms after each hostile case (quiet.py)")
     args = ap.parse_args()
@@ -281,6 +284,10 @@ def main():
         problems.append("no PVGUEST RESULT vsock PASS")
     elif int(m.group(1)) != args.bytes:
         problems.append(f"the guest served {m.group(1)} bytes, the client sent {args.bytes}")
+    m = re.search(r"^PVGUEST RESULT vsock PASS.* echo_us=(\d+)", text, re.M)
+    if m and int(m.group(1)) < args.min_echo_ms * 1000:
+        problems.append(f"echo took {int(m.group(1)) / 1000:.0f} ms, under the "
+                        f"{args.min_echo_ms} ms the rate limit allows")
     if result.get("hostport", 0) < 1 << 30:
         problems.append(f"host port in OK: {result.get('hostport')}, want >= 2^30")
     cases = re.findall(r"^PVGUEST CASE hostile-vsock (\S+) (PASS|FAIL)", text, re.M)

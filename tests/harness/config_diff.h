@@ -50,7 +50,9 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 	}
 	if (a->vsock.set != b->vsock.set || (a->vsock.set &&
 	    (a->vsock.cid != b->vsock.cid || !config_same_str(a->vsock.uds_path, b->vsock.uds_path) ||
-	     !config_same_str(a->vsock.api_id, b->vsock.api_id))))
+	     !config_same_str(a->vsock.api_id, b->vsock.api_id) ||
+	     memcmp(&a->vsock.rx_limit, &b->vsock.rx_limit, sizeof(a->vsock.rx_limit)) ||
+	     memcmp(&a->vsock.tx_limit, &b->vsock.tx_limit, sizeof(a->vsock.tx_limit)))))
 		return "vsock";
 	if (a->rng.set != b->rng.set || memcmp(&a->rng.limit, &b->rng.limit, sizeof(a->rng.limit)))
 		return "entropy";

@@ -690,8 +690,16 @@ static void test_rate_limiters(void **state)
 	   "'one_time_burst':7,'refill_time':10}}}");
 	assert_int_equal(cfg.nets[0].rx_limit.bandwidth.size, 1000);      /* kept */
 	assert_int_equal(cfg.nets[0].tx_limit.ops.one_time_burst, 7);
+	ok(&cfg, R_VSOCK, NULL, "{'guest_cid':3,'uds_path':'/tmp/v.sock','tx_rate_limiter':"
+	   "{'bandwidth':{'size':65536,'refill_time':100}}}");
+	assert_int_equal(cfg.vsock.tx_limit.bandwidth.size, 65536);
+	assert_false(rate_limiter_config_on(&cfg.vsock.rx_limit));
 	ok(&cfg, R_BOOT, NULL, "{'kernel_image_path':'/k'}");
 	dump = fc_get_vm_config(&cfg);
+	/* vsock: only the limiter that limits, so a Firecracker client reads
+	 * back exactly what it sent */
+	assert_non_null(strstr(dump, "\"uds_path\":\"/tmp/v.sock\",\"tx_rate_limiter\""));
+	assert_null(strstr(dump, "\"rx_rate_limiter\":null"));
 	assert_non_null(strstr(dump, "\"rate_limiter\":{\"bandwidth\":{\"size\":1048576,"
 			       "\"one_time_burst\":4096,\"refill_time\":1000},\"ops\":{\"size\":100,"
 			       "\"one_time_burst\":0,\"refill_time\":1000}}"));

@@ -24,6 +24,7 @@
 #include "backend/uds.h"
 #include "base/iov.h"
 #include "base/metrics.h"
+#include "base/throttle.h"
 
 /* virtio 1.2 §5.10.3: stream sockets (implied when no type is negotiated) */
 #define VSOCK_F_STREAM 0
@@ -101,6 +102,7 @@ struct vsock {
 	int timer_fd;             /* ticks while a stream may stall; disarmed otherwise */
 	struct ev_handler timer_h;
 	bool timer_armed;
+	struct throttle rx_limit, tx_limit;
 	uint64_t st[VSOCK_STAT_NR];
 	struct vq_elem elem;
 	struct iovec win[VQ_MAX_IOV];
@@ -432,7 +434,7 @@ static const char *vsock_rx(struct vsock *v)
 	unsigned budget = VSOCK_BUDGET_PKTS;
 	const char *why = NULL;
 
-	if (!v->active || !vq->started || v->rx_starved)
+	if (!v->active || !vq->started || v->rx_starved || v->rx_limit.waiting)
 		return NULL;
 	/* kicks for RX buffers matter only once we run out (§2.7.10) */
 	vq_notify_disable(vq);
@@ -441,6 +443,12 @@ static const char *vsock_rx(struct vsock *v)
 		struct virtio_vsock_hdr h;
 		int r, got;
 
+		/* a packet's size is known once built: it may start while the
+		 * limiter is out of debt, and is charged after */
+		if (!throttle_admit(&v->rx_limit)) {
+			metrics_inc(&v->st[VSOCK_STAT_RX_THROTTLED]);
+			break;
+		}
 		if (!v->orphan_n) {
 			for (unsigned i = 0; i < v->max_conns && !c; i++) {
 				struct vsock_conn *k = &v->conns[(v->rr + i) % v->max_conns];
@@ -483,6 +491,7 @@ static const char *vsock_rx(struct vsock *v)
 		vsock_hdr_to_le(&h);
 		iov_from_buf(v->elem.iov, v->elem.in_num, 0, &h, VSOCK_HDR_LEN);
 		vq_push(vq, v->elem.head, VSOCK_HDR_LEN + (uint32_t)got);
+		throttle_charge(&v->rx_limit, (uint64_t)got);
 		pushed = true;
 		metrics_inc(&v->st[VSOCK_STAT_RX_PACKETS]);
 		metrics_add(&v->st[VSOCK_STAT_RX_BYTES], (uint64_t)got);
@@ -723,9 +732,9 @@ static const char *vsock_tx(struct vsock *v)
 {
 	struct vq *vq = &v->vdev.vq[VSOCK_TXQ];
 	unsigned budget = VSOCK_BUDGET_PKTS;
-	bool pushed = false, more = false;
+	bool pushed = false, more = false, throttled = false;
 
-	if (!v->active || !vq->started)
+	if (!v->active || !vq->started || v->tx_limit.waiting)
 		return NULL;
 	for (;;) {
 		vq_notify_disable(vq);
@@ -736,11 +745,22 @@ static const char *vsock_tx(struct vsock *v)
 				break;
 			if (r < 0)
 				return vq->error ? vq->error : "broken virtqueue";
+			/* its payload against the limiter; refused, it waits in
+			 * the ring for the timer */
+			if (!throttle_take(&v->tx_limit, v->elem.out_len > VSOCK_HDR_LEN ?
+					   v->elem.out_len - VSOCK_HDR_LEN : 0)) {
+				vq_unpop(vq, 1);
+				metrics_inc(&v->st[VSOCK_STAT_TX_THROTTLED]);
+				throttled = true;
+				break;
+			}
 			budget--;
 			vsock_tx_chain(v, &v->elem);
 			vq_push(vq, v->elem.head, 0);
 			pushed = true;
 		}
+		if (throttled)
+			break;  /* the limiter's timer resumes it, kicks stay off */
 		if (!budget) {
 			more = vq_has_avail(vq) || vq_notify_enable(vq);
 			break;
@@ -781,6 +801,31 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned q)
 		why = vsock_rx(v);
 	vsock_fail(v, why);
 	pthread_mutex_unlock(&v->lock);
+}
+
+/* A limiter's wait is over: both ways are looked at again */
+static void vsock_on_throttle(void *opaque, struct throttle *t)
+{
+	struct vsock *v = opaque;
+	const char *why;
+
+	pthread_mutex_lock(&v->lock);
+	throttle_expired(t);
+	why = vsock_tx(v);
+	if (!why)
+		why = vsock_rx(v);
+	vsock_fail(v, why);
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void vsock_on_rx_throttle(void *opaque)
+{
+	vsock_on_throttle(opaque, &((struct vsock *)opaque)->rx_limit);
+}
+
+static void vsock_on_tx_throttle(void *opaque)
+{
+	vsock_on_throttle(opaque, &((struct vsock *)opaque)->tx_limit);
 }
 
 static void vsock_on_resched(void *opaque)
@@ -1038,10 +1083,18 @@ int vsock_create(struct vsock **out, const struct vsock_config *cfg, struct gmem
 		errf(e, ret, "%s", strerror(-ret));
 		goto err_timer;
 	}
+	v->rx_limit.timer_fd = v->tx_limit.timer_fd = -1;
+	ret = throttle_init(&v->rx_limit, &cfg->rx_limit, loop, vsock_on_rx_throttle, v);
+	if (!ret)
+		ret = throttle_init(&v->tx_limit, &cfg->tx_limit, loop, vsock_on_tx_throttle, v);
+	if (ret) {
+		errf(e, ret, "rate limiter: %s", strerror(-ret));
+		goto err_limits;
+	}
 	ret = evloop_add(loop, &v->listen_h, v->listen_fd, EPOLLIN, vsock_on_listen, v);
 	if (ret) {
 		errf(e, ret, "%s", strerror(-ret));
-		goto err_timer_h;
+		goto err_limits;
 	}
 	virtio_dev_init(&v->vdev, cfg->name ? cfg->name : "vsock", VIRTIO_ID_VSOCK,
 			VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) |
@@ -1049,7 +1102,9 @@ int vsock_create(struct vsock **out, const struct vsock_config *cfg, struct gmem
 			sizeof(struct virtio_vsock_config), &vsock_ops, v, mem);
 	*out = v;
 	return 0;
-err_timer_h:
+err_limits:
+	throttle_destroy(&v->rx_limit);
+	throttle_destroy(&v->tx_limit);
 	evloop_del(loop, &v->timer_h);
 err_timer:
 	close(v->timer_fd);
@@ -1096,6 +1151,8 @@ void vsock_destroy(struct vsock *v)
 		free(v->conns[i].buf);
 	}
 	evloop_del(v->loop, &v->listen_h);
+	throttle_destroy(&v->rx_limit);
+	throttle_destroy(&v->tx_limit);
 	evloop_del(v->loop, &v->timer_h);
 	close(v->timer_fd);
 	ev_resched_destroy(&v->resched);

@@ -13,6 +13,7 @@
 
 #include "base/evloop.h"
 #include "base/log.h"
+#include "base/rate_limiter.h"
 #include "core/gmem.h"
 #include "virtio/virtio.h"
 
@@ -33,6 +34,9 @@ struct vsock_config {
 	uint64_t guest_cid;     /* >= VSOCK_MIN_GUEST_CID */
 	const char *uds_path;   /* listened on; created here, removed by vsock_destroy */
 	unsigned max_conns;     /* 0: VSOCK_DEFAULT_MAX_CONNS */
+	/* packets and their payload, each way (beyond Firecracker, which
+	 * has no vsock limits) */
+	struct rate_limiter_config rx_limit, tx_limit;
 };
 
 /* Counters, for tests and metrics. Guest mistakes are "malformed" (each
@@ -45,6 +49,7 @@ enum vsock_stat {
 	VSOCK_STAT_CONNS_REFUSED,                     /* over max_conns, or nobody listens */
 	VSOCK_STAT_MALFORMED, VSOCK_STAT_RST_SENT, VSOCK_STAT_RST_DROPPED,
 	VSOCK_STAT_HOST_ERRORS,                       /* socket reads and writes that failed */
+	VSOCK_STAT_RX_THROTTLED, VSOCK_STAT_TX_THROTTLED, /* a limiter made a queue wait */
 	VSOCK_STAT_NR
 };
 
