@@ -45,11 +45,28 @@ static void fail(const char *fmt, ...)
 		log_error("%s", msg);
 }
 
-static int run(const struct vm_config *cfg)
+/* `vireo run --api-sock`: Firecracker's API for a VM that is already
+ * running, its configuration the command line's (so the routes' phase
+ * rules leave it only what a booted VM takes). */
+static int run_api_start(struct api_server **api, struct api_routes *routes, struct vmm *vmm,
+			 const struct host_limits *lim, const struct vm_config *cfg,
+			 const char *path, struct errbuf *e)
+{
+	api_routes_init(routes, vmm, lim, "vireo-run", cfg->transport == CONFIG_TRANSPORT_PCI);
+	config_free(&routes->cfg);
+	if (config_copy(&routes->cfg, cfg))
+		return errf(e, -ENOMEM, "out of memory");
+	return api_server_start(api, path, CLI_FC_MAX_PAYLOAD, vmm_loop(vmm), api_route,
+				routes, e);
+}
+
+static int run(const struct vm_config *cfg, const char *api_sock)
 {
 	struct host_limits lim;
 	struct errbuf e = { "" };
 	struct vmm *vmm = NULL;
+	struct api_server *api = NULL;
+	struct api_routes routes;
 	int ret;
 
 	if (vm_probe_host(&lim, &e)) {
@@ -66,7 +83,17 @@ static int run(const struct vm_config *cfg)
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;
 	}
+	if (api_sock && run_api_start(&api, &routes, vmm, &lim, cfg, api_sock, &e)) {
+		fprintf(stderr, "vireo: --api-sock %s\n", e.msg);
+		api_routes_destroy(&routes);
+		vmm_destroy(vmm);
+		return EXIT_RUNTIME;
+	}
 	ret = vmm_run(vmm);
+	if (api_sock) {
+		api_server_stop(api);
+		api_routes_destroy(&routes);
+	}
 	vmm_destroy(vmm);
 	return ret;
 }
@@ -249,7 +276,7 @@ int main(int argc, char **argv)
 		ret = run_firecracker(&cli.fc);
 		break;
 	default:
-		ret = run(&cli.vm);
+		ret = run(&cli.vm, cli.api_sock);
 		break;
 	}
 	cli_free(&cli);

@@ -263,10 +263,8 @@ static int api_patch_drive(struct api_call *c)
 	if (ret)
 		return ret;
 	ret = fc_patch_drive(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
-	for (i = 0; !ret && i < next.nr_disks; i++)
-		if (next.disks[i].api_id && !strcmp(next.disks[i].api_id, c->id))
-			break;
-	if (!ret && i == next.nr_disks)
+	i = ret ? 0 : (unsigned)fc_drive_index(&next, c->id);
+	if (!ret && i >= next.nr_disks)
 		ret = errf(&c->e, -EINVAL, "drive_id: no drive %s", c->id);
 	if (!ret && (ret = vmm_update_device(c->r->vmm, "blk", i, &next, &c->e))) {
 		char why[sizeof(c->e.msg)];
@@ -291,10 +289,8 @@ static int api_patch_net(struct api_call *c)
 	if (ret)
 		return ret;
 	ret = fc_patch_net(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
-	for (i = 0; !ret && i < next.nr_nets; i++)
-		if (next.nets[i].api_id && !strcmp(next.nets[i].api_id, c->id))
-			break;
-	if (!ret && i == next.nr_nets)
+	i = ret ? 0 : (unsigned)fc_net_index(&next, c->id);
+	if (!ret && i >= next.nr_nets)
 		ret = errf(&c->e, -EINVAL, "iface_id: no network interface %s", c->id);
 	if (!ret)
 		ret = vmm_update_device(c->r->vmm, "net", i, &next, &c->e);

@@ -74,6 +74,9 @@ const char cli_usage[] =
 	"                       the CPU features its ring-0 interpreter cannot run and\n"
 	"                       carry out ring-0 int3 and fwait (default auto: on when\n"
 	"                       the host's KVM is PVM)\n"
+	"  --api-sock PATH      Firecracker's API on a Unix socket at PATH (it must not\n"
+	"                       exist) for the running VM: GET /, /vm/config, /metrics,\n"
+	"                       PATCH /vm (pause, resume), /balloon, /drives, ...\n"
 	"\n"
 	"Exit status: 0 guest powered off or reset, 1 VMM error, 2 usage error,\n"
 	"(v << 1) | 1 guest wrote v to the debug-exit port.\n"
@@ -363,7 +366,8 @@ static int cli_set_balloon(const char *val, struct vm_config *cfg, struct errbuf
 enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_CONSOLE,
 	FLAG_DISK,
-	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_BALLOON, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT, FLAG_HELP,
+	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_BALLOON, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT,
+	FLAG_API_SOCK, FLAG_HELP,
 	FLAG_VERSION,
 };
 
@@ -377,7 +381,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--vsock", FLAG_VSOCK, true }, { "--rng", FLAG_RNG, false },
 	{ "--balloon", FLAG_BALLOON, true },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
-	{ "--pvm-compat", FLAG_PVM_COMPAT, true },
+	{ "--pvm-compat", FLAG_PVM_COMPAT, true }, { "--api-sock", FLAG_API_SOCK, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
 	{ "--version", FLAG_VERSION, false },
 };
@@ -485,6 +489,11 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FLAG_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		break;
+	case FLAG_API_SOCK:
+		if (!*val)
+			return errf(e, -EINVAL, "--api-sock: an empty path");
+		ret = cli_set_string(&cli->api_sock, val);
+		break;
 	case FLAG_PVM_COMPAT:
 		if (!strcmp(val, "auto"))
 			cfg->pvm_compat = CONFIG_PVM_COMPAT_AUTO;
@@ -534,6 +543,7 @@ void cli_free(struct cli *cli)
 	struct cli_firecracker *f = &cli->fc;
 
 	config_free(&cli->vm);
+	free(cli->api_sock);
 	free(f->api_sock);
 	free(f->id);
 	free(f->config_file);
@@ -574,7 +584,8 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 			for (size_t k = 0; k < ARRAY_SIZE(cli_flags); k++)
 				if (!strncmp(argv[i], cli_flags[k].name, strlen(cli_flags[k].name)) &&
 				    strcmp(cli_flags[k].name, "--help") && strcmp(cli_flags[k].name, "-h") &&
-				    strcmp(cli_flags[k].name, "--version"))
+				    strcmp(cli_flags[k].name, "--version") &&
+				    strcmp(cli_flags[k].name, "--api-sock"))   /* both have it */
 					return errf(e, ret, "%s is a flag of `vireo run` (try: vireo run "
 						    "%s ...)", cli_flags[k].name, argv[1]);
 		return ret;

@@ -43,6 +43,7 @@ struct cli_firecracker {
 struct cli {
 	enum cli_action action;
 	struct vm_config vm;     /* CLI_RUN */
+	char *api_sock;          /* CLI_RUN: --api-sock, the running VM's API; NULL: none */
 	struct cli_firecracker fc; /* CLI_FIRECRACKER */
 };
 

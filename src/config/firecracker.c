@@ -684,12 +684,22 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 
 /* --- drives --------------------------------------------------------------- */
 
+/* A drive by its drive_id: the API's, or for a disk from `vireo run`'s
+ * command line its id=, the name GET /vm/config shows it by. */
+int fc_drive_index(const struct vm_config *cfg, const char *drive_id)
+{
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		const char *name = cfg->disks[i].api_id ? cfg->disks[i].api_id : cfg->disks[i].id;
+
+		if (name && !strcmp(name, drive_id))
+			return (int)i;
+	}
+	return -1;
+}
+
 static int fc_find_disk(const struct vm_config *cfg, const char *api_id)
 {
-	for (unsigned i = 0; i < cfg->nr_disks; i++)
-		if (cfg->disks[i].api_id && !strcmp(cfg->disks[i].api_id, api_id))
-			return (int)i;
-	return -1;
+	return fc_drive_index(cfg, api_id);
 }
 
 /* Everything about a new drive that the table cannot say. */
@@ -809,12 +819,22 @@ static int fc_drive_patch_apply(struct vm_config *cfg, const char *id, const jso
 
 /* --- network interfaces ---------------------------------------------------- */
 
+/* A NIC by its iface_id: the API's, or for one from `vireo run`'s command
+ * line its TAP's name, as GET /vm/config shows it. */
+int fc_net_index(const struct vm_config *cfg, const char *iface_id)
+{
+	for (unsigned i = 0; i < cfg->nr_nets; i++) {
+		const char *name = cfg->nets[i].api_id ? cfg->nets[i].api_id : cfg->nets[i].tap;
+
+		if (name && !strcmp(name, iface_id))
+			return (int)i;
+	}
+	return -1;
+}
+
 static int fc_find_net(const struct vm_config *cfg, const char *api_id)
 {
-	for (unsigned i = 0; i < cfg->nr_nets; i++)
-		if (cfg->nets[i].api_id && !strcmp(cfg->nets[i].api_id, api_id))
-			return (int)i;
-	return -1;
+	return fc_net_index(cfg, api_id);
 }
 
 /* Everything about a new NIC that the table cannot say; n gets the MAC. */

@@ -66,6 +66,11 @@ int fc_put_drive(struct vm_config *cfg, const char *id, const char *body, size_t
 int fc_patch_drive(struct vm_config *cfg, const char *id, const char *body, size_t len,
 		   struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
 
+/* Which of cfg's drives (NICs) the API's drive_id (iface_id) names: -1
+ * for none. A `vireo run` disk answers to its id=, a NIC to its TAP. */
+int fc_drive_index(const struct vm_config *cfg, const char *drive_id);
+int fc_net_index(const struct vm_config *cfg, const char *iface_id);
+
 /* PUT /network-interfaces/{id}: adds or replaces the NIC. PATCH: its rate
  * limiters, the buckets named replacing those there. */
 int fc_put_net(struct vm_config *cfg, const char *id, const char *body, size_t len,
