@@ -79,6 +79,11 @@ static struct virtio_dev *blk_type_virtio(void *dev)
 	return blk_virtio(dev);
 }
 
+static void blk_type_pause(void *dev, bool paused)
+{
+	blk_set_paused(dev, paused);
+}
+
 static void blk_type_destroy(void *dev)
 {
 	blk_destroy(dev);
@@ -138,6 +143,11 @@ static struct virtio_dev *net_type_virtio(void *dev)
 	return net_virtio(dev);
 }
 
+static void net_type_pause(void *dev, bool paused)
+{
+	net_set_paused(dev, paused);
+}
+
 static void net_type_destroy(void *dev)
 {
 	net_destroy(dev);
@@ -186,6 +196,11 @@ static struct virtio_dev *vsock_type_virtio(void *dev)
 	return vsock_virtio(dev);
 }
 
+static void vsock_type_pause(void *dev, bool paused)
+{
+	vsock_set_paused(dev, paused);
+}
+
 static void vsock_type_destroy(void *dev)
 {
 	vsock_destroy(dev);
@@ -227,6 +242,11 @@ static int rng_type_create(void **dev, const struct vm_config *cfg, unsigned i,
 static struct virtio_dev *rng_type_virtio(void *dev)
 {
 	return rng_virtio(dev);
+}
+
+static void rng_type_pause(void *dev, bool paused)
+{
+	rng_set_paused(dev, paused);
 }
 
 static void rng_type_destroy(void *dev)
@@ -295,6 +315,11 @@ static int console_type_create(void **dev, const struct vm_config *cfg, unsigned
 static struct virtio_dev *console_type_virtio(void *dev)
 {
 	return console_virtio(dev);
+}
+
+static void console_type_pause(void *dev, bool paused)
+{
+	console_set_paused(dev, paused);
 }
 
 static void console_type_destroy(void *dev)
@@ -373,6 +398,11 @@ static struct virtio_dev *balloon_type_virtio(void *dev)
 	return balloon_virtio(dev);
 }
 
+static void balloon_type_pause(void *dev, bool paused)
+{
+	balloon_set_paused(dev, paused);
+}
+
 static void balloon_type_destroy(void *dev)
 {
 	balloon_destroy(dev);
@@ -403,6 +433,7 @@ static const struct device_type device_types[] = {
 		.update = blk_type_update,
 		.counters = blk_type_counters, .names = &metric_names_blk,
 		.api_id = blk_type_api_id,
+		.pause = blk_type_pause,
 	},
 	{
 		.name = "net", .virtio_id = VIRTIO_ID_NET,
@@ -411,6 +442,7 @@ static const struct device_type device_types[] = {
 		.update = net_type_update,
 		.counters = net_type_counters, .names = &metric_names_net,
 		.api_id = net_type_api_id,
+		.pause = net_type_pause,
 	},
 	{
 		.name = "vsock", .virtio_id = VIRTIO_ID_VSOCK,
@@ -419,6 +451,7 @@ static const struct device_type device_types[] = {
 		.destroy = vsock_type_destroy,
 		.counters = vsock_type_counters, .names = &metric_names_vsock,
 		.api_id = vsock_type_api_id,
+		.pause = vsock_type_pause,
 	},
 	{
 		.name = "rng", .virtio_id = VIRTIO_ID_RNG,
@@ -426,6 +459,7 @@ static const struct device_type device_types[] = {
 		.create = rng_type_create, .virtio = rng_type_virtio, .destroy = rng_type_destroy,
 		.counters = rng_type_counters, .names = &metric_names_rng,
 		.api_id = rng_type_api_id,
+		.pause = rng_type_pause,
 	},
 	{
 		.name = "console", .virtio_id = VIRTIO_ID_CONSOLE,
@@ -434,6 +468,7 @@ static const struct device_type device_types[] = {
 		.destroy = console_type_destroy,
 		.counters = console_type_counters, .names = &metric_names_console,
 		.api_id = console_type_api_id,
+		.pause = console_type_pause,
 	},
 	{
 		.name = "balloon", .virtio_id = VIRTIO_ID_BALLOON,
@@ -442,6 +477,7 @@ static const struct device_type device_types[] = {
 		.destroy = balloon_type_destroy, .update = balloon_type_update,
 		.counters = balloon_type_counters, .names = &metric_names_balloon,
 		.api_id = balloon_type_api_id,
+		.pause = balloon_type_pause,
 	},
 };
 
@@ -547,6 +583,13 @@ void *devices_model(struct devices *ds, const char *type, unsigned i)
 		if (!strcmp(ds->dev[k].type->name, type) && ds->dev[k].index == i)
 			return ds->dev[k].dev;
 	return NULL;
+}
+
+void devices_pause(struct devices *ds, bool paused)
+{
+	for (unsigned k = 0; k < ds->nr; k++)
+		if (ds->dev[k].type->pause)
+			ds->dev[k].type->pause(ds->dev[k].dev, paused);
 }
 
 void devices_destroy(struct devices *ds)

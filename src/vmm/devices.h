@@ -60,14 +60,20 @@ struct device_type {
 	 * NULL: nothing of this type changes live. Event loop thread. Returns
 	 * 0 or -errno with e set; on error the device is as it was. */
 	int (*update)(void *dev, const struct vm_config *cfg, unsigned i, struct errbuf *e);
+	/* The VM pauses (true) or resumes: paused, the device takes no new
+	 * work from the guest's rings or the host's side and has finished
+	 * what it had started, so guest memory stays as it is; resumed, it
+	 * looks at everything again. NULL: nothing runs without a kick (which
+	 * a paused vCPU cannot give). Event loop thread. */
+	void (*pause)(void *dev, bool paused);
 	/* Metrics: the model's counters and what they are called; the id of
 	 * instance i in Firecracker's API (its per-device metrics object),
 	 * NULL when it has none. */
 	uint64_t *(*counters)(void *dev);
 	const struct metric_names_device *names;
 	const char *(*api_id)(const struct vm_config *cfg, unsigned i);
-	/* To come with their issues, here and nowhere else: save and restore
-	 * (snapshots), rate limits. */
+	/* To come with its issue, here and nowhere else: save and restore
+	 * (snapshots). */
 };
 
 struct virtio_pci;
@@ -109,6 +115,8 @@ int devices_update(struct devices *ds, const char *type, unsigned i, const struc
 /* Counters unregistered, transports, then the devices, in reverse order. */
 /* The model (struct balloon, ...) of instance i of type, or NULL. */
 void *devices_model(struct devices *ds, const char *type, unsigned i);
+/* Every device's pause hook, in table order. */
+void devices_pause(struct devices *ds, bool paused);
 void devices_destroy(struct devices *ds);
 
 #endif

@@ -539,6 +539,8 @@ void vm_pause(struct vm *vm)
 	if (!vm->started || vm->paused)
 		return;
 	vcpu_pause_all(vm->vcpus, vm->nr_vcpus);
+	/* then the devices, which no vCPU can kick any more */
+	devices_pause(&vm->devices, true);
 	vm->paused = true;
 }
 
@@ -546,6 +548,7 @@ void vm_resume(struct vm *vm)
 {
 	if (!vm->paused)
 		return;
+	devices_pause(&vm->devices, false);
 	vcpu_resume_all(vm->vcpus, vm->nr_vcpus);
 	vm->paused = false;
 }

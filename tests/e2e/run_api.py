@@ -9,6 +9,9 @@ vCPU thread is off the CPU; after the resume the count moves again and the
 guest finishes its run with PASS, nothing lost; GET /vm/config gives the
 command line's disk back; a configuration PUT is refused (the VM runs);
 the socket is gone after exit. A path that exists is refused at start.
+On a host that can make a TAP in a network namespace: frames keep coming
+to the guest's TAP while it is paused, and none reaches it
+(vireo_net_packets_total{direction="rx"} stays put) until the resume.
 
 usage: run_api.py VIREO PVGUEST_ELF"""
 import os
@@ -19,16 +22,69 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import fcapi  # noqa: E402
+from harness import fcapi, netns, vmm  # noqa: E402
 
 READS = re.compile(r'^vireo_blk_requests_total\{[^}]*op="read"[^}]*\} (\d+)', re.M)
+RX = re.compile(r'^vireo_net_packets_total\{[^}]*direction="rx"[^}]*\} (\d+)', re.M)
+
+
+def counter(api, pattern):
+    _, body, _ = api.request("GET", "/metrics")
+    text = (body or {}).get("raw", "") if isinstance(body, dict) else ""
+    m = pattern.search(text)
+    return int(m.group(1)) if m else None
 
 
 def reads(api):
-    _, body, _ = api.request("GET", "/metrics")
-    text = (body or {}).get("raw", "") if isinstance(body, dict) else ""
-    m = READS.search(text)
-    return int(m.group(1)) if m else None
+    return counter(api, READS)
+
+
+def net_paused(vireo, elf, problems):
+    """Frames come to the guest's TAP while the VM is paused: none arrive.
+    A frame every 5 ms, so that the guest's RX ring has room all along and
+    only the pause keeps them out."""
+    why = netns.host_support()
+    if why:
+        print(f"net while paused: SKIPPED ({why})")
+        return
+    with netns.TapNs(guest_mac=netns.GUEST_MAC) as ns, tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "api.sock")
+        cmd = vmm.vireo_cmd(vmm.net_cmdline("bench-net,mode=rx,size=64,ms=1000"), elf, vireo,
+                            devices=["--net", f"tap={netns.TAP},mac={netns.GUEST_MAC}",
+                                     "--api-sock", sock])
+        p = subprocess.Popen(ns.cmd(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            if not fcapi.wait_socket(sock, p):
+                problems.append("net: the API socket never answered")
+                return
+            api = fcapi.Client(sock)
+            tap = ns.packet_socket()
+
+            def frames(secs):
+                end = time.monotonic() + secs
+                while time.monotonic() < end:
+                    ns.send_junk_frame(tap)
+                    time.sleep(0.005)
+            frames(1)
+            status, _, _ = api.patch("/vm", {"state": "Paused"})
+            a = counter(api, RX)
+            frames(1.5)
+            b = counter(api, RX)
+            api.patch("/vm", {"state": "Resumed"})
+            frames(0.5)
+            c = counter(api, RX)
+            api.close()
+        finally:
+            p.kill()
+            p.wait()
+        print(f"net rx frames: {a} at the pause, {b} after 1.5 s paused, {c} after the resume")
+        if status != 204 or None in (a, b, c) or not a:
+            problems.append(f"net: PATCH /vm {status}, counters {a} {b} {c}")
+        elif b != a:
+            problems.append(f"net: {b - a} frames reached the guest while it was paused")
+        elif c <= b:
+            problems.append("net: no frame after the resume")
 
 
 def vcpu_ns(pid):
@@ -53,6 +109,7 @@ def state(api):
 def main():
     vireo, elf = sys.argv[1], sys.argv[2]
     problems = []
+    net_paused(vireo, elf, problems)
     with tempfile.TemporaryDirectory() as tmp:
         img = os.path.join(tmp, "disk.img")
         with open(img, "wb") as f:

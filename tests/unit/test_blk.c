@@ -809,6 +809,33 @@ static void file_read(struct fx *f, uint64_t off, void *buf, size_t len)
 	close(fd);
 }
 
+/* Paused (the VM's pause): a request kicked meanwhile is not started, so
+ * neither the disk nor guest memory changes; the resume serves it. */
+static void test_dev_paused(void **state)
+{
+	static const uint32_t rl[] = { 2048 };
+	struct fx *f = *state;
+	struct used u[1];
+	uint32_t id, len;
+	struct rq r;
+
+	fx_create(f, false, NULL, 1);
+	fx_start(f, all_features(f));
+	memset(slot_data(f, 0, 2048), 0xAB, 2048);
+	blk_set_paused(f->b, true);
+	r = add_req(f, 0, VIRTIO_BLK_T_IN, 7, rl, 1, true);
+	kick(f, 0);
+	for (int i = 0; i < 20; i++)
+		pump(f, 5);
+	assert_false(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(slot_data(f, 0, 2048)[0], 0xAB);
+	blk_set_paused(f->b, false);
+	wait_used(f, 0, u, 1);
+	assert_int_equal(u[0].id, r.head);
+	assert_int_equal(*r.status, VIRTIO_BLK_S_OK);
+	assert_int_equal(slot_data(f, 0, 2048)[0], file_pattern(7 * 512));
+}
+
 static void test_dev_write_read(void **state)
 {
 	struct fx *f = *state;
@@ -1496,6 +1523,7 @@ int main(void)
 		cmocka_unit_test(test_parse_unsupported),
 		cmocka_unit_test(test_parse_random),
 		BOTH(test_dev_write_read),
+		BOTH(test_dev_paused),
 		BOTH(test_dev_batch),
 		BOTH(test_dev_indirect),
 		BOTH(test_dev_get_id),

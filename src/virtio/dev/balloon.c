@@ -50,6 +50,7 @@ struct balloon {
 	struct ev_handler stats_h;
 	pthread_mutex_t lock;     /* everything below */
 	bool active;
+	bool paused;              /* the VM is paused: no queue moves, no statistics poll */
 	uint8_t q_stats, q_hint, q_report;  /* queue numbers at DRIVER_OK, or BALLOON_NOQ */
 	struct ev_resched resched;
 	unsigned stats_interval_s;
@@ -351,7 +352,7 @@ static void bl_run(struct balloon *b, uint32_t mask)
 	bool done_due;
 
 	pthread_mutex_lock(&b->lock);
-	for (unsigned q = 0; q < b->vdev.nr_queues && !why; q++)
+	for (unsigned q = 0; q < b->vdev.nr_queues && !why && !b->paused; q++)
 		if (mask & (1u << q))
 			why = bl_drain(b, q, &reqs, &pfns);
 	if (why) /* before the unlock: see virtio_set_needs_reset */
@@ -383,7 +384,8 @@ static void bl_on_stats_timer(void *opaque, uint32_t events)
 	if (read(b->stats_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&b->lock);
-	if (b->active && b->stats_held && b->q_stats != BALLOON_NOQ && virtio_is_live(&b->vdev)) {
+	if (b->active && !b->paused && b->stats_held && b->q_stats != BALLOON_NOQ &&
+	    virtio_is_live(&b->vdev)) {
 		b->stats_held = false;
 		vq_push(&b->vdev.vq[b->q_stats], b->stats_head, 0);
 		virtio_signal_used(&b->vdev, b->q_stats);
@@ -401,6 +403,15 @@ static void bl_stats_arm(struct balloon *b, unsigned first, unsigned seconds)
 
 	/* a timerfd on a valid fd with a sane value does not fail */
 	(void)timerfd_settime(b->stats_fd, 0, &its, NULL);
+}
+
+void balloon_set_paused(struct balloon *b, bool paused)
+{
+	pthread_mutex_lock(&b->lock);
+	b->paused = paused;
+	pthread_mutex_unlock(&b->lock);
+	if (!paused)
+		bl_run(b, (1u << b->vdev.nr_queues) - 1);
 }
 
 static void bl_on_resched(void *opaque)

@@ -97,6 +97,11 @@ struct balloon;
  * set. Call before the event loop runs. */
 int balloon_create(struct balloon **out, const struct balloon_config *cfg, struct gmem *mem,
 		   struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
+/* The VM paused (true) or resumed: paused, no new work is taken from the
+ * guest's rings or the host's side, and what was started has finished, so
+ * guest memory stays as it is; resumed, everything is looked at again.
+ * Event loop thread. */
+void balloon_set_paused(struct balloon *b, bool paused);
 struct virtio_dev *balloon_virtio(struct balloon *b);
 /* A new target (num_pages, 4 KiB pages) and a configuration change
  * interrupt if it moved and the driver is live. Any thread. */

@@ -50,6 +50,7 @@ struct blk {
 	 * then this; held while calling virtio_set_needs_reset (blk_fail). */
 	pthread_mutex_t lock;
 	bool active;                      /* DRIVER_OK and not broken */
+	bool paused;                      /* the VM is paused: no request is started */
 	bool writethrough;                /* every write is made stable before it completes */
 	bool no_flush;                    /* FLUSH not offered: nothing is ever synced */
 	bool wce_written;                 /* the driver wrote writeback */
@@ -305,7 +306,7 @@ static const char *blk_process(struct blk *b, unsigned q)
 	const char *why = NULL;
 	bool more = false;
 
-	if (!b->active || q >= b->nq || !vq->started || b->limit.waiting)
+	if (!b->active || b->paused || q >= b->nq || !vq->started || b->limit.waiting)
 		return NULL;
 	b->in_process++;
 	for (;;) {
@@ -409,6 +410,22 @@ static void blk_on_throttle(void *opaque)
 		why = blk_process(b, q);
 	blk_fail(b, why);
 	pthread_mutex_unlock(&b->lock);
+}
+
+void blk_set_paused(struct blk *b, bool paused)
+{
+	const char *why = NULL;
+
+	pthread_mutex_lock(&b->lock);
+	b->paused = paused;
+	for (unsigned q = 0; q < b->nq && !why && !paused; q++)
+		why = blk_process(b, q);
+	blk_fail(b, why);
+	pthread_mutex_unlock(&b->lock);
+	/* outside the lock, which completions take: every request started
+	 * has completed when this returns */
+	if (paused)
+		b->disk->ops->drain(b->disk);
 }
 
 void blk_set_rate_limit(struct blk *b, const struct rate_limiter_config *cfg)

@@ -57,6 +57,11 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
  * setting stay. Event loop thread. Returns 0 or -errno with e set. */
 int blk_set_backing(struct blk *b, const struct disk_config *dc, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* The VM paused (true) or resumed: paused, no new work is taken from the
+ * guest's rings or the host's side, and what was started has finished, so
+ * guest memory stays as it is; resumed, everything is looked at again.
+ * Event loop thread. */
+void blk_set_paused(struct blk *b, bool paused);
 /* New rate limits (Firecracker's PATCH /drives rate_limiter), at once,
  * with full buckets. Event loop thread. */
 void blk_set_rate_limit(struct blk *b, const struct rate_limiter_config *cfg);

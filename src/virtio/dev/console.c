@@ -40,6 +40,7 @@ struct console {
 	pthread_mutex_t lock;       /* everything below */
 	bool active;
 	bool rx_starved;            /* console_receive() took less than offered */
+	bool paused;                /* the VM is paused: neither queue moves */
 	struct ev_resched resched;
 	uint64_t st[CONSOLE_STAT_NR];
 	struct vq_elem elem;
@@ -118,7 +119,7 @@ static const char *console_tx_drain(struct console *c)
 	uint64_t bytes = CONSOLE_TX_BUDGET_BYTES;
 	bool pushed = false, more = false;
 
-	if (!c->active || !vq->started)
+	if (!c->active || c->paused || !vq->started)
 		return NULL;
 	for (;;) {
 		vq_notify_disable(vq);
@@ -176,8 +177,8 @@ static size_t console_rx_locked(struct console *c, const uint8_t *buf, size_t le
 	size_t done = 0;
 	bool pushed = false;
 
-	if (!c->active || !vq->started)
-		goto out;
+	if (!c->active || c->paused || !vq->started)
+		goto out;       /* nothing taken: the host side stops offering */
 	while (done < len && chains) {
 		size_t n = 0;
 		int ret = vq_pop(vq, &c->elem);
@@ -252,6 +253,17 @@ static void console_tx_run(struct console *c)
 	if (why) /* before the unlock: see virtio_set_needs_reset */
 		virtio_set_needs_reset(&c->vdev, why);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void console_set_paused(struct console *c, bool paused)
+{
+	pthread_mutex_lock(&c->lock);
+	c->paused = paused;
+	pthread_mutex_unlock(&c->lock);
+	if (!paused) {
+		console_tx_run(c);
+		console_rx_wake(c);
+	}
 }
 
 static void console_queue_notify(struct virtio_dev *d, unsigned q)

@@ -61,6 +61,11 @@ struct console;
  * set. Call before the event loop runs. */
 int console_create(struct console **out, const struct console_config *cfg, struct gmem *mem,
 		   struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
+/* The VM paused (true) or resumed: paused, no new work is taken from the
+ * guest's rings or the host's side, and what was started has finished, so
+ * guest memory stays as it is; resumed, everything is looked at again.
+ * Event loop thread. */
+void console_set_paused(struct console *c, bool paused);
 struct virtio_dev *console_virtio(struct console *c);
 /* Host input: copies up to len bytes of buf into the guest's receive
  * buffers and returns how many it took; 0 when the guest has posted none

@@ -39,7 +39,7 @@ void net_set_events(struct net *n, struct net_pair *p)
 
 	if (!p->registered)
 		return;
-	if (n->active && !n->failed && p->idx < n->pairs && !p->tap_lost) {
+	if (n->active && !n->failed && !n->paused && p->idx < n->pairs && !p->tap_lost) {
 		/* a throttled RX leaves frames in the TAP until its timer */
 		if (!p->rx_starved && !p->rx_paced && !n->rx_limit.waiting)
 			ev |= EPOLLIN;
@@ -190,6 +190,19 @@ static void net_on_tx_throttle(void *opaque)
 	pthread_mutex_lock(&n->lock);
 	throttle_expired(&n->tx_limit);
 	net_fail(n, net_unthrottled(n));
+	pthread_mutex_unlock(&n->lock);
+}
+
+void net_set_paused(struct net *n, bool paused)
+{
+	pthread_mutex_lock(&n->lock);
+	n->paused = paused;
+	if (paused) {
+		for (unsigned i = 0; i < n->max_pairs; i++)
+			net_set_events(n, &n->p[i]);
+	} else {
+		net_fail(n, net_unthrottled(n));
+	}
 	pthread_mutex_unlock(&n->lock);
 }
 

@@ -71,6 +71,11 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 struct virtio_dev *net_virtio(struct net *n);
 /* A snapshot of the counters; any thread. */
 void net_get_stats(struct net *n, struct net_stats *out);
+/* The VM paused (true) or resumed: paused, no new work is taken from the
+ * guest's rings or the host's side, and what was started has finished, so
+ * guest memory stays as it is; resumed, everything is looked at again.
+ * Event loop thread. */
+void net_set_paused(struct net *n, bool paused);
 /* New rate limits (Firecracker's PATCH /network-interfaces), at once,
  * with full buckets; limits equal to the current ones change nothing.
  * Event loop thread. */

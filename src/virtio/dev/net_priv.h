@@ -65,6 +65,7 @@ struct net {
 	 * a frame waiting there would wake the loop for ever (level-triggered
 	 * EPOLLIN that nobody consumes) */
 	bool failed;
+	bool paused;            /* the VM is paused: neither RX nor TX moves */
 	unsigned max_pairs;
 	unsigned pairs;         /* in use: 1 until VQ_PAIRS_SET */
 	uint8_t mac[6];

@@ -131,7 +131,7 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 	bool pushed = false;
 	const char *why = NULL;
 
-	if (!n->active || n->failed || !vq->started || p->rx_starved || p->tap_lost ||
+	if (!n->active || n->failed || n->paused || !vq->started || p->rx_starved || p->tap_lost ||
 	    p->idx >= n->pairs || n->rx_limit.waiting)
 		return NULL;
 	while (budget && bytes < NET_BUDGET_BYTES) {

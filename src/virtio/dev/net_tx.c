@@ -210,7 +210,8 @@ const char *net_tx(struct net *n, struct net_pair *p)
 	uint64_t bytes = 0;
 	bool pushed, more = false, throttled = false;
 
-	if (!n->active || n->failed || !vq->started || p->tx_blocked || p->idx >= n->pairs)
+	if (!n->active || n->failed || n->paused || !vq->started || p->tx_blocked ||
+	    p->idx >= n->pairs)
 		return NULL;
 	/* frames a full TAP left staged go first */
 	pushed = net_tx_flush(n, p, q);

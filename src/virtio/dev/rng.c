@@ -25,6 +25,7 @@ struct rng {
 	rng_source_fn source;
 	pthread_mutex_t lock;     /* everything below */
 	bool active;
+	bool paused;              /* the VM is paused: no request is served */
 	struct ev_resched resched;
 	struct throttle limit;    /* Firecracker's entropy rate_limiter */
 	uint64_t st[RNG_STAT_NR];
@@ -99,7 +100,7 @@ static const char *rng_drain(struct rng *r)
 	uint32_t bytes = RNG_BUDGET_BYTES;
 	bool pushed = false, more = false;
 
-	if (!r->active || !vq->started || r->limit.waiting)
+	if (!r->active || r->paused || !vq->started || r->limit.waiting)
 		return NULL;
 	for (;;) {
 		vq_notify_disable(vq);
@@ -154,6 +155,15 @@ static void rng_queue_notify(struct virtio_dev *d, unsigned q)
 {
 	if (q == RNG_REQUESTQ)
 		rng_run(d->priv);
+}
+
+void rng_set_paused(struct rng *r, bool paused)
+{
+	pthread_mutex_lock(&r->lock);
+	r->paused = paused;
+	pthread_mutex_unlock(&r->lock);
+	if (!paused)
+		rng_run(r);
 }
 
 /* The limiter's wait is over */

@@ -51,6 +51,11 @@ struct rng;
  * set. Call before the event loop runs. */
 int rng_create(struct rng **out, const struct rng_config *cfg, struct gmem *mem,
 	       struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
+/* The VM paused (true) or resumed: paused, no new work is taken from the
+ * guest's rings or the host's side, and what was started has finished, so
+ * guest memory stays as it is; resumed, everything is looked at again.
+ * Event loop thread. */
+void rng_set_paused(struct rng *r, bool paused);
 struct virtio_dev *rng_virtio(struct rng *r);
 /* The RNG_STAT_NR counters; owned by r. */
 uint64_t *rng_counters(struct rng *r);

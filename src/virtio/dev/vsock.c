@@ -93,6 +93,7 @@ struct vsock {
 	pthread_mutex_t lock;     /* everything below */
 	bool active;
 	bool rx_starved;          /* no RX buffers: wait for the driver's kick */
+	bool paused;              /* the VM is paused: neither queue moves */
 	unsigned max_conns, nr_conns, rr, next_slot;
 	uint32_t next_local_port;
 	struct vsock_conn *conns;
@@ -434,7 +435,7 @@ static const char *vsock_rx(struct vsock *v)
 	unsigned budget = VSOCK_BUDGET_PKTS;
 	const char *why = NULL;
 
-	if (!v->active || !vq->started || v->rx_starved || v->rx_limit.waiting)
+	if (!v->active || v->paused || !vq->started || v->rx_starved || v->rx_limit.waiting)
 		return NULL;
 	/* kicks for RX buffers matter only once we run out (§2.7.10) */
 	vq_notify_disable(vq);
@@ -734,7 +735,7 @@ static const char *vsock_tx(struct vsock *v)
 	unsigned budget = VSOCK_BUDGET_PKTS;
 	bool pushed = false, more = false, throttled = false;
 
-	if (!v->active || !vq->started || v->tx_limit.waiting)
+	if (!v->active || v->paused || !vq->started || v->tx_limit.waiting)
 		return NULL;
 	for (;;) {
 		vq_notify_disable(vq);
@@ -814,6 +815,21 @@ static void vsock_on_throttle(void *opaque, struct throttle *t)
 	why = vsock_tx(v);
 	if (!why)
 		why = vsock_rx(v);
+	vsock_fail(v, why);
+	pthread_mutex_unlock(&v->lock);
+}
+
+void vsock_set_paused(struct vsock *v, bool paused)
+{
+	const char *why = NULL;
+
+	pthread_mutex_lock(&v->lock);
+	v->paused = paused;
+	if (!paused) {
+		why = vsock_tx(v);
+		if (!why)
+			why = vsock_rx(v);
+	}
 	vsock_fail(v, why);
 	pthread_mutex_unlock(&v->lock);
 }

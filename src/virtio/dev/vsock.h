@@ -78,6 +78,11 @@ struct vsock;
  * not a socket"). Call before the event loop runs. */
 int vsock_create(struct vsock **out, const struct vsock_config *cfg, struct gmem *mem,
 		 struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
+/* The VM paused (true) or resumed: paused, no new work is taken from the
+ * guest's rings or the host's side, and what was started has finished, so
+ * guest memory stays as it is; resumed, everything is looked at again.
+ * Event loop thread. */
+void vsock_set_paused(struct vsock *v, bool paused);
 struct virtio_dev *vsock_virtio(struct vsock *v);
 /* The VSOCK_STAT_NR counters; owned by v. */
 uint64_t *vsock_counters(struct vsock *v);
