@@ -369,8 +369,14 @@ static void bl_run(struct balloon *b, uint32_t mask)
 
 static void bl_queue_notify(struct virtio_dev *d, unsigned q)
 {
+	struct balloon *b = d->priv;
+
+	/* Bulk work, not a latency: polling for the next kick would only take
+	 * the CPU from the vCPU that is making it. Under load that cost an
+	 * inflate of 1 GiB 2.2 s against 0.18 s (bench/balloon.py). */
+	evloop_no_poll(b->loop);
 	if (q < d->nr_queues)
-		bl_run(d->priv, 1u << q);
+		bl_run(b, 1u << q);
 }
 
 /* The polling interval passed: the kept statistics buffer goes back to
@@ -419,6 +425,7 @@ static void bl_on_resched(void *opaque)
 	struct balloon *b = opaque;
 	uint32_t mask;
 
+	evloop_no_poll(b->loop);
 	pthread_mutex_lock(&b->lock);
 	mask = ev_resched_take(&b->resched);
 	pthread_mutex_unlock(&b->lock);
