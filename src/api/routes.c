@@ -250,51 +250,51 @@ static int api_commit(struct api_call *c, struct vm_config *next, int ret)
 	return 0;
 }
 
-/* PATCH /drives/{id}: a new backing file for a running VM's drive. The
- * change goes to a copy first, which replaces the configuration only once
- * the device took it: a file that cannot be opened changes nothing. */
-static int api_patch_drive(struct api_call *c)
+/* A PATCH on a running VM's device: the body goes to a copy of the
+ * configuration (patch), which replaces it only once the device took the
+ * change (type, the index that index_of finds for the path's id, what
+ * the user calls it); a change refused changes nothing. why_field: the
+ * field a refusal is about (NULL: the device's own message). */
+static int api_patch_device(struct api_call *c, const char *type,
+			    int (*patch)(struct vm_config *, const char *, const char *, size_t,
+					 struct fc_note *, struct errbuf *),
+			    int (*index_of)(const struct vm_config *, const char *),
+			    const char *id_field, const char *what, const char *why_field)
 {
 	struct vm_config next;
-	unsigned i;
-	int ret;
+	int ret, i;
 
 	ret = api_begin(c, &next);
 	if (ret)
 		return ret;
-	ret = fc_patch_drive(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
-	i = ret ? 0 : (unsigned)fc_drive_index(&next, c->id);
-	if (!ret && i >= next.nr_disks)
-		ret = errf(&c->e, -EINVAL, "drive_id: no drive %s", c->id);
-	if (!ret && (ret = vmm_update_device(c->r->vmm, "blk", i, &next, &c->e))) {
+	ret = patch(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
+	i = ret ? 0 : index_of(&next, c->id);
+	if (!ret && i < 0)
+		ret = errf(&c->e, -EINVAL, "%s: no %s %s", id_field, what, c->id);
+	if (!ret && (ret = vmm_update_device(c->r->vmm, type, (unsigned)i, &next, &c->e)) &&
+	    why_field) {
 		char why[sizeof(c->e.msg)];
 
-		/* the file that would not open is the body's path_on_host */
 		memcpy(why, c->e.msg, sizeof(why));
-		errf(&c->e, ret, "path_on_host: %s", why);
+		errf(&c->e, ret, "%s: %s", why_field, why);
 	}
 	return api_commit(c, &next, ret);
 }
 
-/* PATCH /network-interfaces/{id}: new rate limiters for a running VM's
- * NIC, in force at once; as for drives, the configuration changes only
- * once the device took them. */
+/* PATCH /drives/{id}: a new backing file and/or rate limiter for a running
+ * VM's drive: a file that cannot be opened (the body's path_on_host)
+ * changes nothing. */
+static int api_patch_drive(struct api_call *c)
+{
+	return api_patch_device(c, "blk", fc_patch_drive, fc_drive_index, "drive_id", "drive",
+				"path_on_host");
+}
+
+/* PATCH /network-interfaces/{id}: new rate limiters, in force at once. */
 static int api_patch_net(struct api_call *c)
 {
-	struct vm_config next;
-	unsigned i;
-	int ret;
-
-	ret = api_begin(c, &next);
-	if (ret)
-		return ret;
-	ret = fc_patch_net(&next, c->id, c->req->body, c->req->body_len, &c->note, &c->e);
-	i = ret ? 0 : (unsigned)fc_net_index(&next, c->id);
-	if (!ret && i >= next.nr_nets)
-		ret = errf(&c->e, -EINVAL, "iface_id: no network interface %s", c->id);
-	if (!ret)
-		ret = vmm_update_device(c->r->vmm, "net", i, &next, &c->e);
-	return api_commit(c, &next, ret);
+	return api_patch_device(c, "net", fc_patch_net, fc_net_index, "iface_id",
+				"network interface", NULL);
 }
 
 /* A file the VM will read: there, readable, and a regular file (a

@@ -16,11 +16,12 @@ static void throttle_on_timer(void *opaque, uint32_t events)
 	evloop_no_poll(t->loop);
 	if (read(t->timer_fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	t->resume(t->opaque);
+	t->resume(t->opaque, t);
 }
 
 int throttle_init(struct throttle *t, const struct rate_limiter_config *cfg,
-		  struct evloop *loop, void (*resume)(void *opaque), void *opaque)
+		  struct evloop *loop, void (*resume)(void *opaque, struct throttle *t),
+		  void *opaque)
 {
 	int ret;
 

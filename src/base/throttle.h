@@ -19,14 +19,15 @@ struct throttle {
 	int timer_fd;
 	struct ev_handler h;
 	struct evloop *loop;
-	void (*resume)(void *opaque);
+	void (*resume)(void *opaque, struct throttle *t);
 	void *opaque;
 };
 
 /* Makes the timer and registers it; cfg may be all off. Returns 0 or
  * -errno. */
 int throttle_init(struct throttle *t, const struct rate_limiter_config *cfg,
-		  struct evloop *loop, void (*resume)(void *opaque), void *opaque)
+		  struct evloop *loop, void (*resume)(void *opaque, struct throttle *t),
+		  void *opaque)
 	__attribute__((warn_unused_result));
 void throttle_destroy(struct throttle *t);
 

@@ -399,13 +399,13 @@ static void blk_on_resched(void *opaque)
 }
 
 /* The limiter's wait is over: every queue is looked at again. */
-static void blk_on_throttle(void *opaque)
+static void blk_on_throttle(void *opaque, struct throttle *t)
 {
 	struct blk *b = opaque;
 	const char *why = NULL;
 
 	pthread_mutex_lock(&b->lock);
-	throttle_expired(&b->limit);
+	throttle_expired(t);
 	for (unsigned q = 0; q < b->nq && !why; q++)
 		why = blk_process(b, q);
 	blk_fail(b, why);

@@ -173,22 +173,13 @@ static const char *net_unthrottled(struct net *n)
 
 static void net_fail(struct net *n, const char *why);
 
-static void net_on_rx_throttle(void *opaque)
+/* A limiter's wait is over (RX's or TX's: t says which) */
+static void net_on_throttle(void *opaque, struct throttle *t)
 {
 	struct net *n = opaque;
 
 	pthread_mutex_lock(&n->lock);
-	throttle_expired(&n->rx_limit);
-	net_fail(n, net_unthrottled(n));
-	pthread_mutex_unlock(&n->lock);
-}
-
-static void net_on_tx_throttle(void *opaque)
-{
-	struct net *n = opaque;
-
-	pthread_mutex_lock(&n->lock);
-	throttle_expired(&n->tx_limit);
+	throttle_expired(t);
 	net_fail(n, net_unthrottled(n));
 	pthread_mutex_unlock(&n->lock);
 }
@@ -604,9 +595,9 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 		goto err_retry;
 	}
 	n->rx_limit.timer_fd = n->tx_limit.timer_fd = -1;
-	ret = throttle_init(&n->rx_limit, &cfg->rx_limit, loop, net_on_rx_throttle, n);
+	ret = throttle_init(&n->rx_limit, &cfg->rx_limit, loop, net_on_throttle, n);
 	if (!ret)
-		ret = throttle_init(&n->tx_limit, &cfg->tx_limit, loop, net_on_tx_throttle, n);
+		ret = throttle_init(&n->tx_limit, &cfg->tx_limit, loop, net_on_throttle, n);
 	if (ret) {
 		errf(e, ret, "rate limiter: %s", strerror(-ret));
 		goto err_limits;

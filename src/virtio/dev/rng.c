@@ -167,12 +167,12 @@ void rng_set_paused(struct rng *r, bool paused)
 }
 
 /* The limiter's wait is over */
-static void rng_on_throttle(void *opaque)
+static void rng_on_throttle(void *opaque, struct throttle *t)
 {
 	struct rng *r = opaque;
 
 	pthread_mutex_lock(&r->lock);
-	throttle_expired(&r->limit);
+	throttle_expired(t);
 	pthread_mutex_unlock(&r->lock);
 	rng_run(r);
 }

@@ -804,7 +804,8 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned q)
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* A limiter's wait is over: both ways are looked at again */
+/* A limiter's wait is over (RX's or TX's: t says which): both ways are
+ * looked at again */
 static void vsock_on_throttle(void *opaque, struct throttle *t)
 {
 	struct vsock *v = opaque;
@@ -832,16 +833,6 @@ void vsock_set_paused(struct vsock *v, bool paused)
 	}
 	vsock_fail(v, why);
 	pthread_mutex_unlock(&v->lock);
-}
-
-static void vsock_on_rx_throttle(void *opaque)
-{
-	vsock_on_throttle(opaque, &((struct vsock *)opaque)->rx_limit);
-}
-
-static void vsock_on_tx_throttle(void *opaque)
-{
-	vsock_on_throttle(opaque, &((struct vsock *)opaque)->tx_limit);
 }
 
 static void vsock_on_resched(void *opaque)
@@ -1100,9 +1091,9 @@ int vsock_create(struct vsock **out, const struct vsock_config *cfg, struct gmem
 		goto err_timer;
 	}
 	v->rx_limit.timer_fd = v->tx_limit.timer_fd = -1;
-	ret = throttle_init(&v->rx_limit, &cfg->rx_limit, loop, vsock_on_rx_throttle, v);
+	ret = throttle_init(&v->rx_limit, &cfg->rx_limit, loop, vsock_on_throttle, v);
 	if (!ret)
-		ret = throttle_init(&v->tx_limit, &cfg->tx_limit, loop, vsock_on_tx_throttle, v);
+		ret = throttle_init(&v->tx_limit, &cfg->tx_limit, loop, vsock_on_throttle, v);
 	if (ret) {
 		errf(e, ret, "rate limiter: %s", strerror(-ret));
 		goto err_limits;
