@@ -66,7 +66,8 @@ static int run(const struct vm_config *cfg, const char *api_sock)
 	struct errbuf e = { "" };
 	struct vmm *vmm = NULL;
 	struct api_server *api = NULL;
-	struct api_routes routes;
+	/* on the heap: 16 KiB that `ulimit -s 32` could not spare */
+	struct api_routes *routes = NULL;
 	int ret;
 
 	if (vm_probe_host(&lim, &e)) {
@@ -83,16 +84,20 @@ static int run(const struct vm_config *cfg, const char *api_sock)
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;
 	}
-	if (api_sock && run_api_start(&api, &routes, vmm, &lim, cfg, api_sock, &e)) {
-		fprintf(stderr, "vireo: --api-sock %s\n", e.msg);
-		api_routes_destroy(&routes);
+	if (api_sock && (!(routes = calloc(1, sizeof(*routes))) ||
+			 run_api_start(&api, routes, vmm, &lim, cfg, api_sock, &e))) {
+		fprintf(stderr, "vireo: --api-sock %s\n", routes ? e.msg : "out of memory");
+		if (routes)
+			api_routes_destroy(routes);
+		free(routes);
 		vmm_destroy(vmm);
 		return EXIT_RUNTIME;
 	}
 	ret = vmm_run(vmm);
-	if (api_sock) {
+	if (routes) {
 		api_server_stop(api);
-		api_routes_destroy(&routes);
+		api_routes_destroy(routes);
+		free(routes);
 	}
 	vmm_destroy(vmm);
 	return ret;
