@@ -5,11 +5,12 @@ followed by a reset and a request that must work.
 
 usage: chaos_run.py VIREO KERNEL [--transport pci|mmio] [--seeds 1,2,5-9]
                     [--bursts B] [--ops K] [--quiet MS] [--qemu [QEMU]]
-                    [--timeout S] [--table]
+                    [--timeout S] [--table] [--net]
 
 Under vireo the devices are a disk, rng, a balloon (free page reporting),
 a console into a file and vsock (a socket nobody serves: connections are
-refused); each seed is one boot with quiet windows (quiet=MS) in which
+refused), with --net a NIC on a TAP in a fresh namespace
+(junk frames reach it through each quiet window); each seed is one boot with quiet windows (quiet=MS) in which
 no VMM thread but the vCPUs may work (bench/harness/quiet.py). A seed
 passes when every burst passed, vireo exited with the guest's debug-exit
 0, nothing but vireo's own lines reached stderr (a sanitizer report
@@ -21,19 +22,22 @@ burst failed), crash (QEMU died or aborted), hang (no exit within
 --timeout); never a failure of this script. --table prints one row for
 the README/report table: seeds, bursts, operations, outcome."""
 import argparse
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
 import pvguest_run  # noqa: E402
-from harness import vmm  # noqa: E402
+from harness import netns, vmm  # noqa: E402
 
 RESULT_RE = re.compile(r"^PVGUEST RESULT chaos (PASS|FAIL)\b.*\bbursts=(\d+) ops=(\d+)", re.M)
+CASE_RE = re.compile(r"^PVGUEST CASE chaos (\S+) ", re.M)
 CASE_FAIL_RE = re.compile(r"^PVGUEST CASE chaos \S+ FAIL .*$", re.M)
 
 
@@ -50,7 +54,22 @@ def guest_test(args, seed):
     return t + (f",quiet={args.quiet}" if args.quiet and not args.qemu else "")
 
 
-def vireo_seed(args, seed, tmp):
+def flooder(ns):
+    """QuietWatch's during(ms) with a NIC: junk frames reach the TAP every
+    5 ms through each window (a NIC that leaves one unread spins)."""
+    if ns is None:
+        return None
+    sock = ns.packet_socket()
+
+    def flood(ms):
+        end = time.monotonic() + ms / 1000
+        while time.monotonic() < end:
+            ns.send_junk_frame(sock)
+            time.sleep(0.005)
+    return flood
+
+
+def vireo_seed(args, seed, tmp, ns):
     img = os.path.join(tmp, "disk.img")
     with open(img, "wb") as f:
         f.truncate(64 << 20)
@@ -62,10 +81,14 @@ def vireo_seed(args, seed, tmp):
     if args.transport == "mmio":
         devices += ["--transport", "mmio"]
         cmdline += " pvguest.transport=mmio"
+    if ns:
+        devices += vmm.vireo_net()
     cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M", 1, devices)
+    if ns:
+        cmd = ns.cmd(cmd)
     pvguest_run.TIMEOUT = args.timeout
     try:
-        p, watch = pvguest_run.run_watched(cmd, tmp)
+        p, watch = pvguest_run.run_watched(cmd, tmp, flooder(ns))
     except subprocess.TimeoutExpired:
         return "hang", "", [f"vireo did not exit within {args.timeout} s"], cmd
     out = p.stdout.decode(errors="replace")
@@ -83,7 +106,7 @@ def vireo_seed(args, seed, tmp):
     return verdict, out, problems, cmd
 
 
-def qemu_seed(args, seed, tmp):
+def qemu_seed(args, seed, tmp, ns):
     img = os.path.join(tmp, "disk.img")
     with open(img, "wb") as f:
         f.truncate(64 << 20)
@@ -100,7 +123,14 @@ def qemu_seed(args, seed, tmp):
                 "-device", f"virtio-blk{sfx},drive=d0", "-device", f"virtio-rng{sfx}",
                 "-device", f"virtio-balloon{sfx},free-page-reporting=on"] + serial +
                ["-chardev", f"file,id=hvc,path={hvc}", "-device", "virtconsole,chardev=hvc"])
+    if ns:
+        netdev = f"tap,id=n0,ifname={netns.TAP},script=no,downscript=no,vhost=off"
+        devices += ["-netdev", netdev, "-device",
+                    f"virtio-net{sfx},netdev=n0,mac={netns.GUEST_MAC}" +
+                    (",romfile=" if args.transport == "pci" else "")]
     cmd = vmm.qemu_cmd(cmdline, machine, args.kernel, args.qemu, "256M", 1, devices)
+    if ns:
+        cmd = ns.cmd(cmd)
     out_path = os.path.join(tmp, "qemu.out")
     with open(out_path, "wb") as o:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=o, stderr=subprocess.STDOUT)
@@ -140,19 +170,29 @@ def main():
                     help="run under this QEMU instead (a measurement: always exits 0)")
     ap.add_argument("--timeout", type=int, default=120, help="seconds per seed")
     ap.add_argument("--table", action="store_true", help="print a results row")
+    ap.add_argument("--net", action="store_true",
+                    help="a NIC too, on a TAP in a fresh network namespace (root)")
     args = ap.parse_args()
 
     seeds = parse_seeds(args.seeds)
+    if args.net and netns.host_support():
+        print(f"SKIPPED ({netns.host_support()})")
+        return 77
     outcome = {}
     bursts = ops = 0
     for seed in seeds:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, \
+                (netns.TapNs() if args.net else contextlib.nullcontext()) as ns:
             run = qemu_seed if args.qemu else vireo_seed
-            verdict, out, problems, cmd = run(args, seed, tmp)
+            verdict, out, problems, cmd = run(args, seed, tmp, ns)
         m = RESULT_RE.search(out)
+        cases = CASE_RE.findall(out)
         if m:
             bursts += int(m.group(2))
             ops += int(m.group(3))
+        else:   # died on the way: the bursts that ended
+            bursts += len(cases)
+            ops += len(cases) * args.ops
         outcome.setdefault(verdict, []).append(seed)
         print(f"seed {seed}: {verdict}" + (f" ({m.group(0)})" if m else ""))
         if verdict != "fine":
@@ -160,7 +200,8 @@ def main():
             for line in CASE_FAIL_RE.findall(out):
                 print("  |", line)
             if not m:
-                print("  | last lines:", *out.splitlines()[-5:], sep="\n  | ")
+                print(f"  | after {cases[-1] if cases else 'no burst'}: the last lines:",
+                      *out.splitlines()[-5:], sep="\n  | ")
             for pr in problems:
                 print("  FAIL:" if not args.qemu else "  note:", pr)
     who = "qemu" if args.qemu else "vireo"
