@@ -9,6 +9,7 @@
  * each operation (hostile-* do that): only that it survives them.
  *
  *   pvguest.run=chaos,seed=N[,bursts=B][,ops=K][,quiet=MS][,only=DEV-B][,trace=1]
+ *                     [,vsock_rst=1]
  */
 #include "tests.h"
 #include "lib.h"
@@ -67,6 +68,7 @@ struct chaos {
 	uint64_t seed;
 	unsigned bursts, ops;
 	int trace;
+	int vsock_rst;                  /* vsock_rst=1: the recovery's REQUEST must get its RST */
 	uint64_t rng;                   /* the burst's generator state */
 	uint64_t ram_end;
 	const struct ch_dev *kind;
@@ -136,20 +138,22 @@ static void ch_junk_fill(struct chaos *ch, uint8_t *p, uint32_t len)
 }
 
 /* An address a device may read or write len bytes at without touching
- * anything of pvguest's but the junk: the junk (sometimes misaligned),
- * past RAM, the PCI hole, a wrapping one, the device's own registers. */
+ * anything of pvguest's but the junk: past RAM, the PCI hole, a wrapping
+ * one, the device's own registers (512 bytes at most), or the junk when
+ * len fits there (a device that honours a huge length at a junk address
+ * would write over what follows it). */
 static uint64_t ch_addr(struct chaos *ch, uint32_t len)
 {
-	switch (ch_below(ch, 8)) {
+	unsigned pick = ch_below(ch, 8);
+
+	if (len > CH_JUNK_BYTES / 2 && pick > 3)
+		pick = ch_below(ch, 3);
+	switch (pick) {
 	case 0: return H_ADDR_PAST_RAM + ch_below(ch, 1u << 20);
 	case 1: return H_ADDR_PCI_HOLE + ch_below(ch, 4096);
 	case 2: return H_ADDR_WRAP + ch_below(ch, 0x200);
 	case 3: return len <= 512 && ch->dev.inner_addr ? ch->dev.inner_addr : H_ADDR_PAST_RAM;
-	case 4: return ch->ram_end - ch_below(ch, 64);  /* straddles the end of RAM */
-	default: {
-		uint32_t room = len < CH_JUNK_BYTES ? CH_JUNK_BYTES - len : 0;
-		return virtio_dma_pa(ch->junk) + ch_below(ch, room + 1);
-	}
+	default: return virtio_dma_pa(ch->junk) + ch_below(ch, CH_JUNK_BYTES - len + 1);
 	}
 }
 
@@ -210,9 +214,13 @@ static void op_qaddr(struct chaos *ch)
 	uint64_t a = ch_addr(ch, 4096);
 	struct vring *vr;
 
-	/* sometimes the ring's own address back, or another ring's part */
+	/* sometimes the ring's own address back, or another ring's part, or
+	 * a ring straddling the end of RAM (which no device may use: vireo
+	 * and QEMU map a ring whole or not at all) */
 	if (!ch_below(ch, 4) && (vr = ch_ring(ch)))
 		a = ch_below(ch, 2) ? vring_desc_pa(vr) : vring_used_pa(vr);
+	else if (!ch_below(ch, 8))
+		a = ch->ram_end - 64;
 	if (ch_below(ch, 3) == 0)
 		vdev_reg_write(&ch->dev, r->select, r->select_width, ch_below(ch, 4));
 	vdev_reg_write(&ch->dev, off, 4, (uint32_t)a);
@@ -233,7 +241,7 @@ static void op_qenable(struct chaos *ch)
 static void ch_desc(struct chaos *ch, struct vring_desc *d, unsigned n)
 {
 	d->len = ch_len(ch);
-	d->addr = ch_addr(ch, d->len < CH_JUNK_BYTES ? d->len : 512);
+	d->addr = ch_addr(ch, d->len);
 	d->flags = ch_flags(ch);
 	d->next = ch_below(ch, 4) ? (uint16_t)ch_below(ch, n + 1) : (uint16_t)ch_next(ch);
 }
@@ -357,8 +365,18 @@ static void op_devcfg(struct chaos *ch)
 {
 	static const unsigned widths[] = { 1, 2, 4 };
 	unsigned w = widths[ch_below(ch, 3)];
-	uint32_t len = ch->dev.cfg_len ? ch->dev.cfg_len : 8;
-	uint32_t off = ch_below(ch, len + 4) & ~(w - 1);
+	uint32_t span;
+
+	/* the transports' accessors are unchecked: stay inside what is the
+	 * device's (PCI: its device-config region, past cfg_len too; MMIO: a
+	 * little past cfg_len, within the smallest window, QEMU's 512 bytes) */
+	if (vdev_is(&ch->dev, VDEV_PCI))
+		span = ch->dev.pci.device.addr ? ch->dev.pci.device.len : 0;
+	else
+		span = ch->dev.cfg_len + 8 < 0x100 ? ch->dev.cfg_len + 8 : 0x100;
+	if (span < w)
+		return;
+	uint32_t off = ch_below(ch, span - w + 1) & ~(w - 1);
 
 	if (ch_below(ch, 4))
 		ch->dev.ops->cfg_write(&ch->dev, off, w, ch_next(ch));
@@ -370,9 +388,11 @@ static void op_reg(struct chaos *ch)
 {
 	const struct vdev_regs *r = ch_regs(ch);
 	static const unsigned widths[] = { 1, 2, 4 };
-	uint32_t span = vdev_is(&ch->dev, VDEV_PCI) ? 0x40 : 0x100;
+	uint32_t span = vdev_is(&ch->dev, VDEV_PCI) ? ch->dev.pci.common.len : 0x100;
 	unsigned w = widths[ch_below(ch, 3)];
-	uint32_t off = ch_below(ch, span) & ~(w - 1);
+	if (span < w)
+		return;
+	uint32_t off = ch_below(ch, span - w + 1) & ~(w - 1);
 
 	/* a random ring address could send the device's writes into
 	 * pvguest itself: addresses come from op_qaddr only */
@@ -401,7 +421,7 @@ static void op_msix(struct chaos *ch)
 									: (uint16_t)ch_next(ch));
 		return;
 	}
-	uint64_t e = ch->msix_table + 16ull * ch_below(ch, ch->msix_n + 1);  /* one past, too */
+	uint64_t e = ch->msix_table + 16ull * ch_below(ch, ch->msix_n);
 	mmio_write32(e + 0, 0xfee00000u | (uint32_t)ch_below(ch, 256) << 12);
 	mmio_write32(e + 4, 0);
 	mmio_write32(e + 8, 0x30 + ch_below(ch, 0xc0));
@@ -615,8 +635,9 @@ static int vs_open(struct chaos *ch)
 	return r;
 }
 
-/* A REQUEST to a host port nobody serves: the packet must go (and an RST
- * come back where the host answers, as vireo does; noted, not required). */
+/* A REQUEST to a host port nobody serves: the packet must go, and what
+ * comes back must be an RST (with vsock_rst=1, as vireo promises, it must
+ * come). */
 static int vs_check(struct chaos *ch)
 {
 	struct vsock_hdr h = vvs_hdr(&drv.vs, VSOCK_OP_REQUEST, 2000, 51, 0);
@@ -628,8 +649,14 @@ static int vs_check(struct chaos *ch)
 	r = vvs_recv(&drv.vs, &h, &payload, 200 * 1000);
 	if (r < 0)
 		return ch_fail(ch, "vsock-recv", "ret=%ld", r);
-	if (r > 0)
+	if (r > 0) {
+		uint16_t op = h.op;
 		vvs_rx_release(&drv.vs);
+		if (op != VSOCK_OP_RST)
+			return ch_fail(ch, "vsock-not-rst", "op=%ld", op);
+	} else if (ch->vsock_rst) {
+		return ch_fail(ch, "vsock-no-rst", "timeout_ms=%ld", 200);
+	}
 	return 0;
 }
 
@@ -766,6 +793,7 @@ enum test_status test_chaos(struct test_ctx *c)
 	ch->ops = (unsigned)v;
 	optlist_get(c->opts, "only", only, sizeof(only));
 	ch->trace = optlist_get(c->opts, "trace", val, sizeof(val)) >= 0 && val[0] == '1';
+	ch->vsock_rst = optlist_get(c->opts, "vsock_rst", val, sizeof(val)) >= 0 && val[0] == '1';
 	for (uint32_t i = 0; i < boot_info.nr_mem; i++) {
 		const struct mem_entry *m = &boot_info.mem[i];
 		if (m->type == MEM_TYPE_RAM && m->addr + m->size > ch->ram_end)
