@@ -696,6 +696,30 @@ static void ch_pci_restore(struct chaos *ch)
 		vpci_cfg_write32(&ch->dev, ch->dev.pci.cap_msix, ch->msix_ctl & 0xffff);
 }
 
+/* What a reset must have put back, whatever the burst wrote (virtio 1.2
+ * §2.4, §4.1.4.3, §4.2.2): every queue disabled and, on PCI, queue_select
+ * 0 and every MSI-X vector (configuration and queues) NO_VECTOR, as
+ * QEMU resets them and a driver or a snapshot after a reset may rely on. */
+static int ch_reset_state(struct chaos *ch)
+{
+	struct vdev *d = &ch->dev;
+	const struct vdev_regs *r = ch_regs(ch);
+	int pci = vdev_is(d, VDEV_PCI);
+	uint64_t v;
+
+	if (pci && (v = vdev_reg_read(d, r->select, r->select_width)))
+		return ch_fail(ch, "stale-queue-select", "queue_select=%ld", (long)v);
+	if (pci && (v = vdev_reg_read(d, VIRTIO_PCI_COMMON_MSIX, 2)) != VIRTIO_MSI_NO_VECTOR)
+		return ch_fail(ch, "stale-config-vector", "config_msix_vector=0x%lx", (long)v);
+	for (uint16_t q = 0; q < 16 && d->ops->queue_max(d, q); q++) {
+		if ((v = d->ops->queue_enabled(d)))
+			return ch_fail(ch, "stale-queue-enable", "enable=%ld", (long)v);
+		if (pci && (v = vdev_reg_read(d, r->vector, 2)) != VIRTIO_MSI_NO_VECTOR)
+			return ch_fail(ch, "stale-queue-vector", "queue_msix_vector=0x%lx", (long)v);
+	}
+	return 0;
+}
+
 static void ch_log(struct chaos *ch, enum ch_op op)
 {
 	if (ch->log_len + 1 >= sizeof(ch->log)) {       /* keep the last ones */
@@ -749,6 +773,8 @@ static int ch_burst(struct chaos *ch, unsigned b, const char *tag)
 		ret = ch_fail(ch, "reset-stuck", "status=0x%lx", vdev_status(&ch->dev));
 		goto out;
 	}
+	if ((ret = ch_reset_state(ch)))
+		goto out;
 	if ((r = ch->kind->open(ch))) {
 		ret = ch_fail(ch, "reopen", "ret=%ld", r);
 		goto out;
