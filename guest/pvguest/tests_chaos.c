@@ -49,9 +49,10 @@ enum ch_op {
 	OP_REG,         /* R: any register but the ring addresses, any value */
 	OP_MSIX,        /* M: an MSI-X table entry (PCI) */
 	OP_PCICMD,      /* P: the PCI command register, MSI-X enable/mask (PCI) */
+	OP_BAR,         /* B: a BAR moved onto another device's, sized, zeroed (PCI) */
 	OP_COUNT
 };
-static const char op_letter[OP_COUNT + 1] = "SZAECIKFDRMP";
+static const char op_letter[OP_COUNT + 1] = "SZAECIKFDRMPB";
 
 /* One device type the mode knows: how its driver opens it, where its
  * rings are, and the valid request that proves it works. */
@@ -84,6 +85,9 @@ struct chaos {
 	char detail[96];
 	/* PCI only: what OP_PCICMD and OP_MSIX change, put back before the reset */
 	uint32_t pci_cmd, msix_ctl;
+	uint32_t pci_bar[6];            /* the BAR registers as found */
+	uint64_t seen_bar[16];          /* memory BARs of the devices probed so far */
+	unsigned nseen_bar;
 	uint64_t msix_table;
 	unsigned msix_n;
 	/* totals */
@@ -445,6 +449,29 @@ static void op_pcicmd(struct chaos *ch)
 	}
 }
 
+/* A memory BAR moved: onto another device's BAR (QEMU 7.2 once aborted
+ * there, kvm_mem_ioeventfd_add: File exists), a page further, into the
+ * hole, to 0, or sized (all ones written). Put back before the reset;
+ * meanwhile the other ops reach the old address, where nothing is. */
+static void op_bar(struct chaos *ch)
+{
+	unsigned i = ch_below(ch, 6);
+	uint64_t a;
+
+	if (!ch->dev.pci.bar[i] || (ch->pci_bar[i] & 1))
+		return;
+	switch (ch_below(ch, 5)) {
+	case 0: a = ch->nseen_bar ? ch->seen_bar[ch_below(ch, ch->nseen_bar)] : 0; break;
+	case 1: a = ch->dev.pci.bar[i] + 4096; break;
+	case 2: a = H_ADDR_PCI_HOLE + ((uint64_t)ch_below(ch, 64) << 20); break;
+	case 3: a = 0; break;
+	default: a = ~0ull; break;
+	}
+	vpci_cfg_write32(&ch->dev, 0x10 + 4 * i, (uint32_t)a);
+	if (ch->dev.pci.bar_is64[i] && i < 5)
+		vpci_cfg_write32(&ch->dev, 0x14 + 4 * i, (uint32_t)(a >> 32));
+}
+
 static void ch_op(struct chaos *ch, enum ch_op op)
 {
 	switch (op) {
@@ -460,6 +487,7 @@ static void ch_op(struct chaos *ch, enum ch_op op)
 	case OP_REG: op_reg(ch); break;
 	case OP_MSIX: op_msix(ch); break;
 	case OP_PCICMD: op_pcicmd(ch); break;
+	case OP_BAR: op_bar(ch); break;
 	case OP_COUNT: break;
 	}
 }
@@ -467,14 +495,14 @@ static void ch_op(struct chaos *ch, enum ch_op op)
 static enum ch_op ch_pick(struct chaos *ch)
 {
 	/* chains and kicks are what devices work on: drawn more often */
-	static const uint8_t weight[OP_COUNT] = { 3, 2, 2, 2, 8, 3, 3, 2, 2, 2, 1, 1 };
+	static const uint8_t weight[OP_COUNT] = { 3, 2, 2, 2, 8, 3, 3, 2, 2, 2, 1, 1, 1 };
 	unsigned total = 0, pci = vdev_is(&ch->dev, VDEV_PCI);
 
 	for (unsigned i = 0; i < OP_COUNT; i++)
-		total += (i == OP_MSIX || i == OP_PCICMD) && !pci ? 0 : weight[i];
+		total += i >= OP_MSIX && !pci ? 0 : weight[i];
 	unsigned x = ch_below(ch, total);
 	for (unsigned i = 0; i < OP_COUNT; i++) {
-		unsigned w = (i == OP_MSIX || i == OP_PCICMD) && !pci ? 0 : weight[i];
+		unsigned w = i >= OP_MSIX && !pci ? 0 : weight[i];
 		if (x < w)
 			return (enum ch_op)i;
 		x -= w;
@@ -677,6 +705,8 @@ static void ch_pci_save(struct chaos *ch)
 	if (!vdev_is(&ch->dev, VDEV_PCI))
 		return;
 	ch->pci_cmd = vpci_cfg_read32(&ch->dev, 4);
+	for (unsigned i = 0; i < 6; i++)
+		ch->pci_bar[i] = vpci_cfg_read32(&ch->dev, 0x10 + 4 * i);
 	unsigned cap = ch->dev.pci.cap_msix;
 	if (!cap)
 		return;
@@ -691,6 +721,8 @@ static void ch_pci_restore(struct chaos *ch)
 {
 	if (!vdev_is(&ch->dev, VDEV_PCI))
 		return;
+	for (unsigned i = 0; i < 6; i++)
+		vpci_cfg_write32(&ch->dev, 0x10 + 4 * i, ch->pci_bar[i]);
 	vpci_cfg_write32(&ch->dev, 4, ch->pci_cmd & 0xffff);
 	if (ch->dev.pci.cap_msix)
 		vpci_cfg_write32(&ch->dev, ch->dev.pci.cap_msix, ch->msix_ctl & 0xffff);
@@ -840,6 +872,9 @@ enum test_status test_chaos(struct test_ctx *c)
 				continue;
 			}
 			ndev++;
+			for (unsigned j = 0; j < 6 && vdev_is(&ch->dev, VDEV_PCI); j++)
+				if (ch->dev.pci.bar[j] && ch->nseen_bar < ARRAY_SIZE(ch->seen_bar))
+					ch->seen_bar[ch->nseen_bar++] = ch->dev.pci.bar[j];
 			for (unsigned b = 0; b < ch->bursts; b++) {
 				char tag[24];
 				snprintf(tag, sizeof(tag), "%s%u-%u", ch->kind->name, ch->index, b);
