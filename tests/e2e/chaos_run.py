@@ -102,6 +102,9 @@ def vireo_seed(args, seed, tmp, ns):
     for line in err.splitlines():
         if not line.startswith("vireo: "):
             problems.append(f"stray stderr line: {line!r}")
+    if not RESULT_RE.search(out):
+        problems.append("no PVGUEST RESULT chaos line; vireo's last words: " +
+                        " / ".join(err.splitlines()[-3:]))
     print(f"  host: {watch.summary()}")
     verdict = "fine" if not problems and RESULT_RE.search(out) else "fail"
     if p.returncode < 0 or p.returncode > 3:
