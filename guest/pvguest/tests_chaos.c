@@ -1,9 +1,10 @@
 /* tests_chaos.c: "chaos", the randomized hostile mode: on every virtio
  * device of the selected transport, bursts of random malformed operations
  * (status, queue geometry and addresses, descriptor chains, avail index,
- * kicks, features, device config; MSI-X table and PCI command on PCI),
- * each burst followed by a reset, a proper re-initialisation through the
- * device's driver and a valid request that must work. Reproducible from
+ * kicks, features, device config; MSI-X table, PCI command and BARs on
+ * PCI), each burst followed by a reset, a check of what the reset put
+ * back, a proper re-initialisation through the device's driver and a
+ * valid request that must work. Reproducible from
  * the seed: burst b of the i-th device of a type draws from a generator
  * seeded by (seed, type, i, b). Not a judge of what the device made of
  * each operation (hostile-* do that): only that it survives them.
@@ -83,7 +84,7 @@ struct chaos {
 	unsigned log_len;
 	const char *why;
 	char detail[96];
-	/* PCI only: what OP_PCICMD and OP_MSIX change, put back before the reset */
+	/* PCI only: what OP_PCICMD and OP_BAR change, put back before the reset */
 	uint32_t pci_cmd, msix_ctl;
 	uint32_t pci_bar[6];            /* the BAR registers as found */
 	uint64_t seen_bar[16];          /* memory BARs of the devices probed so far */
@@ -91,10 +92,11 @@ struct chaos {
 	uint64_t msix_table;
 	unsigned msix_n;
 	/* totals */
-	uint64_t total_ops, total_bursts, failed_bursts, chains, resets;
+	uint64_t total_ops, total_bursts, failed_bursts, chains;
 };
 
-/* xorshift64* (Vigna): small, and the same sequence on every VMM */
+/* xorshift64* (Vigna): small; a seed draws the same operations on any VMM
+ * that offers the same devices (sizes and layout steer a few draws) */
 static uint64_t ch_next(struct chaos *ch)
 {
 	uint64_t x = ch->rng;
@@ -800,7 +802,6 @@ static int ch_burst(struct chaos *ch, unsigned b, const char *tag)
 	}
 	test_quiet(ch->c, "chaos", tag);
 	ch_pci_restore(ch);
-	ch->resets++;
 	if (vdev_reset(&ch->dev, CH_RESET_US)) {
 		ret = ch_fail(ch, "reset-stuck", "status=0x%lx", vdev_status(&ch->dev));
 		goto out;
