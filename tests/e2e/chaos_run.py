@@ -5,7 +5,7 @@ followed by a reset and a request that must work.
 
 usage: chaos_run.py VIREO KERNEL [--transport pci|mmio] [--seeds 1,2,5-9]
                     [--bursts B] [--ops K] [--quiet MS] [--qemu [QEMU]]
-                    [--timeout S] [--table] [--net]
+                    [--timeout S] [--table] [--net] [--guest-opts OPTS] [--show]
 
 Under vireo the devices are a disk, rng, a balloon (free page reporting),
 a console into a file and vsock (a socket nobody serves: connections are
@@ -51,6 +51,8 @@ def parse_seeds(text):
 
 def guest_test(args, seed):
     t = f"chaos,seed={seed},bursts={args.bursts},ops={args.ops}"
+    if args.guest_opts:
+        t += "," + args.guest_opts
     if args.qemu:
         return t
     # vireo answers a REQUEST to a port nobody serves with an RST
@@ -176,6 +178,9 @@ def main():
                     help="run under this QEMU instead (a measurement: always exits 0)")
     ap.add_argument("--timeout", type=int, default=120, help="seconds per seed")
     ap.add_argument("--table", action="store_true", help="print a results row")
+    ap.add_argument("--guest-opts", default="",
+                    help="more chaos options: only=blk0-3,trace=1 replays one burst op by op")
+    ap.add_argument("--show", action="store_true", help="print the guest's output")
     ap.add_argument("--net", action="store_true",
                     help="a NIC too, on a TAP in a fresh network namespace (root)")
     args = ap.parse_args()
@@ -200,6 +205,8 @@ def main():
             bursts += len(cases)
             ops += len(cases) * args.ops
         outcome.setdefault(verdict, []).append(seed)
+        if args.show:
+            print(out)
         print(f"seed {seed}: {verdict}" + (f" ({m.group(0)})" if m else ""))
         if verdict != "fine":
             print("  $", " ".join(cmd))
@@ -210,7 +217,7 @@ def main():
                       *out.splitlines()[-5:], sep="\n  | ")
             for pr in problems:
                 print("  FAIL:" if not args.qemu else "  note:", pr)
-    who = "qemu" if args.qemu else "vireo"
+    who = "qemu" if args.qemu else args.vireo
     summary = ", ".join(f"{k} {len(v)} (seeds {','.join(map(str, v))})" if k != "fine"
                         else f"fine {len(v)}" for k, v in sorted(outcome.items()))
     print(f"chaos {who} {args.transport}: {len(seeds)} seeds, {bursts} bursts, {ops} operations: "
