@@ -34,7 +34,7 @@
 #define CH_REQ_US         (2000u * 1000) /* the recovery request */
 #define CH_LIVE_SECTOR    0u
 #define CH_SPARE_SECTOR   1024u          /* plausible random blk requests aim here */
-#define CH_MAX_RINGS      3
+#define CH_MAX_RINGS      5
 
 /* The operations, one letter each in a failed burst's op log. */
 enum ch_op {
@@ -628,11 +628,14 @@ static int cons_check(struct chaos *ch)
 
 static int bal_open(struct chaos *ch)
 {
-	int r = vballoon_open(&drv.bal, &ch->dev, VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING));
+	int r = vballoon_open(&drv.bal, &ch->dev, VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) |
+			      VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) |
+			      VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT));
 
-	for (unsigned i = 0; i < 3; i++)
-		ch->rings[i] = &drv.bal.q[i];
-	ch->nrings = drv.bal.reporting ? 3 : 2;
+	ch->nrings = 0;
+	for (unsigned q = 0; q < VBAL_NQ && ch->nrings < CH_MAX_RINGS; q++)
+		if (drv.bal.has[q])
+			ch->rings[ch->nrings++] = &drv.bal.q[q];
 	return r;
 }
 

@@ -79,7 +79,8 @@ def vireo_seed(args, seed, tmp, ns):
     with open(img, "wb") as f:
         f.truncate(64 << 20)
     devices = ["--disk", f"path={img}", "--rng",
-               "--balloon", "amount_mib=16,free_page_reporting=on",
+               "--balloon",
+               "amount_mib=16,free_page_reporting=on,free_page_hinting=on,stats_polling_interval_s=1",
                "--console", f"file={os.path.join(tmp, 'hvc0')}",
                "--vsock", f"cid=3,uds={os.path.join(tmp, 'vsock')}"]
     cmdline = f"pvguest.run={guest_test(args, seed)}"
@@ -129,7 +130,8 @@ def qemu_seed(args, seed, tmp, ns):
         cmdline += " pvguest.transport=mmio"
     devices = (["-drive", f"file={img},if=none,format=raw,id=d0",
                 "-device", f"virtio-blk{sfx},drive=d0", "-device", f"virtio-rng{sfx}",
-                "-device", f"virtio-balloon{sfx},free-page-reporting=on"] + serial +
+                "-object", "iothread,id=io0",
+                "-device", f"virtio-balloon{sfx},free-page-reporting=on,free-page-hint=on,iothread=io0"] + serial +
                ["-chardev", f"file,id=hvc,path={hvc}", "-device", "virtconsole,chardev=hvc"])
     if ns:
         netdev = f"tap,id=n0,ifname={netns.TAP},script=no,downscript=no,vhost=off"
