@@ -110,6 +110,8 @@ def vireo_seed(args, seed, tmp, ns):
                         " / ".join(err.splitlines()[-3:]))
     print(f"  host: {watch.summary()}")
     verdict = "fine" if not problems and RESULT_RE.search(out) else "fail"
+    if verdict != "fine":
+        problems += [f"vireo said: {line}" for line in err.splitlines()[-12:]]
     if p.returncode < 0 or p.returncode > 3:
         verdict = "crash"
     return verdict, out, problems, cmd
