@@ -7,11 +7,12 @@ usage: chaos_run.py VIREO KERNEL [--transport pci|mmio] [--seeds 1,2,5-9]
                     [--bursts B] [--ops K] [--quiet MS] [--qemu [QEMU]]
                     [--timeout S] [--table] [--net] [--guest-opts OPTS] [--show]
 
-Under vireo the devices are a disk, rng, a balloon (free page reporting),
-a console into a file and vsock (a socket nobody serves: connections are
-refused), with --net a NIC on a TAP in a fresh namespace
-(junk frames reach it through each quiet window); each seed is one boot with quiet windows (quiet=MS) in which
-no VMM thread but the vCPUs may work (bench/harness/quiet.py). A seed
+Under vireo the devices are a disk, rng, a balloon (free page reporting
+and hinting, statistics), a console into a file and vsock (a socket
+nobody serves: connections are refused), with --net a NIC on a TAP in a
+fresh namespace (junk frames reach it through each quiet window); each
+seed is one boot with quiet windows (quiet=MS) in which no VMM thread
+but the vCPUs may work (bench/harness/quiet.py). A seed
 passes when every burst passed, vireo exited with the guest's debug-exit
 0, nothing but vireo's own lines reached stderr (a sanitizer report
 fails it) and no quiet window was busy.
