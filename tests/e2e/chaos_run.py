@@ -19,8 +19,9 @@ fails it) and no quiet window was busy.
 
 --qemu: the same seeds under QEMU (q35 for pci, microvm for mmio; no
 vsock, which needs the host's vhost-vsock), each classed fine, fail (a
-burst failed), crash (QEMU died or aborted), hang (no exit within
---timeout); never a failure of this script. --table prints one row for
+burst failed), crash (QEMU died or aborted), guest-reset (QEMU exited
+0: the guest reset itself, -no-reboot), hang (no exit within --timeout);
+never a failure of this script. --table prints one row for
 the README/report table: seeds, bursts, operations, outcome."""
 import argparse
 import contextlib
@@ -163,6 +164,8 @@ def qemu_seed(args, seed, tmp, ns):
         verdict = "fine"
     elif rc in (1, 3):
         verdict = "fail"
+    elif rc == 0:       # -no-reboot: the guest reset itself (a triple fault)
+        verdict = "guest-reset"
     else:
         verdict = "crash"
     problems = [f"exit status {rc}"] if verdict != "fine" else []
