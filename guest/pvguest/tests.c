@@ -35,6 +35,7 @@ static const struct test tests[] = {
 	{ "balloon", test_balloon },
 	{ "hostile-balloon", test_hostile_balloon },
 	{ "balloon-extras", test_balloon_extras },
+	{ "chaos", test_chaos },
 	{ "bench-exits", test_bench_exits },
 	{ "bench-cpu", test_bench_cpu },
 	{ "bench-mem", test_bench_mem },

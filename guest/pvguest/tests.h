@@ -73,6 +73,9 @@ enum test_status test_hostile_console(struct test_ctx *c);
 enum test_status test_balloon(struct test_ctx *c);
 enum test_status test_hostile_balloon(struct test_ctx *c);
 enum test_status test_balloon_extras(struct test_ctx *c);
+/* tests_chaos.c: random hostile bursts on every virtio device, each
+ * followed by a reset and a request that must work (README) */
+enum test_status test_chaos(struct test_ctx *c);
 enum test_status test_bench_exits(struct test_ctx *c);
 enum test_status test_bench_cpu(struct test_ctx *c);
 enum test_status test_bench_mem(struct test_ctx *c);

@@ -52,13 +52,14 @@ def mem_mib(size):
     return int(float(size[:-1]) * units[size[-1]]) if size[-1] in units else int(size) >> 20
 
 
-def run_watched(cmd, tmp):
+def run_watched(cmd, tmp, during=None):
     """subprocess.run, with the guest's output in a file that a
-    quiet.QuietWatch follows (the test's option quiet=MS)."""
+    quiet.QuietWatch follows (the test's option quiet=MS); during(ms), if
+    given, runs in each window (QuietWatch's host-side traffic)."""
     out_path, err_path = os.path.join(tmp, "vmm.out"), os.path.join(tmp, "vmm.err")
     with open(out_path, "wb") as o, open(err_path, "wb") as e:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=o, stderr=e)
-    watch = quiet.QuietWatch(proc.pid, out_path)
+    watch = quiet.QuietWatch(proc.pid, out_path, during)
     watch.start()
     try:
         proc.wait(TIMEOUT)
