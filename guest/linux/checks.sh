@@ -17,7 +17,8 @@
 #                           the echo; listen on PORT+1 for the host (line
 #                           "VSOCK-LISTENING port=N") and echo what it sends
 # and, whenever the VM has them, 64 KiB read from /dev/hwrng (virtio-rng)
-# and a line "VIREO-HVC0 marker=WORD" written to hvc0 (virtio-console).
+# and a line "VIREO-HVC0 marker=WORD" written to hvc0 (virtio-console), and
+# that virtio_balloon drives the balloon (then "VIREO-LINUX BALLOON-BOUND").
 
 marker= blk= ip= peer= port=5000 vsock=
 set -f
@@ -111,6 +112,21 @@ if grep -qx 0x0003 /sys/bus/virtio/devices/*/device 2>/dev/null; then
 	st=1
 	[ -c /dev/hvc0 ] && echo "VIREO-HVC0 marker=${marker:-none}" >/dev/hvc0 && st=0
 	result hvc-write $st "dev=$(ls /dev/hvc0 2>/dev/null || echo none)"
+fi
+
+# --- virtio-balloon: Linux's driver bound to it; it inflates to the host's
+# target, answers the statistics polls and reports free pages on its own
+# (the host checks those through vireo's API while this runs)
+if grep -qx 0x0005 /sys/bus/virtio/devices/*/device 2>/dev/null; then
+	drv=none
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device")" = 0x0005 ] && [ -L "$d/driver" ] &&
+			drv=$(basename "$(readlink "$d/driver")")
+	done
+	st=1
+	[ "$drv" = virtio_balloon ] && st=0
+	result balloon-driver $st "driver=$drv"
+	say "BALLOON-BOUND"
 fi
 
 # --- virtio-vsock: the guest connects to the host, then the host to the guest

@@ -18,8 +18,12 @@ on the vsock (vireo only: QEMU has no vsock without vhost here) 64 KiB
 echoed by a Unix-socket server here (`<uds>_<port>`, the guest
 connecting), then 64 KiB sent by a client here through `CONNECT <port>`
 and echoed by the guest; on the virtio-console (vireo's --console file=)
-a line through hvc0. Passes when every check passes in the guest and
-here: the disk file holds what the guest wrote, the peer got what the
+a line through hvc0; on the virtio-balloon (vireo only, with
+`--api-sock`): Linux's virtio_balloon inflates to the 2 MiB target (GET
+/balloon's actual_mib), fills the statistics vireo polls every 5 s
+(GET /balloon/statistics: its total and free memory) and reports free
+pages on its own (vireo_balloon_reports_total in GET /metrics). Passes
+when every check passes in the guest and here: the disk file holds what the guest wrote, the peer got what the
 guest sent, the guest got what the peer sent, the vsock client got its
 bytes back, and vireo exits 0 (the guest powered off).
 
@@ -50,7 +54,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "bench"))
-from harness import netns  # noqa: E402
+from harness import fcapi, netns  # noqa: E402
 
 MINIMAL = os.path.join(REPO, "guest", "linux", "minimal")
 OUT = os.path.join(REPO, "guest", "linux", "out", "minimal")
@@ -179,7 +183,37 @@ def build_kernel(distro):
     return None if p.returncode == 0 else f"{os.path.relpath(script, REPO)} failed ({p.returncode})"
 
 
-def vmm_cmd(args, kernel, initrd, disk, cmdline, uds, hvc):
+BALLOON_MIB = 2
+
+
+def balloon_watch(sock, result, deadline_s=180):
+    """Polls vireo's API (a thread, once the guest's driver is bound) until
+    Linux's virtio_balloon has inflated to the target, filled the
+    statistics and sent a free page report, or the deadline passes."""
+    api = fcapi.Client(sock, timeout=10)
+    end = time.monotonic() + deadline_s
+    try:
+        while time.monotonic() < end and not all(result.get(k) for k in
+                                                  ("inflated", "stats", "reports")):
+            _, bal, _ = api.get("/balloon")
+            result["actual_mib"] = (bal or {}).get("actual_mib")
+            result["inflated"] = result["actual_mib"] == BALLOON_MIB
+            _, st, _ = api.get("/balloon/statistics")
+            st = st or {}
+            result["stats"] = bool(st.get("total_memory")) and "free_memory" in st
+            result["stats_seen"] = {k: st.get(k) for k in ("total_memory", "free_memory")}
+            _, body, _ = api.request("GET", "/metrics")
+            text = (body or {}).get("raw", "") if isinstance(body, dict) else ""
+            m = re.search(r"^vireo_balloon_reports_total\{[^}]*\} (\d+)", text, re.M)
+            result["reports"] = int(m.group(1)) if m else 0
+            time.sleep(1)
+    except OSError as e:
+        result["error"] = str(e)
+    finally:
+        api.close()
+
+
+def vmm_cmd(args, kernel, initrd, disk, cmdline, uds, hvc, api_sock):
     if args.qemu:
         # -arch-capabilities: this host's KVM refuses MSR 0x10a (bench/harness/vmm.py)
         return [args.qemu, "-accel", "kvm", "-M", "q35", "-cpu",
@@ -196,6 +230,8 @@ def vmm_cmd(args, kernel, initrd, disk, cmdline, uds, hvc):
             "--cpus", str(args.cpus), "--memory", "256M", "--serial", "stdio",
             "--disk", f"path={disk}", "--net", f"tap={netns.TAP},mac={netns.GUEST_MAC}",
             "--vsock", f"cid=3,uds={uds}", "--rng", "--console", f"file={hvc}",
+            "--balloon", f"amount_mib={BALLOON_MIB},free_page_reporting=on,"
+            "stats_polling_interval_s=5", "--api-sock", api_sock,
             "--transport", args.transport, "--cmdline", cmdline]
 
 
@@ -249,7 +285,7 @@ def first(lines, pattern):
     return None, None
 
 
-def check(args, status, lines, disk, peer_out, vsock, hvc):
+def check(args, status, lines, disk, peer_out, vsock, hvc, balloon):
     problems = []
     want_status = 0
     if status != want_status:
@@ -282,7 +318,18 @@ def check(args, status, lines, disk, peer_out, vsock, hvc):
             hvc_text = ""
         if f"VIREO-HVC0 marker={args.marker}" not in hvc_text:
             problems.append(f"the --console file lacks the guest's hvc0 line: {hvc_text[-200:]!r}")
-        for dev in ("19/vmw_vsock_virtio_transport", "3/virtio_console"):
+        names.append("balloon-driver")
+        if not balloon.get("inflated"):
+            problems.append(f"balloon: actual_mib {balloon.get('actual_mib')}, want "
+                            f"{BALLOON_MIB} (Linux's virtio_balloon inflating)")
+        if not balloon.get("stats"):
+            problems.append(f"balloon: statistics {balloon.get('stats_seen')}: Linux did not "
+                            "fill them")
+        if not balloon.get("reports"):
+            problems.append("balloon: no free page report from Linux")
+        if balloon.get("error"):
+            problems.append(f"balloon: the API: {balloon['error']}")
+        for dev in ("19/vmw_vsock_virtio_transport", "3/virtio_console", "5/virtio_balloon"):
             if dev not in m.group(3).split(","):
                 problems.append(f"no {dev} among the guest's virtio devices ({m.group(3)})")
     for name in names:
@@ -380,7 +427,8 @@ def main():
                                         netns.HOST_IP, str(PEER_PORT)]),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         uds = os.path.join(tmp, "v.sock")
-        vsock = {}
+        api_sock = os.path.join(tmp, "api.sock")
+        vsock, balloon = {}, {}
         clients = []
 
         def on_line(text):
@@ -389,6 +437,11 @@ def main():
                 clients.append(threading.Thread(target=vsock_client, daemon=True,
                                                 args=(uds, int(m.group(1)), vsock)))
                 clients[0].start()
+            if text.startswith("VIREO-LINUX BALLOON-BOUND") and not args.qemu:
+                t = threading.Thread(target=balloon_watch, daemon=True,
+                                     args=(api_sock, balloon))
+                t.start()
+                clients.append(t)
         try:
             if peer.stdout.readline().strip() != "listening":
                 print("FAIL: the TCP peer did not start")
@@ -396,7 +449,7 @@ def main():
             if not args.qemu:
                 vsock_echo_server(f"{uds}_{VSOCK_PORT}")
             hvc = os.path.join(tmp, "hvc0.log")
-            cmd = ns.cmd(vmm_cmd(args, kernel, initrd, disk, cmdline, uds, hvc))
+            cmd = ns.cmd(vmm_cmd(args, kernel, initrd, disk, cmdline, uds, hvc, api_sock))
             print("$", shlex.join(cmd))
             status, lines = run_guest(cmd, os.path.join(tmp, "serial.log"), args.timeout,
                                       on_line)
@@ -406,7 +459,7 @@ def main():
             if peer.poll() is None:
                 peer.kill()
             peer_out = peer.communicate()[0]
-        problems = check(args, status, lines, disk, peer_out, vsock, hvc)
+        problems = check(args, status, lines, disk, peer_out, vsock, hvc, balloon)
 
     if args.qemu and status == "internal-error" and os.path.isdir("/sys/module/kvm_pvm"):
         # QEMU has no answer to the instructions vireo's PVM compatibility
