@@ -429,7 +429,7 @@ def main():
         uds = os.path.join(tmp, "v.sock")
         api_sock = os.path.join(tmp, "api.sock")
         vsock, balloon = {}, {}
-        clients = []
+        clients, watchers = [], []
 
         def on_line(text):
             m = re.match(r"^VIREO-LINUX VSOCK-LISTENING port=(\d+)", text)
@@ -437,11 +437,10 @@ def main():
                 clients.append(threading.Thread(target=vsock_client, daemon=True,
                                                 args=(uds, int(m.group(1)), vsock)))
                 clients[0].start()
-            if text.startswith("VIREO-LINUX BALLOON-BOUND") and not args.qemu:
-                t = threading.Thread(target=balloon_watch, daemon=True,
-                                     args=(api_sock, balloon))
-                t.start()
-                clients.append(t)
+            if text.startswith("VIREO-LINUX BALLOON-BOUND") and not args.qemu and not watchers:
+                watchers.append(threading.Thread(target=balloon_watch, daemon=True,
+                                                 args=(api_sock, balloon)))
+                watchers[0].start()
         try:
             if peer.stdout.readline().strip() != "listening":
                 print("FAIL: the TCP peer did not start")
@@ -453,7 +452,7 @@ def main():
             print("$", shlex.join(cmd))
             status, lines = run_guest(cmd, os.path.join(tmp, "serial.log"), args.timeout,
                                       on_line)
-            for t in clients:
+            for t in clients + watchers:
                 t.join(timeout=30)
         finally:
             if peer.poll() is None:
