@@ -90,10 +90,10 @@ static void report(FILE *f, int argc, char **argv)
 	while (environ && environ[n])
 		n++;
 	fprintf(f, "env=%d\n", n);
-	fprintf(f, "argv=");
+	fprintf(f, "argc=%d\n", argc);
 	for (int i = 0; i < argc; i++)
-		fprintf(f, "%s%s", i ? " " : "", argv[i]);
-	fprintf(f, "\nEND\n");
+		fprintf(f, "argv%d=%s\n", i, argv[i]);
+	fprintf(f, "END\n");
 	fflush(f);
 }
 
