@@ -3,8 +3,11 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -235,10 +238,26 @@ static int check_id_number(const char *flag, const char *v, uint32_t *out, struc
 	return 0;
 }
 
+/* A handle of a network namespace (/run/netns/NAME, /proc/PID/ns/net):
+ * nsfs says which kind of namespace a file is (Linux 4.11). */
+static int check_netns(const char *v, struct errbuf *e)
+{
+	int fd = open(v, O_RDONLY | O_CLOEXEC), type;
+
+	if (fd < 0)
+		return errf(e, -EINVAL, "arguments: --netns: '%s': %s", v, strerror(errno));
+	type = ioctl(fd, NS_GET_NSTYPE);
+	close(fd);
+	if (type < 0)
+		return bad(e, "--netns", v, "not a namespace");
+	if (type != CLONE_NEWNET)
+		return bad(e, "--netns", v, "not a network namespace");
+	return 0;
+}
+
 static int take(struct jail_opts *o, enum jail_flag f, const char *name, const char *v,
 		struct errbuf *e)
 {
-	struct stat st;
 	uint32_t n;
 	int ret;
 
@@ -265,10 +284,8 @@ static int take(struct jail_opts *o, enum jail_flag f, const char *name, const c
 		o->base_dir = v;
 		return 0;
 	case JF_NETNS:
-		if (stat(v, &st))
-			return errf(e, -EINVAL, "arguments: --netns: '%s': %s", v, strerror(errno));
 		o->netns = v;
-		return 0;
+		return check_netns(v, e);
 	case JF_CGROUP:
 		return check_cgroup(o, v, e);
 	case JF_CGVER:

@@ -258,6 +258,8 @@ static void test_bad_values(void **state)
 		{ { "--chroot-base-dir", "srv" }, "--chroot-base-dir" },
 		{ { "--chroot-base-dir", "/srv/.." }, "--chroot-base-dir" },
 		{ { "--netns", "/nonexistent/netns" }, "--netns" },
+		{ { "--netns", "/proc/self/ns/mnt" }, "not a network namespace" },
+		{ { "--netns", "/proc/self/status" }, "not a namespace" },
 		{ { "--daemonize=yes" }, "takes no value" },
 		{ { "--jail" }, "unknown flag" },
 		{ { "--cgroup-version", "1", }, NULL },
