@@ -52,7 +52,10 @@ int main(int argc, char **argv)
 		if (jail_write_pid(&o, child, &e))
 			return jail_fail(&s, &e);
 		jail_undo(&s);
-		return 0;
+		/* _exit: nothing is buffered, and a sanitizer's exit-time
+		 * checks could neither fork a tracer (the parent's next child
+		 * would land in the new PID namespace) nor read /proc here */
+		_exit(0);
 	}
 	if ((!o.new_pid_ns && jail_write_pid(&o, getpid(), &e)) || jail_drop_privileges(&o, &e))
 		return jail_fail(&s, &e);
