@@ -49,6 +49,8 @@ static void jail_made(struct jail_state *s, const char *path, bool file)
 
 void jail_undo(struct jail_state *s)
 {
+	/* back to each hierarchy's root, so that the groups made can go */
+	jail_leave_cgroups(s);
 	while (s->n_made) {
 		s->n_made--;
 		if (!s->pivoted) {

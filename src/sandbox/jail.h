@@ -60,6 +60,8 @@ struct jail_state {
 	int netns_fd, null_fd;       /* opened before the pivot; -1 if unused */
 	dev_t kvm, tun, uffd;        /* the host's device numbers */
 	bool has_uffd;
+	char *joined[JAIL_MAX_CGROUPS]; /* cgroup mounts whose new group holds us */
+	size_t n_joined;
 	uint64_t start_us;           /* CLOCK_MONOTONIC when the jailer started */
 };
 
@@ -94,6 +96,10 @@ int jail_set_rlimits(const struct jail_opts *o, struct errbuf *e)
  * writes the values, then moves this process in. */
 int jail_join_cgroups(const struct jail_opts *o, struct jail_state *s, struct errbuf *e)
 	__attribute__((warn_unused_result));
+
+/* Moves this process back to the root of each hierarchy it joined a new
+ * group in (jail_undo, before that group is removed). */
+void jail_leave_cgroups(struct jail_state *s);
 
 /* What must be taken from the host before the pivot: the device numbers
  * of /dev/kvm, /dev/net/tun (and /dev/userfaultfd if present), the netns

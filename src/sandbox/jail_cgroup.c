@@ -142,6 +142,20 @@ static int cg_v2_enable(const char *mnt, const char *dir, const struct jail_cgro
 	return 0;
 }
 
+void jail_leave_cgroups(struct jail_state *s)
+{
+	char pid[24];
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	while (s->n_joined) {
+		s->n_joined--;
+		if (!s->pivoted)
+			cg_write(s->joined[s->n_joined], "cgroup.procs", pid);
+		free(s->joined[s->n_joined]);
+		s->joined[s->n_joined] = NULL;
+	}
+}
+
 static int cg_join(const char *dir, struct errbuf *e)
 {
 	char pid[24];
@@ -156,7 +170,7 @@ static int cg_join(const char *dir, struct errbuf *e)
 int jail_join_cgroups(const struct jail_opts *o, struct jail_state *s, struct errbuf *e)
 {
 	char mnt[CG_PATH], dir[CG_PATH];
-	char *dirs[JAIL_MAX_CGROUPS];
+	char *dirs[JAIL_MAX_CGROUPS], *mnts[JAIL_MAX_CGROUPS];
 	size_t n_dirs = 0;
 	int ret = 0;
 
@@ -198,7 +212,11 @@ int jail_join_cgroups(const struct jail_opts *o, struct jail_state *s, struct er
 			if (o->cgroup_version == 1 && !strcmp(cg->controller, "cpuset") &&
 			    (ret = cg_cpuset_inherit(mnt, dir, e)))
 				goto out;
-			if (!(dirs[n_dirs] = strdup(dir))) {
+			dirs[n_dirs] = strdup(dir);
+			mnts[n_dirs] = strdup(mnt);
+			if (!dirs[n_dirs] || !mnts[n_dirs]) {
+				free(dirs[n_dirs]);
+				free(mnts[n_dirs]);
 				ret = errf(e, -ENOMEM, "cgroups: out of memory");
 				goto out;
 			}
@@ -213,10 +231,18 @@ int jail_join_cgroups(const struct jail_opts *o, struct jail_state *s, struct er
 		}
 	}
 	/* the values first: a v1 cpuset cannot be joined before it has CPUs */
-	for (size_t k = 0; k < n_dirs && !ret; k++)
+	for (size_t k = 0; k < n_dirs && !ret; k++) {
 		ret = cg_join(dirs[k], e);
+		if (!ret) {
+			s->joined[s->n_joined++] = mnts[k];
+			mnts[k] = NULL;
+		}
+	}
 out:
-	while (n_dirs)
-		free(dirs[--n_dirs]);
+	while (n_dirs) {
+		n_dirs--;
+		free(dirs[n_dirs]);
+		free(mnts[n_dirs]);
+	}
 	return ret;
 }

@@ -273,6 +273,27 @@ def case_cgroup_v2_not_offered(ctx):
         leftovers(base, jid, [cg])
 
 
+def case_after_join(ctx):
+    """A failure once the process is in its new cgroup (no /dev/kvm: a file
+    bound over it in a private mount namespace of `unshare -m`): it moves
+    back out, so the group and the jail both go."""
+    mnt = v1_mount("pids")
+    if not mnt or not shutil.which("unshare"):
+        return None
+    base, jid = ctx.base(), "afterjoin"
+    parent = TAG + "-afterjoin"
+    cg = os.path.join(mnt, parent)
+    ctx.cgroup_dirs += [cg, os.path.join(cg, jid)]
+    plain = os.path.join(ctx.tmp, "not-kvm")
+    open(plain, "w").close()
+    cmd = " ".join(["mount --bind", plain, "/dev/kvm", "&& exec", ctx.jailer] +
+                   ctx.args(base, jid) + ["--cgroup", "pids.max=7", "--parent-cgroup", parent])
+    r = subprocess.run(["unshare", "-m", "sh", "-c", cmd], capture_output=True, text=True,
+                       timeout=30)
+    return one_line_error(r, ["devices", "/dev/kvm"]) + leftovers(base, jid, [
+        os.path.join(cg, jid)])
+
+
 def case_rlimit_too_high(ctx):
     base, jid = ctx.base(), "rlhigh"
     with open("/proc/sys/fs/nr_open") as f:
@@ -611,6 +632,7 @@ def main():
             ("fails part way: a controller not offered by cgroup v2",
              case_cgroup_v2_not_offered),
             ("fails part way: no-file above nr_open", case_rlimit_too_high),
+            ("fails part way: no /dev/kvm, after joining a cgroup", case_after_join),
         ]
         for name, fn in cases:
             problems = fn(ctx)
