@@ -578,6 +578,32 @@ static void test_stats(void **state)
 	assert_true(virtio_is_live(f->d));
 }
 
+/* Linux's order: the first statistics buffer posted, and kicked, before
+ * DRIVER_OK, and no kick for it after. The device takes it once live. */
+static void test_stats_before_driver_ok(void **state)
+{
+	static const uint64_t at[5] = { RING0, RING1, RING2, RING3, RING4 };
+	struct fx *f = *state;
+	struct balloon_guest_stats gs;
+	struct fake_buf b = { STATS, 20, false };
+
+	assert_true(fake_dev_negotiate(&f->dev, VIRTIO_BIT(VIRTIO_F_VERSION_1) | ALL_FEATURES));
+	for (unsigned q = 0; q < f->d->nr_queues; q++) {
+		fake_vring_init_at(&f->ring[q], &f->mem.m, QSIZE, at[q]);
+		fake_vring_config(&f->ring[q], &f->d->vq[q]);
+		fake_dev_enable_queue(&f->dev, q);
+	}
+	put_pair(f, STATS, VIRTIO_BALLOON_S_MEMFREE, 5ull << 20);
+	put_pair(f, STATS + 10, VIRTIO_BALLOON_S_MEMTOT, 9ull << 20);
+	fake_vring_add(&f->ring[SQ], &b, 1);
+	fake_dev_kick(&f->dev, SQ);                 /* no one's yet */
+	assert_true(fake_dev_driver_ok(&f->dev));
+	pump(f);
+	assert_int_equal(balloon_stats(f->b, &gs), 0);
+	assert_int_equal(gs.present, (1u << 4) | (1u << 5));
+	assert_int_equal(gs.val[BALLOON_GS_MEMTOT], 9ull << 20);
+}
+
 /* Malformed buffers are counted, what whole pairs they have read, and the
  * device lives on; a second buffer while one is kept gives the first back. */
 static void test_stats_hostile(void **state)
@@ -854,6 +880,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_self_discard, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_identity_all, fx_setup_all, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stats, fx_setup_all, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_stats_before_driver_ok, fx_setup_all, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stats_hostile, fx_setup_all, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stats_interval, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_stats_interval_all, fx_setup_all, fx_teardown),

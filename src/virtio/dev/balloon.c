@@ -444,6 +444,11 @@ static int bl_activate(struct virtio_dev *d)
 	b->q_hint = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT) ? nq++ : BALLOON_NOQ;
 	b->q_report = d->features & VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) ? nq++ : BALLOON_NOQ;
 	b->active = true;
+	/* Linux posts its first statistics buffer, and kicks, before
+	 * DRIVER_OK, when the kick is no one's to take; it never kicks for it
+	 * again. So every queue is looked at once now, from the loop. */
+	if (b->q_stats != BALLOON_NOQ)
+		ev_resched_post(&b->resched, (1u << nq) - 1);
 	pthread_mutex_unlock(&b->lock);
 	return 0;
 }
