@@ -493,7 +493,7 @@ def main():
             print(text)
         return 1
     print(f"PASS: Linux's virtio drivers under {who}: blk (direct I/O, ext2), net "
-          f"(ping, TCP both ways), rng{'' if args.qemu else ', vsock (both ways), console'}")
+          f"(ping, TCP both ways), rng{'' if args.qemu else ', vsock (both ways), console, balloon (inflate, statistics, reporting)'}")
     return 0
 
 
