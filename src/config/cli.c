@@ -500,6 +500,7 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 		ret = cli_set_string(&cli->api_sock, val);
 		break;
 	case FLAG_SECCOMP:
+		cli->seccomp_set = true;
 		if (!strcmp(val, "on"))
 			cli->no_seccomp = false;
 		else if (!strcmp(val, "off"))
@@ -579,7 +580,7 @@ void cli_free(struct cli *cli)
 int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 {
 	cli->action = CLI_RUN;
-	cli->no_seccomp = false;
+	cli->seccomp_set = cli->no_seccomp = false;
 	cli->seccomp_test_deny = NULL;
 	config_init(&cli->vm);
 	memset(&cli->fc, 0, sizeof(cli->fc));

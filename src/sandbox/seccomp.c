@@ -74,8 +74,9 @@ static int sb_build(enum sandbox_kind k, const char *deny, scmp_filter_ctx *out,
 		seccomp_release(ctx);
 		return errf(e, -EINVAL, "seccomp: no system call is named '%s'", deny);
 	}
-	for (size_t i = 0; i < l->nr_rules; i++) {
-		const struct sandbox_rule *r = &l->rules[i];
+	for (size_t i = 0; i < l->nr_rules + sandbox_runtime.nr_rules; i++) {
+		const struct sandbox_rule *r = i < l->nr_rules ? &l->rules[i] :
+					       &sandbox_runtime.rules[i - l->nr_rules];
 		struct scmp_arg_cmp cmp[2];
 		int nr = seccomp_syscall_resolve_name(r->syscall);
 
@@ -94,6 +95,8 @@ static int sb_build(enum sandbox_kind k, const char *deny, scmp_filter_ctx *out,
 				 (struct scmp_arg_cmp){ s->arg, SCMP_CMP_EQ, s->value, 0 };
 		}
 		ret = seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, r->nargs, cmp);
+		if (ret == -EEXIST)
+			ret = 0; /* the same rule twice (the sanitizer's) */
 		if (ret) {
 			seccomp_release(ctx);
 			return errf(e, ret, "seccomp: the %s list: '%s': %s", l->name, r->syscall,
@@ -208,7 +211,8 @@ static void sb_on_sigsys(int sig, siginfo_t *si, void *ucv)
 	if (write(STDERR_FILENO, line, n) < 0) {
 		/* nothing left to tell it to */
 	}
-	_exit(sb_status);
+	/* the raw call: a sanitizer's _exit would run its leak check here */
+	syscall(SYS_exit_group, sb_status);
 }
 
 int sandbox_prepare(const char *deny, int deny_status, struct errbuf *e)

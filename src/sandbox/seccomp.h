@@ -51,6 +51,10 @@ struct sandbox_list {
 /* The lists, indexed by enum sandbox_kind (sandbox/lists.c). */
 extern const struct sandbox_list sandbox_lists[SANDBOX_NR];
 
+/* Rules added to every list in the sanitizer build only (what ASan's and
+ * LSan's runtimes call); empty in the build that ships. Not counted. */
+extern const struct sandbox_list sandbox_runtime;
+
 /* How many distinct system calls list k allows (what Firecracker's counts
  * count), leaving out `deny` (NULL: none). */
 unsigned sandbox_count(enum sandbox_kind k, const char *deny);
