@@ -118,7 +118,9 @@ static int run(const struct vm_config *cfg, const char *api_sock, bool no_seccom
 	struct errbuf e = { "" };
 	struct vmm *vmm = NULL;
 	struct api_server *api = NULL;
-	struct api_routes routes;
+	/* static: some 20 KiB (as main's cli), and the seccomp lists compile
+	 * below this frame: too much for a small stack (ulimit -s 32) */
+	static struct api_routes routes;
 	int ret;
 
 	if (vm_probe_host(&lim, &e)) {
@@ -243,7 +245,7 @@ static int run_firecracker(const struct cli_firecracker *f)
 	struct host_limits lim;
 	struct errbuf e = { "" };
 	struct api_server *api = NULL;
-	struct api_routes routes;
+	static struct api_routes routes; /* as in run() */
 	struct vmm *vmm = NULL;
 	bool flag_logger, flag_metrics;
 	int ret;
