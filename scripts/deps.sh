@@ -9,7 +9,7 @@ set -eu
 
 # prometheus: for its promtool, which e2e/api-telemetry-pci checks GET /metrics with
 PACKAGES="gcc make meson ninja-build pkg-config libc6-dev linux-libc-dev libcmocka-dev \
-liburing-dev libjansson-dev curl python3 prometheus busybox-static cpio gzip xz-utils iproute2 qemu-system-x86 acpica-tools \
+liburing-dev libjansson-dev libseccomp-dev curl python3 prometheus busybox-static cpio gzip xz-utils iproute2 qemu-system-x86 acpica-tools \
 clang libclang-rt-14-dev fio"
 # the report's charts; unshare and the cgroup/namespace tools of its container column
 [ "${1:-}" = "--bench" ] && PACKAGES="$PACKAGES python3-matplotlib util-linux iproute2"

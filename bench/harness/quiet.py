@@ -20,7 +20,7 @@ import threading
 import time
 
 QUIET_RE = re.compile(rb"^PVGUEST QUIET (\S+) (\S+) ms=(\d+)\r?$", re.M)
-LIMIT = 0.05        # the share of one CPU a thread may use in a window
+LIMIT = 0.10        # the share of one CPU a thread may use in a window (a spin takes 30-100%)
 
 
 def thread_times(pid):

@@ -187,6 +187,16 @@ static const char *log_level_name(enum log_level level)
 	return level <= LOG_TRACE ? names[level] : "?";
 }
 
+/* The calling thread's name, read once: a thread is named before it logs,
+ * and its seccomp filter need not allow reading the name (prctl). */
+static __thread char log_thread[16];
+
+void log_cache_thread_name(void)
+{
+	if (pthread_getname_np(pthread_self(), log_thread, sizeof(log_thread)) || !log_thread[0])
+		strcpy(log_thread, "-");
+}
+
 /* Firecracker's line prefix, "<time> [<id>:<thread>:<LEVEL>:<file>:<line>] ",
  * into buf; returns its length (less than size). */
 static size_t log_prefix(const struct log_sink *s, enum log_level level, const char *file,
@@ -194,16 +204,15 @@ static size_t log_prefix(const struct log_sink *s, enum log_level level, const c
 {
 	struct timespec ts;
 	struct tm tm;
-	char thread[16];
 	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
-	if (pthread_getname_np(pthread_self(), thread, sizeof(thread)) || !thread[0])
-		strcpy(thread, "-");
+	if (!log_thread[0])
+		log_cache_thread_name();
 	n = snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s:%s", tm.tm_year + 1900,
 		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, s->id,
-		     thread);
+		     log_thread);
 	if (s->show_level)
 		n += snprintf(buf + n, size - n, ":%s", log_level_name(level));
 	if (s->show_origin)

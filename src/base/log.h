@@ -98,6 +98,9 @@ bool log_configured(void);
 /* Configured, and to a file rather than stderr (so that main.c's fatal
  * line, which always goes to stderr, belongs in it too). */
 bool log_has_file(void);
+/* Reads the calling thread's name for its log lines from now on: once it
+ * is named, before a seccomp filter that denies reading it. Any thread. */
+void log_cache_thread_name(void);
 /* Tests: back to stderr and "vireo: ", the fd closed. Not while others log. */
 void log_reset(void);
 

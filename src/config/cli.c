@@ -74,12 +74,15 @@ const char cli_usage[] =
 	"                       the CPU features its ring-0 interpreter cannot run and\n"
 	"                       carry out ring-0 int3 and fwait (default auto: on when\n"
 	"                       the host's KVM is PVM)\n"
+	"  --seccomp on|off     each thread under its own seccomp allowlist (default on);\n"
+	"                       a call outside it ends vireo with status 159\n"
 	"  --api-sock PATH      Firecracker's API on a Unix socket at PATH (it must not\n"
 	"                       exist) for the running VM: GET /, /vm/config, /metrics,\n"
 	"                       PATCH /vm (pause, resume), /balloon, /drives, ...\n"
 	"\n"
 	"Exit status: 0 guest powered off or reset, 1 VMM error, 2 usage error,\n"
-	"(v << 1) | 1 guest wrote v to the debug-exit port.\n"
+	"(v << 1) | 1 guest wrote v to the debug-exit port, 159 a call outside\n"
+	"a thread's seccomp list.\n"
 	"On a terminal the console is raw; type Ctrl-A x to quit.\n";
 
 /* --- values of their own kind --------------------------------------------- */
@@ -367,7 +370,7 @@ enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_CONSOLE,
 	FLAG_DISK,
 	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_BALLOON, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT,
-	FLAG_API_SOCK, FLAG_HELP,
+	FLAG_API_SOCK, FLAG_SECCOMP, FLAG_SECCOMP_TEST_DENY, FLAG_HELP,
 	FLAG_VERSION,
 };
 
@@ -382,6 +385,8 @@ static const struct cli_flag cli_flags[] = {
 	{ "--balloon", FLAG_BALLOON, true },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--pvm-compat", FLAG_PVM_COMPAT, true }, { "--api-sock", FLAG_API_SOCK, true },
+	{ "--seccomp", FLAG_SECCOMP, true },
+	{ "--seccomp-test-deny", FLAG_SECCOMP_TEST_DENY, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
 	{ "--version", FLAG_VERSION, false },
 };
@@ -494,6 +499,20 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 			return errf(e, -EINVAL, "--api-sock: an empty path");
 		ret = cli_set_string(&cli->api_sock, val);
 		break;
+	case FLAG_SECCOMP:
+		cli->seccomp_set = true;
+		if (!strcmp(val, "on"))
+			cli->no_seccomp = false;
+		else if (!strcmp(val, "off"))
+			cli->no_seccomp = true;
+		else
+			return errf(e, -EINVAL, "--seccomp: '%s': expected on or off", val);
+		break;
+	case FLAG_SECCOMP_TEST_DENY:
+		if (!*val)
+			return errf(e, -EINVAL, "--seccomp-test-deny: an empty name");
+		ret = cli_set_string(&cli->seccomp_test_deny, val);
+		break;
 	case FLAG_PVM_COMPAT:
 		if (!strcmp(val, "auto"))
 			cfg->pvm_compat = CONFIG_PVM_COMPAT_AUTO;
@@ -544,6 +563,8 @@ void cli_free(struct cli *cli)
 
 	config_free(&cli->vm);
 	free(cli->api_sock);
+	free(cli->seccomp_test_deny);
+	cli->seccomp_test_deny = NULL;
 	free(f->api_sock);
 	free(f->id);
 	free(f->config_file);
@@ -559,6 +580,8 @@ void cli_free(struct cli *cli)
 int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 {
 	cli->action = CLI_RUN;
+	cli->seccomp_set = cli->no_seccomp = false;
+	cli->seccomp_test_deny = NULL;
 	config_init(&cli->vm);
 	memset(&cli->fc, 0, sizeof(cli->fc));
 	if (argc < 2 && cli_named_firecracker(argv[0]))

@@ -44,6 +44,12 @@ struct cli {
 	enum cli_action action;
 	struct vm_config vm;     /* CLI_RUN */
 	char *api_sock;          /* CLI_RUN: --api-sock, the running VM's API; NULL: none */
+	bool seccomp_set;        /* CLI_RUN: --seccomp given, */
+	bool no_seccomp;         /* and it said off */
+	/* CLI_RUN, for tests only: --seccomp-test-deny NAME leaves the call
+	 * NAME out of every seccomp list, so that a test can prove that a
+	 * denied call ends vireo; NULL: none */
+	char *seccomp_test_deny;
 	struct cli_firecracker fc; /* CLI_FIRECRACKER */
 };
 

@@ -219,6 +219,16 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
+	if (v->env->thread_start) {
+		int ret = v->env->thread_start(v->id);
+
+		if (ret) {
+			log_error("vCPU %u: its seccomp filter: %s", v->id, strerror(-ret));
+			vcpu_end_vm(v, 1);
+			vcpu_running(v, -1);
+			return NULL;
+		}
+	}
 	for (;;) {
 		if (vcpu_stopping(v))
 			break;
@@ -248,8 +258,10 @@ int vcpu_start(struct vcpu *v)
 	sigset_t all, old;
 	int ret;
 
-	/* only the kick signal may reach a vCPU thread */
+	/* only the kick signal may reach a vCPU thread, and SIGSYS: a seccomp
+	 * filter's report of a denied call (blocked, it would kill silently) */
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	vcpu_running(v, 1);
 	ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);

@@ -38,6 +38,10 @@ struct vcpu_env {
 	 * vCPU may run on. NULL: every failure ends the VM. */
 	bool (*retry_failure)(int vcpu_fd, const struct kvm_run *run, const void *opaque);
 	const void *retry_opaque;
+	/* Called by each vCPU thread before its first KVM_RUN (the VMM's
+	 * seccomp filter); nonzero (-errno) ends the VM with status 1. NULL:
+	 * nothing to do. */
+	int (*thread_start)(unsigned id);
 	int run_size;             /* KVM_GET_VCPU_MMAP_SIZE */
 	struct vcpu_park park;    /* vcpu_park_init() it */
 };

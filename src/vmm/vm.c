@@ -510,6 +510,11 @@ err:
 	return ret;
 }
 
+void vm_set_vcpu_start(struct vm *vm, int (*fn)(unsigned id))
+{
+	vm->vcpu_env.thread_start = fn;
+}
+
 int vm_start(struct vm *vm)
 {
 	int ret = 0;

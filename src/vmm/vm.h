@@ -34,6 +34,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
  * threads. Returns 0 or -errno (a thread that could not
  * start); -EALREADY the second time. */
 int vm_start(struct vm *vm) __attribute__((warn_unused_result));
+/* What each vCPU thread calls before its first KVM_RUN (vcpu_env's
+ * thread_start: its seccomp filter). Before vm_start. */
+void vm_set_vcpu_start(struct vm *vm, int (*fn)(unsigned id));
 /* Takes every vCPU out of the guest and holds it; returns when all are
  * held. No-op when not started or already paused. */
 void vm_pause(struct vm *vm);

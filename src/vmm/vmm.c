@@ -25,6 +25,9 @@ struct vmm {
 	int exiting;              /* atomic: first vmm_request_exit wins */
 	int signal_fd;
 	struct ev_handler signals;
+	struct vmm_sandbox sandbox;
+	bool looping;             /* vmm_run's loop has begun */
+	bool vmm_filtered;        /* sandbox.vmm done */
 };
 
 static const struct {
@@ -212,6 +215,19 @@ int vmm_create(struct vmm **out, struct errbuf *e)
 	return 0;
 }
 
+void vmm_set_sandbox(struct vmm *v, const struct vmm_sandbox *sb)
+{
+	v->sandbox = *sb;
+}
+
+static int vmm_enter_sandbox(struct vmm *v)
+{
+	int ret = v->sandbox.vmm && !v->vmm_filtered ? v->sandbox.vmm() : 0;
+
+	v->vmm_filtered = !ret;
+	return ret;
+}
+
 int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 {
 	sigset_t set, old;
@@ -231,10 +247,21 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		return ret;
+	vm_set_vcpu_start(vm, v->sandbox.vcpu);
 	ret = vm_start(vm);
 	if (ret) {
 		vm_destroy(vm);
 		return errf(e, ret, "starting the vCPUs: %s", strerror(-ret));
+	}
+	/* Built on the loop (the API's InstanceStart): the VMM's filter now,
+	 * before the loop reads the guest's first kick. Otherwise vmm_run
+	 * installs it. */
+	if (v->looping) {
+		ret = vmm_enter_sandbox(v);
+		if (ret) {
+			vm_destroy(vm);
+			return errf(e, ret, "the VMM thread's seccomp filter: %s", strerror(-ret));
+		}
 	}
 	__atomic_store_n(&v->vm, vm, __ATOMIC_RELEASE);
 	/* an exit requested while it was built (a vCPU that ended at once) */
@@ -328,6 +355,18 @@ int vmm_run(struct vmm *v)
 	struct errbuf e;
 	int ret = 0;
 
+	/* the filters before the loop first reads anything: the VMM's once a
+	 * VM runs, else the builder's (the VMM's follows at InstanceStart) */
+	if (v->vm)
+		ret = vmm_enter_sandbox(v);
+	else if (v->sandbox.build)
+		ret = v->sandbox.build();
+	if (ret) {
+		log_error("the VMM thread's seccomp filter: %s", strerror(-ret));
+		vmm_request_exit(v, 1);
+		ret = 0;
+	}
+	v->looping = true;
 	if (!__atomic_load_n(&v->exiting, __ATOMIC_ACQUIRE))
 		ret = evloop_run(&v->loop);
 	if (ret) {

@@ -98,6 +98,23 @@ int vmm_flush_metrics(struct vmm *v, struct errbuf *e) __attribute__((warn_unuse
  * 0 or -ENOMEM. */
 int vmm_prometheus(struct vmm *v, char **text, size_t *len) __attribute__((warn_unused_result));
 
+/* --- seccomp (main.c wires sandbox/ in; the VMM knows only the hooks) -- */
+
+/* Each returns 0 or -errno; NULL: nothing to do. */
+struct vmm_sandbox {
+	/* The loop's thread, before the loop first runs while no VM exists:
+	 * what serving the API and building a VM need. */
+	int (*build)(void);
+	/* The loop's thread once the VM is built and its vCPUs started,
+	 * before the loop reads anything of the guest's (stacked on build's
+	 * when that came first). Failing it fails the boot. */
+	int (*vmm)(void);
+	/* Each vCPU thread before its first KVM_RUN; failing it ends the VM. */
+	int (*vcpu)(unsigned id);
+};
+/* Before vmm_boot and vmm_run. */
+void vmm_set_sandbox(struct vmm *v, const struct vmm_sandbox *sb);
+
 /* Ends the VM with this exit status: any thread, first caller wins. */
 void vmm_request_exit(struct vmm *v, int status);
 /* Runs the event loop until the VM ends (or an exit is requested before

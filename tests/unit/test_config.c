@@ -963,6 +963,33 @@ static void test_too_many_disks(void **state)
 	expect_too_many("--disk", "path=x", CLI_MAX_DISKS, "--disk: at most 8 disks");
 }
 
+/* --seccomp on|off (unset: the build's default) and the tests' deny flag. */
+static void test_seccomp_flags(void **state)
+{
+	const char *none[] = { "vireo", "run", "--kernel", "k" };
+	const char *off[] = { "vireo", "run", "--kernel", "k", "--seccomp", "off" };
+	const char *on[] = { "vireo", "run", "--kernel", "k", "--seccomp=on",
+			     "--seccomp-test-deny", "pwritev" };
+	const char *bad[] = { "vireo", "run", "--kernel", "k", "--seccomp", "maybe" };
+	const char *empty[] = { "vireo", "run", "--kernel", "k", "--seccomp-test-deny", "" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(none), none, &cfg, &e), 0);
+	assert_false(cli.seccomp_set);
+	assert_null(cli.seccomp_test_deny);
+	assert_int_equal(parse(ARGC(off), off, &cfg, &e), 0);
+	assert_true(cli.seccomp_set && cli.no_seccomp);
+	assert_int_equal(parse(ARGC(on), on, &cfg, &e), 0);
+	assert_true(cli.seccomp_set && !cli.no_seccomp);
+	assert_string_equal(cli.seccomp_test_deny, "pwritev");
+	free(cli.seccomp_test_deny);
+	cli.seccomp_test_deny = NULL;
+	expect_error(ARGC(bad), bad, "--seccomp: 'maybe': expected on or off");
+	expect_error(ARGC(empty), empty, "--seccomp-test-deny: an empty name");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1002,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(test_error_flag_with_value),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_size_errors),
+		cmocka_unit_test(test_seccomp_flags),
 	};
 
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
