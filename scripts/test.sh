@@ -30,7 +30,7 @@ meson test -C build --num-processes 2 --print-errorlogs --no-suite linux >/dev/n
 # UBSan only reports by default: make undefined behaviour fail the test
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 meson test -C build-san --num-processes 2 --print-errorlogs --no-suite qemu --no-suite fuzz \
-	--no-suite linux >/dev/null 2>&1 || status=1
+	--no-suite linux --no-suite rates >/dev/null 2>&1 || status=1
 if [ $linux = 1 ]; then
 	meson test -C build --num-processes 1 --print-errorlogs --suite linux --logbase linuxlog \
 		>/dev/null 2>&1 || status=1
