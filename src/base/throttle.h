@@ -43,10 +43,4 @@ void throttle_charge(struct throttle *t, uint64_t bytes);
 void throttle_set(struct throttle *t, const struct rate_limiter_config *cfg);
 /* The timer has fired: the device looks at its queues again. */
 void throttle_expired(struct throttle *t);
-/* Requests told to wait so far */
-static inline uint64_t throttle_count(const struct throttle *t)
-{
-	return __atomic_load_n(&t->rl.throttled, __ATOMIC_RELAXED);
-}
-
 #endif
