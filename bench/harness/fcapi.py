@@ -113,13 +113,18 @@ class Instance:
             self.out += chunk
 
     def wait_output(self, text, timeout=None):
-        """True once the guest has printed text."""
+        """True once the guest has printed text and the end of its line:
+        a caller that parses what follows text never sees half a number."""
         deadline = time.monotonic() + (timeout or self.boot_timeout)
-        while text.encode() not in self.out and time.monotonic() < deadline:
+        while not self._has_line(text) and time.monotonic() < deadline:
             if self.proc.poll() is not None and not self.reader.is_alive():
                 break
             time.sleep(0.01)
-        return text.encode() in self.out
+        return self._has_line(text)
+
+    def _has_line(self, text):
+        at = self.out.find(text.encode())
+        return at >= 0 and b"\n" in self.out[at + len(text):]
 
     def finish(self, timeout=None):
         """Waits for vireo to end (then kills it); (status, stdout, stderr)."""
