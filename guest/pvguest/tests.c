@@ -17,6 +17,7 @@ static const struct test tests[] = {
 	{ "mmio", test_mmio },
 	{ "blk-verify", test_blk_verify },
 	{ "blk-swap", test_blk_swap },
+	{ "snap", test_snap },
 	{ "hostile-vq", test_hostile_vq },
 	{ "hostile-blk", test_hostile_blk },
 	{ "blk-flush", test_blk_flush },

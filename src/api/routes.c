@@ -229,6 +229,19 @@ static int api_patch_vm(struct api_call *c)
 	return state == 0 ? vmm_pause(c->r->vmm, &c->e) : vmm_resume(c->r->vmm, &c->e);
 }
 
+/* Firecracker's rule: the VM paused first; the VM goes on paused. */
+static int api_put_snapshot_create(struct api_call *c)
+{
+	struct fc_snapshot_create sc;
+	int ret = fc_put_snapshot_create(c->req->body, c->req->body_len, &sc, &c->e);
+
+	if (ret)
+		return ret;
+	ret = vmm_snapshot(c->r->vmm, sc.state_path, sc.mem_path, &c->e);
+	fc_snapshot_create_free(&sc);
+	return ret;
+}
+
 /* A request that changes the configuration works on a copy (api_begin),
  * which api_commit makes the configuration when ret is 0, and drops
  * otherwise: a refused request changes nothing. Both return ret. */
@@ -632,7 +645,7 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_CONFIG("PUT", "cpu-config", NULL, PRE, fc_put_cpu_config, "cpu_cfg"),
 	ROUTE_CONFIG_ID("PUT", "pmem", PRE, fc_put_pmem, NULL),
 	ROUTE_ACTION_ID("PATCH", "pmem", POST, api_unsupported, NULL),
-	ROUTE_CONFIG("PUT", "snapshot", "create", POST, fc_put_snapshot_create, NULL),
+	ROUTE_ACTION("PUT", "snapshot", "create", POST, api_put_snapshot_create, NULL),
 	ROUTE_CONFIG("PUT", "snapshot", "load", PRE, fc_put_snapshot_load, NULL),
 	ROUTE_CONFIG("PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug, NULL),
 	ROUTE_ACTION("GET", "hotplug", "memory", API_ANY, api_unsupported, NULL),

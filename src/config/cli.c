@@ -76,6 +76,11 @@ const char cli_usage[] =
 	"                       the host's KVM is PVM)\n"
 	"  --seccomp on|off     each thread under its own seccomp allowlist (default on);\n"
 	"                       a call outside it ends vireo with status 159\n"
+	"  --restore state=PATH,mem=PATH\n"
+	"                       start from a snapshot (PUT /snapshot/create) instead of\n"
+	"                       booting: the other flags must build the VM it was\n"
+	"                       taken of (the same memory, vCPUs, transport, devices);\n"
+	"                       --kernel is then not needed\n"
 	"  --api-sock PATH      Firecracker's API on a Unix socket at PATH (it must not\n"
 	"                       exist) for the running VM: GET /, /vm/config, /metrics,\n"
 	"                       PATCH /vm (pause, resume), /balloon, /drives, ...\n"
@@ -301,6 +306,13 @@ static const struct config_key memory_keys[] = {
 	{ .name = "thp", .type = KEY_BOOL, .offset = VM(mem_thp) },
 };
 
+static const struct config_key restore_keys[] = {
+	{ .name = "state", .type = KEY_STRING, .offset = offsetof(struct config_restore, state),
+	  .required = true },
+	{ .name = "mem", .type = KEY_STRING, .offset = offsetof(struct config_restore, mem),
+	  .required = true },
+};
+
 static int cli_add_disk(const char *val, struct vm_config *cfg, struct errbuf *e)
 {
 	struct config_disk *d;
@@ -370,7 +382,7 @@ enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_CONSOLE,
 	FLAG_DISK,
 	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_BALLOON, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT,
-	FLAG_API_SOCK, FLAG_SECCOMP, FLAG_SECCOMP_TEST_DENY, FLAG_HELP,
+	FLAG_API_SOCK, FLAG_SECCOMP, FLAG_SECCOMP_TEST_DENY, FLAG_RESTORE, FLAG_HELP,
 	FLAG_VERSION,
 };
 
@@ -385,7 +397,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--balloon", FLAG_BALLOON, true },
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--pvm-compat", FLAG_PVM_COMPAT, true }, { "--api-sock", FLAG_API_SOCK, true },
-	{ "--seccomp", FLAG_SECCOMP, true },
+	{ "--seccomp", FLAG_SECCOMP, true }, { "--restore", FLAG_RESTORE, true },
 	{ "--seccomp-test-deny", FLAG_SECCOMP_TEST_DENY, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
 	{ "--version", FLAG_VERSION, false },
@@ -494,6 +506,12 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FLAG_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		break;
+	case FLAG_RESTORE:
+		ret = config_apply_keys(restore_keys, ARRAY_SIZE(restore_keys), &cfg->restore, val,
+					e);
+		if (ret)
+			errf_prefix(e, "--restore");
+		return ret;
 	case FLAG_API_SOCK:
 		if (!*val)
 			return errf(e, -EINVAL, "--api-sock: an empty path");
@@ -539,7 +557,8 @@ static int cli_parse_run(int argc, char *const argv[], struct cli *cli, struct e
 
 	if (ret || cli->action == CLI_HELP || cli->action == CLI_VERSION)
 		return ret;
-	if (!cli->vm.kernel || !*cli->vm.kernel)
+	/* a snapshot holds the kernel as it ran */
+	if ((!cli->vm.kernel || !*cli->vm.kernel) && !cli->vm.restore.state)
 		return errf(e, -EINVAL, "run: --kernel is required");
 	/* one reader of stdin, one owner of the terminal's raw mode */
 	if (cli->vm.serial == SERIAL_STDIO && cli->vm.console == SERIAL_STDIO)

@@ -54,6 +54,8 @@ void config_free(struct vm_config *cfg)
 	free(cfg->logger.path);
 	free(cfg->logger.module);
 	free(cfg->metrics.path);
+	free(cfg->restore.state);
+	free(cfg->restore.mem);
 	config_init(cfg);
 }
 
@@ -97,6 +99,8 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 	ok &= config_dup_str(&dst->logger.path);
 	ok &= config_dup_str(&dst->logger.module);
 	ok &= config_dup_str(&dst->metrics.path);
+	ok &= config_dup_str(&dst->restore.state);
+	ok &= config_dup_str(&dst->restore.mem);
 	if (ok)
 		return 0;
 	config_free(dst);

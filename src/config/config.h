@@ -123,6 +123,13 @@ struct config_metrics {
 	bool emit_id;                 /* put the instance id on each line */
 };
 
+/* A snapshot to start from instead of booting (vireo run --restore): its
+ * state file and memory file, both as /snapshot/create wrote them. */
+struct config_restore {
+	char *state;                  /* NULL: boot the kernel */
+	char *mem;
+};
+
 struct vm_config {
 	char *kernel;
 	char *initrd;                 /* NULL: none */
@@ -149,6 +156,7 @@ struct vm_config {
 	struct config_balloon balloon;
 	struct config_logger logger;
 	struct config_metrics metrics;
+	struct config_restore restore;
 };
 
 /* The defaults: 1 vCPU, 256 MiB with huge pages, console on stdio, no

@@ -1308,7 +1308,6 @@ FC_REQUEST(fc_put_entropy, .apply = fc_entropy_apply)
 FC_REQUEST(fc_put_mmds, .name = "MMDS")              /* the data: any JSON at all */
 FC_REQUEST(fc_put_mmds_config, .apply = fc_mmds_config_apply)
 FC_REQUEST(fc_put_cpu_config, .apply = fc_cpu_config_apply)
-FC_REQUEST(fc_put_snapshot_create, .obj = &snapshot_create_obj, .name = "snapshots")
 FC_REQUEST(fc_put_snapshot_load, .apply = fc_snapshot_load_apply)
 FC_REQUEST_ID(fc_put_pmem, .apply = fc_pmem_apply)
 FC_REQUEST(fc_put_memory_hotplug, .obj = &hotplug_obj, .name = "memory hotplug")
@@ -1456,4 +1455,39 @@ int fc_boot_cmdline(const struct vm_config *cfg, char **out)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+int fc_put_snapshot_create(const char *body, size_t len, struct fc_snapshot_create *out,
+			   struct errbuf *e)
+{
+	json_t *o;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = jf_parse(body, len, &o, e);
+	if (ret)
+		return ret;
+	ret = jf_check(o, &snapshot_create_obj, "", e);
+	if (!ret && jf_enum(o, "snapshot_type", snapshot_types, 0) == 1)
+		ret = jf_fail(e, -ENOTSUP, "", "snapshot_type", "Diff snapshots are not supported "
+			      "yet (Full is)");
+	if (!ret) {
+		out->state_path = strdup(jf_string(o, "snapshot_path"));
+		out->mem_path = strdup(jf_string(o, "mem_file_path"));
+		if (!out->state_path || !out->mem_path) {
+			fc_snapshot_create_free(out);
+			ret = errf(e, -ENOMEM, "out of memory");
+		}
+	}
+	json_decref(o);
+	return ret;
+}
+
+void fc_snapshot_create_free(struct fc_snapshot_create *s)
+{
+	free(s->state_path);
+	free(s->mem_path);
+	memset(s, 0, sizeof(*s));
 }

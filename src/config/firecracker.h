@@ -123,9 +123,14 @@ int fc_put_mmds_config(struct vm_config *cfg, const char *body, size_t len, stru
 		       struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_cpu_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		      struct errbuf *e) __attribute__((warn_unused_result));
-int fc_put_snapshot_create(struct vm_config *cfg, const char *body, size_t len,
-			   struct fc_note *note, struct errbuf *e)
-	__attribute__((warn_unused_result));
+/* PUT /snapshot/create: a Full snapshot's two paths (Diff: -ENOTSUP),
+ * owned by out (fc_snapshot_create_free). */
+struct fc_snapshot_create {
+	char *state_path, *mem_path;
+};
+int fc_put_snapshot_create(const char *body, size_t len, struct fc_snapshot_create *out,
+			   struct errbuf *e) __attribute__((warn_unused_result));
+void fc_snapshot_create_free(struct fc_snapshot_create *s);
 int fc_put_snapshot_load(struct vm_config *cfg, const char *body, size_t len,
 			 struct fc_note *note, struct errbuf *e)
 	__attribute__((warn_unused_result));

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 /* The layout's total size, or 0 if it is not one gmem can map. */
 static uint64_t gmem_layout_size(const struct gmem_layout *l)
@@ -42,16 +43,24 @@ static void gmem_place(struct gmem *m, uint8_t *base, const struct gmem_layout *
 	}
 }
 
-int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
+static int gmem_map(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
 {
 	uint64_t ram_size = gmem_layout_size(l);
+	struct stat st;
 	void *p;
 
 	memset(m, 0, sizeof(*m));
 	if (!ram_size)
 		return -EINVAL;
+	if (fd >= 0) {
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != ram_size)
+			return -EINVAL;
+	}
 	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		 fd >= 0 ? MAP_PRIVATE | MAP_NORESERVE :
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	/* Guest RAM must never end up in a host core dump. */
@@ -68,6 +77,16 @@ int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
 	m->mapped = true;
 	gmem_place(m, p, l, ram_size);
 	return 0;
+}
+
+int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
+{
+	return gmem_map(m, l, huge_pages, -1);
+}
+
+int gmem_init_file(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
+{
+	return gmem_map(m, l, huge_pages, fd);
 }
 
 int gmem_init_fake(struct gmem *m, void *backing, const struct gmem_layout *l)

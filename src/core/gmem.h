@@ -46,6 +46,14 @@ struct gmem_layout {
 int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
 	__attribute__((warn_unused_result));
 
+/* The same, with the RAM's bytes those of the file fd (a snapshot's
+ * memory file, of exactly the layout's size): mapped private, so pages are
+ * read from the file (shared with the host's page cache, and with other
+ * VMs restored from it) until the guest writes them. -EINVAL when the
+ * file's size is not the layout's. */
+int gmem_init_file(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
+	__attribute__((warn_unused_result));
+
 /* The same over caller-owned memory of the layout's size; for unit tests.
  * Returns like gmem_init. */
 int gmem_init_fake(struct gmem *m, void *backing, const struct gmem_layout *l);

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/snap.h"
+
 #define CMD_READ_CTR 0x20
 #define CMD_WRITE_CTR 0x60
 #define CMD_AUX_DISABLE 0xA7
@@ -168,4 +170,47 @@ int i8042_ctrl_alt_del(struct i8042 *k)
 	}
 	pthread_mutex_unlock(&k->lock);
 	return ret;
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+struct i8042_state {
+	uint8_t ctr, status_cmd, pending, len;
+	uint8_t buf[I8042_BUF];           /* oldest first */
+};
+
+void i8042_save(struct i8042 *k, struct snap_writer *w)
+{
+	struct i8042_state st;
+
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&k->lock);
+	st.ctr = k->ctr;
+	st.status_cmd = k->status_cmd;
+	st.pending = k->pending;
+	st.len = (uint8_t)k->len;
+	for (unsigned i = 0; i < k->len; i++)
+		st.buf[i] = k->buf[(k->head + i) % I8042_BUF];
+	pthread_mutex_unlock(&k->lock);
+	snap_put(w, "i8042", 1, &st, sizeof(st));
+}
+
+int i8042_restore(struct i8042 *k, const struct snap_reader *r, struct errbuf *e)
+{
+	struct i8042_state st;
+	int ret = snap_get(r, "i8042", 1, &st, sizeof(st), e);
+
+	if (ret)
+		return ret;
+	if (st.len > I8042_BUF)
+		return errf(e, -EINVAL, "i8042: %u bytes in a %u-byte buffer", st.len, I8042_BUF);
+	pthread_mutex_lock(&k->lock);
+	k->ctr = st.ctr;
+	k->status_cmd = st.status_cmd;
+	k->pending = st.pending;
+	k->head = 0;
+	k->len = st.len;
+	memcpy(k->buf, st.buf, st.len);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

@@ -43,6 +43,15 @@ struct i8042 {
 void i8042_init(struct i8042 *k, struct exit_hook reset, struct irq_line irq);
 void i8042_destroy(struct i8042 *k);
 
+/* Snapshots ("i8042"): the command byte, a command waiting for its data
+ * and the output buffer. 0 or -errno with e set. */
+struct snap_writer;
+struct snap_reader;
+struct errbuf;
+void i8042_save(struct i8042 *k, struct snap_writer *w);
+int i8042_restore(struct i8042 *k, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 /* Bus handlers, one byte long each. GUEST: any value, any width. */
 void i8042_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/snap.h"
 
 enum {
 	UART_RBR_THR = 0, UART_IER = 1, UART_IIR_FCR = 2, UART_LCR = 3,
@@ -230,4 +231,59 @@ size_t serial_receive(struct serial_8250 *s, const uint8_t *buf, size_t len)
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+struct serial_state {
+	uint8_t ier, lcr, mcr, lsr_err, scr, dll, dlm, fcr;
+	uint8_t thri, level, pad[2];
+	uint32_t rx_len;
+	uint8_t rx[SERIAL_RX_FIFO];       /* oldest first */
+};
+
+void serial_save(struct serial_8250 *s, struct snap_writer *w)
+{
+	struct serial_state st;
+
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&s->lock);
+	st = (struct serial_state){
+		.ier = s->ier, .lcr = s->lcr, .mcr = s->mcr, .lsr_err = s->lsr_err, .scr = s->scr,
+		.dll = s->dll, .dlm = s->dlm, .fcr = s->fcr, .thri = s->thri,
+		.level = (uint8_t)s->level, .rx_len = s->rx_len,
+	};
+	for (unsigned i = 0; i < s->rx_len; i++)
+		st.rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_FIFO];
+	pthread_mutex_unlock(&s->lock);
+	snap_put(w, "serial", 1, &st, sizeof(st));
+}
+
+int serial_restore(struct serial_8250 *s, const struct snap_reader *r, struct errbuf *e)
+{
+	struct serial_state st;
+	int ret = snap_get(r, "serial", 1, &st, sizeof(st), e);
+
+	if (ret)
+		return ret;
+	if (st.rx_len > SERIAL_RX_FIFO)
+		return errf(e, -EINVAL, "serial: %u bytes of input in a %u-byte FIFO", st.rx_len,
+			    SERIAL_RX_FIFO);
+	pthread_mutex_lock(&s->lock);
+	s->ier = st.ier;
+	s->lcr = st.lcr;
+	s->mcr = st.mcr;
+	s->lsr_err = st.lsr_err;
+	s->scr = st.scr;
+	s->dll = st.dll;
+	s->dlm = st.dlm;
+	s->fcr = st.fcr;
+	s->thri = st.thri;
+	/* the line's level is the irqchip's, restored with it */
+	s->level = !!st.level;
+	s->rx_head = 0;
+	s->rx_len = st.rx_len;
+	memcpy(s->rx, st.rx, st.rx_len);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -40,6 +40,16 @@ void serial_destroy(struct serial_8250 *s);
 /* Bus handler for the 8 registers. */
 void serial_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
 
+/* Snapshots: the registers, the pending interrupt and the input not yet
+ * read ("serial"). Restore into a UART just built, before the vCPUs run;
+ * 0 or -errno with e set. */
+struct snap_writer;
+struct snap_reader;
+struct errbuf;
+void serial_save(struct serial_8250 *s, struct snap_writer *w);
+int serial_restore(struct serial_8250 *s, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 /* Queues host input for the guest. Returns how many bytes fit (the rest
  * must be offered again after rx_ready fires). */
 size_t serial_receive(struct serial_8250 *s, const uint8_t *buf, size_t len);

@@ -73,7 +73,13 @@
 	/* a reopened block device's size and sector */ \
 	IOCTL(BLKGETSIZE64), IOCTL(BLKSSZGET), \
 	/* the terminal restored at the end */ \
-	IOCTL(TCGETS), IOCTL(TCSETS)
+	IOCTL(TCGETS), IOCTL(TCSETS), \
+	/* a snapshot (PUT /snapshot/create): the paused VM's state read */ \
+	IOCTL(KVM_GET_MSR_INDEX_LIST), IOCTL(KVM_GET_MSRS), IOCTL(KVM_GET_REGS), \
+	IOCTL(KVM_GET_SREGS), IOCTL(KVM_GET_FPU), IOCTL(KVM_GET_XSAVE), IOCTL(KVM_GET_XCRS), \
+	IOCTL(KVM_GET_LAPIC), IOCTL(KVM_GET_VCPU_EVENTS), IOCTL(KVM_GET_MP_STATE), \
+	IOCTL(KVM_GET_DEBUGREGS), IOCTL(KVM_GET_IRQCHIP), IOCTL(KVM_GET_PIT2), \
+	IOCTL(KVM_GET_CLOCK)
 
 static const struct sandbox_rule sb_vmm[] = { SB_VMM_RULES };
 
@@ -115,6 +121,9 @@ static const struct sandbox_rule sb_boot[] = {
 	IOCTL(KVM_CREATE_PIT2), IOCTL(KVM_CREATE_VCPU), IOCTL(KVM_SET_CPUID2),
 	IOCTL(KVM_SET_MSRS), IOCTL(KVM_SET_FPU), IOCTL(KVM_GET_LAPIC), IOCTL(KVM_SET_LAPIC),
 	IOCTL(KVM_SET_SREGS),
+	/* a VM restored from a snapshot (vireo run --restore) */
+	IOCTL(KVM_SET_XSAVE), IOCTL(KVM_SET_XCRS), IOCTL(KVM_SET_DEBUGREGS),
+	IOCTL(KVM_SET_MP_STATE), IOCTL(KVM_SET_IRQCHIP), IOCTL(KVM_SET_PIT2), IOCTL(KVM_SET_CLOCK),
 	ARG_EQ(madvise, 2, MADV_DONTDUMP), ARG_EQ(madvise, 2, MADV_HUGEPAGE),
 	ARG_EQ(madvise, 2, MADV_NOHUGEPAGE),
 	/* devices: their eventfds, a TAP's MTU (an AF_INET socket's ioctl) */

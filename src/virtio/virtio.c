@@ -4,11 +4,13 @@
  * driver reads back that its step failed. */
 #include "virtio/virtio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/snap.h"
 
 #define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
 #define S_DRIVER VIRTIO_CONFIG_S_DRIVER
@@ -228,4 +230,119 @@ void virtio_config_copy(const void *cfg, uint32_t size, uint32_t off, void *data
 		memset(data, 0, len);
 	else
 		memcpy(data, (const uint8_t *)cfg + off, len);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+struct virtio_state {
+	uint64_t host_features, guest_features, features;
+	uint32_t queue_enabled;        /* bit q: queue q enabled */
+	uint16_t nr_queues;
+	uint8_t status, config_generation;
+};
+
+struct vq_state {
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t size, last_avail, used_idx, signalled_used;
+	uint8_t started, size_refused, signalled_used_valid, pad;
+};
+
+void virtio_save(struct virtio_dev *d, struct snap_writer *w)
+{
+	struct virtio_state s = {
+		.host_features = d->host_features, .guest_features = d->guest_features,
+		.features = d->features, .nr_queues = (uint16_t)d->nr_queues,
+		.status = virtio_status(d), .config_generation = d->config_generation,
+	};
+
+	for (unsigned q = 0; q < d->nr_queues; q++)
+		if (d->queue_enabled[q])
+			s.queue_enabled |= 1u << q;
+	snap_putf(w, 1, &s, sizeof(s), "%s/virtio", d->name);
+	for (unsigned q = 0; q < d->nr_queues; q++) {
+		const struct vq *vq = &d->vq[q];
+		struct vq_state v = {
+			.desc_gpa = vq->desc_gpa, .avail_gpa = vq->avail_gpa,
+			.used_gpa = vq->used_gpa, .size = vq->size,
+			/* one chain returned for each popped: the chains in flight
+			 * are the last popped, and popped again after restore */
+			.last_avail = vq->used_idx,
+			.used_idx = vq->used_idx, .signalled_used = vq->signalled_used,
+			.started = vq->started, .size_refused = vq->size_refused,
+			.signalled_used_valid = vq->signalled_used_valid,
+		};
+		snap_putf(w, 1, &v, sizeof(v), "%s/vq%u", d->name, q);
+	}
+}
+
+static int virtio_restore_queue(struct virtio_dev *d, unsigned q, const struct snap_reader *r,
+				bool live, struct errbuf *e)
+{
+	char name[SNAP_NAME_MAX + 1];
+	struct vq *vq = &d->vq[q];
+	struct vq_state v;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s/vq%u", d->name, q);
+	ret = snap_get(r, name, 1, &v, sizeof(v), e);
+	if (ret)
+		return ret;
+	vq_reset(vq);
+	vq->desc_gpa = v.desc_gpa;
+	vq->avail_gpa = v.avail_gpa;
+	vq->used_gpa = v.used_gpa;
+	vq->size = v.size;
+	vq->size_refused = v.size_refused;
+	if (!live || !v.started)
+		return 0;
+	/* the file is input too: vq_start checks the geometry as it checks a
+	 * driver's */
+	if (vq_start(vq, d->mem, d->queue_max, d->features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX)))
+		return errf(e, -EINVAL, "%s: queue %u: %s", d->name, q, vq->error);
+	if ((uint16_t)(v.used_idx - v.last_avail) != 0 &&
+	    (uint16_t)(v.last_avail - v.used_idx) > vq->size)
+		return errf(e, -EINVAL, "%s: queue %u: %u chains in flight in a queue of %u",
+			    d->name, q, (uint16_t)(v.last_avail - v.used_idx), vq->size);
+	vq->last_avail = v.last_avail;
+	vq->used_idx = v.used_idx;
+	vq->signalled_used = v.signalled_used;
+	vq->signalled_used_valid = v.signalled_used_valid;
+	return 0;
+}
+
+int virtio_restore(struct virtio_dev *d, const struct snap_reader *r, struct errbuf *e)
+{
+	char name[SNAP_NAME_MAX + 1];
+	struct virtio_state s;
+	bool live;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s/virtio", d->name);
+	ret = snap_get(r, name, 1, &s, sizeof(s), e);
+	if (ret)
+		return ret;
+	if (s.host_features != d->host_features || s.nr_queues != d->nr_queues)
+		return errf(e, -EINVAL, "%s: saved with features %#llx and %u queues, built with "
+			    "%#llx and %u: not the same device", d->name,
+			    (unsigned long long)s.host_features, s.nr_queues,
+			    (unsigned long long)d->host_features, d->nr_queues);
+	if ((s.guest_features | s.features) & ~d->host_features ||
+	    (s.status & S_FEATURES_OK && !(s.features & VIRTIO_BIT(VIRTIO_F_VERSION_1))))
+		return errf(e, -EINVAL, "%s: saved features not offered", d->name);
+	live = (s.status & S_DRIVER_OK) && !(s.status & (S_NEEDS_RESET | S_FAILED));
+	d->guest_features = s.guest_features;
+	d->features = s.status & S_FEATURES_OK ? s.features : 0;
+	d->config_generation = s.config_generation;
+	for (unsigned q = 0; q < d->nr_queues; q++) {
+		d->queue_enabled[q] = s.queue_enabled >> q & 1;
+		ret = virtio_restore_queue(d, q, r, live && d->queue_enabled[q], e);
+		if (ret)
+			return ret;
+	}
+	if (live && d->ops->activate(d))
+		return errf(e, -EINVAL, "%s: the device refused its restored state", d->name);
+	if (s.status & S_NEEDS_RESET)
+		d->needs_reset_why = "saved so (in the snapshot)";
+	__atomic_store_n(&d->status, s.status, __ATOMIC_RELEASE);
+	return 0;
 }

@@ -134,6 +134,22 @@ bool virtio_is_live(const struct virtio_dev *d);
  * (off and len come from the driver). */
 void virtio_config_copy(const void *cfg, uint32_t size, uint32_t off, void *data, uint32_t len);
 
+/* Snapshots (records "<name>/virtio" and "<name>/vq<q>"), the device
+ * still: paused, or not yet started. Chains popped and not yet returned
+ * are saved as not popped, so the restored device pops them again; a
+ * device that completes out of order must have none when saved (a paused
+ * virtio-blk has finished its requests). Restore, on a device just built
+ * from the same configuration: the features it offers and its queues
+ * must be those saved, every restored ring must lie in RAM, and a live
+ * device is activated again (ops->activate) on its restored rings.
+ * 0 or -errno with e set. Take d->lock around both. */
+struct snap_writer;
+struct snap_reader;
+struct errbuf;
+void virtio_save(struct virtio_dev *d, struct snap_writer *w);
+int virtio_restore(struct virtio_dev *d, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 /* Bumps config_generation and raises a config interrupt (e.g. capacity). */
 void virtio_config_changed(struct virtio_dev *d);
 

@@ -6,12 +6,14 @@
 
 #include <errno.h>
 #include <linux/virtio_mmio.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/snap.h"
 #include "core/irq.h"
 
 #define VM_MAGIC 0x74726976          /* "virt" */
@@ -346,4 +348,50 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	vm_kvm_unbind(m);
 	vm_close_fds(m);
 	free(m);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+struct virtio_mmio_state {
+	uint32_t device_features_sel, driver_features_sel, queue_sel, interrupt_status;
+};
+
+void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w)
+{
+	struct virtio_dev *d = m->vdev;
+	struct virtio_mmio_state s;
+
+	pthread_mutex_lock(&d->lock);
+	s = (struct virtio_mmio_state){
+		.device_features_sel = m->device_features_sel,
+		.driver_features_sel = m->driver_features_sel, .queue_sel = m->queue_sel,
+		.interrupt_status = __atomic_load_n(&m->interrupt_status, __ATOMIC_ACQUIRE),
+	};
+	snap_putf(w, 1, &s, sizeof(s), "%s/mmio", d->name);
+	virtio_save(d, w);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_mmio_restore(struct virtio_mmio *m, const struct snap_reader *r, struct errbuf *e)
+{
+	struct virtio_dev *d = m->vdev;
+	char name[SNAP_NAME_MAX + 1];
+	struct virtio_mmio_state s;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s/mmio", d->name);
+	ret = snap_get(r, name, 1, &s, sizeof(s), e);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&d->lock);
+	/* the selectors are the driver's to set to anything: as saved */
+	m->device_features_sel = s.device_features_sel;
+	m->driver_features_sel = s.driver_features_sel;
+	m->queue_sel = s.queue_sel;
+	__atomic_store_n(&m->interrupt_status,
+			 s.interrupt_status & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG),
+			 __ATOMIC_RELEASE);
+	ret = virtio_restore(d, r, e);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
 }

@@ -53,6 +53,16 @@ int virtio_mmio_create(struct virtio_mmio **out, struct virtio_dev *vdev, struct
 /* Removes the window and unregisters what create registered. NULL: no-op. */
 void virtio_mmio_destroy(struct virtio_mmio *m);
 
+/* Snapshots: the window's registers ("<name>/mmio") and its device's
+ * virtio state (virtio_save). The VM paused; restore before it first
+ * runs, on a window built from the same configuration. 0 or -errno with e
+ * set. */
+struct snap_writer;
+struct snap_reader;
+void virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w);
+int virtio_mmio_restore(struct virtio_mmio *m, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 /* The window's MMIO handler (exported for tests). GUEST: any offset and
  * length; registers take only aligned 32-bit accesses (§4.2.2.2). */
 void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);

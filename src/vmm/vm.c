@@ -5,6 +5,7 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "arch/x86/regs.h"
 #include "backend/chardev.h"
 #include "base/file.h"
+#include "base/snap.h"
 #include "core/bus.h"
 #include "core/irq.h"
 #include "core/kvm.h"
@@ -36,40 +38,7 @@
 #include "virtio/dev/balloon.h"
 #include "vmm/devices.h"
 #include "vmm/metric_names.h"
-
-#define VM_MMIO64_SIZE (64ull << 30)
-
-struct vm {
-	struct kvm kvm;
-	int vm_fd;
-	struct gmem mem;
-	struct bus pio, mmio;
-	struct evloop *loop;
-	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unpatched */
-	struct vcpu_env vcpu_env;
-	unsigned nr_vcpus;
-	struct vcpu *vcpus;
-	struct metrics *metrics;
-	struct metrics_group *vcpu_mg; /* nr_vcpus, registered with metrics */
-
-	struct chardev console;
-	struct chardev hvc;       /* the virtio-console's host side (cfg->console) */
-	struct serial_8250 serial;
-	struct i8042 i8042;
-	struct boot_timer boot_timer;
-	uint64_t mmio32_base, mmio32_size; /* the PCI window: after the boot timer's page */
-	struct debug_exit debug_exit;
-	struct acpi_pm acpi_pm;
-	struct pci pci;
-	struct irq_router irq;
-	struct devices devices;
-
-	bool pvm_compat;          /* arch/x86/pvm_compat.h is in force */
-	struct exit_hook end;     /* the guest or a vCPU ended the VM: vm_on_end */
-	struct exit_hook owner_end; /* what vm_create was given, told after */
-	int stopping;             /* atomic: the vCPUs leave their run loops */
-	bool started, paused;
-};
+#include "vmm/vm_priv.h"
 
 void vm_request_stop(struct vm *vm)
 {
@@ -108,16 +77,31 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e)
 	return 0;
 }
 
-static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, struct errbuf *e)
+/* Guest RAM: anonymous, or a snapshot's memory file (restore_mem). */
+static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, const char *restore_mem,
+			   struct errbuf *e)
 {
 	struct gmem_layout layout;
-	int ret;
+	int ret, fd;
 
 	layout_ram(size, &layout);
-	ret = gmem_init(&vm->mem, &layout, huge_pages);
-	if (ret)
-		return errf(e, ret, "guest memory: cannot map %llu MiB: %s",
-			    (unsigned long long)(size >> 20), strerror(-ret));
+	if (restore_mem) {
+		fd = open(restore_mem, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return errf(e, -errno, "--restore mem=%s: %s", restore_mem, strerror(errno));
+		ret = gmem_init_file(&vm->mem, &layout, huge_pages, fd);
+		close(fd);
+		if (ret == -EINVAL)
+			return errf(e, ret, "--restore mem=%s: not a regular file of %llu MiB, the "
+				    "VM's memory", restore_mem, (unsigned long long)(size >> 20));
+		if (ret)
+			return errf(e, ret, "--restore mem=%s: %s", restore_mem, strerror(-ret));
+	} else {
+		ret = gmem_init(&vm->mem, &layout, huge_pages);
+		if (ret)
+			return errf(e, ret, "guest memory: cannot map %llu MiB: %s",
+				    (unsigned long long)(size >> 20), strerror(-ret));
+	}
 	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
 		struct kvm_userspace_memory_region r = {
 			.slot = i,
@@ -377,6 +361,35 @@ static int vm_create_vcpu(struct vm *vm, struct vcpu *v, unsigned id, struct err
 	return regs_init_vcpu(v->fd, e);
 }
 
+/* Every vCPU, with its CPUID and the state of one just reset. */
+static int vm_create_vcpus(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+{
+	int ret;
+
+	vm->nr_vcpus = cfg->cpus;
+	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return errf(e, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < cfg->cpus; i++)
+		vm->vcpus[i].fd = -1;
+	vm->vcpu_env.pio = &vm->pio;
+	vm->vcpu_env.mmio = &vm->mmio;
+	vm->vcpu_env.stopping = &vm->stopping;
+	vm->vcpu_env.end_vm = vm->end;
+	vm->vcpu_env.describe_regs = regs_describe;
+	if (vm->pvm_compat) {
+		vm->vcpu_env.retry_failure = vm_pvm_retry;
+		vm->vcpu_env.retry_opaque = &vm->mem;
+	}
+	vm->vcpu_env.run_size = vm->kvm.run_size;
+	for (unsigned i = 0; i < cfg->cpus; i++) {
+		ret = vm_create_vcpu(vm, &vm->vcpus[i], i, e);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Each vCPU's exits, labelled vcpu="<index>". */
 static int vm_register_vcpus(struct vm *vm, struct errbuf *e)
 {
@@ -399,16 +412,28 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	struct acpi_layout acpi;
 	struct boot_info bi;
 	struct kvm_cpuid_entry2 *leaf1;
+	struct snap_reader reader, *restore = NULL;
 	uint64_t rsdp;
 	struct vm *vm;
 	int ret;
 
+	if (cfg->restore.state) {
+		ret = vm_restore_open(&reader, cfg, e);
+		if (ret)
+			return ret;
+		restore = &reader;
+	}
 	vm = calloc(1, sizeof(*vm));
-	if (!vm)
+	if (!vm) {
+		if (restore)
+			snap_reader_free(restore);
 		return errf(e, -ENOMEM, "out of memory");
+	}
 	vm->kvm.fd = vm->vm_fd = -1;
 	vm->loop = loop;
 	vm->owner_end = end;
+	vm->mem_size = cfg->mem_size;
+	vm->transport = cfg->transport;
 	vm->end = (struct exit_hook){ vm_on_end, vm };
 	vm->metrics = metrics;
 	bus_init(&vm->pio, "pio");
@@ -428,7 +453,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 		errf(e, ret, "interrupt routing: %s", strerror(-ret));
 		goto err;
 	}
-	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, e);
+	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, cfg->restore.mem, e);
 	if (ret)
 		goto err;
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
@@ -454,6 +479,17 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 		.metrics = vm->metrics, .console = &vm->hvc, .end = vm->end }, e);
 	if (ret)
 		goto err;
+	if (restore) {
+		/* RAM is the snapshot's, tables and kernel included */
+		ret = vm_create_vcpus(vm, cfg, e);
+		if (!ret && (ret = vm_restore_state(vm, restore, e))) {
+			char where[sizeof(e->msg)];
+
+			snprintf(where, sizeof(where), "--restore state=%s", cfg->restore.state);
+			errf_prefix(e, where);
+		}
+		goto built;
+	}
 	/* Both ways to find the CPUs: the MP table for guests without ACPI,
 	 * ACPI for guests (like Debian's kernels) built without MP-table support. */
 	leaf1 = cpuid_find(vm->cpuid, 1, 0);
@@ -472,30 +508,11 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	if (ret)
 		goto err;
 
-	vm->nr_vcpus = cfg->cpus;
-	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
-		ret = errf(e, -ENOMEM, "out of memory");
+	ret = vm_create_vcpus(vm, cfg, e);
+	if (ret)
 		goto err;
-	}
-	for (unsigned i = 0; i < cfg->cpus; i++)
-		vm->vcpus[i].fd = -1;
-	vm->vcpu_env.pio = &vm->pio;
-	vm->vcpu_env.mmio = &vm->mmio;
-	vm->vcpu_env.stopping = &vm->stopping;
-	vm->vcpu_env.end_vm = vm->end;
-	vm->vcpu_env.describe_regs = regs_describe;
-	if (vm->pvm_compat) {
-		vm->vcpu_env.retry_failure = vm_pvm_retry;
-		vm->vcpu_env.retry_opaque = &vm->mem;
-	}
-	vm->vcpu_env.run_size = vm->kvm.run_size;
-	for (unsigned i = 0; i < cfg->cpus; i++) {
-		ret = vm_create_vcpu(vm, &vm->vcpus[i], i, e);
-		if (ret)
-			goto err;
-	}
 	ret = regs_init_boot_cpu(vm->vcpus[0].fd, &bi, e);
+built:
 	if (ret)
 		goto err;
 	if (vm->metrics) {
@@ -503,9 +520,13 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 		if (ret)
 			goto err;
 	}
+	if (restore)
+		snap_reader_free(restore);
 	*out = vm;
 	return 0;
 err:
+	if (restore)
+		snap_reader_free(restore);
 	vm_destroy(vm);
 	return ret;
 }
@@ -651,6 +672,7 @@ void vm_destroy(struct vm *vm)
 	irq_router_destroy(&vm->irq);
 	free(vm->cpuid);
 	gmem_destroy(&vm->mem);
+	kvm_state_msrs_free(&vm->msrs);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	kvm_close(&vm->kvm);

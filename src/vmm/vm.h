@@ -81,6 +81,13 @@ int vm_balloon_stats(struct vm *vm, struct vm_balloon_stats *out)
  * STATUS into out (which may be NULL for the others). */
 int vm_balloon_hint(struct vm *vm, enum vm_balloon_hint_op op, bool ack_on_stop,
 		    struct vm_balloon_hint *out) __attribute__((warn_unused_result));
+/* A full snapshot of the paused VM: its state into
+ * state_path, its RAM into mem_path (each through a temporary file
+ * renamed over it, the memory file first); vireo run --restore builds it
+ * back. 0, or -errno with e set (-EINVAL: not paused; -ENOTSUP: a device
+ * on virtio-pci, whose state is not saved yet). Main thread. */
+int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
+		 struct errbuf *e) __attribute__((warn_unused_result));
 /* Stops what runs, then frees everything. NULL is a no-op. */
 void vm_destroy(struct vm *vm);
 

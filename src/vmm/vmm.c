@@ -40,6 +40,7 @@ static const struct {
 	{ VMM_UPDATE, VMM_RUNNING, VMM_RUNNING },
 	{ VMM_UPDATE, VMM_PAUSED, VMM_PAUSED },
 	{ VMM_CTRL_ALT_DEL, VMM_RUNNING, VMM_RUNNING },
+	{ VMM_SNAPSHOT, VMM_PAUSED, VMM_PAUSED },
 };
 
 const char *vmm_state_name(enum vmm_state s)
@@ -299,6 +300,19 @@ int vmm_resume(struct vmm *v, struct errbuf *e)
 	metrics_inc(&v->tel.st[VMM_STAT_RESUMES]);
 	log_info("the VM runs again");
 	return 0;
+}
+
+int vmm_snapshot(struct vmm *v, const char *state_path, const char *mem_path, struct errbuf *e)
+{
+	int ret = vmm_allowed(v, VMM_SNAPSHOT, e);
+
+	if (ret == -EINVAL && v->state == VMM_RUNNING)
+		return errf(e, -EINVAL, "the VM is running: pause it first (PATCH /vm Paused)");
+	if (!ret)
+		ret = vm_snapshot(v->vm, state_path, mem_path, e);
+	if (!ret)
+		log_info("snapshot taken: %s, %s", state_path, mem_path);
+	return ret;
 }
 
 int vmm_update_device(struct vmm *v, const char *type, unsigned i, const struct vm_config *cfg,

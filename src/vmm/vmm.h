@@ -17,7 +17,7 @@
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
 
 /* What the lifecycle knows how to do; each is allowed in some states. */
-enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME, VMM_UPDATE, VMM_CTRL_ALT_DEL };
+enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME, VMM_UPDATE, VMM_CTRL_ALT_DEL, VMM_SNAPSHOT };
 
 struct vmm;
 
@@ -70,6 +70,10 @@ int vmm_balloon_stats(struct vmm *v, struct vm_balloon_stats *out)
 int vmm_balloon_hint(struct vmm *v, int op, bool ack_on_stop, struct vm_balloon_hint *out)
 	__attribute__((warn_unused_result));
 
+/* VMM_SNAPSHOT: the paused VM to a state file and a memory file
+ * (vm_snapshot). */
+int vmm_snapshot(struct vmm *v, const char *state_path, const char *mem_path, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* VMM_CTRL_ALT_DEL: the keys pressed on the running VM's keyboard; a guest
  * that handles them reboots, which ends the VM. */
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));

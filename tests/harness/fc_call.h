@@ -38,7 +38,15 @@ static inline int fc_call(struct vm_config *cfg, enum fc_res r, const char *id, 
 	case R_MMDS: return fc_put_mmds(cfg, b, l, n, e);
 	case R_MMDS_CONFIG: return fc_put_mmds_config(cfg, b, l, n, e);
 	case R_CPU_CONFIG: return fc_put_cpu_config(cfg, b, l, n, e);
-	case R_SNAP_CREATE: return fc_put_snapshot_create(cfg, b, l, n, e);
+	case R_SNAP_CREATE: {
+		/* no config: the paths parsed, then dropped */
+		struct fc_snapshot_create sc;
+		int ret = fc_put_snapshot_create(b, l, &sc, e);
+
+		if (!ret)
+			fc_snapshot_create_free(&sc);
+		return ret;
+	}
 	case R_SNAP_LOAD: return fc_put_snapshot_load(cfg, b, l, n, e);
 	case R_PMEM: return fc_put_pmem(cfg, id, b, l, n, e);
 	case R_HOTPLUG: return fc_put_memory_hotplug(cfg, b, l, n, e);

@@ -1,0 +1,235 @@
+/* Saving a paused VM to a state file and a memory file, and building a VM
+ * back from them (vm_create with cfg->restore). Each layer saves its own
+ * records (arch/x86/kvm_state.c, hw/, virtio/); this file says which, in
+ * what order, and checks that a snapshot fits the VM it is restored into.
+ * The memory file is guest RAM byte for byte (all regions back to back,
+ * as gmem maps them), with holes where pages are zero. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "base/snap.h"
+#include "virtio/virtio_mmio.h"
+#include "vmm/vm_priv.h"
+
+#define SNAP_PAGE 4096u
+#define SNAP_RUN_MAX (1u << 20)   /* bytes of one pwritev of the memory file */
+
+/* What the VM was built with, checked before a restore maps anything. */
+struct vm_layout_state {
+	uint64_t mem_size;
+	uint32_t cpus, transport, nr_devices, pad;
+};
+
+struct vm_device_state {
+	char name[DEVICE_NAME_MAX];
+	uint16_t virtio_id, pad[3];
+};
+
+static bool snap_page_zero(const uint8_t *p)
+{
+	static const uint8_t zero[SNAP_PAGE];
+
+	return !memcmp(p, zero, SNAP_PAGE);
+}
+
+static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
+{
+	while (len) {
+		struct iovec iov = { (void *)p, len };
+		ssize_t n = pwritev(fd, &iov, 1, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* RAM into path, through a temporary file renamed over it: runs of
+ * nonzero pages written, zero pages left as holes; the last page always,
+ * so that the file has RAM's size. */
+static int vm_save_memory(struct vm *vm, const char *path, struct errbuf *e)
+{
+	const uint8_t *ram = vm->mem.mapping;
+	size_t size = vm->mem.mapping_len, run = 0, at = 0;
+	char tmp[4096];
+	int fd, ret = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
+		return errf(e, -ENAMETOOLONG, "mem_file_path: too long");
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errf(e, -errno, "mem_file_path %s: %s", path, strerror(errno));
+	for (size_t off = 0; off < size && !ret; off += SNAP_PAGE) {
+		bool keep = off + SNAP_PAGE == size || !snap_page_zero(ram + off);
+
+		if (keep && !run)
+			at = off;
+		if (keep)
+			run += SNAP_PAGE;
+		if (run && (!keep || run == SNAP_RUN_MAX || off + SNAP_PAGE == size)) {
+			ret = snap_pwrite_all(fd, ram + at, run, (off_t)at);
+			run = 0;
+		}
+	}
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret) {
+		unlink(tmp);
+		return errf(e, ret, "mem_file_path %s: %s", path, strerror(-ret));
+	}
+	return 0;
+}
+
+static void vm_save_layout(struct vm *vm, struct snap_writer *w)
+{
+	struct vm_layout_state l = {
+		.mem_size = vm->mem_size, .cpus = vm->nr_vcpus, .transport = vm->transport,
+		.nr_devices = vm->devices.nr,
+	};
+
+	snap_put(w, "vm/layout", 1, &l, sizeof(l));
+	for (unsigned i = 0; i < vm->devices.nr; i++) {
+		struct vm_device_state d = { .virtio_id = vm->devices.dev[i].type->virtio_id };
+
+		snprintf(d.name, sizeof(d.name), "%s", vm->devices.dev[i].name);
+		snap_putf(w, 1, &d, sizeof(d), "vm/device%u", i);
+	}
+}
+
+int vm_snapshot(struct vm *vm, const char *state_path,
+		const char *mem_path, struct errbuf *e)
+{
+	struct snap_writer w;
+	int ret = 0;
+
+	if (!vm->paused)
+		return errf(e, -EINVAL, "the VM must be paused first (PATCH /vm Paused)");
+	for (unsigned i = 0; i < vm->devices.nr; i++)
+		if (!vm->devices.dev[i].mmio)
+			return errf(e, -ENOTSUP, "%s is on virtio-pci, whose state snapshots do not "
+				    "save yet: build the VM with virtio-mmio (Firecracker's "
+				    "default; vireo run --transport mmio)", vm->devices.dev[i].name);
+	if (!vm->msrs.index) {
+		ret = kvm_state_msrs_probe(&vm->msrs, vm->kvm.fd, vm->vcpus[0].fd, e);
+		if (ret)
+			return ret;
+	}
+	snap_writer_init(&w);
+	vm_save_layout(vm, &w);
+	ret = kvm_state_save_vm(vm->vm_fd, &w, e);
+	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++)
+		ret = kvm_state_save_vcpu(vm->vcpus[i].fd, i, &vm->msrs, &w, e);
+	if (!ret) {
+		serial_save(&vm->serial, &w);
+		i8042_save(&vm->i8042, &w);
+		for (unsigned i = 0; i < vm->devices.nr; i++)
+			virtio_mmio_save(vm->devices.dev[i].mmio, &w);
+		/* memory first: a state file never names a memory file that is
+		 * not all there */
+		ret = vm_save_memory(vm, mem_path, e);
+	}
+	if (!ret) {
+		ret = snap_write_file(&w, state_path, VIREO_VERSION, e);
+		if (ret)
+			errf_prefix(e, "snapshot_path");
+	}
+	snap_writer_free(&w);
+	return ret;
+}
+
+int vm_restore_open(struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)
+{
+	char where[sizeof(e->msg)];
+	struct vm_layout_state l;
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	snprintf(where, sizeof(where), "--restore state=%s", cfg->restore.state);
+	ret = file_read_all(cfg->restore.state, SNAP_MAX_BODY + 4096, &buf, &len, e);
+	if (!ret) {
+		ret = snap_reader_parse(r, buf, len, e);
+		if (ret)
+			snap_reader_free(r);
+	}
+	if (ret) {
+		errf_prefix(e, where);
+		return ret;
+	}
+	ret = snap_get(r, "vm/layout", 1, &l, sizeof(l), e);
+	if (!ret && (l.mem_size != cfg->mem_size || l.cpus != cfg->cpus ||
+		     l.transport != (uint32_t)cfg->transport))
+		ret = errf(e, -EINVAL, "saved from a VM of %llu MiB, %u vCPUs on %s; this one has "
+			   "%llu MiB, %u vCPUs on %s (give the flags the VM was built with)",
+			   (unsigned long long)(l.mem_size >> 20), l.cpus,
+			   l.transport == CONFIG_TRANSPORT_MMIO ? "virtio-mmio" : "virtio-pci",
+			   (unsigned long long)(cfg->mem_size >> 20), cfg->cpus,
+			   cfg->transport == CONFIG_TRANSPORT_MMIO ? "virtio-mmio" : "virtio-pci");
+	if (ret) {
+		errf_prefix(e, where);
+		snap_reader_free(r);
+	}
+	return ret;
+}
+
+/* The devices built from cfg against those saved: the same, in the same
+ * order. */
+static int vm_restore_devices_match(struct vm *vm, const struct snap_reader *r,
+				    struct errbuf *e)
+{
+	struct vm_layout_state l;
+	int ret = snap_get(r, "vm/layout", 1, &l, sizeof(l), e);
+
+	if (ret)
+		return ret;
+	if (l.nr_devices != vm->devices.nr)
+		return errf(e, -EINVAL, "saved with %u devices, this VM has %u", l.nr_devices,
+			    vm->devices.nr);
+	for (unsigned i = 0; i < vm->devices.nr; i++) {
+		const struct device *dev = &vm->devices.dev[i];
+		char name[SNAP_NAME_MAX + 1];
+		struct vm_device_state d;
+
+		snprintf(name, sizeof(name), "vm/device%u", i);
+		ret = snap_get(r, name, 1, &d, sizeof(d), e);
+		if (ret)
+			return ret;
+		d.name[sizeof(d.name) - 1] = '\0';
+		if (strcmp(d.name, dev->name) || d.virtio_id != dev->type->virtio_id)
+			return errf(e, -EINVAL, "device %u: saved as %.15s, this VM has %s", i,
+				    d.name, dev->name);
+		if (!dev->mmio)
+			return errf(e, -ENOTSUP, "%s: virtio-pci state is not restored yet",
+				    dev->name);
+	}
+	return 0;
+}
+
+int vm_restore_state(struct vm *vm, const struct snap_reader *r, struct errbuf *e)
+{
+	int ret = vm_restore_devices_match(vm, r, e);
+
+	if (!ret)
+		ret = kvm_state_restore_vm(vm->vm_fd, r, e);
+	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++)
+		ret = kvm_state_restore_vcpu(vm->vcpus[i].fd, i, r, e);
+	if (!ret)
+		ret = serial_restore(&vm->serial, r, e);
+	if (!ret)
+		ret = i8042_restore(&vm->i8042, r, e);
+	for (unsigned i = 0; i < vm->devices.nr && !ret; i++)
+		ret = virtio_mmio_restore(vm->devices.dev[i].mmio, r, e);
+	return ret;
+}

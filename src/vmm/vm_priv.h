@@ -1,0 +1,71 @@
+/* struct vm, for the files that make up the VM's code: vm.c (building,
+ * running) and snapshot.c (saving and restoring it). Nothing else sees
+ * inside a VM. */
+#ifndef VIREO_VMM_VM_PRIV_H
+#define VIREO_VMM_VM_PRIV_H
+
+#include "arch/x86/kvm_state.h"
+#include "backend/chardev.h"
+#include "core/bus.h"
+#include "core/gmem.h"
+#include "core/irq.h"
+#include "core/kvm.h"
+#include "core/vcpu.h"
+#include "hw/acpi_pm.h"
+#include "hw/boot_timer.h"
+#include "hw/debug_exit.h"
+#include "hw/i8042.h"
+#include "hw/pci.h"
+#include "hw/serial_8250.h"
+#include "vmm/devices.h"
+#include "vmm/vm.h"
+
+#define VM_MMIO64_SIZE (64ull << 30)
+
+struct vm {
+	struct kvm kvm;
+	int vm_fd;
+	struct gmem mem;
+	struct bus pio, mmio;
+	struct evloop *loop;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, unpatched */
+	struct vcpu_env vcpu_env;
+	unsigned nr_vcpus;
+	struct vcpu *vcpus;
+	struct metrics *metrics;
+	struct metrics_group *vcpu_mg; /* nr_vcpus, registered with metrics */
+
+	struct chardev console;
+	struct chardev hvc;       /* the virtio-console's host side (cfg->console) */
+	struct serial_8250 serial;
+	struct i8042 i8042;
+	struct boot_timer boot_timer;
+	uint64_t mmio32_base, mmio32_size; /* the PCI window: after the boot timer's page */
+	struct debug_exit debug_exit;
+	struct acpi_pm acpi_pm;
+	struct pci pci;
+	struct irq_router irq;
+	struct devices devices;
+
+	bool pvm_compat;          /* arch/x86/pvm_compat.h is in force */
+	struct exit_hook end;     /* the guest or a vCPU ended the VM: vm_on_end */
+	struct exit_hook owner_end; /* what vm_create was given, told after */
+	int stopping;             /* atomic: the vCPUs leave their run loops */
+	bool started, paused;
+	struct kvm_state_msrs msrs; /* what a snapshot saves of each vCPU */
+	uint64_t mem_size;        /* as configured: a snapshot's layout */
+	enum config_transport transport;
+};
+
+/* Restores what cfg->restore names into vm, built from the same config
+ * (its RAM already the memory file's): KVM's state, the platform's
+ * devices, the virtio devices. Before the vCPUs first run. */
+struct snap_reader;
+int vm_restore_state(struct vm *vm, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* Reads and checks cfg->restore.state: a state file this vireo reads,
+ * saved from a VM built like cfg. 0, or -errno with e naming the file. */
+int vm_restore_open(struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Snapshots end to end: pvguest's snap test (a disk written and read
+back, a counter, one line a round) under `vireo run --api-sock`, paused
+after some round, snapshotted (PUT /snapshot/create), killed, and
+restored in a new process (`vireo run --restore state=,mem=` with the
+same flags).
+
+Checks: the restored guest goes on from the round after the last one the
+first process printed (none lost, none twice) and passes (every sector
+written before the snapshot reads back after it); the memory file has the
+VM's size and the state file vireo's header; snapshot refused while the
+VM runs, for a VM on virtio-pci, for a Diff snapshot and into a directory
+that does not exist (HTTP 400, nothing written); a restore refused, with
+one "vireo:" line, status 1 and no guest output, from a corrupt, a
+truncated and a foreign state file, a memory file of another size, and
+flags that build another VM (other memory size, a missing disk).
+
+With --fixture DIR it restores the snapshot committed there instead (the
+first state format, taken on a PVM host) and checks that its guest
+finishes: a snapshot of an older format must load. It is skipped (status
+77) on a host that is not PVM, whose KVM keeps other MSRs.
+
+With --make-fixture DIR it writes that fixture (state, gzipped memory,
+README) from a fresh snapshot.
+
+usage: snapshot_run.py VIREO PVGUEST_ELF [--fixture DIR | --make-fixture DIR]"""
+import argparse
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import fcapi, vmm  # noqa: E402
+
+TIMEOUT = 120  # a failure detector only
+ROUNDS, SNAP_AT = 30, 8
+ROUND = re.compile(r"^PVGUEST INFO snap round=(\d+)", re.M)
+
+
+def flags(disk, memory="256M", transport="mmio", with_disk=True):
+    f = ["--memory", memory, "--cpus", "1", "--debug-exit", "--transport", transport]
+    return f + (["--disk", f"path={disk}"] if with_disk else [])
+
+
+def boot_and_snapshot(args, tmp, problems):
+    """The first process, up to its snapshot. (state, mem, rounds printed)."""
+    disk = os.path.join(tmp, "disk.img")
+    state, mem, sock = (os.path.join(tmp, n) for n in ("vm.state", "vm.mem", "api.sock"))
+    cmd = vmm.vireo_cmd(f"pvguest.run=snap,rounds={ROUNDS},ms=20 pvguest.transport=mmio",
+                        args.kernel, args.vireo, "256M", 1, ["--transport", "mmio",
+                                                             "--disk", f"path={disk}"])
+    vm = fcapi.Instance(args.vireo, cmd[1:] + ["--api-sock", sock], sock,
+                        boot_timeout=TIMEOUT)
+    try:
+        if not vm.ok or not vm.wait_output(f"PVGUEST INFO snap round={SNAP_AT}"):
+            problems.append("the first VM never reached round %d" % SNAP_AT)
+            return None
+        status, body, _ = vm.api.put("/snapshot/create", {"snapshot_path": state,
+                                                          "mem_file_path": mem})
+        if status != 400 or "pause it first" not in str(body):
+            problems.append(f"snapshot of a running VM: {status} {body}, want 400")
+        status, body, _ = vm.api.patch("/vm", {"state": "Paused"})
+        if status != 204:
+            problems.append(f"PATCH /vm Paused: {status} {body}")
+        for what, req, frag in (
+                ("a Diff snapshot", {"snapshot_type": "Diff", "snapshot_path": state,
+                                     "mem_file_path": mem}, "Diff"),
+                ("into a missing directory", {"snapshot_path": os.path.join(tmp, "no", "s"),
+                                              "mem_file_path": os.path.join(tmp, "no", "m")},
+                 "No such file")):
+            status, body, _ = vm.api.put("/snapshot/create", req)
+            if status != 400 or frag not in str(body):
+                problems.append(f"snapshot {what}: {status} {body}, want 400 ({frag})")
+        if os.path.exists(state) or os.path.exists(mem):
+            problems.append("a refused snapshot left files behind")
+        status, body, _ = vm.api.put("/snapshot/create", {"snapshot_type": "Full",
+                                                          "snapshot_path": state,
+                                                          "mem_file_path": mem})
+        if status != 204:
+            problems.append(f"PUT /snapshot/create: {status} {body}")
+        _, inst, _ = vm.api.get("/")
+        if (inst or {}).get("state") != "Paused":
+            problems.append(f"after the snapshot GET / says {inst}, want Paused")
+    finally:
+        vm.proc.kill()
+        _, out, _ = vm.finish(30)
+        if os.path.lexists(sock):
+            os.unlink(sock)  # killed: nobody else removes it
+    printed = [int(n) for n in ROUND.findall(out)]
+    if not os.path.exists(state) or not os.path.exists(mem):
+        problems.append("no snapshot files")
+        return None
+    if os.path.getsize(mem) != 256 << 20:
+        problems.append(f"memory file of {os.path.getsize(mem)} bytes, want 256 MiB")
+    with open(state, "rb") as f:
+        if f.read(8) != b"VIREOSNP":
+            problems.append("the state file has no VIREOSNP header")
+    return state, mem, printed
+
+
+def restore(args, state, mem, extra):
+    cmd = [args.vireo, "run"] + extra + ["--restore", f"state={state},mem={mem}"]
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       errors="replace", timeout=TIMEOUT)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check_resumed(name, status, out, err, after, problems):
+    """A restored guest went on from round after+1 to the end and passed."""
+    got = [int(n) for n in ROUND.findall(out)]
+    want = list(range(after + 1, ROUNDS))
+    if got != want:
+        problems.append(f"{name}: rounds {got[:3]}...{got[-3:]} after the restore, want "
+                        f"{after + 1}..{ROUNDS - 1}")
+    if not re.search(rf"^PVGUEST RESULT snap PASS rounds={ROUNDS}", out, re.M):
+        tail = [ln for ln in out.splitlines() if "PVGUEST" in ln][-2:]
+        problems.append(f"{name}: no RESULT snap PASS ({tail})")
+    if status != 1:
+        problems.append(f"{name}: exit status {status}, want 1 (debug-exit 0): {err[-300:]}")
+
+
+def refusals(args, tmp, state, mem, problems):
+    disk = os.path.join(tmp, "disk.img")
+    blob = open(state, "rb").read()
+    cases = []
+
+    def variant(name, data):
+        p = os.path.join(tmp, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        return p
+
+    mid = len(blob) // 2
+    cases.append(("corrupt state", variant("corrupt", blob[:mid] + bytes([blob[mid] ^ 1]) +
+                                           blob[mid + 1:]), mem, flags(disk), "checksum"))
+    cases.append(("truncated state", variant("short", blob[:-100]), mem, flags(disk),
+                  "truncated"))
+    cases.append(("foreign state", variant("foreign", b"\x7fELF" + bytes(200)), mem,
+                  flags(disk), "not a vireo state file"))
+    short_mem = os.path.join(tmp, "short.mem")
+    with open(short_mem, "wb") as f:
+        f.truncate(128 << 20)
+    cases.append(("memory file of another size", state, short_mem, flags(disk), "256 MiB"))
+    cases.append(("another memory size", state, mem, flags(disk, memory="128M"),
+                  "saved from a VM of 256 MiB"))
+    cases.append(("a missing disk", state, mem, flags(disk, with_disk=False),
+                  "saved with 1 devices, this VM has 0"))
+    for name, st, me, fl, frag in cases:
+        status, out, err = restore(args, st, me, fl)
+        lines = err.strip().splitlines()
+        bad = [ln for ln in lines if ln.startswith("vireo: ") and "note:" not in ln]
+        if status != 1 or "PVGUEST" in out or len(bad) != 1 or frag not in bad[0]:
+            problems.append(f"restore with {name}: status {status}, stderr {lines[-2:]}, "
+                            f"want status 1, one line with '{frag}', no guest output")
+
+
+def pci_refused(args, tmp, problems):
+    sock = os.path.join(tmp, "pci.sock")
+    cmd = vmm.vireo_cmd("pvguest.run=idle", args.kernel, args.vireo, "256M", 1,
+                        ["--rng"])
+    vm = fcapi.Instance(args.vireo, cmd[1:] + ["--api-sock", sock], sock,
+                        boot_timeout=TIMEOUT)
+    try:
+        if not vm.ok:
+            problems.append("the virtio-pci VM's API never answered")
+            return
+        vm.api.patch("/vm", {"state": "Paused"})
+        status, body, _ = vm.api.put("/snapshot/create", {
+            "snapshot_path": os.path.join(tmp, "pci.state"),
+            "mem_file_path": os.path.join(tmp, "pci.mem")})
+        if status != 400 or "virtio-pci" not in str(body):
+            problems.append(f"snapshot of a virtio-pci VM: {status} {body}, want 400")
+    finally:
+        vm.proc.kill()
+        vm.finish(30)
+        if os.path.lexists(sock):
+            os.unlink(sock)
+
+
+def fixture(args, tmp, problems):
+    """The committed snapshot: its memory unpacked, its disk made again
+    (the snap test's pattern for the rounds it had written)."""
+    with open(os.path.join(args.fixture, "README")) as f:
+        after = int(re.search(r"after round (\d+)", f.read()).group(1))
+    mem = os.path.join(tmp, "fixture.mem")
+    with gzip.open(os.path.join(args.fixture, "vm.mem.gz")) as src, open(mem, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    disk = os.path.join(tmp, "fixture.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+        # the round after may have written its sector before the pause
+        for i in range(after + 2):
+            f.seek(i * 512)
+            f.write(bytes((i * 31 + k * 7 + 1) & 0xff for k in range(512)))
+    status, out, err = restore(args, os.path.join(args.fixture, "vm.state"), mem, flags(disk))
+    check_resumed("the committed fixture", status, out, err, after, problems)
+
+
+def make_fixture(d, state, mem, after):
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(state, os.path.join(d, "vm.state"))
+    with open(mem, "rb") as src, gzip.open(os.path.join(d, "vm.mem.gz"), "wb", 9) as dst:
+        shutil.copyfileobj(src, dst)
+    with open(os.path.join(d, "README"), "w") as f:
+        f.write(f"A snapshot in vireo's first state format (format 1), taken on a PVM host\n"
+                f"by tests/e2e/snapshot_run.py --make-fixture: pvguest's snap test\n"
+                f"(rounds={ROUNDS}, ms=20, 256M, 1 vCPU, --transport mmio, one 1 MiB disk),\n"
+                f"paused after round {after}. e2e/snapshot-fixture restores it; keep it\n"
+                f"as it is: a newer vireo must load it.\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("vireo")
+    ap.add_argument("kernel")
+    ap.add_argument("--fixture", help="a committed snapshot's directory")
+    ap.add_argument("--make-fixture", help="write a fixture into this directory")
+    args = ap.parse_args()
+    problems = []
+    if args.fixture:
+        if not os.path.exists("/sys/module/kvm_pvm"):
+            print("SKIPPED (the fixture was taken on a PVM host; this KVM is not PVM and "
+                  "keeps other MSRs)")
+            return 77
+        with tempfile.TemporaryDirectory() as tmp:
+            fixture(args, tmp, problems)
+        for pr in problems:
+            print("FAIL:", pr)
+        print(f"snapshot-fixture: {'FAIL' if problems else 'PASS'}")
+        return 1 if problems else 0
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "disk.img"), "wb") as f:
+            f.truncate(1 << 20)
+        got = boot_and_snapshot(args, tmp, problems)
+        if got:
+            state, mem, printed = got
+            last = max(printed) if printed else -1
+            if printed != list(range(last + 1)):
+                problems.append(f"the first VM printed rounds {printed}")
+            status, out, err = restore(args, state, mem, flags(os.path.join(tmp, "disk.img")))
+            print(out)
+            check_resumed("restored", status, out, err, last, problems)
+            refusals(args, tmp, state, mem, problems)
+            print(f"snapshot after round {last}; restored rounds {last + 1}..{ROUNDS - 1}")
+            if args.make_fixture and not problems:
+                make_fixture(args.make_fixture, state, mem, last)
+        pci_refused(args, tmp, problems)
+    for pr in problems:
+        print("FAIL:", pr)
+    print(f"snapshot-run: {'FAIL' if problems else 'PASS'}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
