@@ -201,6 +201,15 @@ static void vsock_type_pause(void *dev, bool paused)
 	vsock_set_paused(dev, paused);
 }
 
+/* The host's sockets were the saving process's: the streams are gone */
+static int vsock_type_restore(void *dev, const struct snap_reader *r, struct errbuf *e)
+{
+	(void)r;
+	(void)e;
+	vsock_transport_reset(dev);
+	return 0;
+}
+
 static void vsock_type_destroy(void *dev)
 {
 	vsock_destroy(dev);
@@ -403,6 +412,16 @@ static void balloon_type_pause(void *dev, bool paused)
 	balloon_set_paused(dev, paused);
 }
 
+static void balloon_type_save(void *dev, struct snap_writer *w)
+{
+	balloon_save(dev, w);
+}
+
+static int balloon_type_restore(void *dev, const struct snap_reader *r, struct errbuf *e)
+{
+	return balloon_restore(dev, r, e);
+}
+
 static void balloon_type_destroy(void *dev)
 {
 	balloon_destroy(dev);
@@ -451,7 +470,7 @@ static const struct device_type device_types[] = {
 		.destroy = vsock_type_destroy,
 		.counters = vsock_type_counters, .names = &metric_names_vsock,
 		.api_id = vsock_type_api_id,
-		.pause = vsock_type_pause,
+		.pause = vsock_type_pause, .restore = vsock_type_restore,
 	},
 	{
 		.name = "rng", .virtio_id = VIRTIO_ID_RNG,
@@ -478,6 +497,7 @@ static const struct device_type device_types[] = {
 		.counters = balloon_type_counters, .names = &metric_names_balloon,
 		.api_id = balloon_type_api_id,
 		.pause = balloon_type_pause,
+		.save = balloon_type_save, .restore = balloon_type_restore,
 	},
 };
 
@@ -590,6 +610,25 @@ void devices_pause(struct devices *ds, bool paused)
 	for (unsigned k = 0; k < ds->nr; k++)
 		if (ds->dev[k].type->pause)
 			ds->dev[k].type->pause(ds->dev[k].dev, paused);
+}
+
+void devices_save(struct devices *ds, struct snap_writer *w)
+{
+	for (unsigned k = 0; k < ds->nr; k++)
+		if (ds->dev[k].type->save)
+			ds->dev[k].type->save(ds->dev[k].dev, w);
+}
+
+int devices_restore(struct devices *ds, const struct snap_reader *r, struct errbuf *e)
+{
+	for (unsigned k = 0; k < ds->nr; k++) {
+		int ret = ds->dev[k].type->restore ?
+			  ds->dev[k].type->restore(ds->dev[k].dev, r, e) : 0;
+
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 void devices_destroy(struct devices *ds)

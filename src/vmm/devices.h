@@ -40,6 +40,8 @@ struct device_env {
 };
 
 struct virtio_dev;
+struct snap_writer;
+struct snap_reader;
 
 struct device_type {
 	const char *name;     /* instances are <name><index> */
@@ -72,8 +74,14 @@ struct device_type {
 	uint64_t *(*counters)(void *dev);
 	const struct metric_names_device *names;
 	const char *(*api_id)(const struct vm_config *cfg, unsigned i);
-	/* To come with its issue, here and nowhere else: save and restore
-	 * (snapshots). */
+	/* Snapshots: what the model keeps beyond its virtio state and rings
+	 * (the balloon's target, actual and statistics), saved from the
+	 * paused VM; and restored after the virtio state, which has started
+	 * the model again. restore also does what a restored device owes its
+	 * driver (vsock: a transport reset, its streams being gone). NULL:
+	 * nothing beyond the rings. */
+	void (*save)(void *dev, struct snap_writer *w);
+	int (*restore)(void *dev, const struct snap_reader *r, struct errbuf *e);
 };
 
 struct virtio_pci;
@@ -115,6 +123,11 @@ int devices_update(struct devices *ds, const char *type, unsigned i, const struc
 /* Counters unregistered, transports, then the devices, in reverse order. */
 /* The model (struct balloon, ...) of instance i of type, or NULL. */
 void *devices_model(struct devices *ds, const char *type, unsigned i);
+/* Every device's model state into a snapshot (its save hook), and back
+ * (its restore hook, after the transports' restore). */
+void devices_save(struct devices *ds, struct snap_writer *w);
+int devices_restore(struct devices *ds, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* Every device's pause hook, in table order. */
 void devices_pause(struct devices *ds, bool paused);
 void devices_destroy(struct devices *ds);

@@ -136,6 +136,7 @@ int vm_snapshot(struct vm *vm, const char *state_path,
 		i8042_save(&vm->i8042, &w);
 		for (unsigned i = 0; i < vm->devices.nr; i++)
 			virtio_mmio_save(vm->devices.dev[i].mmio, &w);
+		devices_save(&vm->devices, &w);
 		/* memory first: a state file never names a memory file that is
 		 * not all there */
 		ret = vm_save_memory(vm, mem_path, e);
@@ -231,5 +232,17 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, struct errbuf *
 		ret = i8042_restore(&vm->i8042, r, e);
 	for (unsigned i = 0; i < vm->devices.nr && !ret; i++)
 		ret = virtio_mmio_restore(vm->devices.dev[i].mmio, r, e);
+	if (!ret)
+		ret = devices_restore(&vm->devices, r, e);
+	/* A kick the saved VM had not yet taken, or one its driver skipped
+	 * because the device had said it was busy, would never come again:
+	 * every started queue is looked at once, as if kicked (no vCPU runs
+	 * yet, and the loop is this thread's). */
+	for (unsigned i = 0; i < vm->devices.nr && !ret; i++) {
+		struct virtio_dev *d = vm->devices.dev[i].type->virtio(vm->devices.dev[i].dev);
+
+		for (unsigned q = 0; q < d->nr_queues; q++)
+			virtio_kick(d, q, 0);
+	}
 	return ret;
 }

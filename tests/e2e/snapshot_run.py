@@ -5,6 +5,12 @@ after some round, snapshotted (PUT /snapshot/create), killed, and
 restored in a new process (`vireo run --restore state=,mem=` with the
 same flags).
 
+With --netpeer (and a host that can make a TAP in a network namespace)
+the VM also has a NIC on a TAP with netpeer echoing on the host end, and
+each round sends a datagram and waits for its echo (net=1): every round
+answered, no echo twice that a resend does not explain, and netpeer
+echoing exactly as many datagrams as the guest sent in both lives.
+
 Checks: the restored guest goes on from the round after the last one the
 first process printed (none lost, none twice) and passes (every sector
 written before the snapshot reads back after it); the memory file has the
@@ -23,7 +29,8 @@ finishes: a snapshot of an older format must load. It is skipped (status
 With --make-fixture DIR it writes that fixture (state, gzipped memory,
 README) from a fresh snapshot.
 
-usage: snapshot_run.py VIREO PVGUEST_ELF [--fixture DIR | --make-fixture DIR]"""
+usage: snapshot_run.py VIREO PVGUEST_ELF [--netpeer NETPEER]
+                       [--fixture DIR | --make-fixture DIR]"""
 import argparse
 import gzip
 import os
@@ -34,27 +41,32 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import fcapi, vmm  # noqa: E402
+from harness import fcapi, netns, vmm  # noqa: E402
+from harness.netpeer import Netpeer  # noqa: E402
 
 TIMEOUT = 120  # a failure detector only
 ROUNDS, SNAP_AT = 30, 8
 ROUND = re.compile(r"^PVGUEST INFO snap round=(\d+)", re.M)
 
 
-def flags(disk, memory="256M", transport="mmio", with_disk=True):
+def flags(disk, memory="256M", transport="mmio", with_disk=True, net=False):
     f = ["--memory", memory, "--cpus", "1", "--debug-exit", "--transport", transport]
-    return f + (["--disk", f"path={disk}"] if with_disk else [])
+    return f + (["--disk", f"path={disk}"] if with_disk else []) + \
+        (vmm.vireo_net() if net else [])
 
 
 def boot_and_snapshot(args, tmp, problems):
     """The first process, up to its snapshot. (state, mem, rounds printed)."""
     disk = os.path.join(tmp, "disk.img")
     state, mem, sock = (os.path.join(tmp, n) for n in ("vm.state", "vm.mem", "api.sock"))
-    cmd = vmm.vireo_cmd(f"pvguest.run=snap,rounds={ROUNDS},ms=20 pvguest.transport=mmio",
-                        args.kernel, args.vireo, "256M", 1, ["--transport", "mmio",
-                                                             "--disk", f"path={disk}"])
+    test = f"snap,rounds={ROUNDS},ms=20"
+    cmdline = (vmm.net_cmdline(test + ",net=1", "pvguest.transport=mmio") if args.ns else
+               f"pvguest.run={test} pvguest.transport=mmio")
+    cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M", 1,
+                        ["--transport", "mmio", "--disk", f"path={disk}"] +
+                        (vmm.vireo_net() if args.ns else []))
     vm = fcapi.Instance(args.vireo, cmd[1:] + ["--api-sock", sock], sock,
-                        boot_timeout=TIMEOUT)
+                        wrap=args.ns.cmd if args.ns else None, boot_timeout=TIMEOUT)
     try:
         if not vm.ok or not vm.wait_output(f"PVGUEST INFO snap round={SNAP_AT}"):
             problems.append("the first VM never reached round %d" % SNAP_AT)
@@ -104,13 +116,16 @@ def boot_and_snapshot(args, tmp, problems):
 
 def restore(args, state, mem, extra):
     cmd = [args.vireo, "run"] + extra + ["--restore", f"state={state},mem={mem}"]
+    if args.ns:
+        cmd = args.ns.cmd(cmd)
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        errors="replace", timeout=TIMEOUT)
     return p.returncode, p.stdout, p.stderr
 
 
 def check_resumed(name, status, out, err, after, problems):
-    """A restored guest went on from round after+1 to the end and passed."""
+    """A restored guest went on from round after+1 to the end and passed.
+    Returns its resends (net=1), or 0."""
     got = [int(n) for n in ROUND.findall(out)]
     want = list(range(after + 1, ROUNDS))
     if got != want:
@@ -121,10 +136,13 @@ def check_resumed(name, status, out, err, after, problems):
         problems.append(f"{name}: no RESULT snap PASS ({tail})")
     if status != 1:
         problems.append(f"{name}: exit status {status}, want 1 (debug-exit 0): {err[-300:]}")
+    m = re.search(r"^PVGUEST RESULT snap .*resends=(\d+)", out, re.M)
+    return int(m.group(1)) if m else 0
 
 
 def refusals(args, tmp, state, mem, problems):
     disk = os.path.join(tmp, "disk.img")
+    net = bool(args.ns)
     blob = open(state, "rb").read()
     cases = []
 
@@ -136,19 +154,20 @@ def refusals(args, tmp, state, mem, problems):
 
     mid = len(blob) // 2
     cases.append(("corrupt state", variant("corrupt", blob[:mid] + bytes([blob[mid] ^ 1]) +
-                                           blob[mid + 1:]), mem, flags(disk), "checksum"))
-    cases.append(("truncated state", variant("short", blob[:-100]), mem, flags(disk),
-                  "truncated"))
+                                           blob[mid + 1:]), mem, flags(disk, net=net), "checksum"))
+    cases.append(("truncated state", variant("short", blob[:-100]), mem,
+                  flags(disk, net=net), "truncated"))
     cases.append(("foreign state", variant("foreign", b"\x7fELF" + bytes(200)), mem,
-                  flags(disk), "not a vireo state file"))
+                  flags(disk, net=net), "not a vireo state file"))
     short_mem = os.path.join(tmp, "short.mem")
     with open(short_mem, "wb") as f:
         f.truncate(128 << 20)
-    cases.append(("memory file of another size", state, short_mem, flags(disk), "256 MiB"))
-    cases.append(("another memory size", state, mem, flags(disk, memory="128M"),
+    cases.append(("memory file of another size", state, short_mem, flags(disk, net=net),
+                  "256 MiB"))
+    cases.append(("another memory size", state, mem, flags(disk, memory="128M", net=net),
                   "saved from a VM of 256 MiB"))
-    cases.append(("a missing disk", state, mem, flags(disk, with_disk=False),
-                  "saved with 1 devices, this VM has 0"))
+    cases.append(("a missing disk", state, mem, flags(disk, with_disk=False, net=net),
+                  f"saved with {2 if net else 1} devices, this VM has {1 if net else 0}"))
     for name, st, me, fl, frag in cases:
         status, out, err = restore(args, st, me, fl)
         lines = err.strip().splitlines()
@@ -217,9 +236,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("vireo")
     ap.add_argument("kernel")
+    ap.add_argument("--netpeer", help="tools/netpeer: the VM gets a NIC too")
     ap.add_argument("--fixture", help="a committed snapshot's directory")
     ap.add_argument("--make-fixture", help="write a fixture into this directory")
     args = ap.parse_args()
+    args.ns = None
     problems = []
     if args.fixture:
         if not os.path.exists("/sys/module/kvm_pvm"):
@@ -232,7 +253,31 @@ def main():
             print("FAIL:", pr)
         print(f"snapshot-fixture: {'FAIL' if problems else 'PASS'}")
         return 1 if problems else 0
-    with tempfile.TemporaryDirectory() as tmp:
+    args.ns = peer = None
+    why = netns.host_support() if args.netpeer else "no --netpeer"
+    if why:
+        print(f"net: SKIPPED ({why}); the disk and the counter only")
+    else:
+        args.ns = netns.TapNs().create()
+    try:
+        if args.ns:
+            peer = Netpeer(args.ns, ["echo", "--bind", f"{netns.HOST_IP}:{netns.PEER_PORT}"],
+                           netpeer=args.netpeer)
+        with tempfile.TemporaryDirectory() as tmp:
+            snapshot_and_restore(args, tmp, problems, peer)
+    finally:
+        if peer:
+            peer.stop()
+        if args.ns:
+            args.ns.destroy()
+    for pr in problems:
+        print("FAIL:", pr)
+    print(f"snapshot-run: {'FAIL' if problems else 'PASS'}")
+    return 1 if problems else 0
+
+
+def snapshot_and_restore(args, tmp, problems, peer):
+    if True:
         with open(os.path.join(tmp, "disk.img"), "wb") as f:
             f.truncate(1 << 20)
         got = boot_and_snapshot(args, tmp, problems)
@@ -241,18 +286,20 @@ def main():
             last = max(printed) if printed else -1
             if printed != list(range(last + 1)):
                 problems.append(f"the first VM printed rounds {printed}")
-            status, out, err = restore(args, state, mem, flags(os.path.join(tmp, "disk.img")))
+            status, out, err = restore(args, state, mem, flags(os.path.join(tmp, "disk.img"),
+                                                               net=bool(args.ns)))
             print(out)
-            check_resumed("restored", status, out, err, last, problems)
+            resends = check_resumed("restored", status, out, err, last, problems)
+            if peer:
+                res = peer.result(10)
+                if int(res.get("pkts", -1)) != ROUNDS + resends:
+                    problems.append(f"netpeer echoed {res.get('pkts')} datagrams; the guest "
+                                    f"sent {ROUNDS} and resent {resends}")
             refusals(args, tmp, state, mem, problems)
             print(f"snapshot after round {last}; restored rounds {last + 1}..{ROUNDS - 1}")
             if args.make_fixture and not problems:
                 make_fixture(args.make_fixture, state, mem, last)
         pci_refused(args, tmp, problems)
-    for pr in problems:
-        print("FAIL:", pr)
-    print(f"snapshot-run: {'FAIL' if problems else 'PASS'}")
-    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -14,12 +14,15 @@
 #include <linux/virtio_balloon.h>
 #include <linux/virtio_ids.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+
+#include "base/snap.h"
 
 /* virtio 1.2 §5.5.2: inflateq and deflateq, then statsq, free_page_vq and
  * reporting_vq, each only if its feature is negotiated; the queues are
@@ -700,4 +703,64 @@ void balloon_destroy(struct balloon *b)
 	ev_resched_destroy(&b->resched);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+struct balloon_state {
+	uint32_t num_pages, actual, hint_cmd, stats_interval_s;
+	uint32_t hint_last, hint_guest;
+	uint8_t hint_ack, hint_has_guest, pad[2];
+	uint32_t present;
+	uint64_t val[BALLOON_GS_NR];
+};
+
+void balloon_save(struct balloon *b, struct snap_writer *w)
+{
+	struct balloon_state st;
+
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&b->lock);
+	st.num_pages = __atomic_load_n(&b->num_pages, __ATOMIC_RELAXED);
+	st.actual = __atomic_load_n(&b->actual, __ATOMIC_RELAXED);
+	st.hint_cmd = __atomic_load_n(&b->hint_cmd, __ATOMIC_RELAXED);
+	st.stats_interval_s = b->stats_interval_s;
+	st.hint_last = b->hint_last;
+	st.hint_guest = b->hint_guest;
+	st.hint_ack = b->hint_ack;
+	st.hint_has_guest = b->hint_has_guest;
+	st.present = b->gs.present;
+	memcpy(st.val, b->gs.val, sizeof(st.val));
+	pthread_mutex_unlock(&b->lock);
+	snap_putf(w, 1, &st, sizeof(st), "%s/balloon", b->vdev.name);
+}
+
+int balloon_restore(struct balloon *b, const struct snap_reader *r, struct errbuf *e)
+{
+	char name[SNAP_NAME_MAX + 1];
+	struct balloon_state st;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s/balloon", b->vdev.name);
+	ret = snap_get(r, name, 1, &st, sizeof(st), e);
+	if (ret)
+		return ret;
+	if (st.stats_interval_s > BALLOON_STATS_MAX_INTERVAL_S ||
+	    (!!st.stats_interval_s != !!b->stats_on))
+		return errf(e, -EINVAL, "%s: statistics every %u s, built %s them", b->vdev.name,
+			    st.stats_interval_s, b->stats_on ? "with" : "without");
+	__atomic_store_n(&b->num_pages, st.num_pages, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->actual, st.actual, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->hint_cmd, st.hint_cmd, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&b->lock);
+	b->hint_last = st.hint_last;
+	b->hint_guest = st.hint_guest;
+	b->hint_ack = st.hint_ack;
+	b->hint_has_guest = st.hint_has_guest;
+	b->gs.present = st.present & ((1u << BALLOON_GS_NR) - 1);
+	memcpy(b->gs.val, st.val, sizeof(st.val));
+	pthread_mutex_unlock(&b->lock);
+	/* the interval's timer as saved (the configuration's may be older) */
+	ret = st.stats_interval_s ? balloon_set_stats_interval(b, st.stats_interval_s) : 0;
+	return ret ? errf(e, ret, "%s: statistics timer: %s", b->vdev.name, strerror(-ret)) : 0;
 }

@@ -130,4 +130,14 @@ uint64_t *balloon_counters(struct balloon *b);
 /* After the event loop has stopped and the transport is gone. NULL: no-op. */
 void balloon_destroy(struct balloon *b);
 
+/* Snapshots ("<name>/balloon"): the target and actual, the statistics
+ * interval and the guest's last values, free page hinting's run. Restore
+ * after the virtio state (virtio_restore), which has started the device
+ * again. 0 or -errno with e set. */
+struct snap_writer;
+struct snap_reader;
+void balloon_save(struct balloon *b, struct snap_writer *w);
+int balloon_restore(struct balloon *b, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -1,7 +1,7 @@
 /* virtio-vsock: the device side of virtio 1.2 §5.10 over host Unix
  * sockets (backend/uds.c), Firecracker's hybrid design; see vsock.h.
  * Queues: 0 rx (device to driver), 1 tx (driver to device), 2 event
- * (unused: vireo has no transport reset to report). Each stream is a
+ * (a transport reset, after a restore: the streams are gone). Each stream is a
  * struct vsock_conn with one non-blocking socket, watched edge-triggered:
  * readable/writable remember an edge until a read or write says EAGAIN,
  * so nothing spins. Guest data the socket cannot take at once waits in
@@ -104,6 +104,7 @@ struct vsock {
 	struct ev_handler timer_h;
 	bool timer_armed;
 	struct throttle rx_limit, tx_limit;
+	bool reset_due;           /* a transport reset waits for an event buffer */
 	uint64_t st[VSOCK_STAT_NR];
 	struct vq_elem elem;
 	struct iovec win[VQ_MAX_IOV];
@@ -787,6 +788,41 @@ static void vsock_fail(struct vsock *v, const char *why)
 		virtio_set_needs_reset(&v->vdev, why);
 }
 
+/* virtio 1.2 §5.10.6.6: the driver's streams are gone (a snapshot
+ * restored: the host's sockets were the other process's). The event goes
+ * into the driver's next event buffer, now or when it posts one. Called
+ * with v->lock held; returns why the device must fail, or NULL. */
+static const char *vsock_send_reset(struct vsock *v)
+{
+	struct vq *vq = &v->vdev.vq[VSOCK_EVQ];
+	uint32_t ev = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	int ret;
+
+	if (!v->reset_due || !v->active || !vq->started)
+		return NULL;
+	ret = vq_pop(vq, &v->elem);
+	if (ret < 0)
+		return vq->error;
+	if (ret == 0)
+		return NULL;
+	/* GUEST: the buffer must be writable and hold the event */
+	if (v->elem.out_num || v->elem.in_len < sizeof(ev))
+		return "event buffer not a writable 4 bytes";
+	iov_from_buf(v->elem.iov, v->elem.in_num, 0, &ev, sizeof(ev));
+	vq_push(vq, v->elem.head, sizeof(ev));
+	virtio_signal_used(&v->vdev, VSOCK_EVQ);
+	v->reset_due = false;
+	return NULL;
+}
+
+void vsock_transport_reset(struct vsock *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->reset_due = true;
+	vsock_fail(v, vsock_send_reset(v));
+	pthread_mutex_unlock(&v->lock);
+}
+
 static void vsock_queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct vsock *v = d->priv;
@@ -797,6 +833,8 @@ static void vsock_queue_notify(struct virtio_dev *d, unsigned q)
 		v->rx_starved = false;
 	} else if (q == VSOCK_TXQ) {
 		why = vsock_tx(v);
+	} else if (q == VSOCK_EVQ) {
+		why = vsock_send_reset(v);
 	}
 	if (!why)
 		why = vsock_rx(v);
@@ -1012,6 +1050,7 @@ static void vsock_reset(struct virtio_dev *d)
 		vsock_conn_free(&v->conns[i]);
 	v->orphan_n = 0;
 	v->rx_starved = false;
+	v->reset_due = false;
 	pthread_mutex_unlock(&v->lock);
 }
 

@@ -96,6 +96,10 @@ unsigned vsock_nr_conns(struct vsock *v);
 void vsock_tick(struct vsock *v);
 /* After the event loop has stopped and the transport is gone: closes
  * every socket and removes uds_path. NULL: no-op. */
+/* After a restore: every stream the driver knew is gone, and it is told
+ * so with a transport reset event (in its next event buffer). Event loop
+ * thread. */
+void vsock_transport_reset(struct vsock *v);
 void vsock_destroy(struct vsock *v);
 
 #endif
