@@ -234,12 +234,94 @@ static int api_put_snapshot_create(struct api_call *c)
 {
 	struct fc_snapshot_create sc;
 	int ret = fc_put_snapshot_create(c->req->body, c->req->body_len, &sc, &c->e);
+	char *config;
 
 	if (ret)
 		return ret;
-	ret = vmm_snapshot(c->r->vmm, sc.state_path, sc.mem_path, &c->e);
+	/* the configuration goes with it: a /snapshot/load has no other */
+	config = fc_get_vm_config(&c->r->cfg);
+	if (!config)
+		ret = errf(&c->e, -ENOMEM, "out of memory");
+	else
+		ret = vmm_snapshot(c->r->vmm, sc.state_path, sc.mem_path, config, &c->e);
+	free(config);
 	fc_snapshot_create_free(&sc);
 	return ret;
+}
+
+/* The configuration the snapshot carries, with the request's overrides,
+ * the process's own logger and metrics (configured here, before the
+ * load), and the files to restore from, into next. */
+static int api_load_config(struct api_call *c, const struct fc_snapshot_load *l,
+			   struct vm_config *next)
+{
+	char where[sizeof(c->e.msg)];
+	char *json = NULL;
+	int ret;
+
+	snprintf(where, sizeof(where), "snapshot_path %s", l->state_path);
+	config_init(next);
+	ret = vm_snapshot_config(l->state_path, &json, &c->e);
+	if (!ret && (ret = fc_config_file(next, json, strlen(json), NULL, &c->e)))
+		errf_prefix(&c->e, "its configuration");
+	free(json);
+	if (ret) {
+		errf_prefix(&c->e, where);
+		return ret;
+	}
+	ret = fc_snapshot_load_overrides(next, l, &c->e);
+	if (ret)
+		return ret;
+	free(next->logger.path);
+	free(next->logger.module);
+	free(next->metrics.path);
+	next->logger = c->r->cfg.logger;
+	next->metrics = c->r->cfg.metrics;
+	c->r->cfg.logger = (struct config_logger){ 0 };
+	c->r->cfg.metrics = (struct config_metrics){ 0 };
+	next->restore.state = strdup(l->state_path);
+	next->restore.mem = strdup(l->mem_path);
+	next->restore.paused = !l->resume;
+	if (!next->restore.state || !next->restore.mem)
+		return errf(&c->e, -ENOMEM, "out of memory");
+	return config_check_limits(next, &c->r->limits, CONFIG_FROM_FIRECRACKER, &c->e);
+}
+
+/* Firecracker's load: a fresh VMM (nothing booted) builds the VM the
+ * snapshot describes, Paused unless resume_vm. A refused load leaves the
+ * configuration as it was. */
+static int api_put_snapshot_load(struct api_call *c)
+{
+	struct vm_config next, old;
+	struct fc_snapshot_load l;
+	int ret = fc_put_snapshot_load(c->req->body, c->req->body_len, &l, &c->note, &c->e);
+
+	if (ret)
+		return ret;
+	if (l.uffd) {
+		fc_snapshot_load_free(&l);
+		return errf(&c->e, -ENOTSUP, "mem_backend.backend_type: Uffd is not supported yet "
+			    "(File is)");
+	}
+	old = c->r->cfg;
+	ret = api_load_config(c, &l, &next);
+	fc_snapshot_load_free(&l);
+	if (!ret) {
+		c->r->cfg = next;
+		ret = api_instance_start(c->r, &c->e);
+	}
+	if (ret) {
+		/* the logger and metrics go back where they were */
+		old.logger = next.logger;
+		old.metrics = next.metrics;
+		next.logger = (struct config_logger){ 0 };
+		next.metrics = (struct config_metrics){ 0 };
+		config_free(&next);
+		c->r->cfg = old;
+		return ret;
+	}
+	config_free(&old);
+	return 0;
 }
 
 /* A request that changes the configuration works on a copy (api_begin),
@@ -646,7 +728,7 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_CONFIG_ID("PUT", "pmem", PRE, fc_put_pmem, NULL),
 	ROUTE_ACTION_ID("PATCH", "pmem", POST, api_unsupported, NULL),
 	ROUTE_ACTION("PUT", "snapshot", "create", POST, api_put_snapshot_create, NULL),
-	ROUTE_CONFIG("PUT", "snapshot", "load", PRE, fc_put_snapshot_load, NULL),
+	ROUTE_ACTION("PUT", "snapshot", "load", PRE, api_put_snapshot_load, NULL),
 	ROUTE_CONFIG("PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug, NULL),
 	ROUTE_ACTION("GET", "hotplug", "memory", API_ANY, api_unsupported, NULL),
 	ROUTE_ACTION("PATCH", "hotplug", "memory", API_ANY, api_unsupported, NULL),

@@ -128,6 +128,7 @@ struct config_metrics {
 struct config_restore {
 	char *state;                  /* NULL: boot the kernel */
 	char *mem;
+	bool paused;                  /* stay paused (Firecracker's resume_vm false) */
 };
 
 struct vm_config {

@@ -1199,28 +1199,32 @@ static int fc_pmem_apply(struct vm_config *cfg, const char *id, const json_t *v,
 	return ret ? ret : fc_unsupported(v, NULL, where, "pmem devices", e);
 }
 
-static int fc_snapshot_load_apply(struct vm_config *cfg, const char *id, const json_t *v,
-				  const char *where, struct fc_note *note, struct errbuf *e)
+/* The body's rules beyond its shape: one memory backend. */
+static int fc_snapshot_load_check(const json_t *v, struct fc_note *note, struct errbuf *e)
 {
 	bool file, backend;
 	int ret;
 
-	(void)cfg;
-	(void)id;
-	ret = jf_check(v, &snapshot_load_obj, where, e);
+	ret = jf_check(v, &snapshot_load_obj, "", e);
 	if (ret)
 		return ret;
 	file = jf_get(v, "mem_file_path") != NULL;
 	backend = jf_get(v, "mem_backend") != NULL;
 	if (file == backend)
-		return jf_fail(e, -EINVAL, where, "mem_backend", "give either mem_backend or "
+		return jf_fail(e, -EINVAL, "", "mem_backend", "give either mem_backend or "
 			       "mem_file_path (%s)", file ? "not both" : "one is required");
 	if (file || jf_bool(v, "enable_diff_snapshots", false))
 		fc_note_set(note, "PUT /snapshot/load: mem_file_path and enable_diff_snapshots "
 			    "are deprecated");
-	return fc_unsupported(v, NULL, where, "snapshots", e);
+	if (jf_bool(v, "enable_diff_snapshots", false) || jf_bool(v, "track_dirty_pages", false))
+		return errf(e, -ENOTSUP, "track_dirty_pages: diff snapshots are not supported yet");
+	return 0;
 }
 
+static int fc_dup_e(char **dst, const char *src, struct errbuf *e)
+{
+	return fc_dup(dst, src) ? 0 : errf(e, -ENOMEM, "out of memory");
+}
 /* --- requests --------------------------------------------------------------- */
 
 /* What a request is applied by. */
@@ -1308,7 +1312,6 @@ FC_REQUEST(fc_put_entropy, .apply = fc_entropy_apply)
 FC_REQUEST(fc_put_mmds, .name = "MMDS")              /* the data: any JSON at all */
 FC_REQUEST(fc_put_mmds_config, .apply = fc_mmds_config_apply)
 FC_REQUEST(fc_put_cpu_config, .apply = fc_cpu_config_apply)
-FC_REQUEST(fc_put_snapshot_load, .apply = fc_snapshot_load_apply)
 FC_REQUEST_ID(fc_put_pmem, .apply = fc_pmem_apply)
 FC_REQUEST(fc_put_memory_hotplug, .obj = &hotplug_obj, .name = "memory hotplug")
 
@@ -1490,4 +1493,101 @@ void fc_snapshot_create_free(struct fc_snapshot_create *s)
 	free(s->state_path);
 	free(s->mem_path);
 	memset(s, 0, sizeof(*s));
+}
+
+int fc_put_snapshot_load(const char *body, size_t len, struct fc_snapshot_load *out,
+			 struct fc_note *note, struct errbuf *e)
+{
+	const json_t *backend, *nets, *vs;
+	json_t *o;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (note)
+		note->deprecation[0] = '\0';
+	ret = jf_parse(body, len, &o, e);
+	if (ret)
+		return ret;
+	ret = fc_snapshot_load_check(o, note, e);
+	if (ret)
+		goto out;
+	backend = jf_get(o, "mem_backend");
+	out->uffd = backend && !strcmp(jf_string(backend, "backend_type"), "Uffd");
+	out->resume = jf_bool(o, "resume_vm", false);
+	ret = fc_dup_e(&out->state_path, jf_string(o, "snapshot_path"), e);
+	if (!ret)
+		ret = fc_dup_e(&out->mem_path, backend ? jf_string(backend, "backend_path") :
+				      jf_string(o, "mem_file_path"), e);
+	nets = jf_get(o, "network_overrides");
+	if (!ret && nets && json_array_size(nets) > CONFIG_MAX_NETS)
+		ret = jf_fail(e, -EINVAL, "", "network_overrides", "at most %d", CONFIG_MAX_NETS);
+	for (size_t i = 0; !ret && nets && i < json_array_size(nets); i++) {
+		const json_t *n = json_array_get(nets, i);
+
+		ret = fc_dup_e(&out->net[i].iface_id, jf_string(n, "iface_id"), e);
+		if (!ret)
+			ret = fc_dup_e(&out->net[i].host_dev_name, jf_string(n, "host_dev_name"), e);
+		out->nr_nets = (unsigned)i + 1;
+	}
+	vs = jf_get(o, "vsock_override");
+	if (!ret && vs)
+		ret = fc_dup_e(&out->vsock_uds, jf_string(vs, "uds_path"), e);
+out:
+	if (ret)
+		fc_snapshot_load_free(out);
+	json_decref(o);
+	return ret;
+}
+
+void fc_snapshot_load_free(struct fc_snapshot_load *l)
+{
+	free(l->state_path);
+	free(l->mem_path);
+	for (unsigned i = 0; i < l->nr_nets; i++) {
+		free(l->net[i].iface_id);
+		free(l->net[i].host_dev_name);
+	}
+	free(l->vsock_uds);
+	memset(l, 0, sizeof(*l));
+}
+
+int fc_snapshot_load_overrides(struct vm_config *cfg, const struct fc_snapshot_load *l,
+			       struct errbuf *e)
+{
+	for (unsigned i = 0; i < l->nr_nets; i++) {
+		int k = fc_net_index(cfg, l->net[i].iface_id);
+		char *tap;
+
+		if (k < 0)
+			return errf(e, -EINVAL, "network_overrides[%u].iface_id: the snapshot has no "
+				    "network interface '%s'", i, l->net[i].iface_id);
+		if (config_check_ifname(l->net[i].host_dev_name, e)) {
+			char where[64];
+
+			snprintf(where, sizeof(where), "network_overrides[%u].host_dev_name", i);
+			errf_prefix(e, where);
+			return -EINVAL;
+		}
+		tap = strdup(l->net[i].host_dev_name);
+		if (!tap)
+			return errf(e, -ENOMEM, "out of memory");
+		free(cfg->nets[k].tap);
+		cfg->nets[k].tap = tap;
+	}
+	if (l->vsock_uds) {
+		char *path;
+
+		if (!cfg->vsock.set)
+			return errf(e, -EINVAL, "vsock_override: the snapshot has no vsock device");
+		if (config_check_uds_path(l->vsock_uds, e)) {
+			errf_prefix(e, "vsock_override.uds_path");
+			return -EINVAL;
+		}
+		path = strdup(l->vsock_uds);
+		if (!path)
+			return errf(e, -ENOMEM, "out of memory");
+		free(cfg->vsock.uds_path);
+		cfg->vsock.uds_path = path;
+	}
+	return 0;
 }

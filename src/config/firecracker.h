@@ -131,9 +131,27 @@ struct fc_snapshot_create {
 int fc_put_snapshot_create(const char *body, size_t len, struct fc_snapshot_create *out,
 			   struct errbuf *e) __attribute__((warn_unused_result));
 void fc_snapshot_create_free(struct fc_snapshot_create *s);
-int fc_put_snapshot_load(struct vm_config *cfg, const char *body, size_t len,
-			 struct fc_note *note, struct errbuf *e)
-	__attribute__((warn_unused_result));
+/* PUT /snapshot/load: the state file, the memory file (mem_backend's
+ * File or Uffd, or the deprecated mem_file_path), resume_vm, and the
+ * overrides of the NICs' TAPs and the vsock's socket; owned by out
+ * (fc_snapshot_load_free). Diff snapshots: -ENOTSUP. */
+struct fc_snapshot_load {
+	char *state_path, *mem_path;
+	bool uffd, resume;
+	unsigned nr_nets;
+	struct {
+		char *iface_id, *host_dev_name;
+	} net[CONFIG_MAX_NETS];
+	char *vsock_uds;            /* NULL: none */
+};
+int fc_put_snapshot_load(const char *body, size_t len, struct fc_snapshot_load *out,
+			 struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
+void fc_snapshot_load_free(struct fc_snapshot_load *l);
+/* Applies l's overrides to the configuration the snapshot carried: each
+ * iface_id must be one of its NICs, each TAP name a valid one; a vsock
+ * override needs its vsock. 0 or -EINVAL with e set. */
+int fc_snapshot_load_overrides(struct vm_config *cfg, const struct fc_snapshot_load *l,
+			       struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_pmem(struct vm_config *cfg, const char *id, const char *body, size_t len,
 		struct fc_note *note, struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_memory_hotplug(struct vm_config *cfg, const char *body, size_t len,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -108,8 +109,8 @@ static void vm_save_layout(struct vm *vm, struct snap_writer *w)
 	}
 }
 
-int vm_snapshot(struct vm *vm, const char *state_path,
-		const char *mem_path, struct errbuf *e)
+int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
+		const char *config_json, struct errbuf *e)
 {
 	struct snap_writer w;
 	int ret = 0;
@@ -128,6 +129,8 @@ int vm_snapshot(struct vm *vm, const char *state_path,
 	}
 	snap_writer_init(&w);
 	vm_save_layout(vm, &w);
+	if (config_json)
+		snap_put(&w, "vm/config", 1, config_json, strlen(config_json));
 	ret = kvm_state_save_vm(vm->vm_fd, &w, e);
 	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++)
 		ret = kvm_state_save_vcpu(vm->vcpus[i].fd, i, &vm->msrs, &w, e);
@@ -147,6 +150,34 @@ int vm_snapshot(struct vm *vm, const char *state_path,
 			errf_prefix(e, "snapshot_path");
 	}
 	snap_writer_free(&w);
+	return ret;
+}
+
+int vm_snapshot_config(const char *path, char **json, struct errbuf *e)
+{
+	const struct snap_record *rec;
+	struct snap_reader r;
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	ret = file_read_all(path, SNAP_MAX_BODY + 4096, &buf, &len, e);
+	if (ret)
+		return ret;
+	ret = snap_reader_parse(&r, buf, len, e);
+	if (!ret) {
+		rec = snap_find(&r, "vm/config");
+		if (!rec || rec->version != 1)
+			ret = errf(e, -ENOENT, "it carries no configuration (taken by an older "
+				   "vireo?): use vireo run --restore with the VM's flags");
+		else if (!(*json = malloc(rec->len + 1)))
+			ret = errf(e, -ENOMEM, "out of memory");
+		else {
+			memcpy(*json, rec->data, rec->len);
+			(*json)[rec->len] = '\0';
+		}
+	}
+	snap_reader_free(&r);
 	return ret;
 }
 

@@ -434,6 +434,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	vm->owner_end = end;
 	vm->mem_size = cfg->mem_size;
 	vm->transport = cfg->transport;
+	vm->start_paused = cfg->restore.state && cfg->restore.paused;
 	vm->end = (struct exit_hook){ vm_on_end, vm };
 	vm->metrics = metrics;
 	bus_init(&vm->pio, "pio");
@@ -552,10 +553,19 @@ int vm_start(struct vm *vm)
 	chardev_start(&vm->console);
 	chardev_start(&vm->hvc);
 	vm->started = true;
+	/* parked before their first KVM_RUN: the guest runs no instruction
+	 * until vm_resume */
+	if (vm->start_paused)
+		__atomic_store_n(&vm->vcpu_env.park.want, true, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret)
 			log_warn("starting vCPU %u: %s", i, strerror(-ret));
+	}
+	if (!ret && vm->start_paused) {
+		vcpu_pause_all(vm->vcpus, vm->nr_vcpus);
+		devices_pause(&vm->devices, true);
+		vm->paused = true;
 	}
 	return ret;
 }

@@ -83,11 +83,18 @@ int vm_balloon_hint(struct vm *vm, enum vm_balloon_hint_op op, bool ack_on_stop,
 		    struct vm_balloon_hint *out) __attribute__((warn_unused_result));
 /* A full snapshot of the paused VM: its state into
  * state_path, its RAM into mem_path (each through a temporary file
- * renamed over it, the memory file first); vireo run --restore builds it
- * back. 0, or -errno with e set (-EINVAL: not paused; -ENOTSUP: a device
+ * renamed over it, the memory file first), and config_json (NULL: none)
+ * with them, for a load that has no other configuration; vireo run
+ * --restore and /snapshot/load build it back. 0, or -errno with e set (-EINVAL: not paused; -ENOTSUP: a device
  * on virtio-pci, whose state is not saved yet). Main thread. */
 int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
-		 struct errbuf *e) __attribute__((warn_unused_result));
+		const char *config_json, struct errbuf *e) __attribute__((warn_unused_result));
+/* The configuration a snapshot carries (config_json as vm_snapshot was
+ * given it: Firecracker's GET /vm/config), malloc'd and NUL-terminated
+ * into *json, from the state file at path (checked whole). 0; -ENOENT when
+ * it carries none; -errno with e set (not naming the file). */
+int vm_snapshot_config(const char *path, char **json, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* Stops what runs, then frees everything. NULL is a no-op. */
 void vm_destroy(struct vm *vm);
 

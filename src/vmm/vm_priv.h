@@ -54,6 +54,7 @@ struct vm {
 	bool started, paused;
 	struct kvm_state_msrs msrs; /* what a snapshot saves of each vCPU */
 	uint64_t mem_size;        /* as configured: a snapshot's layout */
+	bool start_paused;        /* vm_start leaves the vCPUs parked (a restore's) */
 	enum config_transport transport;
 };
 

@@ -269,6 +269,8 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	if (__atomic_load_n(&v->exiting, __ATOMIC_ACQUIRE))
 		vm_request_stop(vm);
 	vmm_move(v, VMM_BOOT);
+	if (cfg->restore.state && cfg->restore.paused)
+		vmm_move(v, VMM_PAUSE);
 	metrics_inc(&v->tel.st[VMM_STAT_BOOTS]);
 	log_info("the VM runs: %u vCPU%s, %llu MiB, %u disk%s, %u NIC%s", cfg->cpus,
 		 cfg->cpus == 1 ? "" : "s", (unsigned long long)(cfg->mem_size >> 20), cfg->nr_disks,
@@ -302,14 +304,15 @@ int vmm_resume(struct vmm *v, struct errbuf *e)
 	return 0;
 }
 
-int vmm_snapshot(struct vmm *v, const char *state_path, const char *mem_path, struct errbuf *e)
+int vmm_snapshot(struct vmm *v, const char *state_path, const char *mem_path,
+		 const char *config_json, struct errbuf *e)
 {
 	int ret = vmm_allowed(v, VMM_SNAPSHOT, e);
 
 	if (ret == -EINVAL && v->state == VMM_RUNNING)
 		return errf(e, -EINVAL, "the VM is running: pause it first (PATCH /vm Paused)");
 	if (!ret)
-		ret = vm_snapshot(v->vm, state_path, mem_path, e);
+		ret = vm_snapshot(v->vm, state_path, mem_path, config_json, e);
 	if (!ret)
 		log_info("snapshot taken: %s, %s", state_path, mem_path);
 	return ret;

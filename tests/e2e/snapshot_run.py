@@ -21,6 +21,14 @@ one "vireo:" line, status 1 and no guest output, from a corrupt, a
 truncated and a foreign state file, a memory file of another size, and
 flags that build another VM (other memory size, a missing disk).
 
+Then Firecracker's way, all through its API: a VM built by PUTs and
+InstanceStart, snapshotted the same way, and loaded into a fresh vireo
+by PUT /snapshot/load (mem_backend File), once with resume_vm (it runs on
+at once) and once without (GET / says Paused until PATCH /vm Resumed);
+the configuration comes from the snapshot (GET /vm/config shows its
+drive), a network override naming no NIC of the snapshot is refused, and
+a load into a vireo that already booted is refused.
+
 With --fixture DIR it restores the snapshot committed there instead (the
 first state format, taken on a PVM host) and checks that its guest
 finishes: a snapshot of an older format must load. It is skipped (status
@@ -200,6 +208,108 @@ def pci_refused(args, tmp, problems):
             os.unlink(sock)
 
 
+def fc_boot_and_snapshot(args, tmp, disk, problems):
+    """A VM built through Firecracker's API, snapshotted after round SNAP_AT.
+    (state, mem, last round printed) or None."""
+    sock, state, mem = (os.path.join(tmp, n) for n in ("fc.sock", "fc.state", "fc.mem"))
+    vm = fcapi.Instance(args.vireo, ["--api-sock", sock], sock, boot_timeout=TIMEOUT)
+    try:
+        if not vm.ok:
+            problems.append("fc: the API socket never answered")
+            return None
+        for path, body in (
+                ("/boot-source", {"kernel_image_path": args.kernel, "boot_args":
+                                  f"console=ttyS0 pvguest.run=snap,rounds={ROUNDS},ms=20 "
+                                  "pvguest.transport=mmio"}),
+                ("/machine-config", {"vcpu_count": 1, "mem_size_mib": 256}),
+                ("/drives/scratch", {"drive_id": "scratch", "path_on_host": disk,
+                                     "is_root_device": False, "is_read_only": False}),
+                ("/actions", {"action_type": "InstanceStart"})):
+            status, body, _ = vm.api.put(path, body)
+            if status != 204:
+                problems.append(f"fc: PUT {path}: {status} {body}")
+                return None
+        if not vm.wait_output(f"PVGUEST INFO snap round={SNAP_AT}"):
+            problems.append(f"fc: the VM never reached round {SNAP_AT}")
+            return None
+        vm.api.patch("/vm", {"state": "Paused"})
+        status, body, _ = vm.api.put("/snapshot/create", {"snapshot_path": state,
+                                                          "mem_file_path": mem})
+        if status != 204:
+            problems.append(f"fc: PUT /snapshot/create: {status} {body}")
+            return None
+    finally:
+        vm.proc.kill()
+        _, out, _ = vm.finish(30)
+        if os.path.lexists(sock):
+            os.unlink(sock)
+    printed = [int(n) for n in ROUND.findall(out)]
+    return state, mem, max(printed) if printed else -1
+
+
+def fc_load(args, tmp, state, mem, after, resume, problems):
+    """A fresh vireo loads the snapshot through the API."""
+    name = f"fc load (resume_vm {resume})"
+    sock = os.path.join(tmp, "load.sock")
+    vm = fcapi.Instance(args.vireo, ["--api-sock", sock], sock, boot_timeout=TIMEOUT)
+    try:
+        if not vm.ok:
+            problems.append(f"{name}: the API socket never answered")
+            return
+        status, body, _ = vm.api.put("/snapshot/load", {
+            "snapshot_path": state, "mem_backend": {"backend_path": mem,
+                                                    "backend_type": "File"},
+            "network_overrides": [{"iface_id": "eth9", "host_dev_name": "tap9"}]})
+        if status != 400 or "no network interface 'eth9'" not in str(body):
+            problems.append(f"{name}: an override of no NIC: {status} {body}, want 400")
+        status, body, _ = vm.api.put("/snapshot/load", {
+            "snapshot_path": state, "mem_backend": {"backend_path": mem,
+                                                    "backend_type": "File"},
+            "resume_vm": resume})
+        if status != 204:
+            problems.append(f"{name}: {status} {body}")
+            return
+        _, inst, _ = vm.api.get("/")
+        want = "Running" if resume else "Paused"
+        if (inst or {}).get("state") != want:
+            problems.append(f"{name}: GET / says {inst}, want {want}")
+        _, cfg, _ = vm.api.get("/vm/config")
+        drives = [d.get("drive_id") for d in (cfg or {}).get("drives") or []]
+        if drives != ["scratch"]:
+            problems.append(f"{name}: GET /vm/config has drives {drives}, want the snapshot's")
+        status, body, _ = vm.api.put("/snapshot/load", {
+            "snapshot_path": state, "mem_file_path": mem})
+        if status != 400:
+            problems.append(f"{name}: a second load: {status} {body}, want 400")
+        if not resume:
+            if ROUND.search(vm.out.decode(errors="replace")):
+                problems.append(f"{name}: the guest ran while paused")
+            vm.api.patch("/vm", {"state": "Resumed"})
+        status, out, err = vm.finish(TIMEOUT)
+    finally:
+        if vm.proc.poll() is None:
+            vm.proc.kill()
+            vm.finish(30)
+    check_resumed(name, 1 if status == 0 else status, out, err, after, problems)
+    print(f"{name}: rounds {after + 1}..{ROUNDS - 1} after the load")
+
+
+def fc_flow(args, tmp, problems):
+    disk = os.path.join(tmp, "fc.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    got = fc_boot_and_snapshot(args, tmp, disk, problems)
+    if not got:
+        return
+    state, mem, after = got
+    # the disk as the snapshot left it, for each load
+    keep = os.path.join(tmp, "fc.img.saved")
+    shutil.copy(disk, keep)
+    for resume in (True, False):
+        shutil.copy(keep, disk)
+        fc_load(args, tmp, state, mem, after, resume, problems)
+
+
 def fixture(args, tmp, problems):
     """The committed snapshot: its memory unpacked, its disk made again
     (the snap test's pattern for the rounds it had written)."""
@@ -300,6 +410,7 @@ def snapshot_and_restore(args, tmp, problems, peer):
             if args.make_fixture and not problems:
                 make_fixture(args.make_fixture, state, mem, last)
         pci_refused(args, tmp, problems)
+        fc_flow(args, tmp, problems)
 
 
 if __name__ == "__main__":

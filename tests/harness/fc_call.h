@@ -47,7 +47,14 @@ static inline int fc_call(struct vm_config *cfg, enum fc_res r, const char *id, 
 			fc_snapshot_create_free(&sc);
 		return ret;
 	}
-	case R_SNAP_LOAD: return fc_put_snapshot_load(cfg, b, l, n, e);
+	case R_SNAP_LOAD: {
+		struct fc_snapshot_load sl;
+		int ret = fc_put_snapshot_load(b, l, &sl, n, e);
+
+		if (!ret)
+			fc_snapshot_load_free(&sl);
+		return ret;
+	}
 	case R_PMEM: return fc_put_pmem(cfg, id, b, l, n, e);
 	case R_HOTPLUG: return fc_put_memory_hotplug(cfg, b, l, n, e);
 	case R_FILE: case R_NR: break;

@@ -276,8 +276,11 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/p\"}", 400,
 	       "not supported yet");
 	expect(f, "PATCH", "/pmem/p0", "{}", 400, "not supported before starting the microVM");
-	expect(f, "PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\"}",
-	       400, "not supported yet");
+	expect(f, "PUT", "/snapshot/load", "{\"snapshot_path\": \"/nonexistent/s\", "
+	       "\"mem_file_path\": \"/m\"}", 400, "snapshot_path /nonexistent/s: No such file");
+	expect(f, "PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\", \"mem_backend\": "
+	       "{\"backend_path\": \"/u\", \"backend_type\": \"Uffd\"}}", 400,
+	       "Uffd is not supported yet");
 	expect(f, "PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}", 400, "not supported yet");
 	expect(f, "PUT", "/serial", "{\"serial_out_path\": \"/tmp/s\"}", 204, NULL);
 	/* the GETs and PATCHes of those resources say the same */

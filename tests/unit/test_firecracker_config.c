@@ -394,7 +394,8 @@ static const struct bad bad_inputs[] = {
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_file_path':'/m','mem_backend':{'backend_path':'/m','backend_type':'File'}}", 0, E, "not both" },
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_backend':{'backend_path':'/m','backend_type':'Disk'}}", 0, E, "mem_backend.backend_type: 'Disk' is not one of File, Uffd" },
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_file_path':'/m','network_overrides':[5]}", 0, E, "network_overrides[0]: expected an object, got an integer" },
-	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_backend':{'backend_path':'/m','backend_type':'Uffd'}}", 0, NS, "snapshots: not supported yet" },
+	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_backend':{'backend_path':'/m','backend_type':'File'},'track_dirty_pages':true}", 0, NS, "track_dirty_pages: diff snapshots are not supported yet" },
+	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_backend':{'backend_path':'/m','backend_type':'File'},'network_overrides':[{'iface_id':'a'}]}", 0, E, "network_overrides[0].host_dev_name: missing (required)" },
 	{ R_PMEM, "pm0", "{'id':'pm1','path_on_host':'/p'}", 0, E, "id: 'pm1' does not match the id in the path ('pm0')" },
 	{ R_PMEM, "pm0", "{'id':'pm0'}", 0, E, "path_on_host: missing (required)" },
 	{ R_PMEM, "pm0", "{'id':'pm0','path_on_host':'/p'}", 0, NS, "pmem devices: not supported yet" },
@@ -983,7 +984,14 @@ static void test_unsupported_notes(void **state)
 	assert_non_null(strstr(note.deprecation, "V1"));
 	free(b);
 	b = json("{'snapshot_path':'/s','mem_file_path':'/m'}", 0);
-	assert_int_equal(fc_put_snapshot_load(&cfg, b, strlen(b), &note, &e), -ENOTSUP);
+	{
+		struct fc_snapshot_load l;
+
+		assert_int_equal(fc_put_snapshot_load(b, strlen(b), &l, &note, &e), 0);
+		assert_string_equal(l.mem_path, "/m");
+		assert_false(l.resume);
+		fc_snapshot_load_free(&l);
+	}
 	assert_non_null(strstr(note.deprecation, "mem_file_path"));
 	free(b);
 	config_free(&cfg);
