@@ -18,6 +18,7 @@ static const struct test tests[] = {
 	{ "blk-verify", test_blk_verify },
 	{ "blk-swap", test_blk_swap },
 	{ "snap", test_snap },
+	{ "tick", test_tick },
 	{ "hostile-vq", test_hostile_vq },
 	{ "hostile-blk", test_hostile_blk },
 	{ "blk-flush", test_blk_flush },

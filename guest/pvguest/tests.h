@@ -56,6 +56,7 @@ enum test_status test_mmio(struct test_ctx *c);
 enum test_status test_blk_verify(struct test_ctx *c);
 enum test_status test_blk_swap(struct test_ctx *c);
 enum test_status test_snap(struct test_ctx *c);
+enum test_status test_tick(struct test_ctx *c);
 enum test_status test_hostile_vq(struct test_ctx *c);
 enum test_status test_hostile_blk(struct test_ctx *c);
 enum test_status test_blk_flush(struct test_ctx *c);

@@ -76,11 +76,13 @@ const char cli_usage[] =
 	"                       the host's KVM is PVM)\n"
 	"  --seccomp on|off     each thread under its own seccomp allowlist (default on);\n"
 	"                       a call outside it ends vireo with status 159\n"
-	"  --restore state=PATH,mem=PATH\n"
+	"  --restore state=PATH,mem=PATH[,eager=on]\n"
 	"                       start from a snapshot (PUT /snapshot/create) instead of\n"
 	"                       booting: the other flags must build the VM it was\n"
 	"                       taken of (the same memory, vCPUs, transport, devices);\n"
-	"                       --kernel is then not needed\n"
+	"                       --kernel is then not needed. The memory file is mapped\n"
+	"                       (pages read as the guest touches them); eager=on reads\n"
+	"                       it all first\n"
 	"  --api-sock PATH      Firecracker's API on a Unix socket at PATH (it must not\n"
 	"                       exist) for the running VM: GET /, /vm/config, /metrics,\n"
 	"                       PATCH /vm (pause, resume), /balloon, /drives, ...\n"
@@ -311,6 +313,7 @@ static const struct config_key restore_keys[] = {
 	  .required = true },
 	{ .name = "mem", .type = KEY_STRING, .offset = offsetof(struct config_restore, mem),
 	  .required = true },
+	{ .name = "eager", .type = KEY_BOOL, .offset = offsetof(struct config_restore, eager) },
 };
 
 static int cli_add_disk(const char *val, struct vm_config *cfg, struct errbuf *e)

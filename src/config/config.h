@@ -129,6 +129,8 @@ struct config_restore {
 	char *state;                  /* NULL: boot the kernel */
 	char *mem;
 	bool paused;                  /* stay paused (Firecracker's resume_vm false) */
+	bool eager;                   /* read the memory file into anonymous memory at
+				       * once, instead of mapping it */
 };
 
 struct vm_config {

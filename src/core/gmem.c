@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The layout's total size, or 0 if it is not one gmem can map. */
 static uint64_t gmem_layout_size(const struct gmem_layout *l)
@@ -87,6 +88,46 @@ int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
 int gmem_init_file(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
 {
 	return gmem_map(m, l, huge_pages, fd);
+}
+
+int gmem_init_file_eager(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
+{
+	uint64_t size = gmem_layout_size(l);
+	struct stat st;
+	off_t data = 0, hole;
+	int ret;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!size || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		return -EINVAL;
+	ret = gmem_map(m, l, huge_pages, -1);
+	if (ret)
+		return ret;
+	/* only the extents that hold data: a small guest's file is mostly holes */
+	while ((data = lseek(fd, data, SEEK_DATA)) >= 0 && (uint64_t)data < size) {
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		while (data < hole) {
+			ssize_t n = pread(fd, (uint8_t *)m->mapping + data, (size_t)(hole - data), data);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				ret = n < 0 ? -errno : -EIO;
+				gmem_destroy(m);
+				return ret;
+			}
+			data += n;
+		}
+	}
+	if (data < 0 && errno != ENXIO) {
+		ret = -errno;
+		gmem_destroy(m);
+		return ret;
+	}
+	return 0;
 }
 
 int gmem_init_fake(struct gmem *m, void *backing, const struct gmem_layout *l)

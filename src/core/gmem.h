@@ -53,6 +53,10 @@ int gmem_init(struct gmem *m, const struct gmem_layout *l, bool huge_pages)
  * file's size is not the layout's. */
 int gmem_init_file(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
 	__attribute__((warn_unused_result));
+/* Anonymous RAM (gmem_init) with the file's bytes read into it now, its
+ * holes skipped (they are zero, as untouched RAM is). Same checks. */
+int gmem_init_file_eager(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
+	__attribute__((warn_unused_result));
 
 /* The same over caller-owned memory of the layout's size; for unit tests.
  * Returns like gmem_init. */

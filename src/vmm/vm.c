@@ -79,7 +79,7 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e)
 
 /* Guest RAM: anonymous, or a snapshot's memory file (restore_mem). */
 static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, const char *restore_mem,
-			   struct errbuf *e)
+			   bool eager, struct errbuf *e)
 {
 	struct gmem_layout layout;
 	int ret, fd;
@@ -89,7 +89,8 @@ static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, const 
 		fd = open(restore_mem, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errf(e, -errno, "--restore mem=%s: %s", restore_mem, strerror(errno));
-		ret = gmem_init_file(&vm->mem, &layout, huge_pages, fd);
+		ret = eager ? gmem_init_file_eager(&vm->mem, &layout, huge_pages, fd) :
+			      gmem_init_file(&vm->mem, &layout, huge_pages, fd);
 		close(fd);
 		if (ret == -EINVAL)
 			return errf(e, ret, "--restore mem=%s: not a regular file of %llu MiB, the "
@@ -454,7 +455,8 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 		errf(e, ret, "interrupt routing: %s", strerror(-ret));
 		goto err;
 	}
-	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, cfg->restore.mem, e);
+	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, cfg->restore.mem, cfg->restore.eager,
+			      e);
 	if (ret)
 		goto err;
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);

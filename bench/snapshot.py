@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Snapshots: what one costs to take and to start from, in vireo beside
+QEMU's migration to a file and `-incoming` from it, on the same guest:
+pvguest's tick test (a line every 200 us, so the harness sees within that
+when a restored guest runs), 1 vCPU, no devices, for 256 MiB, 1 GiB and
+4 GiB of RAM.
+
+  create_ms     the paused VM to its files: PUT /snapshot/create's round
+                trip (vireo); QMP `migrate` to "exec:cat > FILE" until
+                query-migrate says completed (QEMU; it stops the guest
+                itself)
+  state_kib     the state file (vireo); QEMU writes one file
+  mem_disk_mib  the memory file's blocks on disk (vireo's has holes for
+                zero pages; QEMU's stream skips zero pages too)
+  restore_ms    process start -> the guest's first tick after the restore:
+                `vireo run --restore` with the memory file mapped
+                (MAP_PRIVATE: pages read as the guest touches them) and
+                with eager=on (read into anonymous memory first); QEMU with
+                -incoming "exec:cat FILE"
+  load_ms       vireo in Firecracker's API mode, already started: PUT
+                /snapshot/load (resume_vm) sent -> the first tick
+  clones        --clones VMs restored at once from one snapshot (MAP_PRIVATE):
+                clones/s (all ticking), and each clone's resident and
+                proportional memory (Pss: pages shared with the others and
+                the page cache counted in part)
+
+Each time is the median of --runs (min and max beside). Goal (issue 16,
+reported, not asserted): restore to running under 5 ms for 256 MiB.
+Userfaultfd restores, diff snapshots and migration are not built yet: no
+rows for them.
+
+usage: bench/snapshot.py [--runs N] [--clones N] [--sizes 256,1024,4096]
+                         [--out DIR] [--vireo PATH] [--pvguest PATH] [--qemu PATH]
+(run from the repository root after ./scripts/build.sh --no-san, as root).
+Writes snapshot.md and snapshot.json into DIR (default
+bench/results/<UTC timestamp>/)."""
+import argparse
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import fcapi, hostinfo, results, vmm  # bench/ is on sys.path
+from harness.balloon import QMP
+from harness.stats import median_range, summary
+
+TIMEOUT = 60
+TICK = b"PVGUEST TICK"
+CMDLINE = "pvguest.run=tick,us=200"
+
+
+def first_tick(proc, deadline, skip=b""):
+    """Reads proc's stdout until a tick line comes; the time it came, or None."""
+    buf = b""
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if not r:
+            continue
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            return None
+        buf += chunk
+        if TICK in buf:
+            return time.monotonic()
+    return None
+
+
+def kill(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+
+
+def disk_mib(path):
+    return os.stat(path).st_blocks * 512 / (1 << 20)
+
+
+def vireo_take(args, mib, tmp):
+    """Boots, pauses, snapshots: (create_ms, state, mem)."""
+    sock = os.path.join(tmp, "api.sock")
+    state, mem = os.path.join(tmp, "vm.state"), os.path.join(tmp, "vm.mem")
+    vm = fcapi.Instance(args.vireo, ["run", "--kernel", args.pvguest, "--memory", f"{mib}M",
+                                     "--transport", "mmio", "--cmdline", CMDLINE,
+                                     "--api-sock", sock], sock, boot_timeout=TIMEOUT)
+    try:
+        if not vm.ok or not vm.wait_output("PVGUEST TICK n=50"):
+            raise RuntimeError("vireo: the guest never ticked")
+        vm.api.patch("/vm", {"state": "Paused"})
+        t = time.monotonic()
+        status, body, _ = vm.api.put("/snapshot/create", {"snapshot_path": state,
+                                                          "mem_file_path": mem})
+        ms = (time.monotonic() - t) * 1000
+        if status != 204:
+            raise RuntimeError(f"vireo: PUT /snapshot/create: {status} {body}")
+    finally:
+        kill(vm.proc)
+        vm.finish(10)
+        if os.path.lexists(sock):
+            os.unlink(sock)
+    return ms, state, mem
+
+
+def vireo_restore(args, mib, state, mem, eager):
+    cmd = [args.vireo, "run", "--memory", f"{mib}M", "--transport", "mmio",
+           "--restore", f"state={state},mem={mem}" + (",eager=on" if eager else "")]
+    t = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        got = first_tick(p, t + TIMEOUT)
+    finally:
+        kill(p)
+    return (got - t) * 1000 if got else None
+
+
+def vireo_load(args, tmp, state, mem):
+    sock = os.path.join(tmp, "load.sock")
+    vm = fcapi.Instance(args.vireo, ["--api-sock", sock], sock, boot_timeout=TIMEOUT)
+    try:
+        if not vm.ok:
+            return None
+        t = time.monotonic()
+        status, body, _ = vm.api.put("/snapshot/load", {
+            "snapshot_path": state, "resume_vm": True,
+            "mem_backend": {"backend_path": mem, "backend_type": "File"}})
+        if status != 204:
+            raise RuntimeError(f"vireo: PUT /snapshot/load: {status} {body}")
+        deadline = t + TIMEOUT
+        while TICK not in vm.out and time.monotonic() < deadline:
+            time.sleep(0.0002)
+        got = time.monotonic() if TICK in vm.out else None
+    finally:
+        kill(vm.proc)
+        vm.finish(10)
+        if os.path.lexists(sock):
+            os.unlink(sock)
+    return (got - t) * 1000 if got else None
+
+
+def vireo_clones(args, mib, state, mem, n):
+    """(clones/s, [rss KiB], [pss KiB]) of n restores started at once."""
+    cmd = [args.vireo, "run", "--memory", f"{mib}M", "--transport", "mmio",
+           "--restore", f"state={state},mem={mem}"]
+    procs = []
+    t = time.monotonic()
+    try:
+        for _ in range(n):
+            procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL))
+        last = t
+        for p in procs:
+            got = first_tick(p, t + TIMEOUT)
+            if not got:
+                raise RuntimeError("a clone never ticked")
+            last = max(last, got)
+        rate = n / (last - t)
+        time.sleep(0.5)      # each runs a while: what it holds once running
+        rss, pss = [], []
+        for p in procs:
+            with open(f"/proc/{p.pid}/smaps_rollup") as f:
+                kv = {ln.split(":")[0]: int(ln.split()[1]) for ln in f if ln.split()[-1] == "kB"}
+            rss.append(kv["Rss"])
+            pss.append(kv["Pss"])
+    finally:
+        for p in procs:
+            kill(p)
+    return rate, rss, pss
+
+
+def qemu_cmd(args, mib, qmp, extra=()):
+    return vmm.qemu_cmd(CMDLINE, kernel=args.pvguest, qemu=args.qemu, memory=f"{mib}M",
+                        thread_names=False) + ["-qmp", f"unix:{qmp},server=on,wait=off"] + \
+        list(extra)
+
+
+def qemu_take(args, mib, tmp):
+    """(create_ms, file) of QEMU's migration to a file."""
+    qmp_path, path = os.path.join(tmp, "qmp.sock"), os.path.join(tmp, "qemu.mig")
+    p = subprocess.Popen(qemu_cmd(args, mib, qmp_path), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        if not first_tick(p, time.monotonic() + TIMEOUT):
+            raise RuntimeError("qemu: the guest never ticked")
+        q = QMP(qmp_path)
+        q.execute("stop")
+        t = time.monotonic()
+        q.execute("migrate", {"uri": f"exec:cat > {path}"})
+        while q.execute("query-migrate").get("status") not in ("completed", "failed"):
+            time.sleep(0.0005)
+        ms = (time.monotonic() - t) * 1000
+        if q.execute("query-migrate").get("status") != "completed":
+            raise RuntimeError("qemu: the migration failed")
+        q.close()
+    finally:
+        kill(p)
+    return ms, path
+
+
+def qemu_restore(args, mib, tmp, path):
+    qmp_path = os.path.join(tmp, "qmp-in.sock")
+    t = time.monotonic()
+    p = subprocess.Popen(qemu_cmd(args, mib, qmp_path, ["-incoming", f"exec:cat {path}"]),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        # the source was stopped: the destination waits for `cont`
+        q = QMP(qmp_path)
+        while q.execute("query-migrate").get("status") not in ("completed", "failed"):
+            time.sleep(0.0002)
+        q.execute("cont")
+        got = first_tick(p, t + TIMEOUT)
+        q.close()
+    finally:
+        kill(p)
+    return (got - t) * 1000 if got else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--clones", type=int, default=8)
+    ap.add_argument("--sizes", default="256,1024,4096")
+    ap.add_argument("--out")
+    ap.add_argument("--vireo", default="build/vireo")
+    ap.add_argument("--pvguest", default="build/guest/pvguest/pvguest.elf")
+    ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
+    args = ap.parse_args()
+    stamp, out = results.out_dir(args.out)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    data = {"host": hostinfo.host_info(args.vireo), "stamp": stamp, "runs": args.runs,
+            "sizes": {}}
+    for mib in sizes:
+        row = {}
+        with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
+            creates, restores = [], {"map": [], "eager": [], "load": [], "qemu": []}
+            qcreates = []
+            for r in range(args.runs):
+                ms, state, mem = vireo_take(args, mib, tmp)
+                creates.append(ms)
+                row["state_kib"] = os.path.getsize(state) / 1024
+                row["mem_disk_mib"] = disk_mib(mem)
+                for eager in (False, True):
+                    restores["eager" if eager else "map"].append(
+                        vireo_restore(args, mib, state, mem, eager))
+                restores["load"].append(vireo_load(args, tmp, state, mem))
+                if args.qemu:
+                    qms, qpath = qemu_take(args, mib, tmp)
+                    qcreates.append(qms)
+                    row["qemu_file_mib"] = disk_mib(qpath)
+                    restores["qemu"].append(qemu_restore(args, mib, tmp, qpath))
+                print(f"{mib} MiB round {r + 1}: create {ms:.1f} ms, map "
+                      f"{restores['map'][-1]:.1f}, eager {restores['eager'][-1]:.1f}, load "
+                      f"{restores['load'][-1]:.1f}"
+                      + (f"; qemu create {qcreates[-1]:.1f}, restore "
+                         f"{restores['qemu'][-1]:.1f}" if args.qemu else ""), file=sys.stderr)
+            row["create_ms"] = summary(creates)
+            row["qemu_create_ms"] = summary(qcreates)
+            for k, v in restores.items():
+                row[f"restore_{k}_ms"] = summary(v)
+            if mib == sizes[0] and args.clones:
+                rate, rss, pss = vireo_clones(args, mib, state, mem, args.clones)
+                row["clones"] = {"n": args.clones, "per_s": rate, "rss_kib": summary(rss),
+                                 "pss_kib": summary(pss)}
+        data["sizes"][mib] = row
+
+    lines = [f"# Snapshots ({stamp})", "",
+             f"pvguest tick (1 vCPU, no devices); median [min-max] of {args.runs} rounds; "
+             f"{data['host'].get('kvm', '')}", "",
+             "| RAM | | create ms | state KiB | memory file on disk MiB | restore ms "
+             "(exec -> running) | load ms (API, started) |",
+             "|---|---|---|---|---|---|---|"]
+    for mib, row in data["sizes"].items():
+        lines.append(f"| {mib} MiB | vireo, mapped | {median_range(row['create_ms'], 1)} | "
+                     f"{row['state_kib']:.0f} | {row['mem_disk_mib']:.1f} | "
+                     f"{median_range(row['restore_map_ms'], 1)} | "
+                     f"{median_range(row['restore_load_ms'], 1)} |")
+        lines.append(f"| | vireo, eager | | | | {median_range(row['restore_eager_ms'], 1)} | |")
+        if args.qemu:
+            lines.append(f"| | QEMU (migrate to file, -incoming) | "
+                         f"{median_range(row['qemu_create_ms'], 1)} | | "
+                         f"{row['qemu_file_mib']:.1f} (one file) | "
+                         f"{median_range(row['restore_qemu_ms'], 1)} | |")
+    c = data["sizes"][sizes[0]].get("clones")
+    if c:
+        lines += ["", f"Clones: {c['n']} restored at once from one {sizes[0]} MiB snapshot: "
+                  f"{c['per_s']:.0f} clones/s; each {median_range(c['rss_kib'], 0)} KiB "
+                  f"resident, {median_range(c['pss_kib'], 0)} KiB proportional (Pss)."]
+    results.write(out, "snapshot", lines, data)
+
+
+if __name__ == "__main__":
+    main()
