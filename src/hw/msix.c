@@ -2,9 +2,12 @@
 #include "hw/msix.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "base/snap.h"
 
 #define PCI_CAP_ID_MSIX 0x11
 #define MSIX_CTRL_ENABLE 0x8000
@@ -175,4 +178,49 @@ void msix_cfg_written(struct msix *m, uint32_t off, uint32_t len)
 	m->func_masked = ctrl & MSIX_CTRL_MASKALL;
 	msix_deliver_pending(m);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+struct msix_state {
+	uint32_t nr, pad;
+	uint64_t pending;
+	struct msix_entry table[MSIX_MAX_VECTORS];
+};
+
+void msix_save(struct msix *m, const char *name, struct snap_writer *w)
+{
+	struct msix_state st;
+
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&m->lock);
+	st.nr = m->nr;
+	st.pending = m->pending;
+	memcpy(st.table, m->table, sizeof(st.table));
+	pthread_mutex_unlock(&m->lock);
+	snap_putf(w, 1, &st, sizeof(st), "%s/msix", name);
+}
+
+int msix_restore(struct msix *m, const char *name, const struct snap_reader *r,
+		 struct errbuf *e)
+{
+	char rec[SNAP_NAME_MAX + 1];
+	struct msix_state st;
+	int ret;
+
+	snprintf(rec, sizeof(rec), "%s/msix", name);
+	ret = snap_get(r, rec, 1, &st, sizeof(st), e);
+	if (ret)
+		return ret;
+	if (st.nr != m->nr)
+		return errf(e, -EINVAL, "%s: %u MSI-X vectors saved, %u built", name, st.nr, m->nr);
+	pthread_mutex_lock(&m->lock);
+	for (unsigned v = 0; v < m->nr; v++) {
+		m->table[v] = st.table[v];
+		m->table[v].ctrl &= MSIX_VECTOR_MASKED;
+		m->routed[v] = false;
+	}
+	m->pending = st.pending & (m->nr < 64 ? (1ull << m->nr) - 1 : ~0ull);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
 }

@@ -57,4 +57,15 @@ void msix_set_bus_master(struct msix *m, bool on);
 /* Raises vector v; any thread. Out-of-range vectors are ignored. */
 void msix_notify(struct msix *m, unsigned v);
 
+/* Snapshots ("<name>/msix"): the table and the pending bits; Message
+ * Control and bus mastering come back with the PCI configuration (call
+ * msix_cfg_written and msix_set_bus_master after it). Routes are made
+ * again on the next delivery. 0 or -errno with e set. */
+struct snap_writer;
+struct snap_reader;
+struct errbuf;
+void msix_save(struct msix *m, const char *name, struct snap_writer *w);
+int msix_restore(struct msix *m, const char *name, const struct snap_reader *r,
+		 struct errbuf *e) __attribute__((warn_unused_result));
+
 #endif

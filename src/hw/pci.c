@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/snap.h"
 
 #define PCI_HOST_VENDOR 0x1b36 /* Red Hat: generic PCIe host bridge ID */
 #define PCI_HOST_DEVICE 0x0008
@@ -364,4 +365,58 @@ err_lock:
 void pci_destroy(struct pci *pci)
 {
 	pthread_mutex_destroy(&pci->lock);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+void pci_dev_save(struct pci_dev *d, const char *name, struct snap_writer *w)
+{
+	pthread_mutex_lock(&d->pci->lock);
+	snap_putf(w, 1, d->cfg, sizeof(d->cfg), "%s/pci", name);
+	pthread_mutex_unlock(&d->pci->lock);
+}
+
+int pci_dev_restore(struct pci_dev *d, const char *name, const struct snap_reader *r,
+		    struct errbuf *e)
+{
+	const struct snap_record *rec = snap_findf(r, "%s/pci", name);
+
+	if (!rec || rec->version != 1 || rec->len != sizeof(d->cfg))
+		return errf(e, -EINVAL, "%s: no valid PCI configuration record", name);
+	pthread_mutex_lock(&d->pci->lock);
+	/* what the device fixed (IDs, capabilities' layout) stays the device's */
+	for (size_t i = 0; i < sizeof(d->cfg); i++)
+		d->cfg[i] = (uint8_t)((d->cfg[i] & ~d->wmask[i]) | (rec->data[i] & d->wmask[i]));
+	pci_sync_all_bars(d->pci, d);
+	pthread_mutex_unlock(&d->pci->lock);
+	return 0;
+}
+
+void pci_save(struct pci *pci, struct snap_writer *w)
+{
+	uint32_t addr;
+
+	pthread_mutex_lock(&pci->lock);
+	addr = pci->conf1_addr;
+	pthread_mutex_unlock(&pci->lock);
+	snap_put(w, "pci/conf1", 1, &addr, sizeof(addr));
+	pci_dev_save(&pci->host_bridge, "pci/host", w);
+}
+
+int pci_restore(struct pci *pci, const struct snap_reader *r, struct errbuf *e)
+{
+	uint32_t addr;
+	int ret;
+
+	/* a snapshot from before these records (the first vireo to save
+	 * snapshots): the bus as it is built, as that vireo left it */
+	if (!snap_find(r, "pci/conf1"))
+		return 0;
+	ret = snap_get(r, "pci/conf1", 1, &addr, sizeof(addr), e);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&pci->lock);
+	pci->conf1_addr = addr;
+	pthread_mutex_unlock(&pci->lock);
+	return pci_dev_restore(&pci->host_bridge, "pci/host", r, e);
 }

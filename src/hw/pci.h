@@ -116,4 +116,20 @@ void pci_conf1_addr_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 void pci_conf1_data_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 void pci_ecam_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 
+/* Snapshots: d's configuration space ("<name>/pci"). Restore puts the
+ * saved bytes back where the guest may write (wmask) and maps the BARs
+ * where they then say, as a guest's writes would, without the device's
+ * cfg_written hook (the caller brings its own registers in line). 0 or
+ * -errno with e set. */
+struct snap_writer;
+struct snap_reader;
+struct errbuf;
+void pci_dev_save(struct pci_dev *d, const char *name, struct snap_writer *w);
+int pci_dev_restore(struct pci_dev *d, const char *name, const struct snap_reader *r,
+		    struct errbuf *e) __attribute__((warn_unused_result));
+/* The bus's own: CONFIG_ADDRESS and the host bridge ("pci/..."). */
+void pci_save(struct pci *pci, struct snap_writer *w);
+int pci_restore(struct pci *pci, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -6,11 +6,14 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include "base/snap.h"
 
 #define VP_VENDOR 0x1AF4
 #define VP_DEVICE_BASE 0x1040
@@ -501,4 +504,75 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	}
 	msix_destroy(&vp->msix);
 	free(vp);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+struct virtio_pci_state {
+	uint32_t device_feature_select, driver_feature_select;
+	uint16_t queue_select, msix_config;
+	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+	uint8_t isr, pad[3];
+	uint32_t held_kicks;
+};
+
+void virtio_pci_save(struct virtio_pci *vp, struct snap_writer *w)
+{
+	struct virtio_dev *d = vp->vdev;
+	struct virtio_pci_state s;
+
+	memset(&s, 0, sizeof(s));
+	pci_dev_save(&vp->pci, d->name, w);
+	msix_save(&vp->msix, d->name, w);
+	pthread_mutex_lock(&d->lock);
+	s.device_feature_select = vp->device_feature_select;
+	s.driver_feature_select = vp->driver_feature_select;
+	s.queue_select = vp->queue_select;
+	s.msix_config = vp->msix_config;
+	memcpy(s.queue_vector, vp->queue_vector, sizeof(s.queue_vector));
+	s.isr = __atomic_load_n(&vp->isr, __ATOMIC_ACQUIRE);
+	s.held_kicks = __atomic_load_n(&vp->held_kicks, __ATOMIC_ACQUIRE);
+	snap_putf(w, 1, &s, sizeof(s), "%s/virtio-pci", d->name);
+	virtio_save(d, w);
+	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_pci_restore(struct virtio_pci *vp, const struct snap_reader *r, struct errbuf *e)
+{
+	struct virtio_dev *d = vp->vdev;
+	char name[SNAP_NAME_MAX + 1];
+	struct virtio_pci_state s;
+	uint16_t cmd;
+	bool master;
+	int ret;
+
+	snprintf(name, sizeof(name), "%s/virtio-pci", d->name);
+	ret = snap_get(r, name, 1, &s, sizeof(s), e);
+	if (!ret)
+		ret = pci_dev_restore(&vp->pci, d->name, r, e);
+	if (!ret)
+		ret = msix_restore(&vp->msix, d->name, r, e);
+	if (ret)
+		return ret;
+	/* Message Control and bus mastering, as the restored bytes say */
+	msix_cfg_written(&vp->msix, vp->msix.cap, 4);
+	cmd = vp->pci.cfg[PCI_COMMAND] | vp->pci.cfg[PCI_COMMAND + 1] << 8;
+	master = cmd & PCI_COMMAND_MASTER;
+	__atomic_store_n(&vp->bus_master, master, __ATOMIC_RELEASE);
+	msix_set_bus_master(&vp->msix, master);
+	pthread_mutex_lock(&d->lock);
+	vp->device_feature_select = s.device_feature_select;
+	vp->driver_feature_select = s.driver_feature_select;
+	vp->queue_select = s.queue_select;
+	/* vectors as the guest could have set them: checked the same way */
+	vp->msix_config = vp_checked_vector(vp, s.msix_config);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->queue_vector[q] = q < d->nr_queues ? vp_checked_vector(vp, s.queue_vector[q]) :
+							   VIRTIO_MSI_NO_VECTOR;
+	__atomic_store_n(&vp->isr, s.isr & 3, __ATOMIC_RELEASE);
+	__atomic_store_n(&vp->held_kicks, s.held_kicks & ((1u << d->nr_queues) - 1),
+			 __ATOMIC_RELEASE);
+	ret = virtio_restore(d, r, e);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
 }

@@ -50,6 +50,17 @@ int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vdev, struct p
 	__attribute__((warn_unused_result));
 void virtio_pci_destroy(struct virtio_pci *vp);
 
+/* Snapshots: the function's configuration space, its MSI-X table, the
+ * common configuration's registers ("<name>/virtio-pci") and the device's
+ * virtio state (virtio_save). The VM paused; restore before it first
+ * runs, into a function built from the same configuration: the BAR goes
+ * back where the guest put it, its kicks with it. 0 or -errno with e set. */
+struct snap_writer;
+struct snap_reader;
+void virtio_pci_save(struct virtio_pci *vp, struct snap_writer *w);
+int virtio_pci_restore(struct virtio_pci *vp, const struct snap_reader *r, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 /* The BAR's MMIO handler (exported for tests). */
 void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 

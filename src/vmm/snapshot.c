@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/snap.h"
 #include "virtio/virtio_mmio.h"
+#include "virtio/virtio_pci.h"
 #include "vmm/vm_priv.h"
 
 #define SNAP_PAGE 4096u
@@ -117,11 +118,6 @@ int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 
 	if (!vm->paused)
 		return errf(e, -EINVAL, "the VM must be paused first (PATCH /vm Paused)");
-	for (unsigned i = 0; i < vm->devices.nr; i++)
-		if (!vm->devices.dev[i].mmio)
-			return errf(e, -ENOTSUP, "%s is on virtio-pci, whose state snapshots do not "
-				    "save yet: build the VM with virtio-mmio (Firecracker's "
-				    "default; vireo run --transport mmio)", vm->devices.dev[i].name);
 	if (!vm->msrs.index) {
 		ret = kvm_state_msrs_probe(&vm->msrs, vm->kvm.fd, vm->vcpus[0].fd, e);
 		if (ret)
@@ -137,8 +133,15 @@ int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 	if (!ret) {
 		serial_save(&vm->serial, &w);
 		i8042_save(&vm->i8042, &w);
-		for (unsigned i = 0; i < vm->devices.nr; i++)
-			virtio_mmio_save(vm->devices.dev[i].mmio, &w);
+		pci_save(&vm->pci, &w);
+		for (unsigned i = 0; i < vm->devices.nr; i++) {
+			const struct device *dev = &vm->devices.dev[i];
+
+			if (dev->mmio)
+				virtio_mmio_save(dev->mmio, &w);
+			else
+				virtio_pci_save(dev->pci, &w);
+		}
 		devices_save(&vm->devices, &w);
 		/* memory first: a state file never names a memory file that is
 		 * not all there */
@@ -242,9 +245,6 @@ static int vm_restore_devices_match(struct vm *vm, const struct snap_reader *r,
 		if (strcmp(d.name, dev->name) || d.virtio_id != dev->type->virtio_id)
 			return errf(e, -EINVAL, "device %u: saved as %.15s, this VM has %s", i,
 				    d.name, dev->name);
-		if (!dev->mmio)
-			return errf(e, -ENOTSUP, "%s: virtio-pci state is not restored yet",
-				    dev->name);
 	}
 	return 0;
 }
@@ -261,8 +261,14 @@ int vm_restore_state(struct vm *vm, const struct snap_reader *r, struct errbuf *
 		ret = serial_restore(&vm->serial, r, e);
 	if (!ret)
 		ret = i8042_restore(&vm->i8042, r, e);
-	for (unsigned i = 0; i < vm->devices.nr && !ret; i++)
-		ret = virtio_mmio_restore(vm->devices.dev[i].mmio, r, e);
+	if (!ret)
+		ret = pci_restore(&vm->pci, r, e);
+	for (unsigned i = 0; i < vm->devices.nr && !ret; i++) {
+		const struct device *dev = &vm->devices.dev[i];
+
+		ret = dev->mmio ? virtio_mmio_restore(dev->mmio, r, e) :
+				  virtio_pci_restore(dev->pci, r, e);
+	}
 	if (!ret)
 		ret = devices_restore(&vm->devices, r, e);
 	/* A kick the saved VM had not yet taken, or one its driver skipped
