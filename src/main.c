@@ -348,6 +348,11 @@ int main(int argc, char **argv)
 	case CLI_FIRECRACKER:
 		ret = run_firecracker(&cli.fc);
 		break;
+	case CLI_REBASE:
+		ret = vm_snapshot_rebase(cli.rebase_base, cli.rebase_diff, &e) ? EXIT_RUNTIME : 0;
+		if (ret)
+			fprintf(stderr, "vireo: rebase: %s\n", e.msg);
+		break;
 	default:
 		ret = run(&cli.vm, cli.api_sock,
 			  cli.seccomp_set ? cli.no_seccomp : SECCOMP_DEFAULT_OFF,

@@ -243,7 +243,7 @@ static int api_put_snapshot_create(struct api_call *c)
 	if (!config)
 		ret = errf(&c->e, -ENOMEM, "out of memory");
 	else
-		ret = vmm_snapshot(c->r->vmm, sc.state_path, sc.mem_path, config, &c->e);
+		ret = vmm_snapshot(c->r->vmm, sc.state_path, sc.mem_path, config, sc.diff, &c->e);
 	free(config);
 	fc_snapshot_create_free(&sc);
 	return ret;
@@ -282,6 +282,7 @@ static int api_load_config(struct api_call *c, const struct fc_snapshot_load *l,
 	next->restore.state = strdup(l->state_path);
 	next->restore.mem = strdup(l->mem_path);
 	next->restore.paused = !l->resume;
+	next->mem_track_dirty = next->mem_track_dirty || l->track_dirty;
 	if (!next->restore.state || !next->restore.mem)
 		return errf(&c->e, -ENOMEM, "out of memory");
 	return config_check_limits(next, &c->r->limits, CONFIG_FROM_FIRECRACKER, &c->e);

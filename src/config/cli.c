@@ -21,16 +21,19 @@ const char cli_usage[] =
 	"       vireo --api-sock PATH [--id ID] [--config-file F [--no-api]] [--enable-pci]\n"
 	"             [--prometheus-textfile PATH]\n"
 	"             (Firecracker's flags and REST API; see README \"Firecracker's API\")\n"
+	"       vireo rebase --memory-path BASE --diff-path DIFF\n"
+	"             (a Diff snapshot's memory file written onto its base's, in place)\n"
 	"       vireo [run] --version | --help\n"
 	"\n"
 	"  --kernel PATH        bzImage or ELF vmlinux with a PVH note\n"
 	"  --initrd PATH        initial ramdisk\n"
 	"  --cmdline STRING     kernel command line\n"
 	"  --cpus N             number of vCPUs (default 1)\n"
-	"  --memory SIZE[,thp=on|off]\n"
+	"  --memory SIZE[,thp=on|off][,track_dirty=on]\n"
 	"                       guest RAM, suffix K, M or G (default 256M); thp=off\n"
 	"                       backs it with 4 KiB host pages (default on: huge\n"
-	"                       pages where the host's THP allows)\n"
+	"                       pages where the host's THP allows); track_dirty=on\n"
+	"                       tracks the pages written, for Diff snapshots\n"
 	"  --serial MODE        stdio (default), none, or file=PATH\n"
 	"  --console MODE       a virtio-console, the guest's hvc0, beside the serial\n"
 	"                       port: none (default), stdio, file=PATH, or\n"
@@ -306,6 +309,7 @@ static const struct config_key memory_keys[] = {
 	{ .label = "size", .type = KEY_CUSTOM, .offset = VM(mem_size),
 	  .parse = cli_parse_mem_size, .required = true },
 	{ .name = "thp", .type = KEY_BOOL, .offset = VM(mem_thp) },
+	{ .name = "track_dirty", .type = KEY_BOOL, .offset = VM(mem_track_dirty) },
 };
 
 static const struct config_key restore_keys[] = {
@@ -587,6 +591,9 @@ void cli_free(struct cli *cli)
 	free(cli->api_sock);
 	free(cli->seccomp_test_deny);
 	cli->seccomp_test_deny = NULL;
+	free(cli->rebase_base);
+	free(cli->rebase_diff);
+	cli->rebase_base = cli->rebase_diff = NULL;
 	free(f->api_sock);
 	free(f->id);
 	free(f->config_file);
@@ -599,11 +606,41 @@ void cli_free(struct cli *cli)
 	memset(f, 0, sizeof(*f));
 }
 
+enum cli_rebase_flag { FLAG_REBASE_BASE, FLAG_REBASE_DIFF };
+
+static const struct cli_flag cli_rebase_flags[] = {
+	{ "--memory-path", FLAG_REBASE_BASE, true }, { "--diff-path", FLAG_REBASE_DIFF, true },
+};
+
+static int cli_rebase_apply(void *ctx, int flag, const char *val, struct errbuf *e)
+{
+	struct cli *cli = ctx;
+	char **dst = flag == FLAG_REBASE_BASE ? &cli->rebase_base : &cli->rebase_diff;
+
+	if (!*val)
+		return errf(e, -EINVAL, "%s: an empty path",
+			    flag == FLAG_REBASE_BASE ? "--memory-path" : "--diff-path");
+	return cli_set_string(dst, val) ? errf(e, -ENOMEM, "out of memory") : 0;
+}
+
+static int cli_parse_rebase(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
+{
+	int ret;
+
+	cli->action = CLI_REBASE;
+	ret = cli_walk(argc, argv, cli_rebase_flags, ARRAY_SIZE(cli_rebase_flags),
+		       cli_rebase_apply, cli, e);
+	if (!ret && (!cli->rebase_base || !cli->rebase_diff))
+		ret = errf(e, -EINVAL, "rebase: --memory-path and --diff-path are required");
+	return ret;
+}
+
 int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 {
 	cli->action = CLI_RUN;
 	cli->seccomp_set = cli->no_seccomp = false;
 	cli->seccomp_test_deny = NULL;
+	cli->rebase_base = cli->rebase_diff = NULL;
 	config_init(&cli->vm);
 	memset(&cli->fc, 0, sizeof(cli->fc));
 	if (argc < 2 && cli_named_firecracker(argv[0]))
@@ -620,6 +657,8 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cli_parse_run(argc - 2, argv + 2, cli, e);
+	if (!strcmp(argv[1], "rebase"))
+		return cli_parse_rebase(argc - 2, argv + 2, cli, e);
 	/* no subcommand: Firecracker's own flags, as its clients pass them;
 	 * but a `vireo run` flag there means "run" was forgotten */
 	if (!strncmp(argv[1], "--", 2) || cli_named_firecracker(argv[0])) {

@@ -12,7 +12,7 @@
 #define CLI_MAX_DISKS 8
 #define CLI_MAX_NETS 4
 
-enum cli_action { CLI_RUN, CLI_FIRECRACKER, CLI_HELP, CLI_VERSION };
+enum cli_action { CLI_RUN, CLI_FIRECRACKER, CLI_HELP, CLI_VERSION, CLI_REBASE };
 
 #define CLI_FC_API_SOCK "/run/firecracker.socket"
 #define CLI_FC_ID "anonymous-instance"
@@ -51,6 +51,9 @@ struct cli {
 	 * denied call ends vireo; NULL: none */
 	char *seccomp_test_deny;
 	struct cli_firecracker fc; /* CLI_FIRECRACKER */
+	/* CLI_REBASE: `vireo rebase --memory-path BASE --diff-path DIFF`, a
+	 * diff snapshot's memory file written onto its base's */
+	char *rebase_base, *rebase_diff;
 };
 
 /* Parses argv. Returns 0, or -EINVAL (-ENOMEM) with e naming the bad

@@ -140,6 +140,7 @@ struct vm_config {
 	unsigned cpus;
 	uint64_t mem_size;
 	bool mem_thp;                 /* ask for huge host pages */
+	bool mem_track_dirty;         /* track written pages (diff snapshots) */
 	enum serial_mode serial;
 	char *serial_path;            /* SERIAL_FILE */
 	/* hvc0, the virtio-console beside the UART: SERIAL_NONE (the

@@ -484,9 +484,6 @@ static int fc_machine_apply(struct vm_config *cfg, const json_t *v, const char *
 	if (jf_bool(v, "smt", false))
 		return jf_fail(e, -ENOTSUP, where, "smt", "simultaneous multithreading is not "
 			       "supported yet");
-	if (jf_bool(v, "track_dirty_pages", false))
-		return jf_fail(e, -ENOTSUP, where, "track_dirty_pages", "dirty page tracking is not "
-			       "supported yet");
 	huge = jf_enum(v, "huge_pages", huge_pages, put ? HUGE_NONE : cfg->mem_thp ? HUGE_THP
 										    : HUGE_NONE);
 	if (huge == HUGE_2M)
@@ -502,6 +499,7 @@ static int fc_machine_apply(struct vm_config *cfg, const json_t *v, const char *
 	cfg->cpus = cpus;
 	cfg->mem_size = mib << 20;
 	cfg->mem_thp = huge == HUGE_THP;
+	cfg->mem_track_dirty = jf_bool(v, "track_dirty_pages", put ? false : cfg->mem_track_dirty);
 	return 0;
 }
 
@@ -523,7 +521,7 @@ static json_t *fc_machine_json(const struct vm_config *cfg)
 {
 	return json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)cfg->cpus,
 			 "mem_size_mib", (json_int_t)(cfg->mem_size >> 20), "smt", 0,
-			 "track_dirty_pages", 0,
+			 "track_dirty_pages", cfg->mem_track_dirty,
 			 "huge_pages", huge_pages[cfg->mem_thp ? HUGE_THP : HUGE_NONE]);
 }
 
@@ -1216,8 +1214,6 @@ static int fc_snapshot_load_check(const json_t *v, struct fc_note *note, struct 
 	if (file || jf_bool(v, "enable_diff_snapshots", false))
 		fc_note_set(note, "PUT /snapshot/load: mem_file_path and enable_diff_snapshots "
 			    "are deprecated");
-	if (jf_bool(v, "enable_diff_snapshots", false) || jf_bool(v, "track_dirty_pages", false))
-		return errf(e, -ENOTSUP, "track_dirty_pages: diff snapshots are not supported yet");
 	return 0;
 }
 
@@ -1473,10 +1469,8 @@ int fc_put_snapshot_create(const char *body, size_t len, struct fc_snapshot_crea
 	if (ret)
 		return ret;
 	ret = jf_check(o, &snapshot_create_obj, "", e);
-	if (!ret && jf_enum(o, "snapshot_type", snapshot_types, 0) == 1)
-		ret = jf_fail(e, -ENOTSUP, "", "snapshot_type", "Diff snapshots are not supported "
-			      "yet (Full is)");
 	if (!ret) {
+		out->diff = jf_enum(o, "snapshot_type", snapshot_types, 0) == 1;
 		out->state_path = strdup(jf_string(o, "snapshot_path"));
 		out->mem_path = strdup(jf_string(o, "mem_file_path"));
 		if (!out->state_path || !out->mem_path) {
@@ -1514,6 +1508,8 @@ int fc_put_snapshot_load(const char *body, size_t len, struct fc_snapshot_load *
 	backend = jf_get(o, "mem_backend");
 	out->uffd = backend && !strcmp(jf_string(backend, "backend_type"), "Uffd");
 	out->resume = jf_bool(o, "resume_vm", false);
+	out->track_dirty = jf_bool(o, "track_dirty_pages", false) ||
+			   jf_bool(o, "enable_diff_snapshots", false);
 	ret = fc_dup_e(&out->state_path, jf_string(o, "snapshot_path"), e);
 	if (!ret)
 		ret = fc_dup_e(&out->mem_path, backend ? jf_string(backend, "backend_path") :

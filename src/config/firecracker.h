@@ -123,21 +123,23 @@ int fc_put_mmds_config(struct vm_config *cfg, const char *body, size_t len, stru
 		       struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_cpu_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		      struct errbuf *e) __attribute__((warn_unused_result));
-/* PUT /snapshot/create: a Full snapshot's two paths (Diff: -ENOTSUP),
- * owned by out (fc_snapshot_create_free). */
+/* PUT /snapshot/create: the two paths, owned by out
+ * (fc_snapshot_create_free), and whether it is a Diff. */
 struct fc_snapshot_create {
 	char *state_path, *mem_path;
+	bool diff;
 };
 int fc_put_snapshot_create(const char *body, size_t len, struct fc_snapshot_create *out,
 			   struct errbuf *e) __attribute__((warn_unused_result));
 void fc_snapshot_create_free(struct fc_snapshot_create *s);
 /* PUT /snapshot/load: the state file, the memory file (mem_backend's
  * File or Uffd, or the deprecated mem_file_path), resume_vm, and the
- * overrides of the NICs' TAPs and the vsock's socket; owned by out
- * (fc_snapshot_load_free). Diff snapshots: -ENOTSUP. */
+ * overrides of the NICs' TAPs and the vsock's socket, and whether the
+ * loaded VM tracks dirty pages (track_dirty_pages, or the deprecated
+ * enable_diff_snapshots); owned by out (fc_snapshot_load_free). */
 struct fc_snapshot_load {
 	char *state_path, *mem_path;
-	bool uffd, resume;
+	bool uffd, resume, track_dirty;
 	unsigned nr_nets;
 	struct {
 		char *iface_id, *host_dev_name;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -145,6 +146,7 @@ int gmem_init_fake(struct gmem *m, void *backing, const struct gmem_layout *l)
 
 void gmem_destroy(struct gmem *m)
 {
+	free(m->written);
 	if (m->mapped && m->mapping)
 		munmap(m->mapping, m->mapping_len);
 	memset(m, 0, sizeof(*m));
@@ -174,4 +176,58 @@ uint64_t gmem_end(const struct gmem *m)
 uint64_t gmem_low_size(const struct gmem *m)
 {
 	return m->region[0].size;
+}
+
+void gmem_untrack_writes(struct gmem *m)
+{
+	free(m->written);
+	m->written = NULL;
+}
+
+int gmem_track_writes(struct gmem *m)
+{
+	if (m->written)
+		return 0;
+	m->written = calloc((gmem_pages(m) + 63) / 64, sizeof(uint64_t));
+	return m->written ? 0 : -ENOMEM;
+}
+
+void gmem_mark_written(const struct gmem *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t *bits = __atomic_load_n(&m->written, __ATOMIC_ACQUIRE);
+	uint64_t end = gpa + len < gpa ? UINT64_MAX : gpa + len;
+
+	if (!bits || !len)
+		return;
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct gmem_region *r = &m->region[i];
+		uint64_t base = (uint64_t)(r->hva - (uint8_t *)m->mapping), lo, hi;
+
+		/* the part of [gpa, end) in this region */
+		if (end <= r->gpa || gpa >= r->gpa + r->size)
+			continue;
+		lo = (gpa > r->gpa ? gpa : r->gpa) - r->gpa;
+		hi = (end < r->gpa + r->size ? end : r->gpa + r->size) - r->gpa;
+		for (uint64_t pg = (base + lo) >> 12; pg <= (base + hi - 1) >> 12; pg++)
+			__atomic_fetch_or(&bits[pg / 64], 1ull << (pg % 64), __ATOMIC_RELAXED);
+	}
+}
+
+void gmem_take_written(struct gmem *m, uint64_t *bitmap)
+{
+	if (!m->written)
+		return;
+	for (size_t w = 0; w < (gmem_pages(m) + 63) / 64; w++)
+		bitmap[w] |= __atomic_exchange_n(&m->written[w], 0, __ATOMIC_ACQ_REL);
+}
+
+uint64_t gmem_offset(const struct gmem *m, uint64_t gpa)
+{
+	for (unsigned i = 0; i < m->nr_regions; i++) {
+		const struct gmem_region *r = &m->region[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return (uint64_t)(r->hva - (uint8_t *)m->mapping) + (gpa - r->gpa);
+	}
+	return 0;
 }

@@ -25,6 +25,10 @@ struct gmem {
 	void *mapping;      /* the single host mapping behind all regions */
 	size_t mapping_len;
 	bool mapped;        /* mapping came from mmap (else caller-owned) */
+	/* A bit per 4 KiB page of the mapping that the VMM (a device) wrote
+	 * since the last gmem_take_written; NULL: not tracked. KVM's dirty
+	 * log sees only the guest's own writes. */
+	uint64_t *written;
 };
 
 /* Where RAM goes in guest-physical space (from arch code): nr regions in
@@ -68,6 +72,25 @@ void gmem_destroy(struct gmem *m);
  * pointer to len bytes at gpa, or NULL unless [gpa, gpa+len) lies wholly in
  * one RAM region (overflow checked). len 0 is treated as 1. Thread-safe. */
 void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
+
+/* Tracking of the VMM's writes into guest RAM (for diff snapshots and
+ * migration): the bitmap allocated (all clear), 0 or -ENOMEM; and freed.
+ * Before the devices run, or with them paused. */
+int gmem_track_writes(struct gmem *m) __attribute__((warn_unused_result));
+void gmem_untrack_writes(struct gmem *m);
+/* [gpa, gpa + len) was written by the VMM: its pages' bits set (the part
+ * in RAM; nothing when not tracking). Any thread. */
+void gmem_mark_written(const struct gmem *m, uint64_t gpa, uint64_t len);
+/* ORs the bits set since the last call into bitmap (gmem_pages bits, by
+ * offset in the mapping) and clears them. */
+void gmem_take_written(struct gmem *m, uint64_t *bitmap);
+/* 4 KiB pages in the mapping (a memory file's pages, in order). */
+static inline size_t gmem_pages(const struct gmem *m)
+{
+	return m->mapping_len >> 12;
+}
+/* The offset in the mapping (and the memory file) of gpa, which must be RAM. */
+uint64_t gmem_offset(const struct gmem *m, uint64_t gpa);
 
 /* Highest guest-physical address + 1 that is RAM. */
 uint64_t gmem_end(const struct gmem *m);

@@ -263,6 +263,45 @@ void vq_unpop(struct vq *vq, uint16_t n)
 	vq->last_avail = (uint16_t)(vq->last_avail - n);
 }
 
+/* Dirty tracking (gmem_track_writes): the used ring and the writable
+ * buffers of the chain at head, which the device has written. The chain
+ * is walked again from guest memory, as bounded as vq_pop's walk: a
+ * driver that changed it meanwhile only loses the tracking of its own
+ * pages. */
+static void vq_mark_written(struct vq *vq, uint16_t head)
+{
+	const struct gmem *mem = vq->mem;
+	const void *table = vq->desc;
+	unsigned max = vq->size, idx = head, left = vq->size + VQ_MAX_SIZE;
+	bool indirect = false;
+
+	gmem_mark_written(mem, vq->used_gpa, VQ_USED_BYTES(vq->size));
+	while (idx < max && left--) {
+		struct vq_desc d = vq_read_desc(table, idx);
+
+		if ((d.flags & VRING_DESC_F_INDIRECT) && !indirect) {
+			if (d.len / sizeof(struct vring_desc) > VQ_MAX_SIZE ||
+			    !(table = gmem_ptr(mem, d.addr, d.len)))
+				return;
+			max = d.len / sizeof(struct vring_desc);
+			idx = 0;
+			indirect = true;
+			continue;
+		}
+		if (d.flags & VRING_DESC_F_WRITE)
+			gmem_mark_written(mem, d.addr, d.len);
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return;
+		idx = d.next;
+	}
+}
+
+void vq_mark_used_ring(struct vq *vq)
+{
+	if (vq->started)
+		gmem_mark_written(vq->mem, vq->used_gpa, VQ_USED_BYTES(vq->size));
+}
+
 void vq_push(struct vq *vq, uint16_t head, uint32_t len)
 {
 	vring_used_elem_t *u;
@@ -278,6 +317,8 @@ void vq_push(struct vq *vq, uint16_t head, uint32_t len)
 	idx++;
 	__atomic_store_n(&vq->used->idx, htole16(idx), __ATOMIC_RELEASE);
 	vq->used_idx = idx;
+	if (__builtin_expect(vq->mem->written != NULL, 0))
+		vq_mark_written(vq, head);
 	/* After 2^16 pushes with no signal in between, signalled_used means
 	 * nothing to vring_need_event any more: signal at the next check. */
 	if (__builtin_expect(idx == vq->signalled_used, 0))

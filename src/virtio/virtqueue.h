@@ -97,6 +97,11 @@ bool vq_need_signal(struct vq *vq);
 void vq_notify_disable(struct vq *vq);
 bool vq_notify_enable(struct vq *vq) __attribute__((warn_unused_result));
 
+/* Dirty tracking (gmem_track_writes): the used ring's pages marked
+ * written, for what the device writes there outside vq_push (the event
+ * index). A no-op on a queue not started. */
+void vq_mark_used_ring(struct vq *vq);
+
 /* True if the driver has made buffers available that were not popped. */
 bool vq_has_avail(struct vq *vq);
 

@@ -6,9 +6,12 @@
  * as gmem maps them), with holes where pages are zero. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -20,6 +23,73 @@
 
 #define SNAP_PAGE 4096u
 #define SNAP_RUN_MAX (1u << 20)   /* bytes of one pwritev of the memory file */
+
+/* --- dirty pages ------------------------------------------------------------ */
+
+static int vm_memslot_flags(struct vm *vm, uint32_t flags, struct errbuf *e)
+{
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		struct kvm_userspace_memory_region r = {
+			.slot = i, .flags = flags,
+			.guest_phys_addr = vm->mem.region[i].gpa,
+			.memory_size = vm->mem.region[i].size,
+			.userspace_addr = (uintptr_t)vm->mem.region[i].hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			return errf(e, -errno, "KVM_SET_USER_MEMORY_REGION (dirty log): %s",
+				    strerror(errno));
+	}
+	return 0;
+}
+
+int vm_track_dirty(struct vm *vm, bool on, struct errbuf *e)
+{
+	int ret;
+
+	if (vm->track_dirty == on)
+		return 0;
+	if (on && (ret = gmem_track_writes(&vm->mem)))
+		return errf(e, ret, "dirty page tracking: %s", strerror(-ret));
+	ret = vm_memslot_flags(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0, e);
+	if (ret || !on)
+		gmem_untrack_writes(&vm->mem);
+	if (ret)
+		return ret;
+	vm->track_dirty = on;
+	return 0;
+}
+
+int vm_take_dirty(struct vm *vm, uint64_t *bitmap, struct errbuf *e)
+{
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		const struct gmem_region *r = &vm->mem.region[i];
+		size_t pages = r->size >> 12, first = (size_t)(r->hva - (uint8_t *)vm->mem.mapping) >> 12;
+		uint64_t *log = calloc((pages + 63) / 64, sizeof(uint64_t));
+		struct kvm_dirty_log d = { .slot = i, .dirty_bitmap = log };
+
+		if (!log)
+			return errf(e, -ENOMEM, "out of memory");
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0) {
+			free(log);
+			return errf(e, -errno, "KVM_GET_DIRTY_LOG: %s", strerror(errno));
+		}
+		for (size_t pg = 0; pg < pages; pg++)
+			if (log[pg / 64] >> (pg % 64) & 1)
+				bitmap[(first + pg) / 64] |= 1ull << ((first + pg) % 64);
+		free(log);
+	}
+	/* the used rings: a device writes them outside vq_push too (its
+	 * event index) */
+	for (unsigned i = 0; i < vm->devices.nr; i++) {
+		struct virtio_dev *d = vm->devices.dev[i].type->virtio(vm->devices.dev[i].dev);
+
+		for (unsigned q = 0; q < d->nr_queues; q++)
+			vq_mark_used_ring(&d->vq[q]);
+	}
+	gmem_take_written(&vm->mem, bitmap);
+	return 0;
+}
 
 /* What the VM was built with, checked before a restore maps anything. */
 struct vm_layout_state {
@@ -57,9 +127,12 @@ static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
 }
 
 /* RAM into path, through a temporary file renamed over it: runs of
- * nonzero pages written, zero pages left as holes; the last page always,
- * so that the file has RAM's size. */
-static int vm_save_memory(struct vm *vm, const char *path, struct errbuf *e)
+ * pages written, the rest left as holes; the last page always, so that
+ * the file has RAM's size. only NULL: every nonzero page; else the pages
+ * whose bits are set there (zero or not: a diff must say a page became
+ * zero). */
+static int vm_save_memory(struct vm *vm, const char *path, const uint64_t *only,
+			  struct errbuf *e)
 {
 	const uint8_t *ram = vm->mem.mapping;
 	size_t size = vm->mem.mapping_len, run = 0, at = 0;
@@ -72,7 +145,9 @@ static int vm_save_memory(struct vm *vm, const char *path, struct errbuf *e)
 	if (fd < 0)
 		return errf(e, -errno, "mem_file_path %s: %s", path, strerror(errno));
 	for (size_t off = 0; off < size && !ret; off += SNAP_PAGE) {
-		bool keep = off + SNAP_PAGE == size || !snap_page_zero(ram + off);
+		size_t pg = off / SNAP_PAGE;
+		bool keep = off + SNAP_PAGE == size ||
+			    (only ? only[pg / 64] >> (pg % 64) & 1 : !snap_page_zero(ram + off));
 
 		if (keep && !run)
 			at = off;
@@ -94,6 +169,57 @@ static int vm_save_memory(struct vm *vm, const char *path, struct errbuf *e)
 	return 0;
 }
 
+int vm_snapshot_rebase(const char *base, const char *diff, struct errbuf *e)
+{
+	static uint8_t buf[SNAP_RUN_MAX];
+	struct stat sb, sd;
+	off_t data = 0, hole;
+	int bfd, dfd = -1, ret = 0;
+
+	bfd = open(base, O_WRONLY | O_CLOEXEC);
+	if (bfd < 0)
+		return errf(e, -errno, "--memory-path %s: %s", base, strerror(errno));
+	dfd = open(diff, O_RDONLY | O_CLOEXEC);
+	if (dfd < 0) {
+		ret = errf(e, -errno, "--diff-path %s: %s", diff, strerror(errno));
+		goto out;
+	}
+	if (fstat(bfd, &sb) < 0 || fstat(dfd, &sd) < 0 || !S_ISREG(sb.st_mode) ||
+	    !S_ISREG(sd.st_mode) || sb.st_size != sd.st_size) {
+		ret = errf(e, -EINVAL, "--diff-path %s: not a memory file of the base's size "
+			   "(%lld bytes)", diff, (long long)sb.st_size);
+		goto out;
+	}
+	/* the diff's data extents: the pages it holds */
+	while (!ret && (data = lseek(dfd, data, SEEK_DATA)) >= 0 && data < sd.st_size) {
+		hole = lseek(dfd, data, SEEK_HOLE);
+		if (hole < 0 || hole > sd.st_size)
+			hole = sd.st_size;
+		while (!ret && data < hole) {
+			size_t n = (size_t)(hole - data) < sizeof(buf) ? (size_t)(hole - data) :
+									 sizeof(buf);
+			ssize_t got = pread(dfd, buf, n, data);
+
+			if (got <= 0)
+				ret = errf(e, got < 0 ? -errno : -EIO, "--diff-path %s: %s", diff,
+					   got < 0 ? strerror(errno) : "short read");
+			else if ((ret = snap_pwrite_all(bfd, buf, (size_t)got, data)))
+				errf(e, ret, "--memory-path %s: %s", base, strerror(-ret));
+			else
+				data += got;
+		}
+	}
+	if (!ret && data < 0 && errno != ENXIO)
+		ret = errf(e, -errno, "--diff-path %s: %s", diff, strerror(errno));
+	if (!ret && fdatasync(bfd) < 0)
+		ret = errf(e, -errno, "--memory-path %s: %s", base, strerror(errno));
+out:
+	if (dfd >= 0)
+		close(dfd);
+	close(bfd);
+	return ret;
+}
+
 static void vm_save_layout(struct vm *vm, struct snap_writer *w)
 {
 	struct vm_layout_state l = {
@@ -111,13 +237,28 @@ static void vm_save_layout(struct vm *vm, struct snap_writer *w)
 }
 
 int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
-		const char *config_json, struct errbuf *e)
+		const char *config_json, bool diff, struct errbuf *e)
 {
+	uint64_t *dirty = NULL;
 	struct snap_writer w;
 	int ret = 0;
 
 	if (!vm->paused)
 		return errf(e, -EINVAL, "the VM must be paused first (PATCH /vm Paused)");
+	if (diff && !vm->track_dirty)
+		return errf(e, -EINVAL, "snapshot_type: a Diff needs dirty page tracking "
+			    "(machine-config track_dirty_pages, or --memory ...,track_dirty=on)");
+	if (vm->track_dirty) {
+		/* what a diff holds; a full snapshot starts the count again */
+		dirty = calloc((gmem_pages(&vm->mem) + 63) / 64, sizeof(uint64_t));
+		if (!dirty)
+			return errf(e, -ENOMEM, "out of memory");
+		ret = vm_take_dirty(vm, dirty, e);
+		if (ret) {
+			free(dirty);
+			return ret;
+		}
+	}
 	if (!vm->msrs.index) {
 		ret = kvm_state_msrs_probe(&vm->msrs, vm->kvm.fd, vm->vcpus[0].fd, e);
 		if (ret)
@@ -145,7 +286,7 @@ int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 		devices_save(&vm->devices, &w);
 		/* memory first: a state file never names a memory file that is
 		 * not all there */
-		ret = vm_save_memory(vm, mem_path, e);
+		ret = vm_save_memory(vm, mem_path, diff ? dirty : NULL, e);
 	}
 	if (!ret) {
 		ret = snap_write_file(&w, state_path, VIREO_VERSION, e);
@@ -153,6 +294,7 @@ int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 			errf_prefix(e, "snapshot_path");
 	}
 	snap_writer_free(&w);
+	free(dirty);
 	return ret;
 }
 

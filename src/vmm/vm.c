@@ -518,6 +518,11 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 built:
 	if (ret)
 		goto err;
+	if (cfg->mem_track_dirty) {
+		ret = vm_track_dirty(vm, true, e);
+		if (ret)
+			goto err;
+	}
 	if (vm->metrics) {
 		ret = vm_register_vcpus(vm, e);
 		if (ret)

@@ -85,10 +85,19 @@ int vm_balloon_hint(struct vm *vm, enum vm_balloon_hint_op op, bool ack_on_stop,
  * state_path, its RAM into mem_path (each through a temporary file
  * renamed over it, the memory file first), and config_json (NULL: none)
  * with them, for a load that has no other configuration; vireo run
- * --restore and /snapshot/load build it back. 0, or -errno with e set (-EINVAL: not paused; -ENOTSUP: a device
+ * --restore and /snapshot/load build it back. diff (the VM tracks dirty
+ * pages): only the pages written since the last snapshot go into the
+ * memory file, the rest left as holes, for vm_snapshot_rebase onto the
+ * last one's; a full snapshot of a tracking VM starts that count again. 0, or -errno with e set (-EINVAL: not paused; -ENOTSUP: a device
  * on virtio-pci, whose state is not saved yet). Main thread. */
 int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
-		const char *config_json, struct errbuf *e) __attribute__((warn_unused_result));
+		const char *config_json, bool diff, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* A diff's memory file onto its base's (Firecracker's snapshot-editor
+ * rebase): every page the diff holds written over base, in place. 0, or
+ * -errno with e set (the files named by the caller). */
+int vm_snapshot_rebase(const char *base, const char *diff, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* The configuration a snapshot carries (config_json as vm_snapshot was
  * given it: Firecracker's GET /vm/config), malloc'd and NUL-terminated
  * into *json, from the state file at path (checked whole). 0; -ENOENT when

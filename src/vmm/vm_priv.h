@@ -55,6 +55,7 @@ struct vm {
 	struct kvm_state_msrs msrs; /* what a snapshot saves of each vCPU */
 	uint64_t mem_size;        /* as configured: a snapshot's layout */
 	bool start_paused;        /* vm_start leaves the vCPUs parked (a restore's) */
+	bool track_dirty;         /* KVM's dirty log and gmem's written pages are on */
 	enum config_transport transport;
 };
 
@@ -64,6 +65,16 @@ struct vm {
 struct snap_reader;
 int vm_restore_state(struct vm *vm, const struct snap_reader *r, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* Dirty page tracking (diff snapshots, migration): KVM's dirty log on
+ * every memslot, and gmem's record of what the devices write. 0 or -errno
+ * with e set. */
+int vm_track_dirty(struct vm *vm, bool on, struct errbuf *e) __attribute__((warn_unused_result));
+/* The pages written since the last call (or since tracking began), ORed
+ * into bitmap (gmem_pages(&vm->mem) bits, by offset in the memory file),
+ * and forgotten. The VM paused, or its pages may move on. */
+int vm_take_dirty(struct vm *vm, uint64_t *bitmap, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
 /* Reads and checks cfg->restore.state: a state file this vireo reads,
  * saved from a VM built like cfg. 0, or -errno with e naming the file. */
 int vm_restore_open(struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)

@@ -305,16 +305,16 @@ int vmm_resume(struct vmm *v, struct errbuf *e)
 }
 
 int vmm_snapshot(struct vmm *v, const char *state_path, const char *mem_path,
-		 const char *config_json, struct errbuf *e)
+		 const char *config_json, bool diff, struct errbuf *e)
 {
 	int ret = vmm_allowed(v, VMM_SNAPSHOT, e);
 
 	if (ret == -EINVAL && v->state == VMM_RUNNING)
 		return errf(e, -EINVAL, "the VM is running: pause it first (PATCH /vm Paused)");
 	if (!ret)
-		ret = vm_snapshot(v->vm, state_path, mem_path, config_json, e);
+		ret = vm_snapshot(v->vm, state_path, mem_path, config_json, diff, e);
 	if (!ret)
-		log_info("snapshot taken: %s, %s", state_path, mem_path);
+		log_info("%s snapshot taken: %s, %s", diff ? "diff" : "full", state_path, mem_path);
 	return ret;
 }
 

@@ -73,7 +73,8 @@ int vmm_balloon_hint(struct vmm *v, int op, bool ack_on_stop, struct vm_balloon_
 /* VMM_SNAPSHOT: the paused VM to a state file and a memory file, with
  * its configuration as config_json (vm_snapshot). */
 int vmm_snapshot(struct vmm *v, const char *state_path, const char *mem_path,
-		 const char *config_json, struct errbuf *e) __attribute__((warn_unused_result));
+		 const char *config_json, bool diff, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* VMM_CTRL_ALT_DEL: the keys pressed on the running VM's keyboard; a guest
  * that handles them reboots, which ends the VM. */
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));

@@ -42,6 +42,7 @@ README) from a fresh snapshot.
 usage: snapshot_run.py VIREO PVGUEST_ELF [--netpeer NETPEER] [--transport pci|mmio]
                        [--fixture DIR | --make-fixture DIR]"""
 import argparse
+import filecmp
 import gzip
 import os
 import re
@@ -93,8 +94,8 @@ def boot_and_snapshot(args, tmp, problems):
         if status != 204:
             problems.append(f"PATCH /vm Paused: {status} {body}")
         for what, req, frag in (
-                ("a Diff snapshot", {"snapshot_type": "Diff", "snapshot_path": state,
-                                     "mem_file_path": mem}, "Diff"),
+                ("a Diff without tracking", {"snapshot_type": "Diff", "snapshot_path": state,
+                                             "mem_file_path": mem}, "dirty page tracking"),
                 ("into a missing directory", {"snapshot_path": os.path.join(tmp, "no", "s"),
                                               "mem_file_path": os.path.join(tmp, "no", "m")},
                  "No such file")):
@@ -192,6 +193,83 @@ def refusals(args, tmp, state, mem, problems):
         if status != 1 or "PVGUEST" in out or len(bad) != 1 or frag not in bad[0]:
             problems.append(f"restore with {name}: status {status}, stderr {lines[-2:]}, "
                             f"want status 1, one line with '{frag}', no guest output")
+
+
+def diff_flow(args, tmp, problems):
+    """Diff snapshots: a tracking VM's full snapshot after round 3, a Diff
+    after round 12, the diff rebased onto a copy of the base's memory, and
+    the VM restored from it: it goes on from round 13, and base + diff is
+    byte for byte a full snapshot taken at the same moment (every page the
+    guest or a device wrote in between is in the diff)."""
+    disk = os.path.join(tmp, "diff.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    sock = os.path.join(tmp, "diff.sock")
+    names = {n: os.path.join(tmp, n) for n in ("base.state", "base.mem", "d.state", "d.mem",
+                                               "full.state", "full.mem")}
+    cmdline = f"pvguest.run=snap,rounds={ROUNDS},ms=20 pvguest.transport={TRANSPORT}"
+    cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M,track_dirty=on", 1,
+                        ["--transport", TRANSPORT, "--disk", f"path={disk}"])
+    vm = fcapi.Instance(args.vireo, cmd[1:] + ["--api-sock", sock], sock,
+                        boot_timeout=TIMEOUT)
+    try:
+        if not vm.ok or not vm.wait_output("PVGUEST INFO snap round=3"):
+            problems.append("diff: the VM never reached round 3")
+            return
+        vm.api.patch("/vm", {"state": "Paused"})
+        status, body, _ = vm.api.put("/snapshot/create", {
+            "snapshot_type": "Full", "snapshot_path": names["base.state"],
+            "mem_file_path": names["base.mem"]})
+        vm.api.patch("/vm", {"state": "Resumed"})
+        if status != 204:
+            problems.append(f"diff: the base: {status} {body}")
+            return
+        if not vm.wait_output("PVGUEST INFO snap round=12"):
+            problems.append("diff: the VM never reached round 12")
+            return
+        vm.api.patch("/vm", {"state": "Paused"})
+        status, body, _ = vm.api.put("/snapshot/create", {
+            "snapshot_type": "Diff", "snapshot_path": names["d.state"],
+            "mem_file_path": names["d.mem"]})
+        if status != 204:
+            problems.append(f"diff: the Diff: {status} {body}")
+            return
+        # the same moment in full: base + diff must be it byte for byte
+        status, body, _ = vm.api.put("/snapshot/create", {
+            "snapshot_path": names["full.state"], "mem_file_path": names["full.mem"]})
+        if status != 204:
+            problems.append(f"diff: the full snapshot beside it: {status} {body}")
+            return
+    finally:
+        vm.proc.kill()
+        _, out, _ = vm.finish(30)
+        if os.path.lexists(sock):
+            os.unlink(sock)
+    after = max(int(n) for n in ROUND.findall(out))
+    base_mib, diff_mib = (os.stat(names[n]).st_blocks / 2048 for n in ("base.mem", "d.mem"))
+    print(f"diff: base {base_mib:.2f} MiB on disk, diff {diff_mib:.2f} MiB")
+    if not diff_mib < base_mib:
+        problems.append(f"diff: the diff takes {diff_mib:.2f} MiB, the base {base_mib:.2f}")
+    merged = os.path.join(tmp, "merged.mem")
+    shutil.copy(names["base.mem"], merged)
+    p = subprocess.run([args.vireo, "rebase", "--memory-path", merged, "--diff-path",
+                        names["d.mem"]], capture_output=True, text=True)
+    if p.returncode:
+        problems.append(f"diff: vireo rebase: {p.returncode} {p.stderr.strip()}")
+        return
+    if not filecmp.cmp(merged, names["full.mem"], shallow=False):
+        problems.append("diff: base + diff differs from a full snapshot of the same moment "
+                        "(a page written in between is missing from the diff)")
+    status, out, err = restore(args, names["d.state"], merged,
+                               flags(disk, memory="256M,track_dirty=on"))
+    check_resumed("restored from base + diff", status, out, err, after, problems)
+    print(f"diff: restored from base + diff: rounds {after + 1}..{ROUNDS - 1}")
+    # without tracking, a Diff is refused
+    p = subprocess.run([args.vireo, "rebase", "--memory-path", merged, "--diff-path",
+                        names["base.state"]], capture_output=True, text=True)
+    if p.returncode != 1 or "not a memory file of the base's size" not in p.stderr:
+        problems.append(f"diff: rebase onto a file of another size: {p.returncode} "
+                        f"{p.stderr.strip()}")
 
 
 def fc_boot_and_snapshot(args, tmp, disk, problems):
@@ -399,6 +477,7 @@ def snapshot_and_restore(args, tmp, problems, peer):
             if args.make_fixture and not problems:
                 make_fixture(args.make_fixture, state, mem, last)
         fc_flow(args, tmp, problems)
+        diff_flow(args, tmp, problems)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 	if (!config_same_str(a->kernel, b->kernel) || !config_same_str(a->initrd, b->initrd) ||
 	    !config_same_str(a->cmdline, b->cmdline))
 		return "boot source";
-	if (a->cpus != b->cpus || a->mem_size != b->mem_size || a->mem_thp != b->mem_thp)
+	if (a->cpus != b->cpus || a->mem_size != b->mem_size || a->mem_thp != b->mem_thp ||
+	    a->mem_track_dirty != b->mem_track_dirty)
 		return "machine config";
 	if (a->serial != b->serial || !config_same_str(a->serial_path, b->serial_path) ||
 	    a->debug_exit != b->debug_exit)
@@ -71,6 +72,10 @@ static inline const char *config_diff(const struct vm_config *a, const struct vm
 	if (!config_same_str(a->metrics.path, b->metrics.path) ||
 	    a->metrics.emit_id != b->metrics.emit_id)
 		return "metrics";
+	if (!config_same_str(a->restore.state, b->restore.state) ||
+	    !config_same_str(a->restore.mem, b->restore.mem) ||
+	    a->restore.paused != b->restore.paused || a->restore.eager != b->restore.eager)
+		return "restore";
 	return NULL;
 }
 

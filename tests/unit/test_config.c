@@ -990,9 +990,53 @@ static void test_seccomp_flags(void **state)
 	expect_error(ARGC(empty), empty, "--seccomp-test-deny: an empty name");
 }
 
+/* --restore (no --kernel needed), --memory track_dirty=, and `vireo rebase`. */
+static void test_snapshot_flags(void **state)
+{
+	const char *restore[] = { "vireo", "run", "--memory", "256M,track_dirty=on",
+				  "--restore", "state=/s,mem=/m,eager=on" };
+	const char *rebase[] = { "vireo", "rebase", "--memory-path", "/b", "--diff-path", "/d" };
+	const char *no_mem[] = { "vireo", "run", "--restore", "state=/s" };
+	const char *bad_key[] = { "vireo", "run", "--restore", "state=/s,mem=/m,lazy=on" };
+	const char *no_kernel[] = { "vireo", "run", "--memory", "256M" };
+	const char *half[] = { "vireo", "rebase", "--memory-path", "/b" };
+	const char *empty[] = { "vireo", "rebase", "--memory-path", "", "--diff-path", "/d" };
+	const char *other[] = { "vireo", "rebase", "--memory-path", "/b", "--kernel", "k" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(restore), restore, &cfg, &e), 0);
+	assert_string_equal(cfg.restore.state, "/s");
+	assert_string_equal(cfg.restore.mem, "/m");
+	assert_true(cfg.restore.eager);
+	assert_false(cfg.restore.paused);
+	assert_true(cfg.mem_track_dirty);
+	assert_null(cfg.kernel);
+	assert_int_equal(parse(ARGC(rebase), rebase, &cfg, &e), 0);
+	assert_int_equal(cli.action, CLI_REBASE);
+	assert_string_equal(cli.rebase_base, "/b");
+	assert_string_equal(cli.rebase_diff, "/d");
+	free(cli.rebase_base);
+	free(cli.rebase_diff);
+	cli.rebase_base = cli.rebase_diff = NULL;
+	expect_error(ARGC(no_mem), no_mem, "--restore: mem is required");
+	expect_error(ARGC(bad_key), bad_key, "--restore: unknown key 'lazy'");
+	expect_error(ARGC(no_kernel), no_kernel, "run: --kernel is required");
+	expect_error(ARGC(half), half, "rebase: --memory-path and --diff-path are required");
+	free(cli.rebase_base);
+	cli.rebase_base = NULL;
+	expect_error(ARGC(empty), empty, "--memory-path: an empty path");
+	expect_error(ARGC(other), other, "unknown option '--kernel'");
+	free(cli.rebase_base);
+	free(cli.rebase_diff);
+	cli.rebase_base = cli.rebase_diff = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_snapshot_flags),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_errors),
 		cmocka_unit_test(test_too_many_disks),

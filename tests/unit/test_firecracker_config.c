@@ -167,7 +167,6 @@ static const struct bad bad_inputs[] = {
 	{ R_MACHINE, NULL, MC(",'smt':'false'"), 0, E, "smt: expected true or false, got a string" },
 	{ R_MACHINE, NULL, MC(",'smt':null"), 0, E, "smt: expected true or false, got null" },
 	{ R_MACHINE, NULL, MC(",'smt':0"), 0, E, "smt: expected true or false, got an integer" },
-	{ R_MACHINE, NULL, MC(",'track_dirty_pages':true"), 0, NS, "track_dirty_pages: dirty page tracking is not supported yet" },
 	{ R_MACHINE, NULL, MC(",'track_dirty_pages':1"), 0, E, "track_dirty_pages: expected true or false" },
 	{ R_MACHINE, NULL, MC(",'huge_pages':'2M'"), 0, NS, "huge_pages: \"2M\" (hugetlbfs) is not supported yet" },
 	{ R_MACHINE, NULL, MC(",'huge_pages':'none'"), 0, E, "huge_pages: 'none' is not one of None, Transparent, 2M" },
@@ -190,7 +189,6 @@ static const struct bad bad_inputs[] = {
 	{ R_MACHINE_PATCH, NULL, "{'mem_size_mib':-1}", 0, E, "mem_size_mib: -1 is negative" },
 	{ R_MACHINE_PATCH, NULL, "{'smt':true}", 0, NS, "smt: simultaneous multithreading" },
 	{ R_MACHINE_PATCH, NULL, "{'huge_pages':'2M'}", 0, NS, "huge_pages: \"2M\"" },
-	{ R_MACHINE_PATCH, NULL, "{'track_dirty_pages':true}", 0, NS, "track_dirty_pages:" },
 	{ R_MACHINE_PATCH, NULL, "{'foo':1}", 0, E, "foo: unknown field" },
 	{ R_MACHINE_PATCH, NULL, "{'huge_pages':'Transparent','mem_size_mib':255}", 0, E, "mem_size_mib: 255 is odd" },
 	{ R_MACHINE_PATCH, NULL, "{'vcpu_count':'4'}", 0, E, "vcpu_count: expected an integer" },
@@ -388,13 +386,11 @@ static const struct bad bad_inputs[] = {
 	{ R_CPU_CONFIG, NULL, "{'kvm_capabilities':['!121']}", 0, NS, "CPU templates: not supported yet" },
 	{ R_SNAP_CREATE, NULL, "{'mem_file_path':'/m'}", 0, E, "snapshot_path: missing (required)" },
 	{ R_SNAP_CREATE, NULL, "{'snapshot_path':'/s','mem_file_path':'/m','snapshot_type':'Incremental'}", 0, E, "snapshot_type: 'Incremental' is not one of Full, Diff" },
-	{ R_SNAP_CREATE, NULL, "{'snapshot_path':'/s','mem_file_path':'/m','snapshot_type':'Diff'}", 0, NS, "snapshot_type: Diff snapshots are not supported yet (Full is)" },
 	{ R_SNAP_CREATE, NULL, "{'snapshot_path':'','mem_file_path':'/m'}", 0, E, "snapshot_path: must not be empty" },
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s'}", 0, E, "mem_backend: give either mem_backend or mem_file_path (one is required)" },
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_file_path':'/m','mem_backend':{'backend_path':'/m','backend_type':'File'}}", 0, E, "not both" },
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_backend':{'backend_path':'/m','backend_type':'Disk'}}", 0, E, "mem_backend.backend_type: 'Disk' is not one of File, Uffd" },
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_file_path':'/m','network_overrides':[5]}", 0, E, "network_overrides[0]: expected an object, got an integer" },
-	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_backend':{'backend_path':'/m','backend_type':'File'},'track_dirty_pages':true}", 0, NS, "track_dirty_pages: diff snapshots are not supported yet" },
 	{ R_SNAP_LOAD, NULL, "{'snapshot_path':'/s','mem_backend':{'backend_path':'/m','backend_type':'File'},'network_overrides':[{'iface_id':'a'}]}", 0, E, "network_overrides[0].host_dev_name: missing (required)" },
 	{ R_PMEM, "pm0", "{'id':'pm1','path_on_host':'/p'}", 0, E, "id: 'pm1' does not match the id in the path ('pm0')" },
 	{ R_PMEM, "pm0", "{'id':'pm0'}", 0, E, "path_on_host: missing (required)" },
@@ -543,6 +539,16 @@ static void test_machine_config(void **state)
 	assert_true(cfg.mem_thp);
 	ok(&cfg, R_MACHINE_PATCH, NULL, "{'vcpu_count':null,'huge_pages':'None'}");
 	assert_false(cfg.mem_thp);
+	/* dirty page tracking (Diff snapshots): PATCH keeps it, PUT resets it */
+	ok(&cfg, R_MACHINE_PATCH, NULL, "{'track_dirty_pages':true}");
+	assert_true(cfg.mem_track_dirty);
+	s = fc_get_machine_config(&cfg);
+	assert_non_null(strstr(s, "\"track_dirty_pages\":true"));
+	free(s);
+	ok(&cfg, R_MACHINE_PATCH, NULL, "{'vcpu_count':3}");
+	assert_true(cfg.mem_track_dirty);
+	ok(&cfg, R_MACHINE, NULL, "{'vcpu_count':3,'mem_size_mib':2048}");
+	assert_false(cfg.mem_track_dirty);
 	/* cpu_template "None" is accepted, with a deprecation */
 	b = json("{'vcpu_count':1,'mem_size_mib':128,'cpu_template':'None'}", 0);
 	assert_int_equal(fc_put_machine_config(&cfg, b, strlen(b), &note, &e), 0);
