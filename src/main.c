@@ -111,9 +111,10 @@ static int run_api_start(struct api_server **api, struct api_routes *routes, str
 				routes, e);
 }
 
-static int run(const struct vm_config *cfg, const char *api_sock, bool no_seccomp,
-	       const char *deny)
+static int run(const struct vm_config *cfg, const char *api_sock, const char *incoming,
+	       bool no_seccomp, const char *deny)
 {
+	struct vm_incoming in;
 	struct host_limits lim;
 	struct errbuf e = { "" };
 	struct vmm *vmm = NULL;
@@ -131,13 +132,22 @@ static int run(const struct vm_config *cfg, const char *api_sock, bool no_seccom
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	if (vmm_create(&vmm, &e) ||
-	    sandbox_setup(vmm, no_seccomp, deny, EXIT_BAD_SYSCALL, &e) ||
-	    vmm_boot(vmm, cfg, &e)) {
-		vmm_destroy(vmm);
+	/* a VM coming over: all of it received before anything is built */
+	if (incoming && vm_incoming_receive(&in, cfg, incoming, &e)) {
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;
 	}
+	if (vmm_create(&vmm, &e) ||
+	    sandbox_setup(vmm, no_seccomp, deny, EXIT_BAD_SYSCALL, &e) ||
+	    (incoming ? vmm_boot_incoming(vmm, cfg, &in, &e) : vmm_boot(vmm, cfg, &e))) {
+		vmm_destroy(vmm);
+		if (incoming)
+			vm_incoming_free(&in);
+		fprintf(stderr, "vireo: %s\n", e.msg);
+		return EXIT_RUNTIME;
+	}
+	if (incoming)
+		vm_incoming_free(&in);
 	if (api_sock && (!(routes = calloc(1, sizeof(*routes))) ||
 			 run_api_start(&api, routes, vmm, &lim, cfg, api_sock, &e))) {
 		fprintf(stderr, "vireo: --api-sock %s\n", routes ? e.msg : "out of memory");
@@ -354,7 +364,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vireo: rebase: %s\n", e.msg);
 		break;
 	default:
-		ret = run(&cli.vm, cli.api_sock,
+		ret = run(&cli.vm, cli.api_sock, cli.incoming,
 			  cli.seccomp_set ? cli.no_seccomp : SECCOMP_DEFAULT_OFF,
 			  cli.seccomp_test_deny);
 		break;

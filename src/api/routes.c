@@ -249,6 +249,37 @@ static int api_put_snapshot_create(struct api_call *c)
 	return ret;
 }
 
+static const struct jf_field api_migrate_fields[] = {
+	{ "destination", JF_STRING, JF_REQUIRED | JF_NONEMPTY, 0, 107, NULL, NULL },
+};
+static const struct jf_object api_migrate = { api_migrate_fields, 1, false };
+
+/* vireo's own: the VM to another vireo listening with --incoming (a Unix
+ * socket's path); it goes on there, and this one ends once it has. */
+static int api_put_vm_migrate(struct api_call *c)
+{
+	char *config, *dest;
+	json_t *o;
+	int ret;
+
+	ret = jf_parse(c->req->body, c->req->body_len, &o, &c->e);
+	if (ret)
+		return ret;
+	ret = jf_check(o, &api_migrate, "", &c->e);
+	dest = ret ? NULL : strdup(jf_string(o, "destination"));
+	json_decref(o);
+	if (ret)
+		return ret;
+	config = fc_get_vm_config(&c->r->cfg);
+	if (!dest || !config)
+		ret = errf(&c->e, -ENOMEM, "out of memory");
+	else
+		ret = vmm_migrate(c->r->vmm, dest, config, &c->e);
+	free(config);
+	free(dest);
+	return ret;
+}
+
 /* The configuration the snapshot carries, with the request's overrides,
  * the process's own logger and metrics (configured here, before the
  * load), and the files to restore from, into next. */
@@ -729,6 +760,7 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_CONFIG_ID("PUT", "pmem", PRE, fc_put_pmem, NULL),
 	ROUTE_ACTION_ID("PATCH", "pmem", POST, api_unsupported, NULL),
 	ROUTE_ACTION("PUT", "snapshot", "create", POST, api_put_snapshot_create, NULL),
+	ROUTE_ACTION("PUT", "vm", "migrate", POST, api_put_vm_migrate, NULL),
 	ROUTE_ACTION("PUT", "snapshot", "load", PRE, api_put_snapshot_load, NULL),
 	ROUTE_CONFIG("PUT", "hotplug", "memory", API_ANY, fc_put_memory_hotplug, NULL),
 	ROUTE_ACTION("GET", "hotplug", "memory", API_ANY, api_unsupported, NULL),

@@ -134,18 +134,44 @@ static int snap_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static void snap_header(struct snap_header *h, const struct snap_writer *w,
+			const char *vireo_version)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, SNAP_MAGIC, sizeof(h->magic));
+	h->format = SNAP_FORMAT;
+	h->body_len = w->len;
+	snprintf(h->version, sizeof(h->version), "%s", vireo_version);
+	h->crc = snap_crc32(w->buf, w->len);
+}
+
+int snap_image(struct snap_writer *w, const char *vireo_version, uint8_t **buf, size_t *len)
+{
+	struct snap_header h;
+
+	if (w->error)
+		return w->error;
+	snap_header(&h, w, vireo_version);
+	*buf = malloc(sizeof(h) + w->len);
+	if (!*buf)
+		return -ENOMEM;
+	memcpy(*buf, &h, sizeof(h));
+	if (w->len)
+		memcpy(*buf + sizeof(h), w->buf, w->len);
+	*len = sizeof(h) + w->len;
+	return 0;
+}
+
 int snap_write_file(struct snap_writer *w, const char *path, const char *vireo_version,
 		    struct errbuf *e)
 {
-	struct snap_header h = { .format = SNAP_FORMAT, .body_len = w->len };
+	struct snap_header h;
 	char tmp[4096];
 	int fd, ret;
 
 	if (w->error)
 		return errf(e, w->error, "building the state: %s", strerror(-w->error));
-	memcpy(h.magic, SNAP_MAGIC, sizeof(h.magic));
-	snprintf(h.version, sizeof(h.version), "%s", vireo_version);
-	h.crc = snap_crc32(w->buf, w->len);
+	snap_header(&h, w, vireo_version);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
 		return errf(e, -ENAMETOOLONG, "path too long");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

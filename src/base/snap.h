@@ -42,6 +42,11 @@ void snap_putf(struct snap_writer *w, uint32_t version, const void *data, size_t
 int snap_write_file(struct snap_writer *w, const char *path, const char *vireo_version,
 		    struct errbuf *e) __attribute__((warn_unused_result));
 
+/* The same bytes in memory (a state sent over a socket): *buf (malloc'd)
+ * and *len. 0, or -errno (w->error, -ENOMEM). */
+int snap_image(struct snap_writer *w, const char *vireo_version, uint8_t **buf, size_t *len)
+	__attribute__((warn_unused_result));
+
 struct snap_record {
 	char name[SNAP_NAME_MAX + 1];
 	uint32_t version;

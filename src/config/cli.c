@@ -86,6 +86,10 @@ const char cli_usage[] =
 	"                       --kernel is then not needed. The memory file is mapped\n"
 	"                       (pages read as the guest touches them); eager=on reads\n"
 	"                       it all first\n"
+	"  --incoming PATH      receive a running VM from another vireo (PUT /vm/migrate\n"
+	"                       there) on a Unix socket at PATH (it must not exist);\n"
+	"                       the other flags must build that VM; --kernel is then\n"
+	"                       not needed\n"
 	"  --api-sock PATH      Firecracker's API on a Unix socket at PATH (it must not\n"
 	"                       exist) for the running VM: GET /, /vm/config, /metrics,\n"
 	"                       PATCH /vm (pause, resume), /balloon, /drives, ...\n"
@@ -389,7 +393,7 @@ enum cli_run_flag {
 	FLAG_KERNEL, FLAG_INITRD, FLAG_CMDLINE, FLAG_CPUS, FLAG_MEMORY, FLAG_SERIAL, FLAG_CONSOLE,
 	FLAG_DISK,
 	FLAG_NET, FLAG_VSOCK, FLAG_RNG, FLAG_BALLOON, FLAG_TRANSPORT, FLAG_DEBUG_EXIT, FLAG_PVM_COMPAT,
-	FLAG_API_SOCK, FLAG_SECCOMP, FLAG_SECCOMP_TEST_DENY, FLAG_RESTORE, FLAG_HELP,
+	FLAG_API_SOCK, FLAG_SECCOMP, FLAG_SECCOMP_TEST_DENY, FLAG_RESTORE, FLAG_INCOMING, FLAG_HELP,
 	FLAG_VERSION,
 };
 
@@ -405,6 +409,7 @@ static const struct cli_flag cli_flags[] = {
 	{ "--transport", FLAG_TRANSPORT, true }, { "--debug-exit", FLAG_DEBUG_EXIT, false },
 	{ "--pvm-compat", FLAG_PVM_COMPAT, true }, { "--api-sock", FLAG_API_SOCK, true },
 	{ "--seccomp", FLAG_SECCOMP, true }, { "--restore", FLAG_RESTORE, true },
+	{ "--incoming", FLAG_INCOMING, true },
 	{ "--seccomp-test-deny", FLAG_SECCOMP_TEST_DENY, true },
 	{ "--help", FLAG_HELP, false }, { "-h", FLAG_HELP, false },
 	{ "--version", FLAG_VERSION, false },
@@ -513,6 +518,11 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FLAG_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		break;
+	case FLAG_INCOMING:
+		if (!*val)
+			return errf(e, -EINVAL, "--incoming: an empty path");
+		ret = cli_set_string(&cli->incoming, val);
+		break;
 	case FLAG_RESTORE:
 		ret = config_apply_keys(restore_keys, ARRAY_SIZE(restore_keys), &cfg->restore, val,
 					e);
@@ -564,9 +574,11 @@ static int cli_parse_run(int argc, char *const argv[], struct cli *cli, struct e
 
 	if (ret || cli->action == CLI_HELP || cli->action == CLI_VERSION)
 		return ret;
-	/* a snapshot holds the kernel as it ran */
-	if ((!cli->vm.kernel || !*cli->vm.kernel) && !cli->vm.restore.state)
+	/* a snapshot, or a VM coming over, holds the kernel as it ran */
+	if ((!cli->vm.kernel || !*cli->vm.kernel) && !cli->vm.restore.state && !cli->incoming)
 		return errf(e, -EINVAL, "run: --kernel is required");
+	if (cli->vm.restore.state && cli->incoming)
+		return errf(e, -EINVAL, "--incoming and --restore: one or the other");
 	/* one reader of stdin, one owner of the terminal's raw mode */
 	if (cli->vm.serial == SERIAL_STDIO && cli->vm.console == SERIAL_STDIO)
 		return errf(e, -EINVAL, "--console stdio: the serial port is on stdio too "
@@ -594,6 +606,8 @@ void cli_free(struct cli *cli)
 	free(cli->rebase_base);
 	free(cli->rebase_diff);
 	cli->rebase_base = cli->rebase_diff = NULL;
+	free(cli->incoming);
+	cli->incoming = NULL;
 	free(f->api_sock);
 	free(f->id);
 	free(f->config_file);
@@ -641,6 +655,7 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 	cli->seccomp_set = cli->no_seccomp = false;
 	cli->seccomp_test_deny = NULL;
 	cli->rebase_base = cli->rebase_diff = NULL;
+	cli->incoming = NULL;
 	config_init(&cli->vm);
 	memset(&cli->fc, 0, sizeof(cli->fc));
 	if (argc < 2 && cli_named_firecracker(argv[0]))

@@ -44,6 +44,7 @@ struct cli {
 	enum cli_action action;
 	struct vm_config vm;     /* CLI_RUN */
 	char *api_sock;          /* CLI_RUN: --api-sock, the running VM's API; NULL: none */
+	char *incoming;          /* CLI_RUN: --incoming, a migration's socket; NULL: none */
 	bool seccomp_set;        /* CLI_RUN: --seccomp given, */
 	bool no_seccomp;         /* and it said off */
 	/* CLI_RUN, for tests only: --seccomp-test-deny NAME leaves the call

@@ -236,6 +236,39 @@ static void vm_save_layout(struct vm *vm, struct snap_writer *w)
 	}
 }
 
+int vm_save_state(struct vm *vm, const char *config_json, struct snap_writer *w,
+		  struct errbuf *e)
+{
+	int ret = 0;
+
+	if (!vm->msrs.index) {
+		ret = kvm_state_msrs_probe(&vm->msrs, vm->kvm.fd, vm->vcpus[0].fd, e);
+		if (ret)
+			return ret;
+	}
+	vm_save_layout(vm, w);
+	if (config_json)
+		snap_put(w, "vm/config", 1, config_json, strlen(config_json));
+	ret = kvm_state_save_vm(vm->vm_fd, w, e);
+	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++)
+		ret = kvm_state_save_vcpu(vm->vcpus[i].fd, i, &vm->msrs, w, e);
+	if (ret)
+		return ret;
+	serial_save(&vm->serial, w);
+	i8042_save(&vm->i8042, w);
+	pci_save(&vm->pci, w);
+	for (unsigned i = 0; i < vm->devices.nr; i++) {
+		const struct device *dev = &vm->devices.dev[i];
+
+		if (dev->mmio)
+			virtio_mmio_save(dev->mmio, w);
+		else
+			virtio_pci_save(dev->pci, w);
+	}
+	devices_save(&vm->devices, w);
+	return 0;
+}
+
 int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 		const char *config_json, bool diff, struct errbuf *e)
 {
@@ -259,35 +292,12 @@ int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 			return ret;
 		}
 	}
-	if (!vm->msrs.index) {
-		ret = kvm_state_msrs_probe(&vm->msrs, vm->kvm.fd, vm->vcpus[0].fd, e);
-		if (ret)
-			return ret;
-	}
 	snap_writer_init(&w);
-	vm_save_layout(vm, &w);
-	if (config_json)
-		snap_put(&w, "vm/config", 1, config_json, strlen(config_json));
-	ret = kvm_state_save_vm(vm->vm_fd, &w, e);
-	for (unsigned i = 0; i < vm->nr_vcpus && !ret; i++)
-		ret = kvm_state_save_vcpu(vm->vcpus[i].fd, i, &vm->msrs, &w, e);
-	if (!ret) {
-		serial_save(&vm->serial, &w);
-		i8042_save(&vm->i8042, &w);
-		pci_save(&vm->pci, &w);
-		for (unsigned i = 0; i < vm->devices.nr; i++) {
-			const struct device *dev = &vm->devices.dev[i];
-
-			if (dev->mmio)
-				virtio_mmio_save(dev->mmio, &w);
-			else
-				virtio_pci_save(dev->pci, &w);
-		}
-		devices_save(&vm->devices, &w);
-		/* memory first: a state file never names a memory file that is
-		 * not all there */
+	ret = vm_save_state(vm, config_json, &w, e);
+	/* memory first: a state file never names a memory file that is not
+	 * all there */
+	if (!ret)
 		ret = vm_save_memory(vm, mem_path, diff ? dirty : NULL, e);
-	}
 	if (!ret) {
 		ret = snap_write_file(&w, state_path, VIREO_VERSION, e);
 		if (ret)
@@ -326,26 +336,11 @@ int vm_snapshot_config(const char *path, char **json, struct errbuf *e)
 	return ret;
 }
 
-int vm_restore_open(struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)
+int vm_restore_check(const struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)
 {
-	char where[sizeof(e->msg)];
 	struct vm_layout_state l;
-	uint8_t *buf;
-	size_t len;
-	int ret;
+	int ret = snap_get(r, "vm/layout", 1, &l, sizeof(l), e);
 
-	snprintf(where, sizeof(where), "--restore state=%s", cfg->restore.state);
-	ret = file_read_all(cfg->restore.state, SNAP_MAX_BODY + 4096, &buf, &len, e);
-	if (!ret) {
-		ret = snap_reader_parse(r, buf, len, e);
-		if (ret)
-			snap_reader_free(r);
-	}
-	if (ret) {
-		errf_prefix(e, where);
-		return ret;
-	}
-	ret = snap_get(r, "vm/layout", 1, &l, sizeof(l), e);
 	if (!ret && (l.mem_size != cfg->mem_size || l.cpus != cfg->cpus ||
 		     l.transport != (uint32_t)cfg->transport))
 		ret = errf(e, -EINVAL, "saved from a VM of %llu MiB, %u vCPUs on %s; this one has "
@@ -354,10 +349,27 @@ int vm_restore_open(struct snap_reader *r, const struct vm_config *cfg, struct e
 			   l.transport == CONFIG_TRANSPORT_MMIO ? "virtio-mmio" : "virtio-pci",
 			   (unsigned long long)(cfg->mem_size >> 20), cfg->cpus,
 			   cfg->transport == CONFIG_TRANSPORT_MMIO ? "virtio-mmio" : "virtio-pci");
-	if (ret) {
-		errf_prefix(e, where);
-		snap_reader_free(r);
+	return ret;
+}
+
+int vm_restore_open(struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)
+{
+	char where[sizeof(e->msg)];
+	uint8_t *buf;
+	size_t len;
+	int ret;
+
+	snprintf(where, sizeof(where), "--restore state=%s", cfg->restore.state);
+	ret = file_read_all(cfg->restore.state, SNAP_MAX_BODY + 4096, &buf, &len, e);
+	if (!ret) {
+		ret = snap_reader_parse(r, buf, len, e);
+		if (!ret)
+			ret = vm_restore_check(r, cfg, e);
+		if (ret)
+			snap_reader_free(r);
 	}
+	if (ret)
+		errf_prefix(e, where);
 	return ret;
 }
 

@@ -79,13 +79,16 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e)
 
 /* Guest RAM: anonymous, or a snapshot's memory file (restore_mem). */
 static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, const char *restore_mem,
-			   bool eager, struct errbuf *e)
+			   bool eager, const struct gmem *received, struct errbuf *e)
 {
 	struct gmem_layout layout;
 	int ret, fd;
 
 	layout_ram(size, &layout);
-	if (restore_mem) {
+	if (received) {
+		/* a migration's: filled already, built for this layout */
+		vm->mem = *received;
+	} else if (restore_mem) {
 		fd = open(restore_mem, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errf(e, -errno, "--restore mem=%s: %s", restore_mem, strerror(errno));
@@ -407,8 +410,9 @@ static int vm_register_vcpus(struct vm *vm, struct errbuf *e)
 	return 0;
 }
 
-int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
-	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+static int vm_build(struct vm **out, const struct vm_config *cfg, struct vm_incoming *in,
+		    struct evloop *loop, struct exit_hook end, struct metrics *metrics,
+		    struct errbuf *e)
 {
 	struct acpi_layout acpi;
 	struct boot_info bi;
@@ -418,7 +422,9 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	struct vm *vm;
 	int ret;
 
-	if (cfg->restore.state) {
+	if (in) {
+		restore = &in->reader;
+	} else if (cfg->restore.state) {
 		ret = vm_restore_open(&reader, cfg, e);
 		if (ret)
 			return ret;
@@ -426,7 +432,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
-		if (restore)
+		if (restore == &reader)
 			snap_reader_free(restore);
 		return errf(e, -ENOMEM, "out of memory");
 	}
@@ -456,7 +462,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 		goto err;
 	}
 	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, cfg->restore.mem, cfg->restore.eager,
-			      e);
+			      in ? &in->mem : NULL, e);
 	if (ret)
 		goto err;
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
@@ -483,12 +489,13 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	if (ret)
 		goto err;
 	if (restore) {
-		/* RAM is the snapshot's, tables and kernel included */
+		/* RAM is the snapshot's (or the migration's), tables and kernel included */
 		ret = vm_create_vcpus(vm, cfg, e);
 		if (!ret && (ret = vm_restore_state(vm, restore, e))) {
 			char where[sizeof(e->msg)];
 
-			snprintf(where, sizeof(where), "--restore state=%s", cfg->restore.state);
+			snprintf(where, sizeof(where), "%s%s", in ? "--incoming" : "--restore state=",
+				 in ? "" : cfg->restore.state);
 			errf_prefix(e, where);
 		}
 		goto built;
@@ -528,14 +535,36 @@ built:
 		if (ret)
 			goto err;
 	}
-	if (restore)
+	if (restore == &reader)
 		snap_reader_free(restore);
 	*out = vm;
 	return 0;
 err:
-	if (restore)
+	if (restore == &reader)
 		snap_reader_free(restore);
+	if (in && vm->mem.mapping == in->mem.mapping) {
+		/* not the VM's after all: the caller's again */
+		in->mem = vm->mem;
+		memset(&vm->mem, 0, sizeof(vm->mem));
+	}
 	vm_destroy(vm);
+	return ret;
+}
+
+int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
+	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+{
+	return vm_build(out, cfg, NULL, loop, end, metrics, e);
+}
+
+int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct vm_incoming *in,
+		       struct evloop *loop, struct exit_hook end, struct metrics *metrics,
+		       struct errbuf *e)
+{
+	int ret = vm_build(out, cfg, in, loop, end, metrics, e);
+
+	if (!ret)
+		memset(&in->mem, 0, sizeof(in->mem));
 	return ret;
 }
 
@@ -681,6 +710,9 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 	}
 	devices_destroy(&vm->devices);
+	/* after the devices: the destination opens their TAPs and disks once
+	 * this socket closes */
+	vm_migration_free(vm);
 	chardev_close(&vm->console);
 	chardev_close(&vm->hvc);
 	serial_destroy(&vm->serial);

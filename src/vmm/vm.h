@@ -10,7 +10,9 @@
 #include "base/exit_hook.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/snap.h"
 #include "config/config.h"
+#include "core/gmem.h"
 
 struct vm;
 
@@ -29,6 +31,32 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e) __attribute__((warn
 int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
 	__attribute__((warn_unused_result));
+
+/* A VM coming from another vireo (vireo run --incoming): listens on
+ * path (which must not exist), takes one connection, and receives the
+ * VM's RAM into in->mem (built for cfg) and its state into in->reader,
+ * checked against cfg; answers, then waits for the source to let go (its
+ * TAPs and disks closed). 0, or -errno with e set and nothing kept. */
+struct vm_incoming {
+	struct gmem mem;
+	struct snap_reader reader;
+};
+int vm_incoming_receive(struct vm_incoming *in, const struct vm_config *cfg, const char *path,
+			struct errbuf *e) __attribute__((warn_unused_result));
+void vm_incoming_free(struct vm_incoming *in);
+/* vm_create for a VM received by vm_incoming_receive: its RAM taken over
+ * (in->mem is the VM's after success) and its state restored. */
+int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct vm_incoming *in,
+		       struct evloop *loop, struct exit_hook end, struct metrics *metrics,
+		       struct errbuf *e) __attribute__((warn_unused_result));
+/* Moves the running (or paused) VM to the vireo listening at dest
+ * (--incoming): pre-copy on loop while the VM runs, then stop-and-copy;
+ * once the destination has it, the VM ends here (end, status 0). A
+ * failure on the way leaves it running here, and says why in the log.
+ * config_json goes with the state. 0 once under way, or -errno with e
+ * set. Main thread (the loop's). */
+int vm_migrate_start(struct vm *vm, struct evloop *loop, const char *dest,
+		     const char *config_json, struct errbuf *e) __attribute__((warn_unused_result));
 
 /* Starts the console (its file emptied, the terminal raw) and the vCPU
  * threads. Returns 0 or -errno (a thread that could not

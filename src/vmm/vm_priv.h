@@ -56,6 +56,8 @@ struct vm {
 	uint64_t mem_size;        /* as configured: a snapshot's layout */
 	bool start_paused;        /* vm_start leaves the vCPUs parked (a restore's) */
 	bool track_dirty;         /* KVM's dirty log and gmem's written pages are on */
+	struct vm_migration *migration; /* a migration away under way, or done */
+	bool migrating_paused;    /* the migration paused the VM (not the user) */
 	enum config_transport transport;
 };
 
@@ -75,9 +77,21 @@ int vm_track_dirty(struct vm *vm, bool on, struct errbuf *e) __attribute__((warn
 int vm_take_dirty(struct vm *vm, uint64_t *bitmap, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
+/* Closes a migration's socket, after the devices are gone (vm_destroy). */
+void vm_migration_free(struct vm *vm);
+
+/* The paused VM's state as records into w (a snapshot's state file, a
+ * migration's last message), with config_json (NULL: none). */
+struct snap_writer;
+int vm_save_state(struct vm *vm, const char *config_json, struct snap_writer *w,
+		  struct errbuf *e) __attribute__((warn_unused_result));
+
 /* Reads and checks cfg->restore.state: a state file this vireo reads,
  * saved from a VM built like cfg. 0, or -errno with e naming the file. */
 int vm_restore_open(struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* The state's layout against cfg (memory, vCPUs, transport). */
+int vm_restore_check(const struct snap_reader *r, const struct vm_config *cfg, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
 #endif

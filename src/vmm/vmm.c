@@ -41,6 +41,8 @@ static const struct {
 	{ VMM_UPDATE, VMM_PAUSED, VMM_PAUSED },
 	{ VMM_CTRL_ALT_DEL, VMM_RUNNING, VMM_RUNNING },
 	{ VMM_SNAPSHOT, VMM_PAUSED, VMM_PAUSED },
+	{ VMM_MIGRATE, VMM_RUNNING, VMM_RUNNING },
+	{ VMM_MIGRATE, VMM_PAUSED, VMM_PAUSED },
 };
 
 const char *vmm_state_name(enum vmm_state s)
@@ -229,7 +231,8 @@ static int vmm_enter_sandbox(struct vmm *v)
 	return ret;
 }
 
-int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
+static int vmm_boot_vm(struct vmm *v, const struct vm_config *cfg, struct vm_incoming *in,
+		       struct errbuf *e)
 {
 	sigset_t set, old;
 	struct vm *vm;
@@ -244,7 +247,10 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	 * taken now. */
 	vmm_signal_set(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, &old);
-	ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, e);
+	ret = in ? vm_create_incoming(&vm, cfg, in, &v->loop, (struct exit_hook){ vmm_end_hook, v },
+				      &v->tel.reg, e) :
+		   vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, &v->tel.reg,
+			     e);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		return ret;
@@ -276,6 +282,26 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 		 cfg->cpus == 1 ? "" : "s", (unsigned long long)(cfg->mem_size >> 20), cfg->nr_disks,
 		 cfg->nr_disks == 1 ? "" : "s", cfg->nr_nets, cfg->nr_nets == 1 ? "" : "s");
 	return 0;
+}
+
+int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
+{
+	return vmm_boot_vm(v, cfg, NULL, e);
+}
+
+int vmm_boot_incoming(struct vmm *v, const struct vm_config *cfg, struct vm_incoming *in,
+		      struct errbuf *e)
+{
+	return vmm_boot_vm(v, cfg, in, e);
+}
+
+int vmm_migrate(struct vmm *v, const char *dest, const char *config_json, struct errbuf *e)
+{
+	int ret = vmm_allowed(v, VMM_MIGRATE, e);
+
+	if (!ret)
+		ret = vm_migrate_start(v->vm, &v->loop, dest, config_json, e);
+	return ret;
 }
 
 int vmm_pause(struct vmm *v, struct errbuf *e)

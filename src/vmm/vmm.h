@@ -17,7 +17,9 @@
 enum vmm_state { VMM_NOT_STARTED, VMM_RUNNING, VMM_PAUSED };
 
 /* What the lifecycle knows how to do; each is allowed in some states. */
-enum vmm_action { VMM_BOOT, VMM_PAUSE, VMM_RESUME, VMM_UPDATE, VMM_CTRL_ALT_DEL, VMM_SNAPSHOT };
+enum vmm_action {
+	VMM_BOOT, VMM_PAUSE, VMM_RESUME, VMM_UPDATE, VMM_CTRL_ALT_DEL, VMM_SNAPSHOT, VMM_MIGRATE
+};
 
 struct vmm;
 
@@ -46,6 +48,15 @@ int vmm_allowed(const struct vmm *v, enum vmm_action a, struct errbuf *e)
 int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
+/* VMM_BOOT of a VM received from another vireo (vm_incoming_receive):
+ * it runs on from where the source left it. */
+struct vm_incoming;
+int vmm_boot_incoming(struct vmm *v, const struct vm_config *cfg, struct vm_incoming *in,
+		      struct errbuf *e) __attribute__((warn_unused_result));
+/* VMM_MIGRATE: the running or paused VM to the vireo listening at dest
+ * (vm_migrate_start); this one ends (status 0) once that one has it. */
+int vmm_migrate(struct vmm *v, const char *dest, const char *config_json, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* The status SIGHUP ends vireo with, instead of 128 + SIGHUP (Firecracker's
  * 156). Before vmm_boot; process-wide. */
 void vmm_set_sighup_status(int status);
