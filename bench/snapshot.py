@@ -23,11 +23,17 @@ when a restored guest runs), 1 vCPU, no devices, for 256 MiB, 1 GiB and
                 clones/s (all ticking), and each clone's resident and
                 proportional memory (Pss: pages shared with the others and
                 the page cache counted in part)
+  migrate       the running VM moved to a second process on this host:
+                vireo's PUT /vm/migrate to `vireo run --incoming`, QEMU's
+                QMP migrate to -incoming over a Unix socket (its defaults);
+                total_ms from the request to the destination's first tick,
+                downtime_ms the guest's gap: the source's last tick to the
+                destination's first (ticks are 200 us apart)
 
-Each time is the median of --runs (min and max beside). Goal (issue 16,
-reported, not asserted): restore to running under 5 ms for 256 MiB.
-Userfaultfd restores, diff snapshots and migration are not built yet: no
-rows for them.
+Each time is the median of --runs (min and max beside). Goals (issue 16,
+reported, not asserted): restore to running under 5 ms for 256 MiB,
+migration downtime under 10 ms. Userfaultfd restores are not built yet:
+no row for them.
 
 usage: bench/snapshot.py [--runs N] [--clones N] [--sizes 256,1024,4096]
                          [--out DIR] [--vireo PATH] [--pvguest PATH] [--qemu PATH]
@@ -41,6 +47,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from harness import fcapi, hostinfo, results, vmm  # bench/ is on sys.path
@@ -218,6 +225,91 @@ def qemu_restore(args, mib, tmp, path):
     return (got - t) * 1000 if got else None
 
 
+class Ticks:
+    """The time of each tick line a process prints."""
+
+    def __init__(self, proc):
+        self.times = []
+        self.t = threading.Thread(target=self._run, args=(proc,), daemon=True)
+        self.t.start()
+
+    def _run(self, proc):
+        for line in iter(proc.stdout.readline, b""):
+            if line.startswith(TICK):
+                self.times.append(time.monotonic())
+
+    def wait(self, n, deadline):
+        while len(self.times) < n and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return len(self.times) >= n
+
+
+def vireo_migrate(args, mib, tmp):
+    """(total_ms, downtime_ms) of one vireo migration."""
+    sock, dest = os.path.join(tmp, "mig-api.sock"), os.path.join(tmp, "mig-in.sock")
+    src = subprocess.Popen([args.vireo, "run", "--kernel", args.pvguest, "--memory", f"{mib}M",
+                            "--transport", "mmio", "--cmdline", CMDLINE, "--api-sock", sock],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    dst = subprocess.Popen([args.vireo, "run", "--memory", f"{mib}M", "--transport", "mmio",
+                            "--incoming", dest], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        st, dt = Ticks(src), Ticks(dst)
+        deadline = time.monotonic() + TIMEOUT
+        if not fcapi.wait_socket(sock, src) or not st.wait(50, deadline):
+            raise RuntimeError("vireo: the source never ticked")
+        while not os.path.exists(dest) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        api = fcapi.Client(sock)
+        t = time.monotonic()
+        status, body, _ = api.put("/vm/migrate", {"destination": dest})
+        if status != 204:
+            raise RuntimeError(f"vireo: PUT /vm/migrate: {status} {body}")
+        if not dt.wait(1, deadline):
+            raise RuntimeError("vireo: the destination never ticked")
+        src.wait(TIMEOUT)
+        st.t.join(5)
+        first = dt.times[0]
+        last = max(x for x in st.times if x < first)
+    finally:
+        kill(src)
+        kill(dst)
+        if os.path.lexists(sock):
+            os.unlink(sock)
+    return (first - t) * 1000, (first - last) * 1000
+
+
+def qemu_migrate(args, mib, tmp):
+    """(total_ms, downtime_ms) of QEMU's migration over a Unix socket."""
+    qs, qd = os.path.join(tmp, "qmp-src.sock"), os.path.join(tmp, "qmp-dst.sock")
+    uri = os.path.join(tmp, "qemu-mig.sock")
+    src = subprocess.Popen(qemu_cmd(args, mib, qs), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    dst = subprocess.Popen(qemu_cmd(args, mib, qd, ["-incoming", f"unix:{uri}"]),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    try:
+        st, dt = Ticks(src), Ticks(dst)
+        deadline = time.monotonic() + TIMEOUT
+        if not st.wait(50, deadline):
+            raise RuntimeError("qemu: the source never ticked")
+        while not os.path.exists(uri) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        q = QMP(qs)
+        t = time.monotonic()
+        q.execute("migrate", {"uri": f"unix:{uri}"})
+        if not dt.wait(1, deadline):
+            raise RuntimeError("qemu: the destination never ticked")
+        first = dt.times[0]
+        last = max(x for x in st.times if x < first)
+        q.close()
+    finally:
+        kill(src)
+        kill(dst)
+    return (first - t) * 1000, (first - last) * 1000
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -256,6 +348,13 @@ def main():
                       f"{restores['load'][-1]:.1f}"
                       + (f"; qemu create {qcreates[-1]:.1f}, restore "
                          f"{restores['qemu'][-1]:.1f}" if args.qemu else ""), file=sys.stderr)
+                mig = vireo_migrate(args, mib, tmp)
+                restores.setdefault("mig_total", []).append(mig[0])
+                restores.setdefault("mig_down", []).append(mig[1])
+                if args.qemu:
+                    qmig = qemu_migrate(args, mib, tmp)
+                    restores.setdefault("qmig_total", []).append(qmig[0])
+                    restores.setdefault("qmig_down", []).append(qmig[1])
             row["create_ms"] = summary(creates)
             row["qemu_create_ms"] = summary(qcreates)
             for k, v in restores.items():
@@ -283,6 +382,15 @@ def main():
                          f"{median_range(row['qemu_create_ms'], 1)} | | "
                          f"{row['qemu_file_mib']:.1f} (one file) | "
                          f"{median_range(row['restore_qemu_ms'], 1)} | |")
+    lines += ["", "| RAM | migration | total ms | downtime ms |", "|---|---|---|---|"]
+    for mib, row in data["sizes"].items():
+        lines.append(f"| {mib} MiB | vireo (PUT /vm/migrate, --incoming) | "
+                     f"{median_range(row['restore_mig_total_ms'], 1)} | "
+                     f"{median_range(row['restore_mig_down_ms'], 1)} |")
+        if args.qemu:
+            lines.append(f"| | QEMU (migrate unix:, -incoming) | "
+                         f"{median_range(row['restore_qmig_total_ms'], 1)} | "
+                         f"{median_range(row['restore_qmig_down_ms'], 1)} |")
     c = data["sizes"][sizes[0]].get("clones")
     if c:
         lines += ["", f"Clones: {c['n']} restored at once from one {sizes[0]} MiB snapshot: "
