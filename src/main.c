@@ -114,7 +114,6 @@ static int run_api_start(struct api_server **api, struct api_routes *routes, str
 static int run(const struct vm_config *cfg, const char *api_sock, const char *incoming,
 	       bool no_seccomp, const char *deny)
 {
-	struct vm_incoming in;
 	struct host_limits lim;
 	struct errbuf e = { "" };
 	struct vmm *vmm = NULL;
@@ -132,22 +131,13 @@ static int run(const struct vm_config *cfg, const char *api_sock, const char *in
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	/* a VM coming over: all of it received before anything is built */
-	if (incoming && vm_incoming_receive(&in, cfg, incoming, &e)) {
-		fprintf(stderr, "vireo: %s\n", e.msg);
-		return EXIT_RUNTIME;
-	}
 	if (vmm_create(&vmm, &e) ||
 	    sandbox_setup(vmm, no_seccomp, deny, EXIT_BAD_SYSCALL, &e) ||
-	    (incoming ? vmm_boot_incoming(vmm, cfg, &in, &e) : vmm_boot(vmm, cfg, &e))) {
+	    (incoming ? vmm_boot_incoming(vmm, cfg, incoming, &e) : vmm_boot(vmm, cfg, &e))) {
 		vmm_destroy(vmm);
-		if (incoming)
-			vm_incoming_free(&in);
 		fprintf(stderr, "vireo: %s\n", e.msg);
 		return EXIT_RUNTIME;
 	}
-	if (incoming)
-		vm_incoming_free(&in);
 	if (api_sock && (!(routes = calloc(1, sizeof(*routes))) ||
 			 run_api_start(&api, routes, vmm, &lim, cfg, api_sock, &e))) {
 		fprintf(stderr, "vireo: --api-sock %s\n", routes ? e.msg : "out of memory");

@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch/x86/layout.h"
 #include "base/snap.h"
 #include "vmm/vm_priv.h"
 
@@ -412,18 +411,18 @@ static int migrate_read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int vm_incoming_receive(struct vm_incoming *in, const struct vm_config *cfg, const char *path,
-			struct errbuf *e)
+int vm_receive(struct vm *vm, const struct vm_config *cfg, const char *path,
+	       struct snap_reader *state, struct errbuf *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct gmem_layout layout;
+	uint8_t *ram = vm->mem.mapping, ack = MIGRATE_ACK, *buf = NULL;
+	size_t ram_size = vm->mem.mapping_len;
 	struct migrate_header h;
 	struct migrate_msg msg;
 	int lfd, fd = -1, ret;
-	uint8_t ack = MIGRATE_ACK, *state = NULL;
 	bool got_state = false;
 
-	memset(in, 0, sizeof(*in));
+	memset(state, 0, sizeof(*state));
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return errf(e, -ENAMETOOLONG, "--incoming %s: longer than a socket's path", path);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -442,22 +441,16 @@ int vm_incoming_receive(struct vm_incoming *in, const struct vm_config *cfg, con
 	unlink(path);
 	if (ret)
 		return errf(e, ret, "--incoming %s: %s", path, strerror(-ret));
-	layout_ram(cfg->mem_size, &layout);
-	ret = gmem_init(&in->mem, &layout, cfg->mem_thp);
-	if (ret) {
-		errf(e, ret, "guest memory: %s", strerror(-ret));
-		goto out;
-	}
 	ret = migrate_read_all(fd, &h, sizeof(h));
 	if (!ret && (memcmp(h.magic, MIGRATE_MAGIC, sizeof(h.magic)) ||
 		     h.version != MIGRATE_VERSION))
 		ret = errf(e, -EINVAL, "--incoming: not a vireo migration of version %u",
 			   MIGRATE_VERSION);
-	else if (!ret && h.ram_size != in->mem.mapping_len)
+	else if (!ret && h.ram_size != ram_size)
 		ret = errf(e, -EINVAL, "--incoming: the VM has %llu MiB of RAM, this one %llu "
 			   "(give the flags the VM was built with)",
 			   (unsigned long long)(h.ram_size >> 20),
-			   (unsigned long long)(in->mem.mapping_len >> 20));
+			   (unsigned long long)(ram_size >> 20));
 	else if (ret)
 		errf(e, ret, "--incoming: %s", strerror(-ret));
 	while (!ret && !got_state) {
@@ -471,26 +464,26 @@ int vm_incoming_receive(struct vm_incoming *in, const struct vm_config *cfg, con
 
 			/* the stream is input: every page lands inside RAM */
 			if (!msg.npages || msg.npages > MIGRATE_RUN_PAGES || msg.arg % MIGRATE_PAGE ||
-			    msg.arg > in->mem.mapping_len || bytes > in->mem.mapping_len - msg.arg) {
+			    msg.arg > ram_size || bytes > ram_size - msg.arg) {
 				ret = errf(e, -EINVAL, "--incoming: pages outside RAM");
 				break;
 			}
-			ret = migrate_read_all(fd, (uint8_t *)in->mem.mapping + msg.arg, bytes);
+			ret = migrate_read_all(fd, ram + msg.arg, bytes);
 			if (ret)
 				errf(e, ret, "--incoming: %s", strerror(-ret));
 		} else if (msg.type == MIGRATE_STATE) {
 			if (msg.arg < sizeof(struct migrate_header) || msg.arg > SNAP_MAX_BODY + 4096 ||
-			    !(state = malloc(msg.arg))) {
+			    !(buf = malloc(msg.arg))) {
 				ret = errf(e, -EINVAL, "--incoming: a state of %llu bytes",
 					   (unsigned long long)msg.arg);
 				break;
 			}
-			ret = migrate_read_all(fd, state, msg.arg);
+			ret = migrate_read_all(fd, buf, msg.arg);
 			if (!ret) {
-				ret = snap_reader_parse(&in->reader, state, msg.arg, e);
-				state = NULL; /* the reader's now */
+				ret = snap_reader_parse(state, buf, msg.arg, e);
+				buf = NULL; /* the reader's now */
 				if (!ret)
-					ret = vm_restore_check(&in->reader, cfg, e);
+					ret = vm_restore_check(state, cfg, e);
 				if (ret)
 					errf_prefix(e, "--incoming: the state");
 			} else {
@@ -501,7 +494,7 @@ int vm_incoming_receive(struct vm_incoming *in, const struct vm_config *cfg, con
 			ret = errf(e, -EINVAL, "--incoming: a message of type %u", msg.type);
 		}
 	}
-	free(state);
+	free(buf);
 	if (!ret)
 		ret = migrate_write_all(fd, &ack, 1);
 	/* the source ends once it has the word, closing its TAPs, disks and
@@ -514,17 +507,8 @@ int vm_incoming_receive(struct vm_incoming *in, const struct vm_config *cfg, con
 		if (ret)
 			errf(e, ret, "--incoming: the source did not let go of the VM");
 	}
-out:
 	close(fd);
-	if (ret) {
-		snap_reader_free(&in->reader);
-		gmem_destroy(&in->mem);
-	}
+	if (ret)
+		snap_reader_free(state);
 	return ret;
-}
-
-void vm_incoming_free(struct vm_incoming *in)
-{
-	snap_reader_free(&in->reader);
-	gmem_destroy(&in->mem);
 }

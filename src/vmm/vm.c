@@ -79,16 +79,13 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e)
 
 /* Guest RAM: anonymous, or a snapshot's memory file (restore_mem). */
 static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, const char *restore_mem,
-			   bool eager, const struct gmem *received, struct errbuf *e)
+			   bool eager, struct errbuf *e)
 {
 	struct gmem_layout layout;
 	int ret, fd;
 
 	layout_ram(size, &layout);
-	if (received) {
-		/* a migration's: filled already, built for this layout */
-		vm->mem = *received;
-	} else if (restore_mem) {
+	if (restore_mem) {
 		fd = open(restore_mem, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errf(e, -errno, "--restore mem=%s: %s", restore_mem, strerror(errno));
@@ -410,7 +407,19 @@ static int vm_register_vcpus(struct vm *vm, struct errbuf *e)
 	return 0;
 }
 
-static int vm_build(struct vm **out, const struct vm_config *cfg, struct vm_incoming *in,
+/* The devices of the device table, on cfg's transport. */
+static int vm_create_devices(struct vm *vm, const struct vm_config *cfg, struct errbuf *e)
+{
+	return devices_create(&vm->devices, cfg, &(struct device_env){
+		.mem = &vm->mem, .loop = vm->loop, .pci = &vm->pci, .irq = &vm->irq,
+		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport,
+		.metrics = vm->metrics, .console = &vm->hvc, .end = vm->end }, e);
+}
+
+/* incoming: a migration's VM, built up to its devices (their TAPs and
+ * disks are still the source's) and its vCPUs; vm_incoming_finish does
+ * the rest once its state is here. */
+static int vm_build(struct vm **out, const struct vm_config *cfg, bool incoming,
 		    struct evloop *loop, struct exit_hook end, struct metrics *metrics,
 		    struct errbuf *e)
 {
@@ -422,9 +431,7 @@ static int vm_build(struct vm **out, const struct vm_config *cfg, struct vm_inco
 	struct vm *vm;
 	int ret;
 
-	if (in) {
-		restore = &in->reader;
-	} else if (cfg->restore.state) {
+	if (cfg->restore.state && !incoming) {
 		ret = vm_restore_open(&reader, cfg, e);
 		if (ret)
 			return ret;
@@ -461,8 +468,8 @@ static int vm_build(struct vm **out, const struct vm_config *cfg, struct vm_inco
 		errf(e, ret, "interrupt routing: %s", strerror(-ret));
 		goto err;
 	}
-	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, cfg->restore.mem, cfg->restore.eager,
-			      in ? &in->mem : NULL, e);
+	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, incoming ? NULL : cfg->restore.mem,
+			      cfg->restore.eager, e);
 	if (ret)
 		goto err;
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
@@ -480,22 +487,23 @@ static int vm_build(struct vm **out, const struct vm_config *cfg, struct vm_inco
 	ret = vm_setup_platform(vm, cfg, e);
 	if (ret)
 		goto err;
+	if (incoming) {
+		/* RAM, tables and kernel come over with the state */
+		ret = vm_create_vcpus(vm, cfg, e);
+		goto built;
+	}
 	/* The devices before the tables and the kernel: both announce where
 	 * the virtio-mmio devices are. */
-	ret = devices_create(&vm->devices, cfg, &(struct device_env){
-		.mem = &vm->mem, .loop = vm->loop, .pci = &vm->pci, .irq = &vm->irq,
-		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport,
-		.metrics = vm->metrics, .console = &vm->hvc, .end = vm->end }, e);
+	ret = vm_create_devices(vm, cfg, e);
 	if (ret)
 		goto err;
 	if (restore) {
-		/* RAM is the snapshot's (or the migration's), tables and kernel included */
+		/* RAM is the snapshot's, tables and kernel included */
 		ret = vm_create_vcpus(vm, cfg, e);
 		if (!ret && (ret = vm_restore_state(vm, restore, e))) {
 			char where[sizeof(e->msg)];
 
-			snprintf(where, sizeof(where), "%s%s", in ? "--incoming" : "--restore state=",
-				 in ? "" : cfg->restore.state);
+			snprintf(where, sizeof(where), "--restore state=%s", cfg->restore.state);
 			errf_prefix(e, where);
 		}
 		goto built;
@@ -525,7 +533,7 @@ static int vm_build(struct vm **out, const struct vm_config *cfg, struct vm_inco
 built:
 	if (ret)
 		goto err;
-	if (cfg->mem_track_dirty) {
+	if (cfg->mem_track_dirty && !incoming) {
 		ret = vm_track_dirty(vm, true, e);
 		if (ret)
 			goto err;
@@ -542,11 +550,6 @@ built:
 err:
 	if (restore == &reader)
 		snap_reader_free(restore);
-	if (in && vm->mem.mapping == in->mem.mapping) {
-		/* not the VM's after all: the caller's again */
-		in->mem = vm->mem;
-		memset(&vm->mem, 0, sizeof(vm->mem));
-	}
 	vm_destroy(vm);
 	return ret;
 }
@@ -554,17 +557,26 @@ err:
 int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
 {
-	return vm_build(out, cfg, NULL, loop, end, metrics, e);
+	return vm_build(out, cfg, false, loop, end, metrics, e);
 }
 
-int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct vm_incoming *in,
-		       struct evloop *loop, struct exit_hook end, struct metrics *metrics,
+int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
+		       struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+{
+	return vm_build(out, cfg, true, loop, end, metrics, e);
+}
+
+int vm_incoming_finish(struct vm *vm, const struct vm_config *cfg, const struct snap_reader *r,
 		       struct errbuf *e)
 {
-	int ret = vm_build(out, cfg, in, loop, end, metrics, e);
+	int ret = vm_create_devices(vm, cfg, e);
 
 	if (!ret)
-		memset(&in->mem, 0, sizeof(in->mem));
+		ret = vm_restore_state(vm, r, e);
+	if (!ret && cfg->mem_track_dirty)
+		ret = vm_track_dirty(vm, true, e);
+	if (ret)
+		errf_prefix(e, "--incoming");
 	return ret;
 }
 

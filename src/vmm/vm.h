@@ -12,7 +12,6 @@
 #include "base/metrics.h"
 #include "base/snap.h"
 #include "config/config.h"
-#include "core/gmem.h"
 
 struct vm;
 
@@ -32,22 +31,19 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
 	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
-/* A VM coming from another vireo (vireo run --incoming): listens on
- * path (which must not exist), takes one connection, and receives the
- * VM's RAM into in->mem (built for cfg) and its state into in->reader,
- * checked against cfg; answers, then waits for the source to let go (its
- * TAPs and disks closed). 0, or -errno with e set and nothing kept. */
-struct vm_incoming {
-	struct gmem mem;
-	struct snap_reader reader;
-};
-int vm_incoming_receive(struct vm_incoming *in, const struct vm_config *cfg, const char *path,
-			struct errbuf *e) __attribute__((warn_unused_result));
-void vm_incoming_free(struct vm_incoming *in);
-/* vm_create for a VM received by vm_incoming_receive: its RAM taken over
- * (in->mem is the VM's after success) and its state restored. */
-int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct vm_incoming *in,
-		       struct evloop *loop, struct exit_hook end, struct metrics *metrics,
+/* A VM coming from another vireo (vireo run --incoming), in three steps:
+ * built without its devices (their TAPs and disks are still the
+ * source's) and without state; vm_receive: listens on path (which must
+ * not exist), takes one connection, receives the RAM into the VM and the
+ * state (checked against cfg), answers, and waits for the source to let
+ * go; vm_incoming_finish: the devices, then the state restored. Each
+ * returns 0 or -errno with e set; on error vm_destroy the VM. */
+int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
+		       struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int vm_receive(struct vm *vm, const struct vm_config *cfg, const char *path,
+	       struct snap_reader *state, struct errbuf *e) __attribute__((warn_unused_result));
+int vm_incoming_finish(struct vm *vm, const struct vm_config *cfg, const struct snap_reader *r,
 		       struct errbuf *e) __attribute__((warn_unused_result));
 /* Moves the running (or paused) VM to the vireo listening at dest
  * (--incoming): pre-copy on loop while the VM runs, then stop-and-copy;

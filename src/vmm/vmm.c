@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/metrics.h"
+#include "base/snap.h"
 #include "vmm/telemetry.h"
 #include "vmm/vm.h"
 
@@ -231,9 +232,10 @@ static int vmm_enter_sandbox(struct vmm *v)
 	return ret;
 }
 
-static int vmm_boot_vm(struct vmm *v, const struct vm_config *cfg, struct vm_incoming *in,
+static int vmm_boot_vm(struct vmm *v, const struct vm_config *cfg, const char *incoming,
 		       struct errbuf *e)
 {
+	struct snap_reader state;
 	sigset_t set, old;
 	struct vm *vm;
 	int ret;
@@ -247,10 +249,19 @@ static int vmm_boot_vm(struct vmm *v, const struct vm_config *cfg, struct vm_inc
 	 * taken now. */
 	vmm_signal_set(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, &old);
-	ret = in ? vm_create_incoming(&vm, cfg, in, &v->loop, (struct exit_hook){ vmm_end_hook, v },
-				      &v->tel.reg, e) :
-		   vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v }, &v->tel.reg,
-			     e);
+	if (incoming) {
+		ret = vm_create_incoming(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v },
+					 &v->tel.reg, e);
+		if (!ret && !(ret = vm_receive(vm, cfg, incoming, &state, e))) {
+			ret = vm_incoming_finish(vm, cfg, &state, e);
+			snap_reader_free(&state);
+		}
+		if (ret)
+			vm_destroy(vm);
+	} else {
+		ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v },
+				&v->tel.reg, e);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		return ret;
@@ -289,10 +300,10 @@ int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	return vmm_boot_vm(v, cfg, NULL, e);
 }
 
-int vmm_boot_incoming(struct vmm *v, const struct vm_config *cfg, struct vm_incoming *in,
+int vmm_boot_incoming(struct vmm *v, const struct vm_config *cfg, const char *path,
 		      struct errbuf *e)
 {
-	return vmm_boot_vm(v, cfg, in, e);
+	return vmm_boot_vm(v, cfg, path, e);
 }
 
 int vmm_migrate(struct vmm *v, const char *dest, const char *config_json, struct errbuf *e)

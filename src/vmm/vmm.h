@@ -48,10 +48,11 @@ int vmm_allowed(const struct vmm *v, enum vmm_action a, struct errbuf *e)
 int vmm_boot(struct vmm *v, const struct vm_config *cfg, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
-/* VMM_BOOT of a VM received from another vireo (vm_incoming_receive):
- * it runs on from where the source left it. */
-struct vm_incoming;
-int vmm_boot_incoming(struct vmm *v, const struct vm_config *cfg, struct vm_incoming *in,
+/* VMM_BOOT of a VM received from another vireo on a Unix socket at path
+ * (vm_receive): built but for its devices while the source still runs
+ * it, then finished with its state once the source lets go; it runs on
+ * from where the source left it. */
+int vmm_boot_incoming(struct vmm *v, const struct vm_config *cfg, const char *path,
 		      struct errbuf *e) __attribute__((warn_unused_result));
 /* VMM_MIGRATE: the running or paused VM to the vireo listening at dest
  * (vm_migrate_start); this one ends (status 0) once that one has it. */

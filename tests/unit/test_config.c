@@ -1002,6 +1002,9 @@ static void test_snapshot_flags(void **state)
 	const char *half[] = { "vireo", "rebase", "--memory-path", "/b" };
 	const char *empty[] = { "vireo", "rebase", "--memory-path", "", "--diff-path", "/d" };
 	const char *other[] = { "vireo", "rebase", "--memory-path", "/b", "--kernel", "k" };
+	const char *incoming[] = { "vireo", "run", "--memory", "1G", "--incoming", "/tmp/in.sock" };
+	const char *both[] = { "vireo", "run", "--incoming", "/i", "--restore", "state=/s,mem=/m" };
+	const char *empty_in[] = { "vireo", "run", "--kernel", "k", "--incoming", "" };
 	struct vm_config cfg;
 	struct errbuf e;
 
@@ -1028,6 +1031,18 @@ static void test_snapshot_flags(void **state)
 	cli.rebase_base = NULL;
 	expect_error(ARGC(empty), empty, "--memory-path: an empty path");
 	expect_error(ARGC(other), other, "unknown option '--kernel'");
+	free(cli.rebase_base);
+	free(cli.rebase_diff);
+	cli.rebase_base = cli.rebase_diff = NULL;
+	assert_int_equal(parse(ARGC(incoming), incoming, &cfg, &e), 0);
+	assert_string_equal(cli.incoming, "/tmp/in.sock");
+	assert_null(cfg.kernel);
+	free(cli.incoming);
+	cli.incoming = NULL;
+	expect_error(ARGC(both), both, "--incoming and --restore: one or the other");
+	free(cli.incoming);
+	cli.incoming = NULL;
+	expect_error(ARGC(empty_in), empty_in, "--incoming: an empty path");
 	free(cli.rebase_base);
 	free(cli.rebase_diff);
 	cli.rebase_base = cli.rebase_diff = NULL;
