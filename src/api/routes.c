@@ -313,6 +313,7 @@ static int api_load_config(struct api_call *c, const struct fc_snapshot_load *l,
 	next->restore.state = strdup(l->state_path);
 	next->restore.mem = strdup(l->mem_path);
 	next->restore.paused = !l->resume;
+	next->restore.uffd = l->uffd;
 	next->mem_track_dirty = next->mem_track_dirty || l->track_dirty;
 	if (!next->restore.state || !next->restore.mem)
 		return errf(&c->e, -ENOMEM, "out of memory");
@@ -330,11 +331,6 @@ static int api_put_snapshot_load(struct api_call *c)
 
 	if (ret)
 		return ret;
-	if (l.uffd) {
-		fc_snapshot_load_free(&l);
-		return errf(&c->e, -ENOTSUP, "mem_backend.backend_type: Uffd is not supported yet "
-			    "(File is)");
-	}
 	old = c->r->cfg;
 	ret = api_load_config(c, &l, &next);
 	fc_snapshot_load_free(&l);

@@ -79,13 +79,14 @@ const char cli_usage[] =
 	"                       the host's KVM is PVM)\n"
 	"  --seccomp on|off     each thread under its own seccomp allowlist (default on);\n"
 	"                       a call outside it ends vireo with status 159\n"
-	"  --restore state=PATH,mem=PATH[,eager=on]\n"
+	"  --restore state=PATH,mem=PATH[,eager=on] | state=PATH,uffd=SOCKET\n"
 	"                       start from a snapshot (PUT /snapshot/create) instead of\n"
 	"                       booting: the other flags must build the VM it was\n"
 	"                       taken of (the same memory, vCPUs, transport, devices);\n"
 	"                       --kernel is then not needed. The memory file is mapped\n"
 	"                       (pages read as the guest touches them); eager=on reads\n"
-	"                       it all first\n"
+	"                       it all first; uffd= hands the pages' faults to a\n"
+	"                       handler listening there (Firecracker's protocol)\n"
 	"  --incoming PATH      receive a running VM from another vireo (PUT /vm/migrate\n"
 	"                       there) on a Unix socket at PATH (it must not exist);\n"
 	"                       the other flags must build that VM; --kernel is then\n"
@@ -319,9 +320,10 @@ static const struct config_key memory_keys[] = {
 static const struct config_key restore_keys[] = {
 	{ .name = "state", .type = KEY_STRING, .offset = offsetof(struct config_restore, state),
 	  .required = true },
-	{ .name = "mem", .type = KEY_STRING, .offset = offsetof(struct config_restore, mem),
-	  .required = true },
+	{ .name = "mem", .type = KEY_STRING, .offset = offsetof(struct config_restore, mem) },
 	{ .name = "eager", .type = KEY_BOOL, .offset = offsetof(struct config_restore, eager) },
+	/* the page fault handler's socket, instead of mem= */
+	{ .name = "uffd", .type = KEY_STRING, .offset = offsetof(struct config_restore, uffd_sock) },
 };
 
 static int cli_add_disk(const char *val, struct vm_config *cfg, struct errbuf *e)
@@ -526,6 +528,14 @@ static int cli_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FLAG_RESTORE:
 		ret = config_apply_keys(restore_keys, ARRAY_SIZE(restore_keys), &cfg->restore, val,
 					e);
+		if (!ret && !cfg->restore.mem == !cfg->restore.uffd_sock)
+			ret = errf(e, -EINVAL, "give mem=FILE or uffd=SOCKET (one of them)");
+		if (!ret && cfg->restore.uffd_sock) {
+			/* one field for the backend's path, as the API has it */
+			cfg->restore.mem = cfg->restore.uffd_sock;
+			cfg->restore.uffd_sock = NULL;
+			cfg->restore.uffd = true;
+		}
 		if (ret)
 			errf_prefix(e, "--restore");
 		return ret;

@@ -56,6 +56,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->metrics.path);
 	free(cfg->restore.state);
 	free(cfg->restore.mem);
+	free(cfg->restore.uffd_sock);
 	config_init(cfg);
 }
 
@@ -101,6 +102,7 @@ int config_copy(struct vm_config *dst, const struct vm_config *src)
 	ok &= config_dup_str(&dst->metrics.path);
 	ok &= config_dup_str(&dst->restore.state);
 	ok &= config_dup_str(&dst->restore.mem);
+	ok &= config_dup_str(&dst->restore.uffd_sock);
 	if (ok)
 		return 0;
 	config_free(dst);

@@ -127,7 +127,9 @@ struct config_metrics {
  * state file and memory file, both as /snapshot/create wrote them. */
 struct config_restore {
 	char *state;                  /* NULL: boot the kernel */
-	char *mem;
+	char *mem;                    /* the memory file, or with uffd the handler's socket */
+	bool uffd;                    /* Firecracker's Uffd backend: pages from a handler */
+	char *uffd_sock;              /* parsing only (--restore uffd=): moved to mem */
 	bool paused;                  /* stay paused (Firecracker's resume_vm false) */
 	bool eager;                   /* read the memory file into anonymous memory at
 				       * once, instead of mapping it */

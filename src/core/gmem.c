@@ -2,10 +2,14 @@
 #include "core/gmem.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,6 +132,41 @@ int gmem_init_file_eager(struct gmem *m, const struct gmem_layout *l, bool huge_
 		gmem_destroy(m);
 		return ret;
 	}
+	return 0;
+}
+
+int gmem_register_uffd(struct gmem *m, int *fd)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_EVENT_REMOVE };
+	int uffd, dev, ret = 0;
+
+	/* /dev/userfaultfd where the host has it (access by its permissions,
+	 * and faults in the kernel's own accesses too: KVM's), else the call */
+	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (dev >= 0) {
+		uffd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		close(dev);
+	} else {
+		uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	}
+	if (uffd < 0)
+		return -errno;
+	if (ioctl(uffd, UFFDIO_API, &api) < 0)
+		ret = -errno;
+	for (unsigned i = 0; i < m->nr_regions && !ret; i++) {
+		struct uffdio_register reg = {
+			.range = { .start = (uintptr_t)m->region[i].hva, .len = m->region[i].size },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+			ret = -errno;
+	}
+	if (ret) {
+		close(uffd);
+		return ret;
+	}
+	*fd = uffd;
 	return 0;
 }
 

@@ -62,6 +62,12 @@ int gmem_init_file(struct gmem *m, const struct gmem_layout *l, bool huge_pages,
 int gmem_init_file_eager(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
 	__attribute__((warn_unused_result));
 
+/* Lazy restore (Firecracker's Uffd backend): a userfaultfd with every
+ * region registered for missing-page faults (and told of pages the
+ * balloon gives back), for another process to fill. *fd: the uffd
+ * (close-on-exec, non-blocking). 0 or -errno. */
+int gmem_register_uffd(struct gmem *m, int *fd) __attribute__((warn_unused_result));
+
 /* The same over caller-owned memory of the layout's size; for unit tests.
  * Returns like gmem_init. */
 int gmem_init_fake(struct gmem *m, void *backing, const struct gmem_layout *l);

@@ -11,6 +11,7 @@
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
+#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -123,7 +124,9 @@ static const struct sandbox_rule sb_boot[] = {
 	IOCTL(KVM_CREATE_PIT2), IOCTL(KVM_CREATE_VCPU), IOCTL(KVM_SET_CPUID2),
 	IOCTL(KVM_SET_MSRS), IOCTL(KVM_SET_FPU), IOCTL(KVM_GET_LAPIC), IOCTL(KVM_SET_LAPIC),
 	IOCTL(KVM_SET_SREGS),
-	/* a VM restored from a snapshot (vireo run --restore) */
+	/* a VM restored from a snapshot (vireo run --restore, /snapshot/load),
+	 * its pages lazily from a handler (Uffd) */
+	ANY(userfaultfd), IOCTL(USERFAULTFD_IOC_NEW), IOCTL(UFFDIO_API), IOCTL(UFFDIO_REGISTER),
 	IOCTL(KVM_SET_XSAVE), IOCTL(KVM_SET_XCRS), IOCTL(KVM_SET_DEBUGREGS),
 	IOCTL(KVM_SET_MP_STATE), IOCTL(KVM_SET_IRQCHIP), IOCTL(KVM_SET_PIT2), IOCTL(KVM_SET_CLOCK),
 	ARG_EQ(madvise, 2, MADV_DONTDUMP), ARG_EQ(madvise, 2, MADV_HUGEPAGE),

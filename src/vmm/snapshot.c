@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/file.h"
@@ -88,6 +90,66 @@ int vm_take_dirty(struct vm *vm, uint64_t *bitmap, struct errbuf *e)
 			vq_mark_used_ring(&d->vq[q]);
 	}
 	gmem_take_written(&vm->mem, bitmap);
+	return 0;
+}
+
+/* --- lazy restore ------------------------------------------------------------ */
+
+int vm_uffd_handshake(struct vm *vm, const char *path, struct errbuf *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char json[1024];
+	size_t n = 0;
+	struct msghdr msg = { 0 };
+	struct iovec iov;
+	struct cmsghdr *c;
+	int ret, sock;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return errf(e, -ENAMETOOLONG, "%s: longer than a socket's path", path);
+	ret = gmem_register_uffd(&vm->mem, &vm->uffd);
+	if (ret)
+		return errf(e, ret, "userfaultfd: %s", strerror(-ret));
+	/* Firecracker's GuestRegionUffdMapping, one per region, offsets in
+	 * the memory file's order */
+	n += (size_t)snprintf(json + n, sizeof(json) - n, "[");
+	for (unsigned i = 0; i < vm->mem.nr_regions; i++) {
+		const struct gmem_region *r = &vm->mem.region[i];
+
+		n += (size_t)snprintf(json + n, sizeof(json) - n,
+				      "%s{\"base_host_virt_addr\":%llu,\"size\":%llu,"
+				      "\"offset\":%llu,\"page_size\":4096,\"page_size_kib\":4096}",
+				      i ? "," : "", (unsigned long long)(uintptr_t)r->hva,
+				      (unsigned long long)r->size,
+				      (unsigned long long)(r->hva - (uint8_t *)vm->mem.mapping));
+	}
+	n += (size_t)snprintf(json + n, sizeof(json) - n, "]");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = errf(e, -errno, "the page fault handler at %s: %s", path, strerror(errno));
+		if (sock >= 0)
+			close(sock);
+		return ret;
+	}
+	iov = (struct iovec){ json, n };
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &vm->uffd, sizeof(int));
+	ret = sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -EIO;
+	close(sock);
+	if (ret)
+		return errf(e, ret, "the page fault handler at %s: the handshake failed", path);
 	return 0;
 }
 

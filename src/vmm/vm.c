@@ -79,13 +79,22 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e)
 
 /* Guest RAM: anonymous, or a snapshot's memory file (restore_mem). */
 static int vm_setup_memory(struct vm *vm, uint64_t size, bool huge_pages, const char *restore_mem,
-			   bool eager, struct errbuf *e)
+			   bool eager, bool uffd, struct errbuf *e)
 {
 	struct gmem_layout layout;
 	int ret, fd;
 
 	layout_ram(size, &layout);
-	if (restore_mem) {
+	if (restore_mem && uffd) {
+		/* 4 KiB pages: the handler fills them one by one */
+		ret = gmem_init(&vm->mem, &layout, false);
+		if (ret)
+			return errf(e, ret, "guest memory: cannot map %llu MiB: %s",
+				    (unsigned long long)(size >> 20), strerror(-ret));
+		ret = vm_uffd_handshake(vm, restore_mem, e);
+		if (ret)
+			return ret;
+	} else if (restore_mem) {
 		fd = open(restore_mem, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errf(e, -errno, "--restore mem=%s: %s", restore_mem, strerror(errno));
@@ -443,7 +452,7 @@ static int vm_build(struct vm **out, const struct vm_config *cfg, bool incoming,
 			snap_reader_free(restore);
 		return errf(e, -ENOMEM, "out of memory");
 	}
-	vm->kvm.fd = vm->vm_fd = -1;
+	vm->kvm.fd = vm->vm_fd = vm->uffd = -1;
 	vm->loop = loop;
 	vm->owner_end = end;
 	vm->mem_size = cfg->mem_size;
@@ -469,7 +478,7 @@ static int vm_build(struct vm **out, const struct vm_config *cfg, bool incoming,
 		goto err;
 	}
 	ret = vm_setup_memory(vm, cfg->mem_size, cfg->mem_thp, incoming ? NULL : cfg->restore.mem,
-			      cfg->restore.eager, e);
+			      cfg->restore.eager, cfg->restore.uffd, e);
 	if (ret)
 		goto err;
 	ret = cpuid_get_supported(vm->kvm.fd, &vm->cpuid, e);
@@ -733,6 +742,8 @@ void vm_destroy(struct vm *vm)
 	irq_router_destroy(&vm->irq);
 	free(vm->cpuid);
 	gmem_destroy(&vm->mem);
+	if (vm->uffd >= 0)
+		close(vm->uffd);
 	kvm_state_msrs_free(&vm->msrs);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -58,6 +58,7 @@ struct vm {
 	bool track_dirty;         /* KVM's dirty log and gmem's written pages are on */
 	struct vm_migration *migration; /* a migration away under way, or done */
 	bool migrating_paused;    /* the migration paused the VM (not the user) */
+	int uffd;                 /* a lazy restore's userfaultfd, or -1 */
 	enum config_transport transport;
 };
 
@@ -75,6 +76,13 @@ int vm_track_dirty(struct vm *vm, bool on, struct errbuf *e) __attribute__((warn
  * into bitmap (gmem_pages(&vm->mem) bits, by offset in the memory file),
  * and forgotten. The VM paused, or its pages may move on. */
 int vm_take_dirty(struct vm *vm, uint64_t *bitmap, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
+/* A lazy restore: vm->mem (anonymous, as yet empty) registered with a
+ * userfaultfd, which goes with the regions' layout to the page fault
+ * handler listening at path (Firecracker's handshake). 0 or -errno with e
+ * set. */
+int vm_uffd_handshake(struct vm *vm, const char *path, struct errbuf *e)
 	__attribute__((warn_unused_result));
 
 /* Closes a migration's socket, after the devices are gone (vm_destroy). */

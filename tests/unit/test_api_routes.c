@@ -279,8 +279,8 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "PUT", "/snapshot/load", "{\"snapshot_path\": \"/nonexistent/s\", "
 	       "\"mem_file_path\": \"/m\"}", 400, "snapshot_path /nonexistent/s: No such file");
 	expect(f, "PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\", \"mem_backend\": "
-	       "{\"backend_path\": \"/u\", \"backend_type\": \"Uffd\"}}", 400,
-	       "Uffd is not supported yet");
+	       "{\"backend_path\": \"/u\", \"backend_type\": \"Mmap\"}}", 400,
+	       "mem_backend.backend_type: 'Mmap' is not one of File, Uffd");
 	expect(f, "PUT", "/hotplug/memory", "{\"total_size_mib\": 1024}", 400, "not supported yet");
 	expect(f, "PUT", "/serial", "{\"serial_out_path\": \"/tmp/s\"}", 204, NULL);
 	/* the GETs and PATCHes of those resources say the same */

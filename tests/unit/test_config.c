@@ -997,6 +997,8 @@ static void test_snapshot_flags(void **state)
 				  "--restore", "state=/s,mem=/m,eager=on" };
 	const char *rebase[] = { "vireo", "rebase", "--memory-path", "/b", "--diff-path", "/d" };
 	const char *no_mem[] = { "vireo", "run", "--restore", "state=/s" };
+	const char *two_mems[] = { "vireo", "run", "--restore", "state=/s,mem=/m,uffd=/u" };
+	const char *uffd[] = { "vireo", "run", "--restore", "state=/s,uffd=/h.sock" };
 	const char *bad_key[] = { "vireo", "run", "--restore", "state=/s,mem=/m,lazy=on" };
 	const char *no_kernel[] = { "vireo", "run", "--memory", "256M" };
 	const char *half[] = { "vireo", "rebase", "--memory-path", "/b" };
@@ -1023,7 +1025,11 @@ static void test_snapshot_flags(void **state)
 	free(cli.rebase_base);
 	free(cli.rebase_diff);
 	cli.rebase_base = cli.rebase_diff = NULL;
-	expect_error(ARGC(no_mem), no_mem, "--restore: mem is required");
+	expect_error(ARGC(no_mem), no_mem, "--restore: give mem=FILE or uffd=SOCKET (one of them)");
+	expect_error(ARGC(two_mems), two_mems, "--restore: give mem=FILE or uffd=SOCKET");
+	assert_int_equal(parse(ARGC(uffd), uffd, &cfg, &e), 0);
+	assert_true(cfg.restore.uffd);
+	assert_string_equal(cfg.restore.mem, "/h.sock");
 	expect_error(ARGC(bad_key), bad_key, "--restore: unknown key 'lazy'");
 	expect_error(ARGC(no_kernel), no_kernel, "run: --kernel is required");
 	expect_error(ARGC(half), half, "rebase: --memory-path and --diff-path are required");
