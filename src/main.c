@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/client.h"
 #include "api/routes.h"
 #include "api/server.h"
 #include "base/file.h"
@@ -321,6 +322,73 @@ static int report_stdout(const char *flag)
 	return EXIT_RUNTIME;
 }
 
+/* One request of `vireo snapshot` / `vireo migrate`; 0, or 1 with the
+ * reason on stderr (the API's fault_message as it came). */
+static int client_call(const char *sock, const char *method, const char *path,
+		       const char *body, const char *what)
+{
+	char reply[1024];
+	struct errbuf e;
+	int status = 0;
+
+	if (api_client_request(sock, method, path, body, &status, reply, sizeof(reply), &e)) {
+		fprintf(stderr, "vireo: %s: %s\n", what, e.msg);
+		return 1;
+	}
+	if (status / 100 != 2) {
+		char line[sizeof(reply)];
+
+		log_one_line(line, sizeof(line), reply);
+		fprintf(stderr, "vireo: %s: %d %s\n", what, status, line);
+		return 1;
+	}
+	return 0;
+}
+
+/* vireo snapshot: pause, snapshot, resume (unless --stay-paused); a VM
+ * paused by someone else stays paused. */
+static int run_snapshot(const struct cli_client *c)
+{
+	char body[2 * 4096 + 128], inst[256];
+	struct errbuf e;
+	int status = 0, ret;
+	bool was_paused;
+
+	if (api_client_request(c->api_sock, "GET", "/", NULL, &status, inst, sizeof(inst), &e)) {
+		fprintf(stderr, "vireo: snapshot: %s\n", e.msg);
+		return EXIT_RUNTIME;
+	}
+	was_paused = strstr(inst, "\"Paused\"") != NULL;
+	if ((size_t)snprintf(body, sizeof(body), "{\"snapshot_type\":\"%s\",\"snapshot_path\":"
+			     "\"%s\",\"mem_file_path\":\"%s\"}", c->diff ? "Diff" : "Full",
+			     c->state, c->mem) >= sizeof(body) ||
+	    strpbrk(c->state, "\"\\") || strpbrk(c->mem, "\"\\")) {
+		fprintf(stderr, "vireo: snapshot: a path with a quote or a backslash\n");
+		return EXIT_USAGE;
+	}
+	if (!was_paused && client_call(c->api_sock, "PATCH", "/vm", "{\"state\":\"Paused\"}",
+				       "snapshot: pausing"))
+		return EXIT_RUNTIME;
+	ret = client_call(c->api_sock, "PUT", "/snapshot/create", body, "snapshot");
+	if (!was_paused && !c->stay_paused &&
+	    client_call(c->api_sock, "PATCH", "/vm", "{\"state\":\"Resumed\"}",
+			"snapshot: resuming"))
+		ret = 1;
+	return ret ? EXIT_RUNTIME : 0;
+}
+
+static int run_migrate(const struct cli_client *c)
+{
+	char body[4096 + 64];
+
+	if ((size_t)snprintf(body, sizeof(body), "{\"destination\":\"%s\"}", c->to) >= sizeof(body) ||
+	    strpbrk(c->to, "\"\\")) {
+		fprintf(stderr, "vireo: migrate: --to: a path with a quote or a backslash\n");
+		return EXIT_USAGE;
+	}
+	return client_call(c->api_sock, "PUT", "/vm/migrate", body, "migrate") ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* static: some 20 KiB, too much for a small stack (ulimit -s 32) */
@@ -347,6 +415,12 @@ int main(int argc, char **argv)
 		break;
 	case CLI_FIRECRACKER:
 		ret = run_firecracker(&cli.fc);
+		break;
+	case CLI_SNAPSHOT:
+		ret = run_snapshot(&cli.client);
+		break;
+	case CLI_MIGRATE:
+		ret = run_migrate(&cli.client);
 		break;
 	case CLI_REBASE:
 		ret = vm_snapshot_rebase(cli.rebase_base, cli.rebase_diff, &e) ? EXIT_RUNTIME : 0;

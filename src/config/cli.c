@@ -21,6 +21,12 @@ const char cli_usage[] =
 	"       vireo --api-sock PATH [--id ID] [--config-file F [--no-api]] [--enable-pci]\n"
 	"             [--prometheus-textfile PATH]\n"
 	"             (Firecracker's flags and REST API; see README \"Firecracker's API\")\n"
+	"       vireo restore state=PATH,mem=PATH [vireo run's flags but --kernel]\n"
+	"             (vireo run --restore ...)\n"
+	"       vireo snapshot --api-sock S --state-path F --mem-path M [--diff] [--stay-paused]\n"
+	"             (pauses the VM at S, saves it, and resumes it)\n"
+	"       vireo migrate --api-sock S --to PATH\n"
+	"             (moves the VM at S to a vireo run --incoming PATH)\n"
 	"       vireo rebase --memory-path BASE --diff-path DIFF\n"
 	"             (a Diff snapshot's memory file written onto its base's, in place)\n"
 	"       vireo [run] --version | --help\n"
@@ -618,6 +624,11 @@ void cli_free(struct cli *cli)
 	cli->rebase_base = cli->rebase_diff = NULL;
 	free(cli->incoming);
 	cli->incoming = NULL;
+	free(cli->client.api_sock);
+	free(cli->client.state);
+	free(cli->client.mem);
+	free(cli->client.to);
+	memset(&cli->client, 0, sizeof(cli->client));
 	free(f->api_sock);
 	free(f->id);
 	free(f->config_file);
@@ -659,6 +670,78 @@ static int cli_parse_rebase(int argc, char *const argv[], struct cli *cli, struc
 	return ret;
 }
 
+enum cli_client_flag {
+	FLAG_CLIENT_SOCK, FLAG_CLIENT_STATE, FLAG_CLIENT_MEM, FLAG_CLIENT_DIFF, FLAG_CLIENT_PAUSED,
+	FLAG_CLIENT_TO,
+};
+
+static const struct cli_flag cli_snapshot_flags[] = {
+	{ "--api-sock", FLAG_CLIENT_SOCK, true }, { "--state-path", FLAG_CLIENT_STATE, true },
+	{ "--mem-path", FLAG_CLIENT_MEM, true }, { "--diff", FLAG_CLIENT_DIFF, false },
+	{ "--stay-paused", FLAG_CLIENT_PAUSED, false },
+};
+
+static const struct cli_flag cli_migrate_flags[] = {
+	{ "--api-sock", FLAG_CLIENT_SOCK, true }, { "--to", FLAG_CLIENT_TO, true },
+};
+
+static int cli_client_apply(void *ctx, int flag, const char *val, struct errbuf *e)
+{
+	struct cli_client *c = &((struct cli *)ctx)->client;
+	char **dst = NULL;
+
+	switch ((enum cli_client_flag)flag) {
+	case FLAG_CLIENT_SOCK: dst = &c->api_sock; break;
+	case FLAG_CLIENT_STATE: dst = &c->state; break;
+	case FLAG_CLIENT_MEM: dst = &c->mem; break;
+	case FLAG_CLIENT_TO: dst = &c->to; break;
+	case FLAG_CLIENT_DIFF: c->diff = true; return 0;
+	case FLAG_CLIENT_PAUSED: c->stay_paused = true; return 0;
+	}
+	if (!*val)
+		return errf(e, -EINVAL, "an empty path");
+	return cli_set_string(dst, val) ? errf(e, -ENOMEM, "out of memory") : 0;
+}
+
+/* vireo snapshot / vireo migrate: every path given. */
+static int cli_parse_client(int argc, char *const argv[], struct cli *cli, bool snapshot,
+			    struct errbuf *e)
+{
+	int ret;
+
+	cli->action = snapshot ? CLI_SNAPSHOT : CLI_MIGRATE;
+	ret = snapshot ? cli_walk(argc, argv, cli_snapshot_flags, ARRAY_SIZE(cli_snapshot_flags),
+				  cli_client_apply, cli, e) :
+			 cli_walk(argc, argv, cli_migrate_flags, ARRAY_SIZE(cli_migrate_flags),
+				  cli_client_apply, cli, e);
+	if (!ret && !cli->client.api_sock)
+		ret = errf(e, -EINVAL, "%s: --api-sock is required", snapshot ? "snapshot" : "migrate");
+	if (!ret && snapshot && (!cli->client.state || !cli->client.mem))
+		ret = errf(e, -EINVAL, "snapshot: --state-path and --mem-path are required");
+	if (!ret && !snapshot && !cli->client.to)
+		ret = errf(e, -EINVAL, "migrate: --to is required");
+	return ret;
+}
+
+/* vireo restore SPEC FLAGS: vireo run --restore SPEC FLAGS */
+static int cli_parse_restore(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
+{
+	char **args;
+	int ret;
+
+	if (argc < 1 || !strncmp(argv[0], "--", 2))
+		return errf(e, -EINVAL, "restore: state=PATH,mem=PATH first (try --help)");
+	args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!args)
+		return errf(e, -ENOMEM, "out of memory");
+	args[0] = (char *)"--restore";
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	ret = cli_parse_run(argc + 1, args, cli, e);
+	free(args);
+	return ret;
+}
+
 int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 {
 	cli->action = CLI_RUN;
@@ -666,6 +749,7 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 	cli->seccomp_test_deny = NULL;
 	cli->rebase_base = cli->rebase_diff = NULL;
 	cli->incoming = NULL;
+	memset(&cli->client, 0, sizeof(cli->client));
 	config_init(&cli->vm);
 	memset(&cli->fc, 0, sizeof(cli->fc));
 	if (argc < 2 && cli_named_firecracker(argv[0]))
@@ -684,6 +768,10 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 		return cli_parse_run(argc - 2, argv + 2, cli, e);
 	if (!strcmp(argv[1], "rebase"))
 		return cli_parse_rebase(argc - 2, argv + 2, cli, e);
+	if (!strcmp(argv[1], "snapshot") || !strcmp(argv[1], "migrate"))
+		return cli_parse_client(argc - 2, argv + 2, cli, !strcmp(argv[1], "snapshot"), e);
+	if (!strcmp(argv[1], "restore"))
+		return cli_parse_restore(argc - 2, argv + 2, cli, e);
 	/* no subcommand: Firecracker's own flags, as its clients pass them;
 	 * but a `vireo run` flag there means "run" was forgotten */
 	if (!strncmp(argv[1], "--", 2) || cli_named_firecracker(argv[0])) {

@@ -12,7 +12,9 @@
 #define CLI_MAX_DISKS 8
 #define CLI_MAX_NETS 4
 
-enum cli_action { CLI_RUN, CLI_FIRECRACKER, CLI_HELP, CLI_VERSION, CLI_REBASE };
+enum cli_action {
+	CLI_RUN, CLI_FIRECRACKER, CLI_HELP, CLI_VERSION, CLI_REBASE, CLI_SNAPSHOT, CLI_MIGRATE
+};
 
 #define CLI_FC_API_SOCK "/run/firecracker.socket"
 #define CLI_FC_ID "anonymous-instance"
@@ -55,6 +57,14 @@ struct cli {
 	/* CLI_REBASE: `vireo rebase --memory-path BASE --diff-path DIFF`, a
 	 * diff snapshot's memory file written onto its base's */
 	char *rebase_base, *rebase_diff;
+	/* CLI_SNAPSHOT and CLI_MIGRATE: clients of a running VM's API */
+	struct cli_client {
+		char *api_sock;
+		char *state, *mem;   /* snapshot: --state-path, --mem-path */
+		bool diff;           /* snapshot --diff */
+		bool stay_paused;    /* snapshot --stay-paused */
+		char *to;            /* migrate --to */
+	} client;
 };
 
 /* Parses argv. Returns 0, or -EINVAL (-ENOMEM) with e naming the bad

@@ -258,13 +258,14 @@ def diff_flow(args, tmp, problems):
         if not vm.ok or not vm.wait_output("PVGUEST INFO snap round=3"):
             problems.append("diff: the VM never reached round 3")
             return
-        vm.api.patch("/vm", {"state": "Paused"})
-        status, body, _ = vm.api.put("/snapshot/create", {
-            "snapshot_type": "Full", "snapshot_path": names["base.state"],
-            "mem_file_path": names["base.mem"]})
-        vm.api.patch("/vm", {"state": "Resumed"})
-        if status != 204:
-            problems.append(f"diff: the base: {status} {body}")
+        # the base by the command line's client: pause, snapshot, resume
+        p = subprocess.run([args.vireo, "snapshot", "--api-sock", sock, "--state-path",
+                            names["base.state"], "--mem-path", names["base.mem"]],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        _, inst, _ = vm.api.get("/")
+        if p.returncode or (inst or {}).get("state") != "Running":
+            problems.append(f"diff: vireo snapshot: {p.returncode} {p.stderr.strip()}, then "
+                            f"{inst}")
             return
         if not vm.wait_output("PVGUEST INFO snap round=12"):
             problems.append("diff: the VM never reached round 12")
@@ -302,8 +303,12 @@ def diff_flow(args, tmp, problems):
     if not filecmp.cmp(merged, names["full.mem"], shallow=False):
         problems.append("diff: base + diff differs from a full snapshot of the same moment "
                         "(a page written in between is missing from the diff)")
-    status, out, err = restore(args, names["d.state"], merged,
-                               flags(disk, memory="256M,track_dirty=on"))
+    # by `vireo restore`, the command line's other spelling of run --restore
+    cmd = [args.vireo, "restore", f"state={names['d.state']},mem={merged}"] + \
+        flags(disk, memory="256M,track_dirty=on")
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       errors="replace", timeout=TIMEOUT)
+    status, out, err = p.returncode, p.stdout, p.stderr
     check_resumed("restored from base + diff", status, out, err, after, problems)
     print(f"diff: restored from base + diff: rounds {after + 1}..{ROUNDS - 1}")
     # without tracking, a Diff is refused

@@ -1054,9 +1054,51 @@ static void test_snapshot_flags(void **state)
 	cli.rebase_base = cli.rebase_diff = NULL;
 }
 
+/* The running VM's command-line clients: vireo snapshot, migrate, restore. */
+static void test_client_commands(void **state)
+{
+	const char *snap[] = { "vireo", "snapshot", "--api-sock", "/a", "--state-path", "/s",
+			       "--mem-path", "/m", "--diff", "--stay-paused" };
+	const char *mig[] = { "vireo", "migrate", "--api-sock", "/a", "--to", "/in" };
+	const char *rest[] = { "vireo", "restore", "state=/s,mem=/m", "--memory", "1G" };
+	const char *no_sock[] = { "vireo", "migrate", "--to", "/in" };
+	const char *no_to[] = { "vireo", "migrate", "--api-sock", "/a" };
+	const char *no_mem[] = { "vireo", "snapshot", "--api-sock", "/a", "--state-path", "/s" };
+	const char *rest_flag[] = { "vireo", "restore", "--memory", "1G" };
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(snap), snap, &cfg, &e), 0);
+	assert_int_equal(cli.action, CLI_SNAPSHOT);
+	assert_string_equal(cli.client.api_sock, "/a");
+	assert_string_equal(cli.client.state, "/s");
+	assert_string_equal(cli.client.mem, "/m");
+	assert_true(cli.client.diff && cli.client.stay_paused);
+	cli_free(&cli);
+	assert_int_equal(parse(ARGC(mig), mig, &cfg, &e), 0);
+	assert_int_equal(cli.action, CLI_MIGRATE);
+	assert_string_equal(cli.client.to, "/in");
+	cli_free(&cli);
+	assert_int_equal(parse(ARGC(rest), rest, &cfg, &e), 0);
+	assert_int_equal(cli.action, CLI_RUN);
+	assert_string_equal(cfg.restore.state, "/s");
+	assert_int_equal(cfg.mem_size, 1ull << 30);
+	cli_free(&cli);
+	expect_error(ARGC(no_sock), no_sock, "migrate: --api-sock is required");
+	cli_free(&cli);
+	expect_error(ARGC(no_to), no_to, "migrate: --to is required");
+	cli_free(&cli);
+	expect_error(ARGC(no_mem), no_mem, "snapshot: --state-path and --mem-path are required");
+	cli_free(&cli);
+	expect_error(ARGC(rest_flag), rest_flag, "restore: state=PATH,mem=PATH first");
+	cli_free(&cli);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_commands),
 		cmocka_unit_test(test_snapshot_flags),
 		cmocka_unit_test(test_disks),
 		cmocka_unit_test(test_disk_errors),
