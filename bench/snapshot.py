@@ -14,9 +14,11 @@ when a restored guest runs), 1 vCPU, no devices, for 256 MiB, 1 GiB and
                 zero pages; QEMU's stream skips zero pages too)
   restore_ms    process start -> the guest's first tick after the restore:
                 `vireo run --restore` with the memory file mapped
-                (MAP_PRIVATE: pages read as the guest touches them) and
-                with eager=on (read into anonymous memory first); QEMU with
-                -incoming "exec:cat FILE"
+                (MAP_PRIVATE: pages read as the guest touches them), with
+                eager=on (read into anonymous memory first), and through
+                userfaultfd (uffd=: tools/uffd_handler serving the file,
+                Firecracker's Uffd backend); QEMU with -incoming "exec:cat
+                FILE"
   load_ms       vireo in Firecracker's API mode, already started: PUT
                 /snapshot/load (resume_vm) sent -> the first tick
   clones        --clones VMs restored at once from one snapshot (MAP_PRIVATE):
@@ -32,11 +34,11 @@ when a restored guest runs), 1 vCPU, no devices, for 256 MiB, 1 GiB and
 
 Each time is the median of --runs (min and max beside). Goals (issue 16,
 reported, not asserted): restore to running under 5 ms for 256 MiB,
-migration downtime under 10 ms. Userfaultfd restores are not built yet:
-no row for them.
+migration downtime under 10 ms.
 
 usage: bench/snapshot.py [--runs N] [--clones N] [--sizes 256,1024,4096]
                          [--out DIR] [--vireo PATH] [--pvguest PATH] [--qemu PATH]
+                         [--uffd-handler PATH]
 (run from the repository root after ./scripts/build.sh --no-san, as root).
 Writes snapshot.md and snapshot.json into DIR (default
 bench/results/<UTC timestamp>/)."""
@@ -120,6 +122,28 @@ def vireo_restore(args, mib, state, mem, eager):
         got = first_tick(p, t + TIMEOUT)
     finally:
         kill(p)
+    return (got - t) * 1000 if got else None
+
+
+def vireo_restore_uffd(args, mib, tmp, state, mem):
+    sock = os.path.join(tmp, "uffd.sock")
+    h = subprocess.Popen([args.uffd_handler, sock, mem], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        cmd = [args.vireo, "run", "--memory", f"{mib}M", "--transport", "mmio",
+               "--restore", f"state={state},uffd={sock}"]
+        t = time.monotonic()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL)
+        try:
+            got = first_tick(p, t + TIMEOUT)
+        finally:
+            kill(p)
+    finally:
+        kill(h)
     return (got - t) * 1000 if got else None
 
 
@@ -319,6 +343,7 @@ def main():
     ap.add_argument("--vireo", default="build/vireo")
     ap.add_argument("--pvguest", default="build/guest/pvguest/pvguest.elf")
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64"))
+    ap.add_argument("--uffd-handler", default="build/tools/uffd_handler/uffd_handler")
     args = ap.parse_args()
     stamp, out = results.out_dir(args.out)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -327,7 +352,7 @@ def main():
     for mib in sizes:
         row = {}
         with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
-            creates, restores = [], {"map": [], "eager": [], "load": [], "qemu": []}
+            creates, restores = [], {"map": [], "eager": [], "uffd": [], "load": [], "qemu": []}
             qcreates = []
             for r in range(args.runs):
                 ms, state, mem = vireo_take(args, mib, tmp)
@@ -337,6 +362,7 @@ def main():
                 for eager in (False, True):
                     restores["eager" if eager else "map"].append(
                         vireo_restore(args, mib, state, mem, eager))
+                restores["uffd"].append(vireo_restore_uffd(args, mib, tmp, state, mem))
                 restores["load"].append(vireo_load(args, tmp, state, mem))
                 if args.qemu:
                     qms, qpath = qemu_take(args, mib, tmp)
@@ -377,6 +403,8 @@ def main():
                      f"{median_range(row['restore_map_ms'], 1)} | "
                      f"{median_range(row['restore_load_ms'], 1)} |")
         lines.append(f"| | vireo, eager | | | | {median_range(row['restore_eager_ms'], 1)} | |")
+        lines.append(f"| | vireo, userfaultfd | | | | {median_range(row['restore_uffd_ms'], 1)} "
+                     f"| |")
         if args.qemu:
             lines.append(f"| | QEMU (migrate to file, -incoming) | "
                          f"{median_range(row['qemu_create_ms'], 1)} | | "
