@@ -32,7 +32,9 @@ struct virtio_dev_ops {
 	 * return, the device touches no guest memory. Driver reset (status 0)
 	 * and VM teardown. Called with d->lock held. */
 	void (*reset)(struct virtio_dev *d);
-	/* The driver kicked queue q. Event loop thread; d->lock not held. */
+	/* The driver kicked queue q; d->lock not held. Event loop thread, or
+	 * for a queue in d->vcpu_kicks the kicking vCPU's thread too (vCPUs
+	 * may kick at once: the device locks). */
 	void (*queue_notify)(struct virtio_dev *d, unsigned q);
 	/* Device-specific configuration space (§5.x.4). off + len <= the
 	 * config_size given to virtio_dev_init; len 1, 2, 4 or 8. */
@@ -87,6 +89,12 @@ struct virtio_dev {
 	const char *needs_reset_why;       /* set with DEVICE_NEEDS_RESET */
 	uint64_t stats[VIRTIO_STAT_NR];
 	uint64_t qstats[VIRTIO_MAX_QUEUES][VIRTIO_QSTAT_NR];
+	/* Queues whose kicks the device serves on the kicking vCPU's thread,
+	 * with no ioeventfd: the guest's vCPU stays out of the guest while the
+	 * work is done. Only for work a driver waits on and that costs the
+	 * host more when the guest runs meanwhile (balloon.c says why). Set
+	 * by the device after virtio_dev_init, before a transport binds. */
+	uint32_t vcpu_kicks;
 };
 
 void virtio_dev_init(struct virtio_dev *d, const char *name, uint16_t device_id,
@@ -112,7 +120,7 @@ bool virtio_queue_config_allowed(const struct virtio_dev *d);
 /* What an ioeventfd of queue q delivers: n kicks (the eventfd's count),
  * counted, then queue_notify once if the device is live and the queue
  * started (a kick before DRIVER_OK, or after NEEDS_RESET, is ignored).
- * The event loop's thread. */
+ * The event loop's thread, or a vCPU's for a queue in d->vcpu_kicks. */
 void virtio_kick(struct virtio_dev *d, unsigned q, uint64_t n);
 
 /* Device side. */

@@ -71,7 +71,14 @@ static void vm_kick(struct virtio_mmio *m, uint32_t q)
 	uint64_t one = 1;
 
 	/* GUEST: any value; only an existing queue's index kicks anything */
-	if (q < m->vdev->nr_queues && write(m->kick[q].fd, &one, sizeof(one)) < 0)
+	if (q >= m->vdev->nr_queues)
+		return;
+	/* no ioeventfd takes these: served on this vCPU's thread (virtio.h) */
+	if (m->vdev->vcpu_kicks & (1u << q)) {
+		virtio_kick(m->vdev, q, 1);
+		return;
+	}
+	if (write(m->kick[q].fd, &one, sizeof(one)) < 0)
 		return; /* counter saturated: a kick is pending anyway */
 }
 
@@ -125,7 +132,6 @@ static void vm_reg_write(struct virtio_mmio *m, uint32_t off, uint32_t v)
 		return;
 	case VIRTIO_MMIO_DRIVER_FEATURES_SEL: m->driver_features_sel = v; return;
 	case VIRTIO_MMIO_QUEUE_SEL: m->queue_sel = v; return;
-	case VIRTIO_MMIO_QUEUE_NOTIFY: vm_kick(m, v); return; /* one the ioeventfd missed */
 	case VIRTIO_MMIO_INTERRUPT_ACK:
 		__atomic_and_fetch(&m->interrupt_status, ~v, __ATOMIC_ACQ_REL);
 		return;
@@ -179,6 +185,13 @@ void virtio_mmio_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, boo
 	if (len != 4 || (off & 3) || off >= VIRTIO_MMIO_CONFIG) {
 		if (!is_write)
 			memset(data, 0, len);
+		return;
+	}
+	/* one the ioeventfd missed, or one it does not take (vcpu_kicks):
+	 * without d->lock, which queue_notify must not run under */
+	if (is_write && off == VIRTIO_MMIO_QUEUE_NOTIFY) {
+		memcpy(&v, data, 4);
+		vm_kick(m, v);
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -237,8 +250,9 @@ static void vm_kvm_unbind(struct virtio_mmio *m)
 {
 	if (m->ioeventfds)
 		for (unsigned q = 0; q < m->vdev->nr_queues; q++)
-			irq_ioeventfd_match(m->vm_fd, m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q,
-					    m->kick[q].fd, false);
+			if (!(m->vdev->vcpu_kicks & (1u << q)))
+				irq_ioeventfd_match(m->vm_fd, m->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+						    4, q, m->kick[q].fd, false);
 	if (m->irqfd)
 		irq_irqfd(m->vm_fd, m->gsi, m->irq_fd, false);
 	m->ioeventfds = m->irqfd = false;
@@ -254,6 +268,8 @@ static int vm_kvm_bind(struct virtio_mmio *m)
 		return 0;
 	m->ioeventfds = true;
 	for (unsigned q = 0; q < m->vdev->nr_queues; q++) {
+		if (m->vdev->vcpu_kicks & (1u << q))
+			continue;
 		ret = irq_ioeventfd_match(m->vm_fd, m->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q,
 					  m->kick[q].fd, true);
 		if (ret)

@@ -2,7 +2,8 @@
  * 2): one 4 KiB register window per device at a fixed address, announced
  * to the guest by the VMM (kernel command line, DSDT). Kicks arrive through
  * one ioeventfd per queue on QueueNotify, matched on the queue's index, and
- * are delivered to the device on the event loop; interrupts leave through
+ * are delivered to the device on the event loop (the queues in the device's
+ * vcpu_kicks have none: served on the kicking vCPU's thread); interrupts leave through
  * an irqfd on the device's IOAPIC pin (edge), with InterruptStatus saying
  * why. Knows nothing of PCI. */
 #ifndef VIREO_VIRTIO_MMIO_H

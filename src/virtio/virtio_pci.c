@@ -215,6 +215,7 @@ static void vp_common_io(struct virtio_pci *vp, uint32_t off, uint8_t *data, uin
 
 /* --- the BAR ----------------------------------------------------------- */
 
+/* A kick for the event loop, through the queue's eventfd. */
 static void vp_kick(struct virtio_pci *vp, unsigned q)
 {
 	uint64_t one = 1;
@@ -223,9 +224,25 @@ static void vp_kick(struct virtio_pci *vp, unsigned q)
 		return; /* counter saturated: a kick is pending anyway */
 }
 
-void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+/* A notify write that exited to us: served here for a queue in
+ * vcpu_kicks (no ioeventfd takes those), unless bus mastering is off:
+ * then the eventfd's way, where the kick is held (vp_on_kick). */
+static void vp_kick_exit(struct virtio_pci *vp, unsigned q)
 {
-	struct virtio_pci *vp = opaque;
+	struct virtio_dev *d = vp->vdev;
+
+	if (q < d->nr_queues && (d->vcpu_kicks & (1u << q)) &&
+	    __atomic_load_n(&vp->bus_master, __ATOMIC_ACQUIRE))
+		virtio_kick(d, q, 1);
+	else
+		vp_kick(vp, q);
+}
+
+/* vcpu_exit: the access is a vCPU's exit, with no lock held (not the
+ * PCI_CFG window's, under the PCI lock): a kick may be served here. */
+static void vp_bar_access(struct virtio_pci *vp, uint64_t off, uint8_t *data, uint32_t len,
+			  bool is_write, bool vcpu_exit)
+{
 	struct virtio_dev *d = vp->vdev;
 
 	if (off < VP_COMMON + VP_COMMON_SIZE) {
@@ -248,7 +265,9 @@ void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 		}
 	} else if (off >= VP_NOTIFY && off < VP_NOTIFY + VP_NOTIFY_MULT * d->nr_queues) {
 		/* a kick the ioeventfd did not absorb (or none is registered) */
-		if (is_write)
+		if (is_write && vcpu_exit)
+			vp_kick_exit(vp, (off - VP_NOTIFY) / VP_NOTIFY_MULT);
+		else if (is_write)
 			vp_kick(vp, (off - VP_NOTIFY) / VP_NOTIFY_MULT);
 		else
 			memset(data, 0, len);
@@ -259,6 +278,11 @@ void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, 
 	} else if (!is_write) {
 		memset(data, 0, len);
 	}
+}
+
+void virtio_pci_bar_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+	vp_bar_access(opaque, off, data, len, is_write, true);
 }
 
 /* --- kicks and interrupts ---------------------------------------------- */
@@ -325,8 +349,9 @@ static void vp_ioeventfds(struct virtio_pci *vp, uint64_t base, bool attach)
 	if (vp->vm_fd < 0)
 		return;
 	for (unsigned q = 0; q < vp->vdev->nr_queues; q++)
-		irq_ioeventfd(vp->vm_fd, base + VP_NOTIFY + VP_NOTIFY_MULT * q, false,
-			      vp->kick[q].fd, attach);
+		if (!(vp->vdev->vcpu_kicks & (1u << q)))
+			irq_ioeventfd(vp->vm_fd, base + VP_NOTIFY + VP_NOTIFY_MULT * q, false,
+				      vp->kick[q].fd, attach);
 	vp->ioeventfds = attach;
 	vp->notify_base = base;
 }
@@ -378,7 +403,7 @@ static void vp_cfg_read(struct pci_dev *pd, uint32_t off, uint32_t len)
 	if (!vp_cfg_hits_data(vp, off, len))
 		return;
 	if (vp_cfg_window(vp, &boff, &blen))
-		virtio_pci_bar_io(vp, boff, (uint8_t *)&v, blen, false);
+		vp_bar_access(vp, boff, (uint8_t *)&v, blen, false, false);
 	memcpy(pd->cfg + vp->pci_cfg_cap + VP_CFG_DATA, &v, 4);
 }
 
@@ -398,7 +423,7 @@ static void vp_cfg_written(struct pci_dev *pd, uint32_t off, uint32_t len)
 		}
 	}
 	if (vp_cfg_hits_data(vp, off, len) && vp_cfg_window(vp, &boff, &blen))
-		virtio_pci_bar_io(vp, boff, pd->cfg + vp->pci_cfg_cap + VP_CFG_DATA, blen, true);
+		vp_bar_access(vp, boff, pd->cfg + vp->pci_cfg_cap + VP_CFG_DATA, blen, true, false);
 }
 
 int virtio_pci_create(struct virtio_pci **out, struct virtio_dev *vdev, struct pci *pci,

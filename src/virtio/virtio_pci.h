@@ -2,8 +2,9 @@
  * (device ID 0x1040 + type): one 32-bit memory BAR holding the common,
  * ISR, device and notify regions and the MSI-X table and PBA, described by
  * vendor capabilities. Kicks arrive through ioeventfds (no exit to vireo)
- * and are delivered to the device on the event loop; interrupts leave
- * through MSI-X irqfds. */
+ * and are delivered to the device on the event loop, but for the queues in
+ * the device's vcpu_kicks (no ioeventfd: served on the kicking vCPU's
+ * thread); interrupts leave through MSI-X irqfds. */
 #ifndef VIREO_VIRTIO_PCI_H
 #define VIREO_VIRTIO_PCI_H
 

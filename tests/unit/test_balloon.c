@@ -420,6 +420,32 @@ static void test_report(void **state)
 	assert_int_equal(f->st[BALLOON_STAT_REPORTS], 1);
 }
 
+/* Neighbouring ranges go back together (one madvise), but still only
+ * each range's whole pages: a page that two ranges each cover half of
+ * keeps its bytes, and so does the page after the last range. */
+static void test_report_neighbours(void **state)
+{
+	struct fx *f = *state;
+	struct fake_buf b[4] = {
+		{ PAGES, 0x2000, true },                 /* pages 0, 1 */
+		{ PAGES + 0x2000, 0x1800, true },        /* page 2, half of 3 */
+		{ PAGES + 0x3800, 0x2800, true },        /* the other half of 3; 4, 5 */
+		{ PAGES + 0x6000, 0x1000, true },        /* page 6 */
+	};
+	uint16_t h;
+
+	start(f, VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING));
+	touch(f, PAGES, 16);
+	h = fake_vring_add(&f->ring[2], b, 4);
+	fake_dev_kick(&f->dev, 2);
+	used_one(f, 2, h);
+	assert_false(resident(f, PAGES + 0x6000));  /* before a read maps the zero page */
+	for (unsigned i = 0; i < 8; i++)
+		assert_true(page_is(f, PAGES + 0x1000ull * i, i == 3 || i == 7 ? 0x5a : 0));
+	assert_int_equal(f->st[BALLOON_STAT_REPORTED], 6 * 4096);
+	assert_int_equal(f->st[BALLOON_STAT_HOST_FAILS], 0);
+}
+
 /* Without the reporting_vq, a kick on queue 2 reaches nothing. */
 static void test_no_report_queue(void **state)
 {
@@ -875,6 +901,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_budget, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_config, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_report, fx_setup_rep, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_report_neighbours, fx_setup_rep, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_no_report_queue, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_broken_ring, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_self_discard, fx_setup, fx_teardown),

@@ -393,6 +393,27 @@ static void test_kick_through_bus(void **state)
 	assert_int_equal(f->dev.notified, 1);
 }
 
+/* A queue in vcpu_kicks: its kick is served on the writer's thread (no
+ * eventfd, no event loop), other queues' still go to their eventfd; a
+ * kick before DRIVER_OK is ignored either way. */
+static void test_kick_on_vcpu(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t n = 0;
+
+	f->dev.vdev.vcpu_kicks = 1u << 0;
+	bring_up(f);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(f->dev.notified, 1);
+	assert_true(read(f->m->kick[0].fd, &n, sizeof(n)) < 0);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	assert_int_equal(f->dev.notified, 1);
+	assert_int_equal(read(f->m->kick[1].fd, &n, sizeof(n)), sizeof(n));
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(f->dev.notified, 1);
+}
+
 /* Config space from 0x100: 1, 2, 4 and 8-byte accesses inside it; past its
  * end reads are zero and writes are dropped. */
 static void test_config_space(void **state)
@@ -514,6 +535,7 @@ int main(void)
 		T(test_interrupt_status_and_ack),
 		T(test_needs_reset_from_device),
 		T(test_kick_through_bus),
+		T(test_kick_on_vcpu),
 		T(test_config_space),
 		T(test_odd_widths_ignored),
 		T(test_register_garbage),

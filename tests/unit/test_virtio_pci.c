@@ -442,6 +442,31 @@ static void test_kick_through_bus(void **state)
 	}
 }
 
+/* A queue in vcpu_kicks: its kick is served on the writer's thread once
+ * bus mastering is on; before that it goes to the eventfd, to be held.
+ * Other queues always go to their eventfd. */
+static void test_kick_on_vcpu(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot = f->vp->pci.slot;
+	uint64_t n = 0;
+
+	f->dev.vdev.vcpu_kicks = 1u << 0;
+	bring_up(f);
+	wr(f, 0x3000, 0, 2);                            /* bus mastering off */
+	assert_int_equal(f->dev.notified, 0);
+	assert_int_equal(read(f->vp->kick[0].fd, &n, sizeof(n)), sizeof(n));
+	pci_cfg_write(&f->pci, 0, slot, 0, PCI_COMMAND, PCI_COMMAND_MEM | PCI_COMMAND_MASTER, 2);
+	wr(f, 0x3000, 0, 2);
+	assert_int_equal(f->dev.notified, 1);
+	assert_true(read(f->vp->kick[0].fd, &n, sizeof(n)) < 0);
+	wr(f, 0x3000 + 4, 1, 2);                        /* queue 1: the eventfd's way */
+	assert_int_equal(f->dev.notified, 1);
+	assert_int_equal(read(f->vp->kick[1].fd, &n, sizeof(n)), sizeof(n));
+	wr(f, 0x3000 + 4 * 7, 0, 2);                    /* no such queue: nothing */
+	assert_int_equal(f->dev.notified, 1);
+}
+
 /* VIRTIO_PCI_CAP_PCI_CFG: the BAR reached through config space only. */
 static void test_pci_cfg_window(void **state)
 {
@@ -485,7 +510,7 @@ int main(void)
 		T(test_bad_queue_needs_reset), T(test_device_refuses), T(test_needs_reset_from_device),
 		T(test_vectors), T(test_reset_restores_registers), T(test_queue_size_values),
 		T(test_config_space), T(test_odd_widths_ignored), T(test_msix_table),
-		T(test_kick_through_bus), T(test_pci_cfg_window),
+		T(test_kick_through_bus), T(test_kick_on_vcpu), T(test_pci_cfg_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

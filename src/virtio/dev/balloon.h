@@ -66,7 +66,8 @@ struct balloon_hint_status {
 	uint32_t guest_cmd;         /* the last command id the driver sent */
 };
 
-/* Counters, for tests and metrics. Bumped on the event loop, read by anyone. */
+/* Counters, for tests and metrics. Bumped on the event loop or a kicking
+ * vCPU's thread, read by anyone. */
 enum balloon_stat {
 	BALLOON_STAT_INFLATED,      /* pages given back to the host on inflate */
 	BALLOON_STAT_DEFLATED,      /* pages taken back on deflate */
@@ -93,8 +94,9 @@ struct balloon_config {
 
 struct balloon;
 
-/* Builds the device, served on loop's thread. Returns 0 or -errno with e
- * set. Call before the event loop runs. */
+/* Builds the device: its queues are served on the kicking vCPU's thread
+ * (vcpu_kicks), what a round's budget leaves and the statistics timer on
+ * loop's. Returns 0 or -errno with e set. Call before the event loop runs. */
 int balloon_create(struct balloon **out, const struct balloon_config *cfg, struct gmem *mem,
 		   struct evloop *loop, struct errbuf *e) __attribute__((warn_unused_result));
 /* The VM paused (true) or resumed: paused, no new work is taken from the
