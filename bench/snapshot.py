@@ -19,8 +19,9 @@ when a restored guest runs), 1 vCPU, no devices, for 256 MiB, 1 GiB and
                 userfaultfd (uffd=: tools/uffd_handler serving the file,
                 Firecracker's Uffd backend); QEMU with -incoming "exec:cat
                 FILE"
-  load_ms       vireo in Firecracker's API mode, already started: PUT
-                /snapshot/load (resume_vm) sent -> the first tick
+  load_ms       vireo in Firecracker's API mode, started 200 ms before (as
+                a pool of VMMs waiting for work is): PUT /snapshot/load
+                (resume_vm) sent -> the first tick
   clones        --clones VMs restored at once from one snapshot (MAP_PRIVATE):
                 clones/s (all ticking), and each clone's resident and
                 proportional memory (Pss: pages shared with the others and
@@ -153,6 +154,7 @@ def vireo_load(args, tmp, state, mem):
     try:
         if not vm.ok:
             return None
+        time.sleep(0.2)
         t = time.monotonic()
         status, body, _ = vm.api.put("/snapshot/load", {
             "snapshot_path": state, "resume_vm": True,

@@ -272,6 +272,9 @@ static int run_firecracker(const struct cli_firecracker *f)
 		vmm_destroy(vmm);
 		return EXIT_RUNTIME;
 	}
+	/* the VM a request or the config file will ask for: KVM's slow first
+	 * steps now, on their own thread, while the API waits */
+	vmm_prewarm(vmm);
 	vmm_set_id(vmm, f->id);
 	vmm_set_sighup_status(FC_EXIT_SIGHUP);
 	api_routes_init(&routes, vmm, &lim, f->id, f->enable_pci);

@@ -19,7 +19,8 @@ struct vm;
  * host's limits for config_check_limits(). Returns 0 or -errno with e set. */
 int vm_probe_host(struct host_limits *lim, struct errbuf *e) __attribute__((warn_unused_result));
 
-/* Builds the whole VM from a validated config (config_check_limits passed):
+/* Builds the whole VM from a validated config (config_check_limits passed),
+ * from a prewarm's VM where one is given (NULL: none):
  * KVM, RAM, irqchip, platform and virtio devices (their fds on loop), the
  * tables, the kernel loaded and the vCPUs ready, not running. end is how
  * the guest or a failed vCPU ends the VM (status 0 for a reset or
@@ -27,9 +28,20 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e) __attribute__((warn
  * vCPUs' and devices' counters are registered with metrics (which
  * outlives the VM) until vm_destroy. On error everything is undone and e
  * says why. Returns 0 or -errno. */
-int vm_create(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
-	      struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+struct vm_prewarm;
+int vm_create(struct vm **out, const struct vm_config *cfg, struct vm_prewarm *prewarm,
+	      struct evloop *loop, struct exit_hook end, struct metrics *metrics,
+	      struct errbuf *e) __attribute__((warn_unused_result));
+/* A VM's slow first steps in KVM (the VM, its irqchip, KVM's first
+ * memslot) taken ahead of time on a short-lived thread of their own, for
+ * a VM that comes later (Firecracker's API mode: InstanceStart, or a
+ * snapshot load): vm_create(..., prewarm, ...) then takes them over (or
+ * does them itself if they failed). sandbox: what the thread calls first
+ * (the build filter); NULL: nothing. 0 or -errno. vm_prewarm_free waits
+ * for the thread and drops what was not taken. */
+int vm_prewarm_start(struct vm_prewarm **out, int (*sandbox)(void))
 	__attribute__((warn_unused_result));
+void vm_prewarm_free(struct vm_prewarm *p);
 
 /* A VM coming from another vireo (vireo run --incoming), in three steps:
  * built without its devices (their TAPs and disks are still the

@@ -29,6 +29,7 @@ struct vmm {
 	struct vmm_sandbox sandbox;
 	bool looping;             /* vmm_run's loop has begun */
 	bool vmm_filtered;        /* sandbox.vmm done */
+	struct vm_prewarm *prewarm; /* the next VM's first steps, taken ahead */
 };
 
 static const struct {
@@ -259,8 +260,11 @@ static int vmm_boot_vm(struct vmm *v, const struct vm_config *cfg, const char *i
 		if (ret)
 			vm_destroy(vm);
 	} else {
-		ret = vm_create(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v },
-				&v->tel.reg, e);
+		ret = vm_create(&vm, cfg, v->prewarm, &v->loop,
+				(struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, e);
+		/* used up, whatever became of it */
+		vm_prewarm_free(v->prewarm);
+		v->prewarm = NULL;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret)
@@ -436,10 +440,17 @@ int vmm_run(struct vmm *v)
 	return v->exit_status;
 }
 
+void vmm_prewarm(struct vmm *v)
+{
+	if (!v->prewarm && !v->vm && vm_prewarm_start(&v->prewarm, v->sandbox.build))
+		v->prewarm = NULL; /* no harm: the VM is built the usual way */
+}
+
 void vmm_destroy(struct vmm *v)
 {
 	if (!v)
 		return;
+	vm_prewarm_free(v->prewarm);
 	vm_destroy(v->vm);
 	if (v->signal_fd >= 0) {
 		evloop_del(&v->loop, &v->signals);

@@ -58,6 +58,11 @@ int vmm_boot_incoming(struct vmm *v, const struct vm_config *cfg, const char *pa
  * (vm_migrate_start); this one ends (status 0) once that one has it. */
 int vmm_migrate(struct vmm *v, const char *dest, const char *config_json, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* Starts the next VM's slow first steps in KVM on a short-lived thread
+ * (vm_prewarm_start), so that VMM_BOOT (InstanceStart, a snapshot load)
+ * does not wait for them: Firecracker's API mode, after vmm_set_sandbox.
+ * A failure costs nothing but the time. */
+void vmm_prewarm(struct vmm *v);
 /* The status SIGHUP ends vireo with, instead of 128 + SIGHUP (Firecracker's
  * 156). Before vmm_boot; process-wide. */
 void vmm_set_sighup_status(int status);
