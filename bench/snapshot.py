@@ -113,9 +113,12 @@ def vireo_take(args, mib, tmp):
     return ms, state, mem
 
 
-def vireo_restore(args, mib, state, mem, eager):
-    cmd = [args.vireo, "run", "--memory", f"{mib}M", "--transport", "mmio",
-           "--restore", f"state={state},mem={mem}" + (",eager=on" if eager else "")]
+def vireo_restore(args, mib, state, mem, how):
+    """Process start -> the first tick of `vireo run --restore`, ms; how:
+    "map", "eager", or "uffd" (mem is then the handler's socket)."""
+    spec = f"state={state}," + (f"uffd={mem}" if how == "uffd" else f"mem={mem}") + \
+        (",eager=on" if how == "eager" else "")
+    cmd = [args.vireo, "run", "--memory", f"{mib}M", "--transport", "mmio", "--restore", spec]
     t = time.monotonic()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
@@ -127,6 +130,7 @@ def vireo_restore(args, mib, state, mem, eager):
 
 
 def vireo_restore_uffd(args, mib, tmp, state, mem):
+    """The same with tools/uffd_handler serving mem."""
     sock = os.path.join(tmp, "uffd.sock")
     h = subprocess.Popen([args.uffd_handler, sock, mem], stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -134,18 +138,9 @@ def vireo_restore_uffd(args, mib, tmp, state, mem):
         deadline = time.monotonic() + TIMEOUT
         while not os.path.exists(sock) and time.monotonic() < deadline:
             time.sleep(0.001)
-        cmd = [args.vireo, "run", "--memory", f"{mib}M", "--transport", "mmio",
-               "--restore", f"state={state},uffd={sock}"]
-        t = time.monotonic()
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL)
-        try:
-            got = first_tick(p, t + TIMEOUT)
-        finally:
-            kill(p)
+        return vireo_restore(args, mib, state, sock, "uffd")
     finally:
         kill(h)
-    return (got - t) * 1000 if got else None
 
 
 def vireo_load(args, tmp, state, mem):
@@ -361,9 +356,8 @@ def main():
                 creates.append(ms)
                 row["state_kib"] = os.path.getsize(state) / 1024
                 row["mem_disk_mib"] = disk_mib(mem)
-                for eager in (False, True):
-                    restores["eager" if eager else "map"].append(
-                        vireo_restore(args, mib, state, mem, eager))
+                for how in ("map", "eager"):
+                    restores[how].append(vireo_restore(args, mib, state, mem, how))
                 restores["uffd"].append(vireo_restore_uffd(args, mib, tmp, state, mem))
                 restores["load"].append(vireo_load(args, tmp, state, mem))
                 if args.qemu:

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 struct snap_header {
@@ -99,17 +100,26 @@ void snap_put(struct snap_writer *w, const char *name, uint32_t version, const v
 	snap_append(w, data, len);
 }
 
+/* A record's name from fmt into name (SNAP_NAME_MAX + 2 bytes); false
+ * when it is too long. */
+static bool snap_vname(char *name, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(name, SNAP_NAME_MAX + 2, fmt, ap);
+
+	return n >= 0 && n <= SNAP_NAME_MAX;
+}
+
 void snap_putf(struct snap_writer *w, uint32_t version, const void *data, size_t len,
 	       const char *fmt, ...)
 {
 	char name[SNAP_NAME_MAX + 2];
 	va_list ap;
-	int n;
+	bool ok;
 
 	va_start(ap, fmt);
-	n = vsnprintf(name, sizeof(name), fmt, ap);
+	ok = snap_vname(name, fmt, ap);
 	va_end(ap);
-	if (n < 0 || n > SNAP_NAME_MAX) {
+	if (!ok) {
 		if (!w->error)
 			w->error = -ENAMETOOLONG;
 		return;
@@ -117,18 +127,21 @@ void snap_putf(struct snap_writer *w, uint32_t version, const void *data, size_t
 	snap_put(w, name, version, data, len);
 }
 
-static int snap_write_all(int fd, const void *buf, size_t len)
+int snap_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		/* pwritev: the call the VMM thread's seccomp list has for disks */
+		struct iovec iov = { (void *)p, len };
+		ssize_t n = pwritev(fd, &iov, 1, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
 		p += n;
+		off += n;
 		len -= (size_t)n;
 	}
 	return 0;
@@ -177,9 +190,9 @@ int snap_write_file(struct snap_writer *w, const char *path, const char *vireo_v
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errf(e, -errno, "%s", strerror(errno));
-	ret = snap_write_all(fd, &h, sizeof(h));
+	ret = snap_pwrite_all(fd, &h, sizeof(h), 0);
 	if (!ret)
-		ret = snap_write_all(fd, w->buf, w->len);
+		ret = snap_pwrite_all(fd, w->buf, w->len, sizeof(h));
 	if (!ret && fdatasync(fd) < 0)
 		ret = -errno;
 	if (close(fd) < 0 && !ret)
@@ -279,14 +292,12 @@ const struct snap_record *snap_findf(const struct snap_reader *r, const char *fm
 {
 	char name[SNAP_NAME_MAX + 2];
 	va_list ap;
-	int n;
+	bool ok;
 
 	va_start(ap, fmt);
-	n = vsnprintf(name, sizeof(name), fmt, ap);
+	ok = snap_vname(name, fmt, ap);
 	va_end(ap);
-	if (n < 0 || n > SNAP_NAME_MAX)
-		return NULL;
-	return snap_find(r, name);
+	return ok ? snap_find(r, name) : NULL;
 }
 
 int snap_get(const struct snap_reader *r, const char *name, uint32_t version, void *out,

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "base/log.h"
 
@@ -82,5 +83,8 @@ int snap_get(const struct snap_reader *r, const char *name, uint32_t version, vo
 	     size_t len, struct errbuf *e) __attribute__((warn_unused_result));
 
 uint32_t snap_crc32(const void *data, size_t len);
+/* All of buf written to fd at off (a state or memory file): 0 or -errno. */
+int snap_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+	__attribute__((warn_unused_result));
 
 #endif

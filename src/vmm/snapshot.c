@@ -171,23 +171,6 @@ static bool snap_page_zero(const uint8_t *p)
 	return !memcmp(p, zero, SNAP_PAGE);
 }
 
-static int snap_pwrite_all(int fd, const uint8_t *p, size_t len, off_t off)
-{
-	while (len) {
-		struct iovec iov = { (void *)p, len };
-		ssize_t n = pwritev(fd, &iov, 1, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* RAM into path, through a temporary file renamed over it: runs of
  * pages written, the rest left as holes; the last page always, so that
  * the file has RAM's size. only NULL: every nonzero page; else the pages

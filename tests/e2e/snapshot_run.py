@@ -137,17 +137,11 @@ def boot_and_snapshot(args, tmp, problems):
     return state, mem, printed
 
 
-def restore_uffd(args, state, sock, extra):
-    cmd = [args.vireo, "run"] + extra + ["--restore", f"state={state},uffd={sock}"]
-    if args.ns:
-        cmd = args.ns.cmd(cmd)
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                       errors="replace", timeout=TIMEOUT)
-    return p.returncode, p.stdout, p.stderr
-
-
-def restore(args, state, mem, extra):
-    cmd = [args.vireo, "run"] + extra + ["--restore", f"state={state},mem={mem}"]
+def restore(args, state, mem, extra, uffd=False):
+    """`vireo run --restore`: mem is the memory file, or with uffd the
+    page fault handler's socket. (status, stdout, stderr)."""
+    cmd = [args.vireo, "run"] + extra + ["--restore",
+                                         f"state={state},{'uffd' if uffd else 'mem'}={mem}"]
     if args.ns:
         cmd = args.ns.cmd(cmd)
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -527,9 +521,9 @@ def snapshot_and_restore(args, tmp, problems, peer):
             resends = check_resumed("restored", status, out, err, last, problems)
             # the same restore with its pages served by a handler (Uffd)
             h, hsock = start_handler(args, tmp, mem, "cli")
-            ustatus, uout, uerr = restore_uffd(args, state, hsock,
-                                               flags(os.path.join(tmp, "disk.img"),
-                                                     net=bool(args.ns)))
+            ustatus, uout, uerr = restore(args, state, hsock,
+                                          flags(os.path.join(tmp, "disk.img"),
+                                                net=bool(args.ns)), uffd=True)
             ures = check_resumed("restored through uffd", ustatus, uout, uerr, last, problems)
             pages = handler_pages(h, "restored through uffd", problems)
             print(f"restored through uffd: the handler served {pages} pages")

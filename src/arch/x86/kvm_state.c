@@ -70,20 +70,23 @@ static int kvm_state_get(int fd, unsigned long req, const char *what, void *buf,
 	return 0;
 }
 
+/* Room for any one of a vCPU's register blocks, one at a time. */
+union kvm_state_regs {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_xsave xsave;
+	struct kvm_xcrs xcrs;
+	struct kvm_lapic_state lapic;
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+	struct kvm_debugregs dbg;
+	struct kvm_fpu fpu;
+};
+
 int kvm_state_save_vcpu(int vcpu_fd, unsigned id, const struct kvm_state_msrs *m,
 			struct snap_writer *w, struct errbuf *e)
 {
-	union {
-		struct kvm_regs regs;
-		struct kvm_sregs sregs;
-		struct kvm_xsave xsave;
-		struct kvm_xcrs xcrs;
-		struct kvm_lapic_state lapic;
-		struct kvm_vcpu_events events;
-		struct kvm_mp_state mp;
-		struct kvm_debugregs dbg;
-		struct kvm_fpu fpu;
-	} u;
+	union kvm_state_regs u;
 	struct kvm_msrs *msrs;
 	int ret;
 
@@ -133,17 +136,7 @@ static int kvm_state_set(int fd, unsigned long req, const char *what, void *buf,
 int kvm_state_restore_vcpu(int vcpu_fd, unsigned id, const struct snap_reader *r,
 			   struct errbuf *e)
 {
-	union {
-		struct kvm_regs regs;
-		struct kvm_sregs sregs;
-		struct kvm_xsave xsave;
-		struct kvm_xcrs xcrs;
-		struct kvm_lapic_state lapic;
-		struct kvm_vcpu_events events;
-		struct kvm_mp_state mp;
-		struct kvm_debugregs dbg;
-		struct kvm_fpu fpu;
-	} u;
+	union kvm_state_regs u;
 	const struct snap_record *rec;
 	struct kvm_msrs *msrs;
 	unsigned n;
