@@ -9,7 +9,7 @@
  *   the page cache), instead of a trip through the eventfd and epoll;
  * - buffered reads first try preadv2(RWF_NOWAIT), which copies what the
  *   page cache holds and never blocks; only the rest goes to the ring;
- * - buffered writes are plain pwritev() on this thread: ext4 cannot take
+ * - buffered writes are plain pwritev2() on this thread: ext4 cannot take
  *   them without blocking, so io_uring would hand each one to an io-wq
  *   thread, which cost 30-40% of write throughput on 2 cores. */
 #include "backend/disk_priv.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int tap_open_queue(const char *name, bool mq, int *out)
@@ -184,8 +185,10 @@ ssize_t tap_write(struct tap *t, unsigned q, const struct iovec *iov, unsigned c
 
 	if (q >= t->nq || t->fd[q] < 0)
 		return -EBADF;
+	/* pwritev2 at offset -1 is writev (the file's own position), and the
+	 * one vectored write the vmm seccomp list allows */
 	do
-		n = writev(t->fd[q], iov, (int)cnt);
+		n = pwritev2(t->fd[q], iov, (int)cnt, -1, 0);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
@@ -197,7 +200,7 @@ ssize_t tap_read(struct tap *t, unsigned q, const struct iovec *iov, unsigned cn
 	if (q >= t->nq || t->fd[q] < 0)
 		return -EBADF;
 	do
-		n = readv(t->fd[q], iov, (int)cnt);
+		n = preadv2(t->fd[q], iov, (int)cnt, -1, 0); /* readv, as tap_write */
 	while (n < 0 && errno == EINTR);
 	/* A TAP never reads 0; a stand-in socket whose peer is gone does */
 	return n < 0 ? -errno : n ? n : -ENODEV;
