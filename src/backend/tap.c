@@ -1,6 +1,7 @@
 /* TAP interfaces through /dev/net/tun (Documentation/networking/tuntap.rst).
  * Only the ioctls and the fd; offload choices and framing are net.c's. */
 #include "backend/tap.h"
+#include "backend/uring_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -210,12 +211,13 @@ ssize_t tap_read(struct tap *t, unsigned q, const struct iovec *iov, unsigned cn
  * cannot be had (an old kernel, io_uring_disabled, no memory). */
 static struct tap_uring *tap_uring(struct tap *t)
 {
+	static const uint8_t ops[] = { IORING_OP_WRITEV }; /* tap_write_batch's writes */
 	struct tap_uring *u;
 
 	if (t->uring || t->uring_failed)
 		return t->uring;
 	u = calloc(1, sizeof(*u));
-	if (u && !io_uring_queue_init(TAP_BATCH_MAX, &u->ring, 0)) {
+	if (u && !uring_ring_init(&u->ring, TAP_BATCH_MAX, NULL, ops, 1, -1)) {
 		t->uring = u;
 		return u;
 	}
