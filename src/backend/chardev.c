@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -370,7 +371,10 @@ size_t chardev_write(void *opaque, const uint8_t *buf, size_t len)
 
 	pthread_mutex_lock(&c->out_lock);
 	while (c->out_client >= 0 && done < len) {
-		ssize_t n = send(c->out_client, buf + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* sendmsg, not send (sendto): the vmm seccomp list has one */
+		struct iovec iov = { (void *)(buf + done), len - done };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n = sendmsg(c->out_client, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n > 0) {
 			done += (size_t)n;

@@ -1,5 +1,5 @@
 /* Disk backends behind one interface, so blk.c never knows how I/O is done:
- * disk_sync.c (preadv/pwritev on the calling thread) and disk_uring.c
+ * disk_sync.c (preadv2/pwritev2 on the calling thread) and disk_uring.c
  * (io_uring: batched submission, completions on the event loop). Requests
  * carry iovecs that point straight into guest memory. */
 #ifndef VIREO_BACKEND_DISK_H

@@ -9,6 +9,10 @@
 int disk_sync_init(struct disk *d, struct errbuf *e) __attribute__((warn_unused_result));
 int disk_uring_init(struct disk *d, struct evloop *loop, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* The io_uring opcodes the engine's ring is restricted to (uring_ring.h);
+ * here for the tests that prove the rest are refused. */
+#define DISK_URING_NR_OPS 4
+extern const uint8_t disk_uring_ops[DISK_URING_NR_OPS];
 /* A READ or WRITE run to completion on this thread (bouncing for O_DIRECT
  * where needed). Returns the bytes moved or -errno. */
 int64_t disk_sync_rw(struct disk *d, const struct disk_req *r);

@@ -1,5 +1,5 @@
 /* The synchronous disk engine: each request runs to completion on the
- * calling thread (preadv/pwritev, fdatasync, fallocate) and done() is called
+ * calling thread (preadv2/pwritev2, fdatasync, fallocate) and done() is called
  * before submit returns. Simple and the reference for disk_uring.c; it
  * blocks the event loop for the length of each I/O. */
 #include "backend/disk_priv.h"
@@ -20,9 +20,12 @@ static int64_t sync_xfer(struct disk *d, bool wr, const struct iovec *iov, unsig
 	uint64_t done = 0;
 	int64_t ret;
 
+	/* preadv2/pwritev2 with no flags, not preadv/pwritev: the io_uring
+	 * engine's RWF_NOWAIT read and the TAP's and sockets' vectored I/O use
+	 * them too, and one call per direction keeps the vmm seccomp list short */
 	while (done < total) {
-		ssize_t n = wr ? pwritev(d->fd, cur, curcnt, off + done)
-			       : preadv(d->fd, cur, curcnt, off + done);
+		ssize_t n = wr ? pwritev2(d->fd, cur, curcnt, off + done, 0)
+			       : preadv2(d->fd, cur, curcnt, off + done, 0);
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -1,6 +1,7 @@
 /* TAP interfaces through /dev/net/tun (Documentation/networking/tuntap.rst).
  * Only the ioctls and the fd; offload choices and framing are net.c's. */
 #include "backend/tap.h"
+#include "backend/uring_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int tap_open_queue(const char *name, bool mq, int *out)
@@ -184,8 +186,10 @@ ssize_t tap_write(struct tap *t, unsigned q, const struct iovec *iov, unsigned c
 
 	if (q >= t->nq || t->fd[q] < 0)
 		return -EBADF;
+	/* pwritev2 at offset -1 is writev (the file's own position), and the
+	 * one vectored write the vmm seccomp list allows */
 	do
-		n = writev(t->fd[q], iov, (int)cnt);
+		n = pwritev2(t->fd[q], iov, (int)cnt, -1, 0);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
@@ -197,7 +201,7 @@ ssize_t tap_read(struct tap *t, unsigned q, const struct iovec *iov, unsigned cn
 	if (q >= t->nq || t->fd[q] < 0)
 		return -EBADF;
 	do
-		n = readv(t->fd[q], iov, (int)cnt);
+		n = preadv2(t->fd[q], iov, (int)cnt, -1, 0); /* readv, as tap_write */
 	while (n < 0 && errno == EINTR);
 	/* A TAP never reads 0; a stand-in socket whose peer is gone does */
 	return n < 0 ? -errno : n ? n : -ENODEV;
@@ -207,12 +211,13 @@ ssize_t tap_read(struct tap *t, unsigned q, const struct iovec *iov, unsigned cn
  * cannot be had (an old kernel, io_uring_disabled, no memory). */
 static struct tap_uring *tap_uring(struct tap *t)
 {
+	static const uint8_t ops[] = { IORING_OP_WRITEV }; /* tap_write_batch's writes */
 	struct tap_uring *u;
 
 	if (t->uring || t->uring_failed)
 		return t->uring;
 	u = calloc(1, sizeof(*u));
-	if (u && !io_uring_queue_init(TAP_BATCH_MAX, &u->ring, 0)) {
+	if (u && !uring_ring_init(&u->ring, TAP_BATCH_MAX, NULL, ops, 1, -1)) {
 		t->uring = u;
 		return u;
 	}

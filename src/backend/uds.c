@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -156,7 +157,9 @@ int uds_read_line(int fd, char *line, size_t *len)
 
 ssize_t uds_readv(int fd, const struct iovec *iov, unsigned cnt)
 {
-	ssize_t n = readv(fd, iov, (int)cnt);
+	/* readv: at offset -1 preadv2 reads as a stream does, and it is the
+	 * one vectored read the vmm seccomp list allows */
+	ssize_t n = preadv2(fd, iov, (int)cnt, -1, 0);
 
 	return n < 0 ? -errno : n;
 }
@@ -171,9 +174,9 @@ ssize_t uds_writev(int fd, const struct iovec *iov, unsigned cnt)
 
 ssize_t uds_write(int fd, const void *buf, size_t len)
 {
-	ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	struct iovec one = { (void *)buf, len };
 
-	return n < 0 ? -errno : n;
+	return uds_writev(fd, &one, 1);
 }
 
 void uds_shutdown_write(int fd)

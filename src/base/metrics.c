@@ -202,6 +202,28 @@ static int metrics_sample_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Sorts s[0..n) by metrics_sample_cmp, with t (n entries) for scratch. Not
+ * qsort: glibc's asks the kernel for the machine's memory (sysinfo) the
+ * first time it sorts more than 1 KiB, a call the vmm thread's seccomp
+ * list, under which the metrics are written, does not need otherwise. */
+static void metrics_sort(struct metrics_sample *s, struct metrics_sample *t, size_t n)
+{
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t a = lo, b = mid, k = lo;
+
+			while (a < mid && b < hi)
+				t[k++] = metrics_sample_cmp(&s[b], &s[a]) < 0 ? s[b++] : s[a++];
+			while (a < mid)
+				t[k++] = s[a++];
+			while (b < hi)
+				t[k++] = s[b++];
+		}
+		memcpy(s, t, n * sizeof(*s));
+	}
+}
+
 /* One sample line: the name, the labels (vm, the group's, the counter's),
  * the value. */
 static void metrics_sample_line(FILE *f, const struct metrics *m, const struct metrics_sample *s)
@@ -236,7 +258,7 @@ int metrics_prometheus(struct metrics *m, char **text, size_t *len)
 	pthread_mutex_lock(&m->lock);
 	for (const struct metrics_group *g = m->head; g; g = g->next)
 		cap += g->n;
-	s = cap ? calloc(cap, sizeof(*s)) : NULL;
+	s = cap ? calloc(2 * cap, sizeof(*s)) : NULL; /* the upper half: the sort's scratch */
 	if (cap && !s) {
 		ret = -ENOMEM;
 		goto out;
@@ -244,10 +266,9 @@ int metrics_prometheus(struct metrics *m, char **text, size_t *len)
 	for (const struct metrics_group *g = m->head; g; g = g->next)
 		for (unsigned i = 0; i < g->n; i++, n++)
 			s[n] = (struct metrics_sample){ g, i, n };
-	/* a family's samples must be together, whichever groups they are in
-	 * (qsort's base must not be NULL, even for none) */
+	/* a family's samples must be together, whichever groups they are in */
 	if (n)
-		qsort(s, n, sizeof(*s), metrics_sample_cmp);
+		metrics_sort(s, s + cap, n);
 	for (size_t k = 0; k < n; k++) {
 		const struct metric_desc *d = &s[k].g->desc[s[k].i];
 

@@ -33,7 +33,7 @@ is reported as such and not as lost data.
 
 What this proves: SIGKILL ends the process but not the host kernel, so the
 host page cache survives it. A pass shows that vireo handed every write the
-guest saw completed to the host kernel (pwritev / an io_uring write that
+guest saw completed to the host kernel (pwritev2 / an io_uring write that
 had completed) before it reported the FLUSH done, and that the FLUSH path
 (fdatasync, or IORING_OP_FSYNC) completes only after that: nothing the
 guest was told is stable was still queued inside vireo (an unsubmitted SQE,

@@ -7,7 +7,7 @@ usage: seccomp_deny.py VIREO PVGUEST_ELF
 `vireo run --seccomp-test-deny NAME` (for tests only) leaves the system
 call NAME out of every list. pvguest then drives a device whose work on
 the event loop needs that call:
-  - blk-verify on a disk with engine=sync, pwritev denied: the guest's
+  - blk-verify on a disk with engine=sync, pwritev2 denied: the guest's
     first write;
   - rng with --rng, getrandom denied: the guest's first entropy request.
 Each run must end with status 159 (128 + SIGSYS) and exactly one report
@@ -76,10 +76,10 @@ def main():
         disk = ["--disk", f"path={img},id=vireo-test,engine=sync"]
         blk = "pvguest.run=blk-verify pvguest.blk_id=vireo-test console=ttyS0"
 
-        p = run(vireo, kernel, blk, disk, ["--seccomp-test-deny", "pwritev"])
-        check_denied(p, "pwritev", problems)
+        p = run(vireo, kernel, blk, disk, ["--seccomp-test-deny", "pwritev2"])
+        check_denied(p, "pwritev2", problems)
         if digest(img) != before:
-            problems.append("pwritev: the image changed although the write was denied")
+            problems.append("pwritev2: the image changed although the write was denied")
 
         p = run(vireo, kernel, "pvguest.run=rng console=ttyS0", ["--rng"],
                 ["--seccomp-test-deny", "getrandom"])
