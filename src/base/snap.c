@@ -132,9 +132,9 @@ int snap_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 	const uint8_t *p = buf;
 
 	while (len) {
-		/* pwritev: the call the VMM thread's seccomp list has for disks */
+		/* pwritev2: the VMM thread's one vectored write (its seccomp list) */
 		struct iovec iov = { (void *)p, len };
-		ssize_t n = pwritev(fd, &iov, 1, off);
+		ssize_t n = pwritev2(fd, &iov, 1, off, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;

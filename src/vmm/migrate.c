@@ -151,7 +151,10 @@ static int migrate_write_all(int fd, const void *buf, size_t len)
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		struct iovec iov = { (void *)p, len };
+		/* sendmsg: the VMM thread's one socket write (its seccomp list) */
+		ssize_t n = sendmsg(fd, &(struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1 },
+				    MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
