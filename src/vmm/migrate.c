@@ -359,6 +359,10 @@ int vm_migrate_start(struct vm *vm, struct evloop *loop, const char *dest,
 		return errf(e, ret, "destination %s: %s", dest, strerror(-ret));
 	}
 	m->was_tracking = vm->track_dirty;
+	/* the user's Diff snapshots count from their last snapshot: from now
+	 * on the log is this migration's */
+	if (m->was_tracking)
+		vm->dirty_taken = true;
 	ret = vm_track_dirty(vm, true, e);
 	if (ret) {
 		migrate_free(m);

@@ -323,9 +323,14 @@ int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 
 	if (!vm->paused)
 		return errf(e, -EINVAL, "the VM must be paused first (PATCH /vm Paused)");
+	if (vm->migration)
+		return errf(e, -EBUSY, "a migration is under way (it reads the dirty log)");
 	if (diff && !vm->track_dirty)
 		return errf(e, -EINVAL, "snapshot_type: a Diff needs dirty page tracking "
 			    "(machine-config track_dirty_pages, or --memory ...,track_dirty=on)");
+	if (diff && vm->dirty_taken)
+		return errf(e, -EINVAL, "snapshot_type: a migration read the dirty log since the "
+			    "last snapshot: take a Full one first");
 	if (vm->track_dirty) {
 		/* what a diff holds; a full snapshot starts the count again */
 		dirty = calloc((gmem_pages(&vm->mem) + 63) / 64, sizeof(uint64_t));
@@ -336,6 +341,8 @@ int vm_snapshot(struct vm *vm, const char *state_path, const char *mem_path,
 			free(dirty);
 			return ret;
 		}
+		if (!diff)
+			vm->dirty_taken = false;
 	}
 	snap_writer_init(&w);
 	ret = vm_save_state(vm, config_json, &w, e);

@@ -56,6 +56,7 @@ struct vm {
 	uint64_t mem_size;        /* as configured: a snapshot's layout */
 	bool start_paused;        /* vm_start leaves the vCPUs parked (a restore's) */
 	bool track_dirty;         /* KVM's dirty log and gmem's written pages are on */
+	bool dirty_taken;         /* a migration read the log: no Diff before a Full */
 	struct vm_migration *migration; /* a migration away under way, or done */
 	bool migrating_paused;    /* the migration paused the VM (not the user) */
 	int uffd;                 /* a lazy restore's userfaultfd, or -1 */

@@ -6,7 +6,9 @@ and every earlier one read back each round, a counter, and with
 flags and `--incoming PATH`, by `vireo migrate` (`PUT /vm/migrate`).
 
 Checks: first a destination built for 128 MiB refuses the 256 MiB VM and
-the source runs on (its rounds keep coming); then the real move after
+the source runs on (its rounds keep coming), and since that migration
+read the source's dirty log, a Diff snapshot is refused until a Full one
+is taken; then the real move after
 round 8: the source ends with status 0, the destination prints the
 rounds from the one after the source's last (none lost, none twice) to
 the end and passes (every sector reads back), netpeer echoed exactly
@@ -129,11 +131,12 @@ def migrate(args, tmp, ns, peer, procs, problems):
         procs.append(p)
         return p, Reader(p)
 
-    def dest_flags(memory="256M"):
+    def dest_flags(memory="256M,track_dirty=on"):
         return [args.vireo, "run", "--memory", memory, "--cpus", "1", "--debug-exit"] + devices
 
-    src, out = start(vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M", 1, devices) +
-                     ["--api-sock", sock])
+    # the source tracks dirty pages for Diff snapshots of its own
+    src, out = start(vmm.vireo_cmd(cmdline, args.kernel, args.vireo, "256M,track_dirty=on", 1,
+                                   devices) + ["--api-sock", sock])
     if not fcapi.wait_socket(sock, src) or not out.wait(r"snap round=4"):
         problems.append("the source never reached round 4")
         return
@@ -157,6 +160,17 @@ def migrate(args, tmp, ns, peer, procs, problems):
     if src.poll() is not None or not out.wait(rf"snap round={last + 2}\b"):
         problems.append("the source stopped after a refused migration")
         return
+    # the refused migration read the dirty log: a Diff now would miss
+    # pages, so it is refused until a Full snapshot
+    api.patch("/vm", {"state": "Paused"})
+    for kind, want in (("Diff", 400), ("Full", 204), ("Diff", 204)):
+        status, body, _ = api.put("/snapshot/create", {
+            "snapshot_type": kind, "snapshot_path": os.path.join(tmp, f"{kind}.state"),
+            "mem_file_path": os.path.join(tmp, f"{kind}.mem")})
+        if status != want or (want == 400 and "take a Full one first" not in str(body)):
+            problems.append(f"a {kind} snapshot after the refused migration: {status} {body}, "
+                            f"want {want}")
+    api.patch("/vm", {"state": "Resumed"})
     # an --incoming path that exists is refused
     taken = os.path.join(tmp, "taken")
     open(taken, "w").close()
