@@ -64,7 +64,9 @@ static int sandbox_vcpu(unsigned id)
 	return sandbox_enter(SANDBOX_VCPU, name);
 }
 
-static const struct vmm_sandbox sandbox_hooks = { sandbox_boot, sandbox_vmm, sandbox_vcpu };
+static const struct vmm_sandbox sandbox_hooks = {
+	sandbox_boot, sandbox_vmm, sandbox_vcpu, sandbox_set_metrics_fd,
+};
 
 /* The filters compiled, unless off; then each thread installs its own. */
 static int sandbox_setup(struct vmm *vmm, bool off, const char *deny, int status,
@@ -267,7 +269,8 @@ static int run_firecracker(const struct cli_firecracker *f)
 		vmm_destroy(vmm);
 		return FC_EXIT_BAD_CONFIGURATION;
 	}
-	if (sandbox_setup(vmm, f->no_seccomp || SECCOMP_DEFAULT_OFF, NULL, FC_EXIT_BAD_SYSCALL, &e)) {
+	if (sandbox_setup(vmm, f->no_seccomp || (SECCOMP_DEFAULT_OFF && !f->seccomp_test_deny),
+			  f->seccomp_test_deny, FC_EXIT_BAD_SYSCALL, &e)) {
 		fail("%s", e.msg);
 		vmm_destroy(vmm);
 		return EXIT_RUNTIME;

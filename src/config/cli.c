@@ -638,6 +638,7 @@ void cli_free(struct cli *cli)
 	free(f->prometheus_textfile);
 	free(f->metadata);
 	free(f->seccomp_filter);
+	free(f->seccomp_test_deny);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -40,6 +40,7 @@ struct cli_firecracker {
 	bool no_seccomp;
 	char *seccomp_filter;
 	bool enable_pci;         /* virtio over PCI; default virtio-mmio */
+	char *seccomp_test_deny; /* for tests only, as vireo run's flag */
 };
 
 struct cli {

@@ -16,7 +16,7 @@ enum fc_flag {
 	FC_API_SOCK, FC_ID, FC_CONFIG_FILE, FC_NO_API, FC_LEVEL, FC_LOG_PATH, FC_MODULE,
 	FC_SHOW_LEVEL, FC_SHOW_LOG_ORIGIN, FC_METRICS_PATH, FC_BOOT_TIMER, FC_METADATA,
 	FC_MAX_PAYLOAD, FC_NO_SECCOMP, FC_SECCOMP_FILTER, FC_ENABLE_PCI, FC_VERSION,
-	FC_PROM_TEXTFILE,
+	FC_PROM_TEXTFILE, FC_SECCOMP_TEST_DENY,
 	FC_ACCEPTED,         /* taken and not used: the jailer's timing flags */
 };
 
@@ -32,6 +32,7 @@ static const struct cli_flag fc_flags[] = {
 	{ "--no-seccomp", FC_NO_SECCOMP, false }, { "--seccomp-filter", FC_SECCOMP_FILTER, true },
 	{ "--enable-pci", FC_ENABLE_PCI, false }, { "--version", FC_VERSION, false },
 	{ "--prometheus-textfile", FC_PROM_TEXTFILE, true },
+	{ "--seccomp-test-deny", FC_SECCOMP_TEST_DENY, true },
 	{ "--start-time-us", FC_ACCEPTED, true }, { "--start-time-cpu-us", FC_ACCEPTED, true },
 	{ "--parent-cpu-time-us", FC_ACCEPTED, true },
 	{ "--mmds-size-limit", FC_ACCEPTED, true },
@@ -124,6 +125,8 @@ static int fc_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FC_ENABLE_PCI: f->enable_pci = true; return 0;
 	case FC_PROM_TEXTFILE:
 		return fc_string(&f->prometheus_textfile, "--prometheus-textfile", val, e);
+	case FC_SECCOMP_TEST_DENY:
+		return fc_string(&f->seccomp_test_deny, "--seccomp-test-deny", val, e);
 	case FC_VERSION: cli->action = CLI_VERSION; return 1;
 	case FC_ACCEPTED: return 0;
 	}

@@ -64,6 +64,12 @@ unsigned sandbox_count(enum sandbox_kind k, const char *deny);
  * SIGSYS handler that reports a denied call and ends the process with
  * deny_status. Main thread, once, before any thread calls sandbox_enter.
  * 0 or -errno with e set (an unknown name in a list or in deny: -EINVAL). */
+/* Where a denial is counted (Firecracker's metrics file, opened for
+ * appending): the handler adds a line {"utc_timestamp_ms": N, "seccomp":
+ * {"num_faults": 1}} before the process ends, so that a client reading
+ * the file's last line (flintlock) sees why. -1: nowhere. Any thread. */
+void sandbox_set_metrics_fd(int fd);
+
 int sandbox_prepare(const char *deny, int deny_status, struct errbuf *e)
 	__attribute__((warn_unused_result));
 /* True once sandbox_prepare succeeded: the filters are on. */

@@ -478,7 +478,11 @@ int vmm_set_logger(struct vmm *v, const struct config_logger *l, struct errbuf *
 
 int vmm_set_metrics(struct vmm *v, const struct config_metrics *m, struct errbuf *e)
 {
-	return telemetry_set_metrics(&v->tel, m, e);
+	int ret = telemetry_set_metrics(&v->tel, m, e);
+
+	if (!ret && v->sandbox.metrics_fd)
+		v->sandbox.metrics_fd(v->tel.metrics_fd);
+	return ret;
 }
 
 int vmm_set_textfile(struct vmm *v, const char *path, struct errbuf *e)

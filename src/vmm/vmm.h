@@ -133,6 +133,9 @@ struct vmm_sandbox {
 	int (*vmm)(void);
 	/* Each vCPU thread before its first KVM_RUN; failing it ends the VM. */
 	int (*vcpu)(unsigned id);
+	/* Told the metrics file's fd each time one is opened: where a
+	 * denial is counted. NULL: nobody. */
+	void (*metrics_fd)(int fd);
 };
 /* Before vmm_boot and vmm_run. */
 void vmm_set_sandbox(struct vmm *v, const struct vmm_sandbox *sb);

@@ -14,8 +14,14 @@ Each run must end with status 159 (128 + SIGSYS) and exactly one report
 line on stderr naming the vmm thread and the call; the disk image must be
 untouched (the write never ran), and the same image must then serve a
 normal run with the filters on (blk-verify passes: its lock was released,
-nothing of the first run is left behind)."""
+nothing of the first run is left behind).
+
+The same denial in Firecracker's mode (--config-file, --no-api,
+--metrics-path): status 148 (its BadSyscall), and the metrics file's last
+line says {"seccomp": {"num_faults": 1}}, as a client reading it
+(flintlock) needs to learn why."""
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -84,6 +90,28 @@ def main():
         p = run(vireo, kernel, "pvguest.run=rng console=ttyS0", ["--rng"],
                 ["--seccomp-test-deny", "getrandom"])
         check_denied(p, "getrandom", problems)
+
+        # Firecracker's mode: the denial counted in the metrics file
+        conf, metrics = os.path.join(tmp, "vm.json"), os.path.join(tmp, "metrics")
+        with open(conf, "w") as f:
+            json.dump({"boot-source": {"kernel_image_path": kernel,
+                                       "boot_args": "console=ttyS0 pvguest.run=rng "
+                                                    "pvguest.transport=mmio"},
+                       "drives": [], "machine-config": {"vcpu_count": 1, "mem_size_mib": 256},
+                       "entropy": {}}, f)
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+        p = subprocess.run([vireo, "--no-api", "--config-file", conf, "--metrics-path", metrics,
+                            "--seccomp-test-deny", "getrandom"], stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=TIMEOUT, env=env)
+        last = (open(metrics).read().strip().splitlines() or [""])[-1] \
+            if os.path.exists(metrics) else ""
+        try:
+            faults = json.loads(last).get("seccomp", {}).get("num_faults")
+        except ValueError:
+            faults = None
+        if p.returncode != 148 or faults != 1:
+            problems.append(f"Firecracker's mode: status {p.returncode} (want 148), the metrics' "
+                            f"last line {last[:200]!r} (want seccomp.num_faults 1)")
 
         # the same image, the filters on, nothing denied: all as usual
         p = run(vireo, kernel, blk, disk, [])
