@@ -155,15 +155,16 @@ const struct sandbox_list sandbox_lists[SANDBOX_NR] = {
 	[SANDBOX_BOOT] = SB_LIST("boot", sb_boot),
 };
 
-/* The sanitizer build only (meson -Db_sanitize=address,undefined), where
- * the filters are off unless asked for (main.c says why): what ASan's
- * allocator and its reports call on any thread. */
+/* The sanitizer build only (meson -Db_sanitize=address,undefined): what
+ * ASan's allocator, its thread start and its reports call on any thread. */
 #if defined(__SANITIZE_ADDRESS__)
 static const struct sandbox_rule sb_sanitizer[] = {
 	NO_EXEC(mmap), ANY(munmap), ANY(madvise), NO_EXEC(mprotect), ANY(sigaltstack),
 	ANY(rt_sigaction), ANY(rt_sigprocmask), ANY(prctl), ANY(gettid), ANY(getpid),
 	ANY(getppid), ANY(sched_yield), ANY(openat), ANY(read), ANY(close), ANY(readlink),
 	ANY(exit), ANY(futex),
+	/* a new thread's start (the vCPUs made under the build list) */
+	ANY(sched_getaffinity),
 };
 
 const struct sandbox_list sandbox_runtime = SB_LIST("sanitizer", sb_sanitizer);
