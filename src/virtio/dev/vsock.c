@@ -65,6 +65,7 @@ struct vsock_conn {
 	bool host_eof;            /* the program will send nothing more */
 	bool peer_shut_send, peer_shut_rcv;   /* the guest's SHUTDOWN flags */
 	bool shut_wr_done;
+	bool rst_after_flush;     /* shut both ways: the RST once its data is out */
 	/* host -> guest: the guest's receive buffer (§5.10.6.3) */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
 	uint32_t tx_cnt;          /* bytes put in the guest's RX buffers */
@@ -276,6 +277,12 @@ static void vsock_conn_flush(struct vsock_conn *c)
 		c->buf_head = (uint32_t)((c->buf_head + (size_t)n) % VSOCK_BUF_ALLOC);
 		c->buf_len -= (uint32_t)n;
 		c->fwd_cnt += (uint32_t)n;
+	}
+	/* the guest's close ends with our RST: only once the program has all
+	 * it sent (or never will), or the guest would think it delivered */
+	if (c->state == CONN_CLOSING && c->rst_after_flush && (!c->buf_len || c->fd < 0)) {
+		c->rst_after_flush = false;
+		c->pend |= PEND_RST;
 	}
 	if (c->state != CONN_OPEN)
 		return;
@@ -624,11 +631,14 @@ static void vsock_tx_shutdown(struct vsock_conn *c, uint32_t flags)
 		c->peer_shut_rcv = true;
 	if (c->peer_shut_send && c->peer_shut_rcv) {
 		/* virtio 1.2 §5.10.6.5: both ways shut: the receiver resets.
-		 * What the guest sent before still reaches the program. */
+		 * What the guest sent before still reaches the program, and
+		 * the RST waits for it (vsock_conn_flush). */
 		c->state = CONN_CLOSING;
-		c->pend = PEND_RST;
+		c->pend = 0;
+		c->rst_after_flush = true;
 		c->ticks = 0;
 		vsock_timer_arm(c->v);
+		vsock_conn_flush(c);
 		return;
 	}
 	vsock_conn_flush(c); /* sends SHUT_WR once the buffer is empty */
@@ -963,9 +973,14 @@ void vsock_tick(struct vsock *v)
 			continue;
 		}
 		if (c->state == CONN_CLOSING) {
-			/* a program that never reads the rest loses it */
+			/* a program that never reads the rest loses it; the
+			 * guest still gets its RST */
 			vsock_conn_close_fd(c);
 			c->buf_len = 0;
+			if (c->rst_after_flush) {
+				c->rst_after_flush = false;
+				c->pend |= PEND_RST;
+			}
 			vsock_conn_maybe_free(c);
 			more |= c->state != CONN_FREE; /* its RST waits for a buffer */
 		} else {
