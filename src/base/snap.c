@@ -175,6 +175,27 @@ int snap_image(struct snap_writer *w, const char *vireo_version, uint8_t **buf, 
 	return 0;
 }
 
+int snap_file_begin(const char *path, char *tmp, size_t size)
+{
+	int fd;
+
+	if ((size_t)snprintf(tmp, size, "%s.tmp.%d", path, (int)getpid()) >= size)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int snap_file_end(int fd, const char *tmp, const char *path, int ret)
+{
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
 int snap_write_file(struct snap_writer *w, const char *path, const char *vireo_version,
 		    struct errbuf *e)
 {
@@ -185,25 +206,16 @@ int snap_write_file(struct snap_writer *w, const char *path, const char *vireo_v
 	if (w->error)
 		return errf(e, w->error, "building the state: %s", strerror(-w->error));
 	snap_header(&h, w, vireo_version);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
-		return errf(e, -ENAMETOOLONG, "path too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = snap_file_begin(path, tmp, sizeof(tmp));
 	if (fd < 0)
-		return errf(e, -errno, "%s", strerror(errno));
+		return errf(e, fd, "%s", strerror(-fd));
 	ret = snap_pwrite_all(fd, &h, sizeof(h), 0);
 	if (!ret)
 		ret = snap_pwrite_all(fd, w->buf, w->len, sizeof(h));
 	if (!ret && fdatasync(fd) < 0)
 		ret = -errno;
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		return errf(e, ret, "%s", strerror(-ret));
-	}
-	return 0;
+	ret = snap_file_end(fd, tmp, path, ret);
+	return ret ? errf(e, ret, "%s", strerror(-ret)) : 0;
 }
 
 /* Reads n bytes at *off of body (len bytes) into out: false if they are

@@ -83,6 +83,14 @@ int snap_get(const struct snap_reader *r, const char *name, uint32_t version, vo
 	     size_t len, struct errbuf *e) __attribute__((warn_unused_result));
 
 uint32_t snap_crc32(const void *data, size_t len);
+/* A snapshot's file written whole beside path and renamed over it, so
+ * that a failure never leaves half a file under path: begin makes the
+ * temporary file (tmp: its name, size bytes) and returns its fd or
+ * -errno; end takes the writing's result, closes, and renames (0) or
+ * removes the temporary file, returning 0 or the first -errno. */
+int snap_file_begin(const char *path, char *tmp, size_t size);
+int snap_file_end(int fd, const char *tmp, const char *path, int ret)
+	__attribute__((warn_unused_result));
 /* All of buf written to fd at off (a state or memory file): 0 or -errno. */
 int snap_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 	__attribute__((warn_unused_result));

@@ -184,11 +184,9 @@ static int vm_save_memory(struct vm *vm, const char *path, const uint64_t *only,
 	char tmp[4096];
 	int fd, ret = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= sizeof(tmp))
-		return errf(e, -ENAMETOOLONG, "mem_file_path: too long");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = snap_file_begin(path, tmp, sizeof(tmp));
 	if (fd < 0)
-		return errf(e, -errno, "mem_file_path %s: %s", path, strerror(errno));
+		return errf(e, fd, "mem_file_path %s: %s", path, strerror(-fd));
 	for (size_t off = 0; off < size && !ret; off += SNAP_PAGE) {
 		size_t pg = off / SNAP_PAGE;
 		bool keep = off + SNAP_PAGE == size ||
@@ -203,15 +201,8 @@ static int vm_save_memory(struct vm *vm, const char *path, const uint64_t *only,
 			run = 0;
 		}
 	}
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret) {
-		unlink(tmp);
-		return errf(e, ret, "mem_file_path %s: %s", path, strerror(-ret));
-	}
-	return 0;
+	ret = snap_file_end(fd, tmp, path, ret);
+	return ret ? errf(e, ret, "mem_file_path %s: %s", path, strerror(-ret)) : 0;
 }
 
 int vm_snapshot_rebase(const char *base, const char *diff, struct errbuf *e)
