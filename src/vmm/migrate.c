@@ -35,6 +35,7 @@
 #define MIGRATE_PAGE 4096u
 #define MIGRATE_RUN_PAGES 256u              /* pages in one PAGES message */
 #define MIGRATE_BUDGET (8u << 20)           /* bytes sent per loop wakeup */
+#define MIGRATE_SCAN_PAGES 65536u           /* pages looked at per wakeup, at most */
 #define MIGRATE_STOP_PAGES 256u             /* a round this small: stop and copy */
 #define MIGRATE_MAX_ROUNDS 30u
 #define MIGRATE_ACK 'K'
@@ -91,26 +92,42 @@ static bool migrate_bit(const uint64_t *b, size_t pg)
 }
 
 /* The next run of pages to send from m->todo (round 0: nonzero ones),
- * as m->msg; false when the round is done. */
-static bool migrate_next_run(struct vm_migration *m)
+ * as m->msg: 1; 0 when the round is done; -EAGAIN when MIGRATE_SCAN_PAGES
+ * were looked at without finding one (round 0's zero pages cost a look
+ * each: the loop gets its turn in between). */
+static int migrate_next_run(struct vm_migration *m)
 {
 	const uint8_t *ram = m->vm->mem.mapping;
-	size_t pg = m->next, n = 0;
+	size_t pg = m->next, n = 0, scan = MIGRATE_SCAN_PAGES;
 
 	while (pg < m->pages && (!migrate_bit(m->todo, pg) ||
-				 (m->round == 0 && migrate_page_zero(ram + pg * MIGRATE_PAGE))))
+				 (m->round == 0 && migrate_page_zero(ram + pg * MIGRATE_PAGE)))) {
 		pg++;
+		if (!--scan) {
+			m->next = pg;
+			return -EAGAIN;
+		}
+	}
 	while (pg + n < m->pages && n < MIGRATE_RUN_PAGES && migrate_bit(m->todo, pg + n) &&
 	       !(m->round == 0 && migrate_page_zero(ram + (pg + n) * MIGRATE_PAGE)))
 		n++;
 	m->next = pg + n;
 	if (!n)
-		return false;
+		return 0;
 	m->msg = (struct migrate_msg){ .type = MIGRATE_PAGES, .npages = (uint32_t)n,
 				       .arg = (uint64_t)pg * MIGRATE_PAGE };
 	m->msg_len = sizeof(m->msg) + n * MIGRATE_PAGE;
 	m->msg_sent = 0;
-	return true;
+	return 1;
+}
+
+static size_t migrate_count(const struct vm_migration *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < (m->pages + 63) / 64; i++)
+		n += (size_t)__builtin_popcountll(m->todo[i]);
+	return n;
 }
 
 /* Sends what is left of m->msg; 0 once all of it went, -EAGAIN when the
@@ -223,7 +240,11 @@ static void migrate_finish(struct vm_migration *m)
 	fcntl(m->fd, F_SETFL, fcntl(m->fd, F_GETFL) & ~O_NONBLOCK);
 	m->next = 0;
 	m->round++;
-	while (!ret && migrate_next_run(m)) {
+	while (!ret && (ret = migrate_next_run(m)) != 0) {
+		if (ret == -EAGAIN) {
+			ret = 0;
+			continue;
+		}
 		pages += m->msg.npages;
 		ret = migrate_send_msg(m);
 	}
@@ -290,7 +311,10 @@ static void migrate_on_writable(void *opaque, uint32_t events)
 			}
 			continue;
 		}
-		if (migrate_next_run(m))
+		ret = migrate_next_run(m);
+		if (ret == -EAGAIN)
+			return;   /* the socket is still writable: back at once */
+		if (ret)
 			continue;
 		/* the round is done: what was written meanwhile is the next one */
 		memset(m->todo, 0, (m->pages + 63) / 64 * sizeof(uint64_t));
@@ -301,15 +325,9 @@ static void migrate_on_writable(void *opaque, uint32_t events)
 		}
 		m->round++;
 		m->next = 0;
-		{
-			size_t dirty = 0;
-
-			for (size_t i = 0; i < (m->pages + 63) / 64; i++)
-				dirty += (size_t)__builtin_popcountll(m->todo[i]);
-			if (dirty <= MIGRATE_STOP_PAGES || m->round >= MIGRATE_MAX_ROUNDS) {
-				migrate_finish(m);
-				return;
-			}
+		if (migrate_count(m) <= MIGRATE_STOP_PAGES || m->round >= MIGRATE_MAX_ROUNDS) {
+			migrate_finish(m);
+			return;
 		}
 	}
 }
