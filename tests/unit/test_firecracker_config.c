@@ -1116,6 +1116,55 @@ static void test_config_copy(void **state)
 	config_free(&copy);
 }
 
+/* PUT /snapshot/load's overrides on the configuration a snapshot carries
+ * (a copy: the route drops it on error): a NIC's TAP and the vsock's
+ * socket replaced; an unknown NIC, a bad TAP name (the TAP kept) and a
+ * vsock the snapshot lacks refused. */
+static void test_snapshot_overrides(void **state)
+{
+	struct fc_snapshot_load l;
+	struct vm_config cfg;
+	struct fc_note n;
+	struct errbuf e;
+	char *b;
+
+	(void)state;
+	baseline(&cfg);
+	b = json("{'snapshot_path':'/s','mem_backend':{'backend_path':'/h.sock',"
+		 "'backend_type':'Uffd'},'resume_vm':true,'track_dirty_pages':true,"
+		 "'network_overrides':[{'iface_id':'eth0','host_dev_name':'tap9'}],"
+		 "'vsock_override':{'uds_path':'/v2'}}", 0);
+	assert_int_equal(fc_put_snapshot_load(b, strlen(b), &l, &n, &e), 0);
+	free(b);
+	assert_true(l.uffd && l.resume && l.track_dirty);
+	assert_string_equal(l.mem_path, "/h.sock");
+	/* no vsock in the snapshot's configuration: refused */
+	assert_int_equal(fc_snapshot_load_overrides(&cfg, &l, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "vsock_override: the snapshot has no vsock device"));
+	ok(&cfg, R_VSOCK, NULL, "{'guest_cid':3,'uds_path':'/v'}");
+	assert_int_equal(fc_snapshot_load_overrides(&cfg, &l, &e), 0);
+	assert_string_equal(cfg.nets[0].tap, "tap9");
+	assert_string_equal(cfg.vsock.uds_path, "/v2");
+	fc_snapshot_load_free(&l);
+	/* an unknown NIC, and a TAP name the kernel would not take */
+	b = json("{'snapshot_path':'/s','mem_file_path':'/m',"
+		 "'network_overrides':[{'iface_id':'eth7','host_dev_name':'tap1'}]}", 0);
+	assert_int_equal(fc_put_snapshot_load(b, strlen(b), &l, &n, &e), 0);
+	free(b);
+	assert_int_equal(fc_snapshot_load_overrides(&cfg, &l, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "no network interface 'eth7'"));
+	fc_snapshot_load_free(&l);
+	b = json("{'snapshot_path':'/s','mem_file_path':'/m',"
+		 "'network_overrides':[{'iface_id':'eth0','host_dev_name':'a/b'}]}", 0);
+	assert_int_equal(fc_put_snapshot_load(b, strlen(b), &l, &n, &e), 0);
+	free(b);
+	assert_int_equal(fc_snapshot_load_overrides(&cfg, &l, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "network_overrides[0].host_dev_name"));
+	assert_string_equal(cfg.nets[0].tap, "tap9");
+	fc_snapshot_load_free(&l);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1134,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_file_kata),
 		cmocka_unit_test(test_config_copy),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_snapshot_overrides),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
