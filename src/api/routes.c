@@ -320,9 +320,10 @@ static int api_load_config(struct api_call *c, const struct fc_snapshot_load *l,
 	return config_check_limits(next, &c->r->limits, CONFIG_FROM_FIRECRACKER, &c->e);
 }
 
-/* Firecracker's load: a fresh VMM (nothing booted) builds the VM the
- * snapshot describes, Paused unless resume_vm. A refused load leaves the
- * configuration as it was. */
+/* Firecracker's load: a fresh VMM (nothing booted, nothing a boot needs
+ * configured: Firecracker's rule) builds the VM the snapshot describes,
+ * Paused unless resume_vm. A refused load leaves the configuration as it
+ * was. */
 static int api_put_snapshot_load(struct api_call *c)
 {
 	struct vm_config next, old;
@@ -331,6 +332,11 @@ static int api_put_snapshot_load(struct api_call *c)
 
 	if (ret)
 		return ret;
+	if (fc_boot_configured(&c->r->cfg)) {
+		fc_snapshot_load_free(&l);
+		return errf(&c->e, -EINVAL, "Loading a microVM snapshot not allowed after "
+			    "configuring boot-specific resources.");
+	}
 	old = c->r->cfg;
 	ret = api_load_config(c, &l, &next);
 	fc_snapshot_load_free(&l);

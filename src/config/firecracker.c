@@ -1432,6 +1432,16 @@ void fc_config_init(struct vm_config *cfg)
 	cfg->mem_thp = false;     /* Firecracker's "None": 4 KiB pages */
 }
 
+bool fc_boot_configured(const struct vm_config *cfg)
+{
+	struct vm_config fresh;
+
+	fc_config_init(&fresh);
+	return cfg->kernel || cfg->nr_disks || cfg->nr_nets || cfg->vsock.set || cfg->rng.set ||
+	       cfg->balloon.set || cfg->cpus != fresh.cpus || cfg->mem_size != fresh.mem_size ||
+	       cfg->mem_thp != fresh.mem_thp || cfg->mem_track_dirty;
+}
+
 int fc_boot_cmdline(const struct vm_config *cfg, char **out)
 {
 	const struct config_disk *root = NULL;

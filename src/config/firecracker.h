@@ -168,6 +168,10 @@ int fc_put_memory_hotplug(struct vm_config *cfg, const char *body, size_t len,
 int fc_config_file(struct vm_config *cfg, const char *text, size_t len, struct fc_note *note,
 		   struct errbuf *e) __attribute__((warn_unused_result));
 
+/* Has cfg been given anything a boot needs (boot source, machine config,
+ * drives, NICs, vsock, entropy, balloon)? Firecracker then refuses a
+ * snapshot load: the VM it would build is the snapshot's. */
+bool fc_boot_configured(const struct vm_config *cfg);
 /* The kernel command line Firecracker would boot with: cfg->cmdline, then
  * for a root drive "root=/dev/vda" (or "root=PARTUUID=...") and "ro" or
  * "rw". *out is the caller's to free(). 0 or -ENOMEM. */

@@ -120,6 +120,10 @@ static void test_pre_boot_resources(void **state)
 	assert_int_equal(f->r.cfg.cpus, 3);
 	assert_int_equal(f->r.cfg.nr_disks, 1);
 	assert_int_equal(f->r.cfg.nr_nets, 1);
+	/* Firecracker's rule: no snapshot load once a boot is being configured */
+	expect(f, "PUT", "/snapshot/load", "{\"snapshot_path\": \"/s\", \"mem_file_path\": "
+	       "\"/m\"}", 400, "not allowed after configuring boot-specific resources");
+	assert_int_equal(f->r.cfg.cpus, 3);
 }
 
 /* GET /vm/config is the configuration as a config file: read back by the
