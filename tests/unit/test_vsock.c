@@ -693,6 +693,21 @@ static void test_reset(void **state)
 	close(lfd);
 }
 
+/* The guest's stream on port 52 shut both ways; whether an RST came back
+ * at once. */
+static bool close_both_ways(struct fx *f)
+{
+	struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 52, 0);
+	bool rst = false;
+
+	h.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
+	send_pkt(f, h, NULL);
+	pump(f);
+	while (recv_pkt(f, &h, NULL, 0))
+		rst |= h.op == VIRTIO_VSOCK_OP_RST;
+	return rst;
+}
+
 /* Handshakes that never finish are ended on the device's timer: a
  * program that never sends its line, a REQUEST the guest never answers
  * (the guest gets an RST, in case it answers late), and a closing stream
@@ -721,14 +736,8 @@ static void test_stalls(void **state)
 			rst |= d.op == VIRTIO_VSOCK_OP_RST;
 	}
 	assert_false(rst);
-	h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 52, 0);
-	h.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
-	send_pkt(f, h, NULL);
 	/* its RST waits for the data, which the program never reads */
-	pump(f);
-	while (recv_pkt(f, &h, NULL, 0))
-		rst |= h.op == VIRTIO_VSOCK_OP_RST;
-	assert_false(rst);
+	assert_false(close_both_ways(f));
 	assert_int_equal(vsock_nr_conns(f->v), 3);
 	for (int i = 0; i < VSOCK_STALL_TICKS_FOR_TESTS; i++)
 		vsock_tick(f->v);
@@ -786,13 +795,7 @@ static void test_close_waits_for_data(void **state)
 		while (recv_pkt(f, &h, NULL, 0))
 			assert_int_not_equal(h.op, VIRTIO_VSOCK_OP_RST);
 	}
-	h = hdr(VIRTIO_VSOCK_OP_SHUTDOWN, 52, 0);
-	h.flags = VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND;
-	send_pkt(f, h, NULL);
-	pump(f);
-	while (recv_pkt(f, &h, NULL, 0))
-		rst |= h.op == VIRTIO_VSOCK_OP_RST;
-	assert_false(rst);
+	assert_false(close_both_ways(f));
 	/* the program reads; the loop writes the rest as the socket drains */
 	for (int round = 0; !rst; round++) {
 		assert_true(round < 10000);
