@@ -17,7 +17,7 @@ virtio over PCI in both, so that only the way in differs):
   own_kib        the VMM's resident memory less guest RAM, idle after READY
                  (pvguest.run=idle), booted through the API and by `vireo
                  run`; the difference is the API thread, its socket and
-                 libmicrohttpd
+                 its HTTP server
 
 Each start figure is the median of --runs rounds (min and max beside), the
 two ways taking turns. Goal (reported, not asserted): the API adds at most

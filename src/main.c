@@ -13,7 +13,7 @@
 
 #include "api/client.h"
 #include "api/routes.h"
-#include "api/server.h"
+#include "api/thread.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "config/cli.h"
@@ -106,6 +106,12 @@ static int sandbox_vcpu(unsigned id)
 	return sandbox_enter(SANDBOX_VCPU, name);
 }
 
+/* The API thread's, on itself (api/thread.h); a no-op with seccomp off. */
+static int sandbox_api(void)
+{
+	return sandbox_enter(SANDBOX_API, "api");
+}
+
 static const struct vmm_sandbox sandbox_hooks = {
 	sandbox_boot, sandbox_vmm, sandbox_vcpu, sandbox_set_metrics_fd,
 };
@@ -144,7 +150,7 @@ static void fail(const char *fmt, ...)
 /* `vireo run --api-sock`: Firecracker's API for a VM that is already
  * running, its configuration the command line's (so the routes' phase
  * rules leave it only what a booted VM takes). */
-static int run_api_start(struct api_server **api, struct api_routes *routes, struct vmm *vmm,
+static int run_api_start(struct api_thread **api, struct api_routes *routes, struct vmm *vmm,
 			 const struct host_limits *lim, const struct vm_config *cfg,
 			 const char *path, struct errbuf *e)
 {
@@ -152,8 +158,8 @@ static int run_api_start(struct api_server **api, struct api_routes *routes, str
 	config_free(&routes->cfg);
 	if (config_copy(&routes->cfg, cfg))
 		return errf(e, -ENOMEM, "out of memory");
-	return api_server_start(api, path, CLI_FC_MAX_PAYLOAD, vmm_loop(vmm), api_route,
-				routes, e);
+	return api_thread_start(api, path, CLI_FC_MAX_PAYLOAD, vmm_loop(vmm), api_route,
+				routes, sandbox_api, e);
 }
 
 static int run(const struct vm_config *cfg, const char *api_sock, const char *incoming,
@@ -162,7 +168,7 @@ static int run(const struct vm_config *cfg, const char *api_sock, const char *in
 	struct host_limits lim;
 	struct errbuf e = { "" };
 	struct vmm *vmm = NULL;
-	struct api_server *api = NULL;
+	struct api_thread *api = NULL;
 	/* on the heap: 16 KiB that `ulimit -s 32` could not spare */
 	struct api_routes *routes = NULL;
 	int ret;
@@ -194,7 +200,7 @@ static int run(const struct vm_config *cfg, const char *api_sock, const char *in
 	}
 	ret = vmm_run(vmm);
 	if (routes) {
-		api_server_stop(api);
+		api_thread_stop(api);
 		api_routes_destroy(routes);
 		free(routes);
 	}
@@ -292,7 +298,7 @@ static int run_firecracker(const struct cli_firecracker *f)
 {
 	struct host_limits lim;
 	struct errbuf e = { "" };
-	struct api_server *api = NULL;
+	struct api_thread *api = NULL;
 	static struct api_routes routes; /* as in run() */
 	struct vmm *vmm = NULL;
 	bool flag_logger, flag_metrics;
@@ -340,8 +346,8 @@ static int run_firecracker(const struct cli_firecracker *f)
 		ret = FC_EXIT_BAD_CONFIGURATION;
 		goto out;
 	}
-	if (!f->no_api && api_server_start(&api, f->api_sock, f->max_payload, vmm_loop(vmm),
-					   api_route, &routes, &e)) {
+	if (!f->no_api && api_thread_start(&api, f->api_sock, f->max_payload, vmm_loop(vmm),
+					   api_route, &routes, sandbox_api, &e)) {
 		fail("--api-sock %s", e.msg);
 		ret = EXIT_RUNTIME;
 		goto out;
@@ -354,7 +360,7 @@ static int run_firecracker(const struct cli_firecracker *f)
 	ret = vmm_run(vmm);
 	log_info("exiting with status %d", ret);
 out:
-	api_server_stop(api);
+	api_thread_stop(api);
 	api_routes_destroy(&routes);
 	vmm_destroy(vmm);
 	return ret;

@@ -1,12 +1,12 @@
-/* The API's HTTP server; see server.h. It runs on the VMM's event loop:
- * a non-blocking listening socket, up to API_CONNECTION_LIMIT clients,
- * each with an input buffer that holds at most one request head and body
+/* The API's HTTP server; see server.h. It runs on one event loop (the API
+ * thread's, thread.h): a non-blocking listening socket, up to
+ * API_CONNECTION_LIMIT clients, each with an input buffer that holds at most one request head and body
  * (http.c frames them) and an output buffer for the answer. A client that
  * stops mid-request or stops reading its answer is closed after
  * API_CONNECTION_TIMEOUT_MS; one that is idle between requests stays until
- * its slot is needed. No thread and no library: with libmicrohttpd and
- * the TLS stack it needs, the API cost 3 ms of start and 3 MiB of
- * resident memory (bench/api.py). */
+ * its slot is needed. No library: with libmicrohttpd and the TLS stack it
+ * needs, the API cost 3 ms of start and 3 MiB of resident memory
+ * (bench/api.py). */
 #include "api/server.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* The HTTP side of Firecracker's REST API: HTTP/1.1 on a Unix socket,
- * served on the VMM's event loop. A request is read whole (its body at
+ * served on the event loop it is given (the API thread's: thread.h). A
+ * request is read whole (its body at
  * most max_payload bytes), handed to the handler as one struct
  * api_request, and answered with what the handler says. What a path means
  * is routes.c's; how bytes become a request is http.c's. */
@@ -26,7 +27,7 @@ struct api_response {
 	bool deprecated;        /* the request used a deprecated field */
 };
 
-/* Runs on the event loop's thread, one request at a time. */
+/* Runs on the server's loop's thread, one request at a time. */
 typedef void (*api_handler)(void *opaque, const struct api_request *req,
 			    struct api_response *resp);
 

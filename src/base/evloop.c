@@ -110,6 +110,7 @@ int evloop_run(struct evloop *l)
 	struct epoll_event evs[32];
 	uint64_t poll_until = 0;
 
+	l->thread = pthread_self();
 	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
 		/* poll (timeout 0) for a while after the last event, then sleep */
 		bool polling = poll_until && evloop_now_ns() < poll_until, want_poll = false;

@@ -28,7 +28,7 @@ struct evloop {
 	uint64_t poll_ns;
 	bool quiet; /* the handler running now called evloop_no_poll() */
 	uint64_t events; /* dispatched so far, for metrics (base/metrics.h) */
-	pthread_t thread; /* evloop_init's, which runs evloop_run */
+	pthread_t thread; /* the one in evloop_run (until then evloop_init's) */
 };
 
 #define EVLOOP_DEFAULT_POLL_NS 50000
@@ -52,7 +52,8 @@ void evloop_del(struct evloop *l, struct ev_handler *h);
  * (a device's code that also runs on a vCPU thread). */
 void evloop_no_poll(struct evloop *l);
 
-/* Dispatches until evloop_stop(), on the thread that called evloop_init.
+/* Dispatches until evloop_stop(), on the calling thread, which becomes the
+ * loop's (evloop_no_poll).
  * Returns 0 or -errno from epoll_wait. */
 int evloop_run(struct evloop *l);
 /* One round for tests: waits up to timeout_ms (-1: forever) for events and

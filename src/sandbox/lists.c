@@ -147,12 +147,28 @@ static const struct sandbox_rule sb_boot[] = {
 	ARG_EQ(prctl, 0, PR_SET_NO_NEW_PRIVS), ARG_EQ(seccomp, 0, SECCOMP_SET_MODE_FILTER),
 };
 
+/* The API thread: its clients on the API socket (accepted, read, answered,
+ * timed out), each request handed to the VMM's loop and its answer awaited
+ * (an eventfd, a condition), the buffers of its own malloc arena, and its
+ * end. It opens nothing and touches no VM. */
+static const struct sandbox_rule sb_api[] = {
+	COMMON,
+	ANY(epoll_wait), ANY(epoll_ctl), ANY(accept4), ANY(recvfrom), ANY(sendmsg), ANY(close),
+	ANY(read), ANY(timerfd_settime),
+	/* a thread's malloc arena: reserved, grown, trimmed; a large body */
+	NO_EXEC(mmap), ANY(munmap), NO_EXEC(mprotect), ARG_EQ(madvise, 2, MADV_DONTNEED),
+	ANY(brk),
+	/* the thread's end */
+	ANY(rt_sigprocmask), ANY(exit),
+};
+
 #define SB_LIST(n, r) { n, r, sizeof(r) / sizeof((r)[0]) }
 
 const struct sandbox_list sandbox_lists[SANDBOX_NR] = {
 	[SANDBOX_VMM] = SB_LIST("vmm", sb_vmm),
 	[SANDBOX_VCPU] = SB_LIST("vcpu", sb_vcpu),
 	[SANDBOX_BOOT] = SB_LIST("boot", sb_boot),
+	[SANDBOX_API] = SB_LIST("api", sb_api),
 };
 
 /* The sanitizer build only (meson -Db_sanitize=address,undefined): what

@@ -14,15 +14,16 @@
 #include "base/log.h"
 
 /* The kinds of thread, each with its list. The VMM thread runs the event
- * loop (devices, the API, signals, timers); it takes its filter once the
- * VM is built and its vCPUs started (Firecracker's order: the filter is
- * the last step before the guest's input is read). When the loop runs
- * before there is a VM (Firecracker's API mode), that thread first takes
- * the boot list (serving the API and building a VM), and the VMM's is
- * stacked on it at InstanceStart; vCPU threads started then inherit the
- * boot list under their own, so each list must lie within the boot list
- * (tests/unit/test_sandbox.c checks it). */
-enum sandbox_kind { SANDBOX_VMM, SANDBOX_VCPU, SANDBOX_BOOT, SANDBOX_NR };
+ * loop (devices, the API's requests, signals, timers); it takes its filter
+ * once the VM is built and its vCPUs started (Firecracker's order: the
+ * filter is the last step before the guest's input is read). When the
+ * loop runs before there is a VM (Firecracker's API mode), that thread
+ * first takes the boot list (acting on requests and building a VM), and
+ * the VMM's is stacked on it at InstanceStart; vCPU threads started then
+ * inherit the boot list under their own, so each list must lie within the
+ * boot list (tests/unit/test_sandbox.c checks it). The API thread (the
+ * HTTP side of the API socket) takes its own before it reads a client. */
+enum sandbox_kind { SANDBOX_VMM, SANDBOX_VCPU, SANDBOX_BOOT, SANDBOX_API, SANDBOX_NR };
 
 /* How an argument is compared (libseccomp's, without its header). */
 enum sandbox_op { SB_EQ, SB_MASKED_EQ };

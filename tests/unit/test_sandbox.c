@@ -39,6 +39,7 @@ static void test_lists_build(void **state)
 	 * API thread never builds a VM), so it is only held below the VMM's */
 	assert_true(sandbox_count(SANDBOX_VMM, NULL) <= 40);
 	assert_true(sandbox_count(SANDBOX_VCPU, NULL) <= 20);
+	assert_true(sandbox_count(SANDBOX_API, NULL) <= 25);
 	assert_true(sandbox_count(SANDBOX_BOOT, NULL) <= 80);
 }
 
