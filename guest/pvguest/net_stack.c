@@ -31,8 +31,7 @@ void net_ip_str(uint32_t ip, char buf[16])
 	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
-/* "a.b.c.d", each part 0..255. */
-static int parse_ip(const char *s, uint32_t *out)
+int net_parse_ip(const char *s, uint32_t *out)
 {
 	uint32_t ip = 0;
 
@@ -62,12 +61,12 @@ int net_init(struct netif *ni, struct vnet *dev, const char *cmdline)
 	ni->peer_ip = PEER_DEFAULT;
 	ni->port = NET_PORT;
 	ni->peer_port = NET_PEER_PORT;
-	if (cmdline_get(cmdline, "pvguest.net_ip", val, sizeof(val)) >= 0 && parse_ip(val, &ni->ip)) {
+	if (cmdline_get(cmdline, "pvguest.net_ip", val, sizeof(val)) >= 0 && net_parse_ip(val, &ni->ip)) {
 		ni->why = "pvguest.net_ip";
 		return -EINVAL;
 	}
 	if (cmdline_get(cmdline, "pvguest.net_peer", val, sizeof(val)) >= 0 &&
-	    parse_ip(val, &ni->peer_ip)) {
+	    net_parse_ip(val, &ni->peer_ip)) {
 		ni->why = "pvguest.net_peer";
 		return -EINVAL;
 	}
@@ -90,7 +89,7 @@ static void eth_header(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint1
 	net_put16(f + 12, type);
 }
 
-static int arp_send(struct netif *ni, uint16_t oper, const uint8_t *tha, uint32_t tpa)
+int net_arp_send(struct netif *ni, uint16_t oper, const uint8_t *tha, uint32_t tpa)
 {
 	uint8_t *f = vnet_tx_buf(ni->dev);
 
@@ -192,7 +191,11 @@ static void arp_in(struct netif *ni, const uint8_t *a, uint32_t len)
 		memcpy(ni->peer_mac, a + 8, 6);
 		ni->peer_known = 1;
 	}
-	if (oper == 1 && tpa == ni->ip && !arp_send(ni, 2, a + 8, spa))
+	if (ni->ask_ip && spa == ni->ask_ip && oper == 2 && tpa == ni->ip) {
+		memcpy(ni->ask_mac, a + 8, 6);
+		ni->ask_known = 1;
+	}
+	if (oper == 1 && tpa == ni->ip && !net_arp_send(ni, 2, a + 8, spa))
 		ni->arp_answered++;
 }
 
@@ -209,6 +212,15 @@ static int ip_in(struct netif *ni, const uint8_t *ip, uint32_t len, struct net_d
 	if (ihl < 20 || tot < ihl || tot > len || net_csum(ip, ihl) != 0) {
 		ni->rx_bad++;
 		return 0;
+	}
+	if (net_be32(ip + 16) == ni->ip && ip[9] == NET_IP_TCP && ni->want_tcp &&
+	    !(net_be16(ip + 6) & 0x3fff) && tot - ihl >= 20) {
+		d->data = ip + ihl;
+		d->len = tot - ihl;
+		d->src_ip = net_be32(ip + 12);
+		d->src_port = d->dst_port = 0;
+		d->proto = NET_IP_TCP;
+		return 1;
 	}
 	if (net_be32(ip + 16) != ni->ip || ip[9] != NET_IP_UDP || (net_be16(ip + 6) & 0x3fff)) {
 		ni->rx_not_ours++;
@@ -229,6 +241,7 @@ static int ip_in(struct netif *ni, const uint8_t *ip, uint32_t len, struct net_d
 	d->src_ip = net_be32(ip + 12);
 	d->src_port = net_be16(udp);
 	d->dst_port = ni->port;
+	d->proto = NET_IP_UDP;
 	ni->udp_in++;
 	return 1;
 }
@@ -260,6 +273,31 @@ int net_poll(struct netif *ni, struct net_dgram *d)
 	}
 }
 
+int net_resolve(struct netif *ni, uint32_t ip, uint8_t mac[6], uint64_t timeout_us)
+{
+	uint64_t start = rdtsc(), limit = ns_to_tsc(timeout_us * 1000);
+	uint64_t retry = ns_to_tsc(ARP_RETRY_US * 1000ull);
+	struct net_dgram d;
+
+	ni->ask_ip = ip;
+	ni->ask_known = 0;
+	while (rdtsc() - start < limit) {
+		if (!net_arp_send(ni, 1, bcast, ip))
+			ni->arp_requests++;
+		uint64_t t = rdtsc();
+		while (rdtsc() - t < retry && rdtsc() - start < limit) {
+			if (net_poll(ni, &d) < 0)
+				return -EIO;
+			if (ni->ask_known) {
+				memcpy(mac, ni->ask_mac, 6);
+				return 0;
+			}
+			cpu_relax();
+		}
+	}
+	return -ETIMEDOUT;
+}
+
 int net_resolve_peer(struct netif *ni, uint64_t timeout_us)
 {
 	uint64_t start = rdtsc(), limit = ns_to_tsc(timeout_us * 1000), retry = ns_to_tsc(ARP_RETRY_US * 1000ull);
@@ -267,7 +305,7 @@ int net_resolve_peer(struct netif *ni, uint64_t timeout_us)
 
 	ni->peer_known = 0;
 	while (rdtsc() - start < limit) {
-		if (!arp_send(ni, 1, bcast, ni->peer_ip))
+		if (!net_arp_send(ni, 1, bcast, ni->peer_ip))
 			ni->arp_requests++;
 		uint64_t t = rdtsc();
 		while (rdtsc() - t < retry) {

@@ -20,6 +20,7 @@
 #define NET_ETH_ARP     0x0806
 #define NET_ETH_IPV4    0x0800
 #define NET_IP_UDP      17
+#define NET_IP_TCP      6
 
 struct netif {
 	struct vnet *dev;
@@ -34,14 +35,22 @@ struct netif {
 	uint64_t rx_other;              /* not ARP, not IPv4/UDP for us (IPv6 noise, ...) */
 	uint64_t rx_bad;                /* malformed Ethernet, ARP, IPv4 or UDP */
 	uint64_t rx_not_ours;           /* UDP to another port or address */
+	/* net_resolve: the address being asked for, and its answer */
+	uint32_t ask_ip;
+	uint8_t ask_mac[6];
+	int ask_known;
+	int want_tcp;                   /* net_poll also returns TCP segments for us */
 };
 
-/* One received datagram; data is valid until the next net_poll. */
+/* One received datagram (UDP: its payload) or, with want_tcp, TCP segment
+ * (proto NET_IP_TCP: data is the TCP header and what follows, ports 0);
+ * data is valid until the next net_poll. */
 struct net_dgram {
 	const uint8_t *data;
 	uint32_t len;
 	uint32_t src_ip;
 	uint16_t src_port, dst_port;
+	uint8_t proto;
 };
 
 /* Read the pvguest.net_* options from the command line and bind the
@@ -52,6 +61,12 @@ int net_init(struct netif *ni, struct vnet *dev, const char *cmdline)
  * timeout_us), meanwhile answering and dropping everything else. 0 or
  * -ETIMEDOUT. Frames for our port that arrive meanwhile are lost. */
 int net_resolve_peer(struct netif *ni, uint64_t timeout_us);
+/* The same for any address on the link: its MAC into mac. 0 or -ETIMEDOUT
+ * (-EIO if the device broke the RX ring). */
+int net_resolve(struct netif *ni, uint32_t ip, uint8_t mac[6], uint64_t timeout_us);
+/* Send one ARP packet: oper 1 (request, broadcast) or 2 (reply to tha),
+ * asking for or answering tpa. 0 or -errno. */
+int net_arp_send(struct netif *ni, uint16_t oper, const uint8_t *tha, uint32_t tpa);
 
 /* A TX buffer's UDP payload area (NET_UDP_MAX bytes), or NULL when the
  * ring is full (see vnet_tx_buf). */
@@ -85,5 +100,7 @@ uint16_t net_csum(const void *p, uint32_t len);
 void net_udp_headers(struct netif *ni, uint8_t *frame, uint32_t len);
 /* "a.b.c.d" into buf (16 bytes). */
 void net_ip_str(uint32_t ip, char buf[16]);
+/* "a.b.c.d", each part 0..255, into *out (host order). 0 or -1. */
+int net_parse_ip(const char *s, uint32_t *out);
 
 #endif

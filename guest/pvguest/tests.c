@@ -38,6 +38,8 @@ static const struct test tests[] = {
 	{ "hostile-balloon", test_hostile_balloon },
 	{ "balloon-extras", test_balloon_extras },
 	{ "chaos", test_chaos },
+	{ "mmds", test_mmds },
+	{ "hostile-mmds", test_hostile_mmds },
 	{ "bench-exits", test_bench_exits },
 	{ "bench-cpu", test_bench_cpu },
 	{ "bench-mem", test_bench_mem },

@@ -78,6 +78,9 @@ enum test_status test_balloon_extras(struct test_ctx *c);
 /* tests_chaos.c: random hostile bursts on every virtio device, each
  * followed by a reset and a request that must work (README) */
 enum test_status test_chaos(struct test_ctx *c);
+/* tests_mmds.c: the metadata service from the guest, over its own TCP */
+enum test_status test_mmds(struct test_ctx *c);
+enum test_status test_hostile_mmds(struct test_ctx *c);
 enum test_status test_bench_exits(struct test_ctx *c);
 enum test_status test_bench_cpu(struct test_ctx *c);
 enum test_status test_bench_mem(struct test_ctx *c);
@@ -93,6 +96,9 @@ struct vnet;
 struct netif;
 int net_test_open(struct test_ctx *c, struct vdev *d, struct vnet *n, struct netif *ni,
 		  uint64_t wanted, uint16_t qsize);
+/* The same short of the peer: the device open and its link up. */
+int net_test_open_link(struct test_ctx *c, struct vdev *d, struct vnet *n, struct netif *ni,
+		       uint64_t wanted, uint16_t qsize);
 void net_payload_fill(uint8_t *p, uint32_t seq, uint32_t len);
 int net_payload_check(const uint8_t *p, uint32_t seq, uint32_t len);
 

@@ -20,8 +20,8 @@ static const uint16_t sizes[] = { 1, 18, 64, 512, 1472, 2, 3, 4, 5, 7, 8, 17, 19
 				  100, 255, 256, 511, 513, 1000, 1024, 1400, 1471 };
 static const uint16_t burst_sizes[] = { 18, 64, 512, 1472, 100, 1000, 8, 1471, 256, 33 };
 
-int net_test_open(struct test_ctx *c, struct vdev *d, struct vnet *n, struct netif *ni,
-		  uint64_t wanted, uint16_t qsize)
+int net_test_open_link(struct test_ctx *c, struct vdev *d, struct vnet *n, struct netif *ni,
+		       uint64_t wanted, uint16_t qsize)
 {
 	char val[16], mac[18], ip[16], peer[16];
 	uint64_t index = 0;
@@ -64,6 +64,18 @@ int net_test_open(struct test_ctx *c, struct vdev *d, struct vnet *n, struct net
 		  n->status & VIRTIO_NET_S_LINK_UP ? "up" : "down");
 	if (!(n->status & VIRTIO_NET_S_LINK_UP))
 		return test_fail(c, "link-down", "the device reports no link");
+	return 0;
+}
+
+int net_test_open(struct test_ctx *c, struct vdev *d, struct vnet *n, struct netif *ni,
+		  uint64_t wanted, uint16_t qsize)
+{
+	char mac[18], peer[16];
+	int r = net_test_open_link(c, d, n, ni, wanted, qsize);
+
+	if (r)
+		return r;
+	net_ip_str(ni->peer_ip, peer);
 	if (net_resolve_peer(ni, ARP_TIMEOUT_US))
 		return test_fail(c, "arp-timeout", "%s did not answer %lu ARP requests", peer,
 				 (unsigned long)ni->arp_requests);

@@ -37,6 +37,12 @@
 #endif
 #ifndef ETIMEDOUT
 #define ETIMEDOUT 110
+/* the TCP client's (tcp_client.h) */
+#define EPROTO 71
+#define EBADMSG 74
+#define ENOBUFS 105
+#define ECONNRESET 104
+#define ECONNREFUSED 111
 #endif
 
 /* PCI IDs (virtio 1.2 §4.1.2): modern devices are 0x1040 + device type. */
