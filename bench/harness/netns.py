@@ -147,10 +147,12 @@ class TapNs(Netns):
             self.ip("link", "del", TAP, check=False)
         super().destroy()
 
-    def packet_socket(self):
+    def packet_socket(self, listen=False):
         """A raw packet socket on this namespace's TAP, made from a thread
         that enters the namespace (a socket stays in the namespace it was
-        made in; the caller's own threads stay where they are)."""
+        made in; the caller's own threads stay where they are). It sends;
+        with listen it also receives every frame on the TAP, both ways
+        (ETH_P_ALL)."""
         made = []
 
         def enter_and_make():
@@ -161,8 +163,11 @@ class TapNs(Netns):
                     raise OSError(ctypes.get_errno(), "setns")
             finally:
                 os.close(fd)
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-            s.bind((TAP, 0))
+            # ETH_P_ALL: socket() takes it in network order, bind() in
+            # host order (Python swaps it there)
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                              socket.htons(0x0003) if listen else 0)
+            s.bind((TAP, 0x0003 if listen else 0))
             made.append(s)
         t = threading.Thread(target=enter_and_make)
         t.start()

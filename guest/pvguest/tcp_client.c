@@ -99,8 +99,7 @@ static void send_ack(struct tcp_conn *t)
 
 /* One segment from the peer: ACKs, the handshake's answer, data and FIN
  * in order, RST. */
-static void segment_in(struct tcp_conn *t, const uint8_t *s, uint32_t len, uint8_t *buf,
-		       uint32_t cap, uint32_t *got)
+static void segment_in(struct tcp_conn *t, const uint8_t *s, uint32_t len)
 {
 	uint32_t seq, ack, doff, payload, take;
 	uint8_t flags;
@@ -139,14 +138,10 @@ static void segment_in(struct tcp_conn *t, const uint8_t *s, uint32_t len, uint8
 		send_ack(t);
 		return;
 	}
-	take = payload;
-	if (buf && got) {
-		if (take > cap - *got)
-			take = cap - *got;
-		memcpy(buf + *got, s + doff, take);
-		*got += take;
-	} else {
-		take = 0;
+	take = payload < t->rcap - t->rlen ? payload : t->rcap - t->rlen;
+	if (take) {
+		memcpy(t->rbuf + t->rlen, s + doff, take);
+		t->rlen += take;
 	}
 	t->rcv_nxt += take;
 	if ((flags & TCP_FIN) && take == payload) {
@@ -156,7 +151,7 @@ static void segment_in(struct tcp_conn *t, const uint8_t *s, uint32_t len, uint8
 	send_ack(t);
 }
 
-int tcp_poll(struct tcp_conn *t, uint8_t *buf, uint32_t cap, uint32_t *got)
+int tcp_poll(struct tcp_conn *t)
 {
 	struct net_dgram d;
 	int n = 0;
@@ -176,13 +171,13 @@ int tcp_poll(struct tcp_conn *t, uint8_t *buf, uint32_t cap, uint32_t *got)
 			t->bad_in++;
 			continue;
 		}
-		segment_in(t, d.data, d.len, buf, cap, got);
+		segment_in(t, d.data, d.len);
 		n++;
 	}
 }
 
 int tcp_connect(struct tcp_conn *t, struct netif *ni, uint32_t ip, const uint8_t mac[6],
-		uint16_t port, uint64_t timeout_us)
+		uint16_t port, uint8_t *rbuf, uint32_t rcap, uint64_t timeout_us)
 {
 	uint64_t start = rdtsc(), limit = us_to_tsc(timeout_us), last = 0;
 
@@ -196,6 +191,8 @@ int tcp_connect(struct tcp_conn *t, struct netif *ni, uint32_t ip, const uint8_t
 	if (next_port < 49152)
 		next_port = 49152;
 	t->rport = port;
+	t->rbuf = rbuf;
+	t->rcap = rbuf ? rcap : 0;
 	t->iss = (uint32_t)(rdtsc() * 2654435761u);
 	t->snd_una = t->iss;
 	t->snd_nxt = t->iss + 1;
@@ -204,7 +201,7 @@ int tcp_connect(struct tcp_conn *t, struct netif *ni, uint32_t ip, const uint8_t
 			tcp_segment(t, TCP_SYN, t->iss, 0, NULL, 0, NULL, 0, 0);
 			last = rdtsc();
 		}
-		if (tcp_poll(t, NULL, 0, NULL) < 0)
+		if (tcp_poll(t) < 0)
 			return -EIO;
 		if (t->got_rst)
 			return -ECONNREFUSED;
@@ -235,7 +232,7 @@ int tcp_send(struct tcp_conn *t, const void *data, uint32_t len, uint64_t timeou
 			}
 			last = rdtsc();
 		}
-		if (tcp_poll(t, NULL, 0, NULL) < 0)
+		if (tcp_poll(t) < 0)
 			return -EIO;
 		if (t->got_rst)
 			return -ECONNRESET;
@@ -246,25 +243,24 @@ int tcp_send(struct tcp_conn *t, const void *data, uint32_t len, uint64_t timeou
 	return -ETIMEDOUT;
 }
 
-int tcp_recv(struct tcp_conn *t, uint8_t *buf, uint32_t cap, uint32_t *got,
-	     int (*done)(const uint8_t *buf, uint32_t len), uint64_t timeout_us)
+int tcp_recv(struct tcp_conn *t, int (*done)(const uint8_t *buf, uint32_t len),
+	     uint64_t timeout_us)
 {
 	uint64_t start = rdtsc(), limit = us_to_tsc(timeout_us);
 
-	*got = 0;
-	while (rdtsc() - start < limit) {
-		if (tcp_poll(t, buf, cap, got) < 0)
+	do {
+		if (tcp_poll(t) < 0)
 			return -EIO;
-		if (done && done(buf, *got))
+		if (done && done(t->rbuf, t->rlen))
 			return 0;
 		if (t->got_fin)
 			return 0;
 		if (t->got_rst)
 			return -ECONNRESET;
-		if (*got == cap)
+		if (t->rlen == t->rcap)
 			return -ENOBUFS;
 		cpu_relax();
-	}
+	} while (rdtsc() - start < limit);
 	return -ETIMEDOUT;
 }
 
@@ -276,7 +272,7 @@ int tcp_close(struct tcp_conn *t, uint64_t timeout_us)
 	tcp_segment(t, TCP_FIN | TCP_ACK, fin_seq, t->rcv_nxt, NULL, 0, NULL, 0, 0);
 	t->snd_nxt = fin_seq + 1;
 	while (rdtsc() - start < limit) {
-		if (tcp_poll(t, NULL, 0, NULL) < 0)
+		if (tcp_poll(t) < 0)
 			break;
 		if (t->got_rst || (t->snd_una == t->snd_nxt && t->got_fin))
 			return 0;

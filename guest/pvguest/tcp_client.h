@@ -27,6 +27,9 @@ struct tcp_conn {
 	uint16_t lport, rport;
 	uint32_t iss, snd_una, snd_nxt, rcv_nxt;
 	int established, got_fin, got_rst;
+	/* what came in order, whenever it came (while sending too) */
+	uint8_t *rbuf;
+	uint32_t rcap, rlen;
 	/* counters */
 	uint64_t segs_in, bad_in, out_of_order;
 };
@@ -39,19 +42,19 @@ int tcp_segment(struct tcp_conn *t, uint8_t flags, uint32_t seq, uint32_t ack,
 		const void *data, uint32_t len, const uint8_t *tcp_options, uint32_t opt_len,
 		uint16_t csum_delta);
 
-/* Opens a connection from a fresh local port to ip:port at mac. 0,
+/* Opens a connection from a fresh local port to ip:port at mac; what the
+ * peer sends goes into rbuf (rcap bytes; more is not acknowledged). 0,
  * -ECONNREFUSED (a RST), -ETIMEDOUT, -EIO. */
 int tcp_connect(struct tcp_conn *t, struct netif *ni, uint32_t ip, const uint8_t mac[6],
-		uint16_t port, uint64_t timeout_us);
+		uint16_t port, uint8_t *rbuf, uint32_t rcap, uint64_t timeout_us);
 /* Sends len bytes and waits until they are acknowledged. 0, -ECONNRESET,
  * -ETIMEDOUT, -EIO. */
 int tcp_send(struct tcp_conn *t, const void *data, uint32_t len, uint64_t timeout_us);
-/* Takes in-order data into buf until the peer's FIN, its RST, cap bytes,
- * done(buf, len) saying the answer is whole (NULL: never) or timeout_us.
- * *got: bytes taken. 0 (FIN or done), -ECONNRESET, -ENOBUFS (cap),
- * -ETIMEDOUT, -EIO. */
-int tcp_recv(struct tcp_conn *t, uint8_t *buf, uint32_t cap, uint32_t *got,
-	     int (*done)(const uint8_t *buf, uint32_t len), uint64_t timeout_us);
+/* Waits until the peer's FIN, its RST, a full rbuf, done(rbuf, rlen)
+ * saying the answer is whole (NULL: never) or timeout_us. 0 (FIN or
+ * done), -ECONNRESET, -ENOBUFS (full), -ETIMEDOUT, -EIO. */
+int tcp_recv(struct tcp_conn *t, int (*done)(const uint8_t *buf, uint32_t len),
+	     uint64_t timeout_us);
 /* Ends our side (FIN) and waits a little for the peer's; the connection is
  * unusable afterwards either way. 0 or -ETIMEDOUT. */
 int tcp_close(struct tcp_conn *t, uint64_t timeout_us);
@@ -59,6 +62,6 @@ int tcp_close(struct tcp_conn *t, uint64_t timeout_us);
 void tcp_abort(struct tcp_conn *t);
 /* Handles what arrived (ACKs, data, FIN, RST) without waiting; the number
  * of segments for t taken, or -EIO. */
-int tcp_poll(struct tcp_conn *t, uint8_t *buf, uint32_t cap, uint32_t *got);
+int tcp_poll(struct tcp_conn *t);
 
 #endif
