@@ -138,11 +138,17 @@ static int test_run_one(const char *cmdline, char *spec)
 
 int tests_run(const char *cmdline)
 {
-	static char run[128];
-	int failed = 0;
+	static char run[1024];
+	int failed = 0, len = cmdline_get(cmdline, "pvguest.run", run, sizeof(run));
 
-	if (cmdline_get(cmdline, "pvguest.run", run, sizeof(run)) < 0)
+	if (len < 0)
 		memcpy(run, "boot", 5);
+	/* a list cut short would run other tests than asked, and pass */
+	if (len >= (int)sizeof(run)) {
+		printf("PVGUEST RESULT run FAIL reason=too-long len=%d max=%zu\n", len,
+		       sizeof(run) - 1);
+		return 1;
+	}
 	/* "a+b,opts+c": each in turn, on the devices the one before left */
 	for (char *spec = run, *plus; spec; spec = plus) {
 		plus = strchr(spec, '+');
