@@ -97,7 +97,8 @@ def guest_results(out, tests, problems):
             problems.append(f"guest: no result for {t}; output ends {out[-400:]!r}")
             return
         if not lines[i].startswith(f"PVGUEST RESULT {t.split(',')[0]} PASS"):
-            info = [ln for ln in out.splitlines() if ln.startswith("PVGUEST INFO ")][-6:]
+            info = [ln for ln in out.splitlines() if ln.startswith("PVGUEST INFO ") and
+                    ("verdict=fail" in ln or "verdict=" not in ln)][-8:]
             problems.append(f"guest: {lines[i]} ({' | '.join(info)})")
 
 
@@ -157,7 +158,9 @@ def api_vm(args, tmp, ns, tests, version="V1", address=None, two_nics=False):
         status, out, err = vm.finish(5)
         return problems + [f"the API after boot: {e}; vireo exited {status}: {err[-300:]}"], out
     seen = sniff.stop()
-    if seen:
+    if seen and not two_nics:
+        # (with two NICs the TAP's is the one the service is not for:
+        # what its guest sends there goes out as any frame does)
         problems.append(f"{seen} frames for the service's address reached the TAP")
     status, out, err = vm.stop()
     guest_results(out, tests, problems)
@@ -252,7 +255,9 @@ def file_vm(args, tmp, ns, tests, version, watch_quiet=False):
     with open(out_path, errors="replace") as f:
         text = f.read()
     seen = sniff.stop()
-    if seen:
+    if seen and not watch_quiet:
+        # (the hostile cases send frames the service does not take, UDP or
+        # not IPv4 at all, which go out as any frame does)
         problems.append(f"{seen} frames for the service's address reached the TAP")
     for line in err.splitlines():
         if "ERROR" in line or "AddressSanitizer" in line or "runtime error" in line:
