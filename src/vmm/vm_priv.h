@@ -81,8 +81,9 @@ int vm_take_dirty(struct vm *vm, uint64_t *bitmap, struct errbuf *e)
 
 /* A lazy restore: vm->mem (anonymous, as yet empty) registered with a
  * userfaultfd, which goes with the regions' layout to the page fault
- * handler listening at path (Firecracker's handshake). 0 or -errno with e
- * set. */
+ * handler listening at path (Firecracker's handshake); the connection is
+ * then left open for the rest of the process's life, as Firecracker leaves
+ * it. 0 or -errno with e set. */
 int vm_uffd_handshake(struct vm *vm, const char *path, struct errbuf *e)
 	__attribute__((warn_unused_result));
 

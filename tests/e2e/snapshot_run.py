@@ -171,6 +171,11 @@ def handler_pages(h, name, problems):
     if not m or int(m.group(1)) == 0:
         problems.append(f"{name}: the page fault handler served nothing: {out} {err}")
         return 0
+    # the VMM keeps the handshake's connection while it runs (Firecracker's
+    # example handlers take its hangup for the VMM's end, and kill it)
+    if not re.search(r"early_hangup=0\b", out):
+        problems.append(f"{name}: the VMM hung up the handler's connection while it ran: "
+                        f"{out} {err}")
     return int(m.group(1))
 
 

@@ -6,7 +6,10 @@
  * region's offset, and each range the guest gave back (a balloon's
  * UFFD_EVENT_REMOVE) with zero pages from then on. Ends when the VMM
  * does (its pid, from the socket's credentials, as a pidfd), printing
- * "UFFD-HANDLER pages=N zero=N removed=N".
+ * "UFFD-HANDLER pages=N zero=N removed=N early_hangup=N". The VMM keeps
+ * the handshake's connection open while it runs, as Firecracker does
+ * (Firecracker's example handlers take a hangup for its end): a hangup
+ * while the VMM still runs 100 ms later is counted in early_hangup.
  *
  * usage: uffd_handler SOCKET MEMFILE */
 #include <errno.h>
@@ -97,7 +100,7 @@ static struct region *find(uint64_t addr)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	unsigned long pages = 0, zero = 0, removed = 0;
+	unsigned long pages = 0, zero = 0, removed = 0, early_hangup = 0;
 	const uint8_t *file;
 	struct ucred cred;
 	socklen_t cred_len = sizeof(cred);
@@ -128,15 +131,29 @@ int main(int argc, char **argv)
 	close(lfd);
 	unlink(argv[1]);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = uffd, .events = POLLIN },
-				       { .fd = vmm, .events = POLLIN } };
+		struct pollfd p[3] = { { .fd = uffd, .events = POLLIN },
+				       { .fd = vmm, .events = POLLIN },
+				       { .fd = sock, .events = POLLRDHUP } };
 		struct uffd_msg m;
 		struct region *r;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			return die("poll");
 		if ((p[0].revents & (POLLHUP | POLLERR)) || (p[1].revents & POLLIN))
 			break;
+		if (p[2].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			/* the VMM's exit closes it first: give its pidfd a moment */
+			struct pollfd v = { .fd = vmm, .events = POLLIN };
+
+			if (poll(&v, 1, 100) == 1)
+				break;
+			fprintf(stderr, "uffd_handler: the VMM hung up the handshake's connection "
+				"while it runs (Firecracker's handlers would kill it)\n");
+			early_hangup++;
+			close(sock);
+			sock = -1;  /* poll skips it */
+			continue;
+		}
 		if (read(uffd, &m, sizeof(m)) != sizeof(m)) {
 			if (errno == EAGAIN || errno == EINTR)
 				continue;
@@ -178,6 +195,7 @@ int main(int argc, char **argv)
 			pages++;
 		}
 	}
-	printf("UFFD-HANDLER pages=%lu zero=%lu removed=%lu\n", pages, zero, removed);
+	printf("UFFD-HANDLER pages=%lu zero=%lu removed=%lu early_hangup=%lu\n", pages, zero,
+	       removed, early_hangup);
 	return 0;
 }
