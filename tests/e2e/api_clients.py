@@ -64,12 +64,14 @@ class Net:
     def wrap(self, argv):
         return self.ns.cmd(argv) if self.ns else argv
 
-    def tests(self):
-        """pvguest's net test and its options, or nothing."""
+    def tests(self, mmds=""):
+        """pvguest's net test and its options, or nothing; with mmds, its
+        metadata test's options after it (the MMDS on the same NIC)."""
         if self.why:
             return "", ""
-        return "+net-echo", (f" pvguest.net_ip={netns.GUEST_IP} pvguest.net_peer={netns.HOST_IP}"
-                             f" pvguest.net_port={netns.PEER_PORT}")
+        return "+net-echo" + (f"+mmds,{mmds}" if mmds else ""), (
+            f" pvguest.net_ip={netns.GUEST_IP} pvguest.net_peer={netns.HOST_IP}"
+            f" pvguest.net_port={netns.PEER_PORT}")
 
     def close(self):
         if self.peer:
@@ -174,7 +176,7 @@ def case_go_sdk(args, tmp, net):
     sock = os.path.join(tmp, "sdk.sock")
     log, metrics = os.path.join(tmp, "sdk.log"), os.path.join(tmp, "sdk.metrics")
     rootfs = disk(tmp, "sdk-root.img", 32 << 20)
-    net_test, net_args = net.tests()
+    net_test, net_args = net.tests("v=2,path=/latest/meta-data/instance-id,expect=sdk-vm")
     vm = fcapi.Instance(args.vireo, ["--api-sock", sock, "--id", "sdk-vm"] +
                         pci_flag(args.transport), None, wrap=net.wrap)
     # the SDK's waitForSocket: GET /machine-config every 10 ms, 3 s at most
@@ -210,6 +212,13 @@ def case_go_sdk(args, tmp, net):
     if not net.why:
         expect(problems, "PUT /network-interfaces/1", api.put("/network-interfaces/1", {
             "iface_id": "1", "host_dev_name": netns.TAP, "guest_mac": FC_MAC.lower()}), 204)
+        # a NIC with AllowMMDS: the SDK's MMDS config right after the NICs,
+        # and its metadata (SetMetadata) before the start
+        expect(problems, "PUT /mmds/config", api.put("/mmds/config", {
+            "network_interfaces": ["1"], "version": "V2", "ipv4_address": "169.254.169.254"}),
+            204)
+        expect(problems, "PUT /mmds", api.put("/mmds", {
+            "latest": {"meta-data": {"instance-id": "sdk-vm"}}}), 204)
     expect(problems, "InstanceStart", api.put("/actions", {"action_type": "InstanceStart"}),
            204)
     if not vm.wait_output("PVGUEST INFO ctrlaltdel waiting"):
@@ -225,7 +234,7 @@ def case_go_sdk(args, tmp, net):
     status, out, err = vm.finish()
     if status != 0:
         problems.append(f"vireo exited {status}, want 0 (the guest resets): {err.strip()}")
-    guest_passed(problems, out, ["blk-verify"] + (["net-echo"] if not net.why else []) +
+    guest_passed(problems, out, ["blk-verify"] + (["net-echo", "mmds"] if not net.why else []) +
                  ["ctrlaltdel"])
     problems += telemetry_problems(open(log, "rb").read(), open(metrics, "rb").read(),
                                    "sdk-vm", "block_root", "PUT /actions")
@@ -371,11 +380,13 @@ def case_flintlock(args, tmp, net):
     problems = []
     metadata = os.path.join(tmp, "metadata.json")
     with open(metadata, "w") as f:
-        json.dump({"latest": {"meta-data": {"instance-id": "flint-1"}}}, f)
+        # flintlock's metadata: cloud-init's meta-data and user-data as strings
+        json.dump({"latest": {"meta-data": "instance_id: flint-1\nlocal_hostname: flint-1\n",
+                              "user-data": "#cloud-config\n"}}, f)
     metrics, log = os.path.join(tmp, "flint.metrics"), os.path.join(tmp, "flint.log")
     open(metrics, "w").close()
     root = disk(tmp, "flint-root.img", 32 << 20)
-    net_test, net_args = net.tests()
+    net_test, net_args = net.tests("v=1,path=/latest/meta-data,expect=flint-1")
     cfg = {
         "boot-source": {"kernel_image_path": args.elf, "boot_args": boot_args(
             args.transport, "boot-timer+blk-verify" + net_test + "+idle",
@@ -388,20 +399,23 @@ def case_flintlock(args, tmp, net):
         "network-interfaces": [] if net.why else [{
             "iface_id": "eth0", "host_dev_name": netns.TAP, "guest_mac": FC_MAC.lower()}],
     }
+    if not net.why:
+        cfg["mmds-config"] = {"version": "V1", "network_interfaces": ["eth0"],
+                              "ipv4_address": "169.254.169.254"}
     path = os.path.join(tmp, "flint.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
     vm = fcapi.Instance(args.vireo, ["--id", "flint-1", "--boot-timer", "--no-api",
                                      "--config-file", path, "--metadata", metadata] +
                         pci_flag(args.transport), None, wrap=net.wrap)
-    last = "net-echo" if not net.why else "blk-verify"
+    last = "mmds" if not net.why else "blk-verify"
     if not vm.wait_output(f"PVGUEST RESULT {last}"):
         problems.append(f"the guest's {last} never ended")
     vm.signal(signal.SIGHUP)
     status, out, err = vm.finish(30)
     if status != 156:
         problems.append(f"SIGHUP: vireo exited {status}, want 156: {err.strip()}")
-    guest_passed(problems, out, ["blk-verify"] + (["net-echo"] if not net.why else []))
+    guest_passed(problems, out, ["blk-verify"] + (["net-echo", "mmds"] if not net.why else []))
     # flintlock reads the metrics file's last line: the VM's last moments
     with open(metrics) as f:
         lines = f.read().splitlines()
