@@ -696,6 +696,53 @@ static enum hostile_outcome rx_avail_jump(struct hn *hn)
 	return o;
 }
 
+/* §4.1.4.3: the driver enables the queues it uses. TX only, the RX queue
+ * never enabled: a frame sent goes out, and its echo (and whatever else
+ * the host sends) has nowhere to go. It stays in the TAP, which the
+ * device must then not watch: a frame nobody reads kept vireo's event
+ * loop at 100% (issue 20; the quiet window after this case floods the
+ * TAP). Accepted: the TX chain came back, no NEEDS_RESET. */
+static enum hostile_outcome rx_queue_disabled(struct hn *hn)
+{
+	struct hostile *h = &hn->h;
+	struct vnet *n = hn->n;
+	struct vdev *d = h->dev;
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	n->dev = d;
+	if ((r = vdev_negotiate(d, hn->wanted, 0)))
+		return h_broken(h, "setup-failed", "negotiating: %d", r);
+	n->features = d->drv_features;
+	if ((r = vdev_queue_setup(d, 1, &n->tx, HN_QSIZE, 0)) < 0)
+		return h_broken(h, "setup-failed", "TX queue: %d", r);
+	if ((r = vdev_driver_ok(d)))
+		return h_broken(h, "setup-failed", "DRIVER_OK with RX disabled: %d (%s)", r,
+				d->why ? d->why : "?");
+	uint8_t *f;
+	uint32_t flen;
+	struct virtio_net_hdr_v1 *hdr = hn_packet(hn, hn->seq++, 0, &f, &flen);
+	struct vring_seg s = { pa(hdr), VIRTIO_NET_HDR_LEN + flen, 0 };
+	uint64_t foreign0 = n->tx_foreign;
+	if (hn_post(hn, &n->tx, &s, 1, 0) < 0)
+		return h_broken(h, "driver", "TX post");
+	uint64_t start = rdtsc(), limit = ns_to_tsc(HN_TIMEOUT_US * 1000ull);
+	while (n->tx_foreign == foreign0) {
+		vnet_tx_reap(n);
+		if (hn_needs_reset_now(hn))
+			return hn_needs_reset(hn);
+		if (rdtsc() - start > limit) {
+			h_note(h, "no-completion");
+			return HO_IGNORED;
+		}
+		cpu_relax();
+	}
+	/* the echo reaches the TAP meanwhile */
+	udelay(HN_STARVE_US);
+	h_note(h, "sent=1");
+	return hn_needs_reset_now(hn) ? hn_needs_reset(hn) : HO_ACCEPTED;
+}
+
 /* ---- control queue (§5.1.6.5) ---- */
 
 /* Post the chain on the control queue, judge the ack byte (ack NULL: the
@@ -958,6 +1005,7 @@ static const struct hn_case cases[] = {
 	{ "rx-buf-smaller-than-header", NEED_RESET, HN_OWN_OPEN | HN_NO_LIVE, rx_buf_short },
 	{ "rx-full-then-starved", HO(ACCEPTED), 0, rx_starved },
 	{ "rx-avail-idx-jump", NEED_RESET, HN_NO_LIVE, rx_avail_jump },
+	{ "rx-queue-disabled", HO(ACCEPTED), HN_OWN_OPEN | HN_NO_LIVE, rx_queue_disabled },
 	{ "ctrl-short-header", REJ, HN_CTRL, ctrl_short_header },
 	{ "ctrl-no-ack", NEED_RESET, HN_CTRL, ctrl_no_ack },
 	{ "ctrl-unknown-class", REJ, HN_CTRL, ctrl_unknown_class },

@@ -116,9 +116,12 @@ static uint16_t vp_checked_vector(const struct virtio_pci *vp, uint16_t v)
 
 /* A reset (device_status 0) puts the transport's own registers back as
  * they were at power-on, as the core does its own: a vector the last
- * driver set must not route this one's interrupts (§4.1.5.1.2). */
+ * driver set must not route this one's interrupts (§4.1.5.1.2), and an
+ * ISR bit it never read must not reach this one (as MMIO's
+ * InterruptStatus, §4.2.2.1; QEMU's virtio_reset clears it too). */
 static void vp_reset_registers(struct virtio_pci *vp)
 {
+	__atomic_store_n(&vp->isr, 0, __ATOMIC_RELEASE);
 	vp->device_feature_select = 0;
 	vp->driver_feature_select = 0;
 	vp->queue_select = 0;

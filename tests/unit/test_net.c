@@ -621,6 +621,76 @@ static void test_rx_tiny_buffer_needs_reset(void **state)
 	assert_true(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
+/* Events the loop dispatches in 20 rounds that do not wait, once the
+ * first rounds have done what there was to do: 0 unless some fd stays
+ * ready with nobody consuming it (the loop would spin on it). */
+static unsigned spin_events(struct fx *f)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < 5; i++)
+		(void)evloop_run_once(&f->loop, 0);
+	for (int i = 0; i < 20; i++) {
+		int r = evloop_run_once(&f->loop, 0);
+
+		n += r > 0 ? (unsigned)r : 0;
+	}
+	return n;
+}
+
+/* NEEDS_RESET because of the RX queue: a frame then waiting in the TAP is
+ * not read, and the TAP is no longer watched until the reset (issue 20:
+ * the event loop ran at 100% while frames came). */
+static void test_rx_needs_reset_tap_not_watched(void **state)
+{
+	struct fx *f = *state;
+	uint32_t id, len;
+
+	assert_true(fx_start(f, base_features()));
+	/* avail idx far past the ring: every pop fails, nothing is consumed */
+	fake_vring_set_avail_idx(&f->ring[0], QSIZE + 65);
+	kick(f, 0);
+	peer_send_frame(f, 100, 1);
+	pump_all(f);
+	assert_true(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	peer_send_frame(f, 100, 2);
+	assert_int_equal(spin_events(f), 0);
+	/* a reset and a new start: the frames waiting are delivered */
+	assert_true(fx_start(f, base_features()));
+	add_rx(f, 2048, NULL);
+	kick(f, 0);
+	pump_all(f);
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(len, NET_HDR_LEN + 100);
+}
+
+/* A driver that enables TX (and the control queue) but never its RX queue:
+ * frames reaching the TAP have nowhere to go, so the TAP must not be
+ * watched, or the loop is woken for them again and again. */
+static void test_rx_queue_not_enabled_tap_not_watched(void **state)
+{
+	struct fx *f = *state;
+	static const uint64_t at[3] = { RXRING, TXRING, CTRLRING };
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t buf[2048];
+
+	assert_true(fake_dev_negotiate(&f->dev, base_features()));
+	for (unsigned q = 1; q < 3; q++) {
+		fake_vring_init_at(&f->ring[q], &f->mem.m, QSIZE, at[q]);
+		fake_vring_config(&f->ring[q], &f->d->vq[q]);
+		fake_dev_enable_queue(&f->dev, q);
+	}
+	assert_true(fake_dev_driver_ok(&f->dev));
+	assert_false(f->d->vq[0].started);
+	peer_send_frame(f, 100, 1);
+	assert_int_equal(spin_events(f), 0);
+	/* TX still works */
+	add_tx(f, &h, 200, 3);
+	kick(f, 1);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 200);
+	assert_false(f->d->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
 /* === control queue ===================================================== */
 
 static uint8_t ctrl_cmd(struct fx *f, const uint8_t *cmd, uint32_t len, bool with_ack)
@@ -840,6 +910,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_readable_buffer_needs_reset, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_tiny_buffer_needs_reset, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_needs_reset_tap_not_watched, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_queue_not_enabled_tap_not_watched, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_commands, fx_setup, fx_teardown),
 		cmocka_unit_test(test_mq_pairs),

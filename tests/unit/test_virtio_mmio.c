@@ -33,6 +33,8 @@
 #define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
 #define S_NR VIRTIO_CONFIG_S_NEEDS_RESET
 
+struct mreg_case;
+
 struct fixture {
 	uint8_t *ram;
 	struct gmem mem;
@@ -40,6 +42,7 @@ struct fixture {
 	struct evloop loop;
 	struct dummy dev;
 	struct virtio_mmio *m;
+	const struct mreg_case *reg; /* test_reset_restores_register's */
 };
 
 static int setup(void **state)
@@ -454,8 +457,6 @@ static void test_odd_widths_ignored(void **state)
 	assert_int_equal(f->dev.notified, 0);
 }
 
-/* Every register offset with garbage, in every width: the device never
- * breaks the process, and comes back with a reset. */
 /* A reset puts the selectors back to 0 (so reads show queue 0 and feature
  * word 0), and every queue to not ready with no addresses. */
 static void test_reset_restores_registers(void **state)
@@ -481,6 +482,184 @@ static void test_reset_restores_registers(void **state)
 	}
 }
 
+/* One test per register (mreg_cases): its power-on value (the spec's
+ * where it names one), a driver's write that must show (a read-only
+ * register's must not), then Status 0 must bring the power-on value back.
+ * Write-only registers are read where the device keeps them; the
+ * selectors also through what they select. */
+struct mreg_case {
+	const char *name;
+	uint32_t off;        /* the register written */
+	uint32_t val;        /* what the driver writes (to each queue, for a queue register) */
+	bool per_queue;      /* queues 0 and 1, through QueueSel */
+	bool ro;             /* read-only: the write must change nothing */
+	bool has_spec;
+	uint64_t spec;       /* the spec's power-on value, when has_spec */
+	/* how to read it: NULL reads off itself */
+	uint64_t (*get)(struct fixture *f, unsigned q);
+	uint32_t rd_off;     /* or another register, when not 0 */
+};
+
+static uint64_t get_dfsel(struct fixture *f, unsigned q)
+{
+	(void)q;
+	return f->m->device_features_sel;
+}
+
+static uint64_t get_drfsel(struct fixture *f, unsigned q)
+{
+	(void)q;
+	return f->m->driver_features_sel;
+}
+
+static uint64_t get_qsel(struct fixture *f, unsigned q)
+{
+	(void)q;
+	return f->m->queue_sel;
+}
+
+static uint64_t get_drf(struct fixture *f, unsigned q)
+{
+	(void)q;
+	return f->dev.vdev.guest_features;
+}
+
+static uint64_t get_qnum(struct fixture *f, unsigned q)
+{
+	return f->dev.vdev.vq[q].size;
+}
+
+static uint64_t get_desc(struct fixture *f, unsigned q)
+{
+	return f->dev.vdev.vq[q].desc_gpa;
+}
+
+static uint64_t get_avail(struct fixture *f, unsigned q)
+{
+	return f->dev.vdev.vq[q].avail_gpa;
+}
+
+static uint64_t get_used(struct fixture *f, unsigned q)
+{
+	return f->dev.vdev.vq[q].used_gpa;
+}
+
+#define MREG(n, ...) { .name = "reset restores " #n, .off = VIRTIO_MMIO_##n, __VA_ARGS__ }
+#define MQREG(n, ...) MREG(n, .per_queue = true, __VA_ARGS__)
+static const struct mreg_case mreg_cases[] = {
+	MREG(DEVICE_FEATURES_SEL, .val = 1, .get = get_dfsel, .has_spec = true, .spec = 0),
+	/* DeviceFeaturesSel as the driver sees it: word 0 of the features again */
+	{ .name = "reset restores DEVICE_FEATURES (selected word)",
+	  .off = VIRTIO_MMIO_DEVICE_FEATURES_SEL, .val = 1, .rd_off = VIRTIO_MMIO_DEVICE_FEATURES },
+	MREG(DRIVER_FEATURES_SEL, .val = 1, .get = get_drfsel, .has_spec = true, .spec = 0),
+	MREG(DRIVER_FEATURES, .val = 1u << 5, .get = get_drf, .has_spec = true, .spec = 0),
+	MREG(QUEUE_SEL, .val = 1, .get = get_qsel, .has_spec = true, .spec = 0),
+	/* QueueSel as the driver sees it: a queue that does not exist reads
+	 * QueueNumMax 0, queue 0 again after the reset */
+	{ .name = "reset restores QUEUE_SEL (QUEUE_NUM_MAX of the selected queue)",
+	  .off = VIRTIO_MMIO_QUEUE_SEL, .val = 7, .rd_off = VIRTIO_MMIO_QUEUE_NUM_MAX },
+	MQREG(QUEUE_NUM_MAX, .val = 8, .ro = true),
+	MQREG(QUEUE_NUM, .val = 16, .get = get_qnum),     /* power-on: QueueNumMax */
+	MQREG(QUEUE_READY, .val = 1, .has_spec = true, .spec = 0),
+	MQREG(QUEUE_DESC_LOW, .val = 0x10000, .get = get_desc, .has_spec = true, .spec = 0),
+	MQREG(QUEUE_DESC_HIGH, .val = 1, .get = get_desc, .has_spec = true, .spec = 0),
+	MQREG(QUEUE_AVAIL_LOW, .val = 0x20000, .get = get_avail, .has_spec = true, .spec = 0),
+	MQREG(QUEUE_AVAIL_HIGH, .val = 1, .get = get_avail, .has_spec = true, .spec = 0),
+	MQREG(QUEUE_USED_LOW, .val = 0x30000, .get = get_used, .has_spec = true, .spec = 0),
+	MQREG(QUEUE_USED_HIGH, .val = 1, .get = get_used, .has_spec = true, .spec = 0),
+	MREG(STATUS, .val = S_ACK | S_DRV, .has_spec = true, .spec = 0),
+	MREG(MAGIC_VALUE, .val = 0, .ro = true, .has_spec = true, .spec = 0x74726976),
+	MREG(VERSION, .val = 1, .ro = true, .has_spec = true, .spec = 2),
+	MREG(DEVICE_ID, .val = 1, .ro = true),
+	MREG(VENDOR_ID, .val = 1, .ro = true, .has_spec = true, .spec = 0x1AF4),
+};
+#undef MQREG
+#undef MREG
+
+static uint64_t mreg_read(struct fixture *f, const struct mreg_case *c, unsigned q)
+{
+	if (c->per_queue)
+		wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
+	if (c->get)
+		return c->get(f, q);
+	return rd(f, c->rd_off ? c->rd_off : c->off);
+}
+
+static int setup_mreg(void **state)
+{
+	const struct mreg_case *c = *state;
+
+	setup(state);
+	((struct fixture *)*state)->reg = c;
+	return 0;
+}
+
+static void test_reset_restores_register(void **state)
+{
+	struct fixture *f = *state;
+	const struct mreg_case *c = f->reg;
+	unsigned nq = c->per_queue ? 2 : 1;
+	uint64_t pon[2];
+
+	assert_int_equal(f->dev.vdev.nr_queues, 2);
+	for (unsigned q = 0; q < nq; q++) {
+		pon[q] = mreg_read(f, c, q);
+		if (c->has_spec)
+			assert_int_equal(pon[q], c->spec);
+	}
+	if (c->get == get_qnum)
+		assert_int_equal(pon[0], f->dev.vdev.queue_max);
+	/* what a driver sets before DRIVER_OK */
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
+	for (unsigned q = 0; q < nq; q++) {
+		if (c->per_queue)
+			wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
+		wr(f, c->off, c->val);
+	}
+	for (unsigned q = 0; q < nq; q++) {
+		if (c->ro)
+			assert_int_equal(mreg_read(f, c, q), pon[q]);
+		else
+			assert_int_not_equal(mreg_read(f, c, q), pon[q]);
+	}
+
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), 0);
+	for (unsigned q = 0; q < nq; q++)
+		assert_int_equal(mreg_read(f, c, q), pon[q]);
+}
+
+/* InterruptStatus (§4.2.2.1): a reset clears it, whatever was raised. */
+static void test_reset_clears_interrupt_status(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f);
+	__atomic_store_n(&f->m->interrupt_status, VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG,
+			 __ATOMIC_RELEASE);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 3);
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+}
+
+/* ConfigGeneration is read-only and a reset leaves it alone: it only ever
+ * moves forward. */
+static void test_reset_keeps_config_generation(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t g;
+
+	virtio_config_changed(&f->dev.vdev);
+	g = rd(f, VIRTIO_MMIO_CONFIG_GENERATION);
+	assert_int_equal(g, 1);
+	wr(f, VIRTIO_MMIO_CONFIG_GENERATION, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG_GENERATION), g);
+	wr(f, VIRTIO_MMIO_STATUS, S_ACK);
+	wr(f, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG_GENERATION), g);
+}
+
 /* QueueNum takes 0 or a power of two up to QueueNumMax; after another
  * value the queue cannot start until a good one is written. */
 static void test_queue_num_values(void **state)
@@ -501,6 +680,8 @@ static void test_queue_num_values(void **state)
 	assert_int_equal(f->dev.vdev.vq[0].size, 32);
 }
 
+/* Every register offset with garbage, in every width: the device never
+ * breaks the process, and comes back with a reset. */
 static void test_register_garbage(void **state)
 {
 	static const uint64_t vals[] = { 0, 1, 0xff, 0x7fffffff, 0xffffffff, ~0ull };
@@ -521,9 +702,11 @@ static void test_register_garbage(void **state)
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		T(test_identity),
 		T(test_reset_restores_registers),
+		T(test_reset_clears_interrupt_status),
+		T(test_reset_keeps_config_generation),
 		T(test_queue_num_values),
 		T(test_features),
 		T(test_status_machine),
@@ -541,6 +724,15 @@ int main(void)
 		T(test_register_garbage),
 	};
 #undef T
+	enum { NT = sizeof(tests) / sizeof(tests[0]), NR = sizeof(mreg_cases) / sizeof(mreg_cases[0]) };
+	struct CMUnitTest all[NT + NR];
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	memcpy(all, tests, sizeof(tests));
+	for (unsigned i = 0; i < NR; i++)
+		all[NT + i] = (struct CMUnitTest){
+			.name = mreg_cases[i].name, .test_func = test_reset_restores_register,
+			.setup_func = setup_mreg, .teardown_func = teardown,
+			.initial_state = (void *)&mreg_cases[i],
+		};
+	return _cmocka_run_group_tests("virtio_mmio", all, NT + NR, NULL, NULL);
 }

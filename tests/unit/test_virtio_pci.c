@@ -33,6 +33,8 @@
 #define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
 #define S_NR VIRTIO_CONFIG_S_NEEDS_RESET
 
+struct reg_case;
+
 struct fixture {
 	uint8_t *ram;
 	struct gmem mem;
@@ -43,6 +45,7 @@ struct fixture {
 	struct dummy dev;
 	struct virtio_pci *vp;
 	uint64_t bar;
+	const struct reg_case *reg; /* test_reset_restores_register's */
 };
 
 static int setup(void **state)
@@ -307,42 +310,134 @@ static void test_vectors(void **state)
 
 /* A reset puts every common-configuration register back to its power-on
  * value, the vectors included: one the last driver set must not route the
- * next one's interrupts. */
-static void test_reset_restores_registers(void **state)
+ * next one's interrupts. One test per register (reg_cases): on a fresh
+ * device its power-on value is read (and checked against the spec's where
+ * there is one), a driver writes it (each queue's, for a queue register),
+ * the write must show (a read-only one must not), then device_status 0
+ * must bring the power-on value back. */
+struct reg_case {
+	const char *name;
+	uint32_t off, len;
+	uint64_t val;        /* what the driver writes (to each queue, for a queue register) */
+	bool per_queue;      /* queues 0 and 1, through queue_select */
+	bool word1;          /* guest_feature_select 1 around each access */
+	bool ro;             /* read-only: the write must change nothing */
+	bool wr_select;      /* the write goes to device_feature_select instead */
+	bool has_spec;
+	uint64_t spec;       /* the spec's power-on value, when has_spec */
+};
+
+#define REG(n, ...) { .name = "reset restores " #n, .off = CC(n), __VA_ARGS__ }
+#define QREG(n, ...) REG(n, .per_queue = true, __VA_ARGS__)
+static const struct reg_case reg_cases[] = {
+	REG(device_feature_select, .len = 4, .val = 1, .has_spec = true, .spec = 0),
+	/* the select back at 0: word 0 of the features again */
+	REG(device_feature, .len = 4, .val = 1, .wr_select = true),
+	REG(guest_feature_select, .len = 4, .val = 1, .has_spec = true, .spec = 0),
+	REG(guest_feature, .len = 4, .val = 1u << (VIRTIO_F_VERSION_1 - 32), .word1 = true,
+	    .has_spec = true, .spec = 0),
+	REG(msix_config, .len = 2, .val = 0, .has_spec = true, .spec = VIRTIO_MSI_NO_VECTOR),
+	REG(num_queues, .len = 2, .val = 7, .ro = true, .has_spec = true, .spec = 2),
+	REG(device_status, .len = 1, .val = S_ACK | S_DRV, .has_spec = true, .spec = 0),
+	REG(queue_select, .len = 2, .val = 1, .has_spec = true, .spec = 0),
+	QREG(queue_size, .len = 2, .val = 16),    /* power-on: the maximum */
+	QREG(queue_msix_vector, .len = 2, .val = 1, .has_spec = true, .spec = VIRTIO_MSI_NO_VECTOR),
+	QREG(queue_enable, .len = 2, .val = 1, .has_spec = true, .spec = 0),
+	QREG(queue_notify_off, .len = 2, .val = 9, .ro = true),
+	QREG(queue_desc_lo, .len = 4, .val = 0x10000, .has_spec = true, .spec = 0),
+	QREG(queue_desc_hi, .len = 4, .val = 1, .has_spec = true, .spec = 0),
+	QREG(queue_avail_lo, .len = 4, .val = 0x20000, .has_spec = true, .spec = 0),
+	QREG(queue_avail_hi, .len = 4, .val = 1, .has_spec = true, .spec = 0),
+	QREG(queue_used_lo, .len = 4, .val = 0x30000, .has_spec = true, .spec = 0),
+	QREG(queue_used_hi, .len = 4, .val = 1, .has_spec = true, .spec = 0),
+};
+#undef QREG
+#undef REG
+
+static uint64_t reg_read(struct fixture *f, const struct reg_case *c, unsigned q)
+{
+	if (c->per_queue)
+		wr(f, CC(queue_select), q, 2);
+	if (c->word1)
+		wr(f, CC(guest_feature_select), 1, 4);
+	return rd(f, c->off, c->len);
+}
+
+static int setup_reg(void **state)
+{
+	const struct reg_case *c = *state;
+
+	setup(state);
+	((struct fixture *)*state)->reg = c;
+	return 0;
+}
+
+static void test_reset_restores_register(void **state)
 {
 	struct fixture *f = *state;
+	const struct reg_case *c = f->reg;
+	unsigned nq = c->per_queue ? 2 : 1;
+	uint64_t pon[2];
 
-	/* what a driver sets before DRIVER_OK */
-	wr(f, CC(device_status), S_ACK | S_DRV, 1);
-	wr(f, CC(msix_config), 0, 2);
-	for (unsigned q = 0; q < 2; q++) {
-		setup_queue(f, q, 32);
-		wr(f, CC(queue_msix_vector), q + 1, 2);
+	assert_int_equal(f->dev.vdev.nr_queues, 2);
+	for (unsigned q = 0; q < nq; q++) {
+		pon[q] = reg_read(f, c, q);
+		if (c->has_spec)
+			assert_int_equal(pon[q], c->spec);
 	}
-	wr(f, CC(device_feature_select), 1, 4);
-	wr(f, CC(guest_feature_select), 1, 4);
-	assert_int_equal(rd(f, CC(msix_config), 2), 0);
-	assert_int_equal(rd(f, CC(queue_msix_vector), 2), 2);
+	if (!strcmp(c->name, "reset restores queue_size"))
+		assert_int_equal(pon[0], f->dev.vdev.queue_max);
+	/* what a driver sets before DRIVER_OK */
+	wr(f, CC(device_status), S_ACK, 1);
+	wr(f, CC(device_status), S_ACK | S_DRV, 1);
+	for (unsigned q = 0; q < nq; q++) {
+		if (c->per_queue)
+			wr(f, CC(queue_select), q, 2);
+		if (c->word1)
+			wr(f, CC(guest_feature_select), 1, 4);
+		wr(f, c->wr_select ? CC(device_feature_select) : c->off, c->val, c->len);
+	}
+	for (unsigned q = 0; q < nq; q++) {
+		if (c->ro)
+			assert_int_equal(reg_read(f, c, q), pon[q]);
+		else
+			assert_int_not_equal(reg_read(f, c, q), pon[q]);
+	}
 
 	wr(f, CC(device_status), 0, 1);
 	assert_int_equal(status(f), 0);
-	assert_int_equal(rd(f, CC(device_feature_select), 4), 0);
-	assert_int_equal(rd(f, CC(guest_feature_select), 4), 0);
-	assert_int_equal(rd(f, CC(guest_feature), 4), 0);
-	assert_int_equal(rd(f, CC(msix_config), 2), VIRTIO_MSI_NO_VECTOR);
-	assert_int_equal(rd(f, CC(queue_select), 2), 0);
-	for (unsigned q = 0; q < 2; q++) {
-		wr(f, CC(queue_select), q, 2);
-		assert_int_equal(rd(f, CC(queue_msix_vector), 2), VIRTIO_MSI_NO_VECTOR);
-		assert_int_equal(rd(f, CC(queue_size), 2), f->dev.vdev.queue_max);
-		assert_int_equal(rd(f, CC(queue_enable), 2), 0);
-		assert_int_equal(rd(f, CC(queue_desc_lo), 4), 0);
-		assert_int_equal(rd(f, CC(queue_desc_hi), 4), 0);
-		assert_int_equal(rd(f, CC(queue_avail_lo), 4), 0);
-		assert_int_equal(rd(f, CC(queue_avail_hi), 4), 0);
-		assert_int_equal(rd(f, CC(queue_used_lo), 4), 0);
-		assert_int_equal(rd(f, CC(queue_used_hi), 4), 0);
-	}
+	for (unsigned q = 0; q < nq; q++)
+		assert_int_equal(reg_read(f, c, q), pon[q]);
+}
+
+/* The ISR (§4.1.4.5) is cleared by a reset, as MMIO's InterruptStatus is:
+ * a bit the last driver never read must not reach the next one. */
+static void test_reset_clears_isr(void **state)
+{
+	struct fixture *f = *state;
+
+	bring_up(f);
+	__atomic_store_n(&f->vp->isr, 3, __ATOMIC_RELEASE); /* a queue and a config interrupt */
+	wr(f, CC(device_status), 0, 1);
+	assert_int_equal(rd(f, 0x1000, 1), 0);
+}
+
+/* config_generation is read-only and a reset leaves it alone: it only
+ * ever moves forward, so a driver's before/after reads around a config
+ * read that straddles a reset still see any change. */
+static void test_reset_keeps_config_generation(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t g;
+
+	virtio_config_changed(&f->dev.vdev);
+	g = rd(f, CC(config_generation), 1);
+	assert_int_equal(g, 1);
+	wr(f, CC(config_generation), 0, 1);
+	assert_int_equal(rd(f, CC(config_generation), 1), g);
+	wr(f, CC(device_status), S_ACK, 1);
+	wr(f, CC(device_status), 0, 1);
+	assert_int_equal(rd(f, CC(config_generation), 1), g);
 }
 
 /* queue_size takes 0 or a power of two up to the maximum; anything else
@@ -504,14 +599,24 @@ static void test_pci_cfg_window(void **state)
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		T(test_capabilities), T(test_features), T(test_status_machine),
 		T(test_driver_ok_starts_queues), T(test_queue_frozen_after_driver_ok),
 		T(test_bad_queue_needs_reset), T(test_device_refuses), T(test_needs_reset_from_device),
-		T(test_vectors), T(test_reset_restores_registers), T(test_queue_size_values),
+		T(test_vectors), T(test_reset_clears_isr), T(test_reset_keeps_config_generation),
+		T(test_queue_size_values),
 		T(test_config_space), T(test_odd_widths_ignored), T(test_msix_table),
 		T(test_kick_through_bus), T(test_kick_on_vcpu), T(test_pci_cfg_window),
 	};
+	enum { NT = sizeof(tests) / sizeof(tests[0]), NR = sizeof(reg_cases) / sizeof(reg_cases[0]) };
+	struct CMUnitTest all[NT + NR];
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	memcpy(all, tests, sizeof(tests));
+	for (unsigned i = 0; i < NR; i++)
+		all[NT + i] = (struct CMUnitTest){
+			.name = reg_cases[i].name, .test_func = test_reset_restores_register,
+			.setup_func = setup_reg, .teardown_func = teardown,
+			.initial_state = (void *)&reg_cases[i],
+		};
+	return _cmocka_run_group_tests("virtio_pci", all, NT + NR, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -413,6 +414,40 @@ static void test_host_connects(void **state)
 	assert_true(peer_closed(f, fd2));
 	assert_int_equal(vsock_nr_conns(f->v), 0);
 	close(fd2);
+}
+
+/* Out of fds, a host program's connection cannot be accepted and stays
+ * queued, the listening socket readable: that must not wake the loop
+ * again and again (issue 20: every fd readable while its handler declines
+ * it). Once fds are back, the program is served. */
+static void test_listen_out_of_fds(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_vsock_hdr h;
+	struct rlimit old, low;
+	int fd, events = 0;
+
+	start(f);
+	pump(f);
+	fd = host_connect(f);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)fd + 1;  /* the client's own fd is the highest */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	for (int i = 0; i < 20; i++) {
+		int n = evloop_run_once(&f->loop, 2);
+
+		events += n > 0 ? n : 0;
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_true(events <= 2);
+	assert_int_equal(write(fd, "CONNECT 52\n", 11), 11);
+	/* accepting waits for the next tick (VSOCK_TICK_MS) */
+	for (int i = 0; i < 300 && !vsock_nr_conns(f->v); i++)
+		fake_dev_pump(&f->dev, 10);
+	expect_op(f, VIRTIO_VSOCK_OP_REQUEST, &h);
+	assert_int_equal(h.dst_port, 52);
+	close(fd);
 }
 
 static void test_host_bad_lines(void **state)
@@ -1103,6 +1138,7 @@ int main(void)
 		cmocka_unit_test(test_parse_connect),
 		cmocka_unit_test_setup_teardown(test_host_data_after_line, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_host_connect_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_listen_out_of_fds, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_credit_host_to_guest, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_credit_overrun, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_buffered_in_order, fx_setup, fx_teardown),

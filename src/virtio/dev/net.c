@@ -40,8 +40,11 @@ void net_set_events(struct net *n, struct net_pair *p)
 	if (!p->registered)
 		return;
 	if (n->active && !n->failed && !n->paused && p->idx < n->pairs && !p->tap_lost) {
-		/* a throttled RX leaves frames in the TAP until its timer */
-		if (!p->rx_starved && !p->rx_paced && !n->rx_limit.waiting)
+		/* a throttled RX leaves frames in the TAP until its timer;
+		 * an RX queue the driver did not enable takes none (a frame
+		 * left unread would wake the loop for ever) */
+		if (!p->rx_starved && !p->rx_paced && !n->rx_limit.waiting &&
+		    n->vdev.vq[2 * p->idx].started)
 			ev |= EPOLLIN;
 		if (p->tx_blocked)
 			ev |= EPOLLOUT;

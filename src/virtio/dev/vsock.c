@@ -104,6 +104,10 @@ struct vsock {
 	int timer_fd;             /* ticks while a stream may stall; disarmed otherwise */
 	struct ev_handler timer_h;
 	bool timer_armed;
+	/* out of fds, accepting waits for the next tick: the program's
+	 * connection stays queued and the socket readable, which would wake
+	 * the loop again and again */
+	bool listen_paused;
 	struct throttle rx_limit, tx_limit;
 	bool reset_due;           /* a transport reset waits for an event buffer */
 	uint64_t st[VSOCK_STAT_NR];
@@ -963,6 +967,8 @@ void vsock_tick(struct vsock *v)
 	const char *why;
 
 	pthread_mutex_lock(&v->lock);
+	if (v->listen_paused && !evloop_mod(v->loop, &v->listen_h, EPOLLIN))
+		v->listen_paused = false;
 	for (unsigned i = 0; i < v->max_conns; i++) {
 		struct vsock_conn *c = &v->conns[i];
 
@@ -1018,8 +1024,17 @@ static void vsock_on_listen(void *opaque, uint32_t events)
 		struct vsock_conn *c;
 		int fd = uds_accept(v->listen_fd);
 
-		if (fd < 0)
+		if (fd < 0) {
+			if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+				log_ratelimited(v, "%s: cannot take a host program's connection: %s; "
+						"accepting again in %u ms", v->vdev.name,
+						strerror(-fd), VSOCK_TICK_MS);
+				if (!evloop_mod(v->loop, &v->listen_h, 0))
+					v->listen_paused = true;
+				vsock_timer_arm(v);
+			}
 			break;
+		}
 		if (!v->active || v->nr_conns >= v->max_conns) {
 			/* no driver to connect to, or too many streams */
 			metrics_inc(&v->st[VSOCK_STAT_CONNS_REFUSED]);
