@@ -14,6 +14,7 @@
 
 #include "base/metrics.h"
 #include "base/snap.h"
+#include "vmm/mmds_store.h"
 #include "vmm/telemetry.h"
 #include "vmm/vm.h"
 
@@ -30,6 +31,7 @@ struct vmm {
 	bool looping;             /* vmm_run's loop has begun */
 	bool vmm_filtered;        /* sandbox.vmm done */
 	struct vm_prewarm *prewarm; /* the next VM's first steps, taken ahead */
+	struct mmds_store *mmds;  /* the metadata service's data, the VM's or not */
 };
 
 static const struct {
@@ -211,6 +213,11 @@ int vmm_create(struct vmm **out, struct errbuf *e)
 		return errf(e, ret, "event loop: %s", strerror(-ret));
 	}
 	telemetry_init(&v->tel, &v->loop);
+	ret = mmds_store_create(&v->mmds, MMDS_STORE_DEFAULT_LIMIT);
+	if (ret) {
+		vmm_destroy(v);
+		return errf(e, ret, "out of memory");
+	}
 	ret = vmm_setup_signals(v, e);
 	if (ret) {
 		vmm_destroy(v);
@@ -458,7 +465,33 @@ void vmm_destroy(struct vmm *v)
 	}
 	telemetry_destroy(&v->tel);
 	evloop_destroy(&v->loop);
+	mmds_store_destroy(v->mmds);
 	free(v);
+}
+
+struct mmds_store *vmm_mmds(struct vmm *v)
+{
+	return v->mmds;
+}
+
+void vmm_mmds_set_limit(struct vmm *v, size_t limit)
+{
+	mmds_store_set_limit(v->mmds, limit);
+}
+
+int vmm_mmds_put(struct vmm *v, const char *body, size_t len, struct errbuf *e)
+{
+	return mmds_store_put(v->mmds, body, len, e);
+}
+
+int vmm_mmds_patch(struct vmm *v, const char *body, size_t len, struct errbuf *e)
+{
+	return mmds_store_patch(v->mmds, body, len, e);
+}
+
+char *vmm_mmds_get(struct vmm *v)
+{
+	return mmds_store_dump(v->mmds);
 }
 
 void vmm_set_id(struct vmm *v, const char *id)
