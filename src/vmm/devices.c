@@ -7,6 +7,7 @@
 #include <linux/virtio_ids.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "arch/x86/layout.h"
 #include "virtio/dev/balloon.h"
@@ -17,6 +18,7 @@
 #include "virtio/dev/vsock.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
+#include "vmm/mmds_net.h"
 
 /* --- virtio-blk ---------------------------------------------------------- */
 
@@ -111,10 +113,50 @@ static const char *net_type_origin(const struct vm_config *cfg, unsigned i)
 	return cfg->nets[i].where;
 }
 
+/* The metadata service on a NIC that allows it: its stack (mmds_net.h) as
+ * the device's TX hook, the clock read here so that the stack stays pure. */
+static uint64_t net_mmds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool net_mmds_wants(void *opaque, const uint8_t *head, size_t len)
+{
+	return mmds_net_wants(opaque, head, len);
+}
+
+static void net_mmds_input(void *opaque, const uint8_t *frame, size_t len, unsigned flags)
+{
+	mmds_net_input(opaque, frame, len,
+		       ((flags & NET_HOOK_CSUM_PARTIAL) ? MMDS_IN_CSUM_PARTIAL : 0) |
+		       ((flags & NET_HOOK_GSO) ? MMDS_IN_GSO : 0), net_mmds_now());
+}
+
+static const uint8_t *net_mmds_peek(void *opaque, size_t *len)
+{
+	return mmds_net_peek(opaque, len);
+}
+
+static void net_mmds_pop(void *opaque)
+{
+	mmds_net_pop(opaque);
+}
+
+static void net_mmds_release(void *opaque)
+{
+	mmds_net_destroy(opaque);
+}
+
 static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, const char *name,
 		   const struct device_env *env, struct errbuf *e)
 {
 	const struct config_net *a = &cfg->nets[i];
+	struct mmds_net *mmds = NULL;
+	struct net_tx_hook hook;
+	int ret;
 	struct net_config nc = {
 		.name = name,
 		.tap = a->tap,
@@ -126,7 +168,18 @@ static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 	};
 
 	memcpy(nc.mac, a->mac, sizeof(nc.mac));
-	return net_create((struct net **)dev, &nc, env->mem, env->loop, e);
+	if (a->mmds && env->mmds) {
+		ret = mmds_net_create(&mmds, env->mmds_ipv4, env->mmds);
+		if (ret)
+			return errf(e, ret, "the metadata service: %s", strerror(-ret));
+		hook = (struct net_tx_hook){ mmds, net_mmds_wants, net_mmds_input, net_mmds_peek,
+					     net_mmds_pop, net_mmds_release };
+		nc.tx_hook = &hook;
+	}
+	ret = net_create((struct net **)dev, &nc, env->mem, env->loop, e);
+	if (ret)
+		mmds_net_destroy(mmds);
+	return ret;
 }
 
 /* PATCH /network-interfaces: the rate limiters, the only thing it changes */
