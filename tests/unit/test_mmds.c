@@ -307,13 +307,15 @@ static void test_http_v2(void **state)
 			    "21601\r\n\r\n", 0), "HTTP/1.1 400 \r\n", "text/plain",
 		    "Invalid time to live value provided for token: 21601. Please provide a value "
 		    "between 1 and 21600.");
-	for (const char *v = "abc\0-1\0 \0" "4294967296\0" "99999999999999999999\0"; *v || v[1];
-	     v += strlen(v) + 1) {
-		snprintf(req, sizeof(req), "PUT /latest/api/token HTTP/1.1\r\n"
-			 "X-metadata-token-ttl-seconds: %s\r\n\r\n", v);
-		expect_resp(respond(f, req, 0), "HTTP/1.1 400 \r\n", "text/plain", NULL);
-		if (!*v)
-			break;
+	{
+		static const char *const ttls[] = { "abc", "-1", " ", "", "4294967296",
+						    "99999999999999999999", "1.5", "+" };
+
+		for (size_t i = 0; i < sizeof(ttls) / sizeof(ttls[0]); i++) {
+			snprintf(req, sizeof(req), "PUT /latest/api/token HTTP/1.1\r\n"
+				 "X-metadata-token-ttl-seconds: %s\r\n\r\n", ttls[i]);
+			expect_resp(respond(f, req, 0), "HTTP/1.1 400 \r\n", "text/plain", NULL);
+		}
 	}
 	/* a token, with its TTL echoed under the name the guest used */
 	r = respond(f, "PUT /latest/api/token HTTP/1.1\r\nx-aws-ec2-metadata-token-ttl-seconds: "
