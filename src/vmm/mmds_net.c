@@ -256,10 +256,10 @@ static void mmds_ip_header(struct mmds_net *m, uint8_t *f, const uint8_t *dst_ma
 	wr16(ip + 10, csum_fold(csum_add(0, ip, IP_HLEN)));
 }
 
-/* One segment to the guest at mac/ip:port. SYNs carry our MSS. Returns
- * whether it was queued. */
-static bool mmds_send(struct mmds_net *m, const uint8_t *mac, uint32_t ip, uint16_t port,
-		      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+/* One segment from our port lport to the guest at mac/ip:port. SYNs
+ * carry our MSS. Returns whether it was queued. */
+static bool mmds_send(struct mmds_net *m, uint16_t lport, const uint8_t *mac, uint32_t ip,
+		      uint16_t port, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
 		      const char *data, size_t dlen)
 {
 	size_t thl = TCP_HLEN + ((flags & TCP_SYN) ? 4 : 0);
@@ -273,7 +273,7 @@ static bool mmds_send(struct mmds_net *m, const uint8_t *mac, uint32_t ip, uint1
 		return false;
 	mmds_ip_header(m, f, mac, ip, thl + dlen);
 	t = f + ETH_HLEN + IP_HLEN;
-	wr16(t, MMDS_PORT);
+	wr16(t, lport);
 	wr16(t + 2, port);
 	wr32(t + 4, seq);
 	wr32(t + 8, ack);
@@ -295,16 +295,17 @@ static bool mmds_send(struct mmds_net *m, const uint8_t *mac, uint32_t ip, uint1
 	return true;
 }
 
-/* The RST RFC 793 prescribes for a segment nothing here expects. */
-static void mmds_reset(struct mmds_net *m, const uint8_t *mac, uint32_t ip, uint16_t port,
-		       uint32_t seq, uint32_t ack, uint8_t flags, size_t dlen)
+/* The RST RFC 793 prescribes for a segment to our port lport that nothing
+ * here expects. */
+static void mmds_reset(struct mmds_net *m, uint16_t lport, const uint8_t *mac, uint32_t ip,
+		       uint16_t port, uint32_t seq, uint32_t ack, uint8_t flags, size_t dlen)
 {
 	if (flags & TCP_RST)
 		return;
 	if (flags & TCP_ACK)
-		mmds_send(m, mac, ip, port, ack, 0, TCP_RST, 0, NULL, 0);
+		mmds_send(m, lport, mac, ip, port, ack, 0, TCP_RST, 0, NULL, 0);
 	else
-		mmds_send(m, mac, ip, port, 0, seq + (uint32_t)dlen + !!(flags & TCP_SYN) +
+		mmds_send(m, lport, mac, ip, port, 0, seq + (uint32_t)dlen + !!(flags & TCP_SYN) +
 			  !!(flags & TCP_FIN), TCP_RST | TCP_ACK, 0, NULL, 0);
 }
 
@@ -316,7 +317,8 @@ static uint16_t mmds_rcv_wnd(const struct mmds_conn *c)
 static void mmds_conn_send(struct mmds_net *m, struct mmds_conn *c, uint32_t seq, uint8_t flags,
 			   const char *data, size_t dlen)
 {
-	mmds_send(m, c->mac, c->ip, c->port, seq, c->rcv_nxt, flags, mmds_rcv_wnd(c), data, dlen);
+	mmds_send(m, MMDS_PORT, c->mac, c->ip, c->port, seq, c->rcv_nxt, flags, mmds_rcv_wnd(c),
+		  data, dlen);
 }
 
 /* Sends what the window allows of the response, then its FIN. Returns
@@ -347,7 +349,7 @@ static bool mmds_push(struct mmds_net *m, struct mmds_conn *c)
 			c->waiting = true;
 			break;
 		}
-		if (!mmds_send(m, c->mac, c->ip, c->port, c->snd_nxt, c->rcv_nxt, flags,
+		if (!mmds_send(m, MMDS_PORT, c->mac, c->ip, c->port, c->snd_nxt, c->rcv_nxt, flags,
 			       mmds_rcv_wnd(c), c->resp + off, n))
 			break;
 		c->snd_nxt += n + !!(flags & TCP_FIN);
@@ -357,8 +359,8 @@ static bool mmds_push(struct mmds_net *m, struct mmds_conn *c)
 	if (c->snd_nxt == fin_seq && m->q_len >= MMDS_QUEUE_FRAMES - MMDS_QUEUE_RESERVE) {
 		c->waiting = true;
 	} else if (c->snd_nxt == fin_seq) {
-		if (mmds_send(m, c->mac, c->ip, c->port, c->snd_nxt, c->rcv_nxt, TCP_ACK | TCP_FIN,
-			      mmds_rcv_wnd(c), NULL, 0)) {
+		if (mmds_send(m, MMDS_PORT, c->mac, c->ip, c->port, c->snd_nxt, c->rcv_nxt,
+			      TCP_ACK | TCP_FIN, mmds_rcv_wnd(c), NULL, 0)) {
 			c->snd_nxt++;
 			sent = true;
 		}
@@ -491,7 +493,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 
 	if (dport != MMDS_PORT || !sport) {
 		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
-		mmds_reset(m, mac, src, sport, seq, ack, flags, dlen);
+		mmds_reset(m, dport, mac, src, sport, seq, ack, flags, dlen);
 		return;
 	}
 	c = mmds_find(m, src, sport);
@@ -512,7 +514,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 			return;
 		}
 		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
-		mmds_reset(m, mac, src, sport, seq, ack, flags, dlen);
+		mmds_reset(m, MMDS_PORT, mac, src, sport, seq, ack, flags, dlen);
 		return;
 	}
 	c->last_ms = now_ms;
@@ -536,7 +538,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 	if (c->state == CONN_SYN_RCVD) {
 		if (ack != c->iss + 1) {
 			m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
-			mmds_send(m, c->mac, c->ip, c->port, ack, 0, TCP_RST, 0, NULL, 0);
+			mmds_send(m, MMDS_PORT, c->mac, c->ip, c->port, ack, 0, TCP_RST, 0, NULL, 0);
 			return;
 		}
 		c->state = CONN_ESTABLISHED;
