@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -123,38 +124,52 @@ static uint64_t net_mmds_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* A NIC's stack and its counters, registered while it lives. */
+struct net_mmds {
+	struct mmds_net *m;
+	struct metrics *metrics;     /* NULL: not registered */
+	struct metrics_group mg;
+};
+
 static bool net_mmds_wants(void *opaque, const uint8_t *head, size_t len)
 {
-	return mmds_net_wants(opaque, head, len);
+	return mmds_net_wants(((struct net_mmds *)opaque)->m, head, len);
 }
 
 static void net_mmds_input(void *opaque, const uint8_t *frame, size_t len, unsigned flags)
 {
-	mmds_net_input(opaque, frame, len,
+	mmds_net_input(((struct net_mmds *)opaque)->m, frame, len,
 		       ((flags & NET_HOOK_CSUM_PARTIAL) ? MMDS_IN_CSUM_PARTIAL : 0) |
 		       ((flags & NET_HOOK_GSO) ? MMDS_IN_GSO : 0), net_mmds_now());
 }
 
 static const uint8_t *net_mmds_peek(void *opaque, size_t *len)
 {
-	return mmds_net_peek(opaque, len);
+	return mmds_net_peek(((struct net_mmds *)opaque)->m, len);
 }
 
 static void net_mmds_pop(void *opaque)
 {
-	mmds_net_pop(opaque);
+	mmds_net_pop(((struct net_mmds *)opaque)->m);
 }
 
 static void net_mmds_release(void *opaque)
 {
-	mmds_net_destroy(opaque);
+	struct net_mmds *w = opaque;
+
+	if (!w)
+		return;
+	if (w->metrics)
+		metrics_unregister(w->metrics, &w->mg);
+	mmds_net_destroy(w->m);
+	free(w);
 }
 
 static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, const char *name,
 		   const struct device_env *env, struct errbuf *e)
 {
 	const struct config_net *a = &cfg->nets[i];
-	struct mmds_net *mmds = NULL;
+	struct net_mmds *mmds = NULL;
 	struct net_tx_hook hook;
 	int ret;
 	struct net_config nc = {
@@ -169,17 +184,29 @@ static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 
 	memcpy(nc.mac, a->mac, sizeof(nc.mac));
 	if (a->mmds && env->mmds) {
-		ret = mmds_net_create(&mmds, env->mmds_ipv4, env->mmds);
-		if (ret)
+		mmds = calloc(1, sizeof(*mmds));
+		if (!mmds)
+			return errf(e, -ENOMEM, "out of memory");
+		ret = mmds_net_create(&mmds->m, env->mmds_ipv4, env->mmds);
+		if (ret) {
+			free(mmds);
 			return errf(e, ret, "the metadata service: %s", strerror(-ret));
+		}
 		hook = (struct net_tx_hook){ mmds, net_mmds_wants, net_mmds_input, net_mmds_peek,
 					     net_mmds_pop, net_mmds_release };
 		nc.tx_hook = &hook;
 	}
 	ret = net_create((struct net **)dev, &nc, env->mem, env->loop, e);
-	if (ret)
-		mmds_net_destroy(mmds);
-	return ret;
+	if (ret) {
+		net_mmds_release(mmds);
+		return ret;
+	}
+	if (mmds && env->metrics) {
+		mmds->metrics = env->metrics;
+		metrics_register(env->metrics, &mmds->mg, metric_names_mmds, MMDS_STAT_NR,
+				 mmds_net_counters(mmds->m), NULL, "device", name, NULL);
+	}
+	return 0;
 }
 
 /* PATCH /network-interfaces: the rate limiters, the only thing it changes */

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/metrics.h"
+
 #define MMDS_PATH_TOKEN "/latest/api/token"
 
 /* A slice of the request: never NUL-terminated. */
@@ -270,9 +272,9 @@ static int mmds_get(const struct mmds_service *svc, const struct mmds_req *q,
 
 	/* V1 serves anyway and only counts; V2 refuses (401) */
 	if (!q->has_token && svc->no_token)
-		(*svc->no_token)++;
+		metrics_inc(svc->no_token);
 	else if (q->has_token && !valid && svc->invalid_token)
-		(*svc->invalid_token)++;
+		metrics_inc(svc->invalid_token);
 	if (svc->v2 && !q->has_token) {
 		resp_text(r, 401, "No MMDS token provided. Use `X-metadata-token` or "
 			  "`X-aws-ec2-metadata-token` header to specify the session token.");

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/metrics.h"
+
 #define ETH_HLEN 14
 #define ETH_P_IP 0x0800
 #define ETH_P_ARP 0x0806
@@ -140,13 +142,13 @@ static uint8_t *mmds_q_add(struct mmds_net *m, size_t len)
 	struct mmds_qframe *f;
 
 	if (m->q_len == MMDS_QUEUE_FRAMES) {
-		m->st[MMDS_STAT_TX_ERRORS]++;
+		metrics_inc(&m->st[MMDS_STAT_TX_ERRORS]);
 		return NULL;
 	}
 	f = &m->q[(m->q_head + m->q_len++) % MMDS_QUEUE_FRAMES];
 	f->len = (uint16_t)len;
-	m->st[MMDS_STAT_TX_FRAMES]++;
-	m->st[MMDS_STAT_TX_BYTES] += len;
+	metrics_inc(&m->st[MMDS_STAT_TX_FRAMES]);
+	metrics_add(&m->st[MMDS_STAT_TX_BYTES], len);
 	return f->b;
 }
 
@@ -180,6 +182,11 @@ size_t mmds_net_pending(const struct mmds_net *m)
 }
 
 const uint64_t *mmds_net_stats(const struct mmds_net *m)
+{
+	return m->st;
+}
+
+uint64_t *mmds_net_counters(struct mmds_net *m)
 {
 	return m->st;
 }
@@ -220,7 +227,7 @@ static void mmds_conn_free(struct mmds_net *m, struct mmds_conn *c)
 	free(c->resp);
 	c->resp = NULL;
 	c->state = CONN_FREE;
-	m->st[MMDS_STAT_CONN_DESTROYED]++;
+	metrics_inc(&m->st[MMDS_STAT_CONN_DESTROYED]);
 }
 
 void mmds_net_destroy(struct mmds_net *m)
@@ -291,7 +298,7 @@ static bool mmds_send(struct mmds_net *m, uint16_t lport, const uint8_t *mac, ui
 		memcpy(t + thl, data, dlen);
 	wr16(t + 16, tcp_csum(m->ip, ip, t, thl + dlen));
 	if (flags & TCP_RST)
-		m->st[MMDS_STAT_RST_SENT]++;
+		metrics_inc(&m->st[MMDS_STAT_RST_SENT]);
 	return true;
 }
 
@@ -395,7 +402,7 @@ static struct mmds_conn *mmds_slot(struct mmds_net *m)
 			old = c;
 	}
 	mmds_conn_send(m, old, old->snd_nxt, TCP_RST | TCP_ACK, NULL, 0);
-	m->st[MMDS_STAT_CONN_EVICTED]++;
+	metrics_inc(&m->st[MMDS_STAT_CONN_EVICTED]);
 	mmds_conn_free(m, old);
 	return old;
 }
@@ -455,7 +462,7 @@ static void mmds_open(struct mmds_net *m, const uint8_t *mac, uint32_t ip, uint1
 	c->last_ms = now_ms;
 	c->retx_from = c->iss;
 	c->state = CONN_SYN_RCVD;
-	m->st[MMDS_STAT_CONN_CREATED]++;
+	metrics_inc(&m->st[MMDS_STAT_CONN_CREATED]);
 	mmds_conn_send(m, c, c->iss, TCP_SYN | TCP_ACK, NULL, 0);
 }
 
@@ -466,13 +473,13 @@ static bool mmds_request(struct mmds_net *m, struct mmds_conn *c, uint64_t now_m
 	int ret = mmds_http_respond(&m->svc, c->req, c->req_len, now_ms, &c->resp, &c->resp_len);
 
 	if (ret || (!c->resp && c->req_len == MMDS_REQ_MAX)) {
-		m->st[MMDS_STAT_RX_ACCEPTED_ERR]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		mmds_conn_send(m, c, c->snd_nxt, TCP_RST | TCP_ACK, NULL, 0);
 		mmds_conn_free(m, c);
 		return false;
 	}
 	if (c->resp) {
-		m->st[MMDS_STAT_RX_COUNT]++;
+		metrics_inc(&m->st[MMDS_STAT_REQUESTS]);
 		c->snd_nxt = c->iss + 1;
 	}
 	return true;
@@ -492,7 +499,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 	bool need_ack = false;
 
 	if (dport != MMDS_PORT || !sport) {
-		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		mmds_reset(m, dport, mac, src, sport, seq, ack, flags, dlen);
 		return;
 	}
@@ -513,7 +520,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 				  now_ms);
 			return;
 		}
-		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		mmds_reset(m, MMDS_PORT, mac, src, sport, seq, ack, flags, dlen);
 		return;
 	}
@@ -523,21 +530,21 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 		if (seq == c->rcv_nxt)
 			mmds_conn_free(m, c);
 		else
-			m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+			metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		return;
 	}
 	if (flags & TCP_SYN) {
-		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		mmds_conn_send(m, c, c->snd_nxt, TCP_ACK, NULL, 0);
 		return;
 	}
 	if (!(flags & TCP_ACK)) {
-		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		return;
 	}
 	if (c->state == CONN_SYN_RCVD) {
 		if (ack != c->iss + 1) {
-			m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+			metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 			mmds_send(m, MMDS_PORT, c->mac, c->ip, c->port, ack, 0, TCP_RST, 0, NULL, 0);
 			return;
 		}
@@ -546,7 +553,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 	}
 	/* the ACK: of nothing sent yet is answered with where we are */
 	if (seq_lt(c->snd_max, ack)) {
-		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		mmds_conn_send(m, c, c->snd_nxt, TCP_ACK, NULL, 0);
 		return;
 	}
@@ -566,7 +573,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 		need_ack = true;
 		if (seq_lt(c->rcv_nxt, seq)) {
 			/* ahead of what we expect: dropped, the expected one ACKed */
-			m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+			metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 			flags &= (uint8_t)~TCP_FIN;
 			dlen = 0;
 		} else if (seq_lt(seq, c->rcv_nxt)) {
@@ -603,7 +610,7 @@ static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const
 			c->peer_fin = true;
 			if (!c->resp) {
 				/* closed with no whole request: nothing to answer */
-				m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+				metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 				mmds_conn_send(m, c, c->snd_nxt, TCP_RST | TCP_ACK, NULL, 0);
 				mmds_conn_free(m, c);
 				return;
@@ -626,12 +633,12 @@ static void mmds_arp(struct mmds_net *m, const uint8_t *f, size_t len)
 
 	if (len < ETH_HLEN + 28 || rd16(a) != 1 || rd16(a + 2) != ETH_P_IP || a[4] != 6 ||
 	    a[5] != 4) {
-		m->st[MMDS_STAT_RX_ACCEPTED_ERR]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		return;
 	}
 	/* a reply, or a request from a multicast address, is not answered */
 	if (rd16(a + 6) != 1 || (a[8] & 1)) {
-		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		return;
 	}
 	r = mmds_q_add(m, ETH_HLEN + 28);
@@ -675,7 +682,7 @@ void mmds_net_input(struct mmds_net *m, const uint8_t *f, size_t len, unsigned f
 
 	if (!mmds_net_wants(m, f, len))
 		return;
-	m->st[MMDS_STAT_RX_ACCEPTED]++;
+	metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED]);
 	if (rd16(f + 12) == ETH_P_ARP) {
 		mmds_arp(m, f, len);
 		return;
@@ -687,12 +694,12 @@ void mmds_net_input(struct mmds_net *m, const uint8_t *f, size_t len, unsigned f
 	if ((flags & MMDS_IN_GSO) || ihl < IP_HLEN || tot < ihl || tot > len - ETH_HLEN ||
 	    csum_fold(csum_add(0, ip, ihl)) != 0 || (f[6] & 1) || (src >> 28) >= 0xe ||
 	    src == 0) {
-		m->st[MMDS_STAT_RX_ACCEPTED_ERR]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		return;
 	}
 	/* fragments and anything but TCP: not served */
 	if ((rd16(ip + 6) & 0x3fff) || ip[9] != 6) {
-		m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		return;
 	}
 	seg = ip + ihl;
@@ -700,7 +707,7 @@ void mmds_net_input(struct mmds_net *m, const uint8_t *f, size_t len, unsigned f
 	if (slen < TCP_HLEN || (size_t)(seg[12] >> 4) * 4 < TCP_HLEN ||
 	    (size_t)(seg[12] >> 4) * 4 > slen ||
 	    (!(flags & MMDS_IN_CSUM_PARTIAL) && tcp_csum(src, m->ip, seg, slen) != 0)) {
-		m->st[MMDS_STAT_RX_ACCEPTED_ERR]++;
+		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		return;
 	}
 	mmds_tcp(m, f + 6, src, seg, slen, now_ms);

@@ -33,12 +33,13 @@
 #define MMDS_IN_CSUM_PARTIAL 1u    /* the TCP checksum is left for the device: not checked */
 #define MMDS_IN_GSO 2u             /* a segmentation offload frame: refused */
 
-/* Counters: Firecracker's mmds.* names where it has one. */
+/* Counters (vmm/metric_names.c names them, Firecracker's mmds.* among
+ * them), bumped atomically: any thread may read them. */
 enum mmds_stat {
 	MMDS_STAT_RX_ACCEPTED,         /* frames for the MMDS taken in */
 	MMDS_STAT_RX_ACCEPTED_ERR,     /* ... and dropped as malformed */
 	MMDS_STAT_RX_ACCEPTED_UNUSUAL, /* ... valid but not what we serve (other ports, UDP) */
-	MMDS_STAT_RX_COUNT,            /* HTTP requests answered */
+	MMDS_STAT_REQUESTS,            /* HTTP requests answered */
 	MMDS_STAT_RX_NO_TOKEN,         /* GETs without a token */
 	MMDS_STAT_RX_INVALID_TOKEN,    /* GETs with a token not valid */
 	MMDS_STAT_TX_FRAMES,           /* frames queued for the guest */
@@ -76,8 +77,10 @@ const uint8_t *mmds_net_peek(const struct mmds_net *m, size_t *len);
 void mmds_net_pop(struct mmds_net *m);
 size_t mmds_net_pending(const struct mmds_net *m);
 
-/* The counters (MMDS_STAT_NR), owned by m. */
+/* The counters (MMDS_STAT_NR), owned by m; the second for registering
+ * them with base/metrics.h. */
 const uint64_t *mmds_net_stats(const struct mmds_net *m);
+uint64_t *mmds_net_counters(struct mmds_net *m);
 /* Connections open now. */
 unsigned mmds_net_conns(const struct mmds_net *m);
 

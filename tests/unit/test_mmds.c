@@ -675,7 +675,7 @@ static void test_net_request(void **state)
 	resp = collect(f, 40000, g, iss, 64240);
 	assert_non_null(strstr(resp, "HTTP/1.1 200 \r\n"));
 	assert_non_null(strstr(resp, "\r\n\r\n\"ami-87654321\""));
-	assert_int_equal(stats(f)[MMDS_STAT_RX_COUNT], 1);
+	assert_int_equal(stats(f)[MMDS_STAT_REQUESTS], 1);
 	/* the guest's FIN: ACKed, and the connection is done */
 	assert_int_equal(mmds_net_conns(f->m), 1);
 	assert_int_equal(tx(f, 40000, g, iss + 1 + (uint32_t)strlen(resp) + 1, TF_ACK | TF_FIN,
