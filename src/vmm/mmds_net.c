@@ -72,6 +72,8 @@ struct mmds_net {
 	uint64_t st[MMDS_STAT_NR];
 	uint64_t isn_key[2];         /* ISNs: not guessable by another connection */
 	uint16_t ip_id;
+	size_t resp_bytes;           /* the responses the connections hold */
+	size_t resp_budget;          /* ... at most, unless one alone is larger */
 	unsigned q_head, q_len;
 	struct mmds_qframe q[MMDS_QUEUE_FRAMES];
 	struct mmds_conn conn[MMDS_MAX_CONNS];
@@ -215,6 +217,7 @@ int mmds_net_create(struct mmds_net **out, uint32_t ipv4, const struct mmds_serv
 		return ret;
 	}
 	m->ip = ipv4;
+	m->resp_budget = MMDS_RESP_BUDGET;
 	m->svc = *svc;
 	m->svc.no_token = &m->st[MMDS_STAT_RX_NO_TOKEN];
 	m->svc.invalid_token = &m->st[MMDS_STAT_RX_INVALID_TOKEN];
@@ -222,8 +225,15 @@ int mmds_net_create(struct mmds_net **out, uint32_t ipv4, const struct mmds_serv
 	return 0;
 }
 
+void mmds_net_set_resp_budget(struct mmds_net *m, size_t bytes)
+{
+	m->resp_budget = bytes;
+}
+
 static void mmds_conn_free(struct mmds_net *m, struct mmds_conn *c)
 {
+	if (c->resp)
+		m->resp_bytes -= c->resp_len;
 	free(c->resp);
 	c->resp = NULL;
 	c->state = CONN_FREE;
@@ -472,6 +482,15 @@ static bool mmds_request(struct mmds_net *m, struct mmds_conn *c, uint64_t now_m
 {
 	int ret = mmds_http_respond(&m->svc, c->req, c->req_len, now_ms, &c->resp, &c->resp_len);
 
+	/* a guest that asks many connections for a large store at once: the
+	 * memory they hold is bounded (one response alone always goes) */
+	if (!ret && c->resp && m->resp_bytes && m->resp_bytes + c->resp_len > m->resp_budget) {
+		free(c->resp);
+		c->resp = NULL;
+		ret = -ENOBUFS;
+	}
+	if (c->resp)
+		m->resp_bytes += c->resp_len;
 	if (ret || (!c->resp && c->req_len == MMDS_REQ_MAX)) {
 		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		mmds_conn_send(m, c, c->snd_nxt, TCP_RST | TCP_ACK, NULL, 0);

@@ -27,7 +27,7 @@
 #define MMDS_MAX_CONNS 30          /* Firecracker's DEFAULT_MAX_CONNECTIONS */
 #define MMDS_REQ_MAX 2500          /* a request's bytes (Firecracker's RCV_BUF_MAX_SIZE) */
 #define MMDS_BURST 16              /* segments sent per segment received, at most */
-#define MMDS_IDLE_MS 10000         /* a connection this idle may be evicted first */
+#define MMDS_RESP_BUDGET (32u << 20) /* the responses one NIC's connections hold at once */
 
 /* input flags, from the frame's virtio-net header */
 #define MMDS_IN_CSUM_PARTIAL 1u    /* the TCP checksum is left for the device: not checked */
@@ -83,5 +83,8 @@ const uint64_t *mmds_net_stats(const struct mmds_net *m);
 uint64_t *mmds_net_counters(struct mmds_net *m);
 /* Connections open now. */
 unsigned mmds_net_conns(const struct mmds_net *m);
+/* Tests: another MMDS_RESP_BUDGET. A response that would take the
+ * connections past it, while another is held, gets a RST instead. */
+void mmds_net_set_resp_budget(struct mmds_net *m, size_t bytes);
 
 #endif

@@ -874,6 +874,39 @@ static void test_net_table(void **state)
 	assert_int_equal(stats(f)[MMDS_STAT_CONN_EVICTED], 1);
 }
 
+/* The responses held at once are bounded: a second one past the budget
+ * gets a RST while the first is held; once that is done, it goes. */
+static void test_net_resp_budget(void **state)
+{
+	struct net_fixture *f = *state;
+	const char *req = "GET /latest HTTP/1.1\r\n\r\n";
+	uint32_t a, b, g = 2 + (uint32_t)strlen(req);
+	char *resp;
+	struct seg s;
+
+	mmds_net_set_resp_budget(f->m, 150);
+	a = handshake(f, 9000, 1);
+	b = handshake(f, 9001, 1);
+	/* the first, held unacknowledged */
+	tx(f, 9000, 2, a + 1, TF_ACK, 65535, req);
+	assert_true(next_seg(f->m, &s));
+	assert_true(s.dlen > 100);
+	while (next_seg(f->m, &s))
+		;
+	tx(f, 9001, 2, b + 1, TF_ACK, 65535, req);
+	assert_true(next_seg(f->m, &s));
+	assert_int_equal(s.dport, 9001);
+	assert_int_equal(s.flags, TF_RST | TF_ACK);
+	assert_int_equal(mmds_net_conns(f->m), 1);
+	/* the first ends (the guest resets it): the budget is free again */
+	b = handshake(f, 9002, 1);
+	tx(f, 9000, g, 0, TF_RST, 65535, NULL);
+	assert_int_equal(mmds_net_conns(f->m), 1);
+	tx(f, 9002, 2, b + 1, TF_ACK, 65535, req);
+	resp = collect(f, 9002, g, b, 65535);
+	assert_non_null(strstr(resp, "\r\n\r\nmeta-data/"));
+}
+
 /* The queue: MMDS_QUEUE_FRAMES frames, then drops (counted); data held
  * back goes on once the guest takes frames. */
 static void test_net_queue(void **state)
@@ -1029,6 +1062,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_net_window, net_setup, net_teardown),
 		cmocka_unit_test_setup_teardown(test_net_resets, net_setup, net_teardown),
 		cmocka_unit_test_setup_teardown(test_net_table, net_setup, net_teardown),
+		cmocka_unit_test_setup_teardown(test_net_resp_budget, net_setup, net_teardown),
 		cmocka_unit_test_setup_teardown(test_net_queue, net_setup, net_teardown),
 		cmocka_unit_test_setup_teardown(test_net_malformed, net_setup, net_teardown),
 		cmocka_unit_test_setup_teardown(test_net_options, net_setup, net_teardown),
