@@ -193,7 +193,12 @@ static int mmds_parse(const char *buf, size_t len, struct mmds_req *q, struct mm
 			}
 		/* the first of each counts, as a map keeps one */
 		if (span_is_nocase(name, "Accept")) {
-			q->accept_json = value.n >= 16 && !strncasecmp(value.p, "application/json", 16);
+			/* micro_http's rule: exactly one of its two types, the last
+			 * one given; any other value is ignored */
+			if (span_is(value, "application/json"))
+				q->accept_json = true;
+			else if (span_is(value, "text/plain"))
+				q->accept_json = false;
 		} else if (span_is_nocase(name, "X-metadata-token") ||
 			   span_is_nocase(name, "X-aws-ec2-metadata-token")) {
 			if (!q->has_token)

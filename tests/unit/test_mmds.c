@@ -206,9 +206,21 @@ static void test_http_v1(void **state)
 	expect_resp(respond(f, "GET /latest/meta-data/ami-id HTTP/1.1\r\nAccept: "
 			    "application/json\r\n\r\n", 0), "HTTP/1.1 200 \r\n", "application/json",
 		    "\"ami-87654321\"");
-	expect_resp(respond(f, "GET //latest//meta-data/ HTTP/1.1\r\naccept: Application/JSON; "
-			    "q=1\r\n\r\n", 0), "HTTP/1.1 200 \r\n", "application/json",
+	expect_resp(respond(f, "GET //latest//meta-data/ HTTP/1.1\r\naccept:  application/json \r\n"
+			    "\r\n", 0), "HTTP/1.1 200 \r\n", "application/json",
 		    "{\"ami-id\":\"ami-87654321\",\"reservation-id\":\"r-79054aef\"}");
+	/* Accept as micro_http reads it: exactly one of two types, the last
+	 * given; anything else (curl's * / *, parameters, case) ignored */
+	expect_resp(respond(f, "GET /latest HTTP/1.1\r\nAccept: application/json\r\n"
+			    "Accept: text/plain\r\n\r\n", 0), "HTTP/1.1 200 \r\n", "text/plain",
+		    "meta-data/");
+	expect_resp(respond(f, "GET /latest HTTP/1.1\r\nAccept: application/json\r\n"
+			    "Accept: */*\r\n\r\n", 0), "HTTP/1.1 200 \r\n", "application/json",
+		    "{\"meta-data\":{\"ami-id\":\"ami-87654321\",\"reservation-id\":\"r-79054aef\"}}");
+	expect_resp(respond(f, "GET /latest HTTP/1.1\r\nAccept: Application/JSON\r\n\r\n", 0),
+		    "HTTP/1.1 200 \r\n", "text/plain", "meta-data/");
+	expect_resp(respond(f, "GET /latest HTTP/1.1\r\nAccept: application/json; q=1\r\n\r\n",
+			    0), "HTTP/1.1 200 \r\n", "text/plain", "meta-data/");
 	expect_resp(respond(f, "GET http://169.254.169.254/latest HTTP/1.1\r\n\r\n", 0),
 		    "HTTP/1.1 200 \r\n", "text/plain", "meta-data/");
 	expect_resp(respond(f, "GET /latest/nope HTTP/1.1\r\n\r\n", 0), "HTTP/1.1 404 \r\n",
@@ -223,7 +235,7 @@ static void test_http_v1(void **state)
 		    "HTTP/1.1 501 \r\n", "text/plain", NULL);
 	f->svc.imds_compat = false;
 	/* V1 serves without a token, and with a bad one, and counts both */
-	assert_int_equal(f->no_token, 9);
+	assert_int_equal(f->no_token, 13);
 	expect_resp(respond(f, "GET /latest HTTP/1.1\r\nX-metadata-token: nope\r\n\r\n", 0),
 		    "HTTP/1.1 200 \r\n", "text/plain", "meta-data/");
 	assert_int_equal(f->invalid_token, 1);
