@@ -1024,6 +1024,40 @@ static void test_hook_small_buffers(void **state)
 	assert_int_equal(the_hook.released, 0);
 }
 
+/* MRG_RXBUF and fewer buffers than the answer needs: it waits (the
+ * buffers stay posted), and the guest's next buffers and kick bring it. */
+static void test_hook_waits_for_buffers(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t frame[1000] = { 0 };
+	struct net_stats st;
+	uint32_t id, len;
+	unsigned n = 0;
+
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	assert_true(fx_start(f, base_features() | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)));
+	add_rx(f, 256, NULL);
+	add_rx(f, 256, NULL);
+	kick(f, 0);
+	add_tx_frame(f, &h, frame, sizeof(frame));
+	kick(f, 1);
+	pump_all(f);
+	assert_false(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(the_hook.n, 1);
+	net_get_stats(f->n, &st);
+	assert_int_equal(st.rx_dropped, 0);
+	for (unsigned i = 0; i < 3; i++)
+		add_rx(f, 256, NULL);
+	kick(f, 0);
+	pump_all(f);
+	while (fake_vring_get_used(&f->ring[0], &id, &len))
+		n++;
+	assert_int_equal(n, 4);     /* 12 + 1000 bytes in 256-byte buffers */
+	assert_int_equal(the_hook.n, 0);
+}
+
 static void test_hook_released(void **state)
 {
 	struct fx *f = *state;
@@ -1142,6 +1176,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hook_takes_and_answers, fx_setup_hook,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hook_small_buffers, fx_setup_hook, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hook_waits_for_buffers, fx_setup_hook,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hook_released, fx_setup_hook, fx_teardown),
 		cmocka_unit_test(test_hook_mmds),
 	};

@@ -154,12 +154,17 @@ const char *net_rx_hook(struct net *n)
 			bool dry = net_has(n, VIRTIO_NET_F_MRG_RXBUF) && cap < n->rx_need &&
 				   !vq_has_avail(vq);
 
-			vq_unpop(vq, (uint16_t)nch);
 			if (dry) {
-				if (net_rx_starve(n, p, vq))
+				/* kicks on, with the chains still taken: only a new
+				 * buffer counts as more */
+				bool more = net_rx_starve(n, p, vq);
+
+				vq_unpop(vq, (uint16_t)nch);
+				if (more)
 					continue;
 				break;
 			}
+			vq_unpop(vq, (uint16_t)nch);
 			metrics_inc(&n->st[NET_STAT_RX_DROPPED]);
 			log_ratelimited(n, "%s: rx queue 0: %zu-byte frame of the TX hook dropped: "
 					"the guest posted %llu bytes of buffers", n->vdev.name, len,
