@@ -242,6 +242,23 @@ static int apply_config_file(struct api_routes *r, const char *path, struct errb
 	return ret;
 }
 
+/* --metadata: the file's JSON into the MMDS's store, under its limit (an
+ * empty file is no JSON either). Firecracker reads it before the config
+ * file's mmds-config. */
+static int load_metadata(struct vmm *vmm, const char *path, struct errbuf *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret = read_config_file(path, &text, &len, e);
+
+	if (!ret)
+		ret = vmm_mmds_put(vmm, text, len, e);
+	free(text);
+	if (ret)
+		errf_prefix(e, path);
+	return ret;
+}
+
 static char *dup_or_null(const char *s, bool *ok)
 {
 	char *d = s ? strdup(s) : NULL;
@@ -333,6 +350,12 @@ static int run_firecracker(const struct cli_firecracker *f)
 	if (apply_telemetry_flags(f, &routes, &flag_logger, &flag_metrics, &e)) {
 		fail("%s", e.msg);
 		ret = EXIT_RUNTIME;
+		goto out;
+	}
+	vmm_mmds_set_limit(vmm, f->mmds_size_limit_set ? f->mmds_size_limit : f->max_payload);
+	if (f->metadata && load_metadata(vmm, f->metadata, &e)) {
+		fail("--metadata %s", e.msg);
+		ret = FC_EXIT_BAD_CONFIGURATION;
 		goto out;
 	}
 	ret = f->config_file ? apply_config_file(&routes, f->config_file, &e) : 0;

@@ -131,8 +131,8 @@ static int api_get_vm_config(struct api_call *c)
 	return api_text(c, fc_get_vm_config(&c->r->cfg));
 }
 
-/* The GETs and PATCHes of resources that later issues build (balloon,
- * MMDS, pmem, memory hotplug): their PUTs say "not supported yet", and so
+/* The GETs and PATCHes of resources that later issues build (pmem,
+ * memory hotplug): their PUTs say "not supported yet", and so
  * do these. */
 static int api_unsupported(struct api_call *c)
 {
@@ -688,6 +688,23 @@ static int api_put_vsock(struct api_call *c)
 	return api_commit(c, &next, ret);
 }
 
+/* The metadata service's data (vmm_mmds_*): before or after boot, as in
+ * Firecracker; a store over its limit is answered 413 (api_route). */
+static int api_put_mmds(struct api_call *c)
+{
+	return vmm_mmds_put(c->r->vmm, c->req->body, c->req->body_len, &c->e);
+}
+
+static int api_patch_mmds(struct api_call *c)
+{
+	return vmm_mmds_patch(c->r->vmm, c->req->body, c->req->body_len, &c->e);
+}
+
+static int api_get_mmds(struct api_call *c)
+{
+	return api_text(c, vmm_mmds_get(c->r->vmm));
+}
+
 /* Machine config: Firecracker takes any size here and fails at boot;
  * vireo checks this host's limits (vCPUs, memory) at once. */
 static int api_machine_config(struct api_call *c, api_config_fn apply)
@@ -753,11 +770,11 @@ static const struct api_route_entry api_routes_table[] = {
 	ROUTE_ACTION_NB("PATCH", "balloon", "hinting/start", POST, api_balloon_hint_start),
 	ROUTE_ACTION_NB("PATCH", "balloon", "hinting/stop", POST, api_balloon_hint_stop),
 	ROUTE_ACTION("GET", "balloon", "hinting/status", POST, api_balloon_hint_status, NULL),
-	/* resources of later issues: bodies checked, then "not supported yet" */
-	ROUTE_CONFIG("PUT", "mmds", NULL, API_ANY, fc_put_mmds, "mmds"),
+	ROUTE_ACTION("PUT", "mmds", NULL, API_ANY, api_put_mmds, "mmds"),
 	ROUTE_CONFIG("PUT", "mmds", "config", PRE, fc_put_mmds_config, NULL),
-	ROUTE_ACTION("GET", "mmds", NULL, API_ANY, api_unsupported, "mmds"),
-	ROUTE_ACTION("PATCH", "mmds", NULL, API_ANY, api_unsupported, "mmds"),
+	ROUTE_ACTION("GET", "mmds", NULL, API_ANY, api_get_mmds, "mmds"),
+	ROUTE_ACTION("PATCH", "mmds", NULL, API_ANY, api_patch_mmds, "mmds"),
+	/* resources of later issues: bodies checked, then "not supported yet" */
 	ROUTE_CONFIG("PUT", "cpu-config", NULL, PRE, fc_put_cpu_config, "cpu_cfg"),
 	ROUTE_CONFIG_ID("PUT", "pmem", PRE, fc_put_pmem, NULL),
 	ROUTE_ACTION_ID("PATCH", "pmem", POST, api_unsupported, NULL),
@@ -892,7 +909,10 @@ void api_route(void *routes, const struct api_request *req, struct api_response 
 		resp->body = NULL;
 		resp->content_type = NULL;
 		api_fault(resp, c.e.msg[0] ? c.e.msg : strerror(-ret));
-		if (ret != -EINVAL && ret != -ENOTSUP)
+		/* Firecracker's one answer that is not 400: the MMDS's limit */
+		if (ret == -EFBIG)
+			resp->status = 413;
+		if (ret != -EINVAL && ret != -ENOTSUP && ret != -EFBIG && ret != -ENODATA)
 			log_ratelimited(NULL, "api: %s %s: %s", req->method, req->path, c.e.msg);
 		else
 			log_debug("api: %s %s: 400: %s", req->method, req->path, c.e.msg);

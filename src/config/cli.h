@@ -37,6 +37,8 @@ struct cli_firecracker {
 	bool boot_timer;
 	char *metadata;          /* MMDS contents file */
 	size_t max_payload;      /* --http-api-max-payload-size */
+	bool mmds_size_limit_set; /* --mmds-size-limit given: else max_payload's */
+	size_t mmds_size_limit;  /* the MMDS store's bytes of JSON */
 	bool no_seccomp;
 	char *seccomp_filter;
 	bool enable_pci;         /* virtio over PCI; default virtio-mmio */

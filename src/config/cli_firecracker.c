@@ -16,7 +16,7 @@ enum fc_flag {
 	FC_API_SOCK, FC_ID, FC_CONFIG_FILE, FC_NO_API, FC_LEVEL, FC_LOG_PATH, FC_MODULE,
 	FC_SHOW_LEVEL, FC_SHOW_LOG_ORIGIN, FC_METRICS_PATH, FC_BOOT_TIMER, FC_METADATA,
 	FC_MAX_PAYLOAD, FC_NO_SECCOMP, FC_SECCOMP_FILTER, FC_ENABLE_PCI, FC_VERSION,
-	FC_PROM_TEXTFILE, FC_SECCOMP_TEST_DENY,
+	FC_PROM_TEXTFILE, FC_SECCOMP_TEST_DENY, FC_MMDS_LIMIT,
 	FC_ACCEPTED,         /* taken and not used: the jailer's timing flags */
 };
 
@@ -35,7 +35,7 @@ static const struct cli_flag fc_flags[] = {
 	{ "--seccomp-test-deny", FC_SECCOMP_TEST_DENY, true },
 	{ "--start-time-us", FC_ACCEPTED, true }, { "--start-time-cpu-us", FC_ACCEPTED, true },
 	{ "--parent-cpu-time-us", FC_ACCEPTED, true },
-	{ "--mmds-size-limit", FC_ACCEPTED, true },
+	{ "--mmds-size-limit", FC_MMDS_LIMIT, true },
 };
 
 static int fc_string(char **field, const char *flag, const char *val, struct errbuf *e)
@@ -100,6 +100,23 @@ static int fc_payload(struct cli_firecracker *f, const char *val, struct errbuf 
 	return 0;
 }
 
+/* Firecracker's usize; vireo caps it where a store could still be
+ * answered to the guest (1 GiB). */
+static int fc_mmds_limit(struct cli_firecracker *f, const char *val, struct errbuf *e)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(val, &end, 10);
+	if (*val < '0' || *val > '9' || *end || errno || n > (1ull << 30))
+		return errf(e, -EINVAL, "--mmds-size-limit: '%s': expected 0 to %llu bytes", val,
+			    1ull << 30);
+	f->mmds_size_limit = (size_t)n;
+	f->mmds_size_limit_set = true;
+	return 0;
+}
+
 /* One flag into cli->fc; 1 after --version (stop there). */
 static int fc_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 {
@@ -120,6 +137,7 @@ static int fc_apply(void *ctx, int flag, const char *val, struct errbuf *e)
 	case FC_BOOT_TIMER: f->boot_timer = true; return 0;
 	case FC_METADATA: return fc_string(&f->metadata, "--metadata", val, e);
 	case FC_MAX_PAYLOAD: return fc_payload(f, val, e);
+	case FC_MMDS_LIMIT: return fc_mmds_limit(f, val, e);
 	case FC_NO_SECCOMP: f->no_seccomp = true; return 0;
 	case FC_SECCOMP_FILTER: return fc_string(&f->seccomp_filter, "--seccomp-filter", val, e);
 	case FC_ENABLE_PCI: f->enable_pci = true; return 0;

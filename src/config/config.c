@@ -30,6 +30,7 @@ void config_init(struct vm_config *cfg)
 	cfg->serial = SERIAL_STDIO;
 	cfg->console = SERIAL_NONE;
 	cfg->logger.level = CONFIG_LOG_INFO;
+	cfg->mmds.ipv4 = CONFIG_MMDS_DEFAULT_IPV4;
 }
 
 void config_free(struct vm_config *cfg)

@@ -69,6 +69,18 @@ struct config_net {
 	char *api_id;                 /* the API's iface_id; NULL from the command line */
 	unsigned mtu;                 /* the MTU offered to the guest; 0: the TAP's */
 	struct rate_limiter_config rx_limit, tx_limit; /* each way; all off: unlimited */
+	bool mmds;                    /* the guest reaches the MMDS through it (mmds-config) */
+};
+
+/* The metadata service's configuration (Firecracker's mmds-config): which
+ * NICs reach it is each config_net's mmds. The data is not configuration:
+ * vmm/mmds_store.h holds it. */
+#define CONFIG_MMDS_DEFAULT_IPV4 0xa9fea9feu   /* 169.254.169.254 */
+struct config_mmds {
+	bool set;                     /* PUT /mmds/config (or the file's key) was given */
+	bool v2;                      /* V2: session tokens; else V1 */
+	uint32_t ipv4;                /* the service's address, host order */
+	bool imds_compat;             /* always EC2 IMDS's text, whatever Accept asks */
 };
 
 /* The virtio-vsock device (at most one, as in Firecracker). */
@@ -160,6 +172,7 @@ struct vm_config {
 	struct config_vsock vsock;
 	struct config_rng rng;
 	struct config_balloon balloon;
+	struct config_mmds mmds;
 	struct config_logger logger;
 	struct config_metrics metrics;
 	struct config_restore restore;

@@ -647,6 +647,34 @@ char *fc_get_balloon(const struct vm_config *cfg, long long actual_pages)
 	return fc_dump(o);
 }
 
+/* As Firecracker rebuilds it from its NICs: null unless one reaches the
+ * MMDS. */
+static json_t *fc_mmds_json(const struct vm_config *cfg)
+{
+	const struct config_mmds *m = &cfg->mmds;
+	json_t *ifaces = json_array();
+	char ip[16];
+
+	for (unsigned i = 0; ifaces && i < cfg->nr_nets; i++) {
+		const struct config_net *n = &cfg->nets[i];
+
+		if (n->mmds && json_array_append_new(ifaces, json_string(n->api_id ? n->api_id
+										       : n->tap))) {
+			json_decref(ifaces);
+			return NULL;
+		}
+	}
+	if (ifaces && !json_array_size(ifaces)) {
+		json_decref(ifaces);
+		return json_null();
+	}
+	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", m->ipv4 >> 24, (m->ipv4 >> 16) & 0xff,
+		 (m->ipv4 >> 8) & 0xff, m->ipv4 & 0xff);
+	return json_pack("{s:s, s:o, s:s, s:b}", "version", m->v2 ? "V2" : "V1",
+			 "network_interfaces", ifaces, "ipv4_address", ip, "imds_compat",
+			 m->imds_compat);
+}
+
 char *fc_get_vm_config(const struct vm_config *cfg)
 {
 	const struct config_logger *lg = &cfg->logger;
@@ -665,6 +693,7 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 						   fc_limiter_json(&cfg->rng.limit))
 				       : json_null();
 	json_t *balloon = fc_balloon_json(cfg);
+	json_t *mmds = fc_mmds_json(cfg);
 
 	if (vsock && cfg->vsock.set && cfg->vsock.api_id &&
 	    json_object_set_new(vsock, "vsock_id", json_string(cfg->vsock.api_id))) {
@@ -672,10 +701,10 @@ char *fc_get_vm_config(const struct vm_config *cfg)
 		vsock = NULL;
 	}
 	/* vireo has none of the rest yet: Firecracker's null for each */
-	return fc_dump(json_pack("{s:o, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:o}",
+	return fc_dump(json_pack("{s:o, s:o, s:o, s:n, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 				 "balloon", balloon, "drives", fc_drives_json(cfg), "boot-source", boot,
 				 "cpu-config", "logger", logger, "machine-config",
-				 fc_machine_json(cfg), "metrics", metrics, "mmds-config",
+				 fc_machine_json(cfg), "metrics", metrics, "mmds-config", mmds,
 				 "network-interfaces", fc_nets_json(cfg), "vsock", vsock,
 				 "entropy", entropy));
 }
@@ -1159,19 +1188,79 @@ static int fc_vsock_apply(struct vm_config *cfg, const char *id, const json_t *v
 	return 0;
 }
 
+/* "a.b.c.d", four decimal octets without leading zeros (as Rust's
+ * Ipv4Addr reads them) into *out, host order. */
+static bool fc_parse_ipv4(const char *s, uint32_t *out)
+{
+	uint32_t ip = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0, digits = 0;
+
+		if (i && *s++ != '.')
+			return false;
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (!digits || digits > 3 || v > 255 || (digits > 1 && s[-(int)digits] == '0'))
+			return false;
+		ip = ip << 8 | v;
+	}
+	if (*s)
+		return false;
+	*out = ip;
+	return true;
+}
+
+/* Firecracker's rules (resources.rs set_mmds_network_stack_config): the
+ * address link-local but not 169.254.0.x or 169.254.255.x, then at least
+ * one NIC, each one configured; in its words. The NICs named get the
+ * MMDS, the others lose it. */
 static int fc_mmds_config_apply(struct vm_config *cfg, const char *id, const json_t *v,
 				const char *where, struct fc_note *note, struct errbuf *e)
 {
+	const json_t *ifaces, *item;
+	const char *addr;
+	char shown[JF_SHOW_MAX];
+	uint32_t ip = CONFIG_MMDS_DEFAULT_IPV4;
+	bool on[CONFIG_MAX_NETS] = { false };
+	size_t i;
 	int ret;
 
-	(void)cfg;
 	(void)id;
 	ret = jf_check(v, &mmds_config_obj, where, e);
 	if (ret)
 		return ret;
+	addr = jf_string(v, "ipv4_address");
+	if (addr && !fc_parse_ipv4(addr, &ip))
+		return jf_fail(e, -EINVAL, where, "ipv4_address", "'%s' is not an IPv4 address",
+			       jf_show(addr, shown));
+	if ((ip >> 16) != 0xa9fe || ((ip >> 8) & 0xff) == 0 || ((ip >> 8) & 0xff) == 0xff)
+		return jf_fail(e, -EINVAL, where, NULL, "MMMDS config error: The MMDS IPv4 address "
+			       "is not link local.");
+	ifaces = jf_get(v, "network_interfaces");
+	if (!json_array_size(ifaces))
+		return jf_fail(e, -EINVAL, where, NULL, "MMMDS config error: The list of network "
+			       "interface IDs that allow forwarding MMDS requests is empty.");
+	json_array_foreach(ifaces, i, item) {
+		int pos = fc_find_net(cfg, json_string_value(item));
+
+		if (pos < 0)
+			return jf_fail(e, -EINVAL, where, NULL, "MMMDS config error: The list of "
+				       "network interface IDs provided contains at least one ID that "
+				       "does not correspond to any existing network interface.");
+		on[pos] = true;
+	}
 	if (jf_enum(v, "version", mmds_versions, 0) == 0)
-		fc_note_set(note, "PUT /mmds/config: MMDS version V1 is deprecated");
-	return fc_unsupported(v, NULL, where, "MMDS", e);
+		fc_note_set(note, "PUT /mmds/config: V1 is deprecated. Use V2 instead.");
+	for (unsigned n = 0; n < cfg->nr_nets; n++)
+		cfg->nets[n].mmds = on[n];
+	cfg->mmds = (struct config_mmds){
+		.set = true, .v2 = jf_enum(v, "version", mmds_versions, 0) == 1, .ipv4 = ip,
+		.imds_compat = jf_bool(v, "imds_compat", false),
+	};
+	return 0;
 }
 
 /* The config file may also name a file that holds the template. */
@@ -1305,7 +1394,6 @@ FC_REQUEST(fc_put_balloon, .apply = fc_balloon_apply)
 FC_REQUEST(fc_patch_balloon, .apply = fc_balloon_patch_apply)
 FC_REQUEST(fc_patch_balloon_stats, .apply = fc_balloon_stats_apply)
 FC_REQUEST(fc_put_entropy, .apply = fc_entropy_apply)
-FC_REQUEST(fc_put_mmds, .name = "MMDS")              /* the data: any JSON at all */
 FC_REQUEST(fc_put_mmds_config, .apply = fc_mmds_config_apply)
 FC_REQUEST(fc_put_cpu_config, .apply = fc_cpu_config_apply)
 FC_REQUEST_ID(fc_put_pmem, .apply = fc_pmem_apply)
@@ -1438,7 +1526,7 @@ bool fc_boot_configured(const struct vm_config *cfg)
 
 	fc_config_init(&fresh);
 	return cfg->kernel || cfg->nr_disks || cfg->nr_nets || cfg->vsock.set || cfg->rng.set ||
-	       cfg->balloon.set || cfg->cpus != fresh.cpus || cfg->mem_size != fresh.mem_size ||
+	       cfg->balloon.set || cfg->mmds.set || cfg->cpus != fresh.cpus || cfg->mem_size != fresh.mem_size ||
 	       cfg->mem_thp != fresh.mem_thp || cfg->mem_track_dirty;
 }
 

@@ -117,8 +117,8 @@ int fc_put_vsock(struct vm_config *cfg, const char *body, size_t len, struct fc_
 		 struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_entropy(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		   struct errbuf *e) __attribute__((warn_unused_result));
-int fc_put_mmds(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
-		struct errbuf *e) __attribute__((warn_unused_result));
+/* PUT /mmds/config: Firecracker's rules and words ("MMMDS config error:
+ * ...", its spelling); the NICs named must be configured already. */
 int fc_put_mmds_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,
 		       struct errbuf *e) __attribute__((warn_unused_result));
 int fc_put_cpu_config(struct vm_config *cfg, const char *body, size_t len, struct fc_note *note,

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arch/x86/layout.h"
 #include "virtio/dev/balloon.h"
@@ -17,6 +19,7 @@
 #include "virtio/dev/vsock.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_pci.h"
+#include "vmm/mmds_net.h"
 
 /* --- virtio-blk ---------------------------------------------------------- */
 
@@ -111,10 +114,64 @@ static const char *net_type_origin(const struct vm_config *cfg, unsigned i)
 	return cfg->nets[i].where;
 }
 
+/* The metadata service on a NIC that allows it: its stack (mmds_net.h) as
+ * the device's TX hook, the clock read here so that the stack stays pure. */
+static uint64_t net_mmds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A NIC's stack and its counters, registered while it lives. */
+struct net_mmds {
+	struct mmds_net *m;
+	struct metrics *metrics;     /* NULL: not registered */
+	struct metrics_group mg;
+};
+
+static bool net_mmds_wants(void *opaque, const uint8_t *head, size_t len)
+{
+	return mmds_net_wants(((struct net_mmds *)opaque)->m, head, len);
+}
+
+static void net_mmds_input(void *opaque, const uint8_t *frame, size_t len, unsigned flags)
+{
+	mmds_net_input(((struct net_mmds *)opaque)->m, frame, len,
+		       ((flags & NET_HOOK_CSUM_PARTIAL) ? MMDS_IN_CSUM_PARTIAL : 0) |
+		       ((flags & NET_HOOK_GSO) ? MMDS_IN_GSO : 0), net_mmds_now());
+}
+
+static const uint8_t *net_mmds_peek(void *opaque, size_t *len)
+{
+	return mmds_net_peek(((struct net_mmds *)opaque)->m, len);
+}
+
+static void net_mmds_pop(void *opaque)
+{
+	mmds_net_pop(((struct net_mmds *)opaque)->m);
+}
+
+static void net_mmds_release(void *opaque)
+{
+	struct net_mmds *w = opaque;
+
+	if (!w)
+		return;
+	if (w->metrics)
+		metrics_unregister(w->metrics, &w->mg);
+	mmds_net_destroy(w->m);
+	free(w);
+}
+
 static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, const char *name,
 		   const struct device_env *env, struct errbuf *e)
 {
 	const struct config_net *a = &cfg->nets[i];
+	struct net_mmds *mmds = NULL;
+	struct net_tx_hook hook;
+	int ret;
 	struct net_config nc = {
 		.name = name,
 		.tap = a->tap,
@@ -126,7 +183,30 @@ static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 	};
 
 	memcpy(nc.mac, a->mac, sizeof(nc.mac));
-	return net_create((struct net **)dev, &nc, env->mem, env->loop, e);
+	if (a->mmds && env->mmds) {
+		mmds = calloc(1, sizeof(*mmds));
+		if (!mmds)
+			return errf(e, -ENOMEM, "out of memory");
+		ret = mmds_net_create(&mmds->m, env->mmds_ipv4, env->mmds);
+		if (ret) {
+			free(mmds);
+			return errf(e, ret, "the metadata service: %s", strerror(-ret));
+		}
+		hook = (struct net_tx_hook){ mmds, net_mmds_wants, net_mmds_input, net_mmds_peek,
+					     net_mmds_pop, net_mmds_release };
+		nc.tx_hook = &hook;
+	}
+	ret = net_create((struct net **)dev, &nc, env->mem, env->loop, e);
+	if (ret) {
+		net_mmds_release(mmds);
+		return ret;
+	}
+	if (mmds && env->metrics) {
+		mmds->metrics = env->metrics;
+		metrics_register(env->metrics, &mmds->mg, metric_names_mmds, MMDS_STAT_NR,
+				 mmds_net_counters(mmds->m), NULL, "device", name, NULL);
+	}
+	return 0;
 }
 
 /* PATCH /network-interfaces: the rate limiters, the only thing it changes */

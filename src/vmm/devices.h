@@ -20,6 +20,7 @@
 #include "hw/pci.h"
 #include "virtio/virtio.h"
 #include "vmm/metric_names.h"
+#include "vmm/mmds_http.h"
 
 #define DEVICE_NAME_MAX 16
 
@@ -37,6 +38,10 @@ struct device_env {
 	 * device attaches its input to it. end: what Ctrl-A x on it does. */
 	struct chardev *console;
 	struct exit_hook end;
+	/* the metadata service the NICs that allow it answer for, at
+	 * mmds_ipv4; NULL: none */
+	const struct mmds_service *mmds;
+	uint32_t mmds_ipv4;
 };
 
 struct virtio_dev;

@@ -47,6 +47,42 @@ const struct metric_desc metric_names_loop[1] = {
 	  "completions, timers, API calls)", "vmm.device_events" },
 };
 
+#define MMDS_RX "Frames for the metadata service taken from the guest, by what became of them"
+#define MMDS_TOKEN "The metadata service's GETs whose token was missing or not valid"
+#define MMDS_CONN "The metadata service's TCP connections, by event"
+
+const struct metric_desc metric_names_mmds[MMDS_STAT_NR] = {
+	[MMDS_STAT_RX_ACCEPTED] = { "mmds_rx_frames_total", "result=\"taken\"", MMDS_RX,
+				    "mmds.rx_accepted,mmds.rx_count" },
+	[MMDS_STAT_RX_ACCEPTED_ERR] = { "mmds_rx_frames_total", "result=\"malformed\"", MMDS_RX,
+					"mmds.rx_accepted_err" },
+	[MMDS_STAT_RX_ACCEPTED_UNUSUAL] = { "mmds_rx_frames_total", "result=\"unusual\"", MMDS_RX,
+					    "mmds.rx_accepted_unusual" },
+	[MMDS_STAT_REQUESTS] = { "mmds_requests_total", NULL,
+				 "HTTP requests the metadata service answered", NULL },
+	[MMDS_STAT_RX_NO_TOKEN] = { "mmds_token_refusals_total", "token=\"missing\"", MMDS_TOKEN,
+				    NULL },
+	[MMDS_STAT_RX_INVALID_TOKEN] = { "mmds_token_refusals_total", "token=\"invalid\"",
+					 MMDS_TOKEN, NULL },
+	[MMDS_STAT_TX_FRAMES] = { "mmds_tx_frames_total", NULL,
+				  "Frames the metadata service queued for the guest",
+				  "mmds.tx_frames,mmds.tx_count" },
+	[MMDS_STAT_TX_BYTES] = { "mmds_tx_bytes_total", NULL,
+				 "Bytes of the frames the metadata service queued for the guest",
+				 "mmds.tx_bytes" },
+	[MMDS_STAT_TX_ERRORS] = { "mmds_tx_dropped_total", NULL,
+				  "Frames of the metadata service dropped: its queue was full",
+				  "mmds.tx_errors" },
+	[MMDS_STAT_CONN_CREATED] = { "mmds_connections_total", "event=\"created\"", MMDS_CONN,
+				     "mmds.connections_created" },
+	[MMDS_STAT_CONN_DESTROYED] = { "mmds_connections_total", "event=\"destroyed\"", MMDS_CONN,
+				       "mmds.connections_destroyed" },
+	[MMDS_STAT_CONN_EVICTED] = { "mmds_connections_total", "event=\"evicted\"", MMDS_CONN,
+				     NULL },
+	[MMDS_STAT_RST_SENT] = { "mmds_resets_total", NULL,
+				 "TCP resets the metadata service sent", NULL },
+};
+
 const struct metric_desc metric_names_log[LOG_STAT_NR] = {
 	[LOG_STAT_LINES] = { "log_lines_total", NULL, "Log lines written", NULL },
 	[LOG_STAT_SUPPRESSED] = { "log_suppressed_total", NULL,

@@ -15,6 +15,7 @@
 #include "virtio/dev/rng.h"
 #include "virtio/dev/vsock.h"
 #include "virtio/virtio.h"
+#include "vmm/mmds_net.h"
 
 /* What the VMM itself counts (telemetry.h's). */
 enum vmm_stat {
@@ -29,6 +30,9 @@ extern const struct metric_desc metric_names_vcpu[VCPU_STAT_NR];
 extern const struct metric_desc metric_names_vmm[VMM_STAT_NR];
 extern const struct metric_desc metric_names_loop[1];   /* struct evloop's events */
 extern const struct metric_desc metric_names_log[LOG_STAT_NR];
+/* A NIC's metadata service (mmds_net.h), each NIC's summed into
+ * Firecracker's mmds.* */
+extern const struct metric_desc metric_names_mmds[MMDS_STAT_NR];
 
 /* A device type's tables: its own counters, the virtio core's for it, and
  * its queues' (by the queue's role), each feeding Firecracker's fields of

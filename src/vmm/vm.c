@@ -520,7 +520,8 @@ static int vm_create_devices(struct vm *vm, const struct vm_config *cfg, struct 
 	return devices_create(&vm->devices, cfg, &(struct device_env){
 		.mem = &vm->mem, .loop = vm->loop, .pci = &vm->pci, .irq = &vm->irq,
 		.mmio = &vm->mmio, .vm_fd = vm->vm_fd, .transport = cfg->transport,
-		.metrics = vm->metrics, .console = &vm->hvc, .end = vm->end }, e);
+		.metrics = vm->metrics, .console = &vm->hvc, .end = vm->end,
+		.mmds = vm->mmds, .mmds_ipv4 = cfg->mmds.ipv4 }, e);
 }
 
 /* incoming: a migration's VM, built up to its devices (their TAPs and
@@ -528,7 +529,7 @@ static int vm_create_devices(struct vm *vm, const struct vm_config *cfg, struct 
  * the rest once its state is here. */
 static int vm_build(struct vm **out, const struct vm_config *cfg, bool incoming,
 		    struct vm_prewarm *prewarm, struct evloop *loop, struct exit_hook end,
-		    struct metrics *metrics, struct errbuf *e)
+		    struct metrics *metrics, const struct mmds_service *mmds, struct errbuf *e)
 {
 	struct acpi_layout acpi;
 	struct boot_info bi;
@@ -558,6 +559,7 @@ static int vm_build(struct vm **out, const struct vm_config *cfg, bool incoming,
 	vm->start_paused = cfg->restore.state && cfg->restore.paused;
 	vm->end = (struct exit_hook){ vm_on_end, vm };
 	vm->metrics = metrics;
+	vm->mmds = mmds;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vcpu_park_init(&vm->vcpu_env.park);
@@ -665,15 +667,16 @@ err:
 
 int vm_create(struct vm **out, const struct vm_config *cfg, struct vm_prewarm *prewarm,
 	      struct evloop *loop, struct exit_hook end, struct metrics *metrics,
-	      struct errbuf *e)
+	      const struct mmds_service *mmds, struct errbuf *e)
 {
-	return vm_build(out, cfg, false, prewarm, loop, end, metrics, e);
+	return vm_build(out, cfg, false, prewarm, loop, end, metrics, mmds, e);
 }
 
 int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
-		       struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+		       struct exit_hook end, struct metrics *metrics,
+		       const struct mmds_service *mmds, struct errbuf *e)
 {
-	return vm_build(out, cfg, true, NULL, loop, end, metrics, e);
+	return vm_build(out, cfg, true, NULL, loop, end, metrics, mmds, e);
 }
 
 int vm_incoming_finish(struct vm *vm, const struct vm_config *cfg, const struct snap_reader *r,

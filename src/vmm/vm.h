@@ -26,12 +26,15 @@ int vm_probe_host(struct host_limits *lim, struct errbuf *e) __attribute__((warn
  * the guest or a failed vCPU ends the VM (status 0 for a reset or
  * poweroff, 1 for a vCPU failure, the debug-exit value): any thread. The
  * vCPUs' and devices' counters are registered with metrics (which
- * outlives the VM) until vm_destroy. On error everything is undone and e
- * says why. Returns 0 or -errno. */
+ * outlives the VM) until vm_destroy. The NICs cfg allows the metadata
+ * service answer for mmds (NULL: none; it outlives the VM). On error
+ * everything is undone and e says why. Returns 0 or -errno. */
 struct vm_prewarm;
+struct mmds_service;
 int vm_create(struct vm **out, const struct vm_config *cfg, struct vm_prewarm *prewarm,
 	      struct evloop *loop, struct exit_hook end, struct metrics *metrics,
-	      struct errbuf *e) __attribute__((warn_unused_result));
+	      const struct mmds_service *mmds, struct errbuf *e)
+	__attribute__((warn_unused_result));
 /* A VM's slow first steps in KVM (the VM, its irqchip, KVM's first
  * memslot) taken ahead of time on a short-lived thread of their own, for
  * a VM that comes later (Firecracker's API mode: InstanceStart, or a
@@ -51,7 +54,8 @@ void vm_prewarm_free(struct vm_prewarm *p);
  * go; vm_incoming_finish: the devices, then the state restored. Each
  * returns 0 or -errno with e set; on error vm_destroy the VM. */
 int vm_create_incoming(struct vm **out, const struct vm_config *cfg, struct evloop *loop,
-		       struct exit_hook end, struct metrics *metrics, struct errbuf *e)
+		       struct exit_hook end, struct metrics *metrics,
+		       const struct mmds_service *mmds, struct errbuf *e)
 	__attribute__((warn_unused_result));
 int vm_receive(struct vm *vm, const struct vm_config *cfg, const char *path,
 	       struct snap_reader *state, struct errbuf *e) __attribute__((warn_unused_result));

@@ -61,6 +61,7 @@ struct vm {
 	bool migrating_paused;    /* the migration paused the VM (not the user) */
 	int uffd;                 /* a lazy restore's userfaultfd, or -1 */
 	enum config_transport transport;
+	const struct mmds_service *mmds; /* the metadata service, for the NICs that allow it */
 };
 
 /* Restores what cfg->restore names into vm, built from the same config

@@ -14,6 +14,8 @@
 
 #include "base/metrics.h"
 #include "base/snap.h"
+#include "vmm/mmds_http.h"
+#include "vmm/mmds_store.h"
 #include "vmm/telemetry.h"
 #include "vmm/vm.h"
 
@@ -30,6 +32,9 @@ struct vmm {
 	bool looping;             /* vmm_run's loop has begun */
 	bool vmm_filtered;        /* sandbox.vmm done */
 	struct vm_prewarm *prewarm; /* the next VM's first steps, taken ahead */
+	struct mmds_store *mmds;  /* the metadata service's data, the VM's or not */
+	struct mmds_tokens mmds_tokens; /* its V2 tokens: one key per process */
+	struct mmds_service mmds_svc;   /* what the VM's NICs answer with */
 };
 
 static const struct {
@@ -211,6 +216,16 @@ int vmm_create(struct vmm **out, struct errbuf *e)
 		return errf(e, ret, "event loop: %s", strerror(-ret));
 	}
 	telemetry_init(&v->tel, &v->loop);
+	ret = mmds_store_create(&v->mmds, MMDS_STORE_DEFAULT_LIMIT);
+	if (ret) {
+		vmm_destroy(v);
+		return errf(e, ret, "out of memory");
+	}
+	ret = mmds_token_init(&v->mmds_tokens);
+	if (ret) {
+		vmm_destroy(v);
+		return errf(e, ret, "getrandom: %s", strerror(-ret));
+	}
 	ret = vmm_setup_signals(v, e);
 	if (ret) {
 		vmm_destroy(v);
@@ -250,9 +265,13 @@ static int vmm_boot_vm(struct vmm *v, const struct vm_config *cfg, const char *i
 	 * taken now. */
 	vmm_signal_set(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, &old);
+	v->mmds_svc = (struct mmds_service){
+		.store = v->mmds, .tokens = &v->mmds_tokens, .v2 = cfg->mmds.v2,
+		.imds_compat = cfg->mmds.imds_compat,
+	};
 	if (incoming) {
 		ret = vm_create_incoming(&vm, cfg, &v->loop, (struct exit_hook){ vmm_end_hook, v },
-					 &v->tel.reg, e);
+					 &v->tel.reg, &v->mmds_svc, e);
 		if (!ret && !(ret = vm_receive(vm, cfg, incoming, &state, e))) {
 			ret = vm_incoming_finish(vm, cfg, &state, e);
 			snap_reader_free(&state);
@@ -261,7 +280,7 @@ static int vmm_boot_vm(struct vmm *v, const struct vm_config *cfg, const char *i
 			vm_destroy(vm);
 	} else {
 		ret = vm_create(&vm, cfg, v->prewarm, &v->loop,
-				(struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, e);
+				(struct exit_hook){ vmm_end_hook, v }, &v->tel.reg, &v->mmds_svc, e);
 		/* used up, whatever became of it */
 		vm_prewarm_free(v->prewarm);
 		v->prewarm = NULL;
@@ -458,7 +477,33 @@ void vmm_destroy(struct vmm *v)
 	}
 	telemetry_destroy(&v->tel);
 	evloop_destroy(&v->loop);
+	mmds_store_destroy(v->mmds);
 	free(v);
+}
+
+struct mmds_store *vmm_mmds(struct vmm *v)
+{
+	return v->mmds;
+}
+
+void vmm_mmds_set_limit(struct vmm *v, size_t limit)
+{
+	mmds_store_set_limit(v->mmds, limit);
+}
+
+int vmm_mmds_put(struct vmm *v, const char *body, size_t len, struct errbuf *e)
+{
+	return mmds_store_put(v->mmds, body, len, e);
+}
+
+int vmm_mmds_patch(struct vmm *v, const char *body, size_t len, struct errbuf *e)
+{
+	return mmds_store_patch(v->mmds, body, len, e);
+}
+
+char *vmm_mmds_get(struct vmm *v)
+{
+	return mmds_store_dump(v->mmds);
 }
 
 void vmm_set_id(struct vmm *v, const char *id)

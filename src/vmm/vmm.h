@@ -96,6 +96,25 @@ int vmm_snapshot(struct vmm *v, const char *state_path, const char *mem_path,
  * that handles them reboots, which ends the VM. */
 int vmm_ctrl_alt_del(struct vmm *v, struct errbuf *e) __attribute__((warn_unused_result));
 
+/* --- the metadata service's data (vmm/mmds_store.h): any thread --------- */
+
+/* The store lives as long as v, the VM's or not (Firecracker's PUT /mmds
+ * works before boot); the NICs that allow it reach it once booted. */
+struct mmds_store;
+struct mmds_store *vmm_mmds(struct vmm *v);
+/* --mmds-size-limit: the most bytes of compact JSON the store holds. */
+void vmm_mmds_set_limit(struct vmm *v, size_t limit);
+/* PUT /mmds and PATCH /mmds (mmds_store_put, mmds_store_patch): 0, or
+ * -EINVAL, -ENODATA (PATCH before any PUT), -EFBIG (over the limit: 413),
+ * -ENOMEM, with e in Firecracker's words. */
+int vmm_mmds_put(struct vmm *v, const char *body, size_t len, struct errbuf *e)
+	__attribute__((warn_unused_result));
+int vmm_mmds_patch(struct vmm *v, const char *body, size_t len, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* GET /mmds: the store as JSON ("{}" before any PUT), malloc'd; NULL when
+ * out of memory. */
+char *vmm_mmds_get(struct vmm *v);
+
 /* --- telemetry (vmm/telemetry.h): all on the loop's thread ------------- */
 
 /* The instance's id (--id): in every log line and every metric's labels. */

@@ -3,7 +3,10 @@
  * the descriptor tables and buffers of the RX, TX and control queues, with
  * avail indexes from the input; a host frame waits in the stand-in TAP.
  * After the kicks the device must not have crashed, hung, or touched
- * memory outside guest RAM (ASan). net_tx_hdr_check is also run on its
+ * memory outside guest RAM (ASan). The device has the metadata service on
+ * its TX hook (at 169.254.169.254), so that frames for it are taken and
+ * its answers written into whatever RX buffers the input posts.
+ * net_tx_hdr_check is also run on its
  * own: whatever it accepts must be consistent with the frame. Built with -DFUZZ_GEN_SEEDS it writes a
  * few well-formed rings as seeds. */
 #include <errno.h>
@@ -17,6 +20,8 @@
 #include "fake_dev.h"
 #include "fake_mem.h"
 #include "virtio/dev/net.h"
+#include "vmm/mmds_net.h"
+#include "vmm/mmds_store.h"
 
 #define FZ_MEM (1u << 20)
 #define FZ_QSIZE 16
@@ -33,16 +38,36 @@ struct fz {
 	int peer;
 };
 
+static bool fz_wants(void *o, const uint8_t *h, size_t l) { return mmds_net_wants(o, h, l); }
+static void fz_input(void *o, const uint8_t *f, size_t l, unsigned fl)
+{
+	mmds_net_input(o, f, l, fl, 1000);
+}
+static const uint8_t *fz_peek(void *o, size_t *l) { return mmds_net_peek(o, l); }
+static void fz_pop(void *o) { mmds_net_pop(o); }
+
 static struct fz *fz_get(void)
 {
 	static struct fz z;
 	static int ready;
+	static struct mmds_store *store;
+	static struct mmds_tokens tokens;
+	static struct mmds_service svc;
+	struct mmds_net *m;
+	struct net_tx_hook hook = { NULL, fz_wants, fz_input, fz_peek, fz_pop, NULL };
 	int sv[2];
-	struct net_config c = { .tap = "fuzz0", .queues = 1, .fds = sv };
+	struct net_config c = { .tap = "fuzz0", .queues = 1, .fds = sv, .tx_hook = &hook };
 	struct errbuf e;
 
 	if (ready)
 		return &z;
+	if (mmds_store_create(&store, MMDS_STORE_DEFAULT_LIMIT) ||
+	    mmds_store_put(store, "{\"a\":\"b\"}", 9, &e) || mmds_token_init(&tokens))
+		abort();
+	svc = (struct mmds_service){ .store = store, .tokens = &tokens };
+	if (mmds_net_create(&m, 0xa9fea9fe, &svc))
+		abort();
+	hook.opaque = m;
 	z.ram = aligned_alloc(4096, FZ_MEM);
 	if (!z.ram || evloop_init(&z.loop) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv))
@@ -176,6 +201,22 @@ int main(int argc, char **argv)
 	if (!f || fwrite(img, 1, sizeof(img), f) != sizeof(img))
 		return 1;
 	fclose(f);
+	/* the same, the TX frame an ARP request for the metadata service */
+	{
+		uint8_t *a = ram + 0x7300 + 64;
+		static const uint8_t arp[42] = {
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x06, 0, 0xac, 0x10, 0, 2, 0x08, 0x06,
+			0, 1, 0x08, 0, 6, 4, 0, 1, 0x06, 0, 0xac, 0x10, 0, 2, 10, 0, 0, 2,
+			0, 0, 0, 0, 0, 0, 169, 254, 169, 254,
+		};
+
+		memcpy(a, arp, sizeof(arp));
+		snprintf(path, sizeof(path), "%s/rings-mmds", argv[1]);
+		f = fopen(path, "wb");
+		if (!f || fwrite(img, 1, sizeof(img), f) != sizeof(img))
+			return 1;
+		fclose(f);
+	}
 	return 0;
 }
 #endif

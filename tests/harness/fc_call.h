@@ -11,7 +11,7 @@
 enum fc_res {
 	R_BOOT, R_MACHINE, R_MACHINE_PATCH, R_DRIVE, R_DRIVE_PATCH, R_NET, R_NET_PATCH, R_LOGGER,
 	R_METRICS, R_SERIAL, R_VSOCK, R_BALLOON, R_BALLOON_PATCH, R_BALLOON_STATS, R_ENTROPY,
-	R_MMDS, R_MMDS_CONFIG, R_CPU_CONFIG, R_SNAP_CREATE, R_SNAP_LOAD, R_PMEM, R_HOTPLUG, R_FILE,
+	R_MMDS_CONFIG, R_CPU_CONFIG, R_SNAP_CREATE, R_SNAP_LOAD, R_PMEM, R_HOTPLUG, R_FILE,
 	R_NR,
 };
 
@@ -35,7 +35,6 @@ static inline int fc_call(struct vm_config *cfg, enum fc_res r, const char *id, 
 	case R_BALLOON_PATCH: return fc_patch_balloon(cfg, b, l, n, e);
 	case R_BALLOON_STATS: return fc_patch_balloon_stats(cfg, b, l, n, e);
 	case R_ENTROPY: return fc_put_entropy(cfg, b, l, n, e);
-	case R_MMDS: return fc_put_mmds(cfg, b, l, n, e);
 	case R_MMDS_CONFIG: return fc_put_mmds_config(cfg, b, l, n, e);
 	case R_CPU_CONFIG: return fc_put_cpu_config(cfg, b, l, n, e);
 	case R_SNAP_CREATE: {

@@ -273,9 +273,6 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "PATCH", "/balloon", "{\"amount_mib\": 1}", 400, "there is no balloon device");
 	expect(f, "PATCH", "/balloon/statistics", "{\"stats_polling_interval_s\": 1}", 400,
 	       "there is no balloon device");
-	expect(f, "PUT", "/mmds", "{}", 400, "not supported yet");
-	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\": [\"eth0\"]}", 400,
-	       "not supported yet");
 	expect(f, "PUT", "/cpu-config", "{}", 400, "not supported yet");
 	expect(f, "PUT", "/pmem/p0", "{\"id\": \"p0\", \"path_on_host\": \"/p\"}", 400,
 	       "not supported yet");
@@ -289,8 +286,7 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "PUT", "/serial", "{\"serial_out_path\": \"/tmp/s\"}", 204, NULL);
 	/* the GETs and PATCHes of those resources say the same */
 	static const char *const not_yet[][2] = {
-		{ "GET", "/mmds" },
-		{ "PATCH", "/mmds" }, { "GET", "/hotplug/memory" }, { "PATCH", "/hotplug/memory" },
+		{ "GET", "/hotplug/memory" }, { "PATCH", "/hotplug/memory" },
 	};
 	for (size_t i = 0; i < sizeof(not_yet) / sizeof(not_yet[0]); i++)
 		expect(f, not_yet[i][0], not_yet[i][1], not_yet[i][0][0] == 'G' ? NULL : "{}", 400,
@@ -298,6 +294,90 @@ static void test_phase_and_not_yet(void **state)
 	expect(f, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}", 400,
 	       "without kernel configuration");
 	expect(f, "PUT", "/actions", "{\"action_type\": \"SendCtrlAltDel\"}", 400, NULL);
+}
+
+/* The MMDS's data: GET before any PUT ("{}"), PATCH before any PUT
+ * refused, PUT of any JSON, the merge patch (RFC 7396), the store's limit
+ * (413, in Firecracker's words, the store unchanged), keys sorted as
+ * Firecracker's; and PUT /mmds/config's rules through the API. */
+static void test_mmds(void **state)
+{
+	struct fixture *f = *state;
+	char *out;
+
+	assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+	assert_string_equal(out, "{}");
+	expect(f, "PATCH", "/mmds", "{\"a\": 1}", 400,
+	       "MMDS error: The MMDS data store is not initialized.");
+	expect(f, "PATCH", "/mmds", NULL, 400, "Empty PATCH request.");
+	expect(f, "PUT", "/mmds", NULL, 400, "Empty PUT request.");
+	expect(f, "PUT", "/mmds", "{\"latest\":", 400, "malformed JSON");
+	expect(f, "GET", "/mmds", "{}", 400, "GET request cannot have a body.");
+	expect(f, "PUT", "/mmds/data", "{}", 400, "Invalid request method and/or path");
+	expect(f, "PUT", "/mmds", "\"just a string\"", 204, NULL);
+	assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+	assert_string_equal(out, "\"just a string\"");
+	expect(f, "PUT", "/mmds", "{\"z\": 1, \"latest\": {\"meta-data\": {\"ami-id\": "
+	       "\"ami-12345678\", \"reservation-id\": \"r-fea54097\"}}, \"list\": [1, 2]}",
+	       204, NULL);
+	assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+	assert_string_equal(out, "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-12345678\","
+			    "\"reservation-id\":\"r-fea54097\"}},\"list\":[1,2],\"z\":1}");
+	/* RFC 7396: null removes, objects merge, anything else replaces */
+	expect(f, "PATCH", "/mmds", "{\"latest\": {\"meta-data\": {\"ami-id\": \"ami-87654321\", "
+	       "\"reservation-id\": null, \"new\": {\"x\": null, \"y\": [null]}}}, \"list\": "
+	       "{\"a\": 1}, \"z\": null, \"gone\": null}", 204, NULL);
+	assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+	assert_string_equal(out, "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-87654321\","
+			    "\"new\":{\"y\":[null]}}},\"list\":{\"a\":1}}");
+	expect(f, "PATCH", "/mmds", "[1]", 204, NULL);
+	assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+	assert_string_equal(out, "[1]");
+
+	/* the limit: Firecracker's 51200 bytes of compact JSON by default */
+	{
+		static char big[51200 + 16];
+		size_t n = 51200;   /* {"":"<n-7 x>"} is n bytes */
+
+		memcpy(big, "{\"\":\"", 5);
+		memset(big + 5, 'x', n - 7);
+		memcpy(big + n - 2, "\"}", 3);
+		assert_int_equal(strlen(big), n);
+		expect(f, "PUT", "/mmds", big, 204, NULL);
+		assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+		assert_int_equal(strlen(out), 51200);
+		/* one byte more does not fit, and changes nothing */
+		memcpy(big + n - 2, "x\"}", 4);
+		assert_int_equal(call(f, "PUT", "/mmds", big, &out), 413);
+		assert_string_equal(out, "{\"fault_message\":\"MMDS limit exceeded error: The MMDS "
+				    "patch request doesn't fit.\"}");
+		expect(f, "PATCH", "/mmds", "{\"a\": 1}", 413, "MMDS limit exceeded error");
+		assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+		assert_int_equal(strlen(out), 51200);
+		expect(f, "PATCH", "/mmds", "{\"\": \"short\", \"a\": 1}", 204, NULL);
+		assert_int_equal(call(f, "GET", "/mmds", NULL, &out), 200);
+		assert_string_equal(out, "{\"\":\"short\",\"a\":1}");
+		vmm_mmds_set_limit(f->vmm, 9);
+		expect(f, "PUT", "/mmds", "{\"a\": 1234}", 413, "doesn't fit");
+		expect(f, "PUT", "/mmds", "{\"a\": 123}", 204, NULL);
+	}
+
+	/* PUT /mmds/config: NICs first; Firecracker's order of checks */
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\": [\"eth0\"]}", 400,
+	       "MMMDS config error: The list of network interface IDs provided contains at "
+	       "least one ID that does not correspond to any existing network interface.");
+	expect(f, "PUT", "/network-interfaces/eth0", "{\"iface_id\": \"eth0\", "
+	       "\"host_dev_name\": \"tap0\"}", 204, NULL);
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\": [], \"ipv4_address\": "
+	       "\"169.254.0.3\"}", 400, "The MMDS IPv4 address is not link local.");
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\": []}", 400,
+	       "allow forwarding MMDS requests is empty.");
+	expect(f, "PUT", "/mmds/config", "{\"network_interfaces\": [\"eth0\"], \"version\": "
+	       "\"V2\"}", 204, NULL);
+	assert_true(f->r.cfg.mmds.v2 && f->r.cfg.nets[0].mmds);
+	assert_int_equal(call(f, "GET", "/vm/config", NULL, &out), 200);
+	assert_non_null(strstr(out, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":"
+			       "[\"eth0\"],\"ipv4_address\":\"169.254.169.254\",\"imds_compat\":false}"));
 }
 
 static void test_bad_paths_and_bodies(void **state)
@@ -425,6 +505,7 @@ int main(void)
 		T(test_vm_config_round_trip),
 		T(test_put_vsock),
 		T(test_balloon),
+		T(test_mmds),
 		T(test_phase_and_not_yet),
 		T(test_bad_paths_and_bodies),
 		T(test_logger_and_metrics),

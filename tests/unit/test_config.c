@@ -1095,6 +1095,42 @@ static void test_client_commands(void **state)
 	cli_free(&cli);
 }
 
+/* Firecracker's --mmds-size-limit (default: --http-api-max-payload-size's
+ * value, main.c's) and --metadata, taken as given. */
+static void test_fc_mmds_flags(void **state)
+{
+	const char *lim[] = { "vireo", "--mmds-size-limit", "1000", "--metadata", "/m.json" };
+	const char *zero[] = { "vireo", "--mmds-size-limit", "0" };
+	const char *none[] = { "vireo", "--http-api-max-payload-size", "4096" };
+	const char *bad[][3] = {
+		{ "vireo", "--mmds-size-limit", "-1" }, { "vireo", "--mmds-size-limit", "1k" },
+		{ "vireo", "--mmds-size-limit", "" }, { "vireo", "--mmds-size-limit", "1073741825" },
+		{ "vireo", "--mmds-size-limit", "99999999999999999999999" },
+	};
+	struct vm_config cfg;
+	struct errbuf e;
+
+	(void)state;
+	assert_int_equal(parse(ARGC(lim), lim, &cfg, &e), 0);
+	assert_int_equal(cli.action, CLI_FIRECRACKER);
+	assert_true(cli.fc.mmds_size_limit_set);
+	assert_int_equal(cli.fc.mmds_size_limit, 1000);
+	assert_string_equal(cli.fc.metadata, "/m.json");
+	cli_free(&cli);
+	assert_int_equal(parse(ARGC(zero), zero, &cfg, &e), 0);
+	assert_true(cli.fc.mmds_size_limit_set);
+	assert_int_equal(cli.fc.mmds_size_limit, 0);
+	cli_free(&cli);
+	assert_int_equal(parse(ARGC(none), none, &cfg, &e), 0);
+	assert_false(cli.fc.mmds_size_limit_set);
+	assert_int_equal(cli.fc.max_payload, 4096);
+	cli_free(&cli);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		expect_error(3, bad[i], "--mmds-size-limit: ");
+		cli_free(&cli);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1137,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_parse_size_errors),
 		cmocka_unit_test(test_seccomp_flags),
+		cmocka_unit_test(test_fc_mmds_flags),
 	};
 
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,15 +371,26 @@ static const struct bad bad_inputs[] = {
 	{ R_ENTROPY, NULL, "{'rate_limiter':{'bandwidth':{'size':1}}}", 0, E, "rate_limiter.bandwidth.refill_time: missing (required)" },
 	{ R_ENTROPY, NULL, "{'rate_limiter':{'burst':{}}}", 0, E, "rate_limiter.burst: unknown field" },
 	{ R_ENTROPY, NULL, "[]", 0, E, "expected a JSON object, got an array" },
-	{ R_MMDS, NULL, "{'latest':{'meta-data':{}}}", 0, NS, "MMDS: not supported yet" },
-	{ R_MMDS, NULL, "{'latest':", 0, E, "malformed JSON" },
 	{ R_MMDS_CONFIG, NULL, "{}", 0, E, "network_interfaces: missing (required)" },
 	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':'eth0'}", 0, E, "network_interfaces: expected an array, got a string" },
 	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':[1]}", 0, E, "network_interfaces[0]: expected a string, got an integer" },
 	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'version':'V3'}", 0, E, "version: 'V3' is not one of V1, V2" },
 	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':5}", 0, E, "ipv4_address: expected a string" },
 	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'port':80}", 0, E, "port: unknown field" },
-	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'version':'V2'}", 0, NS, "MMDS: not supported yet" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth9'],'version':'V2'}", 0, E, "MMMDS config error: The list of network interface IDs provided contains at least one ID that does not correspond to any existing network interface." },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0','eth9']}", 0, E, "does not correspond to any existing network interface" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':[]}", 0, E, "MMMDS config error: The list of network interface IDs that allow forwarding MMDS requests is empty." },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':'169.254.0.1'}", 0, E, "MMMDS config error: The MMDS IPv4 address is not link local." },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':'169.254.255.9'}", 0, E, "not link local" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':'10.0.0.1'}", 0, E, "not link local" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':[],'ipv4_address':'192.168.0.1'}", 0, E, "not link local" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':'169.254.1'}", 0, E, "ipv4_address: '169.254.1' is not an IPv4 address" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':'169.254.01.1'}", 0, E, "is not an IPv4 address" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':'169.254.256.1'}", 0, E, "is not an IPv4 address" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':'169.254.1.1.'}", 0, E, "is not an IPv4 address" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':' 169.254.1.1'}", 0, E, "is not an IPv4 address" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'ipv4_address':''}", 0, E, "is not an IPv4 address" },
+	{ R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0'],'imds_compat':1}", 0, E, "imds_compat: expected true or false" },
 	{ R_CPU_CONFIG, NULL, "{'foo':[]}", 0, E, "foo: unknown field" },
 	{ R_CPU_CONFIG, NULL, "{'cpuid_modifiers':5}", 0, E, "cpuid_modifiers: expected an array" },
 	{ R_CPU_CONFIG, NULL, "{'kvm_capabilities':[1]}", 0, E, "kvm_capabilities[0]: expected a string" },
@@ -430,7 +441,8 @@ static const struct bad bad_inputs[] = {
 	{ R_FILE, NULL, "{" FB ",'entropy':{'rate_limiter':{'bandwidth':{'size':1099511627777,'refill_time':10}}}}", 0, E, "entropy.rate_limiter: bandwidth: size and one_time_burst are at most" },
 	{ R_FILE, NULL, "{" FB ",'entropy':{'foo':1}}", 0, E, "entropy.foo: unknown field (expected one of: rate_limiter)" },
 	{ R_FILE, NULL, "{" FB ",'entropy':[]}", 0, E, "entropy: expected an object, got an array" },
-	{ R_FILE, NULL, "{" FB ",'mmds-config':{'network_interfaces':['eth0']}}", 0, NS, "mmds-config: not supported yet" },
+	{ R_FILE, NULL, "{" FB ",'mmds-config':{'network_interfaces':['eth9']}}", 0, E, "mmds-config: MMMDS config error: The list of network interface IDs provided contains" },
+	{ R_FILE, NULL, "{" FB ",'network-interfaces':[{'iface_id':'eth5','host_dev_name':'tap5'}],'mmds-config':{'network_interfaces':['eth5'],'ipv4_address':'1.2.3.4'}}", 0, E, "mmds-config: MMMDS config error: The MMDS IPv4 address is not link local." },
 	{ R_FILE, NULL, "{" FB ",'mmds-config':{}}", 0, E, "mmds-config.network_interfaces: missing (required)" },
 	{ R_FILE, NULL, "{" FB ",'cpu-config':'/etc/template.json'}", 0, NS, "cpu-config: not supported yet" },
 	{ R_FILE, NULL, "{" FB ",'cpu-config':{'x':1}}", 0, E, "cpu-config.x: unknown field" },
@@ -974,21 +986,88 @@ static void test_balloon(void **state)
 	config_free(&cfg);
 }
 
+/* PUT /mmds/config: the NICs named get the MMDS and the others lose it,
+ * the address and version, Firecracker's deprecation of V1 (also when no
+ * version is given), a replaced NIC that loses it, and GET /vm/config's
+ * mmds-config read back by the config file to the same configuration. */
+static void test_mmds_config(void **state)
+{
+	struct vm_config cfg, back;
+	struct fc_note note;
+	struct errbuf e;
+	char *b, *out;
+
+	(void)state;
+	fc_config_init(&cfg);
+	assert_false(fc_boot_configured(&cfg));
+	cfg.mmds.set = true;
+	assert_true(fc_boot_configured(&cfg));
+	cfg.mmds.set = false;
+	ok(&cfg, R_BOOT, NULL, "{'kernel_image_path':'/k'}");
+	ok(&cfg, R_NET, "eth0", "{'iface_id':'eth0','host_dev_name':'tap0'}");
+	ok(&cfg, R_NET, "eth1", "{'iface_id':'eth1','host_dev_name':'tap1'}");
+	out = fc_get_vm_config(&cfg);
+	assert_non_null(strstr(out, "\"mmds-config\":null"));
+	free(out);
+	b = json("{'network_interfaces':['eth1']}", 0);
+	assert_int_equal(fc_put_mmds_config(&cfg, b, strlen(b), &note, &e), 0);
+	assert_string_equal(note.deprecation, "PUT /mmds/config: V1 is deprecated. Use V2 instead.");
+	free(b);
+	assert_true(cfg.mmds.set);
+	assert_false(cfg.mmds.v2);
+	assert_false(cfg.mmds.imds_compat);
+	assert_int_equal(cfg.mmds.ipv4, 0xa9fea9fe);
+	assert_false(cfg.nets[0].mmds);
+	assert_true(cfg.nets[1].mmds);
+	b = json("{'network_interfaces':['eth0'],'version':'V2','ipv4_address':'169.254.170.2',"
+		 "'imds_compat':true}", 0);
+	assert_int_equal(fc_put_mmds_config(&cfg, b, strlen(b), &note, &e), 0);
+	assert_string_equal(note.deprecation, "");
+	free(b);
+	assert_true(cfg.mmds.v2);
+	assert_true(cfg.mmds.imds_compat);
+	assert_int_equal(cfg.mmds.ipv4, 0xa9feaa02);
+	assert_true(cfg.nets[0].mmds);
+	assert_false(cfg.nets[1].mmds);
+	b = json("{'network_interfaces':['eth0'],'version':'V1'}", 0);
+	assert_int_equal(fc_put_mmds_config(&cfg, b, strlen(b), &note, &e), 0);
+	assert_non_null(strstr(note.deprecation, "V1 is deprecated"));
+	free(b);
+	ok(&cfg, R_MMDS_CONFIG, NULL, "{'network_interfaces':['eth0','eth1','eth0'],"
+	   "'version':'V2','ipv4_address':'169.254.1.255'}");
+	assert_true(cfg.nets[0].mmds && cfg.nets[1].mmds);
+
+	out = fc_get_vm_config(&cfg);
+	assert_non_null(strstr(out, "\"mmds-config\":{\"version\":\"V2\",\"network_interfaces\":"
+			       "[\"eth0\",\"eth1\"],\"ipv4_address\":\"169.254.1.255\","
+			       "\"imds_compat\":false}"));
+	fc_config_init(&back);
+	if (fc_config_file(&back, out, strlen(out), NULL, &e))
+		fail_msg("%s: %s", out, e.msg);
+	assert_int_equal(back.nr_nets, 2);
+	assert_true(back.nets[0].mmds && back.nets[1].mmds);
+	assert_true(back.mmds.v2);
+	assert_int_equal(back.mmds.ipv4, 0xa9fe01ff);
+	free(out);
+	config_free(&back);
+
+	/* as Firecracker: a NIC PUT again is a new device, without the MMDS */
+	ok(&cfg, R_NET, "eth0", "{'iface_id':'eth0','host_dev_name':'tap0'}");
+	assert_string_equal(cfg.nets[1].api_id, "eth0");
+	assert_false(cfg.nets[1].mmds);
+	assert_true(cfg.nets[0].mmds);
+	config_free(&cfg);
+}
+
 /* Valid bodies of resources vireo lacks: -ENOTSUP, and the deprecation
  * notes Firecracker would give. */
 static void test_unsupported_notes(void **state)
 {
-	struct vm_config cfg;
 	struct fc_note note;
 	struct errbuf e;
 	char *b;
 
 	(void)state;
-	fc_config_init(&cfg);
-	b = json("{'network_interfaces':[]}", 0);
-	assert_int_equal(fc_put_mmds_config(&cfg, b, strlen(b), &note, &e), -ENOTSUP);
-	assert_non_null(strstr(note.deprecation, "V1"));
-	free(b);
 	b = json("{'snapshot_path':'/s','mem_file_path':'/m'}", 0);
 	{
 		struct fc_snapshot_load l;
@@ -1000,7 +1079,6 @@ static void test_unsupported_notes(void **state)
 	}
 	assert_non_null(strstr(note.deprecation, "mem_file_path"));
 	free(b);
-	config_free(&cfg);
 }
 
 /* Firecracker's own example file (tests/framework/vm_config.json shape). */
@@ -1178,6 +1256,7 @@ int main(void)
 		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_entropy),
 		cmocka_unit_test(test_balloon),
+		cmocka_unit_test(test_mmds_config),
 		cmocka_unit_test(test_unsupported_notes),
 		cmocka_unit_test(test_file_firecracker),
 		cmocka_unit_test(test_file_kata),

@@ -378,6 +378,7 @@ static void test_names(void **state)
 	check_desc(metric_names_vmm, VMM_STAT_NR, seen, &nseen);
 	check_desc(metric_names_loop, 1, seen, &nseen);
 	check_desc(metric_names_log, LOG_STAT_NR, seen, &nseen);
+	check_desc(metric_names_mmds, MMDS_STAT_NR, seen, &nseen);
 	for (unsigned i = 0; i < 2; i++) {
 		check_desc(devs[i]->own, devs[i]->nr_own, seen, &nseen);
 		check_desc(devs[i]->core, VIRTIO_STAT_NR, seen, &nseen);

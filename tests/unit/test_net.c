@@ -2,8 +2,10 @@
  * for the TAP's queues: TX frames and their headers as the host sees them,
  * RX into one or several buffers, timed RX reads after a backlog, kick
  * suppression while draining, a full
- * TAP (a SOCK_SEQPACKET pair keeps frame boundaries, as a TAP does), the TX header checks, hostile chains, the control queue, and a TAP
- * that goes away. No KVM, no root. */
+ * TAP (a SOCK_SEQPACKET pair keeps frame boundaries, as a TAP does), the TX header checks, hostile chains, the control queue, a TAP
+ * that goes away, and the TX hook (the metadata service's way in): the
+ * frames it takes, its answers into RX buffers when there are some, and
+ * the MMDS itself behind it. No KVM, no root. */
 #include <endian.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -21,6 +23,8 @@
 #include "fake_vring.h"
 #include "unit_mem.h"
 #include "virtio/dev/net.h"
+#include "vmm/mmds_net.h"
+#include "vmm/mmds_store.h"
 
 #define MEM_SIZE (16u << 20)
 #define RXRING 0x10000ull
@@ -890,6 +894,328 @@ static void test_tap_lost(void **state)
 	assert_true(f->dev.config_signals >= 1);
 }
 
+/* === the TX hook ========================================================= */
+
+/* A stand-in hook: it takes frames of ethertype 0x88b5 and answers each
+ * with the same frame, its first byte flipped, up to 8 waiting. */
+struct fake_hook {
+	unsigned taken, released, flags;
+	size_t len[8];
+	uint8_t out[8][2048];
+	unsigned head, n;
+};
+
+static bool fh_wants(void *o, const uint8_t *h, size_t len)
+{
+	(void)o;
+	return len >= 14 && h[12] == 0x88 && h[13] == 0xb5;
+}
+
+static void fh_input(void *o, const uint8_t *f, size_t len, unsigned flags)
+{
+	struct fake_hook *fh = o;
+	unsigned slot = (fh->head + fh->n) % 8;
+
+	fh->taken++;
+	fh->flags = flags;
+	if (fh->n == 8 || len > sizeof(fh->out[0]))
+		return;
+	memcpy(fh->out[slot], f, len);
+	fh->out[slot][0] ^= 0xff;
+	fh->len[slot] = len;
+	fh->n++;
+}
+
+static const uint8_t *fh_peek(void *o, size_t *len)
+{
+	struct fake_hook *fh = o;
+
+	if (!fh->n)
+		return NULL;
+	*len = fh->len[fh->head];
+	return fh->out[fh->head];
+}
+
+static void fh_pop(void *o)
+{
+	struct fake_hook *fh = o;
+
+	fh->head = (fh->head + 1) % 8;
+	fh->n--;
+}
+
+static void fh_release(void *o)
+{
+	((struct fake_hook *)o)->released++;
+}
+
+static struct fake_hook the_hook;
+
+static int fx_setup_hook(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int sv[2];
+	struct net_tx_hook h = { &the_hook, fh_wants, fh_input, fh_peek, fh_pop, fh_release };
+	struct net_config c = { .tap = "test0", .queues = 1, .fds = sv, .tx_hook = &h };
+	struct errbuf e = { { 0 } };
+
+	memset(&the_hook, 0, sizeof(the_hook));
+	if (!f || test_mem_init(&f->mem, MEM_SIZE) || evloop_init(&f->loop))
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	f->peer = sv[1];
+	if (net_create(&f->n, &c, &f->mem.m, &f->loop, &e))
+		return -1;
+	f->d = net_virtio(f->n);
+	fake_dev_attach(&f->dev, f->d, &f->loop);
+	*state = f;
+	return 0;
+}
+
+/* A TX chain whose frame is frame (len bytes), header h. */
+static uint16_t add_tx_frame(struct fx *f, const struct virtio_net_hdr_v1 *h, const void *frame,
+			     uint32_t len)
+{
+	uint64_t hg = slot(f), fg = slot(f);
+	struct fake_buf b[2] = { { hg, NET_HDR_LEN, false }, { fg, len, false } };
+
+	*hdr_at(f, hg) = *h;
+	memcpy(TEST_GPA(&f->mem, fg, len), frame, len);
+	return fake_vring_add(&f->ring[1], b, 2);
+}
+
+static void test_hook_takes_and_answers(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_net_hdr_v1 h = { 0 }, *rh;
+	uint8_t frame[100], buf[256];
+	struct net_stats st;
+	uint32_t id, len;
+	uint64_t g;
+
+	for (unsigned i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)i;
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	assert_true(fx_start(f, base_features()));
+	add_rx(f, 2048, &g);
+	kick(f, 0);
+	add_tx_frame(f, &h, frame, sizeof(frame));
+	kick(f, 1);
+	pump_all(f);
+	/* taken: not on the TAP, the chain given back, not counted as sent */
+	assert_int_equal(the_hook.taken, 1);
+	assert_int_equal(the_hook.flags, 0);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), -1);
+	assert_true(fake_vring_get_used(&f->ring[1], &id, &len));
+	assert_int_equal(len, 0);
+	net_get_stats(f->n, &st);
+	assert_int_equal(st.tx_packets, 0);
+	/* its answer in the RX buffer, as a frame from the TAP */
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(len, NET_HDR_LEN + sizeof(frame));
+	rh = hdr_at(f, g);
+	assert_int_equal(rh->flags, 0);
+	assert_int_equal(rh->gso_type, 0);
+	assert_int_equal(le16toh(rh->num_buffers), 1);
+	assert_int_equal(*(uint8_t *)TEST_GPA(&f->mem, g + NET_HDR_LEN, 1), 0xff);
+	assert_memory_equal(TEST_GPA(&f->mem, g + NET_HDR_LEN + 1, sizeof(frame) - 1), frame + 1,
+			    sizeof(frame) - 1);
+	assert_true(f->dev.signals[0] >= 1);
+	net_get_stats(f->n, &st);
+	assert_int_equal(st.rx_packets, 1);
+	/* other frames go to the TAP as before; a partial checksum is said */
+	frame[13] = 0;
+	add_tx_frame(f, &h, frame, sizeof(frame));
+	frame[13] = 0xb5;
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.csum_start = htole16(34);
+	h.csum_offset = htole16(16);
+	add_tx_frame(f, &h, frame, sizeof(frame));
+	kick(f, 1);
+	pump_all(f);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + sizeof(frame));
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), -1);
+	assert_int_equal(the_hook.taken, 2);
+	assert_int_equal(the_hook.flags, NET_HOOK_CSUM_PARTIAL);
+	/* no RX buffer: the answer waits, and comes with the next buffer */
+	assert_int_equal(the_hook.n, 1);
+	add_rx(f, 2048, NULL);
+	kick(f, 0);
+	pump_all(f);
+	assert_int_equal(the_hook.n, 0);
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(len, NET_HDR_LEN + sizeof(frame));
+}
+
+/* Without MRG_RXBUF, a buffer too small for the answer: the answer is
+ * dropped and counted, the buffer kept for what fits; with MRG_RXBUF the
+ * answer spans buffers. The device's end is the hook's. */
+static void test_hook_small_buffers(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t frame[600] = { 0 };
+	struct net_stats st;
+	uint32_t id, len;
+	unsigned n = 0;
+
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	assert_true(fx_start(f, base_features()));
+	add_rx(f, 300, NULL);
+	kick(f, 0);
+	add_tx_frame(f, &h, frame, sizeof(frame));
+	kick(f, 1);
+	pump_all(f);
+	net_get_stats(f->n, &st);
+	assert_int_equal(st.rx_dropped, 1);
+	assert_int_equal(the_hook.n, 0);
+	assert_false(fake_vring_get_used(&f->ring[0], &id, &len));
+	peer_send_frame(f, 200, 3);
+	pump_all(f);
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(len, NET_HDR_LEN + 200);
+
+	/* MRG_RXBUF: three buffers of 256 take the 612 bytes */
+	f->d->status = 0;
+	net_virtio(f->n)->ops->reset(f->d);
+	assert_true(fx_start(f, base_features() | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)));
+	for (unsigned i = 0; i < 4; i++)
+		add_rx(f, 256, NULL);
+	kick(f, 0);
+	add_tx_frame(f, &h, frame, sizeof(frame));
+	kick(f, 1);
+	pump_all(f);
+	while (fake_vring_get_used(&f->ring[0], &id, &len))
+		n++;
+	assert_int_equal(n, 3);
+	assert_int_equal(the_hook.released, 0);
+}
+
+/* MRG_RXBUF and fewer buffers than the answer needs: it waits (the
+ * buffers stay posted), and the guest's next buffers and kick bring it. */
+static void test_hook_waits_for_buffers(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t frame[1000] = { 0 };
+	struct net_stats st;
+	uint32_t id, len;
+	unsigned n = 0;
+
+	frame[12] = 0x88;
+	frame[13] = 0xb5;
+	assert_true(fx_start(f, base_features() | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)));
+	add_rx(f, 256, NULL);
+	add_rx(f, 256, NULL);
+	kick(f, 0);
+	add_tx_frame(f, &h, frame, sizeof(frame));
+	kick(f, 1);
+	pump_all(f);
+	assert_false(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(the_hook.n, 1);
+	net_get_stats(f->n, &st);
+	assert_int_equal(st.rx_dropped, 0);
+	for (unsigned i = 0; i < 3; i++)
+		add_rx(f, 256, NULL);
+	kick(f, 0);
+	pump_all(f);
+	while (fake_vring_get_used(&f->ring[0], &id, &len))
+		n++;
+	assert_int_equal(n, 4);     /* 12 + 1000 bytes in 256-byte buffers */
+	assert_int_equal(the_hook.n, 0);
+}
+
+static void test_hook_released(void **state)
+{
+	struct fx *f = *state;
+
+	net_destroy(f->n);
+	f->n = NULL;
+	assert_int_equal(the_hook.released, 1);
+}
+
+/* The MMDS behind the hook, as vmm/devices.c wires it: an ARP request for
+ * its address and a SYN on the TX queue, their answers on the RX queue. */
+static uint64_t mmds_now;
+static bool mh_wants(void *o, const uint8_t *h, size_t l) { return mmds_net_wants(o, h, l); }
+static void mh_input(void *o, const uint8_t *fr, size_t l, unsigned fl)
+{
+	mmds_net_input(o, fr, l, fl, mmds_now);
+}
+static const uint8_t *mh_peek(void *o, size_t *l) { return mmds_net_peek(o, l); }
+static void mh_pop(void *o) { mmds_net_pop(o); }
+static void mh_release(void *o) { mmds_net_destroy(o); }
+
+static void test_hook_mmds(void **state)
+{
+	static const uint8_t mmds_mac[6] = MMDS_MAC;
+	struct fx *f = calloc(1, sizeof(*f));
+	struct mmds_store *store;
+	struct mmds_tokens tokens;
+	struct mmds_service svc;
+	struct mmds_net *m;
+	int sv[2];
+	struct net_tx_hook h;
+	struct net_config c = { .tap = "test0", .queues = 1, .fds = sv, .tx_hook = &h };
+	struct virtio_net_hdr_v1 vh = { 0 };
+	struct errbuf e;
+	uint8_t arp[42] = { 0 }, buf[64];
+	uint32_t id, len;
+	uint64_t g;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(mmds_store_create(&store, 1000), 0);
+	assert_int_equal(mmds_token_init(&tokens), 0);
+	svc = (struct mmds_service){ .store = store, .tokens = &tokens };
+	assert_int_equal(mmds_net_create(&m, 0xa9fea9fe, &svc), 0);
+	h = (struct net_tx_hook){ m, mh_wants, mh_input, mh_peek, mh_pop, mh_release };
+	assert_int_equal(test_mem_init(&f->mem, MEM_SIZE), 0);
+	assert_int_equal(evloop_init(&f->loop), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv),
+			 0);
+	f->peer = sv[1];
+	assert_int_equal(net_create(&f->n, &c, &f->mem.m, &f->loop, &e), 0);
+	f->d = net_virtio(f->n);
+	fake_dev_attach(&f->dev, f->d, &f->loop);
+	assert_true(fx_start(f, base_features()));
+
+	memset(arp, 0xff, 6);
+	arp[6] = 0x06;
+	arp[12] = 0x08;
+	arp[13] = 0x06;
+	arp[15] = 1;
+	arp[16] = 0x08;
+	arp[18] = 6;
+	arp[19] = 4;
+	arp[21] = 1;
+	arp[22] = 0x06;
+	memcpy(arp + 28, (uint8_t[]){ 10, 0, 0, 2 }, 4);
+	memcpy(arp + 38, (uint8_t[]){ 169, 254, 169, 254 }, 4);
+	add_rx(f, 2048, &g);
+	kick(f, 0);
+	add_tx_frame(f, &vh, arp, sizeof(arp));
+	kick(f, 1);
+	pump_all(f);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), -1);
+	assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
+	assert_int_equal(len, NET_HDR_LEN + 42);
+	assert_memory_equal(TEST_GPA(&f->mem, g + NET_HDR_LEN + 6, 6), mmds_mac, 6);
+	assert_int_equal(*(uint8_t *)TEST_GPA(&f->mem, g + NET_HDR_LEN + 21, 1), 2);
+	/* for another address: to the TAP */
+	arp[41] = 1;
+	add_tx_frame(f, &vh, arp, sizeof(arp));
+	kick(f, 1);
+	pump_all(f);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 42);
+	assert_int_equal(mmds_net_stats(m)[MMDS_STAT_RX_ACCEPTED], 1);
+	fx_teardown((void **)&f);
+	mmds_store_destroy(store);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -921,6 +1247,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_space, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_configured_mtu, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tap_lost, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hook_takes_and_answers, fx_setup_hook,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hook_small_buffers, fx_setup_hook, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hook_waits_for_buffers, fx_setup_hook,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hook_released, fx_setup_hook, fx_teardown),
+		cmocka_unit_test(test_hook_mmds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

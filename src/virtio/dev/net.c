@@ -628,6 +628,8 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 		features |= VIRTIO_BIT(VIRTIO_NET_F_MQ);
 	virtio_dev_init(&n->vdev, cfg->name ? cfg->name : "net", VIRTIO_ID_NET, features,
 			2 * n->max_pairs + 1, NET_QUEUE_SIZE, NET_CONFIG_SIZE, &net_ops, n, mem);
+	if (cfg->tx_hook)
+		n->hook = *cfg->tx_hook;
 	*out = n;
 	return 0;
 err_pairs:
@@ -702,6 +704,8 @@ void net_destroy(struct net *n)
 	close(n->retry_fd);
 	tap_close(&n->tap);
 	free(n->rx_bounce);
+	if (n->hook.release)
+		n->hook.release(n->hook.opaque);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
 }

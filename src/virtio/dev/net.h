@@ -23,6 +23,31 @@
 #define NET_MAX_FRAME (65536 + NET_ETH_HLEN) /* largest TSO frame, headers in */
 #define NET_BUDGET_BYTES (1u << 20)    /* per queue per wakeup (DESIGN.md §2) */
 
+/* A handler that answers some of the guest's TX frames itself (the
+ * metadata service): the device asks it about each frame's first bytes
+ * and, where it says yes, hands it the frame instead of the TAP; the
+ * frames it answers with reach the guest's first RX queue as if from the
+ * TAP, ahead of the TAP's, when buffers are posted (those that do not fit
+ * the buffers are dropped and counted). The device knows nothing of what
+ * it does. Called on the event loop with the device's lock held. */
+#define NET_HOOK_PEEK 64
+#define NET_HOOK_CSUM_PARTIAL 1u   /* the frame's L4 checksum is left to the device */
+#define NET_HOOK_GSO 2u            /* the frame is a segmentation offload */
+struct net_tx_hook {
+	void *opaque;
+	/* Is the frame whose first len bytes (at most NET_HOOK_PEEK) are
+	 * head the hook's? */
+	bool (*wants)(void *opaque, const uint8_t *head, size_t len);
+	/* A frame it wanted, copied out of the guest's buffers (the hook's
+	 * only view of it: check everything again), NET_HOOK_* flags. */
+	void (*input)(void *opaque, const uint8_t *frame, size_t len, unsigned flags);
+	/* Its next frame for the guest (NULL: none); pop once it is taken. */
+	const uint8_t *(*peek)(void *opaque, size_t *len);
+	void (*pop)(void *opaque);
+	/* net_destroy's: the hook's end. NULL: nothing. */
+	void (*release)(void *opaque);
+};
+
 struct net_config {
 	const char *name;        /* the instance, "net0": in every message */
 	const char *tap;         /* interface name */
@@ -35,6 +60,9 @@ struct net_config {
 	/* Tests: datagram fds standing in for the TAP's queues (queues of
 	 * them, then owned by the device); NULL opens the TAP. */
 	const int *fds;
+	/* NULL: none. Copied; owned by the device once net_create succeeds
+	 * (release at net_destroy), still the caller's if it fails. */
+	const struct net_tx_hook *tx_hook;
 };
 
 /* Counters, for tests and metrics (base/metrics.h). Guest mistakes are

@@ -85,7 +85,10 @@ struct net {
 	struct vq_elem elem;
 	struct iovec rx_iov[NET_RX_MAX_IOV];
 	struct net_rx_chain rx_ch[NET_RX_MAX_CHAINS];
-	uint8_t *rx_bounce;     /* rx_need bytes: frames larger than the posted buffers */
+	uint8_t *rx_bounce;     /* rx_need bytes: frames larger than the posted buffers;
+				 * also a TX frame the hook takes, copied out */
+	struct net_tx_hook hook; /* all NULL: none */
+	bool hook_out;          /* the hook was handed frames: its answers may wait */
 };
 
 static inline bool net_has(const struct net *n, unsigned bit)
@@ -123,5 +126,8 @@ void net_tx_resched(struct net *n, struct net_pair *p);
 const char *net_rx(struct net *n, struct net_pair *p);
 /* Pair p's pacing timer fired. Returns like net_rx. */
 const char *net_rx_tick(struct net *n, struct net_pair *p);
+/* The TX hook's frames into rx queue 0 while the guest has buffers.
+ * Returns like net_rx. */
+const char *net_rx_hook(struct net *n);
 
 #endif

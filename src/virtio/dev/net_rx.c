@@ -118,6 +118,86 @@ static ssize_t net_rx_bounce(struct net *n, struct net_pair *p, unsigned niov, u
 	return r;
 }
 
+/* The TX hook's frames (already whole, checksums done) into rx queue 0,
+ * ahead of the TAP's, while the guest has buffers: a frame waits in the
+ * hook for buffers that are still to come, and one that the buffers
+ * posted can never hold is dropped. At most a queue's worth per call.
+ * n->lock held. */
+const char *net_rx_hook(struct net *n)
+{
+	struct net_pair *p = &n->p[0];
+	struct vq *vq = &n->vdev.vq[0];
+	unsigned budget = vq->size, frames = 0;
+	uint64_t bytes = 0;
+	const char *why = NULL;
+	const uint8_t *f;
+	size_t len;
+
+	if (!n->hook.peek || !n->active || n->failed || n->paused || !vq->started ||
+	    p->rx_starved)
+		return NULL;
+	while (budget-- && (f = n->hook.peek(n->hook.opaque, &len))) {
+		struct virtio_net_hdr_v1 h = { 0 };
+		unsigned niov, used = 0;
+		uint64_t cap, left;
+		int nch = net_rx_gather(n, vq, &niov, &cap, &why);
+
+		if (nch < 0)
+			break;
+		if (nch == 0) {
+			if (net_rx_starve(n, p, vq))
+				continue;
+			break;
+		}
+		if (cap < NET_HDR_LEN + len) {
+			/* MRG_RXBUF and the ring ran dry part-way: wait for more */
+			bool dry = net_has(n, VIRTIO_NET_F_MRG_RXBUF) && cap < n->rx_need &&
+				   !vq_has_avail(vq);
+
+			if (dry) {
+				/* kicks on, with the chains still taken: only a new
+				 * buffer counts as more */
+				bool more = net_rx_starve(n, p, vq);
+
+				vq_unpop(vq, (uint16_t)nch);
+				if (more)
+					continue;
+				break;
+			}
+			vq_unpop(vq, (uint16_t)nch);
+			metrics_inc(&n->st[NET_STAT_RX_DROPPED]);
+			log_ratelimited(n, "%s: rx queue 0: %zu-byte frame of the TX hook dropped: "
+					"the guest posted %llu bytes of buffers", n->vdev.name, len,
+					(unsigned long long)cap);
+			n->hook.pop(n->hook.opaque);
+			continue;
+		}
+		for (left = NET_HDR_LEN + len; used < (unsigned)nch && left; used++)
+			left -= left < n->rx_ch[used].cap ? left : n->rx_ch[used].cap;
+		h.num_buffers = htole16((uint16_t)used);
+		iov_from_buf(n->rx_iov, niov, 0, &h, sizeof(h));
+		iov_from_buf(n->rx_iov, niov, NET_HDR_LEN, f, len);
+		left = NET_HDR_LEN + len;
+		for (unsigned i = 0; i < used; i++) {
+			uint32_t l = left < n->rx_ch[i].cap ? (uint32_t)left : n->rx_ch[i].cap;
+
+			vq_push(vq, n->rx_ch[i].head, l);
+			left -= l;
+		}
+		vq_unpop(vq, (uint16_t)(nch - (int)used));
+		n->hook.pop(n->hook.opaque);
+		frames++;
+		bytes += len;
+	}
+	metrics_add(&n->st[NET_STAT_RX_PACKETS], frames);
+	metrics_add(&n->st[NET_STAT_RX_BYTES], bytes);
+	if (why)
+		return why;
+	if (frames)
+		virtio_signal_used(&n->vdev, 0);
+	return NULL;
+}
+
 /* Moves frames from TAP queue p to rx queue 2p while the guest has buffers,
  * at most a queue's worth of frames and NET_BUDGET_BYTES, then paces p if
  * it moved at least backlog frames. Returns NULL or why the device needs
@@ -131,6 +211,8 @@ static const char *net_rx_move(struct net *n, struct net_pair *p, unsigned backl
 	bool pushed = false;
 	const char *why = NULL;
 
+	if (p->idx == 0 && (why = net_rx_hook(n)))
+		return why;
 	if (!n->active || n->failed || n->paused || !vq->started || p->rx_starved || p->tap_lost ||
 	    p->idx >= n->pairs || n->rx_limit.waiting)
 		return NULL;

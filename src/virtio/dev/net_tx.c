@@ -64,6 +64,31 @@ static bool net_tx_room(const struct net_tx_batch *b)
 	return b->n < TAP_BATCH_MAX && NET_TX_IOV - b->niov >= VQ_MAX_IOV + 1;
 }
 
+/* A frame the TX hook wants: copied out whole (one copy, its only view)
+ * and handed over, its chain given back. Returns whether it was. */
+static bool net_tx_hooked(struct net *n, unsigned q, const struct vq_elem *e,
+			  const struct virtio_net_hdr_v1 *h)
+{
+	uint64_t len = e->out_len - NET_HDR_LEN;
+	uint8_t head[NET_HOOK_PEEK];
+	size_t hl = len < sizeof(head) ? (size_t)len : sizeof(head);
+	unsigned flags = 0;
+
+	iov_to_buf(e->iov, e->out_num, NET_HDR_LEN, head, hl);
+	if (!n->hook.wants(n->hook.opaque, head, hl))
+		return false;
+	/* GUEST: len <= NET_MAX_FRAME (net_tx_hdr_check), rx_bounce's size */
+	iov_to_buf(e->iov, e->out_num, NET_HDR_LEN, n->rx_bounce, len);
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		flags |= NET_HOOK_CSUM_PARTIAL;
+	if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE)
+		flags |= NET_HOOK_GSO;
+	n->hook.input(n->hook.opaque, n->rx_bounce, (size_t)len, flags);
+	vq_push(&n->vdev.vq[q], e->head, 0);
+	n->hook_out = true;
+	return true;
+}
+
 /* Checks the chain just popped and stages it in p's batch: its header
  * copied (what was checked is what the TAP gets), its buffers after the
  * header. A bad chain is dropped (pushed at once): returns false then. */
@@ -91,6 +116,8 @@ static bool net_tx_stage(struct net *n, struct net_pair *p, unsigned q)
 		net_tx_drop(n, q, e->head, why);
 		return false;
 	}
+	if (n->hook.wants && net_tx_hooked(n, q, e, &fr->h))
+		return false;
 	fr->h.num_buffers = 0; /* virtio 1.2 §5.1.6.2: the driver's is meaningless */
 	fr->head = e->head;
 	fr->len = e->out_len;
@@ -262,5 +289,10 @@ out:
 		virtio_signal_used(&n->vdev, q);
 	if (more)
 		net_tx_resched(n, p);
+	/* the hook's answers, now if the guest has buffers */
+	if (n->hook_out) {
+		n->hook_out = false;
+		return net_rx_hook(n);
+	}
 	return NULL;
 }
