@@ -879,8 +879,12 @@ static const char *http_case(struct mmds *m, const void *req, uint32_t len, unsi
 	}
 
 HTTP_CASE(c_http_garbage, "\x01\x02garbage\r\n\r\n", 0, 1u << 4)
-HTTP_CASE(c_http_delete, "DELETE / HTTP/1.1\r\n\r\n", 405, 0)
-HTTP_CASE(c_http_post, "POST /latest HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 405, 0)
+/* Firecracker's own answer for a method its HTTP parser knows (PATCH) but
+ * the service does not take is 405; for one the parser does not know
+ * (POST, DELETE), 501 */
+HTTP_CASE(c_http_patch, "PATCH /latest HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 405, 0)
+HTTP_CASE(c_http_delete, "DELETE / HTTP/1.1\r\n\r\n", 501, 0)
+HTTP_CASE(c_http_post, "POST /latest HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 501, 0)
 HTTP_CASE(c_http_no_slash, "GET latest HTTP/1.1\r\n\r\n", 0, 1u << 4)
 HTTP_CASE(c_http_version, "GET / HTTP/7.0\r\n\r\n", 0, 1u << 4 | 1u << 5)
 HTTP_CASE(c_http_huge_length, "GET / HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n", 0,
@@ -1048,6 +1052,7 @@ static const struct hm_case hm_cases[] = {
 	{ "syn-flood", c_syn_flood },
 	{ "conn-flood", c_conn_flood },
 	{ "http-garbage", c_http_garbage },
+	{ "http-patch", c_http_patch },
 	{ "http-delete", c_http_delete },
 	{ "http-post", c_http_post },
 	{ "http-no-slash", c_http_no_slash },

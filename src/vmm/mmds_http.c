@@ -213,6 +213,28 @@ static int mmds_parse(const char *buf, size_t len, struct mmds_req *q, struct mm
 			q->has_ttl = true;
 		} else if (span_is_nocase(name, "X-Forwarded-For")) {
 			q->forwarded = true;
+		} else if (span_is_nocase(name, "Content-Length")) {
+			/* No MMDS request has a body, and none is read: a
+			 * length that is no number (micro_http's 400) or more
+			 * than a request may hold (MMDS_REQ_MAX) is refused
+			 * rather than answered as if the body were not there. */
+			uint64_t v = 0;
+
+			for (size_t i = 0; i < value.n && v <= MMDS_REQ_MAX; i++) {
+				if (value.p[i] < '0' || value.p[i] > '9') {
+					v = UINT64_MAX;
+					break;
+				}
+				v = v * 10 + (uint64_t)(value.p[i] - '0');
+			}
+			if (!value.n || v == UINT64_MAX) {
+				resp_text(r, 400, "Invalid value. Key:Content-Length.");
+				return -1;
+			}
+			if (v > MMDS_REQ_MAX) {
+				resp_text(r, 413, "Request payload is too large.");
+				return -1;
+			}
 		}
 	}
 	/* an absolute URI ("http://host/path"): its path */

@@ -14,6 +14,8 @@
 #include "vmm/mmds_store.h"
 #include "vmm/mmds_token.h"
 
+#define MMDS_REQ_MAX 2500          /* a request's bytes (Firecracker's RCV_BUF_MAX_SIZE) */
+
 #define MMDS_HTTP_MAX_HEADERS 32
 
 /* What answers: shared by every NIC of a VM. */

@@ -25,7 +25,6 @@
 #define MMDS_FRAME_MAX 1514        /* every frame we send: Ethernet, IPv4, TCP, <= 1460 */
 #define MMDS_QUEUE_FRAMES 64       /* frames waiting for the guest's RX buffers */
 #define MMDS_MAX_CONNS 30          /* Firecracker's DEFAULT_MAX_CONNECTIONS */
-#define MMDS_REQ_MAX 2500          /* a request's bytes (Firecracker's RCV_BUF_MAX_SIZE) */
 #define MMDS_BURST 16              /* segments sent per segment received, at most */
 #define MMDS_RESP_BUDGET (32u << 20) /* the responses one NIC's connections hold at once */
 

@@ -270,6 +270,18 @@ static void test_http_malformed(void **state)
 		{ "GET /a HTTP/1.1\r\n: empty name\r\n\r\n", "HTTP/1.1 400 \r\n", "Invalid header." },
 		{ "GET /a HTTP/1.1\r\nA B: x\r\n\r\n", "HTTP/1.1 400 \r\n", "Invalid header." },
 		{ "GET /a HTTP/1.1\r\n\xff: x\r\n\r\n", "HTTP/1.1 400 \r\n", "Invalid header." },
+		/* no request has a body: a length that is no number, or more
+		 * than a request holds, is refused, not answered as if absent */
+		{ "GET /a HTTP/1.1\r\nContent-Length: -5\r\n\r\n", "HTTP/1.1 400 \r\n",
+		  "Invalid value. Key:Content-Length." },
+		{ "GET /a HTTP/1.1\r\nContent-Length:\r\n\r\n", "HTTP/1.1 400 \r\n",
+		  "Invalid value. Key:Content-Length." },
+		{ "GET /a HTTP/1.1\r\nContent-Length: 1e3\r\n\r\n", "HTTP/1.1 400 \r\n",
+		  "Invalid value. Key:Content-Length." },
+		{ "GET /a HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+		  "HTTP/1.1 413 \r\n", "Request payload is too large." },
+		{ "GET /a HTTP/1.1\r\nContent-Length: 2501\r\n\r\n", "HTTP/1.1 413 \r\n",
+		  "Request payload is too large." },
 	};
 	struct svc_fixture *f = *state;
 	char many[4096];
