@@ -114,21 +114,26 @@ int net_arp_send(struct netif *ni, uint16_t oper, const uint8_t *tha, uint32_t t
 	return r;
 }
 
+void net_ipv4_header(struct netif *ni, uint8_t *ip, uint32_t dst, uint8_t proto, uint32_t len)
+{
+	ip[0] = 0x45;
+	ip[1] = 0;
+	net_put16(ip + 2, (uint16_t)(20 + len));
+	net_put16(ip + 4, ni->ip_id++);
+	net_put16(ip + 6, 0x4000);      /* DF: no fragments either way */
+	ip[8] = 64;
+	ip[9] = proto;
+	net_put16(ip + 10, 0);
+	net_put32(ip + 12, ni->ip);
+	net_put32(ip + 16, dst);
+	net_put16(ip + 10, net_csum(ip, 20));
+}
+
 void net_udp_headers(struct netif *ni, uint8_t *f, uint32_t len)
 {
 	eth_header(f, ni->peer_mac, ni->mac, NET_ETH_IPV4);
 	uint8_t *ip = f + 14, *udp = ip + 20;
-	ip[0] = 0x45;
-	ip[1] = 0;
-	net_put16(ip + 2, (uint16_t)(20 + 8 + len));
-	net_put16(ip + 4, ni->ip_id++);
-	net_put16(ip + 6, 0x4000);      /* DF: no fragments either way */
-	ip[8] = 64;
-	ip[9] = NET_IP_UDP;
-	net_put16(ip + 10, 0);
-	net_put32(ip + 12, ni->ip);
-	net_put32(ip + 16, ni->peer_ip);
-	net_put16(ip + 10, net_csum(ip, 20));
+	net_ipv4_header(ni, ip, ni->peer_ip, NET_IP_UDP, 8 + len);
 	net_put16(udp, ni->port);
 	net_put16(udp + 2, ni->peer_port);
 	net_put16(udp + 4, (uint16_t)(8 + len));

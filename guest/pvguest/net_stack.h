@@ -95,6 +95,9 @@ static inline void net_put32(uint8_t *p, uint32_t v)
 	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
 uint16_t net_csum(const void *p, uint32_t len);
+/* A 20-byte IPv4 header at ip from us to dst for len bytes of proto after
+ * it (DF, TTL 64, a fresh id, its checksum). */
+void net_ipv4_header(struct netif *ni, uint8_t *ip, uint32_t dst, uint8_t proto, uint32_t len);
 /* Write an Ethernet + IPv4 + UDP header for a payload of len bytes from us
  * to the peer at frame (NET_HDRS bytes). */
 void net_udp_headers(struct netif *ni, uint8_t *frame, uint32_t len);

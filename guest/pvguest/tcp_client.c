@@ -14,8 +14,7 @@ static uint64_t us_to_tsc(uint64_t us)
 	return ns_to_tsc(us * 1000);
 }
 
-/* The TCP checksum over the pseudo header and seg[0, len). */
-static uint16_t tcp_csum(uint32_t src, uint32_t dst, const uint8_t *seg, uint32_t len)
+uint16_t tcp_csum(uint32_t src, uint32_t dst, const uint8_t *seg, uint32_t len)
 {
 	uint8_t ph[12];
 	uint64_t sum = 0;
@@ -57,17 +56,7 @@ int tcp_segment(struct tcp_conn *t, uint8_t flags, uint32_t seq, uint32_t ack,
 	net_put16(f + 12, NET_ETH_IPV4);
 	ip = f + 14;
 	tcp = ip + 20;
-	ip[0] = 0x45;
-	ip[1] = 0;
-	net_put16(ip + 2, (uint16_t)(20 + thl + len));
-	net_put16(ip + 4, ni->ip_id++);
-	net_put16(ip + 6, 0x4000);
-	ip[8] = 64;
-	ip[9] = NET_IP_TCP;
-	net_put16(ip + 10, 0);
-	net_put32(ip + 12, ni->ip);
-	net_put32(ip + 16, t->dst_ip);
-	net_put16(ip + 10, net_csum(ip, 20));
+	net_ipv4_header(ni, ip, t->dst_ip, NET_IP_TCP, thl + len);
 	net_put16(tcp, t->lport);
 	net_put16(tcp + 2, t->rport);
 	net_put32(tcp + 4, seq);

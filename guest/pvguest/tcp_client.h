@@ -34,6 +34,11 @@ struct tcp_conn {
 	uint64_t segs_in, bad_in, out_of_order;
 };
 
+/* The TCP checksum of seg[0, len) from src to dst, its pseudo header
+ * included: what goes in the header, or 0 over a segment that holds a
+ * right one. */
+uint16_t tcp_csum(uint32_t src, uint32_t dst, const uint8_t *seg, uint32_t len);
+
 /* One segment with the given header fields and payload, to t's peer, and
  * a kick; any flags, sequence or acknowledgment numbers (the hostile
  * tests' too). tcp_options: raw TCP options (a multiple of 4 bytes) or

@@ -430,24 +430,8 @@ static int raw_send(struct mmds *m, const struct raw *w)
 	net_put16(tcp + 14, TCP_WINDOW);
 	if (w->len)
 		memcpy(tcp + 20, w->data, w->len);
-	{
-		/* the right TCP checksum, then the case's change to it */
-		uint8_t ph[12];
-		uint16_t a, b;
-		uint64_t sum;
-
-		net_put32(ph, ni->ip);
-		net_put32(ph + 4, m->ip);
-		ph[8] = 0;
-		ph[9] = NET_IP_TCP;
-		net_put16(ph + 10, (uint16_t)body);
-		a = (uint16_t)~net_csum(ph, 12);
-		b = (uint16_t)~net_csum(tcp, body);
-		sum = (uint64_t)a + b;
-		while (sum >> 16)
-			sum = (sum & 0xffff) + (sum >> 16);
-		net_put16(tcp + 16, (uint16_t)((uint16_t)~sum + w->tcp_csum_delta));
-	}
+	/* the right TCP checksum, then the case's change to it */
+	net_put16(tcp + 16, (uint16_t)(tcp_csum(ni->ip, m->ip, tcp, body) + w->tcp_csum_delta));
 	if (w->cut && w->cut < flen)
 		flen = w->cut;
 	int r = vnet_tx_commit(ni->dev, f, flen < 60 && !w->cut ? 60 : flen);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/inet.h"
 #include "base/metrics.h"
 
 #define ETH_HLEN 14
@@ -82,54 +83,6 @@ struct mmds_net {
 static const uint8_t mmds_mac[6] = MMDS_MAC;
 
 /* --- bytes ---------------------------------------------------------------- */
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-/* RFC 1071's sum, not yet folded. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* The TCP checksum over the pseudo header and seg (len bytes). */
-static uint16_t tcp_csum(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
-{
-	uint32_t sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 +
-		       (uint32_t)len;
-
-	return csum_fold(csum_add(sum, seg, len));
-}
 
 static bool seq_lt(uint32_t a, uint32_t b)
 {
@@ -260,17 +213,17 @@ static void mmds_ip_header(struct mmds_net *m, uint8_t *f, const uint8_t *dst_ma
 
 	memcpy(f, dst_mac, 6);
 	memcpy(f + 6, mmds_mac, 6);
-	wr16(f + 12, ETH_P_IP);
+	inet_wr16(f + 12, ETH_P_IP);
 	memset(ip, 0, IP_HLEN);
 	ip[0] = 0x45;
-	wr16(ip + 2, (uint16_t)(IP_HLEN + plen));
-	wr16(ip + 4, m->ip_id++);
-	wr16(ip + 6, 0x4000);              /* DF */
+	inet_wr16(ip + 2, (uint16_t)(IP_HLEN + plen));
+	inet_wr16(ip + 4, m->ip_id++);
+	inet_wr16(ip + 6, 0x4000);              /* DF */
 	ip[8] = 64;
 	ip[9] = 6;                         /* TCP */
-	wr32(ip + 12, m->ip);
-	wr32(ip + 16, dst_ip);
-	wr16(ip + 10, csum_fold(csum_add(0, ip, IP_HLEN)));
+	inet_wr32(ip + 12, m->ip);
+	inet_wr32(ip + 16, dst_ip);
+	inet_wr16(ip + 10, inet_csum(ip, IP_HLEN));
 }
 
 /* One segment from our port lport to the guest at mac/ip:port. SYNs
@@ -290,23 +243,23 @@ static bool mmds_send(struct mmds_net *m, uint16_t lport, const uint8_t *mac, ui
 		return false;
 	mmds_ip_header(m, f, mac, ip, thl + dlen);
 	t = f + ETH_HLEN + IP_HLEN;
-	wr16(t, lport);
-	wr16(t + 2, port);
-	wr32(t + 4, seq);
-	wr32(t + 8, ack);
+	inet_wr16(t, lport);
+	inet_wr16(t + 2, port);
+	inet_wr32(t + 4, seq);
+	inet_wr32(t + 8, ack);
 	t[12] = (uint8_t)(thl / 4 << 4);
 	t[13] = flags;
-	wr16(t + 14, wnd);
-	wr16(t + 16, 0);
-	wr16(t + 18, 0);
+	inet_wr16(t + 14, wnd);
+	inet_wr16(t + 16, 0);
+	inet_wr16(t + 18, 0);
 	if (flags & TCP_SYN) {
 		t[20] = 2;                 /* MSS */
 		t[21] = 4;
-		wr16(t + 22, MMDS_MSS);
+		inet_wr16(t + 22, MMDS_MSS);
 	}
 	if (dlen)
 		memcpy(t + thl, data, dlen);
-	wr16(t + 16, tcp_csum(m->ip, ip, t, thl + dlen));
+	inet_wr16(t + 16, inet_tcp_csum(m->ip, ip, t, thl + dlen));
 	if (flags & TCP_RST)
 		metrics_inc(&m->st[MMDS_STAT_RST_SENT]);
 	return true;
@@ -438,7 +391,7 @@ static uint16_t mmds_syn_mss(const uint8_t *opt, size_t len)
 		if (olen < 2 || olen > len - i)
 			break;
 		if (kind == 2 && olen == 4) {
-			uint16_t mss = rd16(opt + i + 2);
+			uint16_t mss = inet_rd16(opt + i + 2);
 
 			if (mss < 64)
 				return 64;
@@ -463,7 +416,7 @@ static void mmds_open(struct mmds_net *m, const uint8_t *mac, uint32_t ip, uint1
 	c->port = port;
 	/* RFC 6528's idea: a keyed hash of the connection and a clock */
 	mmds_sha256(in, sizeof(in), h);
-	c->iss = rd32(h);
+	c->iss = inet_rd32(h);
 	c->snd_una = c->iss;
 	c->snd_nxt = c->snd_max = c->iss + 1;
 	c->rcv_nxt = seq + 1;
@@ -509,8 +462,8 @@ static bool mmds_request(struct mmds_net *m, struct mmds_conn *c, uint64_t now_m
 static void mmds_tcp(struct mmds_net *m, const uint8_t *mac, uint32_t src, const uint8_t *seg,
 		     size_t len, uint64_t now_ms)
 {
-	uint16_t sport = rd16(seg), dport = rd16(seg + 2), wnd = rd16(seg + 14);
-	uint32_t seq = rd32(seg + 4), ack = rd32(seg + 8);
+	uint16_t sport = inet_rd16(seg), dport = inet_rd16(seg + 2), wnd = inet_rd16(seg + 14);
+	uint32_t seq = inet_rd32(seg + 4), ack = inet_rd32(seg + 8);
 	size_t hl = (size_t)(seg[12] >> 4) * 4, dlen = len - hl;
 	uint8_t flags = seg[13];
 	const char *data = (const char *)seg + hl;
@@ -650,13 +603,13 @@ static void mmds_arp(struct mmds_net *m, const uint8_t *f, size_t len)
 	const uint8_t *a = f + ETH_HLEN;
 	uint8_t *r;
 
-	if (len < ETH_HLEN + 28 || rd16(a) != 1 || rd16(a + 2) != ETH_P_IP || a[4] != 6 ||
+	if (len < ETH_HLEN + 28 || inet_rd16(a) != 1 || inet_rd16(a + 2) != ETH_P_IP || a[4] != 6 ||
 	    a[5] != 4) {
 		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		return;
 	}
 	/* a reply, or a request from a multicast address, is not answered */
-	if (rd16(a + 6) != 1 || (a[8] & 1)) {
+	if (inet_rd16(a + 6) != 1 || (a[8] & 1)) {
 		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		return;
 	}
@@ -665,15 +618,15 @@ static void mmds_arp(struct mmds_net *m, const uint8_t *f, size_t len)
 		return;
 	memcpy(r, a + 8, 6);
 	memcpy(r + 6, mmds_mac, 6);
-	wr16(r + 12, ETH_P_ARP);
+	inet_wr16(r + 12, ETH_P_ARP);
 	r += ETH_HLEN;
-	wr16(r, 1);
-	wr16(r + 2, ETH_P_IP);
+	inet_wr16(r, 1);
+	inet_wr16(r + 2, ETH_P_IP);
 	r[4] = 6;
 	r[5] = 4;
-	wr16(r + 6, 2);
+	inet_wr16(r + 6, 2);
 	memcpy(r + 8, mmds_mac, 6);
-	wr32(r + 14, m->ip);
+	inet_wr32(r + 14, m->ip);
 	memcpy(r + 18, a + 8, 10);     /* the requester's MAC and address */
 }
 
@@ -681,12 +634,12 @@ bool mmds_net_wants(const struct mmds_net *m, const uint8_t *head, size_t len)
 {
 	if (len < ETH_HLEN)
 		return false;
-	switch (rd16(head + 12)) {
+	switch (inet_rd16(head + 12)) {
 	case ETH_P_ARP:
-		return len >= ETH_HLEN + 28 && rd32(head + ETH_HLEN + 24) == m->ip;
+		return len >= ETH_HLEN + 28 && inet_rd32(head + ETH_HLEN + 24) == m->ip;
 	case ETH_P_IP:
 		return len >= ETH_HLEN + IP_HLEN && (head[ETH_HLEN] >> 4) == 4 &&
-		       rd32(head + ETH_HLEN + 16) == m->ip;
+		       inet_rd32(head + ETH_HLEN + 16) == m->ip;
 	default:
 		return false;
 	}
@@ -702,22 +655,22 @@ void mmds_net_input(struct mmds_net *m, const uint8_t *f, size_t len, unsigned f
 	if (!mmds_net_wants(m, f, len))
 		return;
 	metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED]);
-	if (rd16(f + 12) == ETH_P_ARP) {
+	if (inet_rd16(f + 12) == ETH_P_ARP) {
 		mmds_arp(m, f, len);
 		return;
 	}
 	/* GUEST: every length below against the frame's */
 	ihl = (size_t)(ip[0] & 0xf) * 4;
-	tot = rd16(ip + 2);
-	src = rd32(ip + 12);
+	tot = inet_rd16(ip + 2);
+	src = inet_rd32(ip + 12);
 	if ((flags & MMDS_IN_GSO) || ihl < IP_HLEN || tot < ihl || tot > len - ETH_HLEN ||
-	    csum_fold(csum_add(0, ip, ihl)) != 0 || (f[6] & 1) || (src >> 28) >= 0xe ||
+	    inet_csum(ip, ihl) != 0 || (f[6] & 1) || (src >> 28) >= 0xe ||
 	    src == 0) {
 		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		return;
 	}
 	/* fragments and anything but TCP: not served */
-	if ((rd16(ip + 6) & 0x3fff) || ip[9] != 6) {
+	if ((inet_rd16(ip + 6) & 0x3fff) || ip[9] != 6) {
 		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_UNUSUAL]);
 		return;
 	}
@@ -725,7 +678,7 @@ void mmds_net_input(struct mmds_net *m, const uint8_t *f, size_t len, unsigned f
 	slen = tot - ihl;
 	if (slen < TCP_HLEN || (size_t)(seg[12] >> 4) * 4 < TCP_HLEN ||
 	    (size_t)(seg[12] >> 4) * 4 > slen ||
-	    (!(flags & MMDS_IN_CSUM_PARTIAL) && tcp_csum(src, m->ip, seg, slen) != 0)) {
+	    (!(flags & MMDS_IN_CSUM_PARTIAL) && inet_tcp_csum(src, m->ip, seg, slen) != 0)) {
 		metrics_inc(&m->st[MMDS_STAT_RX_ACCEPTED_ERR]);
 		return;
 	}

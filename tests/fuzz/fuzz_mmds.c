@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/inet.h"
 #include "vmm/mmds_http.h"
 #include "vmm/mmds_net.h"
 #include "vmm/mmds_store.h"
@@ -37,45 +38,6 @@
 
 #define DOC "{\"latest\":{\"meta-data\":{\"ami-id\":\"ami-1\",\"list\":[1,\"a\"]}}}"
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-static uint16_t csum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint16_t tcp_sum(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
-{
-	return csum((src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 +
-		    (uint32_t)len, seg, len);
-}
-
 /* What the MMDS last sent on TCP: for FZ_TRACK. */
 static struct {
 	uint16_t port;
@@ -94,24 +56,24 @@ static void fz_drain(struct mmds_net *m)
 	while ((f = mmds_net_peek(m, &len))) {
 		CHECK(len >= 42 && len <= MMDS_FRAME_MAX);
 		CHECK(!memcmp(f + 6, mac, 6));
-		if (rd16(f + 12) == 0x0800) {
+		if (inet_rd16(f + 12) == 0x0800) {
 			const uint8_t *ip = f + 14, *t = ip + 20;
-			size_t tot = rd16(ip + 2), thl;
+			size_t tot = inet_rd16(ip + 2), thl;
 
 			CHECK(tot == len - 14 && tot >= 40);
-			CHECK(csum(0, ip, 20) == 0);
-			CHECK(rd32(ip + 12) == FZ_IP);
-			CHECK(tcp_sum(FZ_IP, rd32(ip + 16), t, tot - 20) == 0);
+			CHECK(inet_csum(ip, 20) == 0);
+			CHECK(inet_rd32(ip + 12) == FZ_IP);
+			CHECK(inet_tcp_csum(FZ_IP, inet_rd32(ip + 16), t, tot - 20) == 0);
 			thl = (size_t)(t[12] >> 4) * 4;
 			CHECK(thl >= 20 && thl <= tot - 20);
 			if (!(t[13] & 0x04)) {
-				fz_last.port = rd16(t + 2);
-				fz_last.next_seq = rd32(t + 4) + (uint32_t)(tot - 20 - thl) +
+				fz_last.port = inet_rd16(t + 2);
+				fz_last.next_seq = inet_rd32(t + 4) + (uint32_t)(tot - 20 - thl) +
 						   !!(t[13] & 0x02) + !!(t[13] & 0x01);
-				fz_last.ack = rd32(t + 8);
+				fz_last.ack = inet_rd32(t + 8);
 			}
 		} else {
-			CHECK(rd16(f + 12) == 0x0806 && len == 42);
+			CHECK(inet_rd16(f + 12) == 0x0806 && len == 42);
 		}
 		mmds_net_pop(m);
 	}
@@ -145,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* records: [ctl][len hi][len lo][len bytes] */
 	while (off + 3 <= size) {
 		uint8_t ctl = data[off], fr[2048];
-		size_t len = rd16(data + off + 1);
+		size_t len = inet_rd16(data + off + 1);
 		unsigned flags = 0;
 
 		off += 3;
@@ -160,28 +122,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ctl & FZ_DRAIN)
 			fz_drain(m);
 		/* an IPv4 frame's fields the harness may aim */
-		if (len >= 34 && rd16(fr + 12) == 0x0800) {
+		if (len >= 34 && inet_rd16(fr + 12) == 0x0800) {
 			uint8_t *ip = fr + 14;
-			size_t ihl = (size_t)(ip[0] & 0xf) * 4, tot = rd16(ip + 2);
+			size_t ihl = (size_t)(ip[0] & 0xf) * 4, tot = inet_rd16(ip + 2);
 
 			if ((ctl & FZ_TRACK) && ihl >= 20 && 14 + ihl + 20 <= len) {
 				uint8_t *t = ip + ihl;
 
-				wr32(ip + 16, FZ_IP);
-				wr16(t + 2, 80);
+				inet_wr32(ip + 16, FZ_IP);
+				inet_wr16(t + 2, 80);
 				if (fz_last.port)
-					wr16(t, fz_last.port);
-				wr32(t + 4, fz_last.ack);
-				wr32(t + 8, fz_last.next_seq);
+					inet_wr16(t, fz_last.port);
+				inet_wr32(t + 4, fz_last.ack);
+				inet_wr32(t + 8, fz_last.next_seq);
 			}
 			if ((ctl & FZ_FIX_CSUM) && ihl >= 20 && tot >= ihl && 14 + tot <= len) {
-				wr16(ip + 10, 0);
-				wr16(ip + 10, csum(0, ip, ihl));
+				inet_wr16(ip + 10, 0);
+				inet_wr16(ip + 10, inet_csum(ip, ihl));
 				if (ip[9] == 6 && tot - ihl >= 20) {
 					uint8_t *t = ip + ihl;
 
-					wr16(t + 16, 0);
-					wr16(t + 16, tcp_sum(rd32(ip + 12), rd32(ip + 16), t, tot - ihl));
+					inet_wr16(t + 16, 0);
+					inet_wr16(t + 16, inet_tcp_csum(inet_rd32(ip + 12), inet_rd32(ip + 16), t, tot - ihl));
 				}
 			}
 		}
@@ -230,19 +192,19 @@ static size_t seed_frame(uint8_t *f, uint8_t flags, const char *data)
 	memset(f, 0, 54 + dlen);
 	memcpy(f, mmds, 6);
 	memcpy(f + 6, guest, 6);
-	wr16(f + 12, 0x0800);
+	inet_wr16(f + 12, 0x0800);
 	ip[0] = 0x45;
-	wr16(ip + 2, (uint16_t)(40 + dlen));
+	inet_wr16(ip + 2, (uint16_t)(40 + dlen));
 	ip[8] = 64;
 	ip[9] = 6;
-	wr32(ip + 12, 0x0a000002);
-	wr32(ip + 16, FZ_IP);
-	wr16(t, 40000);
-	wr16(t + 2, 80);
-	wr32(t + 4, 100);
+	inet_wr32(ip + 12, 0x0a000002);
+	inet_wr32(ip + 16, FZ_IP);
+	inet_wr16(t, 40000);
+	inet_wr16(t + 2, 80);
+	inet_wr32(t + 4, 100);
 	t[12] = 0x50;
 	t[13] = flags;
-	wr16(t + 14, 65535);
+	inet_wr16(t + 14, 65535);
 	if (dlen)
 		memcpy(t + 20, data, dlen);
 	return 54 + dlen;
@@ -253,7 +215,7 @@ static size_t seed_record(uint8_t *out, uint8_t ctl, uint8_t flags, const char *
 	size_t len = seed_frame(out + 3, flags, data);
 
 	out[0] = ctl;
-	wr16(out + 1, (uint16_t)len);
+	inet_wr16(out + 1, (uint16_t)len);
 	return 3 + len;
 }
 
@@ -290,15 +252,15 @@ int main(int argc, char **argv)
 
 		memset(a + 3, 0xff, 6);
 		a[3 + 6] = 0x06;
-		wr16(a + 3 + 12, 0x0806);
-		wr16(a + 3 + 14, 1);
-		wr16(a + 3 + 16, 0x0800);
+		inet_wr16(a + 3 + 12, 0x0806);
+		inet_wr16(a + 3 + 14, 1);
+		inet_wr16(a + 3 + 16, 0x0800);
 		a[3 + 18] = 6;
 		a[3 + 19] = 4;
-		wr16(a + 3 + 20, 1);
+		inet_wr16(a + 3 + 20, 1);
 		a[3 + 22] = 0x06;
-		wr32(a + 3 + 28, 0x0a000002);
-		wr32(a + 3 + 38, FZ_IP);
+		inet_wr32(a + 3 + 28, 0x0a000002);
+		inet_wr32(a + 3 + 38, FZ_IP);
 		err |= fuzz_write_seed(argv[1], 4, &p, 1);
 	}
 	return err;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "base/inet.h"
 #include "vmm/mmds_http.h"
 #include "vmm/mmds_net.h"
 #include "vmm/mmds_store.h"
@@ -374,45 +375,6 @@ static void test_http_v2(void **state)
 
 /* --- frames ---------------------------------------------------------------- */
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-
-static uint16_t csum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint16_t tcp_sum(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
-{
-	return csum((src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 +
-		    (uint32_t)len, seg, len);
-}
-
 #define TF_FIN 0x01
 #define TF_SYN 0x02
 #define TF_RST 0x04
@@ -430,29 +392,29 @@ static size_t tcp_frame(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq
 
 	memcpy(f, our_mac, 6);
 	memcpy(f + 6, guest_mac, 6);
-	wr16(f + 12, 0x0800);
+	inet_wr16(f + 12, 0x0800);
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
-	wr16(ip + 2, (uint16_t)(20 + thl + dlen));
-	wr16(ip + 6, 0x4000);
+	inet_wr16(ip + 2, (uint16_t)(20 + thl + dlen));
+	inet_wr16(ip + 6, 0x4000);
 	ip[8] = 64;
 	ip[9] = 6;
-	wr32(ip + 12, GUEST_IP);
-	wr32(ip + 16, MMDS_IP);
-	wr16(ip + 10, csum(0, ip, 20));
+	inet_wr32(ip + 12, GUEST_IP);
+	inet_wr32(ip + 16, MMDS_IP);
+	inet_wr16(ip + 10, inet_csum(ip, 20));
 	memset(t, 0, 20);
-	wr16(t, sport);
-	wr16(t + 2, dport);
-	wr32(t + 4, seq);
-	wr32(t + 8, ack);
+	inet_wr16(t, sport);
+	inet_wr16(t + 2, dport);
+	inet_wr32(t + 4, seq);
+	inet_wr32(t + 8, ack);
 	t[12] = (uint8_t)(thl / 4 << 4);
 	t[13] = flags;
-	wr16(t + 14, wnd);
+	inet_wr16(t + 14, wnd);
 	if (optlen)
 		memcpy(t + 20, opt, optlen);
 	if (dlen)
 		memcpy(t + thl, data, dlen);
-	wr16(t + 16, tcp_sum(GUEST_IP, MMDS_IP, t, thl + dlen));
+	inet_wr16(t + 16, inet_tcp_csum(GUEST_IP, MMDS_IP, t, thl + dlen));
 	return 14 + 20 + thl + dlen;
 }
 
@@ -476,27 +438,27 @@ static bool next_seg(struct mmds_net *m, struct seg *s)
 	assert_true(len <= MMDS_FRAME_MAX && len >= 54);
 	assert_memory_equal(f, guest_mac, 6);
 	assert_memory_equal(f + 6, our_mac, 6);
-	assert_int_equal(rd16(f + 12), 0x0800);
+	assert_int_equal(inet_rd16(f + 12), 0x0800);
 	ip = f + 14;
 	assert_int_equal(ip[0], 0x45);
-	tot = rd16(ip + 2);
+	tot = inet_rd16(ip + 2);
 	assert_int_equal(tot, len - 14);
-	assert_int_equal(csum(0, ip, 20), 0);
+	assert_int_equal(inet_csum(ip, 20), 0);
 	assert_int_equal(ip[9], 6);
-	assert_int_equal(rd32(ip + 12), MMDS_IP);
-	assert_int_equal(rd32(ip + 16), GUEST_IP);
+	assert_int_equal(inet_rd32(ip + 12), MMDS_IP);
+	assert_int_equal(inet_rd32(ip + 16), GUEST_IP);
 	t = ip + 20;
-	assert_int_equal(tcp_sum(MMDS_IP, GUEST_IP, t, tot - 20), 0);
+	assert_int_equal(inet_tcp_csum(MMDS_IP, GUEST_IP, t, tot - 20), 0);
 	thl = (size_t)(t[12] >> 4) * 4;
 	memset(s, 0, sizeof(*s));
-	s->sport = rd16(t);
-	s->dport = rd16(t + 2);
-	s->seq = rd32(t + 4);
-	s->ack = rd32(t + 8);
+	s->sport = inet_rd16(t);
+	s->dport = inet_rd16(t + 2);
+	s->seq = inet_rd32(t + 4);
+	s->ack = inet_rd32(t + 8);
 	s->flags = t[13];
-	s->wnd = rd16(t + 14);
+	s->wnd = inet_rd16(t + 14);
 	if (thl == 24 && t[20] == 2 && t[21] == 4)
-		s->mss = rd16(t + 22);
+		s->mss = inet_rd16(t + 22);
 	s->dlen = tot - 20 - thl;
 	memcpy(s->data, t + thl, s->dlen);
 	mmds_net_pop(m);
@@ -614,15 +576,15 @@ static void test_net_arp(void **state)
 
 	memset(fr, 0xff, 6);
 	memcpy(fr + 6, guest_mac, 6);
-	wr16(fr + 12, 0x0806);
-	wr16(a, 1);
-	wr16(a + 2, 0x0800);
+	inet_wr16(fr + 12, 0x0806);
+	inet_wr16(a, 1);
+	inet_wr16(a + 2, 0x0800);
 	a[4] = 6;
 	a[5] = 4;
-	wr16(a + 6, 1);
+	inet_wr16(a + 6, 1);
 	memcpy(a + 8, guest_mac, 6);
-	wr32(a + 14, GUEST_IP);
-	wr32(a + 24, MMDS_IP);
+	inet_wr32(a + 14, GUEST_IP);
+	inet_wr32(a + 24, MMDS_IP);
 	assert_true(mmds_net_wants(f->m, fr, 42));
 	assert_false(mmds_net_wants(f->m, fr, 41));
 	mmds_net_input(f->m, fr, 60, 0, f->now);
@@ -631,24 +593,24 @@ static void test_net_arp(void **state)
 	assert_int_equal(len, 42);
 	assert_memory_equal(r, guest_mac, 6);
 	assert_memory_equal(r + 6, our_mac, 6);
-	assert_int_equal(rd16(r + 12), 0x0806);
-	assert_int_equal(rd16(r + 14 + 6), 2);
+	assert_int_equal(inet_rd16(r + 12), 0x0806);
+	assert_int_equal(inet_rd16(r + 14 + 6), 2);
 	assert_memory_equal(r + 14 + 8, our_mac, 6);
-	assert_int_equal(rd32(r + 14 + 14), MMDS_IP);
+	assert_int_equal(inet_rd32(r + 14 + 14), MMDS_IP);
 	assert_memory_equal(r + 14 + 18, guest_mac, 6);
-	assert_int_equal(rd32(r + 14 + 24), GUEST_IP);
+	assert_int_equal(inet_rd32(r + 14 + 24), GUEST_IP);
 	mmds_net_pop(f->m);
 	/* for another address: not ours */
-	wr32(a + 24, MMDS_IP + 1);
+	inet_wr32(a + 24, MMDS_IP + 1);
 	assert_false(mmds_net_wants(f->m, fr, 60));
-	wr32(a + 24, MMDS_IP);
+	inet_wr32(a + 24, MMDS_IP);
 	/* a reply, a bad hardware type, a multicast sender: taken, not answered */
-	wr16(a + 6, 2);
+	inet_wr16(a + 6, 2);
 	mmds_net_input(f->m, fr, 60, 0, f->now);
-	wr16(a + 6, 1);
-	wr16(a, 6);
+	inet_wr16(a + 6, 1);
+	inet_wr16(a, 6);
 	mmds_net_input(f->m, fr, 60, 0, f->now);
-	wr16(a, 1);
+	inet_wr16(a, 1);
 	a[4] = 8;
 	mmds_net_input(f->m, fr, 60, 0, f->now);
 	a[4] = 6;
@@ -659,7 +621,7 @@ static void test_net_arp(void **state)
 	assert_int_equal(stats(f)[MMDS_STAT_RX_ACCEPTED_ERR], 2);
 	assert_int_equal(stats(f)[MMDS_STAT_RX_ACCEPTED_UNUSUAL], 2);
 	/* other frames: not ours */
-	wr16(fr + 12, 0x8100);
+	inet_wr16(fr + 12, 0x8100);
 	assert_false(mmds_net_wants(f->m, fr, 60));
 	assert_false(mmds_net_wants(f->m, fr, 13));
 }
@@ -995,21 +957,21 @@ static void test_net_malformed(void **state)
 	TRY(fr[24] ^= 1, 0, errs);                       /* IP checksum */
 	TRY(fr[14] = 0x44, 0, errs);                     /* IHL 4 */
 	TRY(fr[14] = 0x4f, 0, errs);                     /* IHL past the frame */
-	TRY(wr16(fr + 16, 2000), 0, errs);               /* total length past the frame */
-	TRY((wr16(fr + 16, 19), wr16(fr + 24, 0), wr16(fr + 24, csum(0, fr + 14, 20))), 0, errs);
+	TRY(inet_wr16(fr + 16, 2000), 0, errs);               /* total length past the frame */
+	TRY((inet_wr16(fr + 16, 19), inet_wr16(fr + 24, 0), inet_wr16(fr + 24, inet_csum(fr + 14, 20))), 0, errs);
 	TRY(l = 40, 0, errs);                            /* TCP header cut */
 	TRY(fr[34 + 17] ^= 1, 0, errs);                  /* TCP checksum */
 	TRY(fr[34 + 12] = 0x40, 0, errs);                /* data offset 4 */
 	TRY(fr[34 + 12] = 0xf0, 0, errs);                /* data offset past the segment */
 	TRY(fr[6] = 0x01, 0, errs);                      /* multicast source MAC */
-	TRY((wr32(fr + 26, 0xe0000001), wr16(fr + 24, 0), wr16(fr + 24, csum(0, fr + 14, 20))), 0,
+	TRY((inet_wr32(fr + 26, 0xe0000001), inet_wr16(fr + 24, 0), inet_wr16(fr + 24, inet_csum(fr + 14, 20))), 0,
 	    errs);                                       /* multicast source address */
 	TRY(, 2, errs);                                  /* GSO */
-	TRY((wr16(fr + 20, 0x2000), wr16(fr + 24, 0), wr16(fr + 24, csum(0, fr + 14, 20))), 0,
+	TRY((inet_wr16(fr + 20, 0x2000), inet_wr16(fr + 24, 0), inet_wr16(fr + 24, inet_csum(fr + 14, 20))), 0,
 	    unusual);                                    /* a fragment (MF) */
-	TRY((wr16(fr + 20, 0x0001), wr16(fr + 24, 0), wr16(fr + 24, csum(0, fr + 14, 20))), 0,
+	TRY((inet_wr16(fr + 20, 0x0001), inet_wr16(fr + 24, 0), inet_wr16(fr + 24, inet_csum(fr + 14, 20))), 0,
 	    unusual);                                    /* a fragment (offset) */
-	TRY((fr[23] = 17, wr16(fr + 24, 0), wr16(fr + 24, csum(0, fr + 14, 20))), 0, unusual);
+	TRY((fr[23] = 17, inet_wr16(fr + 24, 0), inet_wr16(fr + 24, inet_csum(fr + 14, 20))), 0, unusual);
 #undef TRY
 	assert_int_equal(stats(f)[MMDS_STAT_RX_ACCEPTED_ERR] - err0, errs);
 	assert_int_equal(stats(f)[MMDS_STAT_RX_ACCEPTED_UNUSUAL] - unusual0, unusual);
@@ -1021,7 +983,7 @@ static void test_net_malformed(void **state)
 	mmds_net_pop(f->m);
 	/* a frame not for the MMDS is left alone */
 	memcpy(fr, good, len);
-	wr32(fr + 30, 0x0a000001);
+	inet_wr32(fr + 30, 0x0a000001);
 	assert_false(mmds_net_wants(f->m, fr, len));
 	mmds_net_input(f->m, fr, len, 0, f->now);
 	assert_int_equal(mmds_net_pending(f->m), 0);
