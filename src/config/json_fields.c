@@ -10,13 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
-int jf_parse(const char *text, size_t len, json_t **out, struct errbuf *e)
+int jf_load(const char *text, size_t len, size_t flags, json_t **out, struct errbuf *e)
 {
 	json_error_t je;
 
-	/* Duplicate keys are refused as serde refuses a field given twice;
-	 * jansson refuses "\u0000" in strings, so every string is a C string. */
-	*out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	*out = json_loadb(text, len, flags, &je);
 	if (*out)
 		return 0;
 	for (char *c = je.text; *c; c++)
@@ -24,6 +22,13 @@ int jf_parse(const char *text, size_t len, json_t **out, struct errbuf *e)
 			*c = '?';
 	return errf(e, -EINVAL, "malformed JSON at line %d, column %d: %s", je.line, je.column,
 		    je.text);
+}
+
+int jf_parse(const char *text, size_t len, json_t **out, struct errbuf *e)
+{
+	/* Duplicate keys are refused as serde refuses a field given twice;
+	 * jansson refuses "\u0000" in strings, so every string is a C string. */
+	return jf_load(text, len, JSON_REJECT_DUPLICATES, out, e);
 }
 
 const char *jf_show(const char *s, char buf[JF_SHOW_MAX])

@@ -52,9 +52,12 @@ struct jf_object {
 	bool open;                   /* unknown fields are ignored, not refused */
 };
 
-/* Parses text (not NUL-terminated) with duplicate keys refused. Returns 0
- * with *out owned by the caller (json_decref), or -EINVAL with e saying
- * where the JSON breaks. */
+/* Parses text (not NUL-terminated) with jansson's decoding flags. Returns
+ * 0 with *out owned by the caller (json_decref), or -EINVAL with e saying
+ * where the JSON breaks (its text made printable). */
+int jf_load(const char *text, size_t len, size_t flags, json_t **out, struct errbuf *e)
+	__attribute__((warn_unused_result));
+/* jf_load with duplicate keys refused: an API body or config file. */
 int jf_parse(const char *text, size_t len, json_t **out, struct errbuf *e)
 	__attribute__((warn_unused_result));
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/json_fields.h"
+
 struct mmds_store {
 	pthread_mutex_t lock;
 	json_t *data;           /* never NULL: json_null() until the first PUT */
@@ -52,16 +54,7 @@ void mmds_store_set_limit(struct mmds_store *s, size_t limit)
 /* Any JSON value, duplicate keys taking the last (as serde_json's Value). */
 static int mmds_parse(const char *text, size_t len, json_t **out, struct errbuf *e)
 {
-	json_error_t je;
-
-	*out = json_loadb(text, len, JSON_DECODE_ANY, &je);
-	if (*out)
-		return 0;
-	for (char *c = je.text; *c; c++)
-		if (*c < 0x20 || *c > 0x7e)
-			*c = '?';
-	return errf(e, -EINVAL, "malformed JSON at line %d, column %d: %s", je.line, je.column,
-		    je.text);
+	return jf_load(text, len, JSON_DECODE_ANY, out, e);
 }
 
 static bool mmds_fits(const json_t *v, size_t limit)
