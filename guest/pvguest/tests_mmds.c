@@ -34,7 +34,7 @@
 #define ARP_US           (2000u * 1000)
 #define CONNECT_US       (1000u * 1000)
 #define IO_US            (2000u * 1000)
-#define SILENCE_US       (150u * 1000) /* how long "no answer" is awaited */
+#define SILENCE_US       (80u * 1000)  /* how long "no answer" is awaited */
 #define RESP_MAX         16384u
 #define TOKEN_MAX        512u
 #define ROUNDS_MAX       100000u
@@ -984,7 +984,7 @@ static const char *c_token_expired(struct mmds *m)
 	if (new_token(m, 1))
 		return "token";
 	snprintf(t, sizeof(t), "%s", m->token);
-	udelay(2100u * 1000);
+	udelay(1300u * 1000);   /* a TTL of 1 s, and then some */
 	return token_get(m, t);
 }
 
