@@ -130,8 +130,11 @@ enum test_status test_balloon(struct test_ctx *c)
 		return TEST_FAIL;
 	if (!bal_dev.type && vdev_find(VIRTIO_ID_BALLOON, 0, &bal_dev))
 		return test_fail(c, bal_dev.why, "no virtio-balloon device %s", vdev_where());
+	/* MUST_TELL_HOST: every deflate here is acknowledged before its
+	 * pages are touched again (bal_pages waits for each request) */
 	if (vballoon_open(&bal, &bal_dev, VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
-			  VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING)))
+			  VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) |
+			  VIRTIO_BIT(VIRTIO_BALLOON_F_MUST_TELL_HOST)))
 		return test_fail(c, bal_dev.why ? bal_dev.why : "open-failed", "opening it");
 	arr = virtio_dma_pages(VBAL_PFNS_PER_BUF * 4);
 	pages = vballoon_target(&bal);
@@ -155,9 +158,10 @@ enum test_status test_balloon(struct test_ctx *c)
 		virtio_dma_release(mark);
 		return test_fail(c, "setup", "target %lu pages", (unsigned long)pages);
 	}
-	test_kv(c, "mib=%lu reporting=%d deflate_on_oom=%d", (unsigned long)(bytes >> 20),
-		bal.reporting,
-		!!(bal_dev.drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM)));
+	test_kv(c, "mib=%lu reporting=%d deflate_on_oom=%d must_tell_host=%d",
+		(unsigned long)(bytes >> 20), bal.reporting,
+		!!(bal_dev.drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM)),
+		!!(bal_dev.drv_features & VIRTIO_BIT(VIRTIO_BALLOON_F_MUST_TELL_HOST)));
 	t0 = now_ns();
 	memset((void *)base, FILL, bytes);
 	ns = now_ns() - t0;

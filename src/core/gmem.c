@@ -49,6 +49,43 @@ static void gmem_place(struct gmem *m, uint8_t *base, const struct gmem_layout *
 	}
 }
 
+/* Guest RAM at a host address aligned to 2 MiB, as the guest's own
+ * addresses are: a huge host page can then back a huge guest page (KVM
+ * maps a guest 2 MiB page huge only when its host address has the same
+ * offset in 2 MiB), and a balloon can give a whole one back. Linux from
+ * 6.7 aligns a large anonymous mapping itself; older hosts (Debian 12's
+ * 6.1) place it anywhere 4 KiB-aligned. So: reserve 2 MiB more, map over
+ * the aligned part, give back the slack. MAP_FAILED with errno set. */
+static void *gmem_mmap_aligned(uint64_t len, int fd)
+{
+	const uint64_t align = UINT64_C(2) << 20;
+	int flags = fd >= 0 ? MAP_PRIVATE | MAP_NORESERVE :
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	uint8_t *res, *p;
+	uintptr_t a;
+	int err;
+
+	if (len > SIZE_MAX - align)
+		return mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+	res = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (res == MAP_FAILED)
+		return MAP_FAILED;
+	a = ((uintptr_t)res + align - 1) & ~(uintptr_t)(align - 1);
+	p = mmap((void *)a, len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		err = errno;
+		munmap(res, len + align);
+		errno = err;
+		return MAP_FAILED;
+	}
+	if (p > res)
+		munmap(res, (size_t)(p - res));
+	if (res + len + align > p + len)
+		munmap(p + len, (size_t)(res + len + align - (p + len)));
+	return p;
+}
+
 static int gmem_map(struct gmem *m, const struct gmem_layout *l, bool huge_pages, int fd)
 {
 	uint64_t ram_size = gmem_layout_size(l);
@@ -64,9 +101,7 @@ static int gmem_map(struct gmem *m, const struct gmem_layout *l, bool huge_pages
 		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != ram_size)
 			return -EINVAL;
 	}
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		 fd >= 0 ? MAP_PRIVATE | MAP_NORESERVE :
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, fd, 0);
+	p = gmem_mmap_aligned(ram_size, fd);
 	if (p == MAP_FAILED)
 		return -errno;
 	/* Guest RAM must never end up in a host core dump. */

@@ -353,6 +353,9 @@ static const struct metric_desc balloon_own[BALLOON_STAT_NR] = {
 				  "Bytes of free page hints given back to the host", NULL },
 	[BALLOON_STAT_HINTS_SKIPPED] = { "balloon_hints_skipped_total", NULL,
 					 "Free page hints outside the host's current run", NULL },
+	[BALLOON_STAT_REGIONS] = { "balloon_huge_regions_total", NULL,
+				   "Whole 2 MiB regions of inflated pages given back again, "
+				   "so the host can back them with a huge page", NULL },
 };
 static const struct metric_desc balloon_core[VIRTIO_STAT_NR] = CORE("balloon");
 static const struct metric_desc balloon_infq[VIRTIO_QSTAT_NR] = QUEUE("balloon.inflate_count");

@@ -12,6 +12,14 @@ the reading is of that phase):
 - reported (free_page_reporting=on): it reported them free, with no host
   action: RSS fell by at least 90% of N MiB again.
 
+The guest takes MUST_TELL_HOST, so vireo gives each 2 MiB region of
+inflated pages back once more, whole: on a host that then frees the empty
+page table (Linux 6.14's PT_RECLAIM, with transparent huge pages), the
+pages the guest writes after the deflate are huge again. The test probes
+whether this host does that with a mapping of its own; where it does, at
+least 90% of N MiB must be in huge pages at "deflated" (AnonHugePages of
+/proc/PID/smaps_rollup); elsewhere the figure is only printed.
+
 With --api the VM is built through Firecracker's API (PUT /boot-source,
 /machine-config, /balloon with amount_mib 0, InstanceStart; --enable-pci
 for pci); once the guest waits, PATCH /balloon gives the target, which
@@ -36,7 +44,9 @@ vireo's status (1, debug-exit 0; 0 with --api).
 usage: balloon_run.py VIREO PVGUEST_ELF [--mib N] [--memory SIZE]
                       [--transport pci|mmio] [--no-reporting] [--api] [--extras]"""
 import argparse
+import ctypes
 import json
+import mmap
 import os
 import re
 import subprocess
@@ -59,7 +69,40 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
-def run_cli(args, cmdline, devices, rss, out):
+def huge_kib(pid):
+    """AnonHugePages of the process, in KiB."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1])
+    return 0
+
+
+def host_regrows_huge():
+    """Does this host give a huge page again to a 2 MiB region first
+    discarded in halves (splitting its huge page), then whole? What the
+    balloon's inflate does with Linux's 256-page requests."""
+    huge = 2 << 20
+    m = mmap.mmap(-1, 2 * huge, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+        off = (-addr) % huge
+        m.madvise(mmap.MADV_HUGEPAGE, off, huge)
+        before = huge_kib(os.getpid())
+        m[off:off + huge] = b"\1" * huge
+        if huge_kib(os.getpid()) - before < 2048:
+            return False        # no transparent huge pages here at all
+        m.madvise(mmap.MADV_DONTNEED, off, huge // 2)
+        m.madvise(mmap.MADV_DONTNEED, off + huge // 2, huge // 2)
+        m.madvise(mmap.MADV_DONTNEED, off, huge)
+        before = huge_kib(os.getpid())
+        m[off:off + huge] = b"\2" * huge
+        return huge_kib(os.getpid()) - before >= 2048
+    finally:
+        m.close()
+
+
+def run_cli(args, cmdline, devices, rss, out, huge):
     """vireo run with --balloon; its status."""
     cmd = vmm.vireo_cmd(cmdline, args.kernel, args.vireo, args.memory, 1, devices)
     print("$", " ".join(cmd))
@@ -72,6 +115,7 @@ def run_cli(args, cmdline, devices, rss, out):
             m = re.match(r"PVGUEST INFO balloon phase=(\w+)", line)
             if m:
                 rss[m.group(1)] = rss_kib(p.pid) >> 10
+                huge[m.group(1)] = huge_kib(p.pid) >> 10
         p.wait(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         p.kill()
@@ -278,13 +322,13 @@ def main():
     if args.transport == "mmio":
         cmdline += " pvguest.transport=mmio"
         devices += ["--transport", "mmio"]
-    rss, out, problems = {}, [], []
+    rss, out, problems, huge = {}, [], [], {}
     t0 = time.monotonic()
     if args.api:
         status = run_api(args, cmdline.replace("balloon,", "balloon,follow=1,"), rss, out,
                          problems)
     else:
-        status = run_cli(args, cmdline, devices, rss, out)
+        status = run_cli(args, cmdline, devices, rss, out, huge)
     print("\n".join(out))
     print(f"RSS MiB by phase ({time.monotonic() - t0:.1f} s):", rss)
 
@@ -314,6 +358,16 @@ def main():
         if res:
             line += "; guest: " + res.group(0).split(" PASS ", 1)[1]
         print(line)
+    if "deflated" in huge:
+        regrows = host_regrows_huge()
+        print(f"huge pages after the deflate: {huge['deflated']} MiB (host gives a split "
+              f"2 MiB region a huge page again once discarded whole: {regrows})")
+        if regrows and "must_tell_host=1" not in "\n".join(out):
+            problems.append("the guest did not get MUST_TELL_HOST")
+        elif regrows and huge["deflated"] < args.mib * 0.9:
+            problems.append(f"after the deflate only {huge['deflated']} MiB are in huge "
+                            f"pages, wanted {args.mib * 0.9:.0f}: inflated regions were "
+                            "not given back whole")
     for pr in problems:
         print("FAIL:", pr)
     return 1 if problems else 0

@@ -173,8 +173,9 @@ static void test_identity(void **state)
 	assert_int_equal(f->d->host_features & (VIRTIO_BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) |
 						VIRTIO_BIT(VIRTIO_BALLOON_F_REPORTING) |
 						VIRTIO_BIT(VIRTIO_BALLOON_F_STATS_VQ) |
-						VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT) |
-						VIRTIO_BIT(VIRTIO_BALLOON_F_MUST_TELL_HOST)), 0);
+						VIRTIO_BIT(VIRTIO_BALLOON_F_FREE_PAGE_HINT)), 0);
+	/* always offered: see bl_region_check */
+	assert_true(f->d->host_features & VIRTIO_BIT(VIRTIO_BALLOON_F_MUST_TELL_HOST));
 }
 
 static void test_identity_reporting(void **state)
@@ -215,6 +216,99 @@ static void test_inflate_discards(void **state)
 	assert_true(page_is(f, PAGES + 0x4000, 0x5a));
 	assert_true(page_is(f, PAGES + 0x7000, 0x5a));
 	assert_true(page_is(f, PAGES + 0x9000, 0x5a));
+}
+
+#define MUST_TELL VIRTIO_BIT(VIRTIO_BALLOON_F_MUST_TELL_HOST)
+#define REGION_PAGES 512u
+
+/* Inflates (q 0) or deflates (q 1) n pages from gpa, `per` PFNs a
+ * request, each completed before the next (as Linux and pvguest do). */
+static void pages_req(struct fx *f, unsigned q, uint64_t gpa, unsigned n, unsigned per)
+{
+	uint32_t pfn[256];
+
+	for (unsigned i = 0; i < n;) {
+		unsigned k = 0;
+		uint16_t h;
+
+		while (k < per && k < 256 && i < n)
+			pfn[k++] = pfn_of(gpa + 4096ull * i++);
+		h = post_pfns(f, q, pfn, k);
+		fake_dev_kick(&f->dev, q);
+		used_one(f, q, h);
+	}
+}
+
+/* With MUST_TELL_HOST, a 2 MiB region whose 512 pages are all in the
+ * balloon goes back once more, whole (so a host huge page can back it
+ * again); a page deflated in between, or a device reset, keeps a region
+ * from counting as whole, and what the guest wrote there survives. */
+static void test_whole_region(void **state)
+{
+	struct fx *f = *state;
+	uint32_t same[256];
+	uint16_t h;
+
+	assert_int_equal(PAGES % (2u << 20), 0);
+	start(f, MUST_TELL);
+	touch(f, PAGES, REGION_PAGES);
+	pages_req(f, 0, PAGES, 256, 256);
+	assert_int_equal(f->st[BALLOON_STAT_REGIONS], 0);
+	pages_req(f, 0, PAGES + 256 * 4096ull, 256, 256);
+	assert_int_equal(f->st[BALLOON_STAT_REGIONS], 1);
+	for (unsigned i = 0; i < REGION_PAGES; i += 37)
+		assert_false(resident(f, PAGES + 4096ull * i));
+
+	/* one page out and in again: whole again */
+	pages_req(f, 1, PAGES + 7 * 4096ull, 1, 1);
+	pages_req(f, 0, PAGES + 7 * 4096ull, 1, 1);
+	assert_int_equal(f->st[BALLOON_STAT_REGIONS], 2);
+
+	/* a page deflated and written before the region fills: kept */
+	pages_req(f, 1, PAGES, REGION_PAGES, 256);
+	touch(f, PAGES + (2u << 20), REGION_PAGES);
+	pages_req(f, 0, PAGES + (2u << 20), 256, 256);
+	pages_req(f, 1, PAGES + (2u << 20) + 5 * 4096ull, 1, 1);
+	memset(gp(f, PAGES + (2u << 20) + 5 * 4096ull, 4096), 0x77, 4096);
+	pages_req(f, 0, PAGES + (2u << 20) + 256 * 4096ull, 256, 256);
+	assert_int_equal(f->st[BALLOON_STAT_REGIONS], 2);
+	assert_true(page_is(f, PAGES + (2u << 20) + 5 * 4096ull, 0x77));
+
+	/* the same PFN 256 times, twice: one page, not a region */
+	for (unsigned i = 0; i < 256; i++)
+		same[i] = pfn_of(PAGES + 2 * (2u << 20));
+	touch(f, PAGES + 2 * (2u << 20), REGION_PAGES);
+	for (int k = 0; k < 2; k++) {
+		h = post_pfns(f, 0, same, 256);
+		fake_dev_kick(&f->dev, 0);
+		used_one(f, 0, h);
+	}
+	assert_int_equal(f->st[BALLOON_STAT_REGIONS], 2);
+	assert_true(page_is(f, PAGES + 2 * (2u << 20) + 4096, 0x5a));
+
+	/* a reset empties the balloon: the next driver's pages are its own */
+	touch(f, PAGES + 3 * (2u << 20), REGION_PAGES);
+	pages_req(f, 0, PAGES + 3 * (2u << 20), 256, 256);
+	start(f, MUST_TELL);
+	memset(gp(f, PAGES + 3 * (2u << 20) + 3 * 4096ull, 4096), 0x66, 4096);
+	pages_req(f, 0, PAGES + 3 * (2u << 20) + 256 * 4096ull, 256, 256);
+	assert_int_equal(f->st[BALLOON_STAT_REGIONS], 2);
+	assert_true(page_is(f, PAGES + 3 * (2u << 20) + 3 * 4096ull, 0x66));
+}
+
+/* Without MUST_TELL_HOST the driver may use a page once it has posted
+ * its deflate, before the device sees it: no region is given back
+ * whole, only the pages named. */
+static void test_whole_region_needs_tell(void **state)
+{
+	struct fx *f = *state;
+
+	start(f, 0);
+	touch(f, PAGES, REGION_PAGES);
+	pages_req(f, 0, PAGES, REGION_PAGES, 256);
+	assert_int_equal(f->st[BALLOON_STAT_INFLATED], REGION_PAGES);
+	assert_int_equal(f->st[BALLOON_STAT_REGIONS], 0);
+	assert_false(resident(f, PAGES + 4096ull * 300));
 }
 
 /* Deflate: nothing is done to the pages (anonymous memory refills on touch). */
@@ -894,6 +988,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity_reporting, fx_setup_rep, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_inflate_discards, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_deflate_keeps, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_whole_region, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_whole_region_needs_tell, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_pfns, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_straddle_and_odd_length, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_writable_array, fx_setup, fx_teardown),

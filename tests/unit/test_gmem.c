@@ -318,9 +318,52 @@ static void test_init_huge_pages(void **state)
 	gmem_destroy(&m);
 }
 
+/* The VMA of /proc/self/maps that holds addr: [*start, *end). */
+static bool vma_of(const void *addr, uintptr_t *start, uintptr_t *end)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && (uintptr_t)addr >= a &&
+		    (uintptr_t)addr < b) {
+			*start = a;
+			*end = b;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Guest RAM starts on a 2 MiB boundary whatever its size (so that a host
+ * huge page can back a guest huge page), and the slack reserved to get
+ * there is given back: the mapping is exactly RAM. */
+static void test_init_aligned(void **state)
+{
+	static const uint64_t sizes[] = { 16 << 20, (16 << 20) + 4096, (3 << 20) + 8192, 4096 };
+	uintptr_t start = 0, end = 0;
+	struct gmem m;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		assert_int_equal(x86_gmem_init(&m, sizes[i], true), 0);
+		assert_int_equal((uintptr_t)m.mapping % (2u << 20), 0);
+		assert_true(vma_of(m.mapping, &start, &end));
+		assert_int_equal(start, (uintptr_t)m.mapping);
+		assert_int_equal(end - start, sizes[i]);
+		gmem_destroy(&m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_aligned),
 		cmocka_unit_test_setup_teardown(test_small_layout, small_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_ptr_start_and_end, small_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_ptr_len_zero, small_setup, mem_teardown),

@@ -12,27 +12,31 @@
 
 struct test_mem {
 	struct gmem m;
-	uint8_t *buf;
+	uint8_t *buf;             /* 2 MiB-aligned, as vireo maps guest RAM */
 	uint64_t size;
+	uint8_t *raw;             /* the mapping, 2 MiB more */
 };
+
+#define TEST_MEM_ALIGN (UINT64_C(2) << 20)
 
 static inline int test_mem_init(struct test_mem *t, uint64_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, size + TEST_MEM_ALIGN, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)
 		return -1;
-	t->buf = p;
+	t->raw = p;
+	t->buf = (uint8_t *)(((uintptr_t)p + TEST_MEM_ALIGN - 1) & ~(uintptr_t)(TEST_MEM_ALIGN - 1));
 	t->size = size;
-	fake_gmem_init(&t->m, p, size);
+	fake_gmem_init(&t->m, t->buf, size);
 	return 0;
 }
 
 static inline void test_mem_free(struct test_mem *t)
 {
-	munmap(t->buf, t->size);
-	t->buf = NULL;
+	munmap(t->raw, t->size + TEST_MEM_ALIGN);
+	t->buf = t->raw = NULL;
 }
 
 /* The host address of guest-physical gpa; the test fails if it is not RAM. */

@@ -23,6 +23,8 @@
 /* virtio 1.2 §5.5.6: PFNs are in units of 4 KiB whatever the guest's page */
 #define BALLOON_PFN_SHIFT 12
 #define BALLOON_PAGE_SIZE (1u << BALLOON_PFN_SHIFT)
+/* a host huge page (x86's PMD) */
+#define BALLOON_REGION (2u << 20)
 /* What one chain on inflateq/deflateq may ask for: Linux sends at most 256
  * PFNs a buffer; PFNs past this are not acted on (counted as malformed), so
  * a chain over all of RAM costs the host a bounded amount of work. */
@@ -80,6 +82,7 @@ enum balloon_stat {
 	BALLOON_STAT_STATS_FAILS,   /* statistics buffers malformed, or a second one while one was kept */
 	BALLOON_STAT_HINTED,        /* bytes of hinted free pages given back to the host */
 	BALLOON_STAT_HINTS_SKIPPED, /* hints not for the host's current run, ignored */
+	BALLOON_STAT_REGIONS,       /* whole 2 MiB regions given back (see balloon.c) */
 	BALLOON_STAT_NR
 };
 
