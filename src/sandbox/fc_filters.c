@@ -345,6 +345,10 @@ static void fc_append_name(char *buf, size_t size, const struct fc_map_entry *k)
 
 	if (n && n + 1 < size)
 		buf[n++] = ',';
+	if (!k->key_len && n + 3 < size) {
+		memcpy(buf + n, "\"\"", 3); /* the empty name, shown */
+		return;
+	}
 	for (size_t i = 0; i < k->key_len && n + 1 < size; i++) {
 		char c = k->key[i];
 
@@ -357,11 +361,12 @@ int fc_filters_from_map(struct fc_map *m, struct fc_filters *out, struct errbuf 
 {
 	int idx[FC_CAT_NR] = { -1, -1, -1 };
 	char bad[256] = "";
+	size_t nr_bad = 0;
 
 	for (size_t i = 0; i < m->nr; i++)
-		if (fc_category(&m->entries[i]) < 0)
+		if (fc_category(&m->entries[i]) < 0 && ++nr_bad)
 			fc_append_name(bad, sizeof(bad), &m->entries[i]);
-	if (bad[0])
+	if (nr_bad)
 		return errf(e, -EINVAL, "invalid thread categories: %s (Firecracker's are vmm, api, "
 			    "vcpu)", bad);
 	for (size_t i = 0; i < m->nr; i++) {

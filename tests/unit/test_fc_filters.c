@@ -312,6 +312,14 @@ static void test_categories(void **state)
 	assert_non_null(strstr(e.msg, "invalid thread categories: v"));
 	assert_int_equal(filters_of("many_keys", &f, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "invalid thread categories: k0,k1,k2,"));
+	/* three empty names (found by fuzz_fc_filters): named as "" */
+	{
+		uint8_t b[] = { 0x03, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+		assert_int_equal(fc_filters_decode(b, sizeof(b), &f, &e), -EINVAL);
+		assert_string_equal(e.msg, "invalid thread categories: \"\",\"\",\"\" "
+				    "(Firecracker's are vmm, api, vcpu)");
+	}
 }
 
 static void put_entry(struct fc_map_entry *en, const char *key, size_t n)
