@@ -297,6 +297,7 @@ static void test_error_unknown_command(void **state)
 		const char *a5[] = { "vireo", "--seccomp=on" };
 
 		expect_error(ARGC(a4), a4, "--no-api: needs --config-file");
+		cli_free(&cli); /* the Firecracker flags' strings */
 		expect_error(ARGC(a5), a5, "--seccomp is a flag of `vireo run`");
 	}
 }
