@@ -7,12 +7,15 @@
  * 100,000-byte limit, and the kernel's own check of a program. */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -435,6 +438,59 @@ static void test_kernel_check(void **state)
 	fc_filters_free(&f);
 }
 
+/* In a child: Firecracker's programs installed per kind of thread. The
+ * vcpu program traps umask, the vmm one is empty (no filter), boot gets
+ * none: umask passes on the loop's thread and is reported, naming the
+ * thread, on a vCPU's. Returns the child's status and its stderr. */
+static int programs_in_child(bool as_vcpu, char *out, size_t len)
+{
+	static const uint64_t trap_umask[] = {
+		0x0000000000000020ull,                  /* ld [0] (nr) */
+		((uint64_t)SYS_umask << 32) | 0x01000015ull, /* jeq umask, 0, 1 */
+		0x0003000000000006ull,                  /* ret TRAP */
+		0x7fff000000000006ull,                  /* ret ALLOW */
+	};
+	const uint64_t allow = 0x7fff000000000006ull;
+	const uint64_t *insns[SANDBOX_NR] = { [SANDBOX_VCPU] = trap_umask, [SANDBOX_API] = &allow };
+	const uint16_t lens[SANDBOX_NR] = { [SANDBOX_VCPU] = 4, [SANDBOX_API] = 1 };
+	struct errbuf e = { "" };
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO);
+		if (sandbox_prepare_programs(insns, lens, 42, &e) ||
+		    sandbox_enter(SANDBOX_BOOT, "vmm") || sandbox_enter(SANDBOX_VMM, "vmm"))
+			_exit(1);
+		syscall(SYS_umask, 022);
+		if (as_vcpu && sandbox_enter(SANDBOX_VCPU, "vcpu0") == 0)
+			syscall(SYS_umask, 022);
+		_exit(as_vcpu ? 4 : 0);
+	}
+	close(p[1]);
+	n = read(p[0], out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_programs_installed(void **state)
+{
+	char out[512], want[200];
+
+	(void)state;
+	assert_int_equal(programs_in_child(false, out, sizeof(out)), 0);
+	assert_int_equal(programs_in_child(true, out, sizeof(out)), 42);
+	snprintf(want, sizeof(want), "vireo: seccomp: the vcpu0 thread called umask (%d), which "
+		 "its --seccomp-filter program does not allow: the VM ends\n", SYS_umask);
+	assert_string_equal(out, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_twice_and_sizes),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_kernel_check),
+		cmocka_unit_test(test_programs_installed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
