@@ -273,7 +273,7 @@ int fc_map_decode(const uint8_t *buf, size_t len, struct fc_map *out, struct err
 		return ret;
 	free(nr);
 	if (n) {
-		/* each key's length takes at least a bit of the input */
+		/* each step sizes what it allocates by what the input holds */
 		if ((ret = bc_lengths(&in, n, &key_lens, &key_total, e)) ||
 		    (ret = bc_take(&in, key_total, &keys, e)) ||
 		    (ret = bc_lengths(&in, n, &val_lens, &val_total, e)) ||

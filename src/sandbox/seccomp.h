@@ -2,8 +2,9 @@
  * compiled once with libseccomp into BPF, and installed by each thread on
  * itself before it touches guest input. A call outside a thread's list
  * never runs: the SIGSYS handler writes one line naming the thread and the
- * call, and the process ends at once. Not the jailer, nor io_uring's own
- * restrictions. */
+ * call, and the process ends at once. Firecracker's compiled programs
+ * (--seccomp-filter) can take the lists' place. Not the jailer, nor
+ * io_uring's own restrictions. */
 #ifndef VIREO_SANDBOX_SECCOMP_H
 #define VIREO_SANDBOX_SECCOMP_H
 
