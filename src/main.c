@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "config/cli.h"
 #include "config/firecracker.h"
+#include "sandbox/fc_filters.h"
 #include "sandbox/seccomp.h"
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
@@ -117,17 +118,60 @@ static const struct vmm_sandbox sandbox_hooks = {
 	sandbox_boot, sandbox_vmm, sandbox_vcpu, sandbox_set_metrics_fd,
 };
 
-/* The filters compiled, unless off; then each thread installs its own. */
-static int sandbox_setup(struct vmm *vmm, bool off, const char *deny, int status,
-			 struct errbuf *e)
+/* The filters compiled (or Firecracker's programs taken, custom non-NULL),
+ * unless off; then each thread installs its own. */
+static int sandbox_setup(struct vmm *vmm, bool off, const char *deny,
+			 const struct fc_filters *custom, int status, struct errbuf *e)
 {
 	int ret;
 
 	if (off)
 		return 0;
-	ret = sandbox_prepare(deny, status, e);
+	if (custom) {
+		/* As Firecracker: its VMM thread runs unfiltered until the VM
+		 * is built, so the boot phase (and the thread that builds the
+		 * next VM ahead of time, part of that phase) gets nothing; the
+		 * VMM thread's own helpers are that prewarm thread and, in the
+		 * sanitizer build, the reaper (made before any filter, it only
+		 * exits): neither reads guest input. io_uring's workers are the
+		 * kernel's, restricted per ring (backend/uring_ring.c). */
+		const uint64_t *insns[SANDBOX_NR] = {
+			[SANDBOX_VMM] = custom->prog[FC_CAT_VMM],
+			[SANDBOX_VCPU] = custom->prog[FC_CAT_VCPU],
+			[SANDBOX_API] = custom->prog[FC_CAT_API],
+		};
+		const uint16_t len[SANDBOX_NR] = {
+			[SANDBOX_VMM] = custom->len[FC_CAT_VMM],
+			[SANDBOX_VCPU] = custom->len[FC_CAT_VCPU],
+			[SANDBOX_API] = custom->len[FC_CAT_API],
+		};
+
+		ret = sandbox_prepare_programs(insns, len, status, e);
+	} else {
+		ret = sandbox_prepare(deny, status, e);
+	}
 	if (!ret)
 		vmm_set_sandbox(vmm, &sandbox_hooks);
+	return ret;
+}
+
+/* Firecracker's --seccomp-filter FILE, read and checked before anything
+ * else starts: the file as Firecracker reads it (sandbox/fc_filters.h),
+ * then each program through the kernel's checker in a child, so that a
+ * program the kernel refuses is a bad file now, not a failed boot. */
+static int load_seccomp_filter(const char *path, struct fc_filters *out, struct errbuf *e)
+{
+	static const char *const names[FC_CAT_NR] = { "vmm", "api", "vcpu" };
+	int ret = fc_filters_load(path, out, e);
+
+	for (int c = 0; !ret && c < FC_CAT_NR; c++) {
+		ret = sandbox_try_program(out->prog[c], out->len[c]);
+		if (ret)
+			errf(e, ret, "the kernel refuses the %s program (%s)", names[c],
+			     strerror(-ret));
+	}
+	if (ret)
+		fc_filters_free(out);
 	return ret;
 }
 
@@ -184,7 +228,7 @@ static int run(const struct vm_config *cfg, const char *api_sock, const char *in
 		return EXIT_USAGE;
 	}
 	if (vmm_create(&vmm, &e) ||
-	    sandbox_setup(vmm, no_seccomp, deny, EXIT_BAD_SYSCALL, &e) ||
+	    sandbox_setup(vmm, no_seccomp, deny, NULL, EXIT_BAD_SYSCALL, &e) ||
 	    (incoming ? vmm_boot_incoming(vmm, cfg, incoming, &e) : vmm_boot(vmm, cfg, &e))) {
 		vmm_destroy(vmm);
 		fprintf(stderr, "vireo: %s\n", e.msg);
@@ -319,24 +363,32 @@ static int run_firecracker(const struct cli_firecracker *f)
 	struct api_thread *api = NULL;
 	static struct api_routes routes; /* as in run() */
 	struct vmm *vmm = NULL;
+	struct fc_filters custom = { { NULL }, { 0 } };
 	bool flag_logger, flag_metrics;
 	int ret;
 
-	if (vm_probe_host(&lim, &e) || vmm_create(&vmm, &e)) {
-		fail("%s", e.msg);
-		return EXIT_RUNTIME;
-	}
-	/* Firecracker's compiled filters (its seccompiler's bincode, one BPF
-	 * program per thread category) are not vireo's lists: refused. */
-	if (f->seccomp_filter) {
-		fail("--seccomp-filter %s: vireo cannot load Firecracker's compiled seccomp "
-		     "filters; its own lists are built in (--no-seccomp turns them off)",
-		     f->seccomp_filter);
-		vmm_destroy(vmm);
+	/* Firecracker's compiled filters (its seccompiler's output, one BPF
+	 * program per thread category) instead of vireo's lists */
+	if (f->seccomp_filter && f->seccomp_test_deny) {
+		fail("--seccomp-filter and --seccomp-test-deny: one or the other");
 		return FC_EXIT_BAD_CONFIGURATION;
 	}
-	if (sandbox_setup(vmm, f->no_seccomp || (SECCOMP_DEFAULT_OFF && !f->seccomp_test_deny),
-			  f->seccomp_test_deny, FC_EXIT_BAD_SYSCALL, &e)) {
+	if (f->seccomp_filter && load_seccomp_filter(f->seccomp_filter, &custom, &e)) {
+		fail("--seccomp-filter %s: %s", f->seccomp_filter, e.msg);
+		return FC_EXIT_BAD_CONFIGURATION;
+	}
+	if (vm_probe_host(&lim, &e) || vmm_create(&vmm, &e)) {
+		fail("%s", e.msg);
+		fc_filters_free(&custom);
+		return EXIT_RUNTIME;
+	}
+	ret = sandbox_setup(vmm, f->no_seccomp || (SECCOMP_DEFAULT_OFF && !f->seccomp_test_deny &&
+						   !f->seccomp_filter),
+			    f->seccomp_test_deny, f->seccomp_filter ? &custom : NULL,
+			    FC_EXIT_BAD_SYSCALL, &e);
+	/* sandbox_prepare_programs took its own copy */
+	fc_filters_free(&custom);
+	if (ret) {
 		fail("%s", e.msg);
 		vmm_destroy(vmm);
 		return EXIT_RUNTIME;

@@ -781,6 +781,8 @@ int cli_parse(int argc, char *const argv[], struct cli *cli, struct errbuf *e)
 		for (int i = 1; ret && i < argc; i++)
 			for (size_t k = 0; k < ARRAY_SIZE(cli_flags); k++)
 				if (!strncmp(argv[i], cli_flags[k].name, strlen(cli_flags[k].name)) &&
+				    /* the whole name: --seccomp-filter is not --seccomp */
+				    strchr("=", argv[i][strlen(cli_flags[k].name)]) &&
 				    strcmp(cli_flags[k].name, "--help") && strcmp(cli_flags[k].name, "-h") &&
 				    strcmp(cli_flags[k].name, "--version") &&
 				    strcmp(cli_flags[k].name, "--api-sock"))   /* both have it */

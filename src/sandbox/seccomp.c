@@ -13,7 +13,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 
 static struct sock_fprog sb_prog[SANDBOX_NR];
 static bool sb_ready;
+static bool sb_custom;     /* sb_prog holds --seccomp-filter's programs */
 static const char *sb_names[SB_NAMES];
 static volatile sig_atomic_t sb_status = 1;
 static volatile sig_atomic_t sb_metrics_fd = -1;
@@ -213,7 +217,9 @@ static void sb_on_sigsys(int sig, siginfo_t *si, void *ucv)
 		n = sb_put_num(line, n, sizeof(line),
 			       (unsigned long long)uc->uc_mcontext.gregs[REG_RSI], 16);
 	}
-	n = sb_put(line, n, sizeof(line), "), which its list does not allow: the VM ends\n");
+	n = sb_put(line, n, sizeof(line), sb_custom ?
+		   "), which its --seccomp-filter program does not allow: the VM ends\n" :
+		   "), which its list does not allow: the VM ends\n");
 	if (write(STDERR_FILENO, line, n) < 0) {
 		/* nothing left to tell it to */
 	}
@@ -235,10 +241,28 @@ static void sb_on_sigsys(int sig, siginfo_t *si, void *ucv)
 	syscall(SYS_exit_group, sb_status);
 }
 
+/* What both kinds of filter need before the first is on: the names for
+ * the report, the zone, the handler. */
+static int sb_arm(int deny_status, struct errbuf *e)
+{
+	struct sigaction sa = { .sa_sigaction = sb_on_sigsys, .sa_flags = SA_SIGINFO };
+
+	for (int nr = 0; nr < SB_NAMES; nr++)
+		if (!sb_names[nr])
+			sb_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+	/* localtime_r reads the zone once, at a first log line that may come
+	 * under a filter without openat */
+	tzset();
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL))
+		return errf(e, -errno, "seccomp: SIGSYS: %s", strerror(errno));
+	sb_status = deny_status;
+	return 0;
+}
+
 int sandbox_prepare(const char *deny, int deny_status, struct errbuf *e)
 {
 	struct sock_fprog prog[SANDBOX_NR] = { { 0, NULL } };
-	struct sigaction sa = { .sa_sigaction = sb_on_sigsys, .sa_flags = SA_SIGINFO };
 	int ret;
 
 	if (sb_ready)
@@ -248,19 +272,97 @@ int sandbox_prepare(const char *deny, int deny_status, struct errbuf *e)
 		if (ret)
 			goto err;
 	}
-	for (int nr = 0; nr < SB_NAMES; nr++)
-		if (!sb_names[nr])
-			sb_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-	/* localtime_r reads the zone once, at a first log line that may come
-	 * under a filter without openat */
-	tzset();
-	sigfillset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL)) {
-		ret = errf(e, -errno, "seccomp: SIGSYS: %s", strerror(errno));
+	ret = sb_arm(deny_status, e);
+	if (ret)
 		goto err;
-	}
-	sb_status = deny_status;
 	memcpy(sb_prog, prog, sizeof(prog));
+	sb_ready = true;
+	return 0;
+err:
+	for (unsigned k = 0; k < SANDBOX_NR; k++)
+		free(prog[k].filter);
+	return ret;
+}
+
+int sandbox_try_program(const uint64_t *insns, uint16_t len)
+{
+	struct sock_fprog prog = { len, (struct sock_filter *)(uintptr_t)insns };
+	struct pollfd pfd;
+	int pipefd[2], err = 0, ret = 0;
+	pid_t pid;
+
+	if (!len)
+		return 0;
+	if (pipe2(pipefd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return ret;
+	}
+	if (pid == 0) {
+		/* raw calls only (the parent may have threads; no sanitizer's
+		 * exit). Refused: the errno down the pipe. Taken: the filter
+		 * may deny every call, exit_group too, so the child says
+		 * nothing and the parent ends it. No core from a trap. */
+		struct rlimit nocore = { 0, 0 };
+
+		setrlimit(RLIMIT_CORE, &nocore);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) {
+			err = errno ? errno : EINVAL;
+			if (write(pipefd[1], &err, sizeof(err)) < 0)
+				err = 0;
+			syscall(SYS_exit_group, 1);
+		}
+		for (;;)
+			syscall(SYS_exit_group, 0);
+	}
+	close(pipefd[1]);
+	pfd = (struct pollfd){ pipefd[0], POLLIN, 0 };
+	/* the refusal comes at once; a taken program's child ends (or is
+	 * stuck under its own filter and ended here) */
+	if (poll(&pfd, 1, 2000) > 0 && read(pipefd[0], &err, sizeof(err)) == sizeof(err) && err)
+		ret = -err;
+	close(pipefd[0]);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return ret;
+}
+
+int sandbox_prepare_programs(const uint64_t *const insns[SANDBOX_NR],
+			     const uint16_t len[SANDBOX_NR], int deny_status, struct errbuf *e)
+{
+	struct sock_fprog prog[SANDBOX_NR] = { { 0, NULL } };
+	int ret;
+
+	if (sb_ready)
+		return errf(e, -EALREADY, "seccomp: already prepared");
+	for (unsigned k = 0; k < SANDBOX_NR; k++) {
+		if (!len[k])
+			continue;
+		if (len[k] > BPF_MAXINSNS) {
+			ret = errf(e, -E2BIG, "seccomp: a program of %u instructions", len[k]);
+			goto err;
+		}
+		/* sock_filter and Firecracker's u64 share the layout on
+		 * little-endian x86-64: code, jt, jf, k */
+		prog[k].filter = malloc(len[k] * sizeof(struct sock_filter));
+		if (!prog[k].filter) {
+			ret = errf(e, -ENOMEM, "out of memory");
+			goto err;
+		}
+		memcpy(prog[k].filter, insns[k], len[k] * sizeof(struct sock_filter));
+		prog[k].len = len[k];
+	}
+	ret = sb_arm(deny_status, e);
+	if (ret)
+		goto err;
+	memcpy(sb_prog, prog, sizeof(prog));
+	sb_custom = true;
 	sb_ready = true;
 	return 0;
 err:
@@ -281,6 +383,9 @@ int sandbox_enter(enum sandbox_kind k, const char *thread)
 	sigemptyset(&sys);
 	sigaddset(&sys, SIGSYS);
 	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
+	/* an empty program is Firecracker's "no filter" (--seccomp-filter) */
+	if (!sb_prog[k].len)
+		return 0;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
 	/* no SECCOMP_FILTER_FLAG_TSYNC: each kind of thread has its own list */

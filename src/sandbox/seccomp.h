@@ -2,8 +2,9 @@
  * compiled once with libseccomp into BPF, and installed by each thread on
  * itself before it touches guest input. A call outside a thread's list
  * never runs: the SIGSYS handler writes one line naming the thread and the
- * call, and the process ends at once. Not the jailer, nor io_uring's own
- * restrictions. */
+ * call, and the process ends at once. Firecracker's compiled programs
+ * (--seccomp-filter) can take the lists' place. Not the jailer, nor
+ * io_uring's own restrictions. */
 #ifndef VIREO_SANDBOX_SECCOMP_H
 #define VIREO_SANDBOX_SECCOMP_H
 
@@ -73,6 +74,23 @@ void sandbox_set_metrics_fd(int fd);
 
 int sandbox_prepare(const char *deny, int deny_status, struct errbuf *e)
 	__attribute__((warn_unused_result));
+/* Instead of sandbox_prepare (either, once): Firecracker's compiled
+ * programs (--seccomp-filter, sandbox/fc_filters.h), one per kind, copied;
+ * len 0 installs nothing on that kind of thread (Firecracker's empty
+ * program). Each instruction a struct sock_filter in a u64 (code, jt, jf,
+ * k, little-endian). The SIGSYS handler reports and counts a trapped call
+ * as for the lists. Main thread, before any thread calls sandbox_enter.
+ * 0 or -errno with e set. */
+int sandbox_prepare_programs(const uint64_t *const insns[SANDBOX_NR],
+			     const uint16_t len[SANDBOX_NR], int deny_status, struct errbuf *e)
+	__attribute__((warn_unused_result));
+
+/* Whether the kernel takes the program (its BPF checker), tried in a
+ * child process so that nothing here is filtered: 0 (also for len 0), or
+ * the -errno seccomp(2) gave (-EINVAL: a bad program). Before any filter
+ * is on in this process. */
+int sandbox_try_program(const uint64_t *insns, uint16_t len) __attribute__((warn_unused_result));
+
 /* True once sandbox_prepare succeeded: the filters are on. */
 bool sandbox_enabled(void);
 

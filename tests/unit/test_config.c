@@ -290,6 +290,16 @@ static void test_error_unknown_command(void **state)
 	expect_error(ARGC(a2), a2, "unknown command");
 	/* without "run": Firecracker's flags, which say what was meant */
 	expect_error(ARGC(a3), a3, "--kernel is a flag of `vireo run` (try: vireo run --kernel");
+	/* a Firecracker flag that starts like a run flag is not that flag:
+	 * the real error stands */
+	{
+		const char *a4[] = { "vireo", "--no-api", "--seccomp-filter", "f" };
+		const char *a5[] = { "vireo", "--seccomp=on" };
+
+		expect_error(ARGC(a4), a4, "--no-api: needs --config-file");
+		cli_free(&cli); /* the Firecracker flags' strings */
+		expect_error(ARGC(a5), a5, "--seccomp is a flag of `vireo run`");
+	}
 }
 
 static void test_error_unknown_option(void **state)
