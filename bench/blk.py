@@ -62,8 +62,10 @@ PIN_WAIT_MS = 100   # the guest's head start for the harness to pin the vCPU thr
 JOBS = [("seqread", "1M", 4), ("seqwrite", "1M", 4), ("randread", "4K", 1),
         ("randread", "4K", 32), ("randwrite", "4K", 1), ("randwrite", "4K", 32)]
 SYSTEMS = ["vireo-uring", "vireo-sync", "native-io_uring", "native-psync",
-           "qemu-io_uring", "qemu-threads", "container-io_uring", "qemu-microvm"]
+           "qemu-io_uring", "qemu-threads", "container-io_uring", "qemu-microvm",
+           "vireo-uring-nopoll"]
 LABEL = {"vireo-uring": "vireo uring", "vireo-sync": "vireo sync",
+         "vireo-uring-nopoll": "vireo uring poll=off",
          "native-io_uring": "native io_uring", "native-psync": "native psync",
          "qemu-io_uring": "QEMU io_uring", "qemu-threads": "QEMU threads",
          "container-io_uring": "container io_uring", "qemu-microvm": "QEMU microvm io_uring"}
@@ -92,9 +94,9 @@ def guest_cmdline(secs, pin):
     return f"pvguest.run=bench-blk,ms={int(secs * 1000)}{wait} pvguest.bench_jobs={jobs}"
 
 
-def vireo_cmd(img, engine, cache, secs, pin):
+def vireo_cmd(img, engine, cache, secs, pin, poll="on"):
     return vmm.vireo_cmd(guest_cmdline(secs, pin), PVGUEST, VIREO,
-                         devices=["--disk", f"path={img},engine={engine},cache={cache}"])
+                         devices=["--disk", f"path={img},engine={engine},cache={cache},poll={poll}"])
 
 
 def qemu_cmd(img, aio, cache, secs, pin, machine="q35", append=None):
@@ -218,8 +220,9 @@ def make_image(path):
 def run_system(name, img, cache, secs, tmp, pin):
     kind, _, how = name.partition("-")
     if kind == "vireo":
-        return run_guest(vireo_cmd(img, how, cache, secs, pin), secs, pin,
-                         vmm.vcpu_thread("vireo"))
+        engine, _, nopoll = how.partition("-")
+        return run_guest(vireo_cmd(img, engine, cache, secs, pin, "off" if nopoll else "on"),
+                         secs, pin, vmm.vcpu_thread("vireo"))
     if name == "qemu-microvm":
         try:
             return run_guest(qemu_cmd(img, "io_uring", cache, secs, pin, "microvm"), secs, pin,

@@ -89,10 +89,39 @@ static uint64_t evloop_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Every armed poller looks at its queue once; true if one found work. */
+static bool evloop_poll_all(struct evloop *l)
+{
+	bool work = false;
+
+	for (struct ev_poller *p = l->pollers; p; p = p->next)
+		work |= p->poll(p->opaque);
+	return work;
+}
+
+/* Before sleeping: every poller turns its notifications back on and is
+ * dropped (a park() that finds work may arm it again). True if one found
+ * work meanwhile. */
+static bool evloop_park_all(struct evloop *l)
+{
+	struct ev_poller *p = l->pollers;
+	bool work = false;
+
+	l->pollers = NULL;
+	while (p) {
+		struct ev_poller *next = p->next;
+
+		p->armed = false;
+		work |= p->park(p->opaque);
+		p = next;
+	}
+	return work;
+}
+
 int evloop_run_once(struct evloop *l, int timeout_ms)
 {
 	struct epoll_event evs[32];
-	int n = epoll_wait(l->epfd, evs, 32, timeout_ms);
+	int n = epoll_wait(l->epfd, evs, 32, l->pollers ? 0 : timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -102,8 +131,39 @@ int evloop_run_once(struct evloop *l, int timeout_ms)
 
 		h->fn(h->opaque, evs[i].events);
 	}
+	/* as a round of evloop_run: the pollers look once, and a round in
+	 * which nothing happened parks them */
+	if (l->pollers && evloop_poll_all(l))
+		n++;
+	else if (!n && l->pollers && evloop_park_all(l))
+		n++;
 	return n;
 }
+
+bool evloop_poll_arm(struct evloop *l, struct ev_poller *p)
+{
+	if (!l->poll_ns || !pthread_equal(pthread_self(), l->thread))
+		return false;
+	l->polled_work = true;
+	if (!p->armed) {
+		p->armed = true;
+		p->next = l->pollers;
+		l->pollers = p;
+	}
+	return true;
+}
+
+void evloop_poll_cancel(struct evloop *l, struct ev_poller *p)
+{
+	for (struct ev_poller **pp = &l->pollers; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	p->armed = false;
+}
+
 
 int evloop_run(struct evloop *l)
 {
@@ -114,21 +174,21 @@ int evloop_run(struct evloop *l)
 	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
 		/* poll (timeout 0) for a while after the last event, then sleep */
 		bool polling = poll_until && evloop_now_ns() < poll_until, want_poll = false;
-		int n = epoll_wait(l->epfd, evs, 32, polling ? 0 : -1);
+		int n;
 
+		if (!polling && l->pollers && evloop_park_all(l)) {
+			poll_until = evloop_now_ns() + l->poll_ns;
+			continue;
+		}
+		n = epoll_wait(l->epfd, evs, 32, polling ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (n == 0) {
-			if (!polling)
-				poll_until = 0;
-			else
-				sched_yield(); /* a task sharing this CPU runs first */
-			continue;
-		}
-		metrics_add(&l->events, (uint64_t)n);
+		l->polled_work = false;
+		if (n > 0)
+			metrics_add(&l->events, (uint64_t)n);
 		for (int i = 0; i < n; i++) {
 			struct ev_handler *h = evs[i].data.ptr;
 
@@ -136,8 +196,17 @@ int evloop_run(struct evloop *l)
 			h->fn(h->opaque, evs[i].events);
 			want_poll |= !l->quiet;
 		}
-		poll_until = want_poll && l->poll_ns ? evloop_now_ns() + l->poll_ns : 0;
+		if (l->pollers && evloop_poll_all(l))
+			want_poll = true;
+		want_poll |= l->polled_work;
+		if (want_poll && l->poll_ns)
+			poll_until = evloop_now_ns() + l->poll_ns;
+		else if (n > 0 || !polling)
+			poll_until = 0;
+		else
+			sched_yield(); /* a task sharing this CPU runs first */
 	}
+	evloop_park_all(l);
 	return 0;
 }
 

@@ -10,6 +10,24 @@
 
 typedef void (*ev_fn)(void *opaque, uint32_t events);
 
+/* A device queue served by polling instead of by its notifications: the
+ * device leaves the driver's kicks off while the queue is busy (EVENT_IDX
+ * avail_event not moved on, or NO_NOTIFY), saving the guest an exit and
+ * this thread a wake-up per request, and the loop looks at the ring for
+ * it. poll() looks for work and does it (true: it found some); the loop
+ * calls it each time round while it polls anyway, which lasts poll_ns
+ * past the last work anyone did. Before the loop sleeps it calls park():
+ * the device turns its notifications back on and looks once more (true:
+ * work came meanwhile, done; the loop polls on). Each is then dropped
+ * until evloop_poll_arm() again. */
+struct ev_poller {
+	bool (*poll)(void *opaque);
+	bool (*park)(void *opaque);
+	void *opaque;
+	struct ev_poller *next;
+	bool armed;
+};
+
 struct ev_handler {
 	int fd;
 	ev_fn fn;
@@ -27,6 +45,8 @@ struct evloop {
 	 * 0 disables it. */
 	uint64_t poll_ns;
 	bool quiet; /* the handler running now called evloop_no_poll() */
+	struct ev_poller *pollers; /* armed: the loop's thread only */
+	bool polled_work;          /* a poller was armed or did work this round */
 	uint64_t events; /* dispatched so far, for metrics (base/metrics.h) */
 	pthread_t thread; /* the one in evloop_run (until then evloop_init's) */
 };
@@ -52,12 +72,24 @@ void evloop_del(struct evloop *l, struct ev_handler *h);
  * (a device's code that also runs on a vCPU thread). */
 void evloop_no_poll(struct evloop *l);
 
+/* Puts p on the loop's list of queues to poll, if it is not on it yet.
+ * Only from the loop's thread (a handler, or a poll()/park() itself):
+ * elsewhere (a device's code on a vCPU thread), or with polling off
+ * (poll_ns 0), nothing is done and false is returned, and the caller
+ * must turn its notifications back on itself. */
+bool evloop_poll_arm(struct evloop *l, struct ev_poller *p);
+/* Takes p off the list: from the loop's thread, or once the loop has
+ * stopped (before the poller's memory goes). */
+void evloop_poll_cancel(struct evloop *l, struct ev_poller *p);
+
 /* Dispatches until evloop_stop(), on the calling thread, which becomes the
  * loop's (evloop_no_poll).
  * Returns 0 or -errno from epoll_wait. */
 int evloop_run(struct evloop *l);
-/* One round for tests: waits up to timeout_ms (-1: forever) for events and
- * dispatches those that came. Returns how many, or -errno. */
+/* One round for tests: waits up to timeout_ms (-1: forever; 0 while a
+ * poller is armed) for events and dispatches those that came; then the
+ * armed pollers look once, and if nothing happened they are parked.
+ * Returns how many events, one more if a poller found work, or -errno. */
 int evloop_run_once(struct evloop *l, int timeout_ms);
 /* Makes evloop_run() return; async-signal-safe and callable from any thread. */
 void evloop_stop(struct evloop *l);

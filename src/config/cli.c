@@ -47,9 +47,10 @@ const char cli_usage[] =
 	"                       time); only one of the two may be on stdio\n"
 	"  --disk path=FILE[,readonly=on][,id=ID][,cache=none|writeback]\n"
 	"         [,engine=uring|sync][,queues=N][,bw=BYTES/MS][,ops=N/MS]\n"
-	"         [,bw_burst=BYTES][,ops_burst=N]\n"
+	"         [,bw_burst=BYTES][,ops_burst=N][,poll=on|off]\n"
 	"                       a virtio-blk disk (repeatable, up to 8); defaults:\n"
-	"                       read-write, cache=writeback, engine=uring, queues=1;\n"
+	"                       read-write, cache=writeback, engine=uring, queues=1,\n"
+	"                       poll=on (a busy queue is polled, not kicked);\n"
 	"                       bw/ops: a rate limit, BYTES (K, M, G) or N requests\n"
 	"                       every MS ms, as Firecracker's token buckets\n"
 	"  --net tap=NAME[,mac=MAC][,queues=N][,rx_bw=BYTES/MS][,rx_ops=N/MS]\n"
@@ -239,6 +240,7 @@ static const struct config_key disk_keys[] = {
 	{ .name = "id", .type = KEY_STRING, .offset = DISK(id), .max = CONFIG_DISK_ID_MAX },
 	{ .name = "cache", .type = KEY_ENUM, .offset = DISK(cache), .choices = cache_names },
 	{ .name = "engine", .type = KEY_ENUM, .offset = DISK(engine), .choices = engine_names },
+	{ .name = "poll", .type = KEY_BOOL, .offset = DISK(poll) },
 	{ .name = "queues", .type = KEY_UINT, .offset = DISK(queues), .min = 1,
 	  .max = CONFIG_MAX_DISK_QUEUES },
 	{ .name = "bw", .type = KEY_CUSTOM, .offset = LIMIT(struct config_disk, bandwidth, size),

@@ -13,6 +13,7 @@ void config_disk_init(struct config_disk *d)
 	d->engine = CONFIG_ENGINE_URING;
 	d->queues = 1;
 	d->flush = true;
+	d->poll = true;
 }
 
 void config_net_init(struct config_net *n)

@@ -52,6 +52,7 @@ struct config_disk {
 	enum config_engine engine;
 	unsigned queues;
 	bool flush;                   /* offer FLUSH; false: Firecracker's "Unsafe" cache */
+	bool poll;                    /* a busy queue is polled, its kicks left off */
 	char *api_id;                 /* the API's drive_id; NULL from the command line */
 	bool root;                    /* the root device: root= goes on the kernel command line */
 	char *partuuid;               /* root=PARTUUID=... instead of root=/dev/vda; NULL: none */

@@ -48,6 +48,7 @@ static int blk_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 		.id = a->id,
 		.queues = a->queues,
 		.no_flush = !a->flush,
+		.poll = a->poll,
 		.limit = a->limit,
 	};
 

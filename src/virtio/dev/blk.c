@@ -39,6 +39,12 @@ struct blk_queue {
 	uint16_t free[BLK_QUEUE_SIZE];    /* stack of free slot indexes */
 	unsigned nfree;
 	bool signal;                      /* pushed since the last signal */
+	/* Polled (evloop.h's struct ev_poller): the driver's kicks are left
+	 * off while the loop looks at the ring itself */
+	bool polled;
+	struct ev_poller poller;
+	struct blk *b;
+	unsigned idx;
 };
 
 struct blk {
@@ -63,6 +69,8 @@ struct blk {
 	struct throttle limit;            /* the rate limiter: requests and bytes */
 	struct vq_elem elem;              /* vq_pop's scratch; under lock */
 	struct blk_queue q[BLK_MAX_QUEUES];
+	bool poll;                        /* serve busy queues by polling (blk_config) */
+	uint64_t started;                 /* requests started, ever: did a poll find work */
 	uint64_t st[BLK_STAT_NR];
 };
 
@@ -277,6 +285,8 @@ static void blk_stop_locked(struct blk *b)
 		bool is_free[BLK_QUEUE_SIZE] = { false };
 
 		bq->signal = false;
+		/* the loop drops the poller at its next park */
+		bq->polled = false;
 		for (unsigned i = 0; i < bq->nfree; i++)
 			is_free[bq->free[i]] = true;
 		for (unsigned i = 0; i < BLK_QUEUE_SIZE; i++)
@@ -305,6 +315,7 @@ static const char *blk_process(struct blk *b, unsigned q)
 	unsigned budget = vq->size;
 	const char *why = NULL;
 	bool more = false;
+	uint64_t started = b->started;
 
 	if (!b->active || b->paused || q >= b->nq || !vq->started || b->limit.waiting)
 		return NULL;
@@ -336,14 +347,22 @@ static const char *blk_process(struct blk *b, unsigned q)
 				goto out;
 			}
 			budget--;
+			b->started++;
 			why = blk_start(b, q, &b->elem);
 			if (why)
 				goto out;
 		}
+		if (bq->polled)
+			break;  /* the loop looks again, or parks it */
 		if (!budget) {
 			more = vq_has_avail(vq);
 			if (!more && vq_notify_enable(vq))
 				more = true;
+			break;
+		}
+		/* busy: the next request is looked for, not waited for */
+		if (b->poll && b->started != started && evloop_poll_arm(b->loop, &bq->poller)) {
+			bq->polled = true;
 			break;
 		}
 		if (!vq_notify_enable(vq))
@@ -381,6 +400,50 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned q)
 	why = blk_process(b, q);
 	blk_fail(b, why);
 	pthread_mutex_unlock(&b->lock);
+}
+
+/* ev_poller.poll: requests the driver added without a kick. */
+static bool blk_poll(void *opaque)
+{
+	struct blk_queue *bq = opaque;
+	struct blk *b = bq->b;
+	uint64_t started;
+	const char *why;
+
+	pthread_mutex_lock(&b->lock);
+	if (!bq->polled || !vq_has_avail(&b->vdev.vq[bq->idx])) {
+		pthread_mutex_unlock(&b->lock);
+		return false;
+	}
+	started = b->started;
+	why = blk_process(b, bq->idx);
+	blk_fail(b, why);
+	started = b->started - started;
+	pthread_mutex_unlock(&b->lock);
+	return started;
+}
+
+/* ev_poller.park: the queue went quiet; kicks back on. What came before
+ * they were on is served now (blk_process may poll it again). */
+static bool blk_park(void *opaque)
+{
+	struct blk_queue *bq = opaque;
+	struct blk *b = bq->b;
+	uint64_t started = 0;
+	const char *why;
+
+	pthread_mutex_lock(&b->lock);
+	if (bq->polled) {
+		bq->polled = false;
+		if (vq_notify_enable(&b->vdev.vq[bq->idx])) {
+			started = b->started;
+			why = blk_process(b, bq->idx);
+			blk_fail(b, why);
+			started = b->started - started;
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	return started;
 }
 
 static void blk_on_resched(void *opaque)
@@ -609,7 +672,11 @@ int blk_create(struct blk **out, const struct blk_config *cfg, struct gmem *mem,
 			bq->free[i] = (uint16_t)(BLK_QUEUE_SIZE - 1 - i);
 		}
 		bq->nfree = BLK_QUEUE_SIZE;
+		bq->b = b;
+		bq->idx = q;
+		bq->poller = (struct ev_poller){ .poll = blk_poll, .park = blk_park, .opaque = bq };
 	}
+	b->poll = cfg->poll;
 
 	ret = ev_resched_init(&b->resched, loop, blk_on_resched, b);
 	if (ret) {
@@ -696,6 +763,8 @@ void blk_destroy(struct blk *b)
 	if (!b)
 		return;
 	virtio_dev_destroy(&b->vdev); /* resets: every request drained */
+	for (unsigned q = 0; q < b->nq; q++)
+		evloop_poll_cancel(b->loop, &b->q[q].poller);
 	throttle_destroy(&b->limit);
 	ev_resched_destroy(&b->resched);
 	disk_close(b->disk);

@@ -26,6 +26,9 @@ struct blk_config {
 	bool no_flush;
 	/* requests (ops) and their data bytes (bandwidth), all queues together */
 	struct rate_limiter_config limit;
+	/* While a queue is busy, the loop polls its ring instead of waiting
+	 * for the driver's kicks (evloop.h's struct ev_poller) */
+	bool poll;
 };
 
 /* What the device counts, for metrics (base/metrics.h): requests completed
