@@ -86,11 +86,12 @@ SAMPLE_S = 0.25     # how often the vCPU thread's CPU time is read during a test
 
 SIZES = [18, 1472]
 MODES = ["tx", "rx", "rr"]
-SYSTEMS = ["vireo", "qemu", "veth", "loopback", "container", "qemu-microvm"]
+SYSTEMS = ["vireo", "qemu", "veth", "loopback", "container", "qemu-microvm", "vireo-nopoll"]
 LABEL = {"vireo": "vireo", "qemu": "QEMU q35", "veth": "veth (2 netns)", "loopback": "loopback",
-         "container": "container <-> host (veth)", "qemu-microvm": "QEMU microvm"}
-VMMS = ("vireo", "qemu", "qemu-microvm")
-VCPU_THREAD = {s: vmm.vcpu_thread(s) for s in VMMS}
+         "container": "container <-> host (veth)", "qemu-microvm": "QEMU microvm",
+         "vireo-nopoll": "vireo poll=off"}
+VMMS = ("vireo", "qemu", "qemu-microvm", "vireo-nopoll")
+VCPU_THREAD = {s: vmm.vcpu_thread(s.split("-")[0]) for s in VMMS}
 # The comparison report's columns (bench/report.py) and the system behind each.
 REPORT_COLUMNS = [("native", "loopback"), ("container", "container"), ("vireo", "vireo"),
                   ("qemu-microvm", "qemu-microvm"), ("qemu-q35", "qemu")]
@@ -111,8 +112,11 @@ def guest_cmdline(test):
 def vmm_cmd(system, test):
     """The VMM command lines of tests/e2e/net_run.py; qemu-microvm is the
     QEMU one on microvm with PCIe and SeaBIOS's microvm build."""
-    if system == "vireo":
-        return vmm.vireo_cmd(guest_cmdline(test), PVGUEST, VIREO, devices=vmm.vireo_net())
+    if system in ("vireo", "vireo-nopoll"):
+        devices = vmm.vireo_net()
+        if system == "vireo-nopoll":
+            devices[-1] += ",poll=off"   # every TX frame waits for its kick
+        return vmm.vireo_cmd(guest_cmdline(test), PVGUEST, VIREO, devices=devices)
     machine = "microvm,pcie=on" if system == "qemu-microvm" else "q35"
     return vmm.qemu_cmd(guest_cmdline(test), machine, PVGUEST, QEMU, devices=vmm.qemu_net())
 

@@ -54,11 +54,12 @@ const char cli_usage[] =
 	"                       bw/ops: a rate limit, BYTES (K, M, G) or N requests\n"
 	"                       every MS ms, as Firecracker's token buckets\n"
 	"  --net tap=NAME[,mac=MAC][,queues=N][,rx_bw=BYTES/MS][,rx_ops=N/MS]\n"
-	"        [,tx_bw=BYTES/MS][,tx_ops=N/MS]\n"
+	"        [,tx_bw=BYTES/MS][,tx_ops=N/MS][,poll=on|off]\n"
 	"                       a virtio-net NIC on TAP interface NAME (repeatable,\n"
 	"                       up to 4); it is created if missing and vireo may\n"
 	"                       (CAP_NET_ADMIN); queues=N pairs need a multi_queue TAP;\n"
-	"                       rx_/tx_ bw, ops: rate limits each way, as --disk's\n"
+	"                       rx_/tx_ bw, ops: rate limits each way, as --disk's;\n"
+	"                       poll=on (default): a busy TX queue is polled\n"
 	"  --vsock cid=N,uds=PATH[,rx_bw=BYTES/MS][,rx_ops=N/MS][,tx_bw=BYTES/MS]\n"
 	"          [,tx_ops=N/MS]\n"
 	"                       a virtio-vsock device for guest CID N (3 or more);\n"
@@ -262,6 +263,7 @@ static const struct config_key net_keys[] = {
 	  .seen_offset = NET(mac_set) },
 	{ .name = "queues", .type = KEY_UINT, .offset = NET(queues), .min = 1,
 	  .max = CONFIG_MAX_NET_QUEUES },
+	{ .name = "poll", .type = KEY_BOOL, .offset = NET(poll) },
 	{ .name = "rx_bw", .type = KEY_CUSTOM,
 	  .offset = LIMIT_OF(struct config_net, rx_limit, bandwidth, size), .parse = cli_parse_bucket },
 	{ .name = "rx_ops", .type = KEY_CUSTOM,

@@ -20,6 +20,7 @@ void config_net_init(struct config_net *n)
 {
 	memset(n, 0, sizeof(*n));
 	n->queues = 1;
+	n->poll = true;
 }
 
 void config_init(struct vm_config *cfg)

@@ -71,6 +71,7 @@ struct config_net {
 	unsigned mtu;                 /* the MTU offered to the guest; 0: the TAP's */
 	struct rate_limiter_config rx_limit, tx_limit; /* each way; all off: unlimited */
 	bool mmds;                    /* the guest reaches the MMDS through it (mmds-config) */
+	bool poll;                    /* a busy TX queue is polled, its kicks left off */
 };
 
 /* The metadata service's configuration (Firecracker's mmds-config): which

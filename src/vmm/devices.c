@@ -181,6 +181,7 @@ static int net_type_create(void **dev, const struct vm_config *cfg, unsigned i, 
 		.mtu = a->mtu,
 		.rx_limit = a->rx_limit,
 		.tx_limit = a->tx_limit,
+		.poll = a->poll,
 	};
 
 	memcpy(nc.mac, a->mac, sizeof(nc.mac));

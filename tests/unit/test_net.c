@@ -44,11 +44,13 @@ struct fx {
 	unsigned next;             /* buffer slot */
 };
 
+static bool fx_poll; /* the next fx_setup's net_config.poll */
+
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	int sv[2];
-	struct net_config c = { .tap = "test0", .queues = 1, .fds = sv };
+	struct net_config c = { .tap = "test0", .queues = 1, .fds = sv, .poll = fx_poll };
 	struct errbuf e = { { 0 } };
 
 	if (!f || test_mem_init(&f->mem, MEM_SIZE) || evloop_init(&f->loop))
@@ -64,6 +66,16 @@ static int fx_setup(void **state)
 	fake_dev_attach(&f->dev, f->d, &f->loop);
 	*state = f;
 	return 0;
+}
+
+static int fx_setup_poll(void **state)
+{
+	int ret;
+
+	fx_poll = true;
+	ret = fx_setup(state);
+	fx_poll = false;
+	return ret;
 }
 
 static int fx_teardown(void **state)
@@ -333,6 +345,49 @@ static void test_tx_budget_and_suppression(void **state)
 		assert_true(fake_vring_get_used(&f->ring[1], &id, &len));
 	/* after draining, kicks are wanted again */
 	assert_int_equal(f->ring[1].used->flags, 0);
+}
+
+/* poll=on: once a kicked frame has made the TX queue busy the device
+ * leaves kicks off (NO_NOTIFY stays set) and sends a frame added without
+ * a kick while the loop polls; a round with nothing parks it (kicks
+ * wanted again), and a frame added then waits for its kick. A reset
+ * while polled leaves the next driver's queue kicked as usual. */
+static void test_tx_poll(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_net_hdr_v1 h = { 0 };
+	uint8_t buf[256];
+
+	assert_true(fx_start(f, base_features()));
+	add_tx(f, &h, 60, 1);
+	kick(f, 1);             /* served on this thread, the loop's */
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
+	assert_int_equal(f->ring[1].used->flags, VRING_USED_F_NO_NOTIFY);
+	add_tx(f, &h, 60, 2);
+	pump(f, 0);             /* no kick: the poll finds it */
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
+	check_pattern(buf + NET_HDR_LEN, 60, 2);
+	pump_all(f);
+	assert_int_equal(f->ring[1].used->flags, 0);
+
+	add_tx(f, &h, 60, 3);
+	pump_all(f);
+	assert_true(peer_recv(f, buf, sizeof(buf)) < 0);
+	kick(f, 1);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
+	check_pattern(buf + NET_HDR_LEN, 60, 3);
+
+	/* busy again, then a reset: the poller is dropped at its park */
+	add_tx(f, &h, 60, 4);
+	kick(f, 1);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
+	assert_true(fx_start(f, base_features()));
+	pump_all(f);
+	add_tx(f, &h, 60, 5);
+	kick(f, 1);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
+	check_pattern(buf + NET_HDR_LEN, 60, 5);
+	assert_int_equal(f->ring[1].used->flags, VRING_USED_F_NO_NOTIFY);
 }
 
 /* The TAP full: the chains wait (not dropped) and go once there is room,
@@ -1220,6 +1275,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tx_frame, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tx_poll, fx_setup_poll, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_csum_one_buffer, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_hostile_chains, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_tx_loop_needs_reset, fx_setup, fx_teardown),

@@ -256,6 +256,50 @@ static void net_queue_notify(struct virtio_dev *d, unsigned q)
 	pthread_mutex_unlock(&n->lock);
 }
 
+/* ev_poller.poll: frames the driver added to a TX queue without a kick. */
+static bool net_tx_poll(void *opaque)
+{
+	struct net_pair *p = opaque;
+	struct net *n = p->n;
+	unsigned q = 2 * p->idx + 1;
+	uint64_t popped = n->tx_popped;
+
+	pthread_mutex_lock(&n->lock);
+	if (p->tx_polled && n->active && !n->failed && q < n->vdev.nr_queues &&
+	    vq_has_avail(&n->vdev.vq[q])) {
+		popped = n->tx_popped;
+		net_fail(n, net_tx(n, p));
+		popped = n->tx_popped - popped;
+	} else {
+		popped = 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return popped;
+}
+
+/* ev_poller.park: the TX queue went quiet; kicks back on. What came
+ * before they were on is sent now (net_tx may poll it again). */
+static bool net_tx_park(void *opaque)
+{
+	struct net_pair *p = opaque;
+	struct net *n = p->n;
+	unsigned q = 2 * p->idx + 1;
+	uint64_t popped = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (p->tx_polled) {
+		p->tx_polled = false;
+		if (n->active && !n->failed && q < n->vdev.nr_queues &&
+		    vq_notify_enable(&n->vdev.vq[q])) {
+			popped = n->tx_popped;
+			net_fail(n, net_tx(n, p));
+			popped = n->tx_popped - popped;
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+	return popped;
+}
+
 static void net_on_tap(void *opaque, uint32_t events)
 {
 	struct net_pair *p = opaque;
@@ -454,6 +498,7 @@ static int net_activate(struct virtio_dev *d)
 		p->rx_starved = false;
 		p->rx_paced = false;
 		p->tx_blocked = false;
+		p->tx_polled = false;
 		(void)tap_set_queue_enabled(&n->tap, i, i < n->pairs);
 		net_set_events(n, p);
 	}
@@ -474,6 +519,7 @@ static void net_reset(struct virtio_dev *d)
 		n->p[i].rx_starved = false;
 		n->p[i].rx_paced = false;
 		n->p[i].tx_blocked = false;
+		n->p[i].tx_polled = false; /* the loop drops it at its next park */
 		n->p[i].tx->n = n->p[i].tx->niov = 0; /* the driver has them back */
 		net_set_events(n, &n->p[i]);
 		(void)tap_set_queue_enabled(&n->tap, i, true);
@@ -551,6 +597,7 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 	if (!n)
 		return errf(e, -ENOMEM, "%s", strerror(ENOMEM));
 	n->loop = loop;
+	n->poll = cfg->poll;
 	n->max_pairs = cfg->queues;
 	n->pairs = 1;
 	n->link = VIRTIO_NET_S_LINK_UP;
@@ -608,6 +655,8 @@ int net_create(struct net **out, const struct net_config *cfg, struct gmem *mem,
 	for (i = 0; i < n->max_pairs; i++) {
 		n->p[i].n = n;
 		n->p[i].idx = i;
+		n->p[i].tx_poller = (struct ev_poller){ .poll = net_tx_poll, .park = net_tx_park,
+							.opaque = &n->p[i] };
 		n->p[i].tx = calloc(1, sizeof(*n->p[i].tx));
 		ret = n->p[i].tx ? net_register(n, &n->p[i]) : -ENOMEM;
 		if (ret) {
@@ -691,6 +740,7 @@ void net_destroy(struct net *n)
 		return;
 	virtio_dev_destroy(&n->vdev);
 	for (unsigned i = 0; i < n->max_pairs; i++) {
+		evloop_poll_cancel(n->loop, &n->p[i].tx_poller);
 		if (n->p[i].registered)
 			evloop_del(n->loop, &n->p[i].h);
 		free(n->p[i].tx);

@@ -57,6 +57,9 @@ struct net_config {
 	unsigned mtu;            /* offered to the guest (68..65535); 0: the TAP's */
 	/* frames and their bytes, each way, all queue pairs together */
 	struct rate_limiter_config rx_limit, tx_limit;
+	/* While a TX queue is busy, the loop polls its ring instead of
+	 * waiting for the driver's kicks (evloop.h's struct ev_poller) */
+	bool poll;
 	/* Tests: datagram fds standing in for the TAP's queues (queues of
 	 * them, then owned by the device); NULL opens the TAP. */
 	const int *fds;

@@ -27,6 +27,10 @@ struct net_pair {
 	bool rx_paced;          /* the TAP is read on n->rx_timer_fd, not on EPOLLIN */
 	bool tx_blocked;        /* the TAP queue is full: wait for EPOLLOUT */
 	bool tap_lost;          /* the fd went bad; net_retry_tap reopens it */
+	/* TX polled (evloop.h's struct ev_poller): the driver's kicks are
+	 * left off while the loop looks at the ring itself */
+	bool tx_polled;
+	struct ev_poller tx_poller;
 	struct net_tx_batch *tx;
 };
 
@@ -66,6 +70,8 @@ struct net {
 	 * EPOLLIN that nobody consumes) */
 	bool failed;
 	bool paused;            /* the VM is paused: neither RX nor TX moves */
+	bool poll;              /* busy TX queues are polled (net_config) */
+	uint64_t tx_popped;     /* TX chains taken, ever: did a poll find work */
 	unsigned max_pairs;
 	unsigned pairs;         /* in use: 1 until VQ_PAIRS_SET */
 	uint8_t mac[6];

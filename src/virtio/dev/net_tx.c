@@ -234,7 +234,7 @@ const char *net_tx(struct net *n, struct net_pair *p)
 	unsigned q = 2 * p->idx + 1;
 	struct vq *vq = &n->vdev.vq[q];
 	unsigned budget = vq->size;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, popped = n->tx_popped;
 	bool pushed, more = false, throttled = false;
 
 	if (!n->active || n->failed || n->paused || !vq->started || p->tx_blocked ||
@@ -257,6 +257,7 @@ const char *net_tx(struct net *n, struct net_pair *p)
 				break;
 			if (r < 0)
 				return vq->error ? vq->error : "broken virtqueue";
+			n->tx_popped++;
 			/* the frame, without the header, against the limiter;
 			 * refused, it waits in the ring for the timer */
 			if (!throttle_take(&n->tx_limit, n->elem.out_len > NET_HDR_LEN ?
@@ -277,8 +278,15 @@ const char *net_tx(struct net *n, struct net_pair *p)
 			break; /* resumed by EPOLLOUT, kicks stay off */
 		if (throttled)
 			break; /* resumed by the limiter's timer, kicks stay off */
+		if (p->tx_polled)
+			break; /* the loop looks again, or parks it */
 		if (!budget || bytes >= NET_BUDGET_BYTES) {
 			more = vq_has_avail(vq) || vq_notify_enable(vq);
+			break;
+		}
+		/* busy: the next frame is looked for, not waited for */
+		if (n->poll && n->tx_popped != popped && evloop_poll_arm(n->loop, &p->tx_poller)) {
+			p->tx_polled = true;
 			break;
 		}
 		if (!vq_notify_enable(vq))
