@@ -89,6 +89,31 @@ def start(vireo, args, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
                             stderr=stderr)
 
 
+def first_client(argv, sock, env=None, timeout=30):
+    """Runs argv (a vireo serving its API on sock), sends one request as soon
+    as the socket is there, and waits for the process to end: for a test
+    whose API thread must die on its first client. Returns a
+    subprocess.CompletedProcess (bytes out and err); killed at timeout."""
+    v = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    out = err = b""
+    try:
+        for _ in range(500):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.01)
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(sock)
+        c.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        out, err = v.communicate(timeout=timeout)
+        c.close()
+    finally:
+        if v.poll() is None:
+            v.kill()
+            out, err = v.communicate()
+    return subprocess.CompletedProcess(argv, v.returncode, out, err)
+
+
 class Instance:
     """One vireo started with Firecracker's flags (args), its output (the
     guest's serial console) read as it comes, and its API socket (sock;

@@ -26,14 +26,12 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from harness import vmm  # noqa: E402
+from harness import fcapi, vmm  # noqa: E402
 
 TIMEOUT = 120
 STATUS = 128 + 31  # SIGSYS
@@ -119,25 +117,9 @@ def main():
         # the API thread's own list: a client's connection is accepted
         # there, so with accept4 left out the first client ends vireo
         sock = os.path.join(tmp, "api.sock")
-        v = subprocess.Popen([vireo, "--api-sock", sock, "--seccomp-test-deny", "accept4"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env)
-        try:
-            for _ in range(500):
-                if os.path.exists(sock):
-                    break
-                time.sleep(0.01)
-            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            c.connect(sock)
-            c.sendall(b"GET / HTTP/1.1\r\n\r\n")
-            out, err = v.communicate(timeout=TIMEOUT)
-            c.close()
-        finally:
-            if v.poll() is None:
-                v.kill()
-                v.wait()
-        check_denied(subprocess.CompletedProcess(v.args, v.returncode, out, err), "accept4",
-                     problems, thread="api", status=148, guest=False)
+        r = fcapi.first_client([vireo, "--api-sock", sock, "--seccomp-test-deny", "accept4"],
+                               sock, env, TIMEOUT)
+        check_denied(r, "accept4", problems, thread="api", status=148, guest=False)
 
         # the same image, the filters on, nothing denied: all as usual
         p = run(vireo, kernel, blk, disk, [])

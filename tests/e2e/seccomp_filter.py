@@ -25,12 +25,13 @@ bytes the real bitcode crate serialized). Then:
 import json
 import os
 import re
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from harness import fcapi  # noqa: E402
 
 TIMEOUT = 120
 BAD_CONFIG = 152
@@ -287,24 +288,9 @@ def main():
         # the api program traps accept4: the first client ends vireo
         path = write(tmp, "api-trap.bpf", filters(api=trap("accept4")))
         sock = os.path.join(tmp, "api.sock")
-        v = subprocess.Popen([vireo, "--api-sock", sock, "--seccomp-filter", path],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env())
-        try:
-            for _ in range(500):
-                if os.path.exists(sock):
-                    break
-                time.sleep(0.01)
-            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            c.connect(sock)
-            c.sendall(b"GET / HTTP/1.1\r\n\r\n")
-            out, err = v.communicate(timeout=TIMEOUT)
-            c.close()
-        finally:
-            if v.poll() is None:
-                v.kill()
-                v.wait()
-        check_report("api traps accept4", v.returncode, err.decode(errors="replace"), "api",
+        r = fcapi.first_client([vireo, "--api-sock", sock, "--seccomp-filter", path], sock,
+                               env(), TIMEOUT)
+        check_report("api traps accept4", r.returncode, r.stderr.decode(errors="replace"), "api",
                      "accept4", problems)
 
         # bad files: one line, status 152, nothing started

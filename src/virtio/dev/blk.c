@@ -402,25 +402,29 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned q)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/* blk_process for a poller: whether it started a request (a ring that
+ * has entries it cannot take yet is no work: the loop must not spin on
+ * it). b->lock held. */
+static bool blk_process_polled(struct blk *b, unsigned q)
+{
+	uint64_t started = b->started;
+
+	blk_fail(b, blk_process(b, q));
+	return b->started != started;
+}
+
 /* ev_poller.poll: requests the driver added without a kick. */
 static bool blk_poll(void *opaque)
 {
 	struct blk_queue *bq = opaque;
 	struct blk *b = bq->b;
-	uint64_t started;
-	const char *why;
+	bool work = false;
 
 	pthread_mutex_lock(&b->lock);
-	if (!bq->polled || !vq_has_avail(&b->vdev.vq[bq->idx])) {
-		pthread_mutex_unlock(&b->lock);
-		return false;
-	}
-	started = b->started;
-	why = blk_process(b, bq->idx);
-	blk_fail(b, why);
-	started = b->started - started;
+	if (bq->polled && vq_has_avail(&b->vdev.vq[bq->idx]))
+		work = blk_process_polled(b, bq->idx);
 	pthread_mutex_unlock(&b->lock);
-	return started;
+	return work;
 }
 
 /* ev_poller.park: the queue went quiet; kicks back on. What came before
@@ -429,21 +433,16 @@ static bool blk_park(void *opaque)
 {
 	struct blk_queue *bq = opaque;
 	struct blk *b = bq->b;
-	uint64_t started = 0;
-	const char *why;
+	bool work = false;
 
 	pthread_mutex_lock(&b->lock);
 	if (bq->polled) {
 		bq->polled = false;
-		if (vq_notify_enable(&b->vdev.vq[bq->idx])) {
-			started = b->started;
-			why = blk_process(b, bq->idx);
-			blk_fail(b, why);
-			started = b->started - started;
-		}
+		if (vq_notify_enable(&b->vdev.vq[bq->idx]))
+			work = blk_process_polled(b, bq->idx);
 	}
 	pthread_mutex_unlock(&b->lock);
-	return started;
+	return work;
 }
 
 static void blk_on_resched(void *opaque)

@@ -256,25 +256,38 @@ static void net_queue_notify(struct virtio_dev *d, unsigned q)
 	pthread_mutex_unlock(&n->lock);
 }
 
+/* Pair p's TX queue, when the device is live and has it; else NULL. */
+static struct vq *net_tx_vq(struct net *n, const struct net_pair *p)
+{
+	unsigned q = 2 * p->idx + 1;
+
+	return n->active && !n->failed && q < n->vdev.nr_queues ? &n->vdev.vq[q] : NULL;
+}
+
+/* net_tx for a poller: whether it took a chain (frames it cannot send
+ * yet are no work: the loop must not spin on them). n->lock held. */
+static bool net_tx_polled(struct net *n, struct net_pair *p)
+{
+	uint64_t popped = n->tx_popped;
+
+	net_fail(n, net_tx(n, p));
+	return n->tx_popped != popped;
+}
+
 /* ev_poller.poll: frames the driver added to a TX queue without a kick. */
 static bool net_tx_poll(void *opaque)
 {
 	struct net_pair *p = opaque;
 	struct net *n = p->n;
-	unsigned q = 2 * p->idx + 1;
-	uint64_t popped = n->tx_popped;
+	struct vq *vq;
+	bool work = false;
 
 	pthread_mutex_lock(&n->lock);
-	if (p->tx_polled && n->active && !n->failed && q < n->vdev.nr_queues &&
-	    vq_has_avail(&n->vdev.vq[q])) {
-		popped = n->tx_popped;
-		net_fail(n, net_tx(n, p));
-		popped = n->tx_popped - popped;
-	} else {
-		popped = 0;
-	}
+	vq = net_tx_vq(n, p);
+	if (p->tx_polled && vq && vq_has_avail(vq))
+		work = net_tx_polled(n, p);
 	pthread_mutex_unlock(&n->lock);
-	return popped;
+	return work;
 }
 
 /* ev_poller.park: the TX queue went quiet; kicks back on. What came
@@ -283,21 +296,18 @@ static bool net_tx_park(void *opaque)
 {
 	struct net_pair *p = opaque;
 	struct net *n = p->n;
-	unsigned q = 2 * p->idx + 1;
-	uint64_t popped = 0;
+	struct vq *vq;
+	bool work = false;
 
 	pthread_mutex_lock(&n->lock);
+	vq = net_tx_vq(n, p);
 	if (p->tx_polled) {
 		p->tx_polled = false;
-		if (n->active && !n->failed && q < n->vdev.nr_queues &&
-		    vq_notify_enable(&n->vdev.vq[q])) {
-			popped = n->tx_popped;
-			net_fail(n, net_tx(n, p));
-			popped = n->tx_popped - popped;
-		}
+		if (vq && vq_notify_enable(vq))
+			work = net_tx_polled(n, p);
 	}
 	pthread_mutex_unlock(&n->lock);
-	return popped;
+	return work;
 }
 
 static void net_on_tap(void *opaque, uint32_t events)
