@@ -1511,6 +1511,24 @@ static void test_dev_poll(void **state)
 	wait_used(f, 0, &u, 1);
 	assert_int_equal(*r[2].status, VIRTIO_BLK_S_OK);
 
+	/* busy again, then paused (a snapshot's memory): kicks are back on
+	 * at once; what comes meanwhile waits for the resume */
+	r[0] = add_req(f, 0, VIRTIO_BLK_T_IN, 0, l, 1, true);
+	kick(f, 0);
+	assert_int_not_equal(fake_vring_avail_event(&f->ring[0]), f->ring[0].avail_idx);
+	blk_set_paused(f->b, true);
+	assert_int_equal(fake_vring_avail_event(&f->ring[0]), f->ring[0].avail_idx);
+	collect_used(f, 1);
+	r[1] = add_req(f, 0, VIRTIO_BLK_T_IN, 8, l, 1, true);
+	for (int i = 0; i < 4; i++)
+		pump(f, 0);
+	assert_int_equal(*r[1].status, 0xEE);
+	blk_set_paused(f->b, false);
+	collect_used(f, 1);
+	assert_int_equal(*r[1].status, VIRTIO_BLK_S_OK);
+	for (int i = 0; i < 4; i++)
+		pump(f, 0);
+
 	/* busy again, then a reset: the poller is dropped at its park */
 	r[0] = add_req(f, 0, VIRTIO_BLK_T_IN, 0, l, 1, true);
 	kick(f, 0);

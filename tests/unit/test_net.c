@@ -377,6 +377,22 @@ static void test_tx_poll(void **state)
 	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
 	check_pattern(buf + NET_HDR_LEN, 60, 3);
 
+	/* busy again, then paused (a snapshot's memory): kicks are back on
+	 * at once; a frame added meanwhile goes on resume */
+	add_tx(f, &h, 60, 6);
+	kick(f, 1);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
+	assert_int_equal(f->ring[1].used->flags, VRING_USED_F_NO_NOTIFY);
+	net_set_paused(f->n, true);
+	assert_int_equal(f->ring[1].used->flags, 0);
+	add_tx(f, &h, 60, 7);
+	pump_all(f);
+	assert_true(peer_recv(f, buf, sizeof(buf)) < 0);
+	net_set_paused(f->n, false);
+	assert_int_equal(peer_recv(f, buf, sizeof(buf)), NET_HDR_LEN + 60);
+	check_pattern(buf + NET_HDR_LEN, 60, 7);
+	pump_all(f);
+
 	/* busy again, then a reset: the poller is dropped at its park */
 	add_tx(f, &h, 60, 4);
 	kick(f, 1);

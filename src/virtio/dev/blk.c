@@ -480,6 +480,17 @@ void blk_set_paused(struct blk *b, bool paused)
 
 	pthread_mutex_lock(&b->lock);
 	b->paused = paused;
+	/* kicks back on now, not at the loop's next park: a snapshot of the
+	 * paused VM's memory must not keep a driver from kicking once it runs
+	 * again (what came meanwhile is served on resume, below) */
+	for (unsigned q = 0; q < b->nq && paused; q++) {
+		if (b->q[q].polled) {
+			bool waiting = vq_notify_enable(&b->vdev.vq[q]);
+
+			b->q[q].polled = false;
+			(void)waiting;
+		}
+	}
 	for (unsigned q = 0; q < b->nq && !why && !paused; q++)
 		why = blk_process(b, q);
 	blk_fail(b, why);

@@ -187,13 +187,29 @@ static void net_on_throttle(void *opaque, struct throttle *t)
 	pthread_mutex_unlock(&n->lock);
 }
 
+static struct vq *net_tx_vq(struct net *n, const struct net_pair *p);
+
 void net_set_paused(struct net *n, bool paused)
 {
 	pthread_mutex_lock(&n->lock);
 	n->paused = paused;
 	if (paused) {
-		for (unsigned i = 0; i < n->max_pairs; i++)
-			net_set_events(n, &n->p[i]);
+		for (unsigned i = 0; i < n->max_pairs; i++) {
+			struct net_pair *p = &n->p[i];
+			struct vq *vq = net_tx_vq(n, p);
+
+			net_set_events(n, p);
+			/* kicks back on now, not at the loop's next park: a
+			 * snapshot of the paused VM's memory must not keep a
+			 * driver from kicking once it runs again */
+			if (p->tx_polled) {
+				/* what came meanwhile goes on resume */
+				bool waiting = vq && vq_notify_enable(vq);
+
+				p->tx_polled = false;
+				(void)waiting;
+			}
+		}
 	} else {
 		net_fail(n, net_unthrottled(n));
 	}
