@@ -164,7 +164,6 @@ void evloop_poll_cancel(struct evloop *l, struct ev_poller *p)
 	p->armed = false;
 }
 
-
 int evloop_run(struct evloop *l)
 {
 	struct epoll_event evs[32];
