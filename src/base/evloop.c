@@ -2,14 +2,22 @@
 #include "base/evloop.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/metrics.h"
+
+static uint64_t evloop_poll_ns(const struct evloop *l)
+{
+	return __atomic_load_n(&l->poll_ns, __ATOMIC_RELAXED);
+}
 
 static void evloop_on_wake(void *opaque, uint32_t events)
 {
@@ -49,8 +57,11 @@ err_ep:
 	return ret;
 }
 
+static void evloop_tune_join(struct evloop *l);
+
 void evloop_destroy(struct evloop *l)
 {
+	evloop_tune_join(l);
 	if (l->wake_fd >= 0)
 		close(l->wake_fd);
 	if (l->epfd >= 0)
@@ -142,7 +153,7 @@ int evloop_run_once(struct evloop *l, int timeout_ms)
 
 bool evloop_poll_arm(struct evloop *l, struct ev_poller *p)
 {
-	if (!l->poll_ns || !pthread_equal(pthread_self(), l->thread))
+	if (!evloop_poll_ns(l) || !pthread_equal(pthread_self(), l->thread))
 		return false;
 	l->polled_work = true;
 	if (!p->armed) {
@@ -176,7 +187,7 @@ int evloop_run(struct evloop *l)
 		int n;
 
 		if (!polling && l->pollers && evloop_park_all(l)) {
-			poll_until = evloop_now_ns() + l->poll_ns;
+			poll_until = evloop_now_ns() + evloop_poll_ns(l);
 			continue;
 		}
 		n = epoll_wait(l->epfd, evs, 32, polling ? 0 : -1);
@@ -198,8 +209,8 @@ int evloop_run(struct evloop *l)
 		if (l->pollers && evloop_poll_all(l))
 			want_poll = true;
 		want_poll |= l->polled_work;
-		if (want_poll && l->poll_ns)
-			poll_until = evloop_now_ns() + l->poll_ns;
+		if (want_poll && evloop_poll_ns(l))
+			poll_until = evloop_now_ns() + evloop_poll_ns(l);
 		else if (n > 0 || !polling)
 			poll_until = 0;
 		else
@@ -279,4 +290,140 @@ uint32_t ev_resched_take(struct ev_resched *r)
 
 	r->pending = 0;
 	return bits;
+}
+
+/* --- the poll window, from the host's wake-up cost ------------------------ */
+
+#define EVLOOP_TUNE_ROUNDS 16
+#define EVLOOP_TUNE_WAIT_MS 100 /* a round trip slower than this measures nothing */
+
+struct evloop_tuner {
+	struct evloop *l;
+	pthread_t measurer, echo;
+	int ping, pong;         /* blocking eventfds: measurer -> echo -> measurer */
+	bool stop;
+	int cpu[2];             /* where each sleeps; -1: wherever */
+};
+
+static void evloop_tune_pin(pthread_t t, int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	(void)pthread_setaffinity_np(t, sizeof(set), &set);
+}
+
+static void *evloop_tune_echo(void *opaque)
+{
+	struct evloop_tuner *t = opaque;
+	uint64_t v = 1;
+
+	while (read(t->ping, &v, sizeof(v)) == sizeof(v) &&
+	       !__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))
+		if (write(t->pong, &v, sizeof(v)) != sizeof(v))
+			break;
+	return NULL;
+}
+
+static int evloop_tune_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Two CPUs this process may run on, so that each wake-up is one thread
+ * waking another CPU's, as a kick wakes the loop; one alone if that is
+ * all there is. */
+static void evloop_tune_cpus(struct evloop_tuner *t)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	t->cpu[0] = t->cpu[1] = -1;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			t->cpu[n++] = c;
+	if (n < 2)
+		t->cpu[0] = t->cpu[1] = -1;
+}
+
+static void *evloop_tune_measure(void *opaque)
+{
+	struct evloop_tuner *t = opaque;
+	uint64_t rtt[EVLOOP_TUNE_ROUNDS], v = 1, window;
+	unsigned done = 0;
+
+	evloop_tune_pin(pthread_self(), t->cpu[0]);
+	if (pthread_create(&t->echo, NULL, evloop_tune_echo, t))
+		return NULL;
+	(void)pthread_setname_np(t->echo, "vireo-tune");
+	evloop_tune_pin(t->echo, t->cpu[1]);
+	while (done < EVLOOP_TUNE_ROUNDS) {
+		struct pollfd pfd = { .fd = t->pong, .events = POLLIN };
+		uint64_t t0 = evloop_now_ns();
+
+		if (write(t->ping, &v, sizeof(v)) != sizeof(v) ||
+		    poll(&pfd, 1, EVLOOP_TUNE_WAIT_MS) != 1 ||
+		    read(t->pong, &v, sizeof(v)) != sizeof(v))
+			break;
+		rtt[done++] = evloop_now_ns() - t0;
+	}
+	__atomic_store_n(&t->stop, true, __ATOMIC_RELEASE);
+	v = 1;
+	/* an eventfd's write of 1 fails only at a count of 2^64 - 2 */
+	(void)!write(t->ping, &v, sizeof(v));
+	pthread_join(t->echo, NULL);
+	if (done < EVLOOP_TUNE_ROUNDS)
+		return NULL;
+	qsort(rtt, done, sizeof(rtt[0]), evloop_tune_cmp);
+	window = rtt[done / 2];
+	window = window < EVLOOP_POLL_MIN_NS ? EVLOOP_POLL_MIN_NS :
+		 window > EVLOOP_POLL_MAX_NS ? EVLOOP_POLL_MAX_NS : window;
+	if (evloop_poll_ns(t->l))
+		__atomic_store_n(&t->l->poll_ns, window, __ATOMIC_RELAXED);
+	log_debug("event loop: a wake-up costs %llu ns here: polling %llu us after work",
+		  (unsigned long long)rtt[done / 2] / 2, (unsigned long long)window / 1000);
+	return NULL;
+}
+
+void evloop_tune(struct evloop *l)
+{
+	struct evloop_tuner *t;
+
+	if (l->tuner || !evloop_poll_ns(l) || !(t = calloc(1, sizeof(*t))))
+		return;
+	t->l = l;
+	t->ping = eventfd(0, EFD_CLOEXEC);
+	t->pong = eventfd(0, EFD_CLOEXEC);
+	evloop_tune_cpus(t);
+	if (t->ping < 0 || t->pong < 0 ||
+	    pthread_create(&t->measurer, NULL, evloop_tune_measure, t)) {
+		if (t->ping >= 0)
+			close(t->ping);
+		if (t->pong >= 0)
+			close(t->pong);
+		free(t);
+		return;
+	}
+	(void)pthread_setname_np(t->measurer, "vireo-tune");
+	l->tuner = t;
+}
+
+static void evloop_tune_join(struct evloop *l)
+{
+	struct evloop_tuner *t = l->tuner;
+
+	if (!t)
+		return;
+	pthread_join(t->measurer, NULL);
+	close(t->ping);
+	close(t->pong);
+	free(t);
+	l->tuner = NULL;
 }

@@ -215,6 +215,7 @@ int vmm_create(struct vmm **out, struct errbuf *e)
 		free(v);
 		return errf(e, ret, "event loop: %s", strerror(-ret));
 	}
+	evloop_tune(&v->loop);
 	telemetry_init(&v->tel, &v->loop);
 	ret = mmds_store_create(&v->mmds, MMDS_STORE_DEFAULT_LIMIT);
 	if (ret) {

@@ -3,7 +3,8 @@
  * keeps it awake while it finds work; once a poll window passes with
  * nothing, it is parked once and dropped, and the loop sleeps (no more
  * polls); a park that finds work keeps the loop polling. Arming is
- * refused off the loop's thread and with polling off. */
+ * refused off the loop's thread and with polling off. evloop_tune sets
+ * the window within its bounds, and leaves polling off off. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -223,6 +224,27 @@ static void test_cancel(void **state)
 	assert_null(f->loop.pollers);
 }
 
+/* The window from this host's wake-up cost: whatever it is, within the
+ * bounds, and set by the time the loop is destroyed (the threads joined). */
+static void test_tune(void **state)
+{
+	struct evloop l, off;
+
+	(void)state;
+	assert_int_equal(evloop_init(&l), 0);
+	assert_int_equal(evloop_init(&off), 0);
+	off.poll_ns = 0;
+	evloop_tune(&l);
+	evloop_tune(&l);        /* once is enough: the second does nothing */
+	evloop_tune(&off);
+	assert_null(off.tuner);
+	evloop_destroy(&l);
+	evloop_destroy(&off);
+	assert_null(l.tuner);
+	assert_in_range(l.poll_ns, EVLOOP_POLL_MIN_NS, EVLOOP_POLL_MAX_NS);
+	assert_int_equal(off.poll_ns, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rearm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arm_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test(test_tune),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -648,6 +648,50 @@ static void test_rx_mergeable(void **state)
 	assert_int_equal(len, NET_HDR_LEN + 60);
 }
 
+/* MRG_RXBUF with the guest's TSO, as Linux has it: 1536-byte buffers, and
+ * never enough posted for a 64 KiB frame. A frame takes just the buffers
+ * it fills, in the order posted (a small one one, read aside first; a
+ * large one straight into its buffers, and a small one after it through
+ * the bounce buffer), and the rest stay posted. */
+static void test_rx_mergeable_exact(void **state)
+{
+	static const uint32_t frames[] = { 60, 6000, 100, 60 }, want[] = { 1, 4, 1, 1 };
+	struct fx *f = *state;
+	uint64_t g[QSIZE];
+	struct net_stats st;
+	uint32_t id, len;
+	unsigned next = 0;
+
+	assert_true(fx_start(f, base_features() | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |
+				    VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+				    VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)));
+	for (unsigned i = 0; i < 16; i++)
+		add_rx(f, 1536, &g[i]);
+	kick(f, 0);
+	for (unsigned k = 0; k < 4; k++) {
+		uint32_t left = NET_HDR_LEN + frames[k], off = 0;
+
+		peer_send_frame(f, frames[k], (uint8_t)k);
+		pump_all(f);
+		assert_int_equal(le16toh(hdr_at(f, g[next])->num_buffers), want[k]);
+		for (unsigned b = 0; b < want[k]; b++, next++) {
+			uint32_t part = left < 1536 ? left : 1536, skip = b ? 0 : NET_HDR_LEN;
+
+			assert_true(fake_vring_get_used(&f->ring[0], &id, &len));
+			assert_int_equal(id, next);
+			assert_int_equal(len, part);
+			check_pattern(TEST_GPA(&f->mem, g[next] + skip, part - skip), part - skip,
+				      (uint8_t)(k + off));
+			off += part - skip;
+			left -= part;
+		}
+		assert_false(fake_vring_get_used(&f->ring[0], &id, &len));
+	}
+	net_get_stats(f->n, &st);
+	assert_int_equal(st.rx_packets, 4);
+	assert_int_equal(st.rx_dropped, 0);
+}
+
 /* Without MRG_RXBUF a buffer smaller than the frame: dropped, counted,
  * the buffer kept; a frame that fits then uses it. */
 static void test_rx_too_small_dropped(void **state)
@@ -1304,6 +1348,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_paced_backlog, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_starved_then_kick, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_mergeable_exact, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_too_small_dropped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_readable_buffer_needs_reset, fx_setup,
 						fx_teardown),

@@ -25,6 +25,7 @@ struct net_pair {
 	uint32_t events;        /* what h waits for now */
 	bool rx_starved;        /* no RX buffers: the TAP is not read */
 	bool rx_paced;          /* the TAP is read on n->rx_timer_fd, not on EPOLLIN */
+	bool rx_direct;         /* the last frame was large: no copy (net_rx_copied) */
 	bool tx_blocked;        /* the TAP queue is full: wait for EPOLLOUT */
 	bool tap_lost;          /* the fd went bad; net_retry_tap reopens it */
 	/* TX polled (evloop.h's struct ev_poller): the driver's kicks are
