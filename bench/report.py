@@ -55,6 +55,15 @@ TITLE = {"cpu.json": "CPU", "memory.json": "Memory", "blk.json": "Disk",
 # the measured rows of this report that answer it, (group, row name) pairs.
 # Only the figures come from the report; a row whose groups did not run says so.
 CLASSIC = [
+    ("CPU", "native", "about 69% of native", "cpu",
+     ["integer, 1 thread", "hash, 1 thread", "sort, 1 thread", "interp, 1 thread"]),
+    ("disk I/O", "about 4x a VM's", "about 23% of native I/O", "disk",
+     ["randread 4K QD1 latency p50", "randwrite 4K QD1 latency p50", "randread 4K QD32",
+      "seq read 1M QD4", "seq write 1M QD4"]),
+    ("network I/O", "about 5x a VM's", "about 23% of native I/O", "net",
+     ["host->guest 18 B packet rate", "host->guest 1472 B packet rate",
+      "guest->host 18 B packet rate", "guest->host 1472 B packet rate",
+      "request/response 18 B p50"]),
     ("memory allocation", "flexible", "fixed: a VM holds its RAM until it exits",
      "balloon", ["inflate: MiB returned (RSS drop)", "inflate: time to return",
                  "free page reporting: MiB returned (RSS drop)",

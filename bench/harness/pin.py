@@ -27,8 +27,8 @@ def _threads(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/comm") as f:
                 yield int(tid), f.read().strip()
-        except FileNotFoundError:
-            continue    # that thread has just ended
+        except (FileNotFoundError, ProcessLookupError):
+            continue    # that thread has just ended (ESRCH while it exits)
 
 
 def pin_threads(pid, want, deadline):

@@ -302,15 +302,13 @@ struct evloop_tuner {
 	pthread_t measurer, echo;
 	int ping, pong;         /* blocking eventfds: measurer -> echo -> measurer */
 	bool stop;
-	int cpu[2];             /* where each sleeps; -1: wherever */
+	int cpu[2];             /* where each sleeps */
 };
 
 static void evloop_tune_pin(pthread_t t, int cpu)
 {
 	cpu_set_t set;
 
-	if (cpu < 0)
-		return;
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	(void)pthread_setaffinity_np(t, sizeof(set), &set);
@@ -336,21 +334,23 @@ static int evloop_tune_cmp(const void *a, const void *b)
 }
 
 /* Two CPUs this process may run on, so that each wake-up is one thread
- * waking another CPU's, as a kick wakes the loop; one alone if that is
- * all there is. */
-static void evloop_tune_cpus(struct evloop_tuner *t)
+ * waking another CPU's, as a kick wakes the loop. False if there is only
+ * one: on one CPU a wake-up is a bare context switch (4 us here against
+ * 16 across CPUs), which says nothing of what the loop's threads will
+ * pay once spread (a benchmark harness starts vireo on one CPU and moves
+ * the vCPU thread later), and a loop that shares its CPU with the vCPU
+ * gains nothing from a shorter window. */
+static bool evloop_tune_cpus(struct evloop_tuner *t)
 {
 	cpu_set_t set;
 	int n = 0;
 
-	t->cpu[0] = t->cpu[1] = -1;
 	if (sched_getaffinity(0, sizeof(set), &set))
-		return;
+		return false;
 	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
 		if (CPU_ISSET(c, &set))
 			t->cpu[n++] = c;
-	if (n < 2)
-		t->cpu[0] = t->cpu[1] = -1;
+	return n == 2;
 }
 
 static void *evloop_tune_measure(void *opaque)
@@ -399,9 +399,12 @@ void evloop_tune(struct evloop *l)
 	if (l->tuner || !evloop_poll_ns(l) || !(t = calloc(1, sizeof(*t))))
 		return;
 	t->l = l;
+	if (!evloop_tune_cpus(t)) {
+		free(t);
+		return;
+	}
 	t->ping = eventfd(0, EFD_CLOEXEC);
 	t->pong = eventfd(0, EFD_CLOEXEC);
-	evloop_tune_cpus(t);
 	if (t->ping < 0 || t->pong < 0 ||
 	    pthread_create(&t->measurer, NULL, evloop_tune_measure, t)) {
 		if (t->ping >= 0)

@@ -88,14 +88,15 @@ bool evloop_poll_arm(struct evloop *l, struct ev_poller *p);
  * stopped (before the poller's memory goes). */
 void evloop_poll_cancel(struct evloop *l, struct ev_poller *p);
 
-/* Measures, on two threads of its own that sleep in turn on other CPUs
- * where there are any, what waking a sleeping thread costs on this host
- * (the median of EVLOOP_TUNE_ROUNDS round trips: 0.7 ms in all on a
- * nested host, a tenth of that on bare metal), and then sets the poll
- * window to one round trip, two wake-ups, within the bounds above. Until
- * then the window stays as it is, and it stays for good if it was 0 or
- * the threads cannot be had. Call before any seccomp filter: the two
- * threads inherit none, and read nothing a guest wrote. */
+/* Measures, on two threads of its own that sleep in turn on two of the
+ * CPUs this process may use, what waking a sleeping thread costs on this
+ * host (the median of 16 round trips: 0.7 ms in all on a nested host, a
+ * tenth of that on bare metal), and then sets the poll window to one
+ * round trip, two wake-ups, within the bounds above. Until then the
+ * window stays as it is, and it stays for good if it was 0, if the
+ * process may use one CPU only, or if the threads cannot be had. Call
+ * before any seccomp filter: the two threads inherit none, and read
+ * nothing a guest wrote. */
 void evloop_tune(struct evloop *l);
 
 /* Dispatches until evloop_stop(), on the calling thread, which becomes the
