@@ -10,8 +10,8 @@ posted), resolves the host and sends it a datagram, reads 64 sectors,
 says `PVGUEST INFO idle idle` and halts for good, as a guest that did
 some I/O and then went quiet. From that line on, the VMM's process (all
 its threads) is sampled once a second for SECS seconds: CPU time used
-(utime + stime, in clock ticks of 10 ms) and context switches (each a
-sleep and a wake-up of one of its threads). The figures are per second:
+(utime + stime of the process, in clock ticks of 10 ms) and context
+switches of its threads (each a sleep and a wake-up of one of them). The figures are per second:
 the median and the max of the samples, and the whole window's mean.
 
 usage: bench/idle.py [--runs N] [--secs S] [--systems a,b,...] [--out DIR]
@@ -57,20 +57,27 @@ def command(system, img, vireo, pvguest):
 
 
 def proc_sample(pid):
-    """(CPU ticks, context switches) of every thread of pid so far."""
-    ticks = switches = 0
+    """(CPU ticks of the whole process so far, exited threads in, {tid:
+    context switches so far} of the threads alive now)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    switches = {}
     for task in glob.glob(f"/proc/{pid}/task/*"):
         try:
-            with open(f"{task}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
             with open(f"{task}/status") as f:
                 status = f.read()
         except OSError:
             continue        # a thread that ended meanwhile
-        ticks += int(fields[11]) + int(fields[12])
-        switches += sum(int(v) for v in
-                        re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", status, re.M))
-    return ticks, switches
+        switches[task] = sum(int(v) for v in re.findall(
+            r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", status, re.M))
+    return int(fields[11]) + int(fields[12]), switches
+
+
+def switches_since(before, now):
+    """Context switches between two samples: those of the threads alive at
+    the second, a thread born since counted from 0 (one that ended in
+    between is missed: QEMU's I/O workers come and go)."""
+    return sum(n - before.get(tid, 0) for tid, n in now.items())
 
 
 def run_one(system, img, secs, vireo, pvguest):
@@ -99,12 +106,12 @@ def run_one(system, img, secs, vireo, pvguest):
                 t_now = time.monotonic()
                 dt = t_now - t_last
                 cpu.append((now[0] - last[0]) / TICK / dt * 100)
-                ctx.append((now[1] - last[1]) / dt)
+                ctx.append(switches_since(last[1], now[1]) / dt)
                 last, t_last = now, t_now
             whole = max(t_last - t_first, 1e-3)
             return {"cpu_pct": cpu, "ctx_per_s": ctx,
                     "cpu_pct_mean": (last[0] - first[0]) / TICK / whole * 100,
-                    "ctx_per_s_mean": (last[1] - first[1]) / whole}
+                    "ctx_per_s_mean": sum(ctx) / len(ctx) if ctx else 0.0}
         finally:
             p.kill()
             p.wait()
@@ -169,8 +176,9 @@ def main():
         lines += ["", "Errors:"] + errs
     lines += ["", f"Method: bench/idle.py; the systems take turns each run (rotated); before "
               f"each the script waits up to {QUIET_WAIT_S} s for the host to be about idle. "
-              "Samples read /proc/PID/task/*/stat (utime, stime) and status "
-              "(voluntary and nonvoluntary context switches) of the VMM's process.",
+              "Samples read /proc/PID/stat (utime, stime, exited threads in) and "
+              "/proc/PID/task/*/status (voluntary and nonvoluntary context switches of the "
+              "threads alive; a thread that ended between two samples is missed).",
               "", f"Whole run: {time.perf_counter() - t0:.0f} s."]
     results.write(out, "idle", lines, {"stamp": stamp, "host": h, "secs": a.secs,
                                        "runs": a.runs, "systems": res})
