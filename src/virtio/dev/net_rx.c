@@ -97,27 +97,6 @@ static int net_rx_gather(struct net *n, struct vq *vq, uint64_t need, unsigned *
 	return (int)nch;
 }
 
-/* A frame too big for the buffers posted: read it aside, then copy it in
- * if it fits after all. Returns the bytes delivered (header in), 0 if the
- * frame was dropped, or -errno from the TAP. */
-static ssize_t net_rx_bounce(struct net *n, struct net_pair *p, unsigned niov, uint64_t cap)
-{
-	struct iovec one = { n->rx_bounce, n->rx_need };
-	ssize_t r = tap_read(&n->tap, p->idx, &one, 1);
-
-	if (r <= 0)
-		return r < 0 ? r : -EIO;
-	if ((uint64_t)r > cap) {
-		metrics_inc(&n->st[NET_STAT_RX_DROPPED]);
-		log_ratelimited(n, "%s: rx queue %u: %zd-byte frame dropped: "
-				"the guest posted %llu bytes of buffers", n->vdev.name, 2 * p->idx,
-				r, (unsigned long long)cap);
-		return 0;
-	}
-	iov_from_buf(n->rx_iov, niov, 0, n->rx_bounce, (uint64_t)r);
-	return r;
-}
-
 /* The TX hook's frames (already whole, checksums done) into rx queue 0,
  * ahead of the TAP's, while the guest has buffers: a frame waits in the
  * hook for buffers that are still to come, and one that the buffers
@@ -230,11 +209,9 @@ enum net_rx_step {
 	NET_RX_MOVED,   /* a frame went to the guest */
 };
 
-/* A TAP read that gave r <= 0 (0: net_rx_bounce dropped the frame). */
+/* A TAP read that failed with r. */
 static enum net_rx_step net_rx_read_failed(struct net *n, struct net_pair *p, ssize_t r)
 {
-	if (r == 0)
-		return NET_RX_DROPPED;
 	if (r != -EAGAIN) {
 		metrics_inc(&n->st[NET_STAT_RX_ERRORS]);
 		if (net_tap_gone((int)r))
@@ -250,46 +227,6 @@ static enum net_rx_step net_rx_read_failed(struct net *n, struct net_pair *p, ss
  * chains they need; larger ones straight into chains gathered for the
  * largest frame. See net_rx_copied. */
 #define NET_RX_COPY_MAX 4096
-
-/* One frame from the TAP straight into chains enough for any frame (else
- * through the bounce buffer, if the guest posted less), with no copy.
- * *len: its bytes, header in. */
-static enum net_rx_step net_rx_direct(struct net *n, struct net_pair *p, struct vq *vq,
-				      uint64_t *len, const char **why)
-{
-	unsigned niov, used;
-	uint64_t cap;
-	uint16_t nbuf;
-	ssize_t r;
-	int nch = net_rx_gather(n, vq, n->rx_need, &niov, &cap, why);
-
-	if (nch < 0)
-		return NET_RX_STOP;
-	if (nch == 0)
-		return net_rx_starve(n, p, vq) ? NET_RX_AGAIN : NET_RX_STOP;
-	if (cap >= n->rx_need)
-		r = tap_read(&n->tap, p->idx, n->rx_iov, niov);
-	else
-		r = net_rx_bounce(n, p, niov, cap);
-	if (r <= 0) {
-		vq_unpop(vq, (uint16_t)nch);  /* the buffers stay the guest's */
-		return net_rx_read_failed(n, p, r);
-	}
-	used = net_rx_used(n, nch, (uint64_t)r);
-	/* virtio 1.2 §5.1.6.3.1: num_buffers says how many; without
-	 * GUEST_CSUM the flags are 0 (the TAP computed checksums) */
-	nbuf = htole16((uint16_t)used);
-	iov_from_buf(n->rx_iov, niov, offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf,
-		     sizeof(nbuf));
-	if (!net_has(n, VIRTIO_NET_F_GUEST_CSUM)) {
-		uint8_t zero = 0;
-
-		iov_from_buf(n->rx_iov, niov, 0, &zero, 1);
-	}
-	net_rx_push(n, vq, nch, used, (uint64_t)r);
-	*len = (uint64_t)r;
-	return NET_RX_MOVED;
-}
 
 /* Why copy: with MRG_RXBUF and the guest's TSO, a frame may be 64 KiB, and
  * net_rx_direct must gather chains for that much before the read, then
@@ -318,11 +255,10 @@ static enum net_rx_step net_rx_copied(struct net *n, struct net_pair *p, struct 
 	if (r <= 0)
 		return net_rx_read_failed(n, p, r < 0 ? r : -EIO);
 	nch = net_rx_gather(n, vq, (uint64_t)r, &niov, &cap, why);
-	if (nch <= 0 || cap < (uint64_t)r) {
-		if (nch > 0)
-			vq_unpop(vq, (uint16_t)nch);
-		if (nch < 0)
-			return NET_RX_STOP;
+	if (nch < 0)
+		return NET_RX_STOP;
+	if (cap < (uint64_t)r) {        /* the buffers stay the guest's */
+		vq_unpop(vq, (uint16_t)nch);
 		metrics_inc(&n->st[NET_STAT_RX_DROPPED]);
 		log_ratelimited(n, "%s: rx queue %u: %zd-byte frame dropped: "
 				"the guest posted %llu bytes of buffers", n->vdev.name, 2 * p->idx,
@@ -334,6 +270,47 @@ static enum net_rx_step net_rx_copied(struct net *n, struct net_pair *p, struct 
 	if (!net_has(n, VIRTIO_NET_F_GUEST_CSUM))
 		h->flags = 0;
 	iov_from_buf(n->rx_iov, niov, 0, n->rx_bounce, (uint64_t)r);
+	net_rx_push(n, vq, nch, used, (uint64_t)r);
+	*len = (uint64_t)r;
+	return NET_RX_MOVED;
+}
+
+/* One frame from the TAP straight into chains enough for any frame, with
+ * no copy; read aside as net_rx_copied does if the guest posted less.
+ * *len: its bytes, header in. */
+static enum net_rx_step net_rx_direct(struct net *n, struct net_pair *p, struct vq *vq,
+				      uint64_t *len, const char **why)
+{
+	unsigned niov, used;
+	uint64_t cap;
+	uint16_t nbuf;
+	ssize_t r;
+	int nch = net_rx_gather(n, vq, n->rx_need, &niov, &cap, why);
+
+	if (nch < 0)
+		return NET_RX_STOP;
+	if (nch == 0)
+		return net_rx_starve(n, p, vq) ? NET_RX_AGAIN : NET_RX_STOP;
+	if (cap < n->rx_need) {
+		vq_unpop(vq, (uint16_t)nch);
+		return net_rx_copied(n, p, vq, len, why);
+	}
+	r = tap_read(&n->tap, p->idx, n->rx_iov, niov);
+	if (r <= 0) {
+		vq_unpop(vq, (uint16_t)nch);  /* the buffers stay the guest's */
+		return net_rx_read_failed(n, p, r);
+	}
+	used = net_rx_used(n, nch, (uint64_t)r);
+	/* virtio 1.2 §5.1.6.3.1: num_buffers says how many; without
+	 * GUEST_CSUM the flags are 0 (the TAP computed checksums) */
+	nbuf = htole16((uint16_t)used);
+	iov_from_buf(n->rx_iov, niov, offsetof(struct virtio_net_hdr_v1, num_buffers), &nbuf,
+		     sizeof(nbuf));
+	if (!net_has(n, VIRTIO_NET_F_GUEST_CSUM)) {
+		uint8_t zero = 0;
+
+		iov_from_buf(n->rx_iov, niov, 0, &zero, 1);
+	}
 	net_rx_push(n, vq, nch, used, (uint64_t)r);
 	*len = (uint64_t)r;
 	return NET_RX_MOVED;
